@@ -1,0 +1,72 @@
+"""Configuration, read from the environment (``GATEHOUSE_*``) by pydantic-settings.
+
+Nothing here runs at import time: :func:`load_settings` is called by the app factory and the CLI, so tests
+can build as many differently configured apps as they need.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("data")
+
+
+class Settings(BaseSettings):
+    """Gatehouse settings. Every field can be set as ``GATEHOUSE_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEHOUSE_", extra="ignore", use_attribute_docstrings=True)
+
+    database_url: str = Field(default_factory=lambda: f"sqlite:///{DEFAULT_DATA_DIR / 'gatehouse.db'}")
+    """SQLAlchemy URL. ``sqlite:///path`` (the embedded default) or ``postgresql://user@host/db``."""
+
+    public_url: str = "http://127.0.0.1:8080"
+    """External base URL: used in ``meta.location``, ``Location`` headers and the SCIM endpoint URL shown
+    to admins. Never derived from the Host header."""
+
+    scim_max_results: int = Field(default=1000, ge=1, le=100_000)
+    """``filter.maxResults`` of the ServiceProviderConfig: the largest page a list request may get."""
+
+    scim_default_count: int = Field(default=100, ge=1)
+    """Page size when a list request gives no ``count``."""
+
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    """Largest request body accepted (a full PUT of a big group is the largest legitimate one)."""
+
+    db_pool_size: int = Field(default=10, ge=1)
+    """Connections kept per process (PostgreSQL)."""
+
+    log_level: str = "info"
+    """Log level of the server."""
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        # Accept the plain libpq form and route it to psycopg 3.
+        for prefix in ("postgresql://", "postgres://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @property
+    def scim_base_url(self) -> str:
+        """The SCIM endpoint URL that an admin pastes into the IdP."""
+        return f"{self.public_url}/scim/v2"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the embedded SQLite backend is in use."""
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment, with explicit overrides (CLI options, tests) on top."""
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**clean)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Storage: tables, engine, migrations and the repositories that are the storage contract."""

@@ -1,0 +1,132 @@
+"""The relational schema, one for SQLite and PostgreSQL (SQLAlchemy Core).
+
+Design (see RFC 7643 §4 for the resources): every attribute an IdP looks resources up by has its own
+normalised, indexed column (lower-cased ``userName``, ``externalId``, each email value in a child table,
+lower-cased group ``displayName``, ``active``, the ``meta`` timestamps). The rest of a resource is its
+canonical SCIM JSON in ``data`` (text), which the read path serves as is. What derives from other rows
+(a user's ``groups``, a group's ``members``) lives in ``group_members`` only and is added at read time,
+so a membership change costs one row and a group rename rewrites no member.
+
+Uniqueness is enforced by unique indexes, so the database decides concurrent creates.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+Timestamp = sa.DateTime(timezone=True)
+
+#: Who owns a user record: created in the dashboard/CLI, provisioned by an IdP, or created at SSO login.
+SOURCES = ("local", "scim", "sso")
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("source", sa.String(8), nullable=False),
+    sa.Column("user_name", sa.String(255), nullable=False),
+    sa.Column("user_name_lower", sa.String(255), nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("display_name", sa.String(255), nullable=True),
+    sa.Column("name_lower", sa.String(255), nullable=True),
+    sa.Column("email_lower", sa.String(320), nullable=True),
+    sa.Column("super_admin", sa.Boolean, nullable=False, default=False),
+    sa.Column("password_hash", sa.Text, nullable=True),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("last_modified", Timestamp, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, default=1),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.CheckConstraint("source IN ('local', 'scim', 'sso')", name="source"),
+    sa.Index("uq_users_user_name_lower", "user_name_lower", unique=True),
+    sa.Index("ix_users_external_id", "external_id"),
+    sa.Index("ix_users_source_active", "source", "active"),
+    sa.Index("ix_users_created", "created"),
+    sa.Index("ix_users_last_modified", "last_modified"),
+    sa.Index("ix_users_name_lower", "name_lower"),
+    sa.Index("ix_users_email_lower", "email_lower"),
+)
+"""Users. ``data`` holds the canonical SCIM JSON without ``id``, ``meta``, ``groups`` and ``password``."""
+
+user_emails = sa.Table(
+    "user_emails",
+    metadata,
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("value_lower", sa.String(320), nullable=False),
+    sa.Column("type", sa.String(64), nullable=True),
+    sa.Column("primary", sa.Boolean, nullable=False, default=False),
+    sa.PrimaryKeyConstraint("user_id", "position"),
+    sa.Index("ix_user_emails_value_lower", "value_lower"),
+)
+"""One row per ``emails`` value of a user, so ``emails.value eq`` is an index look-up."""
+
+groups = sa.Table(
+    "groups",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("display_name", sa.String(255), nullable=False),
+    sa.Column("display_name_lower", sa.String(255), nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=True),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("last_modified", Timestamp, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, default=1),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Index("uq_groups_display_name_lower", "display_name_lower", unique=True),
+    sa.Index("ix_groups_external_id", "external_id"),
+    sa.Index("ix_groups_created", "created"),
+    sa.Index("ix_groups_last_modified", "last_modified"),
+)
+"""Groups. ``data`` holds the canonical SCIM JSON without ``id``, ``meta`` and ``members``."""
+
+group_members = sa.Table(
+    "group_members",
+    metadata,
+    sa.Column("group_id", sa.String(36), sa.ForeignKey("groups.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.PrimaryKeyConstraint("group_id", "user_id"),
+    sa.Index("ix_group_members_user_id", "user_id"),
+)
+"""Memberships: adding or removing one member of any group is one row."""
+
+scim_tokens = sa.Table(
+    "scim_tokens",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("hint", sa.String(16), nullable=False),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("last_used_at", Timestamp, nullable=True),
+    sa.Column("last_used_ip", sa.String(64), nullable=True),
+    sa.Column("last_used_user_agent", sa.String(255), nullable=True),
+    sa.Column("revoked_at", Timestamp, nullable=True),
+    sa.Index("uq_scim_tokens_token_hash", "token_hash", unique=True),
+    sa.Index(
+        "uq_scim_tokens_live_name",
+        "name",
+        unique=True,
+        sqlite_where=sa.text("revoked_at IS NULL"),
+        postgresql_where=sa.text("revoked_at IS NULL"),
+    ),
+)
+"""SCIM bearer tokens: only the SHA-256 of each token is stored; a revoked token keeps its row."""
+
+app_settings = sa.Table(
+    "app_settings",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated", Timestamp, nullable=False),
+)
+"""Settings changed at run time (SCIM on/off, ...), as JSON values keyed by name."""
