@@ -48,6 +48,7 @@ users = sa.Table(
     sa.Column("version", sa.Integer, nullable=False, default=1),
     sa.Column("data", sa.Text, nullable=False),
     sa.CheckConstraint("source IN ('local', 'scim', 'sso')", name="source"),
+    sa.CheckConstraint("NOT super_admin OR source = 'local'", name="super_admin_is_local"),
     sa.Index("uq_users_user_name_lower", "user_name_lower", unique=True),
     sa.Index("ix_users_external_id", "external_id"),
     sa.Index("ix_users_source_active", "source", "active"),

@@ -1,0 +1,49 @@
+# Gatehouse: two commands set everything up on a fresh machine.
+#   make run   — venv, install, migrate, serve on the embedded SQLite default
+#   make test  — venv with dev extras, then the whole suite (SQLite and PostgreSQL)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck bench clean venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@ $(VENV)/.installed
+
+venv: $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/gatehouse db upgrade
+	@echo ""
+	@echo "Gatehouse will listen on http://$(HOST):$(PORT)"
+	@echo "  Get a SCIM endpoint and token:  $(BIN)/gatehouse scim enable --json"
+	@echo "  Create an administrator:        $(BIN)/gatehouse admin create admin --password-stdin"
+	@echo ""
+	$(BIN)/gatehouse serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/scim_bench.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

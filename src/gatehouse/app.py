@@ -1,0 +1,90 @@
+"""The application factory: configuration in, ASGI app out; nothing happens at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from gatehouse.config import Settings, load_settings
+from gatehouse.errors import GatehouseError
+from gatehouse.scim.discovery import Discovery
+from gatehouse.scim.groups import GroupService
+from gatehouse.scim.render import Renderer
+from gatehouse.scim.routes import (
+    ScimEndpoints,
+    build_routes,
+    handle_domain_error,
+    handle_http_error,
+    handle_unexpected,
+)
+from gatehouse.scim.users import UserService
+from gatehouse.store import migration
+from gatehouse.store.database import Database
+
+
+def build_scim_app(settings: Settings, db: Database) -> Starlette:
+    """The ``/scim/v2`` sub-application with its own SCIM error rendering."""
+    renderer = Renderer(settings.scim_base_url)
+    endpoints = ScimEndpoints(
+        db,
+        UserService(renderer),
+        GroupService(renderer),
+        Discovery(settings.scim_base_url, settings.scim_max_results),
+        default_count=settings.scim_default_count,
+        max_results=settings.scim_max_results,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    return Starlette(
+        routes=build_routes(endpoints),
+        exception_handlers={
+            GatehouseError: handle_domain_error,
+            HTTPException: handle_http_error,
+            Exception: handle_unexpected,
+        },
+    )
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
+    """Build the whole Gatehouse application for ``settings`` (read from the environment if omitted)."""
+    settings = settings or load_settings()
+    database = db or Database.from_url(settings.database_url, pool_size=settings.db_pool_size)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        def check(connection: sa.Connection) -> bool:
+            connection.execute(sa.text("SELECT 1"))
+            return migration.current_revision(connection) == migration.head_revision()
+
+        try:
+            current = await database.read(check)
+        except Exception:  # any database failure means "not ready", never a 500
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        if not current:
+            return JSONResponse({"status": "unavailable", "migrations": "pending"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        database.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Mount("/scim/v2", app=build_scim_app(settings, database)),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    return app

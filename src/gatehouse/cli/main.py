@@ -1,0 +1,92 @@
+"""The ``gatehouse`` command line. Command names, options and ``--json`` outputs are a contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import typer
+
+from gatehouse.cli.context import open_database, run_write
+from gatehouse.cli.scim import scim_app
+from gatehouse.config import load_settings
+from gatehouse.errors import GatehouseError
+from gatehouse.store import migration
+
+app = typer.Typer(
+    help="Gatehouse: SCIM provisioning, RBAC and SSO for an API-gateway dashboard.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administrator accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(scim_app, name="scim")
+app.add_typer(admin_app, name="admin")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8080, help="TCP port."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+    database_url: str | None = typer.Option(None, help="Overrides GATEHOUSE_DATABASE_URL."),
+    public_url: str | None = typer.Option(None, help="Overrides GATEHOUSE_PUBLIC_URL."),
+    access_log: bool = typer.Option(True, help="Log one line per request."),
+) -> None:
+    """Apply pending migrations (under a lock), then serve HTTP."""
+    import uvicorn
+
+    if database_url:
+        os.environ["GATEHOUSE_DATABASE_URL"] = database_url
+    if public_url:
+        os.environ["GATEHOUSE_PUBLIC_URL"] = public_url
+    settings = load_settings()
+    with open_database(settings) as db:
+        revision = migration.upgrade(db.engine)
+    typer.echo(f"Database at revision {revision}.", err=True)
+    typer.echo(f"Gatehouse on http://{host}:{port} — SCIM endpoint {settings.scim_base_url}", err=True)
+    uvicorn.run(
+        "gatehouse.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        access_log=access_log,
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations only."""
+    with open_database(load_settings()) as db:
+        revision = migration.upgrade(db.engine)
+    typer.echo(f"Database at revision {revision}.")
+
+
+@admin_app.command("create")
+def admin_create(
+    username: str = typer.Argument(..., help="The new Super Admin's username."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input."
+    ),
+) -> None:
+    """Create a Super Admin (a local account, never visible to SCIM)."""
+    from gatehouse.iam.accounts import create_super_admin
+
+    if not password_stdin:
+        raise typer.BadParameter("Pass --password-stdin and send the password on standard input.")
+    password = sys.stdin.readline().rstrip("\r\n")
+    user = run_write(lambda c: create_super_admin(c, username, password))
+    typer.echo(json.dumps({"id": user.id, "username": user.user_name, "super_admin": True}))
+
+
+def main() -> None:
+    """Entry point of the ``gatehouse`` console script: domain errors become a message and exit 1."""
+    try:
+        app()
+    except GatehouseError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise SystemExit(1) from None

@@ -1,0 +1,89 @@
+"""``gatehouse scim …``: turn provisioning on/off and manage SCIM tokens."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from gatehouse.cli.context import run_write
+from gatehouse.config import load_settings
+from gatehouse.scim import control
+
+scim_app = typer.Typer(help="SCIM provisioning.", no_args_is_help=True)
+token_app = typer.Typer(help="SCIM bearer tokens.", no_args_is_help=True)
+scim_app.add_typer(token_app, name="token")
+
+
+def _issued(issued: control.IssuedToken, as_json: bool) -> None:
+    endpoint = load_settings().scim_base_url
+    if as_json:
+        typer.echo(json.dumps({"endpoint": endpoint, "token": issued.token, "token_name": issued.name}))
+        return
+    typer.echo(f"SCIM Endpoint URL: {endpoint}")
+    typer.echo(f"SCIM Token ({issued.name}), shown once: {issued.token}")
+    typer.echo("Enter it in your IdP as: Bearer <token>")
+
+
+@scim_app.command("enable")
+def enable(
+    as_json: bool = typer.Option(False, "--json", help="Print endpoint and token as JSON."),
+    name: str | None = typer.Option(None, "--name", help="Name of the token to create."),
+) -> None:
+    """Turn SCIM provisioning on and create a token."""
+
+    def work(connection: object) -> control.IssuedToken:
+        control.enable(connection)  # type: ignore[arg-type]
+        return control.issue_token(connection, name or control.default_token_name())  # type: ignore[arg-type]
+
+    _issued(run_write(work), as_json)
+
+
+@scim_app.command("disable")
+def disable() -> None:
+    """Turn SCIM provisioning off (tokens are kept and work again once it is re-enabled)."""
+    run_write(control.disable)
+    typer.echo("SCIM provisioning disabled.")
+
+
+@token_app.command("create")
+def token_create(
+    name: str = typer.Option(..., "--name", help="A name for the token, e.g. the IdP's name."),
+    as_json: bool = typer.Option(False, "--json", help="Print endpoint and token as JSON."),
+) -> None:
+    """Create a new SCIM token (shown once)."""
+    _issued(run_write(lambda c: control.issue_token(c, name)), as_json)
+
+
+@token_app.command("revoke")
+def token_revoke(name: str = typer.Argument(..., help="The token's name.")) -> None:
+    """Revoke a token: it stops working at once, in every process."""
+    run_write(lambda c: control.revoke_token(c, name))
+    typer.echo(f"SCIM token '{name}' revoked.")
+
+
+@token_app.command("list")
+def token_list(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """List the live tokens (never their secrets)."""
+    tokens = run_write(control.list_tokens)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "name": t.name,
+                        "hint": t.hint,
+                        "created": t.created.isoformat(),
+                        "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+                        "last_used_ip": t.last_used_ip,
+                    }
+                    for t in tokens
+                ]
+            )
+        )
+        return
+    if not tokens:
+        typer.echo("No SCIM tokens. Create one with: gatehouse scim token create --name NAME")
+    for t in tokens:
+        used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never"
+        typer.echo(f"{t.name}\t{t.hint}\tcreated {t.created.isoformat(timespec='seconds')}\tlast used {used}")

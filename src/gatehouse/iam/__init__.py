@@ -1,0 +1,1 @@
+"""Identity and access: local accounts, roles and permission policies."""

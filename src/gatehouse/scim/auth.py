@@ -1,0 +1,90 @@
+"""Bearer-token authentication of SCIM clients (RFC 7644 §2, RFC 6750).
+
+Every request looks its token digest up together with the SCIM switch in one indexed query, so a
+revoked token or a disabled SCIM setting is refused at once by every process sharing the database;
+there is no cache to invalidate. The token's last use is recorded at most once a minute per token,
+after the response, in its own transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Connection
+
+from gatehouse.credentials import hash_token
+from gatehouse.errors import Forbidden, Unauthorized
+from gatehouse.store import scim_tokens
+from gatehouse.store.records import utcnow
+
+LAST_USE_INTERVAL = timedelta(minutes=1)
+
+
+class ScimUnauthorized(Unauthorized):
+    """401 with the ``WWW-Authenticate`` challenge of RFC 6750 §3."""
+
+    def __init__(self, detail: str, error: str | None = None) -> None:
+        super().__init__(detail)
+        challenge = 'Bearer realm="gatehouse-scim"'
+        if error:
+            challenge += f', error="{error}"'
+        self.challenge = challenge
+
+
+class ScimDisabled(Forbidden):
+    """403: the token is valid but SCIM provisioning is turned off."""
+
+    default_detail = (
+        "SCIM provisioning is disabled for this organization. An administrator can enable it in "
+        "Organization → Settings → SCIM Provisioning."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ScimClient:
+    """The authenticated caller: which token it used."""
+
+    token_id: str
+    token_name: str
+    last_used_at: datetime | None
+
+
+def bearer_token(header: str | None) -> str:
+    """The token of an ``Authorization: Bearer`` header; the scheme is case-insensitive."""
+    if not header:
+        raise ScimUnauthorized("Authentication is required: send 'Authorization: Bearer <token>'.")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise ScimUnauthorized("Send the SCIM token as 'Authorization: Bearer <token>'.", "invalid_request")
+    return token
+
+
+def authenticate(connection: Connection, header: str | None) -> ScimClient:
+    """The client behind an ``Authorization`` header, or 401/403."""
+    check = scim_tokens.check(connection, hash_token(bearer_token(header)))
+    if check is None:
+        raise ScimUnauthorized("The SCIM token is invalid or has been revoked.", "invalid_token")
+    if not check.scim_enabled:
+        raise ScimDisabled()
+    return ScimClient(check.id, check.name, check.last_used_at)
+
+
+class UsageRecorder:
+    """Decides when a token's last use is worth writing: at most once a minute per token."""
+
+    def __init__(self) -> None:
+        self._written: dict[str, float] = {}
+
+    def due(self, client: ScimClient) -> bool:
+        """Whether this use should be written (and, if so, remember that it will be)."""
+        now = time.monotonic()
+        if now - self._written.get(client.token_id, -1e9) < LAST_USE_INTERVAL.total_seconds():
+            return False
+        if client.last_used_at is not None and utcnow() - client.last_used_at < LAST_USE_INTERVAL:
+            self._written[client.token_id] = now
+            return False
+        self._written[client.token_id] = now
+        return True

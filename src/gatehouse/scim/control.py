@@ -1,0 +1,67 @@
+"""Turning SCIM provisioning on and off, and managing its tokens: used by the CLI, the dashboard and
+the admin API alike. No commit here: the caller's transaction decides."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Connection
+
+from gatehouse.credentials import generate_token, hash_token, token_hint
+from gatehouse.errors import InvalidInput
+from gatehouse.store import scim_tokens, settings
+from gatehouse.store.records import utcnow
+from gatehouse.store.scim_tokens import TokenInfo
+
+MAX_NAME = 100
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A token just created: the only moment its secret is known."""
+
+    name: str
+    token: str
+    info: TokenInfo
+
+
+def default_token_name(now: datetime | None = None) -> str:
+    """A readable, unique-enough name for a token created without one."""
+    return f"scim-{(now or utcnow()).strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def issue_token(connection: Connection, name: str) -> IssuedToken:
+    """Create a named token and return its secret (shown once; only its SHA-256 is stored)."""
+    clean = name.strip()
+    if not clean or len(clean) > MAX_NAME:
+        raise InvalidInput(f"A token name must be 1 to {MAX_NAME} characters.")
+    token = generate_token()
+    info = scim_tokens.create(connection, clean, hash_token(token), token_hint(token))
+    return IssuedToken(clean, token, info)
+
+
+def revoke_token(connection: Connection, name: str) -> None:
+    """Revoke a token by name; it stops working at once."""
+    scim_tokens.revoke(connection, name)
+
+
+def list_tokens(connection: Connection) -> list[TokenInfo]:
+    """The live tokens."""
+    return scim_tokens.live(connection)
+
+
+def is_enabled(connection: Connection) -> bool:
+    """Whether SCIM provisioning is on."""
+    return bool(settings.get(connection, settings.SCIM_ENABLED, False))
+
+
+def enable(connection: Connection) -> None:
+    """Turn SCIM provisioning on."""
+    settings.put(connection, settings.SCIM_ENABLED, True)
+
+
+def disable(connection: Connection) -> None:
+    """Turn SCIM provisioning off: every SCIM request is refused at once; tokens are kept."""
+    settings.put(connection, settings.SCIM_ENABLED, False)

@@ -1,0 +1,174 @@
+"""Group provisioning use cases (RFC 7644 §3.3–§3.6 for Groups): no HTTP, no commit.
+
+Memberships are rows: a PATCH that adds or removes members touches those rows only, and answers 204
+unless the request asks for the resource (a 100k-member group is not sent back on every change).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gatehouse.errors import InvalidInput, NotFound
+from gatehouse.scim.filter import compile_filter, compile_sort
+from gatehouse.scim.listing import ListQuery
+from gatehouse.scim.patch import MemberOp, patch_group
+from gatehouse.scim.payload import parse_group
+from gatehouse.scim.preconditions import Precondition
+from gatehouse.scim.projection import Projection
+from gatehouse.scim.render import Renderer, list_response
+from gatehouse.scim.users import SCIM_SOURCE, Rendered
+from gatehouse.store import groups as store
+from gatehouse.store import users as user_store
+from gatehouse.store.records import StoredResource, utcnow
+from gatehouse.store.tables import groups as groups_table
+
+
+class GroupService:
+    """The Group endpoint's operations, for one renderer (public URL)."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+
+    def _render(self, connection: Connection, stored: StoredResource, projection: Projection) -> Rendered:
+        members = (
+            store.members_of(connection, [stored.id])[stored.id] if projection.includes("members") else None
+        )
+        body = self.renderer.group(stored, members, projection)
+        return Rendered(stored.id, body, f'W/"{stored.version}"', self.renderer.group_location(stored.id))
+
+    def _load(self, connection: Connection, group_id: str) -> StoredResource:
+        stored = store.get(connection, group_id)
+        if stored is None:
+            raise NotFound(f"Group {group_id} not found.")
+        return stored
+
+    def version_of(self, connection: Connection, group_id: str) -> int:
+        """The current version of a group (for ``If-None-Match``)."""
+        return self._load(connection, group_id).version
+
+    def get(self, connection: Connection, group_id: str, projection: Projection) -> Rendered:
+        """GET /Groups/{id} (RFC 7644 §3.4.1); Entra asks ``excludedAttributes=members``."""
+        return self._render(connection, self._load(connection, group_id), projection)
+
+    def search(self, connection: Connection, query: ListQuery, projection: Projection) -> bytes:
+        """GET /Groups and POST /Groups/.search (RFC 7644 §3.4.2, §3.4.3), entirely in SQL."""
+        dialect = connection.dialect.name
+        where: sa.ColumnElement[bool] = sa.true()
+        if query.filter:
+            where = compile_filter(query.filter, "Group", dialect)
+        total = connection.execute(
+            sa.select(sa.func.count()).select_from(groups_table).where(where)
+        ).scalar_one()
+        if query.count == 0 or total < query.start_index:
+            return list_response(total, query.start_index, [])
+        order = compile_sort(query.sort_by, "Group", dialect)
+        ordering = [] if order is None else [order.desc() if query.descending else order.asc()]
+        ordering.append(
+            groups_table.c.id.desc() if query.descending and order is not None else groups_table.c.id
+        )
+        rows = connection.execute(
+            sa.select(
+                groups_table.c.id,
+                groups_table.c.data,
+                groups_table.c.version,
+                groups_table.c.created,
+                groups_table.c.last_modified,
+            )
+            .where(where)
+            .order_by(*ordering)
+            .offset(query.start_index - 1)
+            .limit(query.count)
+        ).all()
+        stored = [store.to_group(row) for row in rows]
+        members = (
+            store.members_of(connection, [g.id for g in stored]) if projection.includes("members") else {}
+        )
+        bodies = [self.renderer.group(g, members.get(g.id), projection) for g in stored]
+        return list_response(total, query.start_index, bodies)
+
+    def create(self, connection: Connection, body: object, projection: Projection) -> Rendered:
+        """POST /Groups (RFC 7644 §3.3): members, if any, must be provisioned users."""
+        parsed = parse_group(body)
+        group_id = str(uuid.uuid4())
+        now = utcnow()
+        stored = store.insert(connection, store.GroupWrite(group_id, parsed.doc), now)
+        if parsed.member_ids:
+            store.add_members(connection, group_id, self._checked(connection, parsed.member_ids))
+        return self._render(connection, stored, projection)
+
+    def replace(
+        self,
+        connection: Connection,
+        group_id: str,
+        body: object,
+        precondition: Precondition | None,
+        projection: Projection,
+    ) -> Rendered:
+        """PUT /Groups/{id} (RFC 7644 §3.5.1): the member list becomes the one given (none if absent)."""
+        stored = self._load(connection, group_id)
+        expected = precondition.check(stored.version) if precondition else stored.version
+        parsed = parse_group(body)
+        doc = dict(parsed.doc)
+        current = orjson.loads(stored.data)
+        if "externalId" not in doc and "externalId" in current:
+            doc["externalId"] = current["externalId"]
+        updated = store.update(connection, store.GroupWrite(group_id, doc), expected, utcnow())
+        store.replace_members(connection, group_id, self._checked(connection, parsed.member_ids or []))
+        return self._render(connection, updated, projection)
+
+    def patch(
+        self,
+        connection: Connection,
+        group_id: str,
+        body: object,
+        precondition: Precondition | None,
+        projection: Projection | None,
+    ) -> Rendered | None:
+        """PATCH /Groups/{id} (RFC 7644 §3.5.2). Returns the resource only when ``projection`` is given."""
+        stored = self._load(connection, group_id)
+        expected = precondition.check(stored.version) if precondition else stored.version
+        doc = orjson.loads(stored.data)
+        doc.pop("id", None)
+        patched = patch_group(doc, body)
+        now = utcnow()
+        if patched.doc != doc:
+            stored = store.update(connection, store.GroupWrite(group_id, patched.doc), expected, now)
+        elif patched.member_ops:
+            store.touch(connection, group_id, expected, now)
+        for op in patched.member_ops:
+            self._apply(connection, group_id, op)
+        if projection is None:
+            return None
+        return self._render(connection, self._load(connection, group_id), projection)
+
+    def _apply(self, connection: Connection, group_id: str, op: MemberOp) -> None:
+        if op.kind == "add":
+            store.add_members(connection, group_id, self._checked(connection, op.ids))
+        elif op.kind == "remove":
+            store.remove_members(connection, group_id, op.ids)
+        elif op.kind == "replace":
+            store.replace_members(connection, group_id, self._checked(connection, op.ids))
+        else:
+            store.clear_members(connection, group_id)
+
+    def delete(self, connection: Connection, group_id: str, precondition: Precondition | None) -> None:
+        """DELETE /Groups/{id} (RFC 7644 §3.6)."""
+        stored = self._load(connection, group_id)
+        expected = precondition.check(stored.version) if precondition else None
+        store.delete(connection, group_id, expected)
+
+    @staticmethod
+    def _checked(connection: Connection, member_ids: Sequence[str]) -> list[str]:
+        """Member ids, each of which must be a provisioned user."""
+        ids = list(dict.fromkeys(member_ids))
+        found = user_store.existing_ids(connection, ids, source=SCIM_SOURCE)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+            raise InvalidInput(f"Group members must be provisioned users; unknown member id(s): {shown}.")
+        return ids

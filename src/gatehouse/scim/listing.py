@@ -1,0 +1,87 @@
+"""List and search parameters (RFC 7644 §3.4.2 and §3.4.3), parsed into one value, free of I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gatehouse.errors import InvalidInput, InvalidSyntax
+
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """What a list or ``.search`` request asks for, clamped as RFC 7644 §3.4.2.4 says."""
+
+    filter: str | None = None
+    start_index: int = 1
+    count: int = 100
+    sort_by: str | None = None
+    descending: bool = False
+    attributes: tuple[str, ...] = ()
+    excluded_attributes: tuple[str, ...] = ()
+
+
+def _integer(name: str, raw: Any) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        raise InvalidInput(f"'{name}' must be an integer.")
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"'{name}' must be an integer, not {raw!r}.") from None
+
+
+def _names(raw: Any) -> tuple[str, ...]:
+    """``attributes`` and ``excludedAttributes``: comma-separated in a URL, a list in a SearchRequest."""
+    if raw is None:
+        return ()
+    items = raw if isinstance(raw, list) else str(raw).split(",")
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def build(
+    values: Mapping[str, Any],
+    *,
+    default_count: int,
+    max_results: int,
+) -> ListQuery:
+    """Build a query from parameters whose names are matched case-insensitively.
+
+    ``startIndex`` below 1 is read as 1; a negative ``count`` as 0; a ``count`` above
+    ``filter.maxResults`` is clamped to it (RFC 7644 §3.4.2.4). ``sortOrder`` is case-insensitive
+    and defaults to ascending (§3.4.2.3).
+    """
+    lowered = {str(key).lower(): value for key, value in values.items()}
+    start = _integer("startIndex", lowered.get("startindex"))
+    count = _integer("count", lowered.get("count"))
+    order = lowered.get("sortorder")
+    if order is not None and str(order).lower() not in ("ascending", "descending", ""):
+        raise InvalidInput("'sortOrder' must be 'ascending' or 'descending'.")
+    raw_filter = lowered.get("filter")
+    if raw_filter is not None and not isinstance(raw_filter, str):
+        raise InvalidInput("'filter' must be a string.")
+    sort_by = lowered.get("sortby")
+    return ListQuery(
+        filter=raw_filter if raw_filter and raw_filter.strip() else None,
+        start_index=max(1, start if start is not None else 1),
+        count=min(max(0, count if count is not None else default_count), max_results),
+        sort_by=str(sort_by) if sort_by else None,
+        descending=str(order or "").lower() == "descending",
+        attributes=_names(lowered.get("attributes")),
+        excluded_attributes=_names(lowered.get("excludedattributes")),
+    )
+
+
+def from_search_request(body: Any, *, default_count: int, max_results: int) -> ListQuery:
+    """A ``POST .search`` body (RFC 7644 §3.4.3); every member is optional."""
+    if not isinstance(body, dict):
+        raise InvalidSyntax("The body of a search must be a SearchRequest object.")
+    schemas = body.get("schemas")
+    if schemas is not None and (not isinstance(schemas, list) or SEARCH_REQUEST not in schemas):
+        raise InvalidSyntax(f"A SearchRequest must list the schema '{SEARCH_REQUEST}'.")
+    params = {key: value for key, value in body.items() if key != "schemas"}
+    return build(params, default_count=default_count, max_results=max_results)

@@ -1,0 +1,358 @@
+"""The ``/scim/v2`` HTTP surface (RFC 7644 §3): thin Starlette routes over the SCIM services.
+
+Routes only adapt HTTP to the services: read parameters and headers, run the work in the right kind
+of transaction, and turn results and :mod:`gatehouse.errors` into SCIM responses. Authentication runs
+inside the same database work as the operation, so a request costs one connection checkout.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+import orjson
+from sqlalchemy.engine import Connection
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gatehouse.errors import (
+    GatehouseError,
+    InvalidSyntax,
+    MethodNotAllowed,
+    NotFound,
+    NotImplementedFeature,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from gatehouse.scim import listing
+from gatehouse.scim.auth import ScimClient, ScimUnauthorized, UsageRecorder, authenticate
+from gatehouse.scim.discovery import Discovery
+from gatehouse.scim.preconditions import if_match, none_match
+from gatehouse.scim.projection import Projection
+from gatehouse.scim.render import GROUP_SCHEMA, USER_SCHEMA, error
+from gatehouse.scim.search import search_all
+from gatehouse.scim.users import Rendered
+from gatehouse.store import scim_tokens
+from gatehouse.store.database import Database
+from gatehouse.store.records import utcnow
+
+log = logging.getLogger("gatehouse.scim")
+
+SCIM_MEDIA_TYPE = "application/scim+json"
+T = TypeVar("T")
+
+
+class ResourceService(Protocol):
+    """What the User and Group services have in common."""
+
+    def get(self, connection: Connection, resource_id: str, projection: Projection) -> Rendered: ...
+    def search(self, connection: Connection, query: listing.ListQuery, projection: Projection) -> bytes: ...
+    def create(self, connection: Connection, body: object, projection: Projection) -> Rendered: ...
+    def replace(
+        self,
+        connection: Connection,
+        resource_id: str,
+        body: object,
+        precondition: Any,
+        projection: Projection,
+    ) -> Rendered: ...
+    def patch(
+        self, connection: Connection, resource_id: str, body: object, precondition: Any, projection: Any
+    ) -> Rendered | None: ...
+    def delete(self, connection: Connection, resource_id: str, precondition: Any) -> None: ...
+
+
+def scim_response(body: bytes | None, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A response with the SCIM media type (RFC 7644 §3.1)."""
+    return Response(body, status_code=status, headers=headers, media_type=SCIM_MEDIA_TYPE if body else None)
+
+
+def error_response(exc: GatehouseError) -> Response:
+    """Render a domain error as a SCIM Error message (RFC 7644 §3.12)."""
+    headers = {}
+    if isinstance(exc, ScimUnauthorized):
+        headers["WWW-Authenticate"] = exc.challenge
+    scim_type = exc.scim_type if exc.status == 400 or exc.status == 409 else None
+    return scim_response(error(exc.status, exc.detail, scim_type), exc.status, headers)
+
+
+class ScimEndpoints:
+    """Holds what the routes need: the database, the services, the discovery documents, settings."""
+
+    def __init__(
+        self,
+        db: Database,
+        users: ResourceService,
+        groups: ResourceService,
+        discovery: Discovery,
+        *,
+        default_count: int,
+        max_results: int,
+        max_body_bytes: int,
+    ) -> None:
+        self.db = db
+        self.services = {"Users": users, "Groups": groups}
+        self.core_schemas = {"Users": USER_SCHEMA, "Groups": GROUP_SCHEMA}
+        self.discovery = discovery
+        self.default_count = default_count
+        self.max_results = max_results
+        self.max_body_bytes = max_body_bytes
+        self.usage = UsageRecorder()
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _projection(self, request: Request, collection: str) -> Projection:
+        params = request.query_params
+        attributes = params.get("attributes")
+        excluded = params.get("excludedAttributes")
+        if attributes is None and excluded is None:
+            for key, value in params.items():
+                lowered = key.lower()
+                if lowered == "attributes":
+                    attributes = value
+                elif lowered == "excludedattributes":
+                    excluded = value
+        return Projection(
+            self.core_schemas[collection],
+            listing._names(attributes),
+            listing._names(excluded),
+        )
+
+    async def _body(self, request: Request) -> bytes:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type and "json" not in content_type:
+            raise UnsupportedMediaType(
+                f"Content-Type '{content_type}' is not accepted; send application/scim+json."
+            )
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise PayloadTooLarge(f"The request body exceeds {self.max_body_bytes} bytes.")
+        chunks = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise PayloadTooLarge(f"The request body exceeds {self.max_body_bytes} bytes.")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _json(raw: bytes) -> object:
+        if not raw.strip():
+            raise InvalidSyntax("The request body is empty; a JSON object was expected.")
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidSyntax(f"The request body is not valid JSON: {exc}.") from None
+
+    def _usage_task(self, request: Request, client: ScimClient) -> BackgroundTask | None:
+        if not self.usage.due(client):
+            return None
+        ip = request.client.host if request.client else None
+        agent = request.headers.get("user-agent")
+
+        def record(connection: Connection) -> None:
+            scim_tokens.record_use(connection, client.token_id, utcnow(), ip, agent)
+
+        return BackgroundTask(self.db.write, record)
+
+    async def _read(
+        self, request: Request, work: Callable[[Connection], T]
+    ) -> tuple[T, BackgroundTask | None]:
+        header = request.headers.get("authorization")
+        holder: list[ScimClient] = []
+
+        def run(connection: Connection) -> T:
+            holder.append(authenticate(connection, header))
+            return work(connection)
+
+        result = await self.db.read(run)
+        return result, self._usage_task(request, holder[0])
+
+    async def _write(
+        self, request: Request, work: Callable[[Connection, object], T], *, body: bool = True
+    ) -> tuple[T, BackgroundTask | None]:
+        header = request.headers.get("authorization")
+        raw = await self._body(request) if body else b""
+        holder: list[ScimClient] = []
+
+        def run(connection: Connection) -> T:
+            holder.append(authenticate(connection, header))
+            return work(connection, self._json(raw) if body else None)
+
+        result = await self.db.write(run)
+        return result, self._usage_task(request, holder[0])
+
+    # -- discovery (RFC 7644 §4) ----------------------------------------------------------------
+
+    async def service_provider_config(self, request: Request) -> Response:
+        _, task = await self._read(request, lambda c: None)
+        return Response(self.discovery.service_provider_config, media_type=SCIM_MEDIA_TYPE, background=task)
+
+    async def schemas(self, request: Request) -> Response:
+        urn = request.path_params.get("urn")
+        _, task = await self._read(request, lambda c: None)
+        body = self.discovery.schemas_list if urn is None else self.discovery.schema(urn)
+        if body is None:
+            raise NotFound(f"Schema {urn} not found.")
+        return Response(body, media_type=SCIM_MEDIA_TYPE, background=task)
+
+    async def resource_types(self, request: Request) -> Response:
+        name = request.path_params.get("name")
+        _, task = await self._read(request, lambda c: None)
+        body = self.discovery.resource_types_list if name is None else self.discovery.resource_type(name)
+        if body is None:
+            raise NotFound(f"ResourceType {name} not found.")
+        return Response(body, media_type=SCIM_MEDIA_TYPE, background=task)
+
+    # -- resources (RFC 7644 §3.3–§3.6) ---------------------------------------------------------
+
+    async def collection(self, request: Request) -> Response:
+        """GET lists (§3.4.2), POST creates (§3.3)."""
+        name = request.scope["gatehouse.collection"]
+        service = self.services[name]
+        projection = self._projection(request, name)
+        if request.method == "GET":
+            query = listing.build(
+                request.query_params, default_count=self.default_count, max_results=self.max_results
+            )
+            body, task = await self._read(request, lambda c: service.search(c, query, projection))
+            return Response(body, media_type=SCIM_MEDIA_TYPE, background=task)
+        created, task = await self._write(request, lambda c, b: service.create(c, b, projection))
+        headers = {"Location": created.location, "ETag": created.etag}
+        return Response(created.body, 201, headers, media_type=SCIM_MEDIA_TYPE, background=task)
+
+    async def search(self, request: Request) -> Response:
+        """POST {collection}/.search (§3.4.3)."""
+        name = request.scope["gatehouse.collection"]
+        service = self.services[name]
+        projection_names = self._projection(request, name)
+
+        def run(connection: Connection, body: object) -> bytes:
+            query = listing.from_search_request(
+                body, default_count=self.default_count, max_results=self.max_results
+            )
+            projection = Projection(
+                projection_names.core_schema,
+                query.attributes or projection_names.attributes,
+                query.excluded_attributes or projection_names.excluded,
+            )
+            return service.search(connection, query, projection)
+
+        result, task = await self._write(request, run)
+        return Response(result, media_type=SCIM_MEDIA_TYPE, background=task)
+
+    async def root_search(self, request: Request) -> Response:
+        """POST /.search across every resource type (§3.4.3)."""
+
+        def run(connection: Connection, body: object) -> bytes:
+            query = listing.from_search_request(
+                body, default_count=self.default_count, max_results=self.max_results
+            )
+            return search_all(connection, query, self.services)
+
+        result, task = await self._write(request, run)
+        return Response(result, media_type=SCIM_MEDIA_TYPE, background=task)
+
+    async def item(self, request: Request) -> Response:
+        """GET (§3.4.1), PUT (§3.5.1), PATCH (§3.5.2), DELETE (§3.6) of one resource."""
+        name = request.scope["gatehouse.collection"]
+        service = self.services[name]
+        resource_id = request.path_params["id"]
+        projection = self._projection(request, name)
+        method = request.method
+        if method == "GET":
+            found, task = await self._read(request, lambda c: service.get(c, resource_id, projection))
+            headers = {"ETag": found.etag}
+            version = int(found.etag[3:-1])
+            if none_match(request.headers.get("if-none-match"), version):
+                return Response(status_code=304, headers=headers, background=task)
+            return Response(found.body, headers=headers, media_type=SCIM_MEDIA_TYPE, background=task)
+        precondition = if_match(request.headers.get("if-match"))
+        if method == "PUT":
+            replaced, task = await self._write(
+                request, lambda c, b: service.replace(c, resource_id, b, precondition, projection)
+            )
+            return Response(
+                replaced.body, headers={"ETag": replaced.etag}, media_type=SCIM_MEDIA_TYPE, background=task
+            )
+        if method == "PATCH":
+            wants_body = name == "Users" or not projection.is_identity
+            patched, task = await self._write(
+                request,
+                lambda c, b: service.patch(
+                    c, resource_id, b, precondition, projection if wants_body else None
+                ),
+            )
+            if patched is None:
+                return Response(status_code=204, background=task)
+            return Response(
+                patched.body, headers={"ETag": patched.etag}, media_type=SCIM_MEDIA_TYPE, background=task
+            )
+        _, task = await self._write(
+            request, lambda c, b: service.delete(c, resource_id, precondition), body=False
+        )
+        return Response(status_code=204, background=task)
+
+    async def not_implemented(self, request: Request) -> Response:
+        await self._read(request, lambda c: None)
+        raise NotImplementedFeature(f"{request.url.path.rsplit('/', 1)[-1]} is not supported by this server.")
+
+
+def _collection(endpoint: Callable[[Request], Any], collection: str) -> Callable[[Request], Any]:
+    async def bound(request: Request) -> Response:
+        request.scope["gatehouse.collection"] = collection
+        return await endpoint(request)  # type: ignore[no-any-return]
+
+    return bound
+
+
+def build_routes(endpoints: ScimEndpoints) -> list[Route]:
+    """The SCIM routes; anything else under the mount answers a SCIM 404 or 405 (see the handlers)."""
+    routes = [
+        Route("/ServiceProviderConfig", endpoints.service_provider_config, methods=["GET"]),
+        Route("/Schemas", endpoints.schemas, methods=["GET"]),
+        Route("/Schemas/{urn:path}", endpoints.schemas, methods=["GET"]),
+        Route("/ResourceTypes", endpoints.resource_types, methods=["GET"]),
+        Route("/ResourceTypes/{name}", endpoints.resource_types, methods=["GET"]),
+        Route("/.search", endpoints.root_search, methods=["POST"]),
+        Route("/Me", endpoints.not_implemented, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route("/Bulk", endpoints.not_implemented, methods=["POST"]),
+    ]
+    for collection in ("Users", "Groups"):
+        routes += [
+            Route(f"/{collection}", _collection(endpoints.collection, collection), methods=["GET", "POST"]),
+            Route(f"/{collection}/.search", _collection(endpoints.search, collection), methods=["POST"]),
+            Route(
+                f"/{collection}/{{id}}",
+                _collection(endpoints.item, collection),
+                methods=["GET", "PUT", "PATCH", "DELETE"],
+            ),
+        ]
+    return routes
+
+
+async def handle_domain_error(request: Request, exc: Exception) -> Response:
+    """Exception handler: a domain error becomes a SCIM Error response."""
+    assert isinstance(exc, GatehouseError)
+    return error_response(exc)
+
+
+async def handle_http_error(request: Request, exc: Exception) -> Response:
+    """Exception handler: routing errors (404/405) as SCIM Errors."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return error_response(MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}."))
+    if exc.status_code == 404:
+        return error_response(NotFound(f"No SCIM endpoint at {request.url.path}."))
+    return scim_response(error(exc.status_code, str(exc.detail)), exc.status_code)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    """Exception handler: never a traceback in a response; the log has it."""
+    log.exception("Unhandled error on %s %s", request.method, request.url.path)
+    return scim_response(error(500, "An internal error occurred; it has been logged."), 500)

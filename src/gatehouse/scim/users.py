@@ -1,0 +1,200 @@
+"""User provisioning use cases (RFC 7644 §3.3, §3.4.1, §3.5, §3.6): no HTTP, no commit.
+
+Each function runs inside the request's transaction and raises :mod:`gatehouse.errors`. SCIM sees
+and changes only users whose source is SCIM; a local account (such as a Super Admin) is invisible.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gatehouse.errors import Conflict, NotFound
+from gatehouse.passwords import hash_password
+from gatehouse.scim.filter import compile_filter, compile_sort
+from gatehouse.scim.listing import ListQuery
+from gatehouse.scim.patch import patch_user
+from gatehouse.scim.payload import parse_user
+from gatehouse.scim.preconditions import Precondition
+from gatehouse.scim.projection import Projection
+from gatehouse.scim.render import Renderer, list_response
+from gatehouse.store import settings
+from gatehouse.store import users as store
+from gatehouse.store.records import StoredUser, utcnow
+from gatehouse.store.tables import users as users_table
+
+SCIM_SOURCE = "scim"
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A rendered resource and its entity tag."""
+
+    id: str
+    body: bytes
+    etag: str
+    location: str
+
+
+class UserService:
+    """The User endpoint's operations, for one renderer (public URL)."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+
+    def _render(self, connection: Connection, stored: StoredUser, projection: Projection) -> Rendered:
+        groups = store.groups_of(connection, [stored.id])[stored.id] if projection.includes("groups") else []
+        body = self.renderer.user(stored, groups, projection)
+        return Rendered(stored.id, body, f'W/"{stored.version}"', self.renderer.user_location(stored.id))
+
+    def _load(self, connection: Connection, user_id: str) -> StoredUser:
+        stored = store.get(connection, user_id)
+        if stored is None or stored.source != SCIM_SOURCE or stored.super_admin:
+            raise NotFound(f"User {user_id} not found.")
+        return stored
+
+    def version_of(self, connection: Connection, user_id: str) -> int:
+        """The current version of a visible user (for ``If-None-Match``)."""
+        return self._load(connection, user_id).version
+
+    def get(self, connection: Connection, user_id: str, projection: Projection) -> Rendered:
+        """GET /Users/{id} (RFC 7644 §3.4.1)."""
+        return self._render(connection, self._load(connection, user_id), projection)
+
+    def search(self, connection: Connection, query: ListQuery, projection: Projection) -> bytes:
+        """GET /Users and POST /Users/.search (RFC 7644 §3.4.2, §3.4.3), entirely in SQL."""
+        dialect = connection.dialect.name
+        where = users_table.c.source == SCIM_SOURCE
+        if query.filter:
+            where = sa.and_(where, compile_filter(query.filter, "User", dialect))
+        total = connection.execute(
+            sa.select(sa.func.count()).select_from(users_table).where(where)
+        ).scalar_one()
+        if query.count == 0 or total < query.start_index:
+            return list_response(total, query.start_index, [])
+        order = compile_sort(query.sort_by, "User", dialect)
+        ordering = [] if order is None else [order.desc() if query.descending else order.asc()]
+        ordering.append(
+            users_table.c.id.desc() if query.descending and order is not None else users_table.c.id
+        )
+        ids = list(
+            connection.execute(
+                sa.select(users_table.c.id)
+                .where(where)
+                .order_by(*ordering)
+                .offset(query.start_index - 1)
+                .limit(query.count)
+            ).scalars()
+        )
+        return list_response(total, query.start_index, self._render_many(connection, ids, projection))
+
+    def _render_many(self, connection: Connection, ids: list[str], projection: Projection) -> list[bytes]:
+        if not ids:
+            return []
+        stored = {u.id: u for u in store.get_many(connection, ids)}
+        groups = store.groups_of(connection, ids) if projection.includes("groups") else {}
+        return [self.renderer.user(stored[i], groups.get(i, []), projection) for i in ids if i in stored]
+
+    def create(self, connection: Connection, body: object, projection: Projection) -> Rendered:
+        """POST /Users (RFC 7644 §3.3): 201 with the resource, or 409 ``uniqueness``."""
+        parsed = parse_user(body)
+        existing = store.get_by_user_name(connection, str(parsed.doc["userName"]))
+        if existing is not None:
+            raise _taken(existing)
+        write = store.UserWrite(
+            id=str(uuid.uuid4()),
+            doc=parsed.doc,
+            source=SCIM_SOURCE,
+            password_hash=self._password_hash(connection, parsed.password),
+        )
+        return self._render(connection, store.insert(connection, write, utcnow()), projection)
+
+    def replace(
+        self,
+        connection: Connection,
+        user_id: str,
+        body: object,
+        precondition: Precondition | None,
+        projection: Projection,
+    ) -> Rendered:
+        """PUT /Users/{id} (RFC 7644 §3.5.1). ``active``, ``externalId`` and a stored password are
+        kept when the body omits them (Okta's PUT leaves them out)."""
+        stored = self._load(connection, user_id)
+        expected = precondition.check(stored.version) if precondition else stored.version
+        parsed = parse_user(body)
+        doc = dict(parsed.doc)
+        current = orjson.loads(stored.data)
+        for key in ("active", "externalId"):
+            if key not in parsed.present and key in current:
+                doc[key] = current[key]
+        self._check_rename(connection, stored, str(doc["userName"]))
+        password_hash = self._password_hash(connection, parsed.password)
+        write = store.UserWrite(
+            id=user_id,
+            doc=doc,
+            source=SCIM_SOURCE,
+            password_hash=password_hash,
+            keep_password=password_hash is None,
+        )
+        return self._render(connection, store.update(connection, write, expected, utcnow()), projection)
+
+    def patch(
+        self,
+        connection: Connection,
+        user_id: str,
+        body: object,
+        precondition: Precondition | None,
+        projection: Projection,
+    ) -> Rendered:
+        """PATCH /Users/{id} (RFC 7644 §3.5.2): load, apply, validate, write at the loaded version."""
+        stored = self._load(connection, user_id)
+        expected = precondition.check(stored.version) if precondition else stored.version
+        doc = orjson.loads(stored.data)
+        doc.pop("id", None)
+        patched = patch_user(doc, body)
+        self._check_rename(connection, stored, str(patched.doc["userName"]))
+        password_hash = self._password_hash(connection, patched.password)
+        write = store.UserWrite(
+            id=user_id,
+            doc=patched.doc,
+            source=SCIM_SOURCE,
+            password_hash=password_hash,
+            keep_password=password_hash is None,
+        )
+        return self._render(connection, store.update(connection, write, expected, utcnow()), projection)
+
+    def delete(self, connection: Connection, user_id: str, precondition: Precondition | None) -> None:
+        """DELETE /Users/{id} (RFC 7644 §3.6): the user and its memberships go; then 404."""
+        stored = self._load(connection, user_id)
+        expected = precondition.check(stored.version) if precondition else None
+        store.delete(connection, user_id, expected)
+
+    def _check_rename(self, connection: Connection, stored: StoredUser, user_name: str) -> None:
+        if user_name.lower() == stored.user_name.lower():
+            return
+        existing = store.get_by_user_name(connection, user_name)
+        if existing is not None and existing.id != stored.id:
+            raise _taken(existing)
+
+    @staticmethod
+    def _password_hash(connection: Connection, password: str | None) -> str | None:
+        """Provisioned passwords are kept (hashed) only when that sign-in option is on."""
+        if password is None or not settings.get(connection, settings.SCIM_PASSWORD_SIGN_IN, False):
+            return None
+        return hash_password(password)
+
+
+def _taken(existing: StoredUser) -> Conflict:
+    if existing.super_admin:
+        return Conflict(f"userName '{existing.user_name}' is reserved by a protected administrator account.")
+    if existing.source != SCIM_SOURCE:
+        return Conflict(
+            f"userName '{existing.user_name}' belongs to a local Gatehouse account. An administrator can "
+            "hand that account to the identity provider (Organization → Users → Hand to the IdP), "
+            "after which it can be linked."
+        )
+    return Conflict(f"userName '{existing.user_name}' is already in use.")

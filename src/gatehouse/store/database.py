@@ -1,0 +1,121 @@
+"""Engine factory and the unit of work: one transaction per request, committed at its boundary.
+
+SQLite runs in WAL mode with a busy timeout, and every write transaction starts with ``BEGIN IMMEDIATE``
+so that two writers never deadlock on a lock upgrade. Reads on SQLite run inline (they cost a few
+microseconds and never block in WAL mode); anything that does network I/O (PostgreSQL) or may wait on a
+lock (every write) runs in the thread pool so the event loop stays free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from anyio import to_thread
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+T = TypeVar("T")
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def _sqlite_file(url: sa.URL) -> Path | None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """Build an engine configured for Gatehouse's access pattern on either database."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = _sqlite_file(parsed)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            parsed,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_size=pool_size,
+            max_overflow=pool_size * 2,
+        )
+        _configure_sqlite(engine)
+        return engine
+    return sa.create_engine(
+        parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Manage transactions ourselves (pysqlite's implicit BEGIN is deferred and breaks IMMEDIATE).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.info.get("begin_mode", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """The engine plus how each kind of work runs against it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self.is_sqlite = self.dialect == "sqlite"
+
+    @classmethod
+    def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
+        """Create the engine for ``url``."""
+        return cls(create_engine(url, pool_size=pool_size))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed when the block ends cleanly."""
+        with self.engine.connect() as connection:
+            connection.info["begin_mode"] = "IMMEDIATE"
+            try:
+                with connection.begin():
+                    yield connection
+            finally:
+                connection.info.pop("begin_mode", None)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only transaction: one consistent view for a list page and its count."""
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        """Run read-only ``work`` in a snapshot: inline on SQLite, in a worker thread otherwise."""
+        if self.is_sqlite:
+            return self._read_sync(work)
+        return await to_thread.run_sync(self._read_sync, work)
+
+    async def write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in a write transaction in a worker thread; it commits only if ``work`` returns."""
+        return await to_thread.run_sync(self._write_sync, work)
+
+    def _read_sync(self, work: Callable[[Connection], T]) -> T:
+        with self.snapshot() as connection:
+            return work(connection)
+
+    def _write_sync(self, work: Callable[[Connection], T]) -> T:
+        with self.transaction() as connection:
+            return work(connection)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

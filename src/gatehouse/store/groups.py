@@ -1,0 +1,185 @@
+"""Group repository: the storage contract for groups (RFC 7643 §4.2) and their memberships.
+
+A membership is one row of ``group_members``: adding or removing a member of a 100k-member group touches
+one row, and a group's document never holds its member list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from gatehouse.errors import Conflict, NotFound, PreconditionFailed
+from gatehouse.store.records import Reference, StoredResource, as_utc
+from gatehouse.store.tables import group_members, groups, users
+from gatehouse.store.users import serialize
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class GroupWrite:
+    """Everything written for one group: its canonical document plus derived index columns."""
+
+    id: str
+    doc: dict[str, Any]
+
+    @property
+    def display_name(self) -> str:
+        return str(self.doc["displayName"])
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "display_name": self.display_name,
+            "display_name_lower": self.display_name.lower(),
+            "external_id": self.doc.get("externalId"),
+            "data": serialize(self.id, self.doc),
+        }
+
+
+_GROUP_COLUMNS = (groups.c.id, groups.c.data, groups.c.version, groups.c.created, groups.c.last_modified)
+
+
+def to_group(row: sa.Row[Any]) -> StoredResource:
+    return StoredResource(
+        id=row.id,
+        data=row.data,
+        version=row.version,
+        created=as_utc(row.created),
+        last_modified=as_utc(row.last_modified),
+    )
+
+
+def get(connection: Connection, group_id: str) -> StoredResource | None:
+    """The group with this id, or ``None``."""
+    row = connection.execute(sa.select(*_GROUP_COLUMNS).where(groups.c.id == group_id)).first()
+    return to_group(row) if row else None
+
+
+def _conflict(write: GroupWrite) -> Conflict:
+    return Conflict(f"A group with displayName '{write.display_name}' already exists.")
+
+
+def insert(connection: Connection, write: GroupWrite, now: datetime) -> StoredResource:
+    """Insert a group; a taken ``displayName`` (in any case) raises :class:`Conflict`."""
+    values = write.columns()
+    values.update(id=write.id, created=now, last_modified=now, version=1)
+    try:
+        with connection.begin_nested():
+            connection.execute(groups.insert().values(**values))
+    except IntegrityError as exc:
+        raise _conflict(write) from exc
+    stored = get(connection, write.id)
+    assert stored is not None
+    return stored
+
+
+def update(connection: Connection, write: GroupWrite, expected_version: int, now: datetime) -> StoredResource:
+    """Replace a group's document if it is still at ``expected_version`` (RFC 7644 §3.14)."""
+    values = write.columns()
+    values.update(version=groups.c.version + 1, last_modified=now)
+    try:
+        with connection.begin_nested():
+            result = connection.execute(
+                groups.update()
+                .where(groups.c.id == write.id, groups.c.version == expected_version)
+                .values(**values)
+            )
+    except IntegrityError as exc:
+        raise _conflict(write) from exc
+    if result.rowcount != 1:
+        if get(connection, write.id) is None:
+            raise NotFound(f"Group {write.id} not found.")
+        raise PreconditionFailed()
+    stored = get(connection, write.id)
+    assert stored is not None
+    return stored
+
+
+def touch(connection: Connection, group_id: str, expected_version: int, now: datetime) -> None:
+    """Bump a group's version after a membership-only change, checking the expected version."""
+    result = connection.execute(
+        groups.update()
+        .where(groups.c.id == group_id, groups.c.version == expected_version)
+        .values(version=groups.c.version + 1, last_modified=now)
+    )
+    if result.rowcount != 1:
+        if get(connection, group_id) is None:
+            raise NotFound(f"Group {group_id} not found.")
+        raise PreconditionFailed()
+
+
+def delete(connection: Connection, group_id: str, expected_version: int | None = None) -> None:
+    """Delete a group and its memberships."""
+    condition = groups.c.id == group_id
+    if expected_version is not None:
+        condition = sa.and_(condition, groups.c.version == expected_version)
+    connection.execute(group_members.delete().where(group_members.c.group_id == group_id))
+    result = connection.execute(groups.delete().where(condition))
+    if result.rowcount != 1:
+        if get(connection, group_id) is None:
+            raise NotFound(f"Group {group_id} not found.")
+        raise PreconditionFailed()
+
+
+def add_members(connection: Connection, group_id: str, user_ids: Sequence[str]) -> None:
+    """Add members; adding an existing member is a no-op (JumpCloud repeats adds)."""
+    rows = [{"group_id": group_id, "user_id": user_id} for user_id in dict.fromkeys(user_ids)]
+    if not rows:
+        return
+    insert_fn = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    for start in range(0, len(rows), _CHUNK):
+        statement = insert_fn(group_members).on_conflict_do_nothing()
+        connection.execute(statement, rows[start : start + _CHUNK])
+
+
+def remove_members(connection: Connection, group_id: str, user_ids: Sequence[str]) -> None:
+    """Remove the listed members; ids that are not members are ignored."""
+    ids = list(dict.fromkeys(user_ids))
+    for start in range(0, len(ids), _CHUNK):
+        connection.execute(
+            group_members.delete().where(
+                group_members.c.group_id == group_id, group_members.c.user_id.in_(ids[start : start + _CHUNK])
+            )
+        )
+
+
+def clear_members(connection: Connection, group_id: str) -> None:
+    """Remove every member."""
+    connection.execute(group_members.delete().where(group_members.c.group_id == group_id))
+
+
+def replace_members(connection: Connection, group_id: str, user_ids: Sequence[str]) -> None:
+    """Make the member list exactly ``user_ids``, touching only the rows that change."""
+    wanted = set(user_ids)
+    current = set(
+        connection.execute(
+            sa.select(group_members.c.user_id).where(group_members.c.group_id == group_id)
+        ).scalars()
+    )
+    remove_members(connection, group_id, sorted(current - wanted))
+    add_members(connection, group_id, [user_id for user_id in user_ids if user_id not in current])
+
+
+def members_of(connection: Connection, group_ids: Iterable[str]) -> dict[str, list[Reference]]:
+    """The members of each group, with each member's display name, in a stable order."""
+    ids = list(group_ids)
+    found: dict[str, list[Reference]] = {group_id: [] for group_id in ids}
+    if not ids:
+        return found
+    rows = connection.execute(
+        sa.select(group_members.c.group_id, users.c.id, users.c.display_name, users.c.user_name)
+        .join(users, users.c.id == group_members.c.user_id)
+        .where(group_members.c.group_id.in_(ids))
+        .order_by(group_members.c.group_id, users.c.id)
+    )
+    for group_id, user_id, display, user_name in rows:
+        found[group_id].append(Reference(user_id, display or user_name))
+    return found

@@ -1,0 +1,46 @@
+"""Plain records that the repositories return: copies, never live ORM objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware (UTC)."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes: they are UTC by construction."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResource:
+    """A stored SCIM resource: its canonical JSON text and the columns its ``meta`` derives from."""
+
+    id: str
+    data: str
+    version: int
+    created: datetime
+    last_modified: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUser(StoredResource):
+    """A stored user, with what only the server knows about it."""
+
+    source: str
+    super_admin: bool
+    password_hash: str | None
+    active: bool
+    user_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A link to another resource as it appears in ``groups`` or ``members``: id and display name."""
+
+    id: str
+    display: str | None

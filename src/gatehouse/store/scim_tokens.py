@@ -1,0 +1,122 @@
+"""SCIM bearer tokens: several may exist (one per IdP, named); only their SHA-256 digests are stored."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from gatehouse.errors import Conflict, NotFound
+from gatehouse.store.records import as_utc, utcnow
+from gatehouse.store.settings import SCIM_ENABLED
+from gatehouse.store.tables import app_settings, scim_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What may be shown about a token (never the token itself)."""
+
+    id: str
+    name: str
+    hint: str
+    created: datetime
+    last_used_at: datetime | None
+    last_used_ip: str | None
+    last_used_user_agent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCheck:
+    """The result of looking a presented token up: which token, and whether SCIM is on."""
+
+    id: str
+    name: str
+    last_used_at: datetime | None
+    scim_enabled: bool
+
+
+def create(connection: Connection, name: str, token_hash: str, hint: str) -> TokenInfo:
+    """Store a new token under a name that no live token has."""
+    token_id = str(uuid.uuid4())
+    now = utcnow()
+    try:
+        with connection.begin_nested():
+            connection.execute(
+                scim_tokens.insert().values(
+                    id=token_id, name=name, token_hash=token_hash, hint=hint, created=now
+                )
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"A SCIM token named '{name}' already exists.") from exc
+    return TokenInfo(token_id, name, hint, now, None, None, None)
+
+
+def revoke(connection: Connection, name: str) -> None:
+    """Revoke the live token with this name: it stops working at once, in every process."""
+    result = connection.execute(
+        scim_tokens.update()
+        .where(scim_tokens.c.name == name, scim_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    if result.rowcount == 0:
+        raise NotFound(f"No live SCIM token is named '{name}'.")
+
+
+def live(connection: Connection) -> list[TokenInfo]:
+    """The tokens that work, oldest first."""
+    rows = connection.execute(
+        sa.select(scim_tokens)
+        .where(scim_tokens.c.revoked_at.is_(None))
+        .order_by(scim_tokens.c.created, scim_tokens.c.id)
+    )
+    return [
+        TokenInfo(
+            row.id,
+            row.name,
+            row.hint,
+            as_utc(row.created),
+            as_utc(row.last_used_at) if row.last_used_at else None,
+            row.last_used_ip,
+            row.last_used_user_agent,
+        )
+        for row in rows
+    ]
+
+
+_enabled = (
+    sa.select(app_settings.c.value)
+    .where(app_settings.c.key == SCIM_ENABLED)
+    .scalar_subquery()
+    .label("enabled")
+)
+_CHECK = sa.select(scim_tokens.c.id, scim_tokens.c.name, scim_tokens.c.last_used_at, _enabled).where(
+    scim_tokens.c.token_hash == sa.bindparam("token_hash"), scim_tokens.c.revoked_at.is_(None)
+)
+
+
+def check(connection: Connection, token_hash: str) -> TokenCheck | None:
+    """Look a token digest up with the SCIM switch, in one indexed query (no cache to go stale)."""
+    row = connection.execute(_CHECK, {"token_hash": token_hash}).first()
+    if row is None:
+        return None
+    return TokenCheck(
+        row.id,
+        row.name,
+        as_utc(row.last_used_at) if row.last_used_at else None,
+        row.enabled == "true",
+    )
+
+
+def record_use(
+    connection: Connection, token_id: str, when: datetime, ip: str | None, agent: str | None
+) -> None:
+    """Record a token's last use (called at most once a minute per token)."""
+    connection.execute(
+        scim_tokens.update()
+        .where(scim_tokens.c.id == token_id)
+        .values(last_used_at=when, last_used_ip=ip, last_used_user_agent=(agent or "")[:255] or None)
+    )

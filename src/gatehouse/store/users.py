@@ -1,0 +1,258 @@
+"""User repository: the storage contract for users (RFC 7643 §4.1), on SQLite and PostgreSQL.
+
+Functions take an open connection and never commit: the request boundary does. Uniqueness is decided
+by the database (unique index on lower-cased ``userName``); stale writes by a version predicate in the
+``UPDATE`` itself, so an ``If-Match`` check and the write are one atomic step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from gatehouse.errors import Conflict, NotFound, PreconditionFailed
+from gatehouse.store.records import Reference, StoredUser, as_utc
+from gatehouse.store.tables import group_members, groups, user_emails, users
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+@dataclass(frozen=True, slots=True)
+class UserWrite:
+    """Everything written for one user: the canonical document plus its derived index columns."""
+
+    id: str
+    doc: dict[str, Any]
+    source: str = "scim"
+    password_hash: str | None = None
+    super_admin: bool = False
+    keep_password: bool = False
+
+    @property
+    def user_name(self) -> str:
+        return str(self.doc["userName"])
+
+    def columns(self) -> dict[str, Any]:
+        """The indexed columns derived from the document."""
+        doc = self.doc
+        name = doc.get("name") or {}
+        display = doc.get("displayName") or name.get("formatted")
+        if not display and (name.get("givenName") or name.get("familyName")):
+            display = " ".join(p for p in (name.get("givenName"), name.get("familyName")) if p)
+        primary = _primary_email(doc.get("emails") or [])
+        values: dict[str, Any] = {
+            "user_name": self.user_name,
+            "user_name_lower": self.user_name.lower(),
+            "external_id": doc.get("externalId"),
+            "active": bool(doc.get("active", True)),
+            "display_name": display[:255] if display else None,
+            "name_lower": display.lower()[:255] if display else None,
+            "email_lower": primary.lower()[:320] if primary else None,
+            "data": serialize(self.id, doc),
+        }
+        if not self.keep_password:
+            values["password_hash"] = self.password_hash
+        return values
+
+
+def _primary_email(emails: Sequence[dict[str, Any]]) -> str | None:
+    for entry in emails:
+        if entry.get("primary") and entry.get("value"):
+            return str(entry["value"])
+    for entry in emails:
+        if entry.get("value"):
+            return str(entry["value"])
+    return None
+
+
+def serialize(resource_id: str, doc: dict[str, Any]) -> str:
+    """The stored JSON text: ``schemas`` and ``id`` first, then the document as given."""
+    ordered: dict[str, Any] = {"schemas": doc.get("schemas", []), "id": resource_id}
+    ordered.update((k, v) for k, v in doc.items() if k not in ("schemas", "id"))
+    return orjson.dumps(ordered).decode()
+
+
+def _email_rows(user_id: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for position, entry in enumerate(doc.get("emails") or []):
+        value = entry.get("value")
+        if not value:
+            continue
+        rows.append(
+            {
+                "user_id": user_id,
+                "position": position,
+                "value_lower": str(value).lower()[:320],
+                "type": entry.get("type"),
+                "primary": bool(entry.get("primary", False)),
+            }
+        )
+    return rows
+
+
+_USER_COLUMNS = (
+    users.c.id,
+    users.c.data,
+    users.c.version,
+    users.c.created,
+    users.c.last_modified,
+    users.c.source,
+    users.c.super_admin,
+    users.c.password_hash,
+    users.c.active,
+    users.c.user_name,
+)
+
+
+def _to_user(row: sa.Row[Any]) -> StoredUser:
+    return StoredUser(
+        id=row.id,
+        data=row.data,
+        version=row.version,
+        created=as_utc(row.created),
+        last_modified=as_utc(row.last_modified),
+        source=row.source,
+        super_admin=bool(row.super_admin),
+        password_hash=row.password_hash,
+        active=bool(row.active),
+        user_name=row.user_name,
+    )
+
+
+def get(connection: Connection, user_id: str) -> StoredUser | None:
+    """The user with this id, or ``None``."""
+    row = connection.execute(sa.select(*_USER_COLUMNS).where(users.c.id == user_id)).first()
+    return _to_user(row) if row else None
+
+
+def get_many(connection: Connection, user_ids: Sequence[str]) -> list[StoredUser]:
+    """The users with these ids (in no particular order); missing ids are skipped."""
+    if not user_ids:
+        return []
+    rows = connection.execute(sa.select(*_USER_COLUMNS).where(users.c.id.in_(list(user_ids))))
+    return [_to_user(row) for row in rows]
+
+
+def get_by_user_name(connection: Connection, user_name: str) -> StoredUser | None:
+    """The user whose ``userName`` matches case-insensitively (RFC 7643 §4.1.1), or ``None``."""
+    row = connection.execute(
+        sa.select(*_USER_COLUMNS).where(users.c.user_name_lower == user_name.lower())
+    ).first()
+    return _to_user(row) if row else None
+
+
+def insert(connection: Connection, write: UserWrite, now: datetime) -> StoredUser:
+    """Insert a user; a taken ``userName`` (in any case) raises :class:`Conflict`."""
+    values = write.columns()
+    values.update(
+        id=write.id,
+        source=write.source,
+        super_admin=write.super_admin,
+        created=now,
+        last_modified=now,
+        version=1,
+    )
+    try:
+        with connection.begin_nested():
+            connection.execute(users.insert().values(**values))
+    except IntegrityError as exc:
+        raise Conflict(f"userName '{write.user_name}' is already in use.") from exc
+    _replace_emails(connection, write.id, write.doc)
+    stored = get(connection, write.id)
+    assert stored is not None
+    return stored
+
+
+def update(connection: Connection, write: UserWrite, expected_version: int, now: datetime) -> StoredUser:
+    """Replace a user's document if it is still at ``expected_version`` (RFC 7644 §3.14)."""
+    values = write.columns()
+    values.update(version=users.c.version + 1, last_modified=now)
+    try:
+        with connection.begin_nested():
+            result = connection.execute(
+                users.update()
+                .where(users.c.id == write.id, users.c.version == expected_version)
+                .values(**values)
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"userName '{write.user_name}' is already in use.") from exc
+    if result.rowcount != 1:
+        if get(connection, write.id) is None:
+            raise NotFound(f"User {write.id} not found.")
+        raise PreconditionFailed()
+    _replace_emails(connection, write.id, write.doc)
+    stored = get(connection, write.id)
+    assert stored is not None
+    return stored
+
+
+def _replace_emails(connection: Connection, user_id: str, doc: dict[str, Any]) -> None:
+    connection.execute(user_emails.delete().where(user_emails.c.user_id == user_id))
+    rows = _email_rows(user_id, doc)
+    if rows:
+        connection.execute(user_emails.insert(), rows)
+
+
+def delete(connection: Connection, user_id: str, expected_version: int | None = None) -> None:
+    """Delete a user and (by cascade) its emails and memberships."""
+    condition = users.c.id == user_id
+    if expected_version is not None:
+        condition = sa.and_(condition, users.c.version == expected_version)
+    connection.execute(group_members.delete().where(group_members.c.user_id == user_id))
+    connection.execute(user_emails.delete().where(user_emails.c.user_id == user_id))
+    result = connection.execute(users.delete().where(condition))
+    if result.rowcount != 1:
+        if get(connection, user_id) is None:
+            raise NotFound(f"User {user_id} not found.")
+        raise PreconditionFailed()
+
+
+def groups_of(connection: Connection, user_ids: Iterable[str]) -> dict[str, list[Reference]]:
+    """The direct groups of each user (RFC 7643 §4.1.2 ``groups``), computed from memberships."""
+    ids = list(user_ids)
+    found: dict[str, list[Reference]] = {user_id: [] for user_id in ids}
+    if not ids:
+        return found
+    rows = connection.execute(
+        sa.select(group_members.c.user_id, groups.c.id, groups.c.display_name)
+        .join(groups, groups.c.id == group_members.c.group_id)
+        .where(group_members.c.user_id.in_(ids))
+        .order_by(group_members.c.user_id, groups.c.display_name_lower, groups.c.id)
+    )
+    for user_id, group_id, display in rows:
+        found[user_id].append(Reference(group_id, display))
+    return found
+
+
+def existing_ids(connection: Connection, user_ids: Sequence[str], *, source: str | None = None) -> set[str]:
+    """Which of ``user_ids`` exist (optionally only among users of ``source``)."""
+    found: set[str] = set()
+    for start in range(0, len(user_ids), 500):
+        chunk = list(user_ids[start : start + 500])
+        query = sa.select(users.c.id).where(users.c.id.in_(chunk))
+        if source is not None:
+            query = query.where(users.c.source == source, users.c.super_admin.is_(False))
+        found.update(connection.execute(query).scalars())
+    return found
+
+
+def set_active(connection: Connection, user_id: str, active: bool, now: datetime) -> None:
+    """Set ``active`` without the SCIM round trip (admin actions); keeps ``data`` in step."""
+    stored = get(connection, user_id)
+    if stored is None:
+        raise NotFound(f"User {user_id} not found.")
+    doc = orjson.loads(stored.data)
+    doc["active"] = active
+    doc.pop("id", None)
+    connection.execute(
+        users.update()
+        .where(users.c.id == user_id)
+        .values(active=active, data=serialize(user_id, doc), version=users.c.version + 1, last_modified=now)
+    )

@@ -1,0 +1,90 @@
+"""Shared fixtures: a migrated database on each backend (SQLite file, PostgreSQL schema), the app,
+and a SCIM client holding a valid token.
+
+Every SCIM and storage test that takes ``db_url`` runs once per backend. PostgreSQL comes from
+``GATEHOUSE_TEST_POSTGRES_URL``; in CI a missing PostgreSQL fails the run instead of skipping it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from pg import fresh_postgres_schema
+from starlette.testclient import TestClient
+
+from gatehouse.app import create_app
+from gatehouse.config import Settings
+from gatehouse.scim import control
+from gatehouse.store import migration
+from gatehouse.store.database import Database
+from gatehouse.store.tables import metadata
+
+PUBLIC_URL = "https://gatehouse.test"
+SCIM = "/scim/v2"
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def _postgres_url() -> Iterator[str]:
+    with fresh_postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'gatehouse.db'}"
+        engine = sa.create_engine(url)
+        migration.upgrade(engine)
+        engine.dispose()
+        yield url
+        return
+    url = request.getfixturevalue("_postgres_url")
+    engine = sa.create_engine(url)
+    migration.upgrade(engine)
+    _empty(engine)
+    engine.dispose()
+    yield url
+
+
+def _empty(engine: sa.Engine) -> None:
+    with engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(database_url=db_url, public_url=PUBLIC_URL)
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = Database.from_url(settings.database_url, pool_size=2)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def app_client(settings: Settings, db: Database) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, db), base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def scim_token(db: Database) -> str:
+    """SCIM turned on, with one live token."""
+    with db.transaction() as connection:
+        control.enable(connection)
+        return control.issue_token(connection, "Okta").token
+
+
+@pytest.fixture
+def scim(app_client: TestClient, scim_token: str) -> TestClient:
+    """A client that sends the SCIM token on every request."""
+    app_client.headers["Authorization"] = f"Bearer {scim_token}"
+    return app_client
