@@ -1,0 +1,72 @@
+"""Real ``gatehouse`` processes for tests that need them (several servers on one database, races)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+GATEHOUSE = str(Path(sys.executable).with_name("gatehouse"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli_env(database_url: str, public_url: str = "http://127.0.0.1:8080") -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(GATEHOUSE_DATABASE_URL=database_url, GATEHOUSE_PUBLIC_URL=public_url)
+    return env
+
+
+def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the ``gatehouse`` console script."""
+    return subprocess.run(
+        [GATEHOUSE, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60
+    )
+
+
+@contextmanager
+def running_server(env: dict[str, str], *extra: str) -> Iterator[str]:
+    """``gatehouse serve`` on a free port; yields its base URL once /readyz answers 200."""
+    port = free_port()
+    process = subprocess.Popen(
+        [GATEHOUSE, "serve", "--port", str(port), "--no-access-log", *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"gatehouse serve exited: {process.stdout.read() if process.stdout else ''}"
+                )
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("gatehouse serve did not become ready in 30 s")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
