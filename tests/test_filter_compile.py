@@ -281,6 +281,7 @@ SAME_SQL = [
     ('active eq "True"', "active eq true"),
     ('meta.created eq "2011-05-13T04:42:34Z"', 'meta.created eq "2011-05-13T06:42:34+02:00"'),
     ('meta.created eq "2011-05-13T04:42:34"', 'meta.created eq "2011-05-13T04:42:34Z"'),
+    ('meta.created eq "2011-05-13t04:42:34z"', 'meta.created eq "2011-05-13T04:42:34Z"'),
 ]
 
 

@@ -29,6 +29,7 @@ filter is that one comparison: the bare word is quoted and the filter parsed aga
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -326,7 +327,7 @@ def _json_collection(dialect: str, name: str, parts: tuple[Attr, ...]) -> Collec
 def _semi_join(
     dialect: str, outer: sa.Column[Any], inner: sa.ColumnElement[Any], rows: sa.FromClause
 ) -> Callable[[Predicate | None], Predicate]:
-    """ "Some child row of this resource satisfies the condition", planned for each database.
+    """Build "some child row of the resource satisfies the condition", planned for each database.
 
     SQLite plans ``outer IN (SELECT inner ... WHERE condition)`` from the child's index (a correlated
     ``EXISTS`` would scan every resource); PostgreSQL turns ``EXISTS`` into a semi-join, and
@@ -446,8 +447,13 @@ def _group_core(dialect: str) -> dict[str, Target]:
     }
 
 
-def _schemas(resource: Resource, dialect: str) -> dict[str, dict[str, Target]]:
-    """The attributes of a resource type by lower-cased schema URN, in look-up order."""
+@functools.cache
+def _schemas(resource: Resource, dialect: str) -> Mapping[str, Mapping[str, Target]]:
+    """The attributes of a resource type by lower-cased schema URN, in look-up order.
+
+    Built once per resource type and dialect: the expressions are immutable, and each use of a
+    multi-valued attribute opens its own aliases.
+    """
     if resource == "User":
         return {
             CORE_USER_URN.lower(): _user_core(dialect),
@@ -600,7 +606,8 @@ def _compare_boolean(op: CompareOperator, operand: Operand, value: Any) -> Predi
 def _parse_datetime(operand: Operand, value: Any) -> datetime:
     """An RFC 7643 §2.3.5 dateTime (ISO 8601), in UTC; one without an offset is taken as UTC."""
     try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+        # RFC 3339 §5.6 allows a lower-case "t" and "z"; fromisoformat does not.
+        moment = datetime.fromisoformat(value.upper()) if isinstance(value, str) else None
     except ValueError:
         moment = None
     if moment is None:
