@@ -105,10 +105,11 @@ def read_operations(body: object, resource: ResourceDef) -> list[Operation]:
         raise InvalidSyntax("'Operations' must be an array of operations (RFC 7644 §3.5.2).")
     if not raw:
         raise InvalidSyntax("'Operations' must hold at least one operation (RFC 7644 §3.5.2).")
-    return [_operation(index, item, resource) for index, item in enumerate(raw)]
+    operations = (_operation(index, item, resource) for index, item in enumerate(raw))
+    return [operation for operation in operations if operation is not None]
 
 
-def _operation(index: int, item: object, resource: ResourceDef) -> Operation:
+def _operation(index: int, item: object, resource: ResourceDef) -> Operation | None:
     """Check the shape of one operation and apply the quirk normalisations to it."""
     where = f"Operations[{index}]"
     if not isinstance(item, dict):
@@ -144,15 +145,24 @@ def _pathless_operation(index: int, op: str, value: Any, resource: ResourceDef) 
     return Operation(index, op, None, quirks.drop_read_only(quirks.drop_schemas(value), read_only), True)
 
 
-def _pathed_operation(index: int, op: str, path: str, has_value: bool, value: Any) -> Operation:
+def _pathed_operation(index: int, op: str, path: str, has_value: bool, value: Any) -> Operation | None:
+    """An operation with a path; None for a ``remove`` listing no entries, which removes nothing."""
     value = quirks.unwrap_manager_list(path, quirks.coerce_boolean_at_path(path, value))
-    if op != "remove" and quirks.is_manager_removal(path, value):
-        return Operation(index, "remove", path)
-    if op == "remove" and has_value:
-        filtered = quirks.remove_value_as_filter(path, value)
-        if filtered is not None:
-            return Operation(index, op, filtered)
-    return Operation(index, op, path, value, has_value)
+    if op != "remove":
+        if quirks.is_manager_removal(path, value):
+            return Operation(index, "remove", path)
+        return Operation(index, op, path, value, has_value)
+    if value is None or "[" in path:  # RFC 7644 §3.5.2.2: the path alone says what to remove
+        return Operation(index, op, path)
+    if value == []:
+        return None
+    filtered = quirks.remove_value_as_filter(path, value)
+    if filtered is None:
+        raise InvalidInput(
+            f"Operations[{index}] (remove {path!r}): a 'remove' takes no value, or a list of objects "
+            'selecting the entries to remove, such as [{"value": "<id>"}].'
+        )
+    return Operation(index, op, filtered)
 
 
 @contextmanager
@@ -238,13 +248,7 @@ def _member_ops(operation: Operation, target: Target) -> list[MemberOp]:
     if operation.op == "remove":
         if target.value_filter is not None:
             return [MemberOp("remove", _filtered_ids(target.value_filter))]
-        if operation.value == []:
-            return []
-        if operation.value is not None:
-            raise InvalidInput(
-                "A 'remove' of 'members' takes no value, or a list of {\"value\": \"<id>\"} objects."
-            )
-        return [MemberOp("clear", ())]
+        return [MemberOp("clear", ())]  # remove + path, no value: all members (RFC 7644 §3.5.2.2)
     if target.value_filter is not None:
         raise InvalidPath(
             f"A filter on 'members' only selects members to remove; {operation.op} takes a value list."

@@ -219,15 +219,17 @@ def _canonical(
 def _pruned(value: Any) -> Any:
     """Leave out unassigned values at any depth: null, ``""``, ``[]`` and ``{}`` (RFC 7643 §2.5)."""
     if isinstance(value, dict):
-        pruned = {key: _pruned(item) for key, item in value.items()}
-        return {key: item for key, item in pruned.items() if not _is_empty(item)}
+        pruned = {}
+        for key, item in value.items():
+            if isinstance(item, dict | list):
+                item = _pruned(item)
+            if item is not None and item != "" and item != [] and item != {}:
+                pruned[key] = item
+        return pruned
     if isinstance(value, list):
-        return [item for item in map(_pruned, value) if not _is_empty(item)]
+        items = (_pruned(item) if isinstance(item, dict | list) else item for item in value)
+        return [item for item in items if item is not None and item != "" and item != [] and item != {}]
     return value
-
-
-def _is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str | list | dict) and not value)
 
 
 _TYPE_ERRORS = {
