@@ -98,7 +98,7 @@ class DocumentPatch:
     def _write(self, kind: str, target: Target, attribute: AttributeDef, value: Any) -> None:
         container = self._writable_container(target.schema)
         if target.value_filter is not None:
-            self._write_selected(kind, container, target, attribute, value)
+            _write_selected(kind, container, target, attribute, value)
         elif target.sub_attribute is not None:
             _write_sub_attribute(container, attribute, target.sub_attribute, value)
         elif attribute.multi_valued:
@@ -109,34 +109,6 @@ class DocumentPatch:
             )
         else:
             container[attribute.name] = _checked(attribute, value, attribute.name)
-
-    def _write_selected(
-        self, kind: str, container: dict[str, Any], target: Target, attribute: AttributeDef, value: Any
-    ) -> None:
-        """add/replace at ``attr[filter]`` or ``attr[filter].sub`` (RFC 7644 §3.5.2.1, §3.5.2.3)."""
-        value_filter = target.value_filter
-        if value_filter is None:
-            return
-        entries = _entries(container, attribute)
-        selected = [entry for entry in entries if matches(value_filter, entry, attribute)]
-        created = not selected
-        if created:
-            entry = described_entry(value_filter, attribute) if attribute.multi_valued else None
-            if entry is None:
-                raise NoTarget(f"No value of '{attribute.name}' matches the filter of {target.text!r}.")
-            entries.append(entry)
-            container[attribute.name] = entries
-            selected = [entry]
-        sub = target.sub_attribute
-        for entry in selected:
-            if sub is not None:
-                entry[sub.name] = _checked(sub, value, f"{attribute.name}.{sub.name}")
-            else:
-                base = {} if kind == "replace" and not created else entry
-                merged = _merged(base, attribute, value, attribute.name)
-                entry.clear()
-                entry.update(merged)
-        _settle_primary(entries, selected)
 
     def _remove(self, target: Target, attribute: AttributeDef, strict: bool) -> None:
         """remove (RFC 7644 §3.5.2.2), or an add/replace with a null value (``strict`` False)."""
@@ -153,6 +125,35 @@ class DocumentPatch:
                 entry.pop(target.sub_attribute.name, None)
         else:
             container.pop(attribute.name, None)
+
+
+def _write_selected(
+    kind: str, container: dict[str, Any], target: Target, attribute: AttributeDef, value: Any
+) -> None:
+    """add/replace at ``attr[filter]`` or ``attr[filter].sub`` (RFC 7644 §3.5.2.1, §3.5.2.3)."""
+    value_filter = target.value_filter
+    if value_filter is None:
+        return
+    entries = _entries(container, attribute)
+    selected = [entry for entry in entries if matches(value_filter, entry, attribute)]
+    created = not selected
+    if created:
+        entry = described_entry(value_filter, attribute) if attribute.multi_valued else None
+        if entry is None:
+            raise NoTarget(f"No value of '{attribute.name}' matches the filter of {target.text!r}.")
+        entries.append(entry)
+        container[attribute.name] = entries
+        selected = [entry]
+    sub = target.sub_attribute
+    for entry in selected:
+        if sub is not None:
+            entry[sub.name] = _checked(sub, value, f"{attribute.name}.{sub.name}")
+        else:
+            base = {} if kind == "replace" and not created else entry
+            merged = _merged(base, attribute, value, attribute.name)
+            entry.clear()
+            entry.update(merged)
+    _settle_primary(entries, selected)
 
 
 def _check_mutability(kind: str, target: Target, value: Any) -> None:
