@@ -331,6 +331,13 @@ def test_entra_manager_removal(operation: dict[str, Any]) -> None:
     assert user(operation).doc[ENTERPRISE] == {"employeeNumber": "701984"}
 
 
+def test_a_stored_manager_ref_is_tolerated_and_left_for_the_store_to_derive() -> None:
+    stored = copy.deepcopy(BASE_USER)
+    stored[ENTERPRISE]["manager"]["$ref"] = "https://h/scim/v2/Users/26118915"
+    patched = user({"op": "replace", "path": "title", "value": "T"}, doc=stored)
+    assert patched.doc[ENTERPRISE] == BASE_USER[ENTERPRISE]
+
+
 def test_removing_the_last_extension_attribute_drops_the_extension() -> None:
     patched = user(
         {"op": "remove", "path": MANAGER}, {"op": "remove", "path": f"{ENTERPRISE}:employeeNumber"}

@@ -16,6 +16,7 @@ from gatehouse.scim.payload import (
     parse_user,
     validate_group_doc,
     validate_user_doc,
+    with_manager_ref,
 )
 
 try:
@@ -231,6 +232,19 @@ def test_manager_ref_and_display_name_are_not_stored() -> None:
         ENTERPRISE: {"manager": {"value": "m", "$ref": "../Users/m", "displayName": "Boss"}},
     }
     assert parse_user(body).doc[ENTERPRISE] == {"manager": {"value": "m"}}
+
+
+def test_with_manager_ref_adds_the_managers_location_and_a_reparse_drops_it() -> None:
+    doc = parse_user({"userName": "u", ENTERPRISE: {"employeeNumber": "1", "manager": {"value": "m1"}}}).doc
+    located = with_manager_ref(doc, lambda user_id: f"https://h/scim/v2/Users/{user_id}")
+    assert located[ENTERPRISE] == {
+        "employeeNumber": "1",
+        "manager": {"value": "m1", "$ref": "https://h/scim/v2/Users/m1"},
+    }
+    assert doc[ENTERPRISE] == {"employeeNumber": "1", "manager": {"value": "m1"}}
+    assert validate_user_doc(located) == doc
+    plain = parse_user({"userName": "u"}).doc
+    assert with_manager_ref(plain, str) is plain
 
 
 def test_empty_values_are_omitted() -> None:

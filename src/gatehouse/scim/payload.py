@@ -14,7 +14,7 @@ The quirk normalisations of ``gatehouse.scim.quirks`` run first; every failure i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +91,23 @@ def validate_user_doc(doc: dict[str, Any]) -> dict[str, Any]:
 def validate_group_doc(doc: dict[str, Any]) -> dict[str, Any]:
     """Re-validate and canonicalise a group document, e.g. after PATCH (RFC 7644 §3.5.2)."""
     return _validated(check_group_doc(_prepared(doc, (*GROUP_READ_ONLY, "members"))))
+
+
+def with_manager_ref(doc: dict[str, Any], user_location: Callable[[str], str]) -> dict[str, Any]:
+    """A copy of a user document whose enterprise ``manager`` carries its ``$ref`` (RFC 7643 §4.3).
+
+    Documents keep only ``manager.value``, the manager's ``id``; its ``$ref`` derives from that id and
+    the server's base URL, which this layer does not know. A store that serves documents as they are
+    written calls this before writing, so the ``$ref`` is always the manager's current location.
+    """
+    block = doc.get(ENTERPRISE_SCHEMA)
+    if not isinstance(block, dict):
+        return doc
+    manager = block.get("manager")
+    if not isinstance(manager, dict) or not isinstance(manager.get("value"), str):
+        return doc
+    located = {**manager, "$ref": user_location(manager["value"])}
+    return {**doc, ENTERPRISE_SCHEMA: {**block, "manager": located}}
 
 
 def check_user_doc(fields: Mapping[str, Any]) -> dict[str, Any] | Problem:
