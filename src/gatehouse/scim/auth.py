@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from gatehouse.credentials import hash_token
 from gatehouse.errors import Forbidden, Unauthorized
-from gatehouse.store import scim_tokens
+from gatehouse.store import lookups
 from gatehouse.store.records import utcnow
 
 LAST_USE_INTERVAL = timedelta(minutes=1)
@@ -64,7 +64,7 @@ def bearer_token(header: str | None) -> str:
 
 def authenticate(connection: Connection, header: str | None) -> ScimClient:
     """The client behind an ``Authorization`` header, or 401/403."""
-    check = scim_tokens.check(connection, hash_token(bearer_token(header)))
+    check = lookups.token(connection, hash_token(bearer_token(header)))
     if check is None:
         raise ScimUnauthorized("The SCIM token is invalid or has been revoked.", "invalid_token")
     if not check.scim_enabled:

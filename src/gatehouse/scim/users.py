@@ -6,6 +6,7 @@ and changes only users whose source is SCIM; a local account (such as a Super Ad
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from gatehouse.scim.payload import parse_user
 from gatehouse.scim.preconditions import Precondition
 from gatehouse.scim.projection import Projection
 from gatehouse.scim.render import Renderer, list_response
-from gatehouse.store import settings
+from gatehouse.store import lookups, settings
 from gatehouse.store import users as store
 from gatehouse.store.records import StoredUser, utcnow
 from gatehouse.store.tables import users as users_table
@@ -62,11 +63,19 @@ class UserService:
         return self._load(connection, user_id).version
 
     def get(self, connection: Connection, user_id: str, projection: Projection) -> Rendered:
-        """GET /Users/{id} (RFC 7644 §3.4.1)."""
-        return self._render(connection, self._load(connection, user_id), projection)
+        """GET /Users/{id} (RFC 7644 §3.4.1): one indexed statement, the stored JSON served as is."""
+        found = lookups.user_by_id(connection, user_id)
+        if found is None:
+            raise NotFound(f"User {user_id} not found.")
+        stored, groups = found
+        body = self.renderer.user(stored, groups, projection)
+        return Rendered(stored.id, body, f'W/"{stored.version}"', self.renderer.user_location(stored.id))
 
     def search(self, connection: Connection, query: ListQuery, projection: Projection) -> bytes:
         """GET /Users and POST /Users/.search (RFC 7644 §3.4.2, §3.4.3), entirely in SQL."""
+        user_name = _user_name_lookup(query.filter)
+        if user_name is not None:
+            return self._search_user_name(connection, user_name, query, projection)
         dialect = connection.dialect.name
         where = users_table.c.source == SCIM_SOURCE
         if query.filter:
@@ -91,6 +100,17 @@ class UserService:
             ).scalars()
         )
         return list_response(total, query.start_index, self._render_many(connection, ids, projection))
+
+    def _search_user_name(
+        self, connection: Connection, user_name: str, query: ListQuery, projection: Projection
+    ) -> bytes:
+        """``userName eq "x"``, the existence check every IdP sends: at most one user (unique index)."""
+        found = lookups.user_by_name(connection, user_name)
+        total = 0 if found is None else 1
+        if found is None or query.count == 0 or query.start_index > 1:
+            return list_response(total, query.start_index, [])
+        stored, groups = found
+        return list_response(1, 1, [self.renderer.user(stored, groups, projection)])
 
     def _render_many(self, connection: Connection, ids: list[str], projection: Projection) -> list[bytes]:
         if not ids:
@@ -186,6 +206,23 @@ class UserService:
         if password is None or not settings.get(connection, settings.SCIM_PASSWORD_SIGN_IN, False):
             return None
         return hash_password(password)
+
+
+_USER_NAME_EQ = re.compile(r'\s*username\s+eq\s+("(?:[^"\\]|\\.)*")\s*', re.IGNORECASE)
+
+
+def _user_name_lookup(expression: str | None) -> str | None:
+    """The value of a filter that is exactly ``userName eq "<value>"`` (RFC 7644 §3.4.2.2), else None."""
+    if not expression:
+        return None
+    match = _USER_NAME_EQ.fullmatch(expression)
+    if match is None:
+        return None
+    try:
+        value = orjson.loads(match.group(1))
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _taken(existing: StoredUser) -> Conflict:

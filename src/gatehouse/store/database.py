@@ -64,8 +64,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        mode = connection.info.get("begin_mode", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        # Reads run without a transaction (each statement sees the latest commit, WAL never blocks);
+        # writes and snapshots say which BEGIN they need.
+        mode = connection.info.get("begin_mode")
+        if mode:
+            connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 class Database:
@@ -94,12 +97,25 @@ class Database:
 
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:
-        """A read-only transaction: one consistent view for a list page and its count."""
-        with self.engine.connect() as connection, connection.begin():
+        """A read-only transaction: one consistent view of several statements."""
+        with self.engine.connect() as connection:
+            connection.info["begin_mode"] = "DEFERRED"
+            try:
+                with connection.begin():
+                    yield connection
+            finally:
+                connection.info.pop("begin_mode", None)
+
+    @contextmanager
+    def reader(self) -> Iterator[Connection]:
+        """A connection for reads outside any transaction (autocommit), the cheapest way to read."""
+        with self.engine.connect() as connection:
+            if not self.is_sqlite:
+                connection.execution_options(isolation_level="AUTOCOMMIT")
             yield connection
 
     async def read(self, work: Callable[[Connection], T]) -> T:
-        """Run read-only ``work`` in a snapshot: inline on SQLite, in a worker thread otherwise."""
+        """Run read-only ``work`` on an autocommit reader: inline on SQLite, in a worker thread otherwise."""
         if self.is_sqlite:
             return self._read_sync(work)
         return await to_thread.run_sync(self._read_sync, work)
@@ -109,7 +125,7 @@ class Database:
         return await to_thread.run_sync(self._write_sync, work)
 
     def _read_sync(self, work: Callable[[Connection], T]) -> T:
-        with self.snapshot() as connection:
+        with self.reader() as connection:
             return work(connection)
 
     def _write_sync(self, work: Callable[[Connection], T]) -> T:

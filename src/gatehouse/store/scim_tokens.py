@@ -12,8 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import Conflict, NotFound
 from gatehouse.store.records import as_utc, utcnow
-from gatehouse.store.settings import SCIM_ENABLED
-from gatehouse.store.tables import app_settings, scim_tokens
+from gatehouse.store.tables import scim_tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,16 +26,6 @@ class TokenInfo:
     last_used_at: datetime | None
     last_used_ip: str | None
     last_used_user_agent: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class TokenCheck:
-    """The result of looking a presented token up: which token, and whether SCIM is on."""
-
-    id: str
-    name: str
-    last_used_at: datetime | None
-    scim_enabled: bool
 
 
 def create(connection: Connection, name: str, token_hash: str, hint: str) -> TokenInfo:
@@ -85,30 +74,6 @@ def live(connection: Connection) -> list[TokenInfo]:
         )
         for row in rows
     ]
-
-
-_enabled = (
-    sa.select(app_settings.c.value)
-    .where(app_settings.c.key == SCIM_ENABLED)
-    .scalar_subquery()
-    .label("enabled")
-)
-_CHECK = sa.select(scim_tokens.c.id, scim_tokens.c.name, scim_tokens.c.last_used_at, _enabled).where(
-    scim_tokens.c.token_hash == sa.bindparam("token_hash"), scim_tokens.c.revoked_at.is_(None)
-)
-
-
-def check(connection: Connection, token_hash: str) -> TokenCheck | None:
-    """Look a token digest up with the SCIM switch, in one indexed query (no cache to go stale)."""
-    row = connection.execute(_CHECK, {"token_hash": token_hash}).first()
-    if row is None:
-        return None
-    return TokenCheck(
-        row.id,
-        row.name,
-        as_utc(row.last_used_at) if row.last_used_at else None,
-        row.enabled == "true",
-    )
 
 
 def record_use(
