@@ -25,7 +25,7 @@ from gatehouse.scim.projection import Projection
 from gatehouse.scim.render import Renderer, list_response
 from gatehouse.store import lookups, settings
 from gatehouse.store import users as store
-from gatehouse.store.records import StoredUser, utcnow
+from gatehouse.store.records import Reference, StoredUser, utcnow
 from gatehouse.store.tables import users as users_table
 
 SCIM_SOURCE = "scim"
@@ -47,8 +47,15 @@ class UserService:
     def __init__(self, renderer: Renderer) -> None:
         self.renderer = renderer
 
-    def _render(self, connection: Connection, stored: StoredUser, projection: Projection) -> Rendered:
-        groups = store.groups_of(connection, [stored.id])[stored.id] if projection.includes("groups") else []
+    def _render(
+        self,
+        connection: Connection,
+        stored: StoredUser,
+        projection: Projection,
+        groups: list[Reference] | None = None,
+    ) -> Rendered:
+        if groups is None:
+            groups = lookups.groups_of_user(connection, stored.id) if projection.includes("groups") else []
         body = self.renderer.user(stored, groups, projection)
         return Rendered(stored.id, body, f'W/"{stored.version}"', self.renderer.user_location(stored.id))
 
@@ -80,16 +87,12 @@ class UserService:
         where = users_table.c.source == SCIM_SOURCE
         if query.filter:
             where = sa.and_(where, compile_filter(query.filter, "User", dialect))
-        total = connection.execute(
-            sa.select(sa.func.count()).select_from(users_table).where(where)
-        ).scalar_one()
+        total = connection.execute(sa.select(sa.func.count()).select_from(users_table).where(where)).scalar_one()
         if query.count == 0 or total < query.start_index:
             return list_response(total, query.start_index, [])
         order = compile_sort(query.sort_by, "User", dialect)
         ordering = [] if order is None else [order.desc() if query.descending else order.asc()]
-        ordering.append(
-            users_table.c.id.desc() if query.descending and order is not None else users_table.c.id
-        )
+        ordering.append(users_table.c.id.desc() if query.descending and order is not None else users_table.c.id)
         ids = list(
             connection.execute(
                 sa.select(users_table.c.id)
@@ -131,7 +134,7 @@ class UserService:
             source=SCIM_SOURCE,
             password_hash=self._password_hash(connection, parsed.password),
         )
-        return self._render(connection, store.insert(connection, write, utcnow()), projection)
+        return self._render(connection, store.insert(connection, write, utcnow()), projection, groups=[])
 
     def replace(
         self,

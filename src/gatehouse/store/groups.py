@@ -88,9 +88,7 @@ def update(connection: Connection, write: GroupWrite, expected_version: int, now
     try:
         with connection.begin_nested():
             result = connection.execute(
-                groups.update()
-                .where(groups.c.id == write.id, groups.c.version == expected_version)
-                .values(**values)
+                groups.update().where(groups.c.id == write.id, groups.c.version == expected_version).values(**values)
             )
     except IntegrityError as exc:
         raise _conflict(write) from exc
@@ -160,9 +158,7 @@ def replace_members(connection: Connection, group_id: str, user_ids: Sequence[st
     """Make the member list exactly ``user_ids``, touching only the rows that change."""
     wanted = set(user_ids)
     current = set(
-        connection.execute(
-            sa.select(group_members.c.user_id).where(group_members.c.group_id == group_id)
-        ).scalars()
+        connection.execute(sa.select(group_members.c.user_id).where(group_members.c.group_id == group_id)).scalars()
     )
     remove_members(connection, group_id, sorted(current - wanted))
     add_members(connection, group_id, [user_id for user_id in user_ids if user_id not in current])

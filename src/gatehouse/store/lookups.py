@@ -11,12 +11,13 @@ Everything else goes through SQLAlchemy Core.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 from sqlalchemy.engine import Connection
 
+from gatehouse.store import driver
 from gatehouse.store.records import Reference, StoredResource
 
 
@@ -30,9 +31,7 @@ class TokenRow:
     scim_enabled: bool
 
 
-_TOKEN_COLUMNS = (
-    "t.id, t.name, t.last_used_at, (SELECT s.value FROM app_settings s WHERE s.key = 'scim.enabled')"
-)
+_TOKEN_COLUMNS = "t.id, t.name, t.last_used_at, (SELECT s.value FROM app_settings s WHERE s.key = 'scim.enabled')"
 _USER_COLUMNS = "u.id, u.data, u.version, u.created, u.last_modified"
 _GROUPS = {
     "sqlite": "(SELECT json_group_array(json_array(g.id, g.display_name)) "
@@ -50,25 +49,16 @@ def _statements(dialect: str) -> dict[str, str]:
         "token": f"SELECT {_TOKEN_COLUMNS} FROM scim_tokens t WHERE {live}",
         "user_by_id": f"SELECT {user} FROM users u WHERE u.id = {mark} AND u.source = 'scim'",
         "user_by_name": f"SELECT {user} FROM users u WHERE u.user_name_lower = {mark} AND u.source = 'scim'",
+        "groups_of_user": "SELECT g.id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id "
+        f"WHERE m.user_id = {mark} ORDER BY g.display_name_lower, g.id",
     }
 
 
 _STATEMENTS = {dialect: _statements(dialect) for dialect in ("sqlite", "postgresql")}
 
 
-def _moment(value: Any) -> datetime:
-    """A stored timestamp as an aware UTC datetime (SQLite returns its text form)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _cursor(connection: Connection) -> Any:
-    return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-
-
 def _token(row: Any) -> TokenRow:
-    return TokenRow(row[0], row[1], _moment(row[2]) if row[2] is not None else None, row[3] == "true")
+    return TokenRow(row[0], row[1], driver.from_db_time(row[2]) if row[2] is not None else None, row[3] == "true")
 
 
 def _resource(row: Any, offset: int) -> tuple[StoredResource, list[Reference]]:
@@ -76,25 +66,18 @@ def _resource(row: Any, offset: int) -> tuple[StoredResource, list[Reference]]:
         id=row[offset],
         data=row[offset + 1],
         version=row[offset + 2],
-        created=_moment(row[offset + 3]),
-        last_modified=_moment(row[offset + 4]),
+        created=driver.from_db_time(row[offset + 3]),
+        last_modified=driver.from_db_time(row[offset + 4]),
     )
     raw_groups = row[offset + 5]
     pairs = orjson.loads(raw_groups) if raw_groups else []
-    groups = sorted(
-        (Reference(gid, name) for gid, name in pairs), key=lambda r: ((r.display or "").lower(), r.id)
-    )
+    groups = sorted((Reference(gid, name) for gid, name in pairs), key=lambda r: ((r.display or "").lower(), r.id))
     return stored, groups
 
 
 def token(connection: Connection, token_hash: str) -> TokenRow | None:
     """The live token with this digest, with the SCIM switch; ``None`` if there is none."""
-    cursor = _cursor(connection)
-    try:
-        cursor.execute(_STATEMENTS[connection.dialect.name]["token"], (token_hash,))
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
+    row = driver.fetch_one(connection, _STATEMENTS[connection.dialect.name]["token"], (token_hash,))
     return _token(row) if row else None
 
 
@@ -108,13 +91,15 @@ def user_by_name(connection: Connection, user_name: str) -> tuple[StoredResource
     return _one_user(connection, "user_by_name", user_name.lower())
 
 
-def _one_user(
-    connection: Connection, statement: str, key: str
-) -> tuple[StoredResource, list[Reference]] | None:
-    cursor = _cursor(connection)
-    try:
-        cursor.execute(_STATEMENTS[connection.dialect.name][statement], (key,))
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
+def _one_user(connection: Connection, statement: str, key: str) -> tuple[StoredResource, list[Reference]] | None:
+    row = driver.fetch_one(connection, _STATEMENTS[connection.dialect.name][statement], (key,))
     return _resource(row, 0) if row else None
+
+
+def groups_of_user(connection: Connection, user_id: str) -> list[Reference]:
+    """A user's direct groups (RFC 7643 §4.1.2 ``groups``), ordered by display name."""
+    handle = driver.execute(connection, _STATEMENTS[connection.dialect.name]["groups_of_user"], (user_id,))
+    try:
+        return [Reference(group_id, display) for group_id, display in handle.fetchall()]
+    finally:
+        handle.close()

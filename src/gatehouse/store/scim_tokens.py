@@ -35,9 +35,7 @@ def create(connection: Connection, name: str, token_hash: str, hint: str) -> Tok
     try:
         with connection.begin_nested():
             connection.execute(
-                scim_tokens.insert().values(
-                    id=token_id, name=name, token_hash=token_hash, hint=hint, created=now
-                )
+                scim_tokens.insert().values(id=token_id, name=name, token_hash=token_hash, hint=hint, created=now)
             )
     except IntegrityError as exc:
         raise Conflict(f"A SCIM token named '{name}' already exists.") from exc
@@ -76,9 +74,7 @@ def live(connection: Connection) -> list[TokenInfo]:
     ]
 
 
-def record_use(
-    connection: Connection, token_id: str, when: datetime, ip: str | None, agent: str | None
-) -> None:
+def record_use(connection: Connection, token_id: str, when: datetime, ip: str | None, agent: str | None) -> None:
     """Record a token's last use (called at most once a minute per token)."""
     connection.execute(
         scim_tokens.update()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gatehouse.store import driver
 from gatehouse.store.records import utcnow
 from gatehouse.store.tables import app_settings
 
@@ -20,8 +20,10 @@ SCIM_PASSWORD_SIGN_IN = "scim.password_sign_in"
 
 def get(connection: Connection, key: str, default: Any = None) -> Any:
     """The value stored under ``key``, or ``default``."""
-    value = connection.execute(sa.select(app_settings.c.value).where(app_settings.c.key == key)).scalar()
-    return default if value is None else orjson.loads(value)
+    row = driver.fetch_one(
+        connection, f"SELECT value FROM app_settings WHERE key = {driver.mark(connection, 'k')}", {"k": key}
+    )
+    return default if row is None else orjson.loads(row[0])
 
 
 def put(connection: Connection, key: str, value: Any) -> None:

@@ -15,10 +15,10 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import Conflict, NotFound, PreconditionFailed
-from gatehouse.store.records import Reference, StoredUser, as_utc
+from gatehouse.store import driver
+from gatehouse.store.records import Reference, StoredUser
 from gatehouse.store.tables import group_members, groups, user_emails, users
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -97,38 +97,29 @@ def _email_rows(user_id: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-_USER_COLUMNS = (
-    users.c.id,
-    users.c.data,
-    users.c.version,
-    users.c.created,
-    users.c.last_modified,
-    users.c.source,
-    users.c.super_admin,
-    users.c.password_hash,
-    users.c.active,
-    users.c.user_name,
-)
+_COLUMNS = "id, data, version, created, last_modified, source, super_admin, password_hash, active, user_name"
+_USER_COLUMNS = tuple(users.c[name.strip()] for name in _COLUMNS.split(","))
 
 
-def _to_user(row: sa.Row[Any]) -> StoredUser:
+def _to_user(row: Sequence[Any]) -> StoredUser:
     return StoredUser(
-        id=row.id,
-        data=row.data,
-        version=row.version,
-        created=as_utc(row.created),
-        last_modified=as_utc(row.last_modified),
-        source=row.source,
-        super_admin=bool(row.super_admin),
-        password_hash=row.password_hash,
-        active=bool(row.active),
-        user_name=row.user_name,
+        id=row[0],
+        data=row[1],
+        version=row[2],
+        created=driver.from_db_time(row[3]),
+        last_modified=driver.from_db_time(row[4]),
+        source=row[5],
+        super_admin=bool(row[6]),
+        password_hash=row[7],
+        active=bool(row[8]),
+        user_name=row[9],
     )
 
 
 def get(connection: Connection, user_id: str) -> StoredUser | None:
     """The user with this id, or ``None``."""
-    row = connection.execute(sa.select(*_USER_COLUMNS).where(users.c.id == user_id)).first()
+    sql = f"SELECT {_COLUMNS} FROM users WHERE id = {driver.mark(connection, 'id')}"
+    row = driver.fetch_one(connection, sql, {"id": user_id})
     return _to_user(row) if row else None
 
 
@@ -142,62 +133,75 @@ def get_many(connection: Connection, user_ids: Sequence[str]) -> list[StoredUser
 
 def get_by_user_name(connection: Connection, user_name: str) -> StoredUser | None:
     """The user whose ``userName`` matches case-insensitively (RFC 7643 §4.1.1), or ``None``."""
-    row = connection.execute(
-        sa.select(*_USER_COLUMNS).where(users.c.user_name_lower == user_name.lower())
-    ).first()
+    sql = f"SELECT {_COLUMNS} FROM users WHERE user_name_lower = {driver.mark(connection, 'name')}"
+    row = driver.fetch_one(connection, sql, {"name": user_name.lower()})
     return _to_user(row) if row else None
 
 
 def insert(connection: Connection, write: UserWrite, now: datetime) -> StoredUser:
-    """Insert a user; a taken ``userName`` (in any case) raises :class:`Conflict`."""
+    """Insert a user; a taken ``userName`` (in any case) raises :class:`Conflict`.
+
+    The unique index decides: of concurrent inserts of one ``userName``, exactly one succeeds.
+    """
     values = write.columns()
     values.update(
         id=write.id,
         source=write.source,
         super_admin=write.super_admin,
-        created=now,
-        last_modified=now,
+        created=driver.to_db_time(connection, now),
+        last_modified=driver.to_db_time(connection, now),
         version=1,
     )
+    values.setdefault("password_hash", None)
     try:
-        with connection.begin_nested():
-            connection.execute(users.insert().values(**values))
-    except IntegrityError as exc:
+        driver.run(connection, driver.insert_sql(connection, "users", values), values)
+    except driver.integrity_error(connection) as exc:
         raise Conflict(f"userName '{write.user_name}' is already in use.") from exc
-    _replace_emails(connection, write.id, write.doc)
-    stored = get(connection, write.id)
-    assert stored is not None
-    return stored
+    _insert_emails(connection, write.id, write.doc)
+    return StoredUser(
+        id=write.id,
+        data=values["data"],
+        version=1,
+        created=now,
+        last_modified=now,
+        source=write.source,
+        super_admin=write.super_admin,
+        password_hash=values["password_hash"],
+        active=values["active"],
+        user_name=write.user_name,
+    )
 
 
 def update(connection: Connection, write: UserWrite, expected_version: int, now: datetime) -> StoredUser:
-    """Replace a user's document if it is still at ``expected_version`` (RFC 7644 §3.14)."""
+    """Replace a user's document if it is still at ``expected_version`` (RFC 7644 §3.14).
+
+    The version predicate is part of the ``UPDATE``: the check and the write are one atomic step.
+    """
     values = write.columns()
-    values.update(version=users.c.version + 1, last_modified=now)
+    values["last_modified"] = driver.to_db_time(connection, now)
+    sql = (
+        f"UPDATE users SET {driver.assignments(connection, values)}, version = version + 1 "
+        f"WHERE id = {driver.mark(connection, 'where_id')} AND version = {driver.mark(connection, 'expected')}"
+    )
     try:
-        with connection.begin_nested():
-            result = connection.execute(
-                users.update()
-                .where(users.c.id == write.id, users.c.version == expected_version)
-                .values(**values)
-            )
-    except IntegrityError as exc:
+        count = driver.run(connection, sql, {**values, "where_id": write.id, "expected": expected_version})
+    except driver.integrity_error(connection) as exc:
         raise Conflict(f"userName '{write.user_name}' is already in use.") from exc
-    if result.rowcount != 1:
+    if count != 1:
         if get(connection, write.id) is None:
             raise NotFound(f"User {write.id} not found.")
         raise PreconditionFailed()
-    _replace_emails(connection, write.id, write.doc)
+    driver.run(connection, f"DELETE FROM user_emails WHERE user_id = {driver.mark(connection, 'id')}", {"id": write.id})
+    _insert_emails(connection, write.id, write.doc)
     stored = get(connection, write.id)
     assert stored is not None
     return stored
 
 
-def _replace_emails(connection: Connection, user_id: str, doc: dict[str, Any]) -> None:
-    connection.execute(user_emails.delete().where(user_emails.c.user_id == user_id))
+def _insert_emails(connection: Connection, user_id: str, doc: dict[str, Any]) -> None:
     rows = _email_rows(user_id, doc)
     if rows:
-        connection.execute(user_emails.insert(), rows)
+        driver.run_many(connection, driver.insert_sql(connection, "user_emails", rows[0]), rows)
 
 
 def delete(connection: Connection, user_id: str, expected_version: int | None = None) -> None:

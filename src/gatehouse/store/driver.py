@@ -1,0 +1,94 @@
+"""Statements run on the DBAPI connection beneath a SQLAlchemy connection (same transaction).
+
+For the SCIM hot path only (see :mod:`gatehouse.store.lookups`): fixed, parameterised SQL, with the
+placeholders and timestamp forms of each driver. User input is only ever a bound parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # what SQLAlchemy's SQLite DateTime stores
+
+
+def cursor(connection: Connection) -> Any:
+    """A DBAPI cursor on the connection's current transaction."""
+    return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def mark(connection: Connection, name: str) -> str:
+    """The named placeholder for ``name`` in this driver's paramstyle."""
+    return f":{name}" if connection.dialect.name == "sqlite" else f"%({name})s"
+
+
+def execute(connection: Connection, sql: str, params: Mapping[str, Any] | Sequence[Any]) -> Any:
+    """Execute one statement and return its (open) cursor; the caller fetches and closes."""
+    handle = cursor(connection)
+    handle.execute(sql, params)
+    return handle
+
+
+def fetch_one(connection: Connection, sql: str, params: Mapping[str, Any] | Sequence[Any]) -> Any:
+    """The first row of a statement, or ``None``."""
+    handle = execute(connection, sql, params)
+    try:
+        return handle.fetchone()
+    finally:
+        handle.close()
+
+
+def run(connection: Connection, sql: str, params: Mapping[str, Any] | Sequence[Any]) -> int:
+    """Execute a write and return its row count."""
+    handle = execute(connection, sql, params)
+    try:
+        return int(handle.rowcount)
+    finally:
+        handle.close()
+
+
+def run_many(connection: Connection, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Execute a write once per row."""
+    handle = cursor(connection)
+    try:
+        handle.executemany(sql, list(rows))
+    finally:
+        handle.close()
+
+
+def insert_sql(connection: Connection, table: str, keys: Iterable[str]) -> str:
+    """``INSERT INTO table (keys) VALUES (placeholders)``."""
+    names = list(keys)
+    values = ", ".join(mark(connection, name) for name in names)
+    return f"INSERT INTO {table} ({', '.join(_quoted(n) for n in names)}) VALUES ({values})"
+
+
+def assignments(connection: Connection, keys: Iterable[str]) -> str:
+    """``key = placeholder, …`` for an UPDATE."""
+    return ", ".join(f"{_quoted(name)} = {mark(connection, name)}" for name in keys)
+
+
+def _quoted(name: str) -> str:
+    return f'"{name}"' if name == "primary" else name
+
+
+def to_db_time(connection: Connection, value: datetime) -> Any:
+    """A timestamp as the driver stores it: SQLAlchemy's text form on SQLite, aware on PostgreSQL."""
+    if connection.dialect.name == "sqlite":
+        return value.astimezone(UTC).strftime(SQLITE_TIME_FORMAT)
+    return value
+
+
+def from_db_time(value: Any) -> datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite returns its text form)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def integrity_error(connection: Connection) -> type[Exception]:
+    """The driver's IntegrityError class (a unique or foreign-key violation)."""
+    return connection.dialect.dbapi.IntegrityError  # type: ignore[no-any-return, union-attr]
