@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from pg import fresh_postgres_schema
 from starlette.testclient import TestClient
 
 from gatehouse.app import create_app
@@ -21,6 +20,7 @@ from gatehouse.scim import control
 from gatehouse.store import migration
 from gatehouse.store.database import Database
 from gatehouse.store.tables import metadata
+from pg import fresh_postgres_schema
 
 PUBLIC_URL = "https://gatehouse.test"
 SCIM = "/scim/v2"

@@ -12,9 +12,7 @@ ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 
-def okta_user(
-    user_name: str = "test.user@okta.local", external_id: str = "00ujl29u0le5T6Aj10h7"
-) -> dict[str, Any]:
+def okta_user(user_name: str = "test.user@okta.local", external_id: str = "00ujl29u0le5T6Aj10h7") -> dict[str, Any]:
     """Okta's exact create body (SCIM 2.0 reference)."""
     return {
         "schemas": [USER],

@@ -30,9 +30,7 @@ def cli_env(database_url: str, public_url: str = "http://127.0.0.1:8080") -> dic
 
 def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run the ``gatehouse`` console script."""
-    return subprocess.run(
-        [GATEHOUSE, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60
-    )
+    return subprocess.run([GATEHOUSE, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60)
 
 
 @contextmanager
@@ -51,9 +49,7 @@ def running_server(env: dict[str, str], *extra: str) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                raise RuntimeError(
-                    f"gatehouse serve exited: {process.stdout.read() if process.stdout else ''}"
-                )
+                raise RuntimeError(f"gatehouse serve exited: {process.stdout.read() if process.stdout else ''}")
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break

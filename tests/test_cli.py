@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import sqlalchemy as sa
-from servers import cli, cli_env
 from starlette.testclient import TestClient
 
 from gatehouse.app import create_app
 from gatehouse.config import Settings
+from servers import cli, cli_env
 
 
 def env_for(tmp_path: Path) -> dict[str, str]:

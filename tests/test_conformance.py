@@ -68,9 +68,7 @@ def summarize(results: list[CheckResult]) -> dict[str, Counter[str]]:
     return counts
 
 
-def test_scim2_tester_reports_no_error_and_skips_nothing(
-    scim_client: StarletteSCIMClient, db_url: str
-) -> None:
+def test_scim2_tester_reports_no_error_and_skips_nothing(scim_client: StarletteSCIMClient, db_url: str) -> None:
     """scim2-tester 0.5.2's whole suite passes: no ERROR or CRITICAL result and no SKIPPED check."""
     results = check_server(scim_client)
     counts = summarize(results)
@@ -81,13 +79,9 @@ def test_scim2_tester_reports_no_error_and_skips_nothing(
     totals = Counter(result.status.name for result in results)
     print("  totals: " + ", ".join(f"{status}={n}" for status, n in sorted(totals.items())))
     failed = [
-        f"{r.resource_type or '-'} / {r.title}: {r.status.name}: {r.reason}"
-        for r in results
-        if r.status in FAILED
+        f"{r.resource_type or '-'} / {r.title}: {r.status.name}: {r.reason}" for r in results if r.status in FAILED
     ]
-    skipped = [
-        f"{r.resource_type or '-'} / {r.title}: {r.reason}" for r in results if r.status is Status.SKIPPED
-    ]
+    skipped = [f"{r.resource_type or '-'} / {r.title}: {r.reason}" for r in results if r.status is Status.SKIPPED]
     for line in failed + skipped:
         print("  " + line)
     assert {r.resource_type for r in results} >= {"User", "Group"}, counts
@@ -118,9 +112,7 @@ def test_member_display_is_kept_as_the_schema_publishes(scim: TestClient) -> Non
     assert display["mutability"] == "readWrite"
     user = scim.post(f"{SCIM}/Users", json=okta_user("member@x.test", "member")).json()
     group = scim.post(f"{SCIM}/Groups", json={"schemas": [GROUP], "displayName": "Shown"}).json()
-    add = patch(
-        {"op": "add", "path": "members", "value": [{"value": user["id"], "display": "Shown As Sent"}]}
-    )
+    add = patch({"op": "add", "path": "members", "value": [{"value": user["id"], "display": "Shown As Sent"}]})
     assert scim.patch(f"{SCIM}/Groups/{group['id']}", json=add).status_code == 204
     member = scim.get(f"{SCIM}/Groups/{group['id']}").json()["members"][0]
     assert member["value"] == user["id"]

@@ -31,11 +31,7 @@ def where(expression: str, dialect: str, resource: str = "User") -> str:
     """The WHERE clause of ``SELECT id`` for ``expression``, values inlined, on one line."""
     table = users if resource == "User" else groups
     clause = compile_filter(expression, resource, dialect)  # type: ignore[arg-type]
-    sql = (
-        sa.select(table.c.id)
-        .where(clause)
-        .compile(dialect=DIALECTS[dialect], compile_kwargs={"literal_binds": True})
-    )
+    sql = sa.select(table.c.id).where(clause).compile(dialect=DIALECTS[dialect], compile_kwargs={"literal_binds": True})
     return " ".join(str(sql).split()).split(" WHERE ", 1)[1]
 
 
@@ -394,9 +390,7 @@ INVALID: list[tuple[str, str, str]] = [
 
 
 @pytest.mark.parametrize("dialect", sorted(DIALECTS))
-@pytest.mark.parametrize(
-    ("resource", "expression", "detail"), INVALID, ids=[c[1] or "empty" for c in INVALID]
-)
+@pytest.mark.parametrize(("resource", "expression", "detail"), INVALID, ids=[c[1] or "empty" for c in INVALID])
 def test_invalid_filters(resource: str, expression: str, detail: str, dialect: str) -> None:
     with pytest.raises(InvalidFilter) as caught:
         compile_filter(expression, resource, dialect)  # type: ignore[arg-type]

@@ -422,10 +422,7 @@ def _populated(url: str) -> sa.Engine:
         connection.execute(users.insert(), rows)
         connection.execute(
             user_emails.insert(),
-            [
-                {"user_id": r["id"], "position": 0, "value_lower": f"user{i}@example.com"}
-                for i, r in enumerate(rows)
-            ],
+            [{"user_id": r["id"], "position": 0, "value_lower": f"user{i}@example.com"} for i, r in enumerate(rows)],
         )
         connection.exec_driver_sql("ANALYZE")
     return engine

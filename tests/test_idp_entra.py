@@ -198,9 +198,7 @@ def test_pathless_replace_with_dotted_and_urn_keys(scim: TestClient) -> None:
     assert enterprise(body)["employeeNumber"] == "Aklq"
     assert body["emails"] == [{"primary": True, "type": "work", "value": "updatedemail@microsoft.com"}]
     assert "name.givenName" not in body and f"{ENTERPRISE}:employeeNumber" not in body
-    assert users_matching(scim, 'emails[type eq "work"].value eq "updatedemail@microsoft.com"') == [
-        created["id"]
-    ]
+    assert users_matching(scim, 'emails[type eq "work"].value eq "updatedemail@microsoft.com"') == [created["id"]]
 
 
 def test_path_updates_of_names_enterprise_emails_phones_and_addresses(scim: TestClient) -> None:

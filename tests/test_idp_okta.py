@@ -323,9 +323,7 @@ def test_patch_deactivate_reactivate_and_stay_findable(scim: TestClient) -> None
     """Okta's pathless ``{"active": false}``: 200 with active false; GET and the filter still find them."""
     created = create_user(scim, "leaver@okta.local")
     url = f"{SCIM}/Users/{created['id']}"
-    off = scim.patch(
-        url, json=patch({"op": "replace", "value": {"active": False}}), headers=OKTA_WRITE_HEADERS
-    )
+    off = scim.patch(url, json=patch({"op": "replace", "value": {"active": False}}), headers=OKTA_WRITE_HEADERS)
     assert off.status_code == 200, off.text
     assert off.json()["active"] is False and off.json()["id"] == created["id"]
     got = scim.get(url, headers=OKTA_HEADERS)
@@ -402,9 +400,7 @@ def test_group_push_membership_patch_and_idempotent_add(scim: TestClient) -> Non
     response = scim.patch(f"{SCIM}/Groups/{group_id}", json=body, headers=OKTA_WRITE_HEADERS)
     assert response.status_code == 204, response.text
     assert member_ids(scim, group_id) == sorted([u2, u3])
-    repeat = patch(
-        {"op": "add", "path": "members", "value": [{"value": u3, "display": "member3@okta.local"}]}
-    )
+    repeat = patch({"op": "add", "path": "members", "value": [{"value": u3, "display": "member3@okta.local"}]})
     for _ in range(2):
         again = scim.patch(f"{SCIM}/Groups/{group_id}", json=repeat, headers=OKTA_WRITE_HEADERS)
         assert again.status_code == 204, again.text

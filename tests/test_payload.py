@@ -63,9 +63,7 @@ OKTA_PUT = {
     "id": "23a35c27-23d3-4c03-b4c5-6443c09e7173",
     "userName": "test.user@okta.local",
     "name": {"givenName": "Another", "middleName": "Excited", "familyName": "User"},
-    "emails": [
-        {"primary": True, "value": "test.user@okta.local", "type": "work", "display": "test.user@okta.local"}
-    ],
+    "emails": [{"primary": True, "value": "test.user@okta.local", "type": "work", "display": "test.user@okta.local"}],
     "active": True,
     "groups": [],
     "meta": {"resourceType": "User", "created": "04-12-2018 00:00:00", "lastModified": "04-12-2018 00:00:00"},
@@ -323,9 +321,7 @@ def test_a_body_that_is_not_an_object_is_invalid_syntax(body: object) -> None:
         ({"userName": "u", ENTERPRISE: {"manager": "boss"}}, f"'{ENTERPRISE}:manager' must be an object"),
     ],
 )
-def test_invalid_user_values_are_invalid_input_naming_the_attribute(
-    body: dict[str, Any], detail: str
-) -> None:
+def test_invalid_user_values_are_invalid_input_naming_the_attribute(body: dict[str, Any], detail: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         parse_user(body)
     assert type(caught.value) is InvalidInput

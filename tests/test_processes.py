@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from pg import fresh_postgres_schema
 from scim_helpers import okta_user
 from servers import cli, cli_env, running_server

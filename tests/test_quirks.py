@@ -29,9 +29,7 @@ MANAGER = f"{ENTERPRISE}:manager"
         (["add"], None),
     ],
 )
-def test_normalize_op_name_accepts_any_case_of_the_three_operations(
-    sent: object, expected: str | None
-) -> None:
+def test_normalize_op_name_accepts_any_case_of_the_three_operations(sent: object, expected: str | None) -> None:
     assert quirks.normalize_op_name(sent) == expected
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from scim_helpers import assert_scim_error, okta_user
 from starlette.testclient import TestClient
 
 from conftest import SCIM
 from gatehouse.scim import control
 from gatehouse.store import scim_tokens
 from gatehouse.store.database import Database
+from scim_helpers import assert_scim_error, okta_user
 
 
 @pytest.mark.parametrize(
@@ -29,10 +29,7 @@ def test_missing_or_invalid_token_is_401_with_challenge(
 def test_scheme_is_case_insensitive(app_client: TestClient, scim_token: str) -> None:
     """'bearer' and 'BEARER' work as well as 'Bearer'."""
     for scheme in ("bearer", "BEARER"):
-        assert (
-            app_client.get(f"{SCIM}/Users", headers={"Authorization": f"{scheme} {scim_token}"}).status_code
-            == 200
-        )
+        assert app_client.get(f"{SCIM}/Users", headers={"Authorization": f"{scheme} {scim_token}"}).status_code == 200
 
 
 def test_every_endpoint_requires_the_token(app_client: TestClient, scim_token: str) -> None:

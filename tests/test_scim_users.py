@@ -87,9 +87,7 @@ def test_paging_is_stable_and_clamped(scim: TestClient) -> None:
         seen += [r["id"] for r in page["Resources"]]
     assert sorted(seen) == sorted(ids) and len(seen) == 7
     only_total = scim.get(f"{SCIM}/Users", params={"count": 0}).json()
-    assert (
-        only_total["totalResults"] == 7 and only_total["Resources"] == [] and only_total["itemsPerPage"] == 0
-    )
+    assert only_total["totalResults"] == 7 and only_total["Resources"] == [] and only_total["itemsPerPage"] == 0
     clamped = scim.get(f"{SCIM}/Users", params={"startIndex": -5, "count": -1}).json()
     assert clamped["startIndex"] == 1 and clamped["itemsPerPage"] == 0
     assert_scim_error(scim.get(f"{SCIM}/Users", params={"count": "many"}), 400, "invalidValue")
@@ -150,20 +148,12 @@ def test_put_keeps_active_and_external_id_when_omitted(scim: TestClient) -> None
 def test_patch_deactivate_and_reactivate_keep_user_readable(scim: TestClient) -> None:
     """Okta's pathless replace of active: 200 with the full resource; deactivated users stay findable."""
     created = create(scim, okta_user())
-    off = scim.patch(
-        f"{SCIM}/Users/{created['id']}", json=patch({"op": "replace", "value": {"active": False}})
-    )
-    assert (
-        off.status_code == 200
-        and off.json()["active"] is False
-        and off.json()["userName"] == created["userName"]
-    )
+    off = scim.patch(f"{SCIM}/Users/{created['id']}", json=patch({"op": "replace", "value": {"active": False}}))
+    assert off.status_code == 200 and off.json()["active"] is False and off.json()["userName"] == created["userName"]
     assert scim.get(f"{SCIM}/Users/{created['id']}").json()["active"] is False
     found = scim.get(f"{SCIM}/Users", params={"filter": f'userName eq "{created["userName"]}"'}).json()
     assert found["totalResults"] == 1 and found["Resources"][0]["active"] is False
-    on = scim.patch(
-        f"{SCIM}/Users/{created['id']}", json=patch({"op": "Replace", "path": "active", "value": "True"})
-    )
+    on = scim.patch(f"{SCIM}/Users/{created['id']}", json=patch({"op": "Replace", "path": "active", "value": "True"}))
     assert on.status_code == 200 and on.json()["active"] is True
 
 
@@ -196,9 +186,7 @@ def test_content_types_accepted(scim: TestClient) -> None:
 
     for i, content_type in enumerate(["application/scim+json; charset=utf-8", "application/json", None]):
         headers = {"Content-Type": content_type} if content_type else {}
-        response = scim.post(
-            f"{SCIM}/Users", content=json.dumps(okta_user(f"ct{i}@x", f"ct{i}")), headers=headers
-        )
+        response = scim.post(f"{SCIM}/Users", content=json.dumps(okta_user(f"ct{i}@x", f"ct{i}")), headers=headers)
         assert response.status_code == 201, (content_type, response.text)
 
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from scim_helpers import assert_scim_error, okta_user, patch
 from starlette.testclient import TestClient
 
 from conftest import SCIM
 from gatehouse.iam.accounts import create_super_admin
 from gatehouse.store.database import Database
+from scim_helpers import assert_scim_error, okta_user, patch
 
 
-def test_local_accounts_are_invisible_and_their_user_name_is_a_conflict(
-    scim: TestClient, db: Database
-) -> None:
+def test_local_accounts_are_invisible_and_their_user_name_is_a_conflict(scim: TestClient, db: Database) -> None:
     """A local Super Admin never appears in SCIM lists or filters, cannot be read, patched or
     deleted by id, and a POST of its userName gets 409 uniqueness with a clear detail."""
     with db.transaction() as connection:
@@ -27,9 +25,7 @@ def test_local_accounts_are_invisible_and_their_user_name_is_a_conflict(
     )
     assert_scim_error(scim.put(f"{SCIM}/Users/{admin.id}", json=okta_user("admin@example.com")), 404)
     assert_scim_error(scim.delete(f"{SCIM}/Users/{admin.id}"), 404)
-    body = assert_scim_error(
-        scim.post(f"{SCIM}/Users", json=okta_user("ADMIN@example.com")), 409, "uniqueness"
-    )
+    body = assert_scim_error(scim.post(f"{SCIM}/Users", json=okta_user("ADMIN@example.com")), 409, "uniqueness")
     assert "administrator" in body["detail"]
 
 

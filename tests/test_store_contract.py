@@ -24,9 +24,7 @@ def user_write(name: str, **extra: object) -> users.UserWrite:
 
 def test_insert_get_and_derived_columns(db: Database) -> None:
     """Inserted users come back with their document, version 1, and indexed email rows."""
-    write = user_write(
-        "Jane@Example.com", emails=[{"value": "Jane@Example.com", "primary": True}], externalId="e1"
-    )
+    write = user_write("Jane@Example.com", emails=[{"value": "Jane@Example.com", "primary": True}], externalId="e1")
     with db.transaction() as connection:
         stored = users.insert(connection, write, utcnow())
     assert stored.version == 1 and stored.user_name == "Jane@Example.com" and stored.source == "scim"
@@ -68,15 +66,11 @@ def test_memberships_are_rows_and_deleting_a_user_removes_them(db: Database) -> 
     with db.transaction() as connection:
         for write in (alice, bob):
             users.insert(connection, write, utcnow())
-        groups.insert(
-            connection, groups.GroupWrite(group_id, {"schemas": [], "displayName": "Ops"}), utcnow()
-        )
+        groups.insert(connection, groups.GroupWrite(group_id, {"schemas": [], "displayName": "Ops"}), utcnow())
         groups.add_members(connection, group_id, [alice.id, bob.id])
         groups.add_members(connection, group_id, [alice.id])
     with db.snapshot() as connection:
-        assert sorted(m.id for m in groups.members_of(connection, [group_id])[group_id]) == sorted(
-            [alice.id, bob.id]
-        )
+        assert sorted(m.id for m in groups.members_of(connection, [group_id])[group_id]) == sorted([alice.id, bob.id])
         assert [g.display for g in users.groups_of(connection, [alice.id])[alice.id]] == ["Ops"]
     with db.transaction() as connection:
         groups.remove_members(connection, group_id, [bob.id, "not-a-member"])

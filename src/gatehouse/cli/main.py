@@ -14,9 +14,7 @@ from gatehouse.config import load_settings
 from gatehouse.errors import GatehouseError
 from gatehouse.store import migration
 
-app = typer.Typer(
-    help="Gatehouse: SCIM provisioning, RBAC and SSO for an API-gateway dashboard.", no_args_is_help=True
-)
+app = typer.Typer(help="Gatehouse: SCIM provisioning, RBAC and SSO for an API-gateway dashboard.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 admin_app = typer.Typer(help="Administrator accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -69,9 +67,7 @@ def db_upgrade() -> None:
 @admin_app.command("create")
 def admin_create(
     username: str = typer.Argument(..., help="The new Super Admin's username."),
-    password_stdin: bool = typer.Option(
-        False, "--password-stdin", help="Read the password from standard input."
-    ),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
 ) -> None:
     """Create a Super Admin (a local account, never visible to SCIM)."""
     from gatehouse.iam.accounts import create_super_admin

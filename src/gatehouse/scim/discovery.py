@@ -50,7 +50,7 @@ def service_provider_config(base_url: str, max_results: int) -> dict[str, Any]:
                 name="Bearer token",
                 description="A SCIM token generated in Gatehouse (Organization → Settings → SCIM Provisioning), "
                 "sent as 'Authorization: Bearer <token>'.",
-                spec_uri="https://www.rfc-editor.org/rfc/rfc6750",
+                spec_uri="https://www.rfc-editor.org/rfc/rfc6750",  # type: ignore[arg-type]
                 primary=True,
             )
         ],

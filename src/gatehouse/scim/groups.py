@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -35,9 +36,7 @@ class GroupService:
         self.renderer = renderer
 
     def _render(self, connection: Connection, stored: StoredResource, projection: Projection) -> Rendered:
-        members = (
-            store.members_of(connection, [stored.id])[stored.id] if projection.includes("members") else None
-        )
+        members = store.members_of(connection, [stored.id])[stored.id] if projection.includes("members") else None
         body = self.renderer.group(stored, members, projection)
         return Rendered(stored.id, body, f'W/"{stored.version}"', self.renderer.group_location(stored.id))
 
@@ -61,16 +60,14 @@ class GroupService:
         where: sa.ColumnElement[bool] = sa.true()
         if query.filter:
             where = compile_filter(query.filter, "Group", dialect)
-        total = connection.execute(
-            sa.select(sa.func.count()).select_from(groups_table).where(where)
-        ).scalar_one()
+        total = connection.execute(sa.select(sa.func.count()).select_from(groups_table).where(where)).scalar_one()
         if query.count == 0 or total < query.start_index:
             return list_response(total, query.start_index, [])
         order = compile_sort(query.sort_by, "Group", dialect)
-        ordering = [] if order is None else [order.desc() if query.descending else order.asc()]
-        ordering.append(
-            groups_table.c.id.desc() if query.descending and order is not None else groups_table.c.id
+        ordering: list[sa.ColumnElement[Any]] = (
+            [] if order is None else [order.desc() if query.descending else order.asc()]
         )
+        ordering.append(groups_table.c.id.desc() if query.descending and order is not None else groups_table.c.id)
         rows = connection.execute(
             sa.select(
                 groups_table.c.id,
@@ -85,9 +82,7 @@ class GroupService:
             .limit(query.count)
         ).all()
         stored = [store.to_group(row) for row in rows]
-        members = (
-            store.members_of(connection, [g.id for g in stored]) if projection.includes("members") else {}
-        )
+        members = store.members_of(connection, [g.id for g in stored]) if projection.includes("members") else {}
         bodies = [self.renderer.group(g, members.get(g.id), projection) for g in stored]
         return list_response(total, query.start_index, bodies)
 
@@ -98,7 +93,9 @@ class GroupService:
         now = utcnow()
         stored = store.insert(connection, store.GroupWrite(group_id, parsed.doc), now)
         if parsed.member_ids:
-            store.add_members(connection, group_id, self._checked(connection, parsed.member_ids))
+            store.add_members(
+                connection, group_id, self._checked(connection, parsed.member_ids), parsed.member_displays
+            )
         return self._render(connection, stored, projection)
 
     def replace(
@@ -118,7 +115,9 @@ class GroupService:
         if "externalId" not in doc and "externalId" in current:
             doc["externalId"] = current["externalId"]
         updated = store.update(connection, store.GroupWrite(group_id, doc), expected, utcnow())
-        store.replace_members(connection, group_id, self._checked(connection, parsed.member_ids or []))
+        store.replace_members(
+            connection, group_id, self._checked(connection, parsed.member_ids or []), parsed.member_displays
+        )
         return self._render(connection, updated, projection)
 
     def patch(
@@ -148,11 +147,11 @@ class GroupService:
 
     def _apply(self, connection: Connection, group_id: str, op: MemberOp) -> None:
         if op.kind == "add":
-            store.add_members(connection, group_id, self._checked(connection, op.ids))
+            store.add_members(connection, group_id, self._checked(connection, op.ids), op.displays)
         elif op.kind == "remove":
             store.remove_members(connection, group_id, op.ids)
         elif op.kind == "replace":
-            store.replace_members(connection, group_id, self._checked(connection, op.ids))
+            store.replace_members(connection, group_id, self._checked(connection, op.ids), op.displays)
         else:
             store.clear_members(connection, group_id)
 

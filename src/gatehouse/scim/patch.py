@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from scim2_models.path import AttrPath, CompareOperator, Comparison, FilterNode, LogicalExpr, LogicalOperator
@@ -37,6 +37,7 @@ from gatehouse.scim.payload import (
     Problem,
     check_group_doc,
     check_user_doc,
+    member_displays_of,
     member_ids_of,
 )
 
@@ -59,6 +60,8 @@ class MemberOp:
 
     kind: Literal["add", "remove", "replace", "clear"]
     ids: tuple[str, ...]
+    displays: Mapping[str, str] = field(default_factory=dict)
+    """The ``display`` sent with some of the ids (add and replace only)."""
 
 
 @dataclass(frozen=True)
@@ -97,9 +100,7 @@ def read_operations(body: object, resource: ResourceDef) -> list[Operation]:
         raise InvalidSyntax("The PATCH body must be a JSON object: a PatchOp message (RFC 7644 §3.5.2).")
     key = next((key for key in body if key.lower() == "operations"), None)
     if key is None:
-        raise InvalidSyntax(
-            "The PATCH body has no 'Operations' array: it is not a PatchOp message (RFC 7644 §3.5.2)."
-        )
+        raise InvalidSyntax("The PATCH body has no 'Operations' array: it is not a PatchOp message (RFC 7644 §3.5.2).")
     raw = body[key]
     if not isinstance(raw, list):
         raise InvalidSyntax("'Operations' must be an array of operations (RFC 7644 §3.5.2).")
@@ -138,9 +139,7 @@ def _pathless_operation(index: int, op: str, value: Any, resource: ResourceDef) 
             f"Operations[{index}] ({op} without path) needs a 'value' object holding the attributes to {op}."
         )
     value = quirks.coerce_boolean_strings(value)
-    value = quirks.expand_pathless_keys(
-        value, resource.core.urn, [schema.urn for schema in resource.extensions]
-    )
+    value = quirks.expand_pathless_keys(value, resource.core.urn, [schema.urn for schema in resource.extensions])
     read_only = USER_READ_ONLY if resource is USER else GROUP_READ_ONLY
     return Operation(index, op, None, quirks.drop_read_only(quirks.drop_schemas(value), read_only), True)
 
@@ -250,9 +249,7 @@ def _member_ops(operation: Operation, target: Target) -> list[MemberOp]:
             return [MemberOp("remove", _filtered_ids(target.value_filter))]
         return [MemberOp("clear", ())]  # remove + path, no value: all members (RFC 7644 §3.5.2.2)
     if target.value_filter is not None:
-        raise InvalidPath(
-            f"A filter on 'members' only selects members to remove; {operation.op} takes a value list."
-        )
+        raise InvalidPath(f"A filter on 'members' only selects members to remove; {operation.op} takes a value list.")
     return _members_written(operation.op, operation.value, "value")
 
 
@@ -261,9 +258,10 @@ def _members_written(op: str, value: Any, where: str) -> list[MemberOp]:
     if value is None:
         return [MemberOp("clear", ())] if op == "replace" else []
     ids = tuple(member_ids_of(value, where))
+    displays = member_displays_of(value)
     if op == "replace":
-        return [MemberOp("replace", ids)]
-    return [MemberOp("add", ids)] if ids else []
+        return [MemberOp("replace", ids, displays)]
+    return [MemberOp("add", ids, displays)] if ids else []
 
 
 def _filtered_ids(node: FilterNode) -> tuple[str, ...]:

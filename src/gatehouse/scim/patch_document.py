@@ -104,9 +104,7 @@ class DocumentPatch:
         elif attribute.multi_valued:
             _write_values(kind, container, attribute, value)
         elif attribute.is_complex:
-            container[attribute.name] = _merged(
-                container.get(attribute.name), attribute, value, attribute.name
-            )
+            container[attribute.name] = _merged(container.get(attribute.name), attribute, value, attribute.name)
         else:
             container[attribute.name] = _checked(attribute, value, attribute.name)
 
@@ -127,9 +125,7 @@ class DocumentPatch:
             container.pop(attribute.name, None)
 
 
-def _write_selected(
-    kind: str, container: dict[str, Any], target: Target, attribute: AttributeDef, value: Any
-) -> None:
+def _write_selected(kind: str, container: dict[str, Any], target: Target, attribute: AttributeDef, value: Any) -> None:
     """add/replace at ``attr[filter]`` or ``attr[filter].sub`` (RFC 7644 §3.5.2.1, §3.5.2.3)."""
     value_filter = target.value_filter
     if value_filter is None:
@@ -198,9 +194,7 @@ def _contains(entries: list[dict[str, Any]], entry: dict[str, Any]) -> bool:
     return any(candidate is entry for candidate in entries)
 
 
-def _write_sub_attribute(
-    container: dict[str, Any], attribute: AttributeDef, sub: AttributeDef, value: Any
-) -> None:
+def _write_sub_attribute(container: dict[str, Any], attribute: AttributeDef, sub: AttributeDef, value: Any) -> None:
     """``name.givenName``, or ``emails.type`` (then every entry, or one new entry if there is none)."""
     checked = _checked(sub, value, f"{attribute.name}.{sub.name}")
     if not attribute.multi_valued:

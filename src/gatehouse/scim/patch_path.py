@@ -61,9 +61,7 @@ def resolve_path(text: str, resource: ResourceDef) -> Target:
         schema, attribute = _attribute(schema, node.attr, text, resource)
         sub = _sub_attribute(attribute, node.sub_attr, text)
         return Target(text, schema, attribute, sub)
-    raise InvalidPath(
-        f"The path {text!r} is not an attribute path such as 'name.givenName' or 'emails[...]'."
-    )
+    raise InvalidPath(f"The path {text!r} is not an attribute path such as 'name.givenName' or 'emails[...]'.")
 
 
 def _split_schema(text: str, resource: ResourceDef) -> tuple[SchemaDef, str]:
@@ -96,9 +94,7 @@ def _is_attribute_path(text: str) -> bool:
         return False
 
 
-def _attribute(
-    schema: SchemaDef, name: str, text: str, resource: ResourceDef
-) -> tuple[SchemaDef, AttributeDef]:
+def _attribute(schema: SchemaDef, name: str, text: str, resource: ResourceDef) -> tuple[SchemaDef, AttributeDef]:
     """The attribute ``name`` of ``schema``; unqualified names may also be extension attributes."""
     attribute = schema.attribute(name)
     if attribute is not None:
@@ -142,11 +138,7 @@ def _check_filter(node: FilterNode, attribute: AttributeDef, text: str) -> None:
         _check_filter(node.expr, attribute, text)
     elif isinstance(node, Comparison | Present):
         compared = node.attr_path
-        if (
-            compared.uri is not None
-            or compared.sub_attr is not None
-            or not attribute.sub_attribute(compared.attr)
-        ):
+        if compared.uri is not None or compared.sub_attr is not None or not attribute.sub_attribute(compared.attr):
             raise InvalidFilter(
                 f"The filter of path {text!r} compares {str(compared)!r}, "
                 f"which is not a sub-attribute of '{attribute.name}'."

@@ -15,7 +15,7 @@ The quirk normalisations of ``gatehouse.scim.quirks`` run first; every failure i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -57,6 +57,7 @@ class GroupInput:
 
     doc: dict[str, Any]
     member_ids: list[str] | None
+    member_displays: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,10 @@ def parse_group(body: object) -> GroupInput:
     """Validate a POST or PUT /Groups body (RFC 7644 §3.3, §3.5.1; RFC 7643 §4.2)."""
     fields = _prepared(body, GROUP_READ_ONLY)
     members_key = _find_key(fields, "members")
-    member_ids = None if members_key is None else member_ids_of(fields.pop(members_key), "members")
-    return GroupInput(_validated(check_group_doc(fields)), member_ids)
+    members = None if members_key is None else fields.pop(members_key)
+    member_ids = None if members is None else member_ids_of(members, "members")
+    displays = {} if members is None else member_displays_of(members)
+    return GroupInput(_validated(check_group_doc(fields)), member_ids, displays)
 
 
 def validate_user_doc(doc: dict[str, Any]) -> dict[str, Any]:
@@ -129,8 +132,8 @@ def check_group_doc(fields: Mapping[str, Any]) -> dict[str, Any] | Problem:
 def member_ids_of(value: object, where: str) -> list[str]:
     """The member ids of a ``members`` value: ``[{"value": "<id>"}, ...]``, order kept, duplicates removed.
 
-    RFC 7643 §4.2: ``value`` is the member's ``id``; ``$ref``, ``type`` and ``display`` are derived
-    by the server and ignored. A single object is taken as a one-entry list.
+    RFC 7643 §4.2: ``value`` is the member's ``id``; ``$ref`` and ``type`` are derived by the server,
+    ``display`` is read by :func:`member_displays_of`. A single object is taken as a one-entry list.
     """
     entries = [value] if isinstance(value, dict) else value
     if not isinstance(entries, list):
@@ -139,6 +142,24 @@ def member_ids_of(value: object, where: str) -> list[str]:
     for index, entry in enumerate(entries):
         ids[_member_id(entry, f"{where}[{index}]")] = None
     return list(ids)
+
+
+def member_displays_of(value: object) -> dict[str, str]:
+    """The ``display`` an IdP sent with each member id, kept as sent (RFC 7643 §4.2 ``members``).
+
+    Call after :func:`member_ids_of` has validated ``value``; members sent without a display are
+    shown with their user's name instead.
+    """
+    entries = [value] if isinstance(value, dict) else value
+    displays: dict[str, str] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        member_id = entry.get(_find_key(entry, "value") or "value")
+        display = entry.get(_find_key(entry, "display") or "display")
+        if isinstance(member_id, str) and isinstance(display, str) and display.strip():
+            displays[member_id] = display[:255]
+    return displays
 
 
 def _member_id(entry: object, where: str) -> str:

@@ -18,9 +18,7 @@ class Precondition:
         """Return the version to write against, or raise 412 when it does not match."""
         if self.any or current_version in self.versions:
             return current_version
-        raise PreconditionFailed(
-            f'The resource is at version W/"{current_version}", which does not match If-Match.'
-        )
+        raise PreconditionFailed(f'The resource is at version W/"{current_version}", which does not match If-Match.')
 
 
 def _versions(header: str) -> frozenset[int]:

@@ -133,7 +133,6 @@ def _without_sub(value: Any, sub: str) -> Any:
         return {k: v for k, v in value.items() if k.lower() != sub}
     if isinstance(value, list):
         return [
-            {k: v for k, v in item.items() if k.lower() != sub} if isinstance(item, dict) else item
-            for item in value
+            {k: v for k, v in item.items() if k.lower() != sub} if isinstance(item, dict) else item for item in value
         ]
     return value

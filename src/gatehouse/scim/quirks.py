@@ -178,9 +178,7 @@ def _put(target: dict[str, Any], segments: Sequence[str], value: Any) -> None:
     target[head] = child
 
 
-def expand_pathless_keys(
-    value: Mapping[str, Any], core_urn: str, extension_urns: Sequence[str]
-) -> dict[str, Any]:
+def expand_pathless_keys(value: Mapping[str, Any], core_urn: str, extension_urns: Sequence[str]) -> dict[str, Any]:
     """Nest the attribute-path keys of a pathless PATCH value into the object shape of RFC 7644 §3.5.2.
 
     With ``aadOptscim062020``, Entra ID folds its replaces into one pathless replace whose keys are

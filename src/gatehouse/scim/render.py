@@ -78,15 +78,12 @@ class Renderer:
         tail["meta"] = meta("User", stored, self.user_location(stored.id))
         return _project(_splice(stored.data, tail), projection)
 
-    def group(
-        self, stored: StoredResource, members: Sequence[Reference] | None, projection: Projection
-    ) -> bytes:
+    def group(self, stored: StoredResource, members: Sequence[Reference] | None, projection: Projection) -> bytes:
         """A Group; ``members`` is ``None`` when the projection leaves it out (never queried)."""
         tail: dict[str, Any] = {}
         if members:
             tail["members"] = [
-                {"value": m.id, "$ref": self.user_location(m.id), "display": m.display, "type": "User"}
-                for m in members
+                {"value": m.id, "$ref": self.user_location(m.id), "display": m.display, "type": "User"} for m in members
             ]
         tail["meta"] = meta("Group", stored, self.group_location(stored.id))
         return _project(_splice(stored.data, tail), projection)

@@ -125,9 +125,7 @@ class ScimEndpoints:
     async def _body(self, request: Request) -> bytes:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type and "json" not in content_type:
-            raise UnsupportedMediaType(
-                f"Content-Type '{content_type}' is not accepted; send application/scim+json."
-            )
+            raise UnsupportedMediaType(f"Content-Type '{content_type}' is not accepted; send application/scim+json.")
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise PayloadTooLarge(f"The request body exceeds {self.max_body_bytes} bytes.")
@@ -160,9 +158,7 @@ class ScimEndpoints:
 
         return BackgroundTask(self.db.write, record)
 
-    async def _read(
-        self, request: Request, work: Callable[[Connection], T]
-    ) -> tuple[T, BackgroundTask | None]:
+    async def _read(self, request: Request, work: Callable[[Connection], T]) -> tuple[T, BackgroundTask | None]:
         header = request.headers.get("authorization")
         holder: list[ScimClient] = []
 
@@ -217,9 +213,7 @@ class ScimEndpoints:
         service = self.services[name]
         projection = self._projection(request, name)
         if request.method == "GET":
-            query = listing.build(
-                request.query_params, default_count=self.default_count, max_results=self.max_results
-            )
+            query = listing.build(request.query_params, default_count=self.default_count, max_results=self.max_results)
             body, task = await self._read(request, lambda c: service.search(c, query, projection))
             return Response(body, media_type=SCIM_MEDIA_TYPE, background=task)
         created, task = await self._write(request, lambda c, b: service.create(c, b, projection))
@@ -233,9 +227,7 @@ class ScimEndpoints:
         projection_names = self._projection(request, name)
 
         def run(connection: Connection, body: object) -> bytes:
-            query = listing.from_search_request(
-                body, default_count=self.default_count, max_results=self.max_results
-            )
+            query = listing.from_search_request(body, default_count=self.default_count, max_results=self.max_results)
             projection = Projection(
                 projection_names.core_schema,
                 query.attributes or projection_names.attributes,
@@ -250,9 +242,7 @@ class ScimEndpoints:
         """POST /.search across every resource type (§3.4.3)."""
 
         def run(connection: Connection, body: object) -> bytes:
-            query = listing.from_search_request(
-                body, default_count=self.default_count, max_results=self.max_results
-            )
+            query = listing.from_search_request(body, default_count=self.default_count, max_results=self.max_results)
             return search_all(connection, query, self.services)
 
         result, task = await self._write(request, run)
@@ -277,25 +267,17 @@ class ScimEndpoints:
             replaced, task = await self._write(
                 request, lambda c, b: service.replace(c, resource_id, b, precondition, projection)
             )
-            return Response(
-                replaced.body, headers={"ETag": replaced.etag}, media_type=SCIM_MEDIA_TYPE, background=task
-            )
+            return Response(replaced.body, headers={"ETag": replaced.etag}, media_type=SCIM_MEDIA_TYPE, background=task)
         if method == "PATCH":
             wants_body = name == "Users" or not projection.is_identity
             patched, task = await self._write(
                 request,
-                lambda c, b: service.patch(
-                    c, resource_id, b, precondition, projection if wants_body else None
-                ),
+                lambda c, b: service.patch(c, resource_id, b, precondition, projection if wants_body else None),
             )
             if patched is None:
                 return Response(status_code=204, background=task)
-            return Response(
-                patched.body, headers={"ETag": patched.etag}, media_type=SCIM_MEDIA_TYPE, background=task
-            )
-        _, task = await self._write(
-            request, lambda c, b: service.delete(c, resource_id, precondition), body=False
-        )
+            return Response(patched.body, headers={"ETag": patched.etag}, media_type=SCIM_MEDIA_TYPE, background=task)
+        _, task = await self._write(request, lambda c, b: service.delete(c, resource_id, precondition), body=False)
         return Response(status_code=204, background=task)
 
     async def not_implemented(self, request: Request) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -19,7 +20,7 @@ from gatehouse.passwords import hash_password
 from gatehouse.scim.filter import compile_filter, compile_sort
 from gatehouse.scim.listing import ListQuery
 from gatehouse.scim.patch import patch_user
-from gatehouse.scim.payload import parse_user
+from gatehouse.scim.payload import parse_user, with_manager_ref
 from gatehouse.scim.preconditions import Precondition
 from gatehouse.scim.projection import Projection
 from gatehouse.scim.render import Renderer, list_response
@@ -91,7 +92,9 @@ class UserService:
         if query.count == 0 or total < query.start_index:
             return list_response(total, query.start_index, [])
         order = compile_sort(query.sort_by, "User", dialect)
-        ordering = [] if order is None else [order.desc() if query.descending else order.asc()]
+        ordering: list[sa.ColumnElement[Any]] = (
+            [] if order is None else [order.desc() if query.descending else order.asc()]
+        )
         ordering.append(users_table.c.id.desc() if query.descending and order is not None else users_table.c.id)
         ids = list(
             connection.execute(
@@ -130,7 +133,7 @@ class UserService:
             raise _taken(existing)
         write = store.UserWrite(
             id=str(uuid.uuid4()),
-            doc=parsed.doc,
+            doc=with_manager_ref(parsed.doc, self.renderer.user_location),
             source=SCIM_SOURCE,
             password_hash=self._password_hash(connection, parsed.password),
         )
@@ -158,7 +161,7 @@ class UserService:
         password_hash = self._password_hash(connection, parsed.password)
         write = store.UserWrite(
             id=user_id,
-            doc=doc,
+            doc=with_manager_ref(doc, self.renderer.user_location),
             source=SCIM_SOURCE,
             password_hash=password_hash,
             keep_password=password_hash is None,
@@ -183,7 +186,7 @@ class UserService:
         password_hash = self._password_hash(connection, patched.password)
         write = store.UserWrite(
             id=user_id,
-            doc=patched.doc,
+            doc=with_manager_ref(patched.doc, self.renderer.user_location),
             source=SCIM_SOURCE,
             password_hash=password_hash,
             keep_password=password_hash is None,

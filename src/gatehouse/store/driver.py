@@ -84,9 +84,8 @@ def to_db_time(connection: Connection, value: datetime) -> Any:
 
 def from_db_time(value: Any) -> datetime:
     """A stored timestamp as an aware UTC datetime (SQLite returns its text form)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def integrity_error(connection: Connection) -> type[Exception]:

@@ -6,7 +6,7 @@ one row, and a group's document never holds its member list.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,7 +47,7 @@ class GroupWrite:
 _GROUP_COLUMNS = (groups.c.id, groups.c.data, groups.c.version, groups.c.created, groups.c.last_modified)
 
 
-def to_group(row: sa.Row[Any]) -> StoredResource:
+def to_group(row: Any) -> StoredResource:
     return StoredResource(
         id=row.id,
         data=row.data,
@@ -127,14 +127,24 @@ def delete(connection: Connection, group_id: str, expected_version: int | None =
         raise PreconditionFailed()
 
 
-def add_members(connection: Connection, group_id: str, user_ids: Sequence[str]) -> None:
-    """Add members; adding an existing member is a no-op (JumpCloud repeats adds)."""
-    rows = [{"group_id": group_id, "user_id": user_id} for user_id in dict.fromkeys(user_ids)]
+def add_members(
+    connection: Connection, group_id: str, user_ids: Sequence[str], displays: Mapping[str, str] | None = None
+) -> None:
+    """Add members; adding an existing member is a no-op (JumpCloud repeats adds) except that a newly
+    sent ``display`` replaces the stored one."""
+    shown = displays or {}
+    rows = [
+        {"group_id": group_id, "user_id": user_id, "display": shown.get(user_id)} for user_id in dict.fromkeys(user_ids)
+    ]
     if not rows:
         return
     insert_fn = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     for start in range(0, len(rows), _CHUNK):
-        statement = insert_fn(group_members).on_conflict_do_nothing()
+        statement = insert_fn(group_members)
+        statement = statement.on_conflict_do_update(
+            index_elements=[group_members.c.group_id, group_members.c.user_id],
+            set_={"display": sa.func.coalesce(statement.excluded.display, group_members.c.display)},
+        )
         connection.execute(statement, rows[start : start + _CHUNK])
 
 
@@ -154,14 +164,18 @@ def clear_members(connection: Connection, group_id: str) -> None:
     connection.execute(group_members.delete().where(group_members.c.group_id == group_id))
 
 
-def replace_members(connection: Connection, group_id: str, user_ids: Sequence[str]) -> None:
-    """Make the member list exactly ``user_ids``, touching only the rows that change."""
+def replace_members(
+    connection: Connection, group_id: str, user_ids: Sequence[str], displays: Mapping[str, str] | None = None
+) -> None:
+    """Make the member list exactly ``user_ids``: rows that stay are kept, the others removed or added."""
     wanted = set(user_ids)
     current = set(
         connection.execute(sa.select(group_members.c.user_id).where(group_members.c.group_id == group_id)).scalars()
     )
     remove_members(connection, group_id, sorted(current - wanted))
-    add_members(connection, group_id, [user_id for user_id in user_ids if user_id not in current])
+    shown = displays or {}
+    refreshed = [user_id for user_id in user_ids if user_id not in current or user_id in shown]
+    add_members(connection, group_id, refreshed, shown)
 
 
 def members_of(connection: Connection, group_ids: Iterable[str]) -> dict[str, list[Reference]]:
@@ -171,11 +185,13 @@ def members_of(connection: Connection, group_ids: Iterable[str]) -> dict[str, li
     if not ids:
         return found
     rows = connection.execute(
-        sa.select(group_members.c.group_id, users.c.id, users.c.display_name, users.c.user_name)
+        sa.select(
+            group_members.c.group_id, users.c.id, group_members.c.display, users.c.display_name, users.c.user_name
+        )
         .join(users, users.c.id == group_members.c.user_id)
         .where(group_members.c.group_id.in_(ids))
         .order_by(group_members.c.group_id, users.c.id)
     )
-    for group_id, user_id, display, user_name in rows:
-        found[group_id].append(Reference(user_id, display or user_name))
+    for group_id, user_id, sent, display, user_name in rows:
+        found[group_id].append(Reference(user_id, sent or display or user_name))
     return found

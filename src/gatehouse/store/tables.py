@@ -95,10 +95,12 @@ group_members = sa.Table(
     metadata,
     sa.Column("group_id", sa.String(36), sa.ForeignKey("groups.id", ondelete="CASCADE"), nullable=False),
     sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("display", sa.String(255), nullable=True),
     sa.PrimaryKeyConstraint("group_id", "user_id"),
     sa.Index("ix_group_members_user_id", "user_id"),
 )
-"""Memberships: adding or removing one member of any group is one row."""
+"""Memberships: adding or removing one member of any group is one row. ``display`` is what the IdP
+sent for the member, if anything (shown instead of the user's own name)."""
 
 scim_tokens = sa.Table(
     "scim_tokens",

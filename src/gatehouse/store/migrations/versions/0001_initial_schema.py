@@ -99,6 +99,7 @@ def upgrade() -> None:
         "group_members",
         sa.Column("group_id", sa.String(length=36), nullable=False),
         sa.Column("user_id", sa.String(length=36), nullable=False),
+        sa.Column("display", sa.String(length=255), nullable=True),
         sa.ForeignKeyConstraint(
             ["group_id"], ["groups.id"], name=op.f("fk_group_members_group_id_groups"), ondelete="CASCADE"
         ),
