@@ -72,3 +72,12 @@ def test_db_upgrade_and_readiness(tmp_path: Path) -> None:
         result = cli(env, "db", "upgrade")
         assert result.returncode == 0 and "revision" in result.stdout
         assert client.get("/readyz").json() == {"status": "ready"}
+
+
+def test_password_sign_in_setting(tmp_path: Path) -> None:
+    """`scim password-sign-in` shows and switches the setting; anything but on/off is refused."""
+    env = env_for(tmp_path)
+    assert cli(env, "scim", "password-sign-in").stdout.strip().endswith("off")
+    assert cli(env, "scim", "password-sign-in", "on").stdout.strip().endswith("on")
+    assert cli(env, "scim", "password-sign-in").stdout.strip().endswith("on")
+    assert cli(env, "scim", "password-sign-in", "maybe").returncode != 0

@@ -7,6 +7,9 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from conftest import PUBLIC_URL, SCIM
+from gatehouse.passwords import verify_password
+from gatehouse.scim import control
+from gatehouse.store.database import Database
 from scim_helpers import ENTERPRISE, LIST, USER, assert_scim_error, entra_user, okta_user, patch
 
 
@@ -200,3 +203,27 @@ def test_malformed_bodies_are_clear_errors_and_change_nothing(scim: TestClient) 
     assert scim.post(f"{SCIM}/Users", json=[1, 2]).status_code == 400
     assert_scim_error(scim.post(f"{SCIM}/Users", json={"schemas": [USER], "name": {"givenName": "x"}}), 400)
     assert scim.get(f"{SCIM}/Users").json()["totalResults"] == 0
+
+
+def test_password_is_never_returned_and_stored_only_when_allowed(scim: TestClient, db: Database) -> None:
+    """Okta's password is discarded by default; with password sign-in on it is kept as an Argon2 hash."""
+    first = create(scim, okta_user("nopass@x.test", "np"))
+    with db.transaction() as connection:
+        control.set_password_sign_in(connection, True)
+    second = create(scim, okta_user("withpass@x.test", "wp"))
+    assert "password" not in second
+    with db.snapshot() as connection:
+        hashes = dict(connection.exec_driver_sql("SELECT id, password_hash FROM users").all())
+    assert hashes[first["id"]] is None
+    assert hashes[second["id"]].startswith("$argon2id$") and "1mz050nq" not in hashes[second["id"]]
+    assert verify_password(hashes[second["id"]], "1mz050nq")
+    put = {k: v for k, v in okta_user("withpass@x.test", "wp").items() if k != "password"}
+    scim.put(f"{SCIM}/Users/{second['id']}", json=put)
+    with db.snapshot() as connection:
+        kept = connection.exec_driver_sql(f"SELECT password_hash FROM users WHERE id = '{second['id']}'").scalar()
+    assert kept == hashes[second["id"]]
+    change = patch({"op": "replace", "value": {"password": "another secret"}})
+    assert "password" not in scim.patch(f"{SCIM}/Users/{second['id']}", json=change).json()
+    with db.snapshot() as connection:
+        changed = connection.exec_driver_sql(f"SELECT password_hash FROM users WHERE id = '{second['id']}'").scalar()
+    assert verify_password(changed, "another secret")

@@ -87,3 +87,18 @@ def token_list(as_json: bool = typer.Option(False, "--json", help="Print as JSON
     for t in tokens:
         used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never"
         typer.echo(f"{t.name}\t{t.hint}\tcreated {t.created.isoformat(timespec='seconds')}\tlast used {used}")
+
+
+@scim_app.command("password-sign-in")
+def password_sign_in(
+    state: str | None = typer.Argument(None, help="'on' or 'off'; omit to show the current state."),
+) -> None:
+    """Whether provisioned users may sign in with the password their IdP sends (default off: SSO)."""
+    if state is None:
+        current = run_write(control.password_sign_in)
+    elif state.lower() in ("on", "off"):
+        current = state.lower() == "on"
+        run_write(lambda c: control.set_password_sign_in(c, current))
+    else:
+        raise typer.BadParameter("Say 'on' or 'off'.")
+    typer.echo(f"Password sign-in for provisioned users: {'on' if current else 'off'}")

@@ -65,3 +65,14 @@ def enable(connection: Connection) -> None:
 def disable(connection: Connection) -> None:
     """Turn SCIM provisioning off: every SCIM request is refused at once; tokens are kept."""
     settings.put(connection, settings.SCIM_ENABLED, False)
+
+
+def password_sign_in(connection: Connection) -> bool:
+    """Whether provisioned users may sign in with the password their IdP sends."""
+    return bool(settings.get(connection, settings.SCIM_PASSWORD_SIGN_IN, False))
+
+
+def set_password_sign_in(connection: Connection, allowed: bool) -> None:
+    """Allow or forbid password sign-in for provisioned users. Off (the default) means the password an
+    IdP sends is discarded, and provisioned users sign in through SSO."""
+    settings.put(connection, settings.SCIM_PASSWORD_SIGN_IN, allowed)

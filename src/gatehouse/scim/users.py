@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict, NotFound
 from gatehouse.passwords import hash_password
+from gatehouse.scim import control
 from gatehouse.scim.filter import compile_filter, compile_sort
 from gatehouse.scim.listing import ListQuery
 from gatehouse.scim.patch import patch_user
@@ -24,7 +25,7 @@ from gatehouse.scim.payload import parse_user, with_manager_ref
 from gatehouse.scim.preconditions import Precondition
 from gatehouse.scim.projection import Projection
 from gatehouse.scim.render import Renderer, list_response
-from gatehouse.store import lookups, settings
+from gatehouse.store import lookups
 from gatehouse.store import users as store
 from gatehouse.store.records import Reference, StoredUser, utcnow
 from gatehouse.store.tables import users as users_table
@@ -209,7 +210,7 @@ class UserService:
     @staticmethod
     def _password_hash(connection: Connection, password: str | None) -> str | None:
         """Provisioned passwords are kept (hashed) only when that sign-in option is on."""
-        if password is None or not settings.get(connection, settings.SCIM_PASSWORD_SIGN_IN, False):
+        if password is None or not control.password_sign_in(connection):
             return None
         return hash_password(password)
 
