@@ -71,7 +71,7 @@ def db(settings: Settings) -> Iterator[Database]:
 
 @pytest.fixture
 def app_client(settings: Settings, db: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, db), base_url="http://testserver") as client:
+    with TestClient(create_app(settings, db), base_url="https://testserver") as client:
         yield client
 
 

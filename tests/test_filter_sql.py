@@ -429,16 +429,17 @@ def _populated(url: str) -> sa.Engine:
 
 
 EXPLAINED = [
-    ('userName eq "USER1234"', "uq_users_user_name_lower", {"id-01234"}),
-    ('externalId eq "ext-1234"', "ix_users_external_id", {"id-01234"}),
-    ('emails.value eq "User1234@Example.com"', "ix_user_emails_value_lower", {"id-01234"}),
-    ('emails[type eq "work"].value eq "user1234@example.com"', "ix_user_emails_value_lower", set()),
+    # On PostgreSQL the prefix-search index on the same column serves equality just as well.
+    ('userName eq "USER1234"', ("uq_users_user_name_lower", "ix_users_user_name_pattern"), {"id-01234"}),
+    ('externalId eq "ext-1234"', ("ix_users_external_id",), {"id-01234"}),
+    ('emails.value eq "User1234@Example.com"', ("ix_user_emails_value_lower",), {"id-01234"}),
+    ('emails[type eq "work"].value eq "user1234@example.com"', ("ix_user_emails_value_lower",), set()),
 ]
 
 
 @pytest.mark.parametrize("big", BACKENDS, indirect=True)
 @pytest.mark.parametrize(("expression", "index", "expected"), EXPLAINED, ids=[c[0] for c in EXPLAINED])
-def test_lookups_use_their_index(big: sa.Engine, expression: str, index: str, expected: set[str]) -> None:
+def test_lookups_use_their_index(big: sa.Engine, expression: str, index: tuple[str, ...], expected: set[str]) -> None:
     dialect = big.dialect.name
     query = sa.select(users.c.id).where(compile_filter(expression, "User", dialect))
     sql = str(query.compile(big, compile_kwargs={"literal_binds": True}))
@@ -448,8 +449,8 @@ def test_lookups_use_their_index(big: sa.Engine, expression: str, index: str, ex
         assert set(connection.execute(query).scalars()) == expected
     print(f"\n-- {dialect}: {expression}\n{sql}\n{plan}")
     if dialect == "sqlite":
-        assert f"USING INDEX {index}" in plan or f"USING COVERING INDEX {index}" in plan
+        assert any(f"USING INDEX {i}" in plan or f"USING COVERING INDEX {i}" in plan for i in index)
         assert "SCAN users" not in plan
     else:
-        assert "Index" in plan and index in plan
+        assert "Index" in plan and any(i in plan for i in index)
         assert "Seq Scan on users" not in plan

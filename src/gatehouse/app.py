@@ -27,6 +27,8 @@ from gatehouse.scim.routes import (
 from gatehouse.scim.users import UserService
 from gatehouse.store import migration
 from gatehouse.store.database import Database
+from gatehouse.web.app import dashboard_routes, error_handlers
+from gatehouse.web.dashboard import Dashboard
 
 
 def build_scim_app(settings: Settings, db: Database) -> Starlette:
@@ -77,12 +79,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         yield
         database.dispose()
 
+    dashboard = Dashboard(settings, database)
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Mount("/scim/v2", app=build_scim_app(settings, database)),
+            *dashboard_routes(dashboard),
         ],
+        exception_handlers=error_handlers(dashboard),  # type: ignore[arg-type]
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -41,6 +41,26 @@ class Settings(BaseSettings):
     log_level: str = "info"
     """Log level of the server."""
 
+    admin_password: str | None = None
+    """Password of the bootstrap Super Admin ``admin`` created on first run. When unset, a random one is
+    generated, printed once on standard output, and must be changed at first sign-in."""
+
+    session_idle_minutes: int = Field(default=60, ge=1)
+    """A dashboard session ends after this long without a request."""
+
+    session_absolute_hours: int = Field(default=12, ge=1)
+    """A dashboard session ends this long after sign-in, whatever the activity."""
+
+    login_max_failures: int = Field(default=5, ge=1)
+    """Failed sign-ins per account (and ten times that per client IP) before a temporary lock."""
+
+    login_lockout_seconds: int = Field(default=300, ge=1)
+    """How long a lock after repeated failed sign-ins lasts (the failure window too)."""
+
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Reverse proxies (IPs or CIDRs) whose ``X-Forwarded-For`` is believed for the client IP.
+    As an environment variable: a JSON list, e.g. ``["10.0.0.0/8"]``."""
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
@@ -59,6 +79,11 @@ class Settings(BaseSettings):
     def scim_base_url(self) -> str:
         """The SCIM endpoint URL that an admin pastes into the IdP."""
         return f"{self.public_url}/scim/v2"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry ``Secure`` when the public URL is https."""
+        return self.public_url.startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:

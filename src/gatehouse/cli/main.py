@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 
 import typer
@@ -12,6 +13,7 @@ from gatehouse.cli.context import open_database, run_write
 from gatehouse.cli.scim import scim_app
 from gatehouse.config import load_settings
 from gatehouse.errors import GatehouseError
+from gatehouse.iam.bootstrap import BOOTSTRAP_USER, ensure_super_admin
 from gatehouse.store import migration
 
 app = typer.Typer(help="Gatehouse: SCIM provisioning, RBAC and SSO for an API-gateway dashboard.", no_args_is_help=True)
@@ -41,7 +43,15 @@ def serve(
     settings = load_settings()
     with open_database(settings) as db:
         revision = migration.upgrade(db.engine)
+        with db.transaction() as connection:
+            generated = ensure_super_admin(connection, settings.admin_password)
     typer.echo(f"Database at revision {revision}.", err=True)
+    if generated:
+        # Standard output only, once: never the log stream.
+        typer.echo(
+            f"\nCreated the Super Admin '{BOOTSTRAP_USER}' with the one-time password: {generated}\n"
+            "Sign in with it; you will be asked to choose your own password.\n"
+        )
     typer.echo(f"Gatehouse on http://{host}:{port} — SCIM endpoint {settings.scim_base_url}", err=True)
     uvicorn.run(
         "gatehouse.app:create_app",
@@ -62,6 +72,28 @@ def db_upgrade() -> None:
     with open_database(load_settings()) as db:
         revision = migration.upgrade(db.engine)
     typer.echo(f"Database at revision {revision}.")
+
+
+@admin_app.command("reset-password")
+def admin_reset_password(
+    username: str = typer.Argument(..., help="The account whose password to reset."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the new password from standard input instead of generating one."
+    ),
+) -> None:
+    """Break-glass: set a local account's password (a generated one must be changed at sign-in)."""
+    from gatehouse.iam.accounts import reset_password
+
+    if password_stdin:
+        password, temporary = sys.stdin.readline().rstrip("\r\n"), False
+    else:
+        password, temporary = secrets.token_urlsafe(15), True
+    run_write(lambda c: reset_password(c, username, password, temporary=temporary))
+    if temporary:
+        typer.echo(f"One-time password for '{username}': {password}")
+        typer.echo("It must be changed at the next sign-in. Every session of this user has ended.")
+    else:
+        typer.echo(f"Password of '{username}' changed. Every session of this user has ended.")
 
 
 @admin_app.command("create")

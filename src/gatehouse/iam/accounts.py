@@ -6,10 +6,10 @@ import uuid
 
 from sqlalchemy.engine import Connection
 
-from gatehouse.errors import Conflict, InvalidInput
+from gatehouse.errors import Conflict, InvalidInput, NotFound
 from gatehouse.passwords import hash_password
 from gatehouse.scim.render import USER_SCHEMA
-from gatehouse.store import users
+from gatehouse.store import sessions, users
 from gatehouse.store.records import StoredUser, utcnow
 
 MIN_PASSWORD_LENGTH = 12
@@ -21,7 +21,9 @@ def check_password_strength(password: str) -> None:
         raise InvalidInput(f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.")
 
 
-def create_super_admin(connection: Connection, user_name: str, password: str) -> StoredUser:
+def create_super_admin(
+    connection: Connection, user_name: str, password: str, *, must_change_password: bool = False
+) -> StoredUser:
     """Create a local Super Admin account (invisible to SCIM, which can never touch it)."""
     name = user_name.strip()
     if not name:
@@ -36,4 +38,19 @@ def create_super_admin(connection: Connection, user_name: str, password: str) ->
         super_admin=True,
         password_hash=hash_password(password),
     )
-    return users.insert(connection, write, utcnow())
+    stored = users.insert(connection, write, utcnow())
+    if must_change_password:
+        users.require_password_change(connection, stored.id, True)
+    return stored
+
+
+def reset_password(connection: Connection, user_name: str, password: str, *, temporary: bool) -> StoredUser:
+    """Set a local account's password (break-glass path); a temporary one must be changed at sign-in.
+    Every session of the user ends."""
+    check_password_strength(password)
+    stored = users.get_by_user_name(connection, user_name)
+    if stored is None:
+        raise NotFound(f"No user is named '{user_name}'.")
+    users.set_password(connection, stored.id, hash_password(password), must_change=temporary)
+    sessions.end_for_user(connection, stored.id)
+    return stored

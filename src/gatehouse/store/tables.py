@@ -43,6 +43,8 @@ users = sa.Table(
     sa.Column("email_lower", sa.String(320), nullable=True),
     sa.Column("super_admin", sa.Boolean, nullable=False, default=False),
     sa.Column("password_hash", sa.Text, nullable=True),
+    sa.Column("must_change_password", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    sa.Column("last_login_at", Timestamp, nullable=True),
     sa.Column("created", Timestamp, nullable=False),
     sa.Column("last_modified", Timestamp, nullable=False),
     sa.Column("version", sa.Integer, nullable=False, default=1),
@@ -56,6 +58,17 @@ users = sa.Table(
     sa.Index("ix_users_last_modified", "last_modified"),
     sa.Index("ix_users_name_lower", "name_lower"),
     sa.Index("ix_users_email_lower", "email_lower"),
+    sa.Index("ix_users_last_login_at", "last_login_at"),
+    # Prefix search (Organization → Users) on PostgreSQL, whatever the database collation.
+    sa.Index(
+        "ix_users_user_name_pattern", "user_name_lower", postgresql_ops={"user_name_lower": "varchar_pattern_ops"}
+    ).ddl_if(dialect="postgresql"),
+    sa.Index("ix_users_name_pattern", "name_lower", postgresql_ops={"name_lower": "varchar_pattern_ops"}).ddl_if(
+        dialect="postgresql"
+    ),
+    sa.Index("ix_users_email_pattern", "email_lower", postgresql_ops={"email_lower": "varchar_pattern_ops"}).ddl_if(
+        dialect="postgresql"
+    ),
 )
 """Users. ``data`` holds the canonical SCIM JSON without ``id``, ``meta``, ``groups`` and ``password``."""
 
@@ -133,3 +146,56 @@ app_settings = sa.Table(
     sa.Column("updated", Timestamp, nullable=False),
 )
 """Settings changed at run time (SCIM on/off, ...), as JSON values keyed by name."""
+
+user_events = sa.Table(
+    "user_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=True),
+    sa.Index("ix_user_events_user_id_at", "user_id", "at"),
+)
+"""A user's status history: created, deactivated, reactivated, handed to the IdP… and by whom."""
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("last_seen", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Column("ip", sa.String(64), nullable=True),
+    sa.Column("user_agent", sa.String(255), nullable=True),
+    sa.Index("ix_sessions_user_id", "user_id"),
+    sa.Index("ix_sessions_expires_at", "expires_at"),
+)
+"""Dashboard sessions, server-side: the cookie holds a random id, the table only its SHA-256."""
+
+login_throttle = sa.Table(
+    "login_throttle",
+    metadata,
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("window_start", Timestamp, nullable=False),
+    sa.Column("locked_until", Timestamp, nullable=True),
+)
+"""Failed sign-in counters per account (``user:<name>``) and per client IP (``ip:<addr>``)."""
+
+scim_activity = sa.Table(
+    "scim_activity",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("token_name", sa.String(100), nullable=True),
+    sa.Column("method", sa.String(10), nullable=False),
+    sa.Column("path", sa.String(500), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("detail", sa.String(500), nullable=True),
+    sa.Column("ip", sa.String(64), nullable=True),
+    sa.Index("ix_scim_activity_at", "at"),
+)
+"""Recent SCIM requests (no bodies, no secrets), so an admin can see why an IdP's test failed."""

@@ -260,3 +260,17 @@ def set_active(connection: Connection, user_id: str, active: bool, now: datetime
         .where(users.c.id == user_id)
         .values(active=active, data=serialize(user_id, doc), version=users.c.version + 1, last_modified=now)
     )
+
+
+def require_password_change(connection: Connection, user_id: str, required: bool) -> None:
+    """Force (or stop forcing) a password change at the next sign-in."""
+    connection.execute(users.update().where(users.c.id == user_id).values(must_change_password=required))
+
+
+def set_password(connection: Connection, user_id: str, password_hash: str, *, must_change: bool) -> None:
+    """Store a new password hash."""
+    connection.execute(
+        users.update()
+        .where(users.c.id == user_id)
+        .values(password_hash=password_hash, must_change_password=must_change)
+    )

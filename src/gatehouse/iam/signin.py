@@ -1,0 +1,117 @@
+"""Password sign-in to the dashboard: credentials, throttling and the session it opens.
+
+Failed attempts are counted per account and per client IP in their own transaction, so the counts
+survive the failed request; past the limit the caller gets 429 until the lock expires. The password
+is checked (Argon2) even for unknown accounts, so timing does not reveal which accounts exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gatehouse.errors import Forbidden, TooManyRequests, Unauthorized
+from gatehouse.passwords import verify_password
+from gatehouse.store import sessions, throttle
+from gatehouse.store.database import Database
+from gatehouse.store.records import utcnow
+from gatehouse.store.tables import users
+
+IP_FACTOR = 10
+
+
+class InvalidCredentials(Unauthorized):
+    """Wrong username/email or password (never says which)."""
+
+    default_detail = "Invalid username or password."
+
+
+class AccountDeactivated(Forbidden):
+    """The account exists and the password is right, but the user is deactivated."""
+
+    default_detail = "This account is deactivated. Ask an administrator to reactivate it."
+
+
+class SignInThrottled(TooManyRequests):
+    """Too many failed sign-ins for this account or from this address."""
+
+    default_detail = "Too many failed sign-in attempts. Wait a few minutes, then try again."
+
+
+@dataclass(frozen=True, slots=True)
+class SignInPolicy:
+    """Limits and lifetimes (from the settings)."""
+
+    max_failures: int
+    window: timedelta
+    idle: timedelta
+    absolute: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedSession:
+    """A session just opened: the cookie value and whether the password must be changed first."""
+
+    cookie: str
+    user_id: str
+    must_change_password: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Account:
+    id: str
+    password_hash: str | None
+    active: bool
+    must_change_password: bool
+
+
+def _find(connection: Connection, identifier: str) -> _Account | None:
+    """An account by username, or by email when exactly one account has it (RFC 5321 local parts are
+    compared case-insensitively here, as IdPs do)."""
+    key = identifier.strip().lower()
+    columns = (users.c.id, users.c.password_hash, users.c.active, users.c.must_change_password)
+    row = connection.execute(sa.select(*columns).where(users.c.user_name_lower == key)).first()
+    if row is None and "@" in key:
+        rows = connection.execute(sa.select(*columns).where(users.c.email_lower == key).limit(2)).all()
+        row = rows[0] if len(rows) == 1 else None
+    if row is None:
+        return None
+    return _Account(row.id, row.password_hash, bool(row.active), bool(row.must_change_password))
+
+
+def _keys(identifier: str, ip: str | None) -> tuple[str, str | None]:
+    return f"user:{identifier.strip().lower()[:280]}", (f"ip:{ip}" if ip else None)
+
+
+def sign_in(
+    db: Database, policy: SignInPolicy, identifier: str, password: str, ip: str | None, agent: str | None
+) -> OpenedSession:
+    """Check the credentials and open a session, or raise (401, 403 or 429)."""
+    user_key, ip_key = _keys(identifier, ip)
+    now = utcnow()
+    with db.snapshot() as connection:
+        if throttle.locked_until(connection, [k for k in (user_key, ip_key) if k], now):
+            raise SignInThrottled()
+        account = _find(connection, identifier)
+    valid = verify_password(account.password_hash if account else None, password)
+    if account is None or not valid:
+        _count_failure(db, policy, user_key, ip_key, now)
+        raise InvalidCredentials()
+    if not account.active:
+        raise AccountDeactivated()
+    with db.transaction() as connection:
+        throttle.clear(connection, user_key)
+        cookie, _ = sessions.create(connection, account.id, now, policy.absolute, ip, agent)
+        connection.execute(users.update().where(users.c.id == account.id).values(last_login_at=now))
+    return OpenedSession(cookie, account.id, account.must_change_password)
+
+
+def _count_failure(db: Database, policy: SignInPolicy, user_key: str, ip_key: str | None, now: datetime) -> None:
+    """Count a failure in its own committed transaction."""
+    with db.transaction() as connection:
+        throttle.record_failure(connection, user_key, policy.max_failures, policy.window, now)
+        if ip_key:
+            throttle.record_failure(connection, ip_key, policy.max_failures * IP_FACTOR, policy.window, now)

@@ -1,0 +1,223 @@
+"""What every dashboard page shares: the signed-in user, CSRF checks, flash messages, rendering.
+
+Sessions are server-side (see :mod:`gatehouse.store.sessions`): each request looks its session up
+together with the user, so a deactivated or deleted user is signed out on the very next request.
+Forms carry a per-session CSRF token; the sign-in form, before any session exists, uses a
+double-submit cookie.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote, unquote
+
+import orjson
+from anyio import to_thread
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from gatehouse.config import Settings
+from gatehouse.errors import Forbidden
+from gatehouse.iam.signin import SignInPolicy
+from gatehouse.store import sessions
+from gatehouse.store.database import Database
+from gatehouse.store.records import utcnow
+from gatehouse.store.sessions import SessionUser
+from gatehouse.web.network import client_ip
+
+SESSION_COOKIE = "gatehouse_session"
+LOGIN_CSRF_COOKIE = "gatehouse_login_csrf"
+FLASH_COOKIE = "gatehouse_flash"
+TEMPLATES = Path(__file__).parent / "templates"
+
+Handler = Callable[[Request], Awaitable[Response]]
+T = TypeVar("T")
+
+
+class CsrfFailed(Forbidden):
+    """The form's CSRF token is missing or wrong."""
+
+    default_detail = "This form has expired or did not come from Gatehouse. Reload the page and try again."
+
+
+class Dashboard:
+    """The dashboard's shared services, built once per app."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.templates = Jinja2Templates(directory=str(TEMPLATES))
+        self.templates.env.globals["scim_endpoint"] = settings.scim_base_url
+        self.templates.env.filters["when"] = _when
+        self.idle = timedelta(minutes=settings.session_idle_minutes)
+        self.policy = SignInPolicy(
+            max_failures=settings.login_max_failures,
+            window=timedelta(seconds=settings.login_lockout_seconds),
+            idle=self.idle,
+            absolute=timedelta(hours=settings.session_absolute_hours),
+        )
+
+    # -- who is asking ------------------------------------------------------------------------------
+
+    def client_ip(self, request: Request) -> str | None:
+        return client_ip(request, self.settings.trusted_proxies)
+
+    async def current_user(self, request: Request) -> SessionUser | None:
+        """The user of the request's session, or ``None`` (then the cookie is worthless)."""
+        if "gatehouse.user" in request.scope:
+            return request.scope["gatehouse.user"]  # type: ignore[no-any-return]
+        raw = request.cookies.get(SESSION_COOKIE)
+        user = None
+        if raw:
+            now = utcnow()
+            user = await self.db.read(lambda c: sessions.lookup(c, raw, now, self.idle))
+            if user is not None and now - user.last_seen >= sessions.TOUCH_INTERVAL:
+                await self.db.write(lambda c: sessions.touch(c, user.session_hash, now))
+        request.scope["gatehouse.user"] = user
+        return user
+
+    # -- forms ----------------------------------------------------------------------------------------
+
+    async def form(self, request: Request, user: SessionUser | None) -> FormData:
+        """The posted form, after its CSRF token has been checked."""
+        form = await request.form()
+        sent = str(form.get("csrf_token", ""))
+        expected = user.csrf_token if user else request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+            raise CsrfFailed()
+        return form
+
+    # -- responses ------------------------------------------------------------------------------------
+
+    def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """A page, with the user, CSRF token and any flash message in its context."""
+        user = request.scope.get("gatehouse.user")
+        flash = _read_flash(request)
+        csrf = user.csrf_token if user else context.pop("login_csrf", "")
+        response = self.templates.TemplateResponse(
+            request,
+            template,
+            {"user": user, "csrf_token": csrf, "flash": flash, "path": request.url.path, **context},
+            status_code=status,
+        )
+        if flash:
+            response.delete_cookie(FLASH_COOKIE, path="/")
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+        )
+        response.headers["Referrer-Policy"] = "same-origin"
+        return response
+
+    def redirect(self, url: str, message: str | None = None, kind: str = "success") -> RedirectResponse:
+        """See-other redirect, optionally carrying a flash message to the next page."""
+        response = RedirectResponse(url, status_code=303)
+        if message:
+            value = orjson.dumps({"kind": kind, "text": message}).decode()
+            response.set_cookie(FLASH_COOKIE, quote(value), max_age=60, path="/", httponly=True, samesite="lax")
+        return response
+
+    def set_session(self, response: Response, cookie: str) -> None:
+        """Attach the session cookie (``Secure`` when the public URL is https)."""
+        response.set_cookie(
+            SESSION_COOKIE,
+            cookie,
+            max_age=int(self.policy.absolute.total_seconds()),
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=self.settings.secure_cookies,
+        )
+        response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+
+    def clear_session(self, response: Response) -> None:
+        response.delete_cookie(SESSION_COOKIE, path="/")
+
+    def login_csrf(self, request: Request) -> str:
+        """The double-submit token of the sign-in form (reused while its cookie lives)."""
+        return request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+
+    def login_page(self, request: Request, status: int = 200, **context: Any) -> HTMLResponse:
+        """The sign-in page, with its CSRF token in the form and in a cookie."""
+        token = self.login_csrf(request)
+        response = self.render(request, "auth/login.html", status=status, login_csrf=token, **context)
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE,
+            token,
+            max_age=3600,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=self.settings.secure_cookies,
+        )
+        return response
+
+
+def _read_flash(request: Request) -> dict[str, str] | None:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    try:
+        value = orjson.loads(unquote(raw))
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("text"), str):
+        return None
+    kind = value.get("kind") if value.get("kind") in ("success", "error", "info") else "info"
+    return {"kind": str(kind), "text": value["text"][:500]}
+
+
+def _when(value: Any) -> str:
+    """A timestamp as shown in tables: UTC, to the minute."""
+    if value is None:
+        return "—"
+    return str(value.strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def page(dashboard: Dashboard, *, allow_password_change: bool = False) -> Callable[[Handler], Handler]:
+    """Decorate a page handler: sign-in required, forced password change honoured, CSRF on POST."""
+
+    def decorate(handler: Handler) -> Handler:
+        @wraps(handler)
+        async def guarded(request: Request) -> Response:
+            user = await dashboard.current_user(request)
+            if user is None:
+                return _to_sign_in(dashboard, request)
+            if user.must_change_password and not allow_password_change:
+                return dashboard.redirect("/account/password", "Choose a new password to continue.", "info")
+            if request.method == "POST":
+                request.scope["gatehouse.form"] = await dashboard.form(request, user)
+            return await handler(request)
+
+        return guarded
+
+    return decorate
+
+
+def _to_sign_in(dashboard: Dashboard, request: Request) -> Response:
+    """To the sign-in page; a dead session cookie (expired, or its user deactivated) is cleared."""
+    target = f"/login?next={quote(request.url.path)}"
+    if not request.cookies.get(SESSION_COOKIE):
+        return dashboard.redirect(target)
+    response = dashboard.redirect(target, "Your session has ended. Sign in again.", "info")
+    dashboard.clear_session(response)
+    return response
+
+
+async def blocking(work: Callable[[], T]) -> T:
+    """Run blocking work (Argon2 hashing, a database call) off the event loop."""
+    return await to_thread.run_sync(work)
+
+
+def posted(request: Request) -> FormData:
+    """The CSRF-checked form of a POST handled by :func:`page`."""
+    return request.scope["gatehouse.form"]  # type: ignore[no-any-return]

@@ -1,0 +1,38 @@
+"""The client's address, believing ``X-Forwarded-For`` only from configured trusted proxies."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from functools import lru_cache
+
+from starlette.requests import Request
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in proxies if p.strip())
+
+
+def _trusted(address: str, networks: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_ip(request: Request, trusted_proxies: Sequence[str]) -> str | None:
+    """The peer's address, or — when the peer is a trusted proxy — the nearest untrusted address in
+    ``X-Forwarded-For`` (read from the right, so a client cannot spoof it by prepending entries)."""
+    peer = request.client.host if request.client else None
+    networks = _networks(tuple(trusted_proxies))
+    if peer is None or not networks or not _trusted(peer, networks):
+        return peer
+    forwarded = request.headers.get("x-forwarded-for", "")
+    for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
+        if not _trusted(hop, networks):
+            return hop
+    return peer

@@ -1,0 +1,1 @@
+"""Dashboard page handlers, one module per area."""

@@ -1,0 +1,31 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  "use strict";
+  function copy(button) {
+    var target = document.querySelector(button.getAttribute("data-copy"));
+    if (!target || !navigator.clipboard) { return; }
+    var text = target.value !== undefined && target.tagName === "INPUT" ? target.value : target.textContent.trim();
+    navigator.clipboard.writeText(text).then(function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = label; }, 1500);
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (button) { event.preventDefault(); copy(button); }
+    var closer = event.target.closest("[data-close-dialog]");
+    if (closer) { var dialog = closer.closest("dialog"); if (dialog) { dialog.close(); } }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-copy]").forEach(function (b) { b.hidden = false; });
+    document.querySelectorAll("dialog[data-open]").forEach(function (d) {
+      if (typeof d.showModal === "function") { d.showModal(); }
+    });
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+      });
+    });
+  });
+})();
