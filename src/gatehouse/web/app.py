@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from gatehouse.errors import GatehouseError
 from gatehouse.web.dashboard import Dashboard
-from gatehouse.web.routes import account
+from gatehouse.web.routes import account, settings, users
 
 log = logging.getLogger("gatehouse.web")
 STATIC = Path(__file__).parent / "static"
@@ -33,6 +33,8 @@ def dashboard_routes(dashboard: Dashboard) -> list[BaseRoute]:
     return [
         Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
         *account.routes(dashboard),
+        *users.routes(dashboard),
+        *settings.routes(dashboard),
     ]
 
 
