@@ -227,3 +227,23 @@ def test_password_is_never_returned_and_stored_only_when_allowed(scim: TestClien
     with db.snapshot() as connection:
         changed = connection.exec_driver_sql(f"SELECT password_hash FROM users WHERE id = '{second['id']}'").scalar()
     assert verify_password(changed, "another secret")
+
+
+def test_status_changes_are_recorded_and_deactivation_ends_sessions(scim: TestClient, db: Database) -> None:
+    """Create, deactivate and reactivate by SCIM each leave a history entry; deactivation drops sessions."""
+    from datetime import timedelta
+
+    from gatehouse.store import sessions, user_events
+    from gatehouse.store.records import utcnow
+
+    created = create(scim, okta_user())
+    with db.transaction() as connection:
+        sessions.create(connection, created["id"], utcnow(), timedelta(hours=1), "127.0.0.1", "test")
+    scim.patch(f"{SCIM}/Users/{created['id']}", json=patch({"op": "replace", "value": {"active": False}}))
+    with db.snapshot() as connection:
+        assert sessions.of_user(connection, created["id"]) == []
+    scim.patch(f"{SCIM}/Users/{created['id']}", json=patch({"op": "replace", "value": {"active": True}}))
+    scim.patch(f"{SCIM}/Users/{created['id']}", json=patch({"op": "replace", "value": {"displayName": "X"}}))
+    with db.snapshot() as connection:
+        events = [e.event for e in user_events.history(connection, created["id"])]
+    assert events == ["reactivated", "deactivated", "created"]

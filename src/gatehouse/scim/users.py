@@ -25,12 +25,13 @@ from gatehouse.scim.payload import parse_user, with_manager_ref
 from gatehouse.scim.preconditions import Precondition
 from gatehouse.scim.projection import Projection
 from gatehouse.scim.render import Renderer, list_response
-from gatehouse.store import lookups
+from gatehouse.store import lookups, sessions, user_events
 from gatehouse.store import users as store
 from gatehouse.store.records import Reference, StoredUser, utcnow
 from gatehouse.store.tables import users as users_table
 
 SCIM_SOURCE = "scim"
+ACTOR = "SCIM"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +139,10 @@ class UserService:
             source=SCIM_SOURCE,
             password_hash=self._password_hash(connection, parsed.password),
         )
-        return self._render(connection, store.insert(connection, write, utcnow()), projection, groups=[])
+        now = utcnow()
+        created = store.insert(connection, write, now)
+        user_events.record(connection, created.id, user_events.CREATED, ACTOR, now)
+        return self._render(connection, created, projection, groups=[])
 
     def replace(
         self,
@@ -167,7 +171,7 @@ class UserService:
             password_hash=password_hash,
             keep_password=password_hash is None,
         )
-        return self._render(connection, store.update(connection, write, expected, utcnow()), projection)
+        return self._render(connection, self._update(connection, stored, write, expected), projection)
 
     def patch(
         self,
@@ -192,7 +196,20 @@ class UserService:
             password_hash=password_hash,
             keep_password=password_hash is None,
         )
-        return self._render(connection, store.update(connection, write, expected, utcnow()), projection)
+        return self._render(connection, self._update(connection, stored, write, expected), projection)
+
+    @staticmethod
+    def _update(connection: Connection, before: StoredUser, write: store.UserWrite, expected: int) -> StoredUser:
+        """Write at the expected version; a change of ``active`` is recorded, and a deactivation ends the
+        user's dashboard sessions (they are refused anyway from the next request on)."""
+        now = utcnow()
+        after = store.update(connection, write, expected, now)
+        event = user_events.status_change(before.active, after.active)
+        if event is not None:
+            user_events.record(connection, after.id, event, ACTOR, now)
+            if not after.active:
+                sessions.end_for_user(connection, after.id)
+        return after
 
     def delete(self, connection: Connection, user_id: str, precondition: Precondition | None) -> None:
         """DELETE /Users/{id} (RFC 7644 §3.6): the user and its memberships go; then 404."""
