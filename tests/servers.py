@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,13 +35,18 @@ def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess
 
 
 @contextmanager
-def running_server(env: dict[str, str], *extra: str) -> Iterator[str]:
-    """``gatehouse serve`` on a free port; yields its base URL once /readyz answers 200."""
+def running_server(env: dict[str, str], *extra: str, output: Path | None = None) -> Iterator[str]:
+    """``gatehouse serve`` on a free port; yields its base URL once /readyz answers 200.
+
+    Its standard output and error go to ``output`` (a temporary file by default), never to a pipe
+    that nobody reads."""
     port = free_port()
+    log_path = output or Path(tempfile.mkstemp(prefix="gatehouse-serve-", suffix=".log")[1])
+    log = log_path.open("w")
     process = subprocess.Popen(
         [GATEHOUSE, "serve", "--port", str(port), "--no-access-log", *extra],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -49,7 +55,7 @@ def running_server(env: dict[str, str], *extra: str) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"gatehouse serve exited: {process.stdout.read() if process.stdout else ''}")
+                raise RuntimeError(f"gatehouse serve exited: {log_path.read_text()}")
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                     break
@@ -66,3 +72,4 @@ def running_server(env: dict[str, str], *extra: str) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
