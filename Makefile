@@ -28,9 +28,10 @@ venv: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/gatehouse db upgrade
 	@echo ""
-	@echo "Gatehouse will listen on http://$(HOST):$(PORT)"
-	@echo "  Get a SCIM endpoint and token:  $(BIN)/gatehouse scim enable --json"
-	@echo "  Create an administrator:        $(BIN)/gatehouse admin create admin --password-stdin"
+	@echo "Gatehouse: open http://$(HOST):$(PORT) and sign in as 'admin'."
+	@echo "  First run: the one-time password is printed below; you will choose your own at sign-in."
+	@echo "  Forgot it: $(BIN)/gatehouse admin reset-password admin"
+	@echo "  SCIM endpoint and token from a terminal: $(BIN)/gatehouse scim enable --json"
 	@echo ""
 	$(BIN)/gatehouse serve --host $(HOST) --port $(PORT)
 
