@@ -14,6 +14,7 @@ from starlette.routing import Mount, Route
 
 from gatehouse.config import Settings, load_settings
 from gatehouse.errors import GatehouseError
+from gatehouse.scim.activity import ActivityMiddleware, ActivityRecorder
 from gatehouse.scim.discovery import Discovery
 from gatehouse.scim.groups import GroupService
 from gatehouse.scim.render import Renderer
@@ -74,9 +75,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             return JSONResponse({"status": "unavailable", "migrations": "pending"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    activity = ActivityRecorder(trusted_proxies=settings.trusted_proxies)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        async with activity.running(database):  # the SCIM activity flusher; flushes on the way out
+            yield
         database.dispose()
 
     dashboard = Dashboard(settings, database)
@@ -84,7 +88,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
-            Mount("/scim/v2", app=build_scim_app(settings, database)),
+            Mount("/scim/v2", app=ActivityMiddleware(build_scim_app(settings, database), activity)),
             *dashboard_routes(dashboard),
         ],
         exception_handlers=error_handlers(dashboard),  # type: ignore[arg-type]
@@ -92,4 +96,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.scim_activity = activity
     return app

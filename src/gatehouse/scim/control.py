@@ -10,10 +10,11 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from gatehouse.credentials import generate_token, hash_token, token_hint
-from gatehouse.errors import InvalidInput
+from gatehouse.errors import InvalidInput, NotFound
 from gatehouse.store import scim_tokens, settings
 from gatehouse.store.records import utcnow
 from gatehouse.store.scim_tokens import TokenInfo
+from gatehouse.store.tables import scim_tokens as scim_tokens_table
 
 MAX_NAME = 100
 
@@ -50,6 +51,33 @@ def revoke_token(connection: Connection, name: str) -> None:
 def list_tokens(connection: Connection) -> list[TokenInfo]:
     """The live tokens."""
     return scim_tokens.live(connection)
+
+
+def live_token(connection: Connection, token_id: str) -> TokenInfo | None:
+    """The live token with this id, or ``None`` (revoked, replaced or unknown)."""
+    return next((info for info in scim_tokens.live(connection) if info.id == token_id), None)
+
+
+def revoke_token_id(connection: Connection, token_id: str) -> str:
+    """Revoke the live token with this id (it stops working at once); its name.
+
+    By id, not by name, so that a form sent twice cannot revoke the token that replaced it.
+    """
+    info = live_token(connection, token_id)
+    revoked = connection.execute(
+        scim_tokens_table.update()
+        .where(scim_tokens_table.c.id == token_id, scim_tokens_table.c.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    if info is None or revoked.rowcount == 0:
+        raise NotFound("This SCIM token was already revoked or replaced.")
+    return info.name
+
+
+def regenerate_token(connection: Connection, token_id: str) -> IssuedToken:
+    """Replace a live token by a new one with the same name: the old one stops at once."""
+    name = revoke_token_id(connection, token_id)
+    return issue_token(connection, name)
 
 
 def is_enabled(connection: Connection) -> bool:

@@ -29,6 +29,7 @@ from gatehouse.errors import (
     UnsupportedMediaType,
 )
 from gatehouse.scim import listing
+from gatehouse.scim.activity import ERROR_KEY, TOKEN_KEY
 from gatehouse.scim.auth import ScimClient, ScimUnauthorized, UsageRecorder, authenticate
 from gatehouse.scim.discovery import Discovery
 from gatehouse.scim.preconditions import if_match, none_match
@@ -163,7 +164,9 @@ class ScimEndpoints:
         holder: list[ScimClient] = []
 
         def run(connection: Connection) -> T:
-            holder.append(authenticate(connection, header))
+            client = authenticate(connection, header)
+            request.scope[TOKEN_KEY] = client.token_name  # for the activity record
+            holder.append(client)
             return work(connection)
 
         result = await self.db.read(run)
@@ -177,7 +180,9 @@ class ScimEndpoints:
         holder: list[ScimClient] = []
 
         def run(connection: Connection) -> T:
-            holder.append(authenticate(connection, header))
+            client = authenticate(connection, header)
+            request.scope[TOKEN_KEY] = client.token_name  # for the activity record
+            holder.append(client)
             return work(connection, self._json(raw) if body else None)
 
         result = await self.db.write(run)
@@ -321,6 +326,7 @@ def build_routes(endpoints: ScimEndpoints) -> list[Route]:
 async def handle_domain_error(request: Request, exc: Exception) -> Response:
     """Exception handler: a domain error becomes a SCIM Error response."""
     assert isinstance(exc, GatehouseError)
+    request.scope[ERROR_KEY] = exc.detail  # for the activity record
     return error_response(exc)
 
 
@@ -328,13 +334,18 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
     """Exception handler: routing errors (404/405) as SCIM Errors."""
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        return error_response(MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}."))
+        return await handle_domain_error(
+            request, MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}.")
+        )
     if exc.status_code == 404:
-        return error_response(NotFound(f"No SCIM endpoint at {request.url.path}."))
+        return await handle_domain_error(request, NotFound(f"No SCIM endpoint at {request.url.path}."))
+    request.scope[ERROR_KEY] = str(exc.detail)
     return scim_response(error(exc.status_code, str(exc.detail)), exc.status_code)
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     """Exception handler: never a traceback in a response; the log has it."""
     log.exception("Unhandled error on %s %s", request.method, request.url.path)
-    return scim_response(error(500, "An internal error occurred; it has been logged."), 500)
+    detail = "An internal error occurred; it has been logged."
+    request.scope[ERROR_KEY] = detail
+    return scim_response(error(500, detail), 500)

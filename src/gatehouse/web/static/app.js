@@ -29,3 +29,20 @@
     });
   });
 })();
+
+// Organization → Settings: a switch saves as soon as it changes (its Save button is for no-JS use);
+// a new token shown in its dialog is not repeated in the page behind it.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
+      form.querySelectorAll("[data-autosubmit-button]").forEach(function (b) { b.hidden = true; });
+      form.addEventListener("change", function () {
+        if (typeof form.requestSubmit === "function") { form.requestSubmit(); } else { form.submit(); }
+      });
+    });
+    if (document.querySelector("dialog[data-open][open]")) {
+      document.querySelectorAll("[data-secret-fallback]").forEach(function (block) { block.hidden = true; });
+    }
+  });
+})();
