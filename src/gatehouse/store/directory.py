@@ -1,0 +1,444 @@
+"""The user directory of Organization → Users: listing queries that stay indexed at 100,000 users.
+
+A listing is one ``count(*)`` of the filtered users plus one ``LIMIT``/``OFFSET`` page, both on
+indexed columns; nothing loads the whole table. Search is a case-insensitive *prefix* match on the
+lower-cased ``userName``, name and primary e-mail columns, OR-ed:
+
+- SQLite: a range ``col >= :p AND col < :p_next`` (``p_next`` is the smallest string above every
+  string starting with ``p``), which the plain B-tree indexes serve (text compares by code point);
+- PostgreSQL: ``col LIKE :p ESCAPE '\\'`` with ``%``, ``_`` and ``\\`` escaped, which the
+  ``varchar_pattern_ops`` indexes serve whatever the database collation.
+
+Sorting: a sort is a list of *segments*, each an indexed ordered query, read one after the other.
+Sorting by ``userName`` or creation time is one segment. Sorting by a column that may be empty
+(name, e-mail, last sign-in) reads the users that have a value, in order, then those that have none
+(by ``userName``): empty values come last in both directions, identically on both databases, and each
+segment can walk its index. Sorting by status or source reads one segment per value (``userName``
+order within each). ``id`` is the final tie-break everywhere, so pages never overlap.
+
+Functions take an open connection and never commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gatehouse.store import user_events
+from gatehouse.store import users as user_store
+from gatehouse.store.records import Reference, as_utc, utcnow
+from gatehouse.store.sessions import SessionInfo
+from gatehouse.store.tables import SOURCES, users
+from gatehouse.store.tables import sessions as session_table
+from gatehouse.store.user_events import UserEvent
+
+PAGE_SIZE = 50
+MAX_SEARCH = 255
+SORTS = ("username", "name", "email", "status", "source", "last_login", "created")
+STATUSES = ("all", "active", "deactivated")
+SOURCE_FILTERS = ("all", *SOURCES)
+ENTERPRISE = user_store.ENTERPRISE
+
+_MAX_CODE_POINT = 0x10FFFF
+_SURROGATES = range(0xD800, 0xE000)
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryQuery:
+    """What the Users page asks for: search prefix, filters, sort and page (1-based)."""
+
+    search: str = ""
+    status: str = "all"
+    source: str = "all"
+    sort: str = "username"
+    descending: bool = False
+    page: int = 1
+    per_page: int = PAGE_SIZE
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}")
+        if self.source not in SOURCE_FILTERS:
+            raise ValueError(f"source must be one of {SOURCE_FILTERS}")
+        if self.sort not in SORTS:
+            raise ValueError(f"sort must be one of {SORTS}")
+        if self.page < 1 or self.per_page < 1:
+            raise ValueError("page and per_page start at 1")
+
+    @property
+    def prefix(self) -> str:
+        """The search as matched: trimmed and lower-cased (the columns are lower-cased)."""
+        return self.search.strip()[:MAX_SEARCH].lower()
+
+    @property
+    def filtered(self) -> bool:
+        """Whether a search or filter narrows the list."""
+        return bool(self.prefix) or self.status != "all" or self.source != "all"
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryRow:
+    """One line of the Users table."""
+
+    id: str
+    user_name: str
+    display_name: str | None
+    email: str | None
+    source: str
+    active: bool
+    super_admin: bool
+    last_login_at: datetime | None
+    created: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryPage:
+    """One page of users, the number of users matching in all, and the page actually served."""
+
+    rows: list[DirectoryRow]
+    total: int
+    page: int = 1
+    per_page: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first(self) -> int:
+        """1-based position of the first row shown (0 when none)."""
+        return (self.page - 1) * self.per_page + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        """1-based position of the last row shown (0 when none)."""
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+
+# --------------------------------------------------------------------------------------- search
+
+
+def next_prefix(prefix: str) -> str | None:
+    """The smallest string greater than every string that starts with ``prefix`` (by code point),
+    or ``None`` when there is none (a prefix of only U+10FFFF)."""
+    chars = list(prefix)
+    while chars:
+        point = ord(chars.pop()) + 1
+        if point in _SURROGATES:
+            point = _SURROGATES.stop
+        if point <= _MAX_CODE_POINT:
+            return "".join(chars) + chr(point)
+    return None
+
+
+def like_prefix(prefix: str) -> str:
+    """A ``LIKE`` pattern matching strings that start with ``prefix`` (escape character ``\\``)."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def _starts_with(column: sa.ColumnElement[Any], prefix: str, dialect: str) -> sa.ColumnElement[bool]:
+    if dialect == "postgresql":
+        return column.like(like_prefix(prefix), escape="\\")
+    upper = next_prefix(prefix)
+    if upper is None:
+        return column >= prefix
+    return sa.and_(column >= prefix, column < upper)
+
+
+class _Where:
+    """The WHERE of one statement of a listing.
+
+    Page statements (``counting=False``) should walk an index in the wanted order, or read the few
+    rows the prefix indexes find; count statements should read as little of an index as they can.
+    SQLite plans without statistics and takes any equality on an indexed column for the best path, so
+    on SQLite the ``source`` and ``active`` terms are written ``+users.source`` (its documented way to
+    keep a term from choosing an index) wherever ``ix_users_source_active`` would be the wrong path:
+    in page statements, and in counts with a search. A count of one status without a source filter
+    says ``source IN (every source) AND active = :v``, which that index serves on both databases.
+    """
+
+    def __init__(self, query: DirectoryQuery, dialect: str, *, counting: bool) -> None:
+        self.query = query
+        self.dialect = dialect
+        self.counting = counting
+        steer = dialect == "sqlite" and (bool(query.prefix) or not counting)
+        self.source: sa.ColumnElement[Any] = _unindexed(users.c.source) if steer else users.c.source
+        self.active: sa.ColumnElement[Any] = _unindexed(users.c.active) if steer else users.c.active
+
+    def status(self, active: bool) -> sa.ColumnElement[bool]:
+        """Users of one status."""
+        condition = self.active == active
+        if self.counting and self.query.source == "all" and not self.query.prefix:
+            return sa.and_(self.source.in_(SOURCES), condition)
+        return condition
+
+    def conditions(self) -> list[sa.ColumnElement[bool]]:
+        """Prefix search, status and source filters (AND-ed)."""
+        query, found = self.query, []
+        if query.prefix:
+            columns = (users.c.user_name_lower, users.c.name_lower, users.c.email_lower)
+            found.append(sa.or_(*(_starts_with(c, query.prefix, self.dialect) for c in columns)))
+        if query.status != "all":
+            found.append(self.status(query.status == "active"))
+        if query.source != "all":
+            found.append(self.source == query.source)
+        return found
+
+
+def _unindexed(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+    """``+users.<column>``: the same value, which SQLite will not look up through an index."""
+    return sa.literal_column(f"+{users.name}.{column.name}", type_=column.type)
+
+
+# --------------------------------------------------------------------------------------- sorting
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    """Users matching ``where`` (on top of the query's conditions), read in ``order``."""
+
+    where: tuple[sa.ColumnElement[bool], ...]
+    order: tuple[sa.ColumnElement[Any], ...]
+
+
+_BY_USER_NAME = (users.c.user_name_lower.asc(), users.c.id.asc())
+_OPTIONAL = {"name": users.c.name_lower, "email": users.c.email_lower, "last_login": users.c.last_login_at}
+_SORT_COLUMNS = {"username": users.c.user_name_lower, "created": users.c.created, **_OPTIONAL}
+
+
+def _segments(where: _Where) -> list[_Segment]:
+    query = where.query
+    if query.sort in _SORT_COLUMNS:
+        column = _SORT_COLUMNS[query.sort]
+        direction = (column.desc(), users.c.id.desc()) if query.descending else (column.asc(), users.c.id.asc())
+        if query.sort not in _OPTIONAL:
+            return [_Segment((), direction)]
+        return [_Segment((column.is_not(None),), direction), _Segment((column.is_(None),), _BY_USER_NAME)]
+    if query.sort == "status" and query.status == "all":
+        segments = [_Segment((where.status(v),), _BY_USER_NAME) for v in (True, False)]
+    elif query.sort == "source" and query.source == "all":
+        segments = [_Segment((where.source == s,), _BY_USER_NAME) for s in SOURCES]
+    else:  # filtered to one status or source: sorting by it is sorting by userName
+        return [_Segment((), _BY_USER_NAME)]
+    return segments[::-1] if query.descending else segments
+
+
+# --------------------------------------------------------------------------------------- queries
+
+_ROW_COLUMNS = (
+    users.c.id,
+    users.c.user_name,
+    users.c.display_name,
+    users.c.email_lower,
+    users.c.data,
+    users.c.source,
+    users.c.active,
+    users.c.super_admin,
+    users.c.last_login_at,
+    users.c.created,
+)
+
+
+def _display_email(data: str, email_lower: str | None) -> str | None:
+    """The primary e-mail as the IdP or admin wrote it (the indexed column is lower-cased)."""
+    if email_lower is None:
+        return None
+    for entry in orjson.loads(data).get("emails") or []:
+        value = entry.get("value") if isinstance(entry, dict) else None
+        if isinstance(value, str) and value.lower()[:320] == email_lower:
+            return value
+    return email_lower
+
+
+def _row(row: Any) -> DirectoryRow:
+    return DirectoryRow(
+        id=row.id,
+        user_name=row.user_name,
+        display_name=row.display_name,
+        email=_display_email(row.data, row.email_lower),
+        source=row.source,
+        active=bool(row.active),
+        super_admin=bool(row.super_admin),
+        last_login_at=as_utc(row.last_login_at) if row.last_login_at is not None else None,
+        created=as_utc(row.created),
+    )
+
+
+def count_statement(query: DirectoryQuery, dialect: str, segment: int | None = None) -> sa.Select[Any]:
+    """``count(*)`` of the matching users (of one segment, when given); exposed so tests can EXPLAIN it."""
+    where = _Where(query, dialect, counting=True)
+    extra = () if segment is None else _segments(where)[segment].where
+    return sa.select(sa.func.count()).select_from(users).where(*where.conditions(), *extra)
+
+
+def page_statement(query: DirectoryQuery, dialect: str, offset: int, limit: int, segment: int = 0) -> sa.Select[Any]:
+    """The ids of one segment's slice, in order (only ids: a sort or a deep ``OFFSET`` carries no
+    documents); exposed so tests can EXPLAIN it."""
+    where = _Where(query, dialect, counting=False)
+    chosen = _segments(where)[segment]
+    return (
+        sa.select(users.c.id)
+        .where(*where.conditions(), *chosen.where)
+        .order_by(*chosen.order)
+        .offset(offset)
+        .limit(limit)
+    )
+
+
+def count_users(connection: Connection, query: DirectoryQuery) -> int:
+    """How many users match the query's search and filters."""
+    return int(connection.execute(count_statement(query, connection.dialect.name)).scalar_one())
+
+
+def search_users(connection: Connection, query: DirectoryQuery) -> DirectoryPage:
+    """One page of the directory and the number of matching users (a page past the end is served as
+    the last page).
+
+    Segments are read in turn from the page's offset; a segment's size is counted only when the page
+    starts beyond it. The page's rows are then read by primary key.
+    """
+    dialect = connection.dialect.name
+    total = count_users(connection, query)
+    if total == 0:
+        return DirectoryPage([], 0, 1, query.per_page)
+    page = min(query.page, -(-total // query.per_page))
+    offset = (page - 1) * query.per_page
+    ids: list[str] = []
+    segments = len(_segments(_Where(query, dialect, counting=False)))
+    for index in range(segments):
+        wanted = query.per_page - len(ids)
+        fetched = list(connection.execute(page_statement(query, dialect, offset, wanted, index)).scalars())
+        ids.extend(fetched)
+        if len(ids) == query.per_page or index == segments - 1:
+            break
+        if fetched or offset == 0:
+            offset = 0  # this segment ended within the page: the next one starts at its beginning
+            continue
+        size = connection.execute(count_statement(query, dialect, index)).scalar_one()
+        offset = max(0, offset - int(size))
+    found = {r.id: _row(r) for r in connection.execute(sa.select(*_ROW_COLUMNS).where(users.c.id.in_(ids)))}
+    return DirectoryPage([found[i] for i in ids if i in found], total, page, query.per_page)
+
+
+# --------------------------------------------------------------------------------------- one user
+
+
+@dataclass(frozen=True, slots=True)
+class ManagerLink:
+    """The enterprise ``manager`` of a user: the manager's page when the id is a known user."""
+
+    value: str | None
+    label: str
+    user_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserProfile:
+    """Everything the user page shows."""
+
+    id: str
+    user_name: str
+    display_name: str | None
+    source: str
+    active: bool
+    super_admin: bool
+    must_change_password: bool
+    external_id: str | None
+    created: datetime
+    last_modified: datetime
+    last_login_at: datetime | None
+    version: int
+    doc: dict[str, Any]
+    groups: list[Reference] = field(default_factory=list)
+    manager: ManagerLink | None = None
+    history: list[UserEvent] = field(default_factory=list)
+    sessions: list[SessionInfo] = field(default_factory=list)
+
+    @property
+    def enterprise(self) -> dict[str, Any]:
+        block = self.doc.get(ENTERPRISE)
+        return block if isinstance(block, dict) else {}
+
+
+def _manager(connection: Connection, doc: dict[str, Any]) -> ManagerLink | None:
+    block = doc.get(ENTERPRISE)
+    manager = block.get("manager") if isinstance(block, dict) else None
+    if not isinstance(manager, dict):
+        return None
+    value = manager.get("value") if isinstance(manager.get("value"), str) else None
+    shown = manager.get("displayName") if isinstance(manager.get("displayName"), str) else None
+    if value is None and shown is None:
+        return None
+    found = None
+    if value is not None:
+        found = connection.execute(
+            sa.select(users.c.id, users.c.user_name, users.c.display_name).where(users.c.id == value)
+        ).first()
+    if found is None:
+        return ManagerLink(value, shown or str(value), None)
+    return ManagerLink(value, shown or found.display_name or found.user_name, found.id)
+
+
+def live_sessions(
+    connection: Connection, user_id: str, now: datetime, idle: timedelta | None = None
+) -> list[SessionInfo]:
+    """A user's sessions that still work (not expired, not idle longer than ``idle``), newest first."""
+    rows = connection.execute(
+        sa.select(session_table.c.created, session_table.c.last_seen, session_table.c.ip, session_table.c.user_agent)
+        .where(session_table.c.user_id == user_id, session_table.c.expires_at > now)
+        .order_by(session_table.c.created.desc())
+    )
+    found = [SessionInfo(as_utc(r.created), as_utc(r.last_seen), r.ip, r.user_agent) for r in rows]
+    return [s for s in found if idle is None or now - s.last_seen < idle]
+
+
+def profile(
+    connection: Connection, user_id: str, *, now: datetime | None = None, idle: timedelta | None = None
+) -> UserProfile | None:
+    """A user with groups, manager, status history and live sessions, or ``None``."""
+    row = connection.execute(
+        sa.select(
+            users.c.id,
+            users.c.user_name,
+            users.c.display_name,
+            users.c.source,
+            users.c.active,
+            users.c.super_admin,
+            users.c.must_change_password,
+            users.c.external_id,
+            users.c.created,
+            users.c.last_modified,
+            users.c.last_login_at,
+            users.c.version,
+            users.c.data,
+        ).where(users.c.id == user_id)
+    ).first()
+    if row is None:
+        return None
+    doc = orjson.loads(row.data)
+    doc.pop("id", None)
+    return UserProfile(
+        id=row.id,
+        user_name=row.user_name,
+        display_name=row.display_name,
+        source=row.source,
+        active=bool(row.active),
+        super_admin=bool(row.super_admin),
+        must_change_password=bool(row.must_change_password),
+        external_id=row.external_id,
+        created=as_utc(row.created),
+        last_modified=as_utc(row.last_modified),
+        last_login_at=as_utc(row.last_login_at) if row.last_login_at is not None else None,
+        version=row.version,
+        doc=doc,
+        groups=user_store.groups_of(connection, [row.id])[row.id],
+        manager=_manager(connection, doc),
+        history=user_events.history(connection, row.id),
+        sessions=live_sessions(connection, row.id, now or utcnow(), idle),
+    )
