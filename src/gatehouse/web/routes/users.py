@@ -1,12 +1,495 @@
-"""Organization → Users pages (placeholder until the page lands)."""
+"""Organization → Users: the directory, a user's page, and the administrators' actions.
+
+Thin handlers: the listing and the user page read through :mod:`gatehouse.store.directory`, the
+actions are the use cases of :mod:`gatehouse.iam.users` in one write transaction each. Everything is
+plain links and forms (GET query parameters for the list; POST with the CSRF token for changes;
+destructive changes confirm on their own page first), so it all works without JavaScript.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from sqlalchemy.engine import Connection
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
-from gatehouse.web.dashboard import Dashboard
+from gatehouse.errors import Conflict, GatehouseError, InvalidInput, NotFound
+from gatehouse.iam import users as admin
+from gatehouse.iam.accounts import MIN_PASSWORD_LENGTH
+from gatehouse.store import directory
+from gatehouse.store import users as user_store
+from gatehouse.store.directory import DirectoryQuery, UserProfile
+from gatehouse.store.sessions import SessionUser
+from gatehouse.web.dashboard import Dashboard, blocking, page, posted
+
+BASE = "/organization/users"
+MAX_PAGE = 1_000_000
+
+#: Table columns: query key, header label, direction of a first click (dates: newest first).
+COLUMNS = (
+    ("username", "Username", "asc"),
+    ("name", "Name", "asc"),
+    ("email", "Email", "asc"),
+    ("source", "Source", "asc"),
+    ("status", "Status", "asc"),
+    ("last_login", "Last sign-in", "desc"),
+    ("created", "Created", "desc"),
+)
+FIRST_DIRECTION = {key: direction for key, _, direction in COLUMNS}
+SOURCE_LABELS = {"local": "Local", "scim": "SCIM", "sso": "SSO"}
+STATUS_LABELS = {"active": "Active", "deactivated": "Deactivated"}
+EVENT_LABELS = {
+    "created": "Created",
+    "deactivated": "Deactivated",
+    "reactivated": "Reactivated",
+    admin.HANDED_TO_IDP: "Handed to the identity provider",
+    admin.PASSWORD_RESET: "Password reset",
+}
+IDP_MAY_REVERT = (
+    "Emergency only: your identity provider owns this user and may change the status back at its next sync. "
+    "Change it in the identity provider too."
+)
+
+
+# ---------------------------------------------------------------------------------------- the list
+
+
+def directory_query(params: Mapping[str, str]) -> DirectoryQuery:
+    """The list's query parameters; anything unknown falls back to its default."""
+
+    def choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+        value = params.get(name, default)
+        return value if value in allowed else default
+
+    sort = choice("sort", directory.SORTS, "username")
+    order = params.get("order")
+    raw_page = params.get("page", "1")
+    number = int(raw_page) if raw_page.isdigit() else 1
+    return DirectoryQuery(
+        search=params.get("q", "")[: directory.MAX_SEARCH],
+        status=choice("status", directory.STATUSES, "all"),
+        source=choice("source", directory.SOURCE_FILTERS, "all"),
+        sort=sort,
+        descending=order == "desc" if order in ("asc", "desc") else FIRST_DIRECTION[sort] == "desc",
+        page=min(max(number, 1), MAX_PAGE),
+    )
+
+
+def list_url(query: DirectoryQuery, **changes: Any) -> str:
+    """The list's URL for ``query`` with some parameters changed (defaults are left out)."""
+    values: dict[str, Any] = {
+        "q": query.search.strip(),
+        "status": query.status,
+        "source": query.source,
+        "sort": query.sort,
+        "order": "desc" if query.descending else "asc",
+        "page": query.page,
+    }
+    values.update(changes)
+    if values["order"] == FIRST_DIRECTION[values["sort"]]:
+        values["order"] = None
+    defaults = {"q": "", "status": "all", "source": "all", "sort": "username", "page": 1}
+    kept = {k: v for k, v in values.items() if v is not None and defaults.get(k) != v}
+    return f"{BASE}?{urlencode(kept)}" if kept else BASE
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """A sortable column header: its link and ``aria-sort``."""
+
+    key: str
+    label: str
+    href: str
+    aria_sort: str | None
+
+
+def headers(query: DirectoryQuery) -> list[Header]:
+    found = []
+    for key, label, first in COLUMNS:
+        current = query.sort == key
+        if current:
+            order = "asc" if query.descending else "desc"
+            aria = "descending" if query.descending else "ascending"
+        else:
+            order, aria = first, None
+        found.append(Header(key, label, list_url(query, sort=key, order=order, page=1), aria))
+    return found
+
+
+def describe_filters(query: DirectoryQuery) -> str:
+    """``deactivated SCIM users`` and the like, for the empty state."""
+    words = []
+    if query.status != "all":
+        words.append(STATUS_LABELS[query.status].lower())
+    if query.source != "all":
+        words.append(SOURCE_LABELS[query.source])
+    return " ".join([*words, "users"])
+
+
+# ---------------------------------------------------------------------------------------- one user
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One attribute as shown: a label and one line per value."""
+
+    label: str
+    lines: list[str]
+
+
+_NAME_PARTS = (
+    ("formatted", "Full name"),
+    ("honorificPrefix", "Honorific prefix"),
+    ("givenName", "Given name"),
+    ("middleName", "Middle name"),
+    ("familyName", "Family name"),
+    ("honorificSuffix", "Honorific suffix"),
+)
+_SINGLE = (
+    ("displayName", "Display name"),
+    ("nickName", "Nickname"),
+    ("title", "Title"),
+    ("userType", "User type"),
+    ("preferredLanguage", "Preferred language"),
+    ("locale", "Locale"),
+    ("timezone", "Time zone"),
+    ("profileUrl", "Profile URL"),
+)
+_MULTI = (
+    ("emails", "Emails"),
+    ("phoneNumbers", "Phone numbers"),
+    ("addresses", "Addresses"),
+    ("ims", "Instant messaging"),
+    ("photos", "Photos"),
+    ("entitlements", "Entitlements"),
+    ("roles", "Roles (from the identity provider)"),
+    ("x509Certificates", "X.509 certificates"),
+)
+_ENTERPRISE = (
+    ("employeeNumber", "Employee number"),
+    ("costCenter", "Cost center"),
+    ("organization", "Organization"),
+    ("division", "Division"),
+    ("department", "Department"),
+)
+_SHOWN_ELSEWHERE = {"schemas", "userName", "active", "externalId", "name", "groups", directory.ENTERPRISE}
+_ADDRESS_PARTS = ("streetAddress", "locality", "region", "postalCode", "country")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, int | float):
+        return str(value)
+    return orjson.dumps(value).decode()
+
+
+def _multi_value(attribute: str, entry: Any) -> str:
+    """One value of a multi-valued attribute: its value, then type, display and primary."""
+    if not isinstance(entry, dict):
+        return _text(entry)
+    if attribute == "addresses":
+        main = entry.get("formatted") or ", ".join(str(entry[k]) for k in _ADDRESS_PARTS if entry.get(k))
+    elif attribute == "x509Certificates":
+        main = f"certificate ({len(str(entry.get('value', '')))} characters)"
+    else:
+        main = entry.get("value")
+    notes = [str(entry[k]) for k in ("type", "display") if entry.get(k)]
+    if entry.get("primary"):
+        notes.append("primary")
+    line = _text(main) if main not in (None, "") else "—"
+    return f"{line} ({', '.join(notes)})" if notes else line
+
+
+def profile_facts(profile: UserProfile) -> tuple[list[Fact], list[Fact], list[Fact]]:
+    """The profile's attributes in three groups: person, contact and access, enterprise. Attributes
+    this page does not know (other extensions) are listed too, as JSON, so nothing is hidden."""
+    doc = profile.doc
+    person = [Fact("Username", [profile.user_name])]
+    raw_name = doc.get("name")
+    name: dict[str, Any] = raw_name if isinstance(raw_name, dict) else {}
+    person += [Fact(label, [_text(name[key])]) for key, label in _NAME_PARTS if name.get(key) not in (None, "")]
+    person += [Fact(label, [_text(doc[key])]) for key, label in _SINGLE if doc.get(key) not in (None, "")]
+    contact = []
+    for key, label in _MULTI:
+        values = doc.get(key)
+        if isinstance(values, list) and values:
+            contact.append(Fact(label, [_multi_value(key, v) for v in values]))
+    known = _SHOWN_ELSEWHERE | {k for k, _ in _SINGLE} | {k for k, _ in _MULTI}
+    contact += [Fact(key, [_text(value)]) for key, value in doc.items() if key not in known]
+    block = profile.enterprise
+    enterprise = [Fact(label, [_text(block[key])]) for key, label in _ENTERPRISE if block.get(key) not in (None, "")]
+    return person, contact, enterprise
+
+
+@dataclass(frozen=True, slots=True)
+class Abilities:
+    """Which actions the viewer may take on the user shown (the use cases check again)."""
+
+    manage: bool
+    reset_password: bool
+    deactivate: bool
+    reactivate: bool
+    delete: bool
+    hand_over: bool
+    is_self: bool
+
+
+def abilities(viewer: SessionUser, profile: UserProfile) -> Abilities:
+    manage = viewer.super_admin
+    local = profile.source == admin.LOCAL
+    is_self = viewer.user_id == profile.id
+    protected = profile.super_admin
+    return Abilities(
+        manage=manage,
+        reset_password=manage and local and not is_self,
+        deactivate=manage and profile.active and not protected and not is_self,
+        reactivate=manage and not profile.active,
+        delete=manage and local and not protected and not is_self,
+        hand_over=manage and local and not protected,
+        is_self=is_self,
+    )
+
+
+def _deactivated(done: admin.StatusChange) -> str:
+    if not done.changed:
+        return f"{done.user.user_name} was already deactivated."
+    ended = f" {done.sessions_ended} session(s) ended." if done.sessions_ended else ""
+    return f"{done.user.user_name} is deactivated and cannot sign in.{ended}"
+
+
+def _reactivated(done: admin.StatusChange) -> str:
+    if not done.changed:
+        return f"{done.user.user_name} was already active."
+    return f"{done.user.user_name} is active again."
+
+
+# ---------------------------------------------------------------------------------------- routes
 
 
 def routes(dashboard: Dashboard) -> list[Route]:
     """The users routes."""
-    return []
+    db = dashboard.db
+
+    def viewer(request: Request) -> SessionUser:
+        return request.scope["gatehouse.user"]  # type: ignore[no-any-return]
+
+    async def load(user_id: str) -> UserProfile:
+        found = await db.read(lambda c: directory.profile(c, user_id, idle=dashboard.idle))
+        if found is None:
+            raise NotFound("There is no user with this id. They may have been deleted.")
+        return found
+
+    def refused(request: Request, exc: GatehouseError, user_id: str | None) -> Response:
+        back = f"{BASE}/{user_id}" if user_id and not isinstance(exc, NotFound) else BASE
+        return dashboard.render(request, "users/refused.html", status=exc.status, detail=exc.detail, back=back)
+
+    async def act(
+        request: Request, user_id: str, work: Callable[[Connection], Any], message: Callable[[Any], str], to: str = ""
+    ) -> Response:
+        try:
+            result = await db.write(work)
+        except GatehouseError as exc:
+            return refused(request, exc, user_id)
+        return dashboard.redirect(to or f"{BASE}/{user_id}", message(result))
+
+    @page(dashboard)
+    async def listing(request: Request) -> Response:
+        query = directory_query(request.query_params)
+        result = await db.read(lambda c: directory.search_users(c, query))
+        return dashboard.render(
+            request,
+            "users/list.html",
+            query=query,
+            result=result,
+            headers=headers(query),
+            link=lambda **changes: list_url(query, **changes),
+            filters=describe_filters(query),
+            statuses=[("all", "All"), *STATUS_LABELS.items()],
+            sources=[("all", "All"), *SOURCE_LABELS.items()],
+            source_labels=SOURCE_LABELS,
+            can_manage=viewer(request).super_admin,
+        )
+
+    @page(dashboard)
+    async def invite(request: Request) -> Response:
+        if request.method == "GET":
+            return dashboard.render(request, "users/new.html", values={}, min_length=MIN_PASSWORD_LENGTH)
+        form = posted(request)
+        values = {k: str(form.get(k, "")) for k in ("user_name", "email", "name")}
+        password, again = str(form.get("password", "")), str(form.get("confirm_password", ""))
+        actor = viewer(request).user_name
+
+        def again_with(exc: GatehouseError) -> Response:
+            return dashboard.render(
+                request,
+                "users/new.html",
+                status=exc.status,
+                error=exc.detail,
+                values=values,
+                min_length=MIN_PASSWORD_LENGTH,
+            )
+
+        try:
+            new = admin.new_local_user(values["user_name"], values["email"], values["name"])
+            if password != again:
+                raise InvalidInput("The two passwords differ.")
+            if await db.read(lambda c: user_store.get_by_user_name(c, new.user_name)) is not None:
+                raise Conflict(f"The username '{new.user_name}' is already taken (usernames ignore case).")
+            chosen = await blocking(lambda: admin.OneTimePassword.choose(password))
+            created = await db.write(lambda c: admin.create_local_user(c, actor, new, chosen))
+        except GatehouseError as exc:
+            return again_with(exc)
+        return dashboard.redirect(
+            f"{BASE}/{created.id}",
+            f"Local user {created.user_name} created. Give them the one-time password: "
+            "they must choose their own at their first sign-in.",
+        )
+
+    @page(dashboard)
+    async def detail(request: Request) -> Response:
+        profile = await load(request.path_params["user_id"])
+        person, contact, enterprise = profile_facts(profile)
+        return dashboard.render(
+            request,
+            "users/detail.html",
+            profile=profile,
+            person=person,
+            contact=contact,
+            enterprise=enterprise,
+            can=abilities(viewer(request), profile),
+            source_labels=SOURCE_LABELS,
+            event_labels=EVENT_LABELS,
+            idp_may_revert=IDP_MAY_REVERT,
+        )
+
+    @page(dashboard)
+    async def reset_password(request: Request) -> Response:
+        user_id = request.path_params["user_id"]
+        profile = await load(user_id)
+        if request.method == "GET":
+            return dashboard.render(request, "users/password.html", profile=profile, min_length=MIN_PASSWORD_LENGTH)
+        form = posted(request)
+        password, again = str(form.get("password", "")), str(form.get("confirm_password", ""))
+        actor = viewer(request).user_name
+        try:
+            if password != again:
+                raise InvalidInput("The two passwords differ.")
+            chosen = await blocking(lambda: admin.OneTimePassword.choose(password))
+            await db.write(lambda c: admin.reset_password(c, actor, user_id, chosen))
+        except GatehouseError as exc:
+            return dashboard.render(
+                request,
+                "users/password.html",
+                status=exc.status,
+                error=exc.detail,
+                profile=profile,
+                min_length=MIN_PASSWORD_LENGTH,
+            )
+        return dashboard.redirect(
+            f"{BASE}/{user_id}",
+            f"{profile.user_name} has a one-time password now: they must change it at their next sign-in. "
+            "Their sessions have ended.",
+        )
+
+    def confirm(request: Request, profile: UserProfile, **context: Any) -> Response:
+        return dashboard.render(request, "confirm.html", cancel=f"{BASE}/{profile.id}", **context)
+
+    @page(dashboard)
+    async def deactivate(request: Request) -> Response:
+        user_id = request.path_params["user_id"]
+        if request.method == "GET":
+            profile = await load(user_id)
+            return confirm(
+                request,
+                profile,
+                title=f"Deactivate {profile.user_name}?",
+                question=f"{profile.user_name} will be signed out everywhere at once and cannot sign in until "
+                "reactivated. Nothing is deleted.",
+                warning=IDP_MAY_REVERT if profile.source != admin.LOCAL else None,
+                action=f"{BASE}/{user_id}/deactivate",
+                confirm_label="Deactivate",
+            )
+        actor = viewer(request).user_name
+        return await act(
+            request,
+            user_id,
+            lambda c: admin.set_status(c, actor, user_id, False),
+            _deactivated,
+        )
+
+    @page(dashboard)
+    async def reactivate(request: Request) -> Response:
+        user_id = request.path_params["user_id"]
+        actor = viewer(request).user_name
+        return await act(
+            request,
+            user_id,
+            lambda c: admin.set_status(c, actor, user_id, True),
+            _reactivated,
+        )
+
+    @page(dashboard)
+    async def delete(request: Request) -> Response:
+        user_id = request.path_params["user_id"]
+        if request.method == "GET":
+            profile = await load(user_id)
+            return confirm(
+                request,
+                profile,
+                title=f"Delete {profile.user_name}?",
+                question=f"{profile.user_name}, their sessions and their history are deleted for good. "
+                "To keep the record, deactivate them instead.",
+                action=f"{BASE}/{user_id}/delete",
+                confirm_label="Delete user",
+            )
+        actor = viewer(request).user_name
+        return await act(
+            request,
+            user_id,
+            lambda c: admin.delete_user(c, actor, user_id),
+            lambda gone: f"{gone.user_name} is deleted.",
+            to=BASE,
+        )
+
+    @page(dashboard)
+    async def hand_over(request: Request) -> Response:
+        user_id = request.path_params["user_id"]
+        if request.method == "GET":
+            profile = await load(user_id)
+            return confirm(
+                request,
+                profile,
+                title=f"Hand {profile.user_name} to the identity provider?",
+                question=f"{profile.user_name} becomes a SCIM user: your identity provider sees the account, can "
+                "link it when it provisions the same username, and from then on owns its attributes and status. "
+                "Their Gatehouse password keeps working. This cannot be undone from the dashboard.",
+                action=f"{BASE}/{user_id}/hand-over",
+                confirm_label="Hand to the IdP",
+            )
+        actor = viewer(request).user_name
+        return await act(
+            request,
+            user_id,
+            lambda c: admin.hand_to_idp(c, actor, user_id),
+            lambda user: f"{user.user_name} is now managed by your identity provider.",
+        )
+
+    return [
+        Route(BASE, listing, methods=["GET"]),
+        Route(f"{BASE}/new", invite, methods=["GET", "POST"]),
+        Route(BASE + "/{user_id}", detail, methods=["GET"]),
+        Route(BASE + "/{user_id}/password", reset_password, methods=["GET", "POST"]),
+        Route(BASE + "/{user_id}/deactivate", deactivate, methods=["GET", "POST"]),
+        Route(BASE + "/{user_id}/reactivate", reactivate, methods=["POST"]),
+        Route(BASE + "/{user_id}/delete", delete, methods=["GET", "POST"]),
+        Route(BASE + "/{user_id}/hand-over", hand_over, methods=["GET", "POST"]),
+    ]

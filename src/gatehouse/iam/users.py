@@ -1,0 +1,233 @@
+"""Administrators' actions on users (Organization → Users): use cases, no HTTP, no commit.
+
+Each function runs in the caller's transaction, takes the acting user's name (checked here: until
+roles arrive with RBAC, only an active Super Admin may act) and raises :mod:`gatehouse.errors`.
+
+Who owns what:
+- local users (created in the dashboard or the CLI) can be edited, have their password reset, be
+  deactivated, reactivated, deleted, or handed to the identity provider;
+- SCIM users belong to the IdP: only their status may be changed here, in an emergency (the IdP may
+  change it back at its next sync), and they cannot be deleted from the dashboard;
+- the protected Super Admin can be neither deactivated, deleted nor handed over.
+
+Every change of ``active`` goes through :func:`set_status`, which records the event and, on
+deactivation, ends the user's sessions.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gatehouse.iam.accounts import check_password_strength
+from gatehouse.passwords import hash_password
+from gatehouse.scim.payload import validate_user_doc
+from gatehouse.scim.render import USER_SCHEMA
+from gatehouse.store import sessions, user_events
+from gatehouse.store import users as store
+from gatehouse.store.records import StoredUser, utcnow
+from gatehouse.store.tables import users as users_table
+
+LOCAL = "local"
+SCIM = "scim"
+
+PASSWORD_RESET = "password_reset"
+HANDED_TO_IDP = "handed_to_idp"
+
+MAX_USER_NAME = 255
+MAX_NAME = 255
+MAX_EMAIL = 320
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+class Refused(Forbidden):
+    """An action this user cannot undergo (protected account, owned by the IdP, one's own account)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OneTimePassword:
+    """A password an administrator chose for someone else: strong enough, hashed, and to be changed
+    at the first sign-in. Build it with :meth:`choose` (hashing is slow: do it before the transaction)."""
+
+    password_hash: str
+
+    @classmethod
+    def choose(cls, password: str) -> OneTimePassword:
+        """Check the strength of ``password`` and hash it (Argon2id)."""
+        check_password_strength(password)
+        return cls(hash_password(password))
+
+
+@dataclass(frozen=True, slots=True)
+class NewLocalUser:
+    """The invitation form, checked: see :func:`new_local_user`."""
+
+    user_name: str
+    email: str | None
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """What :func:`set_status` did."""
+
+    user: StoredUser
+    changed: bool
+    sessions_ended: int
+
+
+def new_local_user(user_name: str, email: str = "", name: str = "") -> NewLocalUser:
+    """Check and tidy the fields of a new local user (cheap: call it before hashing a password)."""
+    clean_name = user_name.strip()
+    if not clean_name:
+        raise InvalidInput("A username is required.")
+    if len(clean_name) > MAX_USER_NAME or any(c.isspace() or not c.isprintable() for c in clean_name):
+        raise InvalidInput(f"A username is 1 to {MAX_USER_NAME} characters, without spaces.")
+    clean_email = email.strip() or None
+    if clean_email is not None and (len(clean_email) > MAX_EMAIL or not _EMAIL.fullmatch(clean_email)):
+        raise InvalidInput(f"'{clean_email}' is not an e-mail address.")
+    full_name = " ".join(name.split()) or None
+    if full_name is not None and len(full_name) > MAX_NAME:
+        raise InvalidInput(f"A name is at most {MAX_NAME} characters.")
+    return NewLocalUser(clean_name, clean_email, full_name)
+
+
+def local_user_document(new: NewLocalUser) -> dict[str, Any]:
+    """The canonical SCIM document of a new local user (validated like any SCIM body)."""
+    doc: dict[str, Any] = {"schemas": [USER_SCHEMA], "userName": new.user_name, "active": True}
+    if new.name:
+        doc["name"] = {"formatted": new.name}
+        doc["displayName"] = new.name
+    if new.email:
+        doc["emails"] = [{"value": new.email, "type": "work", "primary": True}]
+    return validate_user_doc(doc)
+
+
+# ------------------------------------------------------------------------------------------ actions
+
+
+def create_local_user(connection: Connection, actor: str, new: NewLocalUser, password: OneTimePassword) -> StoredUser:
+    """Invite a local user, who must change the one-time password at first sign-in.
+
+    A taken username (in any case, whatever its source) is a :class:`Conflict`.
+    """
+    _authorize(connection, actor)
+    if store.get_by_user_name(connection, new.user_name) is not None:
+        raise Conflict(f"The username '{new.user_name}' is already taken (usernames ignore case).")
+    write = store.UserWrite(
+        id=str(uuid.uuid4()), doc=local_user_document(new), source=LOCAL, password_hash=password.password_hash
+    )
+    now = utcnow()
+    try:
+        created = store.insert(connection, write, now)
+    except Conflict as exc:
+        raise Conflict(f"The username '{new.user_name}' is already taken (usernames ignore case).") from exc
+    store.require_password_change(connection, created.id, True)
+    user_events.record(connection, created.id, user_events.CREATED, actor, now)
+    return created
+
+
+def reset_password(connection: Connection, actor: str, user_id: str, password: OneTimePassword) -> StoredUser:
+    """Give a local user a one-time password (to be changed at the next sign-in); their sessions end."""
+    acting = _authorize(connection, actor)
+    user = _load(connection, user_id)
+    if user.source != LOCAL:
+        raise Refused(f"{user.user_name}'s password is managed by the identity provider, not by Gatehouse.")
+    if user.id == acting.id:
+        raise Refused("Change your own password under your account (Change password), not here.")
+    store.set_password(connection, user.id, password.password_hash, must_change=True)
+    sessions.end_for_user(connection, user.id)
+    user_events.record(connection, user.id, PASSWORD_RESET, actor, utcnow())
+    return user
+
+
+def set_status(connection: Connection, actor: str, user_id: str, active: bool) -> StatusChange:
+    """Activate or deactivate a user: the one place an administrator changes ``active``.
+
+    Writes the status event; a deactivation ends every session of the user. A SCIM user's status may
+    be changed (an emergency: the IdP may set it back); the Super Admin and one's own account cannot
+    be deactivated. Setting the status a user already has changes nothing.
+    """
+    acting = _authorize(connection, actor)
+    user = _load(connection, user_id)
+    if user.active == active:
+        return StatusChange(user, False, 0)
+    if not active:
+        if user.super_admin:
+            raise Refused("The protected Super Admin cannot be deactivated.")
+        if user.id == acting.id:
+            raise Refused("You cannot deactivate your own account.")
+    now = utcnow()
+    store.set_active(connection, user.id, active, now)
+    event = user_events.REACTIVATED if active else user_events.DEACTIVATED
+    user_events.record(connection, user.id, event, actor, now)
+    ended = 0 if active else sessions.end_for_user(connection, user.id)
+    changed = store.get(connection, user.id)
+    assert changed is not None
+    return StatusChange(changed, True, ended)
+
+
+def delete_user(connection: Connection, actor: str, user_id: str) -> StoredUser:
+    """Delete a local user, with their sessions, e-mails, memberships and history."""
+    acting = _authorize(connection, actor)
+    user = _load(connection, user_id)
+    if user.super_admin:
+        raise Refused("The protected Super Admin cannot be deleted.")
+    if user.source != LOCAL:
+        raise Refused(
+            f"{user.user_name} is managed by your identity provider: remove or unassign them there. "
+            "In an emergency, deactivate them here."
+        )
+    if user.id == acting.id:
+        raise Refused("You cannot delete your own account.")
+    sessions.end_for_user(connection, user.id)
+    store.delete(connection, user.id)
+    return user
+
+
+def hand_to_idp(connection: Connection, actor: str, user_id: str) -> StoredUser:
+    """Hand a local account to the identity provider: its source becomes SCIM, so the IdP sees it
+    (``userName eq`` finds it), can update, deactivate and delete it, and links it instead of failing
+    with 409 when it provisions the same userName."""
+    _authorize(connection, actor)
+    user = _load(connection, user_id)
+    if user.super_admin:
+        raise Refused("The protected Super Admin cannot be handed to the identity provider.")
+    if user.source != LOCAL:
+        raise Refused(f"{user.user_name} is already managed by the identity provider.")
+    now = utcnow()
+    connection.execute(
+        users_table.update()
+        .where(users_table.c.id == user.id)
+        .values(source=SCIM, version=users_table.c.version + 1, last_modified=now)
+    )
+    user_events.record(connection, user.id, HANDED_TO_IDP, actor, now)
+    handed = store.get(connection, user.id)
+    assert handed is not None
+    return handed
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _authorize(connection: Connection, actor: str) -> StoredUser:
+    """The acting user, who must be an active Super Admin (until roles arrive with RBAC)."""
+    acting = store.get_by_user_name(connection, actor)
+    if acting is None or not acting.active or not acting.super_admin:
+        raise Forbidden("Only a Super Admin can manage users (until roles arrive with RBAC).")
+    return acting
+
+
+def _load(connection: Connection, user_id: str) -> StoredUser:
+    """The user, locked until the transaction ends on PostgreSQL (SQLite's write lock already is)."""
+    found = connection.execute(sa.select(users_table.c.id).where(users_table.c.id == user_id).with_for_update()).first()
+    user = store.get(connection, user_id) if found is not None else None
+    if user is None:
+        raise NotFound("There is no such user. They may have been deleted.")
+    return user
