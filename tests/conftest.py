@@ -21,9 +21,8 @@ from gatehouse.store import migration
 from gatehouse.store.database import Database
 from gatehouse.store.tables import metadata
 from pg import fresh_postgres_schema
+from scim_helpers import PUBLIC_URL
 
-PUBLIC_URL = "https://gatehouse.test"
-SCIM = "/scim/v2"
 BACKENDS = ["sqlite", "postgres"]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+PUBLIC_URL = "https://gatehouse.test"
+SCIM = "/scim/v2"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -17,8 +17,7 @@ from scim2_client.client import RawResponse
 from scim2_tester import CheckResult, Status, check_server
 from starlette.testclient import TestClient
 
-from conftest import SCIM
-from scim_helpers import ENTERPRISE, GROUP, okta_user, patch
+from scim_helpers import ENTERPRISE, GROUP, SCIM, okta_user, patch
 
 BASE_URL = f"http://testserver{SCIM}"
 FAILED = {Status.ERROR, Status.CRITICAL}

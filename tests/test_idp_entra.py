@@ -11,8 +11,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from conftest import SCIM
-from scim_helpers import ENTERPRISE, GROUP, LIST, USER, assert_scim_error, entra_user, patch
+from scim_helpers import ENTERPRISE, GROUP, LIST, SCIM, USER, assert_scim_error, entra_user, patch
 
 ADSCIM_GROUP = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 MANAGER_PATH = f"{ENTERPRISE}:manager"

@@ -11,8 +11,7 @@ from urllib.parse import quote
 
 from starlette.testclient import TestClient
 
-from conftest import SCIM
-from scim_helpers import ERROR, GROUP, LIST, USER, assert_scim_error, okta_user, patch
+from scim_helpers import ERROR, GROUP, LIST, SCIM, USER, assert_scim_error, okta_user, patch
 
 OKTA_HEADERS = {
     "Accept": "application/scim+json",

@@ -307,7 +307,7 @@ def test_scim_requests_are_recorded_with_failures_and_without_secrets(
         ("GET", f'{SCIM}/Users?filter=userName eq "jane@example.com"', 200, "Okta"),
         ("GET", f"{SCIM}/Users?access_token=…", 401, None),
         ("GET", f"{SCIM}/Nowhere", 404, None),
-        ("GET", f"{SCIM}/ServiceProviderConfig", 403, None),
+        ("GET", f"{SCIM}/ServiceProviderConfig", 403, "Okta"),  # a valid token while SCIM was off
     ]
     details = [row["detail"] for row in found]
     assert details[0] is None and details[2] is None

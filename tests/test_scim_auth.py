@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import SCIM
 from gatehouse.scim import control
 from gatehouse.store import scim_tokens
 from gatehouse.store.database import Database
-from scim_helpers import assert_scim_error, okta_user
+from scim_helpers import SCIM, assert_scim_error, okta_user
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,10 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from conftest import PUBLIC_URL, SCIM
 from gatehouse.passwords import verify_password
 from gatehouse.scim import control
 from gatehouse.store.database import Database
-from scim_helpers import ENTERPRISE, LIST, USER, assert_scim_error, entra_user, okta_user, patch
+from scim_helpers import ENTERPRISE, LIST, PUBLIC_URL, SCIM, USER, assert_scim_error, entra_user, okta_user, patch
 
 
 def create(scim: TestClient, body: dict[str, Any]) -> dict[str, Any]:

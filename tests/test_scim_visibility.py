@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from conftest import SCIM
 from gatehouse.iam.accounts import create_super_admin
 from gatehouse.store.database import Database
-from scim_helpers import assert_scim_error, okta_user, patch
+from scim_helpers import SCIM, assert_scim_error, okta_user, patch
 
 
 def test_local_accounts_are_invisible_and_their_user_name_is_a_conflict(scim: TestClient, db: Database) -> None:

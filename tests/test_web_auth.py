@@ -136,7 +136,7 @@ def test_client_ip_honours_only_trusted_proxies(settings: Settings) -> None:
     """X-Forwarded-For is believed only from a configured proxy, read from the right."""
     from starlette.requests import Request
 
-    from gatehouse.web.network import client_ip
+    from gatehouse.network import client_ip
 
     def request(peer: str, forwarded: str) -> Request:
         return Request({"type": "http", "client": (peer, 1), "headers": [(b"x-forwarded-for", forwarded.encode())]})

@@ -43,6 +43,7 @@ def build_scim_app(settings: Settings, db: Database) -> Starlette:
         default_count=settings.scim_default_count,
         max_results=settings.scim_max_results,
         max_body_bytes=settings.max_body_bytes,
+        trusted_proxies=settings.trusted_proxies,
     )
     return Starlette(
         routes=build_routes(endpoints),

@@ -38,10 +38,10 @@ from sqlalchemy.engine import Connection
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gatehouse.network import client_ip
 from gatehouse.store.database import Database
 from gatehouse.store.records import as_utc
 from gatehouse.store.tables import scim_activity
-from gatehouse.web.network import client_ip
 
 log = logging.getLogger("gatehouse.scim.activity")
 

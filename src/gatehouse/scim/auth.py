@@ -36,6 +36,10 @@ class ScimUnauthorized(Unauthorized):
 class ScimDisabled(Forbidden):
     """403: the token is valid but SCIM provisioning is turned off."""
 
+    def __init__(self, token_name: str) -> None:
+        super().__init__()
+        self.token_name = token_name
+
     default_detail = (
         "SCIM provisioning is disabled for this organization. An administrator can enable it in "
         "Organization → Settings → SCIM Provisioning."
@@ -68,7 +72,7 @@ def authenticate(connection: Connection, header: str | None) -> ScimClient:
     if check is None:
         raise ScimUnauthorized("The SCIM token is invalid or has been revoked.", "invalid_token")
     if not check.scim_enabled:
-        raise ScimDisabled()
+        raise ScimDisabled(check.name)
     return ScimClient(check.id, check.name, check.last_used_at)
 
 

@@ -8,7 +8,7 @@ inside the same database work as the operation, so a request costs one connectio
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 import orjson
@@ -28,9 +28,10 @@ from gatehouse.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from gatehouse.network import client_ip
 from gatehouse.scim import listing
 from gatehouse.scim.activity import ERROR_KEY, TOKEN_KEY
-from gatehouse.scim.auth import ScimClient, ScimUnauthorized, UsageRecorder, authenticate
+from gatehouse.scim.auth import ScimClient, ScimDisabled, ScimUnauthorized, UsageRecorder, authenticate
 from gatehouse.scim.discovery import Discovery
 from gatehouse.scim.preconditions import if_match, none_match
 from gatehouse.scim.projection import Projection
@@ -94,6 +95,7 @@ class ScimEndpoints:
         default_count: int,
         max_results: int,
         max_body_bytes: int,
+        trusted_proxies: Sequence[str] = (),
     ) -> None:
         self.db = db
         self.services = {"Users": users, "Groups": groups}
@@ -103,6 +105,7 @@ class ScimEndpoints:
         self.max_results = max_results
         self.max_body_bytes = max_body_bytes
         self.usage = UsageRecorder()
+        self.trusted_proxies = tuple(trusted_proxies)
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -151,7 +154,7 @@ class ScimEndpoints:
     def _usage_task(self, request: Request, client: ScimClient) -> BackgroundTask | None:
         if not self.usage.due(client):
             return None
-        ip = request.client.host if request.client else None
+        ip = client_ip(request, self.trusted_proxies)
         agent = request.headers.get("user-agent")
 
         def record(connection: Connection) -> None:
@@ -327,6 +330,8 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
     """Exception handler: a domain error becomes a SCIM Error response."""
     assert isinstance(exc, GatehouseError)
     request.scope[ERROR_KEY] = exc.detail  # for the activity record
+    if isinstance(exc, ScimDisabled):
+        request.scope[TOKEN_KEY] = exc.token_name
     return error_response(exc)
 
 

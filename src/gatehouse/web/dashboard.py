@@ -27,11 +27,11 @@ from starlette.templating import Jinja2Templates
 from gatehouse.config import Settings
 from gatehouse.errors import Forbidden
 from gatehouse.iam.signin import SignInPolicy
+from gatehouse.network import client_ip
 from gatehouse.store import sessions
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
 from gatehouse.store.sessions import SessionUser
-from gatehouse.web.network import client_ip
 
 SESSION_COOKIE = "gatehouse_session"
 LOGIN_CSRF_COOKIE = "gatehouse_login_csrf"
