@@ -1,20 +1,27 @@
 """The user directory of Organization → Users: listing queries that stay indexed at 100,000 users.
 
-A listing is one ``count(*)`` of the filtered users plus one ``LIMIT``/``OFFSET`` page, both on
-indexed columns; nothing loads the whole table. Search is a case-insensitive *prefix* match on the
-lower-cased ``userName``, name and primary e-mail columns, OR-ed:
+A listing is a ``count(*)`` of the filtered users plus a ``LIMIT``/``OFFSET`` page of ids, then
+those users by primary key, all on indexed columns; nothing loads the whole table. Search is a
+case-insensitive *prefix* match on the lower-cased ``userName``, name and primary e-mail columns,
+OR-ed:
 
 - SQLite: a range ``col >= :p AND col < :p_next`` (``p_next`` is the smallest string above every
   string starting with ``p``), which the plain B-tree indexes serve (text compares by code point);
 - PostgreSQL: ``col LIKE :p ESCAPE '\\'`` with ``%``, ``_`` and ``\\`` escaped, which the
   ``varchar_pattern_ops`` indexes serve whatever the database collation.
 
-Sorting: a sort is a list of *segments*, each an indexed ordered query, read one after the other.
+Sorting: a sort is a list of *segments*, each an ordered query on an index, read one after the other.
 Sorting by ``userName`` or creation time is one segment. Sorting by a column that may be empty
 (name, e-mail, last sign-in) reads the users that have a value, in order, then those that have none
 (by ``userName``): empty values come last in both directions, identically on both databases, and each
 segment can walk its index. Sorting by status or source reads one segment per value (``userName``
 order within each). ``id`` is the final tie-break everywhere, so pages never overlap.
+
+Each segment's size is counted first, so a page reads exactly the slices it needs, each by the path
+its size calls for (see :func:`page_statement`): a search or a small segment is gathered through its
+indexes and sorted; a large segment walks the sort index. The choice is ours rather than the
+planner's, because SQLite has no statistics and PostgreSQL's ``LIMIT`` estimates assume matches are
+spread evenly through the sort order.
 
 Functions take an open connection and never commit.
 """
@@ -152,29 +159,32 @@ def _starts_with(column: sa.ColumnElement[Any], prefix: str, dialect: str) -> sa
 
 
 class _Where:
-    """The WHERE of one statement of a listing.
+    """The WHERE of one statement of a listing, written for the path that statement should take.
 
-    Page statements (``counting=False``) should walk an index in the wanted order, or read the few
-    rows the prefix indexes find; count statements should read as little of an index as they can.
+    ``through_filters=True``: reach the rows through the filter indexes (counts, and gathering a small
+    set of users before sorting it). ``through_filters=False``: walk the sort column's index and test
+    each row (a page of a large set, which ``LIMIT`` stops early).
+
     SQLite plans without statistics and takes any equality on an indexed column for the best path, so
     on SQLite the ``source`` and ``active`` terms are written ``+users.source`` (its documented way to
-    keep a term from choosing an index) wherever ``ix_users_source_active`` would be the wrong path:
-    in page statements, and in counts with a search. A count of one status without a source filter
-    says ``source IN (every source) AND active = :v``, which that index serves on both databases.
+    keep a term from choosing an index) wherever ``ix_users_source_active`` is not the path: when
+    walking, and whenever a search is present (the prefix indexes are then the path). Through the
+    filters, one status without a source filter reads ``source IN (every source) AND active = :v``,
+    which that index serves on both databases.
     """
 
-    def __init__(self, query: DirectoryQuery, dialect: str, *, counting: bool) -> None:
+    def __init__(self, query: DirectoryQuery, dialect: str, *, through_filters: bool) -> None:
         self.query = query
         self.dialect = dialect
-        self.counting = counting
-        steer = dialect == "sqlite" and (bool(query.prefix) or not counting)
+        self.through_filters = through_filters
+        steer = dialect == "sqlite" and (bool(query.prefix) or not through_filters)
         self.source: sa.ColumnElement[Any] = _unindexed(users.c.source) if steer else users.c.source
         self.active: sa.ColumnElement[Any] = _unindexed(users.c.active) if steer else users.c.active
 
     def status(self, active: bool) -> sa.ColumnElement[bool]:
         """Users of one status."""
         condition = self.active == active
-        if self.counting and self.query.source == "all" and not self.query.prefix:
+        if self.through_filters and self.query.source == "all" and not self.query.prefix:
             return sa.and_(self.source.in_(SOURCES), condition)
         return condition
 
@@ -199,33 +209,54 @@ def _unindexed(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
 # --------------------------------------------------------------------------------------- sorting
 
 
+PRESENT = "present"
+
+
 @dataclass(frozen=True, slots=True)
 class _Segment:
-    """Users matching ``where`` (on top of the query's conditions), read in ``order``."""
+    """Users read by ``column`` then ``id``: all of them, or those whose ``test`` column is non-empty
+    (``PRESENT``), empty (``None``) or equal to a value."""
 
-    where: tuple[sa.ColumnElement[bool], ...]
-    order: tuple[sa.ColumnElement[Any], ...]
+    column: str
+    descending: bool = False
+    test: tuple[str, Any] | None = None
+
+    def condition(self, where: _Where, columns: Any = None) -> tuple[sa.ColumnElement[bool], ...]:
+        """The segment's condition on ``users`` (through ``where``), or on the ``columns`` of a CTE."""
+        if self.test is None:
+            return ()
+        name, value = self.test
+        if columns is None and name == "active":
+            return (where.status(value),)
+        if columns is None and name == "source":
+            return (where.source == value,)
+        column = (users.c if columns is None else columns)[name]
+        if value == PRESENT:
+            return (column.is_not(None),)
+        return (column.is_(None),) if value is None else (column == value,)
+
+    def order(self, columns: Any) -> tuple[sa.ColumnElement[Any], ...]:
+        keys = (columns[self.column], columns["id"])
+        return tuple(k.desc() if self.descending else k.asc() for k in keys)
 
 
-_BY_USER_NAME = (users.c.user_name_lower.asc(), users.c.id.asc())
-_OPTIONAL = {"name": users.c.name_lower, "email": users.c.email_lower, "last_login": users.c.last_login_at}
-_SORT_COLUMNS = {"username": users.c.user_name_lower, "created": users.c.created, **_OPTIONAL}
+_OPTIONAL = {"name": "name_lower", "email": "email_lower", "last_login": "last_login_at"}
+_SORT_COLUMNS = {"username": "user_name_lower", "created": "created", **_OPTIONAL}
+_BY_USER_NAME = "user_name_lower"
 
 
-def _segments(where: _Where) -> list[_Segment]:
-    query = where.query
+def _segments(query: DirectoryQuery) -> list[_Segment]:
     if query.sort in _SORT_COLUMNS:
-        column = _SORT_COLUMNS[query.sort]
-        direction = (column.desc(), users.c.id.desc()) if query.descending else (column.asc(), users.c.id.asc())
+        name = _SORT_COLUMNS[query.sort]
         if query.sort not in _OPTIONAL:
-            return [_Segment((), direction)]
-        return [_Segment((column.is_not(None),), direction), _Segment((column.is_(None),), _BY_USER_NAME)]
+            return [_Segment(name, query.descending)]
+        return [_Segment(name, query.descending, (name, PRESENT)), _Segment(_BY_USER_NAME, test=(name, None))]
     if query.sort == "status" and query.status == "all":
-        segments = [_Segment((where.status(v),), _BY_USER_NAME) for v in (True, False)]
+        segments = [_Segment(_BY_USER_NAME, test=("active", v)) for v in (True, False)]
     elif query.sort == "source" and query.source == "all":
-        segments = [_Segment((where.source == s,), _BY_USER_NAME) for s in SOURCES]
+        segments = [_Segment(_BY_USER_NAME, test=("source", s)) for s in SOURCES]
     else:  # filtered to one status or source: sorting by it is sorting by userName
-        return [_Segment((), _BY_USER_NAME)]
+        return [_Segment(_BY_USER_NAME)]
     return segments[::-1] if query.descending else segments
 
 
@@ -270,25 +301,46 @@ def _row(row: Any) -> DirectoryRow:
     )
 
 
+GATHER_AT_MOST = 5000
+"""A segment of at most this many users is gathered through its filter or search indexes, then
+sorted; a larger one is read by walking the sort index, where ``LIMIT`` stops early because matches
+are dense (at least 1 in 20 rows at 100,000 users)."""
+
+
 def count_statement(query: DirectoryQuery, dialect: str, segment: int | None = None) -> sa.Select[Any]:
     """``count(*)`` of the matching users (of one segment, when given); exposed so tests can EXPLAIN it."""
-    where = _Where(query, dialect, counting=True)
-    extra = () if segment is None else _segments(where)[segment].where
+    where = _Where(query, dialect, through_filters=True)
+    extra = () if segment is None else _segments(query)[segment].condition(where)
     return sa.select(sa.func.count()).select_from(users).where(*where.conditions(), *extra)
 
 
-def page_statement(query: DirectoryQuery, dialect: str, offset: int, limit: int, segment: int = 0) -> sa.Select[Any]:
-    """The ids of one segment's slice, in order (only ids: a sort or a deep ``OFFSET`` carries no
-    documents); exposed so tests can EXPLAIN it."""
-    where = _Where(query, dialect, counting=False)
-    chosen = _segments(where)[segment]
-    return (
-        sa.select(users.c.id)
-        .where(*where.conditions(), *chosen.where)
-        .order_by(*chosen.order)
-        .offset(offset)
-        .limit(limit)
-    )
+def page_statement(
+    query: DirectoryQuery, dialect: str, offset: int, limit: int, segment: int = 0, *, gather: bool = False
+) -> sa.Select[Any]:
+    """The ids of one segment's slice, in order; exposed so tests can EXPLAIN it.
+
+    A search always gathers: its matches come from the prefix indexes alone (a ``MATERIALIZED`` CTE,
+    the segment's own condition applied after), then are sorted. Otherwise PostgreSQL may walk a
+    whole sort index hoping to meet 50 matches early, a full scan when they sort last (``q=xu`` by
+    userName): a search costs in proportion to its matches. Without a search, ``gather`` reads the
+    segment through its filter indexes (``source``, ``active``, ``IS NULL``) before sorting; else the
+    sort index is walked. Only ids are selected, so a sort or a deep ``OFFSET`` carries no documents.
+    """
+    chosen = _segments(query)[segment]
+    if not (gather or query.prefix):
+        walk = _Where(query, dialect, through_filters=False)
+        ordered = sa.select(users.c.id).where(*walk.conditions(), *chosen.condition(walk))
+        return ordered.order_by(*chosen.order(users.c)).offset(offset).limit(limit)
+    where = _Where(query, dialect, through_filters=True)
+    names = dict.fromkeys(["id", chosen.column, *([chosen.test[0]] if chosen.test else [])])
+    found = sa.select(*(users.c[name] for name in names)).where(*where.conditions())
+    if not query.prefix:
+        found = found.where(*chosen.condition(where))
+    matches = found.cte("matches").prefix_with("MATERIALIZED")
+    ordered = sa.select(matches.c.id)
+    if query.prefix:
+        ordered = ordered.where(*chosen.condition(where, matches.c))
+    return ordered.order_by(*chosen.order(matches.c)).offset(offset).limit(limit)
 
 
 def count_users(connection: Connection, query: DirectoryQuery) -> int:
@@ -296,12 +348,14 @@ def count_users(connection: Connection, query: DirectoryQuery) -> int:
     return int(connection.execute(count_statement(query, connection.dialect.name)).scalar_one())
 
 
-def search_users(connection: Connection, query: DirectoryQuery) -> DirectoryPage:
+def search_users(
+    connection: Connection, query: DirectoryQuery, *, gather_at_most: int = GATHER_AT_MOST
+) -> DirectoryPage:
     """One page of the directory and the number of matching users (a page past the end is served as
     the last page).
 
-    Segments are read in turn from the page's offset; a segment's size is counted only when the page
-    starts beyond it. The page's rows are then read by primary key.
+    The size of each segment is counted (indexed counts; the last one is the total minus the others),
+    so each slice is read exactly, by the path its size calls for; then the page's rows by primary key.
     """
     dialect = connection.dialect.name
     total = count_users(connection, query)
@@ -309,19 +363,21 @@ def search_users(connection: Connection, query: DirectoryQuery) -> DirectoryPage
         return DirectoryPage([], 0, 1, query.per_page)
     page = min(query.page, -(-total // query.per_page))
     offset = (page - 1) * query.per_page
+    sizes = [
+        int(connection.execute(count_statement(query, dialect, i)).scalar_one())
+        for i in range(len(_segments(query)) - 1)
+    ]
+    sizes.append(total - sum(sizes))
     ids: list[str] = []
-    segments = len(_segments(_Where(query, dialect, counting=False)))
-    for index in range(segments):
-        wanted = query.per_page - len(ids)
-        fetched = list(connection.execute(page_statement(query, dialect, offset, wanted, index)).scalars())
-        ids.extend(fetched)
-        if len(ids) == query.per_page or index == segments - 1:
-            break
-        if fetched or offset == 0:
-            offset = 0  # this segment ended within the page: the next one starts at its beginning
-            continue
-        size = connection.execute(count_statement(query, dialect, index)).scalar_one()
-        offset = max(0, offset - int(size))
+    start = 0
+    for index, size in enumerate(sizes):
+        if offset < start + size and len(ids) < query.per_page:
+            skip = max(0, offset - start)
+            statement = page_statement(
+                query, dialect, skip, min(query.per_page - len(ids), size - skip), index, gather=size <= gather_at_most
+            )
+            ids.extend(connection.execute(statement).scalars())
+        start += size
     found = {r.id: _row(r) for r in connection.execute(sa.select(*_ROW_COLUMNS).where(users.c.id.in_(ids)))}
     return DirectoryPage([found[i] for i in ids if i in found], total, page, query.per_page)
 
