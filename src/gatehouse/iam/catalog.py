@@ -1,0 +1,215 @@
+"""The catalog of RBAC actions and resource names, and the built-in permission policy documents.
+
+Every action a permission policy can name is listed here, with a one-line description and the
+resource name it is checked against. The evaluator (:mod:`gatehouse.iam.policy`) refuses policies
+whose action patterns match nothing in this catalog, and denies requests for actions not in it: an
+action that a route checks must be added here first.
+
+Resource names follow API7's ARN shape, ``arn:gatehouse:iam:<kind>/<id>`` (:func:`resource_name`;
+kinds: ``user``, ``role``, ``permissionpolicy``, ``token``, ``group``, ``organization``):
+
+- an action on one existing object is checked against that object's name
+  (``iam:GetUser`` on ``arn:gatehouse:iam:user/<id>``);
+- an action that creates an object, whose id is not known yet, is checked against the kind's
+  collection name, ``<kind>/*`` (``iam:InviteUser`` on ``arn:gatehouse:iam:user/*``, as in API7);
+- organization-wide settings (SCIM provisioning, login options, the audit log) are checked against
+  ``arn:gatehouse:iam:organization/*`` (:data:`ORGANIZATION`).
+
+Beyond API7: ``group`` resources (SCIM groups, for group → role bindings) and the token actions
+``iam:GetAnyToken`` / ``iam:DeleteAnyToken``, which a caller checks instead of ``iam:GetToken`` /
+``iam:DeleteToken`` when the token belongs to someone else.
+
+All names are case-sensitive, as in API7.
+
+The built-in documents are deeply immutable (mappings and tuples); ``parse_policy(doc).as_dict()``
+gives a fresh, validated JSON-ready copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final, Literal, get_args
+
+ResourceKind = Literal["user", "role", "permissionpolicy", "token", "group", "organization"]
+
+RESOURCE_KINDS: Final[tuple[ResourceKind, ...]] = get_args(ResourceKind)
+RESOURCE_PREFIX: Final = "arn:gatehouse:iam:"
+ORGANIZATION: Final = f"{RESOURCE_PREFIX}organization/*"
+ANY_ID: Final = "*"
+"""The id of a kind's collection name (``arn:gatehouse:iam:role/*``), checked by create actions."""
+
+
+def resource_name(kind: ResourceKind, id: str) -> str:
+    """The resource name of object ``id`` of ``kind`` (``ANY_ID`` for the kind's collection).
+
+    The organization has a single name, :data:`ORGANIZATION`, whatever ``id`` is given.
+    """
+    if kind not in RESOURCE_KINDS:
+        raise ValueError(f"unknown resource kind {kind!r}")
+    if kind == "organization":
+        return ORGANIZATION
+    if not id:
+        raise ValueError("a resource id must not be empty")
+    return f"{RESOURCE_PREFIX}{kind}/{id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One action of the catalog."""
+
+    name: str
+    """The namespaced, case-sensitive verb, e.g. ``iam:GetUser``."""
+    group: str
+    """The catalog group (a key of :data:`GROUPS`)."""
+    kind: ResourceKind
+    """The kind of resource it is checked against."""
+    resource: str
+    """The resource names it is checked against, for display: ``arn:gatehouse:iam:user/{id}`` (``{id}``
+    stands for an object's id; it is not pattern syntax, where ``<...>`` would be a regex)."""
+    description: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The JSON form published by the API and shown in the policy editor."""
+        return {
+            "name": self.name,
+            "group": self.group,
+            "kind": self.kind,
+            "resource": self.resource,
+            "description": self.description,
+        }
+
+
+GROUPS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "users": "Users",
+        "roles": "Roles",
+        "permission_policies": "Permission policies",
+        "scim": "SCIM provisioning",
+        "group_bindings": "Group → role bindings",
+        "tokens": "API tokens",
+        "audit": "Audit log",
+        "login_options": "Login options",
+    }
+)
+"""Catalog groups, in display order, with their titles."""
+
+
+def _one(kind: ResourceKind) -> str:
+    return ORGANIZATION if kind == "organization" else f"{RESOURCE_PREFIX}{kind}/{{id}}"
+
+
+def _all(kind: ResourceKind) -> str:
+    return resource_name(kind, ANY_ID)
+
+
+def _action(name: str, group: str, kind: ResourceKind, description: str, *, create: bool = False) -> Action:
+    return Action(name, group, kind, _all(kind) if create else _one(kind), description)
+
+
+ACTIONS: Final[tuple[Action, ...]] = (
+    # users
+    _action("iam:GetUser", "users", "user", "View a user: profile, roles, boundary and status."),
+    _action("iam:InviteUser", "users", "user", "Create a local user with a one-time password.", create=True),
+    _action("iam:UpdateUser", "users", "user", "Edit a local user's name and email."),
+    _action("iam:UpdateUserRole", "users", "user", "Assign or remove a user's roles."),
+    _action("iam:UpdateUserBoundary", "users", "user", "Set or clear a user's permission boundary."),
+    _action("iam:DeleteUser", "users", "user", "Delete a local user and their tokens."),
+    _action("iam:ResetPassword", "users", "user", "Set a new one-time password for a local user."),
+    _action("iam:UpdateUserStatus", "users", "user", "Deactivate or reactivate a user."),
+    _action("iam:HandOverUser", "users", "user", "Hand a local user over to the identity provider (SCIM)."),
+    # roles
+    _action("iam:GetRole", "roles", "role", "View a role and its attached policies."),
+    _action("iam:CreateRole", "roles", "role", "Create a custom role.", create=True),
+    _action("iam:UpdateRole", "roles", "role", "Edit a custom role: name, description, labels, policies."),
+    _action("iam:DeleteRole", "roles", "role", "Delete a custom role that no user holds."),
+    # permission policies
+    _action("iam:GetPermissionPolicy", "permission_policies", "permissionpolicy", "View a permission policy."),
+    _action(
+        "iam:CreatePermissionPolicy",
+        "permission_policies",
+        "permissionpolicy",
+        "Create a permission policy.",
+        create=True,
+    ),
+    _action(
+        "iam:UpdatePermissionPolicy", "permission_policies", "permissionpolicy", "Edit a permission policy's document."
+    ),
+    _action(
+        "iam:DeletePermissionPolicy",
+        "permission_policies",
+        "permissionpolicy",
+        "Delete a permission policy that no role or boundary uses.",
+    ),
+    # SCIM
+    _action("iam:GetSCIMProvisioning", "scim", "organization", "View SCIM provisioning settings and token metadata."),
+    _action(
+        "iam:UpdateSCIMProvisioning", "scim", "organization", "Change SCIM settings; create or revoke SCIM tokens."
+    ),
+    # group bindings
+    _action("iam:GetGroupBinding", "group_bindings", "group", "View the roles bound to a SCIM group."),
+    _action("iam:UpdateGroupBinding", "group_bindings", "group", "Bind roles to or unbind them from a SCIM group."),
+    # tokens
+    _action("iam:GetToken", "tokens", "token", "View one's own API tokens (never their secret)."),
+    _action("iam:CreateToken", "tokens", "token", "Create an API token for oneself.", create=True),
+    _action("iam:DeleteToken", "tokens", "token", "Revoke one's own API token."),
+    _action("iam:GetAnyToken", "tokens", "token", "View other users' API tokens (never their secret)."),
+    _action("iam:DeleteAnyToken", "tokens", "token", "Revoke another user's API token."),
+    # audit
+    _action("iam:GetAudit", "audit", "organization", "View the audit log."),
+    _action("iam:ExportAudits", "audit", "organization", "Export the audit log as CSV or JSON."),
+    # login options
+    _action("iam:GetLoginOption", "login_options", "organization", "View login options (secrets masked)."),
+    _action("iam:UpdateLoginOption", "login_options", "organization", "Create, change or delete login options."),
+)
+"""Every action, grouped and in display order."""
+
+ACTION_NAMES: Final[frozenset[str]] = frozenset(action.name for action in ACTIONS)
+ACTIONS_BY_NAME: Final[Mapping[str, Action]] = MappingProxyType({action.name: action for action in ACTIONS})
+
+
+def catalog_json() -> list[dict[str, str]]:
+    """The catalog as published by the API and the policy editor: one object per action."""
+    return [action.as_dict() for action in ACTIONS]
+
+
+# Organization Admin: every action except changing how people reach the organization — login
+# options and SCIM provisioning (whose tokens can create and deactivate every user) — which stays
+# with Super Admin. The actions are listed one by one (rather than `iam:*` plus a deny statement) so
+# that another role can still grant the two and the role can be edited by removing lines; actions
+# added to the catalog later are not granted by it automatically.
+ORGANIZATION_ADMIN_EXCLUDED: Final[frozenset[str]] = frozenset({"iam:UpdateLoginOption", "iam:UpdateSCIMProvisioning"})
+
+# Viewer: read everything except other users' tokens.
+VIEWER_EXCLUDED: Final[frozenset[str]] = frozenset({"iam:GetAnyToken"})
+
+
+def _document(effect: str, actions: tuple[str, ...], resources: tuple[str, ...]) -> Mapping[str, object]:
+    statement = MappingProxyType({"effect": effect, "actions": actions, "resources": resources})
+    return MappingProxyType({"statement": (statement,)})
+
+
+SUPER_ADMIN_POLICY: Final[Mapping[str, object]] = _document("allow", ("*",), ("*",))
+"""The built-in Super Admin policy: every action on every resource."""
+
+ORGANIZATION_ADMIN_POLICY: Final[Mapping[str, object]] = _document(
+    "allow",
+    tuple(action.name for action in ACTIONS if action.name not in ORGANIZATION_ADMIN_EXCLUDED),
+    ("*",),
+)
+"""The starter "Organization Admin" policy (see :data:`ORGANIZATION_ADMIN_EXCLUDED`)."""
+
+VIEWER_POLICY: Final[Mapping[str, object]] = _document(
+    "allow",
+    tuple(
+        action.name for action in ACTIONS if action.name.startswith("iam:Get") and action.name not in VIEWER_EXCLUDED
+    ),
+    ("*",),
+)
+"""The starter "Viewer" policy: every ``iam:Get*`` action except ``iam:GetAnyToken``."""
+
+STARTER_ROLES: Final[Mapping[str, Mapping[str, object]]] = MappingProxyType(
+    {"Organization Admin": ORGANIZATION_ADMIN_POLICY, "Viewer": VIEWER_POLICY}
+)
+"""The editable roles created on first run, each with its one starter policy document."""
