@@ -4,8 +4,8 @@ Each function runs in the caller's transaction, takes the acting user's name (ch
 roles arrive with RBAC, only an active Super Admin may act) and raises :mod:`gatehouse.errors`.
 
 Who owns what:
-- local users (created in the dashboard or the CLI) can be edited, have their password reset, be
-  deactivated, reactivated, deleted, or handed to the identity provider;
+- local users (created in the dashboard or the CLI) can have their password reset, be deactivated,
+  reactivated, deleted, or handed to the identity provider;
 - SCIM users belong to the IdP: only their status may be changed here, in an emergency (the IdP may
   change it back at its next sync), and they cannot be deleted from the dashboard;
 - the protected Super Admin can be neither deactivated, deleted nor handed over.
