@@ -66,13 +66,15 @@ def chromium_executable() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright(chromium_executable: str) -> Iterator[Playwright]:
+    """Playwright's driver runs an event loop in this thread while it lives: it is torn down when the
+    browser tests are done, so that later tests can run their own loops."""
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright, chromium_executable: str) -> Iterator[Browser]:
     launched = playwright.chromium.launch(executable_path=chromium_executable, headless=True, args=CHROMIUM_ARGS)
     yield launched
