@@ -8,6 +8,7 @@ lock (every write) runs in the thread pool so the event loop stays free.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,6 +77,9 @@ class Database:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.is_sqlite = self.dialect == "sqlite"
+        # SQLite has one writer at a time; its busy handler waits by sleeping (up to 100 ms a step), so
+        # writers of this process queue on a lock instead and only other processes meet the busy wait.
+        self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
@@ -120,7 +124,10 @@ class Database:
 
     async def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a write transaction in a worker thread; it commits only if ``work`` returns."""
-        return await to_thread.run_sync(self._write_sync, work)
+        if self._sqlite_writer is None:
+            return await to_thread.run_sync(self._write_sync, work)
+        async with self._sqlite_writer:
+            return await to_thread.run_sync(self._write_sync, work)
 
     def _read_sync(self, work: Callable[[Connection], T]) -> T:
         with self.reader() as connection:
