@@ -199,3 +199,127 @@ scim_activity = sa.Table(
     sa.Index("ix_scim_activity_at", "at"),
 )
 """Recent SCIM requests (no bodies, no secrets), so an admin can see why an IdP's test failed."""
+
+# ------------------------------------------------------------------------------------------ RBAC
+#
+# Roles are made of permission policies; users hold roles directly (``user_roles``) or through the SCIM
+# groups they are members of (``group_role_bindings``), and may be limited by permission boundaries
+# (``user_boundaries``). The built-in Super Admin role is never a row of ``user_roles``: every user
+# with ``users.super_admin`` holds it. What may not disappear while in use (a role someone holds, a
+# policy a role or a boundary uses) is protected by a RESTRICT foreign key, so the database refuses a
+# delete that races an assignment.
+
+#: How a user came to hold a role or a boundary: set by an administrator, or by SSO role mapping.
+GRANT_SOURCES = ("manual", "sso")
+
+roles = sa.Table(
+    "roles",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("name_lower", sa.String(100), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("labels", sa.Text, nullable=False),
+    sa.Column("built_in", sa.Boolean, nullable=False),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("updated", Timestamp, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("uq_roles_name_lower", "name_lower", unique=True),
+)
+"""Roles. ``labels`` is a JSON object of strings (for ``role_label`` conditions)."""
+
+permission_policies = sa.Table(
+    "permission_policies",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("name_lower", sa.String(100), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("labels", sa.Text, nullable=False),
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Column("built_in", sa.Boolean, nullable=False),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("updated", Timestamp, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("uq_permission_policies_name_lower", "name_lower", unique=True),
+)
+"""Permission policies. ``document`` is the canonical JSON of a validated policy document; every change
+of it increments ``version``, so a parsed document may be cached under (id, version) by any process."""
+
+role_policies = sa.Table(
+    "role_policies",
+    metadata,
+    sa.Column("role_id", sa.String(36), sa.ForeignKey("roles.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("policy_id", sa.String(36), sa.ForeignKey("permission_policies.id", ondelete="RESTRICT"), nullable=False),
+    sa.PrimaryKeyConstraint("role_id", "policy_id"),
+    sa.Index("ix_role_policies_policy_id", "policy_id"),
+)
+"""The policies attached to each role."""
+
+user_roles = sa.Table(
+    "user_roles",
+    metadata,
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("role_id", sa.String(36), sa.ForeignKey("roles.id", ondelete="RESTRICT"), nullable=False),
+    sa.Column("source", sa.String(8), nullable=False),
+    sa.Column("granted_at", Timestamp, nullable=False),
+    sa.Column("granted_by", sa.String(255), nullable=True),
+    sa.PrimaryKeyConstraint("user_id", "role_id", "source"),
+    sa.CheckConstraint("source IN ('manual', 'sso')", name="source"),
+    sa.Index("ix_user_roles_role_id", "role_id"),
+)
+"""Roles held directly: assigned by an administrator (``manual``) or by SSO role mapping (``sso``)."""
+
+user_boundaries = sa.Table(
+    "user_boundaries",
+    metadata,
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("policy_id", sa.String(36), sa.ForeignKey("permission_policies.id", ondelete="RESTRICT"), nullable=False),
+    sa.Column("source", sa.String(8), nullable=False),
+    sa.Column("granted_at", Timestamp, nullable=False),
+    sa.Column("granted_by", sa.String(255), nullable=True),
+    sa.PrimaryKeyConstraint("user_id", "policy_id", "source"),
+    sa.CheckConstraint("source IN ('manual', 'sso')", name="source"),
+    sa.Index("ix_user_boundaries_policy_id", "policy_id"),
+)
+"""Permission boundaries: policies that every action of the user must also be allowed by."""
+
+group_role_bindings = sa.Table(
+    "group_role_bindings",
+    metadata,
+    sa.Column("group_id", sa.String(36), sa.ForeignKey("groups.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("role_id", sa.String(36), sa.ForeignKey("roles.id", ondelete="RESTRICT"), nullable=False),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=True),
+    sa.PrimaryKeyConstraint("group_id", "role_id"),
+    sa.Index("ix_group_role_bindings_role_id", "role_id"),
+)
+"""Roles bound to SCIM groups: members hold them while they are members (no copy per member)."""
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("hint", sa.String(16), nullable=False),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Column("last_used_at", Timestamp, nullable=True),
+    sa.Column("last_used_ip", sa.String(64), nullable=True),
+    sa.Column("last_used_user_agent", sa.String(255), nullable=True),
+    sa.Column("revoked_at", Timestamp, nullable=True),
+    sa.Index("uq_api_tokens_token_hash", "token_hash", unique=True),
+    sa.Index("ix_api_tokens_user_id", "user_id"),
+    sa.Index(
+        "uq_api_tokens_live_name",
+        "user_id",
+        "name",
+        unique=True,
+        sqlite_where=sa.text("revoked_at IS NULL"),
+        postgresql_where=sa.text("revoked_at IS NULL"),
+    ),
+)
+"""Personal API tokens: only the SHA-256 of each is stored; a revoked token keeps its row (for the list),
+a deleted user's tokens go with it."""
