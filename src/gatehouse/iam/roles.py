@@ -1,0 +1,612 @@
+"""Roles, permission policies, role assignments, boundaries and group bindings: use cases, no HTTP, no commit.
+
+Each function runs in the caller's transaction, takes the acting :class:`~gatehouse.iam.authorizer.Principal`,
+checks the catalog action on the concrete resource itself (so the dashboard, the API and the CLI cannot
+forget it) and raises :mod:`gatehouse.errors`:
+
+- roles: ``iam:GetRole`` / ``CreateRole`` (on ``role/*``) / ``UpdateRole`` / ``DeleteRole`` on
+  ``arn:gatehouse:iam:role/<id>``, with the role's labels as ``role_label`` (a change of labels is checked
+  against the old and the new ones); attaching or detaching policies is ``iam:UpdateRole``;
+- policies: ``iam:*PermissionPolicy`` on ``arn:gatehouse:iam:permissionpolicy/<id>`` with
+  ``permission_policy_label``;
+- a user's roles: ``iam:UpdateUserRole``, boundaries ``iam:UpdateUserBoundary``, on ``user/<id>``;
+- a group's roles: ``iam:GetGroupBinding`` / ``iam:UpdateGroupBinding`` on ``group/<id>``.
+
+Rules beyond permissions:
+
+- built-in roles and policies (Super Admin) cannot be edited or deleted (:class:`Protected`);
+- the Super Admin role is held by Super Admin accounts only, computed from ``users.super_admin``: it can
+  be neither assigned to a user nor bound to a group, and Super Admin accounts take no roles or boundaries;
+- a role still assigned to a user or bound to a group, and a policy attached to a role or used as a
+  boundary, cannot be deleted (:class:`Conflict` naming where it is used; the database's RESTRICT keys
+  settle races);
+- policy documents are validated by :func:`gatehouse.iam.policy.parse_policy` (a precise
+  :class:`~gatehouse.iam.policy.PolicyError`) and stored in canonical form.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import orjson
+from sqlalchemy.engine import Connection
+
+from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gatehouse.iam.authorizer import (
+    SUPER_ADMIN_ROLE_ID,
+    HeldRole,
+    Labels,
+    Principal,
+    allowed,
+    held_roles,
+    require,
+)
+from gatehouse.iam.catalog import ANY_ID, resource_name
+from gatehouse.iam.policy import MAX_LABEL_LENGTH, PolicyDocument, parse_policy
+from gatehouse.store import groups as group_store
+from gatehouse.store import policies as policy_store
+from gatehouse.store import roles as role_store
+from gatehouse.store import users as user_store
+from gatehouse.store.policies import PolicyWrite, StoredPolicy
+from gatehouse.store.records import Reference, StoredUser, utcnow
+from gatehouse.store.roles import MANUAL, RoleWrite, StoredRole
+
+MAX_NAME: Final = 100
+MAX_DESCRIPTION: Final = 1000
+MAX_LABELS: Final = 32
+MAX_LABEL_KEY: Final = 63
+MAX_DOCUMENT_CHARS: Final = 256 * 1024
+MAX_IDS: Final = 100
+"""Roles or policies in one request (attach, assign, bind, boundaries)."""
+_LABEL_KEY: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._/-]*[A-Za-z0-9])?")
+
+
+class Protected(Forbidden):
+    """A change that built-in roles and policies, or Super Admin accounts, cannot undergo."""
+
+
+# ------------------------------------------------------------------------------------------ inputs
+
+
+@dataclass(frozen=True, slots=True)
+class RoleInput:
+    """A role form, checked: build it with :func:`role_input`."""
+
+    name: str
+    description: str
+    labels: Mapping[str, str]
+
+    def write(self) -> RoleWrite:
+        return RoleWrite(self.name, self.description, self.labels)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyInput:
+    """A permission policy form, checked and its document validated: build it with :func:`policy_input`."""
+
+    name: str
+    description: str
+    labels: Mapping[str, str]
+    document: PolicyDocument
+
+    def write(self) -> PolicyWrite:
+        text = orjson.dumps(self.document.as_dict()).decode()
+        return PolicyWrite(self.name, text, self.description, self.labels)
+
+
+def role_input(name: str, description: str = "", labels: object = None) -> RoleInput:
+    """Check and tidy a role's fields."""
+    return RoleInput(_name(name, "role"), _description(description), check_labels(labels))
+
+
+def policy_input(name: str, document: object, description: str = "", labels: object = None) -> PolicyInput:
+    """Check a policy's fields and validate its document: parsed JSON, or JSON text (the editor's)."""
+    clean_name, clean_description, clean_labels = _name(name, "policy"), _description(description), check_labels(labels)
+    return PolicyInput(clean_name, clean_description, clean_labels, parse_policy(_json_document(document)))
+
+
+def _name(name: str, what: str) -> str:
+    clean = " ".join(name.split()) if isinstance(name, str) else ""
+    if not clean:
+        raise InvalidInput(f"name: a {what} needs a name.")
+    if len(clean) > MAX_NAME or not clean.isprintable():
+        raise InvalidInput(f"name: a {what} name is 1 to {MAX_NAME} printable characters.")
+    return clean
+
+
+def _description(description: str) -> str:
+    clean = description.strip() if isinstance(description, str) else None
+    if clean is None:
+        raise InvalidInput("description: must be a string.")
+    if len(clean) > MAX_DESCRIPTION:
+        raise InvalidInput(f"description: at most {MAX_DESCRIPTION} characters.")
+    return clean
+
+
+def check_labels(labels: object) -> dict[str, str]:
+    """Labels: an object of at most :data:`MAX_LABELS` string values under keys like ``team`` or ``env.tier``."""
+    if labels is None:
+        return {}
+    if not isinstance(labels, Mapping):
+        raise InvalidInput('labels: must be an object of strings, e.g. {"team": "sre"}.')
+    if len(labels) > MAX_LABELS:
+        raise InvalidInput(f"labels: at most {MAX_LABELS} labels.")
+    clean: dict[str, str] = {}
+    for key, value in labels.items():
+        if not isinstance(key, str) or len(key) > MAX_LABEL_KEY or not _LABEL_KEY.fullmatch(key):
+            raise InvalidInput(
+                f"labels.{key}: a label key is 1 to {MAX_LABEL_KEY} letters, digits, '.', '_', '-' or '/', "
+                "starting and ending with a letter or digit."
+            )
+        if not isinstance(value, str):
+            raise InvalidInput(f"labels.{key}: a label value must be a string.")
+        if len(value) > MAX_LABEL_LENGTH or not value.isprintable():
+            raise InvalidInput(f"labels.{key}: a label value is at most {MAX_LABEL_LENGTH} printable characters.")
+        clean[key] = value
+    return clean
+
+
+def _json_document(document: object) -> object:
+    if not isinstance(document, str | bytes):
+        return document
+    if len(document) > MAX_DOCUMENT_CHARS:
+        raise InvalidInput(f"document: at most {MAX_DOCUMENT_CHARS // 1024} KiB of JSON.")
+    try:
+        return orjson.loads(document)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"document: not valid JSON ({exc}).") from None
+
+
+def _ids(ids: Sequence[str], what: str) -> list[str]:
+    if isinstance(ids, str) or not all(isinstance(item, str) and item for item in ids):
+        raise InvalidInput(f"{what}: must be a list of ids.")
+    unique = list(dict.fromkeys(ids))
+    if len(unique) > MAX_IDS:
+        raise InvalidInput(f"{what}: at most {MAX_IDS} at once.")
+    return unique
+
+
+# ------------------------------------------------------------------------------------------ views
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySummary:
+    """A policy as listed on a role."""
+
+    id: str
+    name: str
+    built_in: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RoleView:
+    """A role with its attached policies."""
+
+    role: StoredRole
+    policies: tuple[PolicySummary, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyUsage:
+    """Where a policy is used."""
+
+    roles: tuple[tuple[str, str], ...]
+    """(id, name) of the roles it is attached to."""
+    boundary_users: int
+    boundary_user_names: tuple[str, ...]
+    """The first few, by name."""
+
+    @property
+    def in_use(self) -> bool:
+        return bool(self.roles) or self.boundary_users > 0
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentChange:
+    """What a replace-the-set call changed."""
+
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def _role_labels(role: StoredRole) -> Labels:
+    return {"role_label": role.labels}
+
+
+def _policy_labels(policy: StoredPolicy) -> Labels:
+    return {"permission_policy_label": policy.labels}
+
+
+def _role_view(connection: Connection, role: StoredRole) -> RoleView:
+    ids = role_store.policy_ids_of(connection, [role.id])[role.id]
+    found = policy_store.get_many(connection, ids)
+    summaries = sorted(
+        (PolicySummary(p.id, p.name, p.built_in) for p in found.values()), key=lambda s: (s.name.lower(), s.id)
+    )
+    return RoleView(role, tuple(summaries))
+
+
+def _load_role(connection: Connection, role_id: str, *, for_update: bool = False) -> StoredRole:
+    role = role_store.get(connection, role_id, for_update=for_update)
+    if role is None:
+        raise NotFound("There is no such role. It may have been deleted.")
+    return role
+
+
+def _load_policy(connection: Connection, policy_id: str, *, for_update: bool = False) -> StoredPolicy:
+    policy = policy_store.get(connection, policy_id, for_update=for_update)
+    if policy is None:
+        raise NotFound("There is no such permission policy. It may have been deleted.")
+    return policy
+
+
+def _load_policies(connection: Connection, policy_ids: Sequence[str]) -> dict[str, StoredPolicy]:
+    found = policy_store.get_many(connection, policy_ids)
+    missing = [policy_id for policy_id in policy_ids if policy_id not in found]
+    if missing:
+        raise NotFound(f"There is no permission policy with id {', '.join(missing)}.")
+    return found
+
+
+def _load_roles(connection: Connection, role_ids: Sequence[str]) -> dict[str, StoredRole]:
+    found = role_store.get_many(connection, role_ids)
+    missing = [role_id for role_id in role_ids if role_id not in found]
+    if missing:
+        raise NotFound(f"There is no role with id {', '.join(missing)}.")
+    return found
+
+
+def _refuse_built_in_role(role: StoredRole) -> None:
+    if role.built_in:
+        raise Protected(f"The built-in role '{role.name}' cannot be edited or deleted.")
+
+
+def _refuse_super_admin_role(roles: Mapping[str, StoredRole], *, to: str) -> None:
+    for role in roles.values():
+        if role.id == SUPER_ADMIN_ROLE_ID or role.built_in:
+            raise Protected(
+                f"The built-in role '{role.name}' cannot be given {to}: it is held by Super Admin accounts only "
+                "(create one with `gatehouse admin create`)."
+            )
+
+
+def _names(names: Sequence[str], total: int) -> str:
+    shown = ", ".join(names)
+    return f"{shown} and {total - len(names)} more" if total > len(names) else shown
+
+
+# ------------------------------------------------------------------------------------------ roles
+
+
+def list_roles(connection: Connection, principal: Principal) -> list[StoredRole]:
+    """The roles the principal may view (``iam:GetRole`` on each), by name."""
+    return [
+        role
+        for role in role_store.list_all(connection)
+        if allowed(principal, "iam:GetRole", resource_name("role", role.id), _role_labels(role))
+    ]
+
+
+def get_role(connection: Connection, principal: Principal, role_id: str) -> RoleView:
+    """A role with its policies."""
+    role = _load_role(connection, role_id)
+    require(principal, "iam:GetRole", resource_name("role", role.id), _role_labels(role))
+    return _role_view(connection, role)
+
+
+def create_role(
+    connection: Connection, principal: Principal, form: RoleInput, policy_ids: Sequence[str] = ()
+) -> RoleView:
+    """Create a custom role, optionally with policies attached. A taken name (any case) is a Conflict."""
+    require(principal, "iam:CreateRole", resource_name("role", ANY_ID), {"role_label": form.labels})
+    ids = _ids(policy_ids, "policies")
+    _load_policies(connection, ids)
+    role = role_store.insert(connection, str(uuid.uuid4()), form.write(), utcnow())
+    role_store.attach(connection, role.id, ids)
+    return _role_view(connection, role)
+
+
+def update_role(
+    connection: Connection,
+    principal: Principal,
+    role_id: str,
+    form: RoleInput,
+    policy_ids: Sequence[str] | None = None,
+    expected_version: int | None = None,
+) -> RoleView:
+    """Change a custom role's name, description and labels, and (unless ``policy_ids`` is ``None``) make its
+    policies exactly ``policy_ids``. ``expected_version`` makes it fail if the role changed meanwhile."""
+    role = _load_role(connection, role_id, for_update=True)
+    resource = resource_name("role", role.id)
+    require(principal, "iam:UpdateRole", resource, _role_labels(role))
+    if form.labels != role.labels:
+        require(principal, "iam:UpdateRole", resource, {"role_label": form.labels})
+    _refuse_built_in_role(role)
+    wanted = None if policy_ids is None else _ids(policy_ids, "policies")
+    if wanted is not None:
+        _load_policies(connection, wanted)
+    now = utcnow()
+    updated = role_store.update(connection, role.id, form.write(), now, expected_version)
+    if wanted is not None:
+        current = role_store.policy_ids_of(connection, [role.id])[role.id]
+        removed = role_store.detach(connection, role.id, [p for p in current if p not in wanted])
+        added = role_store.attach(connection, role.id, wanted)
+        if added or removed:
+            role_store.touch(connection, role.id, now)
+            updated = _load_role(connection, role.id)
+    return _role_view(connection, updated)
+
+
+def attach_policies(connection: Connection, principal: Principal, role_id: str, policy_ids: Sequence[str]) -> RoleView:
+    """Attach policies to a custom role (already attached ones are skipped)."""
+    role = _load_role(connection, role_id, for_update=True)
+    require(principal, "iam:UpdateRole", resource_name("role", role.id), _role_labels(role))
+    _refuse_built_in_role(role)
+    ids = _ids(policy_ids, "policies")
+    _load_policies(connection, ids)
+    if role_store.attach(connection, role.id, ids):
+        role_store.touch(connection, role.id, utcnow())
+        role = _load_role(connection, role.id)
+    return _role_view(connection, role)
+
+
+def detach_policies(connection: Connection, principal: Principal, role_id: str, policy_ids: Sequence[str]) -> RoleView:
+    """Detach policies from a custom role (ids not attached are ignored)."""
+    role = _load_role(connection, role_id, for_update=True)
+    require(principal, "iam:UpdateRole", resource_name("role", role.id), _role_labels(role))
+    _refuse_built_in_role(role)
+    if role_store.detach(connection, role.id, _ids(policy_ids, "policies")):
+        role_store.touch(connection, role.id, utcnow())
+        role = _load_role(connection, role.id)
+    return _role_view(connection, role)
+
+
+def delete_role(connection: Connection, principal: Principal, role_id: str) -> StoredRole:
+    """Delete a custom role that nobody holds directly and no group is bound to."""
+    role = _load_role(connection, role_id, for_update=True)
+    require(principal, "iam:DeleteRole", resource_name("role", role.id), _role_labels(role))
+    _refuse_built_in_role(role)
+    count, names = role_store.holders(connection, role.id)
+    bound = role_store.groups_bound_to(connection, role.id)
+    if count or bound:
+        uses = []
+        if count:
+            uses.append(f"assigned to {count} user{'s' if count != 1 else ''} ({_names(names, count)})")
+        if bound:
+            groups_text = ", ".join(str(group.display) for group in bound)
+            uses.append(f"bound to group{'s' if len(bound) != 1 else ''} {groups_text}")
+        raise Conflict(
+            f"The role '{role.name}' cannot be deleted: it is {' and '.join(uses)}. "
+            "Remove those assignments and bindings first."
+        )
+    role_store.delete(connection, role.id)
+    return role
+
+
+# ------------------------------------------------------------------------------------------ policies
+
+
+def list_policies(connection: Connection, principal: Principal) -> list[StoredPolicy]:
+    """The policies the principal may view (``iam:GetPermissionPolicy`` on each), by name."""
+    return [
+        policy
+        for policy in policy_store.list_all(connection)
+        if allowed(
+            principal, "iam:GetPermissionPolicy", resource_name("permissionpolicy", policy.id), _policy_labels(policy)
+        )
+    ]
+
+
+def get_policy(connection: Connection, principal: Principal, policy_id: str) -> StoredPolicy:
+    """A permission policy (its ``document`` is canonical JSON text)."""
+    policy = _load_policy(connection, policy_id)
+    require(principal, "iam:GetPermissionPolicy", resource_name("permissionpolicy", policy.id), _policy_labels(policy))
+    return policy
+
+
+def policy_usage(connection: Connection, principal: Principal, policy_id: str) -> PolicyUsage:
+    """The roles a policy is attached to and the users it bounds."""
+    policy = get_policy(connection, principal, policy_id)
+    return _usage(connection, policy.id)
+
+
+def _usage(connection: Connection, policy_id: str) -> PolicyUsage:
+    count, names = policy_store.boundary_users(connection, policy_id)
+    return PolicyUsage(tuple(policy_store.roles_using(connection, policy_id)), count, tuple(names))
+
+
+def create_policy(connection: Connection, principal: Principal, form: PolicyInput) -> StoredPolicy:
+    """Create a permission policy. A taken name (any case) is a Conflict."""
+    labels = {"permission_policy_label": form.labels}
+    require(principal, "iam:CreatePermissionPolicy", resource_name("permissionpolicy", ANY_ID), labels)
+    return policy_store.insert(connection, str(uuid.uuid4()), form.write(), utcnow())
+
+
+def update_policy(
+    connection: Connection,
+    principal: Principal,
+    policy_id: str,
+    form: PolicyInput,
+    expected_version: int | None = None,
+) -> StoredPolicy:
+    """Replace a custom policy's name, description, labels and document. Its version moves, so every
+    process's authorizer reads the new document on the next request."""
+    policy = _load_policy(connection, policy_id, for_update=True)
+    resource = resource_name("permissionpolicy", policy.id)
+    require(principal, "iam:UpdatePermissionPolicy", resource, _policy_labels(policy))
+    if form.labels != policy.labels:
+        require(principal, "iam:UpdatePermissionPolicy", resource, {"permission_policy_label": form.labels})
+    if policy.built_in:
+        raise Protected(f"The built-in permission policy '{policy.name}' cannot be edited or deleted.")
+    return policy_store.update(connection, policy.id, form.write(), utcnow(), expected_version)
+
+
+def delete_policy(connection: Connection, principal: Principal, policy_id: str) -> StoredPolicy:
+    """Delete a custom policy that no role uses and that bounds no user."""
+    policy = _load_policy(connection, policy_id, for_update=True)
+    require(
+        principal,
+        "iam:DeletePermissionPolicy",
+        resource_name("permissionpolicy", policy.id),
+        _policy_labels(policy),
+    )
+    if policy.built_in:
+        raise Protected(f"The built-in permission policy '{policy.name}' cannot be edited or deleted.")
+    usage = _usage(connection, policy.id)
+    if usage.in_use:
+        uses = []
+        if usage.roles:
+            names = ", ".join(name for _, name in usage.roles)
+            uses.append(f"attached to role{'s' if len(usage.roles) != 1 else ''} {names}")
+        if usage.boundary_users:
+            count = usage.boundary_users
+            users_text = _names(list(usage.boundary_user_names), count)
+            uses.append(f"the permission boundary of {count} user{'s' if count != 1 else ''} ({users_text})")
+        raise Conflict(
+            f"The permission policy '{policy.name}' cannot be deleted: it is {' and '.join(uses)}. Detach it first."
+        )
+    policy_store.delete(connection, policy.id)
+    return policy
+
+
+# ------------------------------------------------------------------------------------------ users
+
+
+def _target_user(connection: Connection, user_id: str) -> StoredUser:
+    user = user_store.get(connection, user_id)
+    if user is None:
+        raise NotFound("There is no such user. They may have been deleted.")
+    return user
+
+
+def _refuse_super_admin_account(user: StoredUser, what: str) -> None:
+    if user.super_admin:
+        raise Protected(
+            f"{user.user_name} is a Super Admin account: it holds every permission, and {what} do not apply to it."
+        )
+
+
+def roles_of_user(connection: Connection, principal: Principal, user_id: str) -> tuple[HeldRole, ...]:
+    """The roles a user holds, each with where it comes from (direct, via group X, Super Admin account)."""
+    user = _target_user(connection, user_id)
+    require(principal, "iam:GetUser", resource_name("user", user.id))
+    return held_roles(connection, user.id)
+
+
+def assign_role(connection: Connection, principal: Principal, user_id: str, role_id: str) -> bool:
+    """Give a user a role directly; ``False`` if they held it directly already."""
+    user = _target_user(connection, user_id)
+    require(principal, "iam:UpdateUserRole", resource_name("user", user.id))
+    _refuse_super_admin_account(user, "roles")
+    _refuse_super_admin_role(_load_roles(connection, [role_id]), to="to a user")
+    return role_store.assign(connection, user.id, role_id, MANUAL, principal.actor, utcnow())
+
+
+def unassign_role(connection: Connection, principal: Principal, user_id: str, role_id: str) -> bool:
+    """Take a directly assigned role away (roles held through groups stay); ``False`` if not assigned."""
+    user = _target_user(connection, user_id)
+    require(principal, "iam:UpdateUserRole", resource_name("user", user.id))
+    return role_store.unassign(connection, user.id, role_id, MANUAL)
+
+
+def set_user_roles(
+    connection: Connection, principal: Principal, user_id: str, role_ids: Sequence[str]
+) -> AssignmentChange:
+    """Make the user's directly assigned roles exactly ``role_ids`` (roles through groups and SSO stay)."""
+    user = _target_user(connection, user_id)
+    require(principal, "iam:UpdateUserRole", resource_name("user", user.id))
+    _refuse_super_admin_account(user, "roles")
+    wanted = _ids(role_ids, "roles")
+    _refuse_super_admin_role(_load_roles(connection, wanted), to="to a user")
+    current = [a.role_id for a in role_store.assignments_of(connection, [user.id])[user.id] if a.source == MANUAL]
+    removed = tuple(role_id for role_id in current if role_id not in wanted)
+    for role_id in removed:
+        role_store.unassign(connection, user.id, role_id, MANUAL)
+    now = utcnow()
+    added = tuple(
+        role_id for role_id in wanted if role_store.assign(connection, user.id, role_id, MANUAL, principal.actor, now)
+    )
+    return AssignmentChange(added, removed)
+
+
+def boundaries_of_user(connection: Connection, principal: Principal, user_id: str) -> list[StoredPolicy]:
+    """A user's permission boundaries."""
+    user = _target_user(connection, user_id)
+    require(principal, "iam:GetUser", resource_name("user", user.id))
+    ids = [b.policy_id for b in policy_store.boundaries_of(connection, [user.id])[user.id]]
+    found = policy_store.get_many(connection, ids)
+    return [found[policy_id] for policy_id in dict.fromkeys(ids) if policy_id in found]
+
+
+def set_boundaries(
+    connection: Connection, principal: Principal, user_id: str, policy_ids: Sequence[str]
+) -> AssignmentChange:
+    """Make the user's permission boundaries exactly ``policy_ids`` (empty: no boundary)."""
+    user = _target_user(connection, user_id)
+    require(principal, "iam:UpdateUserBoundary", resource_name("user", user.id))
+    _refuse_super_admin_account(user, "permission boundaries")
+    wanted = _ids(policy_ids, "boundaries")
+    _load_policies(connection, wanted)
+    added, removed = policy_store.set_boundaries(connection, user.id, wanted, MANUAL, principal.actor, utcnow())
+    return AssignmentChange(tuple(added), tuple(removed))
+
+
+# ------------------------------------------------------------------------------------------ groups
+
+
+def _target_group(connection: Connection, group_id: str) -> str:
+    group = group_store.get(connection, group_id)
+    if group is None:
+        raise NotFound("There is no such group. It may have been deleted by the identity provider.")
+    return group.id
+
+
+def roles_of_group(connection: Connection, principal: Principal, group_id: str) -> list[StoredRole]:
+    """The roles bound to a group, by name."""
+    group = _target_group(connection, group_id)
+    require(principal, "iam:GetGroupBinding", resource_name("group", group))
+    ids = [binding.role_id for binding in role_store.bindings_of(connection, [group])[group]]
+    return sorted(role_store.get_many(connection, ids).values(), key=lambda role: (role.name.lower(), role.id))
+
+
+def groups_of_role(connection: Connection, principal: Principal, role_id: str) -> list[Reference]:
+    """The groups a role is bound to."""
+    role = _load_role(connection, role_id)
+    require(principal, "iam:GetRole", resource_name("role", role.id), _role_labels(role))
+    return role_store.groups_bound_to(connection, role.id)
+
+
+def bind_group_role(connection: Connection, principal: Principal, group_id: str, role_id: str) -> bool:
+    """Bind a role to a group: its members hold the role while they are members. ``False`` if bound already."""
+    group = _target_group(connection, group_id)
+    require(principal, "iam:UpdateGroupBinding", resource_name("group", group))
+    _refuse_super_admin_role(_load_roles(connection, [role_id]), to="to a group")
+    return role_store.bind(connection, group, role_id, principal.actor, utcnow())
+
+
+def unbind_group_role(connection: Connection, principal: Principal, group_id: str, role_id: str) -> bool:
+    """Unbind a role from a group; its members lose it on their next request. ``False`` if it was not bound."""
+    group = _target_group(connection, group_id)
+    require(principal, "iam:UpdateGroupBinding", resource_name("group", group))
+    return role_store.unbind(connection, group, role_id)
+
+
+def set_group_roles(
+    connection: Connection, principal: Principal, group_id: str, role_ids: Sequence[str]
+) -> AssignmentChange:
+    """Make the roles bound to a group exactly ``role_ids``."""
+    group = _target_group(connection, group_id)
+    require(principal, "iam:UpdateGroupBinding", resource_name("group", group))
+    wanted = _ids(role_ids, "roles")
+    _refuse_super_admin_role(_load_roles(connection, wanted), to="to a group")
+    current = [binding.role_id for binding in role_store.bindings_of(connection, [group])[group]]
+    removed = tuple(role_id for role_id in current if role_id not in wanted)
+    for role_id in removed:
+        role_store.unbind(connection, group, role_id)
+    now = utcnow()
+    added = tuple(role_id for role_id in wanted if role_store.bind(connection, group, role_id, principal.actor, now))
+    return AssignmentChange(added, removed)
