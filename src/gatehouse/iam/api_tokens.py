@@ -1,0 +1,199 @@
+"""Personal API tokens (Organization → Tokens): use cases, authentication and last-use bookkeeping.
+
+A token is ``gha_`` + 32 random bytes (URL-safe base64), shown once when created and stored only as its
+SHA-256 (:mod:`gatehouse.credentials`). It acts for its user with the user's *current* permissions: a
+request authenticated by a token gets the principal of :func:`gatehouse.iam.authorizer.load_principal`
+like a dashboard session does. A token is refused at once, in every process, when it is revoked,
+expired, or its user is deactivated or deleted (:func:`authenticate` checks all of them in one indexed
+query). A deactivation also revokes the user's tokens for good (:func:`revoke_all_for_user`), so a
+reactivation does not bring them back.
+
+Permissions: creating is ``iam:CreateToken`` on ``token/*``; viewing and revoking one's own token is
+``iam:GetToken`` / ``iam:DeleteToken`` on ``token/<id>``, someone else's ``iam:GetAnyToken`` /
+``iam:DeleteAnyToken``.
+
+Expiry: a number of days from :data:`EXPIRY_DAYS`, or a date (the token works through that day, UTC), at
+most :data:`MAX_EXPIRY_DAYS` ahead. There is no token that never expires.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Final
+
+from sqlalchemy.engine import Connection
+
+from gatehouse.credentials import generate_token, hash_token, token_hint
+from gatehouse.errors import InvalidInput, NotFound, Unauthorized
+from gatehouse.iam.authorizer import Principal, allowed, require
+from gatehouse.iam.catalog import ANY_ID, resource_name
+from gatehouse.store import api_tokens as store
+from gatehouse.store.api_tokens import TokenInfo
+from gatehouse.store.records import utcnow
+
+API_TOKEN_PREFIX: Final = "gha_"
+EXPIRY_DAYS: Final = (7, 30, 60, 90, 180, 365)
+"""The expiries offered, in days."""
+MAX_EXPIRY_DAYS: Final = 366
+"""The furthest expiry a date may set."""
+MAX_NAME: Final = 100
+LAST_USE_INTERVAL: Final = timedelta(minutes=1)
+_MAX_PRESENTED: Final = 200
+
+
+class TokenUnauthorized(Unauthorized):
+    """401: no token, or one that does not work (unknown, revoked, expired, its user inactive or deleted)."""
+
+    default_detail = "Authentication is required: send 'X-API-KEY: <token>' or 'Authorization: Bearer <token>'."
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    """A token just created: ``token`` is shown once and never stored."""
+
+    token: str
+    info: TokenInfo
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCaller:
+    """Who a request's token acts for (build the principal with ``load_principal(user_id, token_name=...)``)."""
+
+    token_id: str
+    token_name: str
+    user_id: str
+    user_name: str
+    last_used_at: datetime | None
+
+
+# ------------------------------------------------------------------------------------------ inputs
+
+
+def token_name(name: str) -> str:
+    """Check and tidy a token's name."""
+    clean = " ".join(name.split()) if isinstance(name, str) else ""
+    if not clean or len(clean) > MAX_NAME or not clean.isprintable():
+        raise InvalidInput(f"name: a token name is 1 to {MAX_NAME} printable characters.")
+    return clean
+
+
+def expires_at(expiry: int | date, now: datetime) -> datetime:
+    """When a token created ``now`` expires: after ``expiry`` days (one of :data:`EXPIRY_DAYS`), or at the end
+    of day ``expiry`` (UTC), which must be today or later and at most :data:`MAX_EXPIRY_DAYS` ahead."""
+    if isinstance(expiry, datetime):  # a datetime is a date too: take its day
+        expiry = expiry.astimezone(UTC).date() if expiry.tzinfo else expiry.date()
+    if isinstance(expiry, date):
+        end = datetime.combine(expiry + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        if end <= now:
+            raise InvalidInput(f"expiry: {expiry.isoformat()} is in the past; choose today or a later day.")
+        if end - now > timedelta(days=MAX_EXPIRY_DAYS):
+            raise InvalidInput(f"expiry: a token expires at most {MAX_EXPIRY_DAYS} days ahead.")
+        return end
+    if isinstance(expiry, bool) or not isinstance(expiry, int) or expiry not in EXPIRY_DAYS:
+        choices = ", ".join(str(days) for days in EXPIRY_DAYS)
+        raise InvalidInput(f"expiry: choose {choices} days, or a date.")
+    return now + timedelta(days=expiry)
+
+
+# ------------------------------------------------------------------------------------------ use cases
+
+
+def create_token(connection: Connection, principal: Principal, name: str, expiry: int | date) -> NewToken:
+    """Create a token for the principal's own user; the returned ``token`` is the only copy."""
+    require(principal, "iam:CreateToken", resource_name("token", ANY_ID))
+    assert principal.user_id is not None  # an active principal has a user
+    now = utcnow()
+    clean, until = token_name(name), expires_at(expiry, now)
+    token = generate_token(API_TOKEN_PREFIX)
+    info = store.create(connection, principal.user_id, clean, hash_token(token), token_hint(token), now, until)
+    return NewToken(token, info)
+
+
+def _may(principal: Principal, verb: str, token: TokenInfo) -> bool:
+    own = token.user_id == principal.user_id
+    action = f"iam:{verb}Token" if own else f"iam:{verb}AnyToken"
+    return allowed(principal, action, resource_name("token", token.id))
+
+
+def list_tokens(connection: Connection, principal: Principal, user_id: str | None = None) -> list[TokenInfo]:
+    """A user's tokens (the principal's own by default), newest first, those the principal may view."""
+    owner = user_id or principal.user_id
+    if owner is None:
+        return []
+    return [token for token in store.of_user(connection, owner) if _may(principal, "Get", token)]
+
+
+def get_token(connection: Connection, principal: Principal, token_id: str) -> TokenInfo:
+    """One token's metadata (never its secret)."""
+    token = store.get(connection, token_id)
+    if token is None or not _may(principal, "Get", token):
+        raise NotFound("There is no such token.")
+    return token
+
+
+def revoke_token(connection: Connection, principal: Principal, token_id: str) -> TokenInfo:
+    """Revoke a token: it stops working at once, in every process. Revoking a revoked token changes nothing."""
+    token = get_token(connection, principal, token_id)
+    own = token.user_id == principal.user_id
+    require(principal, "iam:DeleteToken" if own else "iam:DeleteAnyToken", resource_name("token", token.id))
+    store.revoke(connection, token.id, utcnow())
+    revoked = store.get(connection, token.id)
+    assert revoked is not None
+    return revoked
+
+
+def revoke_all_for_user(connection: Connection, user_id: str) -> int:
+    """Revoke every token of a user, for good: the deactivation paths call it in their transaction."""
+    return store.revoke_all_for_user(connection, user_id, utcnow())
+
+
+# ------------------------------------------------------------------------------------------ requests
+
+
+def presented_token(x_api_key: str | None, authorization: str | None) -> str:
+    """The token a request presents: ``X-API-KEY: <token>`` or ``Authorization: Bearer <token>``."""
+    if x_api_key and x_api_key.strip():
+        return x_api_key.strip()
+    if authorization:
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+        raise TokenUnauthorized("Send the API token as 'X-API-KEY: <token>' or 'Authorization: Bearer <token>'.")
+    raise TokenUnauthorized()
+
+
+def authenticate(connection: Connection, token: str) -> TokenCaller:
+    """Who a presented token acts for, or :class:`TokenUnauthorized` (one indexed query)."""
+    if not token.startswith(API_TOKEN_PREFIX) or len(token) > _MAX_PRESENTED:
+        raise TokenUnauthorized("This is not a Gatehouse API token (they start with 'gha_').")
+    owner = store.lookup(connection, hash_token(token), utcnow())
+    if owner is None:
+        raise TokenUnauthorized("The API token is invalid, expired or revoked, or its user is deactivated.")
+    return TokenCaller(owner.token_id, owner.token_name, owner.user_id, owner.user_name, owner.last_used_at)
+
+
+class LastUseRecorder:
+    """Decides when a token's last use is worth writing: at most once a minute per token (per process;
+    the stored time also counts, so processes together write about once a minute)."""
+
+    def __init__(self, interval: timedelta = LAST_USE_INTERVAL, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval.total_seconds()
+        self._clock = clock
+        self._written: dict[str, float] = {}
+
+    def due(self, caller: TokenCaller) -> bool:
+        """Whether this use should be written (and, if so, remember that it will be)."""
+        now = self._clock()
+        if now - self._written.get(caller.token_id, -1e18) < self.interval:
+            return False
+        self._written[caller.token_id] = now
+        stored = caller.last_used_at
+        return stored is None or (utcnow() - stored).total_seconds() >= self.interval
+
+
+def record_use(connection: Connection, caller: TokenCaller, ip: str | None, user_agent: str | None) -> None:
+    """Write a token's last use (after the response, in its own transaction, when :meth:`LastUseRecorder.due`)."""
+    store.record_use(connection, caller.token_id, utcnow(), ip, user_agent)
