@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
 from gatehouse.passwords import verify_password
@@ -246,3 +247,27 @@ def test_status_changes_are_recorded_and_deactivation_ends_sessions(scim: TestCl
     with db.snapshot() as connection:
         events = [e.event for e in user_events.history(connection, created["id"])]
     assert events == ["reactivated", "deactivated", "created"]
+
+
+def test_a_scim_deactivation_revokes_api_tokens_for_good(scim: TestClient, db: Database) -> None:
+    """A deactivated user's API tokens stop at once and stay revoked after reactivation."""
+    from gatehouse.errors import Unauthorized
+    from gatehouse.iam import api_tokens
+    from gatehouse.iam.authorizer import load_principal
+    from gatehouse.iam.bootstrap import ensure_rbac
+    from gatehouse.store import roles
+    from gatehouse.store.records import utcnow
+
+    created = create(scim, okta_user())
+    with db.transaction() as connection:
+        ensure_rbac(connection)
+        admin_role = roles.get_by_name(connection, "Organization Admin")
+        assert admin_role is not None
+        roles.assign(connection, created["id"], admin_role.id, "manual", "test", utcnow())
+        issued = api_tokens.create_token(connection, load_principal(connection, created["id"]), "ci", 30)
+    with db.snapshot() as connection:
+        assert api_tokens.authenticate(connection, issued.token).user_id == created["id"]
+    scim.patch(f"{SCIM}/Users/{created['id']}", json=patch({"op": "replace", "value": {"active": False}}))
+    scim.patch(f"{SCIM}/Users/{created['id']}", json=patch({"op": "replace", "value": {"active": True}}))
+    with db.snapshot() as connection, pytest.raises(Unauthorized):
+        api_tokens.authenticate(connection, issued.token)

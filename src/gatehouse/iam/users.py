@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gatehouse.iam import access
 from gatehouse.iam.accounts import check_password_strength
 from gatehouse.passwords import hash_password
 from gatehouse.scim.payload import validate_user_doc
@@ -167,7 +168,7 @@ def set_status(connection: Connection, actor: str, user_id: str, active: bool) -
     store.set_active(connection, user.id, active, now)
     event = user_events.REACTIVATED if active else user_events.DEACTIVATED
     user_events.record(connection, user.id, event, actor, now)
-    ended = 0 if active else sessions.end_for_user(connection, user.id)
+    ended = 0 if active else access.withdraw(connection, user.id).sessions
     changed = store.get(connection, user.id)
     assert changed is not None
     return StatusChange(changed, True, ended)
@@ -186,7 +187,7 @@ def delete_user(connection: Connection, actor: str, user_id: str) -> StoredUser:
         )
     if user.id == acting.id:
         raise Refused("You cannot delete your own account.")
-    sessions.end_for_user(connection, user.id)
+    access.withdraw(connection, user.id)
     store.delete(connection, user.id)
     return user
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict, NotFound
+from gatehouse.iam import access
 from gatehouse.passwords import hash_password
 from gatehouse.scim import control
 from gatehouse.scim.filter import compile_filter, compile_sort
@@ -25,7 +26,7 @@ from gatehouse.scim.payload import parse_user, with_manager_ref
 from gatehouse.scim.preconditions import Precondition
 from gatehouse.scim.projection import Projection
 from gatehouse.scim.render import Renderer, list_response
-from gatehouse.store import lookups, sessions, user_events
+from gatehouse.store import lookups, user_events
 from gatehouse.store import users as store
 from gatehouse.store.records import Reference, StoredUser, utcnow
 from gatehouse.store.tables import users as users_table
@@ -208,7 +209,7 @@ class UserService:
         if event is not None:
             user_events.record(connection, after.id, event, ACTOR, now)
             if not after.active:
-                sessions.end_for_user(connection, after.id)
+                access.withdraw(connection, after.id)
         return after
 
     def delete(self, connection: Connection, user_id: str, precondition: Precondition | None) -> None:
