@@ -136,6 +136,7 @@ class Measured:
     result: Result
     cpu: CpuUse
     busy_before: float
+    memory: Memory  # the server's, right after the run
     attempts: int = 1
     profile: Profile | None = None
 
@@ -165,7 +166,7 @@ def _timed_run(scenario: Scenario, url: str, pid: int, options: Options, workdir
         f"  {scenario.label}: {result.requests_per_s:,.0f} req/s, statuses {result.statuses}, "
         f"cores server {cpu.server:.2f} wrk {cpu.wrk:.2f} other {cpu.other:.2f}"
     )
-    return Measured(result, cpu, busy)
+    return Measured(result, cpu, busy, memory(pid))
 
 
 def measure(scenario: Scenario, url: str, pid: int, options: Options, workdir: Path) -> Measured:
@@ -193,16 +194,21 @@ def _profiled(scenario: Scenario, url: str, pid: int, options: Options, workdir:
     return summarize(raw, options.profile_top)
 
 
-def hello_baseline(options: Options, workdir: Path) -> Measured:
+def hello_baseline(options: Options, workdir: Path, *, access_log: bool) -> Measured:
     """The ceiling: Starlette hello world on the same uvicorn stack, pinned like the server."""
     port = free_port()
     argv = [sys.executable, str(HERE / "hello_app.py"), "--port", str(port)]
-    if not options.access_log:
+    if not access_log:
         argv.append("--no-access-log")
     url = f"http://127.0.0.1:{port}"
-    progress("measuring the Starlette hello-world baseline")
-    with running(options.pinning.server_argv(argv), dict(os.environ), url + "/", workdir / "hello.log") as pid:
+    progress(f"measuring the Starlette hello-world baseline, access log {_on_off(access_log)}")
+    log = workdir / f"hello-log-{_on_off(access_log)}.log"
+    with running(options.pinning.server_argv(argv), dict(os.environ), url + "/", log) as pid:
         return measure(HELLO, url, pid, options, workdir)
+
+
+def _on_off(flag: bool) -> str:
+    return "on" if flag else "off"
 
 
 def total_results(base: str, token: str) -> int:
@@ -338,9 +344,9 @@ def targets(sizes: Sequence[SizeReport], hello: Measured) -> list[Target]:
 
 # -- report --------------------------------------------------------------------------------------
 
-ROW = "{:<38} {:>8} {:>6} {:>7} {:>7} {:>7} {:>8} {:>7} {:>5} {:>5} {:>5}  {}"
+ROW = "{:<38} {:>8} {:>6} {:>7} {:>7} {:>7} {:>8} {:>7} {:>5} {:>5} {:>5} {:>7}  {}"
 FIGURES = ("req/s", "ratio", "p50 ms", "p99 ms", "p99/p50", "requests", "non-2xx")
-COLUMNS = (*FIGURES, "srv", "wrk", "other", "statuses")
+COLUMNS = (*FIGURES, "srv", "wrk", "other", "RSS MiB", "statuses")
 
 
 def _row(label: str, measured: Measured, hello: Measured) -> str:
@@ -357,6 +363,7 @@ def _row(label: str, measured: Measured, hello: Measured) -> str:
         f"{cpu.server:.2f}",
         f"{cpu.wrk:.2f}",
         f"{cpu.other:.2f}",
+        f"{measured.memory.rss_mib:.1f}",
         _statuses(result),
     )
 
@@ -382,24 +389,24 @@ def _size_lines(size: SizeReport, hello: Measured) -> list[str]:
     return lines
 
 
-def _all_runs(sizes: Sequence[SizeReport], hello: Measured) -> list[tuple[str, Measured]]:
-    runs = [(HELLO.label, hello)]
+def _all_runs(sizes: Sequence[SizeReport], hello: Measured, hello_other: Measured) -> list[tuple[str, Measured]]:
+    runs = [(HELLO.label, hello), (f"{HELLO.label} (other access-log setting)", hello_other)]
     for size in sizes:
         runs += [(f"N={size.users:,} {size.labels[name]}", m) for name, m in size.endpoints.items()]
     return runs
 
 
-def _loud_lines(options: Options, sizes: Sequence[SizeReport], hello: Measured) -> list[str]:
+def _loud_lines(options: Options, sizes: Sequence[SizeReport], hello: Measured, hello_other: Measured) -> list[str]:
     bad = [
         f"!!! {label}: {m.result.non_2xx:,} non-2xx, {m.result.unexpected:,} not {_expected(m.result)}; "
         f"statuses {m.result.statuses}; socket errors {m.result.socket_errors}"
-        for label, m in _all_runs(sizes, hello)
+        for label, m in _all_runs(sizes, hello, hello_other)
         if m.result.non_2xx or m.result.unexpected or m.result.errors
     ]
     bad += [
         f"!!! {label}: other processes used {m.cpu.other:.2f} cores during the least disturbed of "
         f"{m.attempts} runs; its figures are suspect"
-        for label, m in _all_runs(sizes, hello)
+        for label, m in _all_runs(sizes, hello, hello_other)
         if m.cpu.other > CONTENDED_CORES
     ]
     if revision() != options.revision:
@@ -424,28 +431,44 @@ def revision() -> str:
     return f"{described}+{hashlib.sha1(changes.encode()).hexdigest()[:8]}" if changes else described
 
 
-def _header_lines(options: Options) -> list[str]:
+def _access_log_line(options: Options, hello: Measured, hello_other: Measured) -> str:
+    logged, bare = (hello, hello_other) if options.access_log else (hello_other, hello)
+    cost = 1 - logged.result.requests_per_s / bare.result.requests_per_s
+    servers = "gatehouse serve and hello world both log" if options.access_log else "--no-access-log on both"
+    return (
+        f"access log {_on_off(options.access_log).upper()} ({servers}): it matters, hello world does "
+        f"{bare.result.requests_per_s:,.0f} req/s without it and {logged.result.requests_per_s:,.0f} with it "
+        f"({cost:.0%} less)"
+    )
+
+
+def _header_lines(options: Options, hello: Measured, hello_other: Measured) -> list[str]:
     s = options.settings
-    log = "on" if options.access_log else "OFF (--no-access-log)"
     return [
         f"Gatehouse SCIM benchmark — {time.strftime('%Y-%m-%d %H:%M:%S')} on {platform.node()}, "
         f"Python {platform.python_version()}, code {options.revision} in {CODE}",
-        f"wrk -t{s.threads} -c{s.connections} -d{s.duration_s}s --latency "
+        f"wrk -t{s.threads} -c{s.connections} -d{s.duration_s}s --latency --timeout={s.timeout_s}s "
         f"(after a {options.warmup_s} s warm-up per endpoint); {options.pinning.describe()}",
-        "server: gatehouse serve, 1 worker, SQLite, uvicorn auto loop/http (uvloop + httptools), "
-        f"access log {log} (same for the baseline)",
+        "server: gatehouse serve, 1 worker, SQLite, uvicorn auto loop/http (uvloop + httptools)",
+        _access_log_line(options, hello, hello_other),
         "ratio = endpoint req/s / hello-world req/s; srv/wrk/other = cores used by the server, by wrk "
         "and by anything else during the run",
     ]
 
 
-def report_lines(options: Options, hello: Measured, sizes: Sequence[SizeReport], found: list[Target]) -> list[str]:
-    lines = [*_header_lines(options), "", ROW.format("baseline", *COLUMNS), _row(HELLO.label, hello, hello)]
+def report_lines(
+    options: Options, hello: Measured, hello_other: Measured, sizes: Sequence[SizeReport], found: list[Target]
+) -> list[str]:
+    lines = [*_header_lines(options, hello, hello_other), "", ROW.format("baseline", *COLUMNS)]
+    lines += [
+        _row(f"{HELLO.label}, access log {_on_off(options.access_log)}", hello, hello),
+        _row(f"{HELLO.label}, access log {_on_off(not options.access_log)}", hello_other, hello),
+    ]
     for size in sizes:
         lines += _size_lines(size, hello)
     lines += ["", "Targets"]
     lines += [f"  {'PASS' if t.passed else 'MISS'}  {t.name:<62} {t.figure:>24}  (goal {t.goal})" for t in found]
-    return lines + _profile_lines(sizes) + _loud_lines(options, sizes, hello)
+    return lines + _profile_lines(sizes) + _loud_lines(options, sizes, hello, hello_other)
 
 
 def _spot_lines(title: str, spots: Sequence[HotSpot]) -> list[str]:
@@ -467,7 +490,9 @@ def _profile_lines(sizes: Sequence[SizeReport]) -> list[str]:
     return lines
 
 
-def as_json(options: Options, hello: Measured, sizes: Sequence[SizeReport], found: list[Target]) -> dict[str, Any]:
+def as_json(
+    options: Options, hello: Measured, hello_other: Measured, sizes: Sequence[SizeReport], found: list[Target]
+) -> dict[str, Any]:
     def figures(m: Measured) -> dict[str, Any]:
         extra = {"ratio": _ratio(m, hello), "non_2xx": m.result.non_2xx, "unexpected": m.result.unexpected}
         profile = asdict(m.profile) if m.profile else None
@@ -475,6 +500,7 @@ def as_json(options: Options, hello: Measured, sizes: Sequence[SizeReport], foun
             **asdict(m.result),
             **extra,
             "cores": asdict(m.cpu),
+            "memory": asdict(m.memory),
             "busy_before": m.busy_before,
             "attempts": m.attempts,
             "profile": profile,
@@ -489,6 +515,7 @@ def as_json(options: Options, hello: Measured, sizes: Sequence[SizeReport], foun
             "pinning": options.pinning.describe(),
         },
         "hello": figures(hello),
+        f"hello_access_log_{_on_off(not options.access_log)}": figures(hello_other),
         "sizes": [
             {
                 "users": size.users,
@@ -517,11 +544,14 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Options, Path | None,
     parser.add_argument("--sizes", type=_sizes, default=[1_000, 100_000], help="user counts, e.g. 1000,100000")
     parser.add_argument("--duration", type=int, default=10, help="seconds per measured wrk run")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per endpoint (0: none)")
+    parser.add_argument("--timeout", type=int, default=10, help="wrk's per-request timeout, seconds")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--sample", type=int, default=2000, help="real ids/userNames the scripts rotate over")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the sampling")
-    parser.add_argument("--no-access-log", action="store_true", help="turn uvicorn's access log off (both)")
+    parser.add_argument(
+        "--access-log", action="store_true", help="keep uvicorn's access log on (server and baseline; default off)"
+    )
     parser.add_argument(
         "--quiet-wait", type=float, default=120, help="seconds to wait for an idle machine before each run"
     )
@@ -540,10 +570,10 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Options, Path | None,
     args = parser.parse_args(argv)
     options = Options(
         sizes=args.sizes,
-        settings=Settings(args.threads, args.connections, args.duration),
+        settings=Settings(args.threads, args.connections, args.duration, args.timeout),
         warmup_s=args.warmup,
         sample=args.sample,
-        access_log=not args.no_access_log,
+        access_log=args.access_log,
         seed=args.seed,
         pinning=Pinning.detect(),
         quiet_wait_s=args.quiet_wait,
@@ -569,13 +599,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     options, json_path, keep = parse_args(argv)
 
     def work(root: Path) -> int:
-        hello = hello_baseline(options, root)
+        hello = hello_baseline(options, root, access_log=options.access_log)
+        hello_other = hello_baseline(options, root, access_log=not options.access_log)
         sizes = [measure_size(users, options, root) for users in options.sizes]
         found = targets(sizes, hello)
-        print("\n".join(report_lines(options, hello, sizes, found)))
+        print("\n".join(report_lines(options, hello, hello_other, sizes, found)))
         if json_path is not None:
             json_path.parent.mkdir(parents=True, exist_ok=True)
-            json_path.write_text(json.dumps(as_json(options, hello, sizes, found), indent=2) + "\n")
+            figures = as_json(options, hello, hello_other, sizes, found)
+            json_path.write_text(json.dumps(figures, indent=2) + "\n")
         return 0 if all(t.passed for t in found) else 1
 
     return _in_workdir(keep, work)
