@@ -173,10 +173,21 @@ def _located(operation: Operation) -> Iterator[None]:
         raise type(exc)(f"{operation.label}: {exc.detail}") from None
 
 
+_BOOLEAN_ONLY = frozenset({"active"})
+
+
 def _revalidated(
     patch: DocumentPatch, check: Callable[[Mapping[str, Any]], dict[str, Any] | Problem]
 ) -> dict[str, Any]:
-    """Re-validate the patched document (RFC 7644 §3.5.2: the result must be a valid resource)."""
+    """Re-validate the patched document (RFC 7644 §3.5.2: the result must be a valid resource).
+
+    A patch that only set booleans in :data:`_BOOLEAN_ONLY` (Okta's and Entra's deactivation and
+    reactivation, the most frequent PATCH there is) leaves the rest of an already valid, canonical
+    document untouched: re-validating it all would cost a full model round trip for nothing.
+    """
+    simple = patch.touched and set(patch.touched) <= _BOOLEAN_ONLY
+    if simple and all(isinstance(patch.doc.get(name, False), bool) for name in patch.touched):
+        return dict(patch.doc)
     result = check(patch.doc)
     if isinstance(result, Problem):
         index = patch.touched.get(result.attribute) if result.attribute else None

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import Conflict
+from gatehouse.store import driver
 from gatehouse.store.records import as_utc
 from gatehouse.store.tables import api_tokens, users
 
@@ -144,12 +145,12 @@ def revoke(connection: Connection, token_id: str, now: datetime) -> bool:
 
 def revoke_all_for_user(connection: Connection, user_id: str, now: datetime) -> int:
     """Revoke every unrevoked token of a user (deactivation): reactivation does not bring them back."""
-    result = connection.execute(
-        api_tokens.update()
-        .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=now)
+    # On the driver: deactivation is on the SCIM hot path (Okta's PATCH active=false).
+    sql = (
+        f"UPDATE api_tokens SET revoked_at = {driver.mark(connection, 'now')} "
+        f"WHERE user_id = {driver.mark(connection, 'u')} AND revoked_at IS NULL"
     )
-    return int(result.rowcount)
+    return driver.run(connection, sql, {"now": driver.to_db_time(connection, now), "u": user_id})
 
 
 def lookup(connection: Connection, token_hash: str, now: datetime) -> TokenOwner | None:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gatehouse.credentials import hash_token
+from gatehouse.store import driver
 from gatehouse.store.records import as_utc
 from gatehouse.store.tables import sessions, users
 
@@ -117,7 +118,10 @@ def end(connection: Connection, session_hash: str) -> None:
 
 def end_for_user(connection: Connection, user_id: str) -> int:
     """End every session of a user (deactivation, password change, deletion)."""
-    return int(connection.execute(sessions.delete().where(sessions.c.user_id == user_id)).rowcount)
+    # On the driver: deactivation is on the SCIM hot path (Okta's PATCH active=false).
+    return driver.run(
+        connection, f"DELETE FROM sessions WHERE user_id = {driver.mark(connection, 'u')}", {"u": user_id}
+    )
 
 
 def purge(connection: Connection, now: datetime, idle: timedelta) -> int:
