@@ -358,7 +358,8 @@ def test_sorted_pages_walk_the_sort_index(big: sa.Engine, query: DirectoryQuery,
 GATHERED = [
     (DirectoryQuery(status="deactivated", source="local"), 0, "ix_users_source_active"),
     (DirectoryQuery(status="deactivated", sort="created"), 0, "ix_users_source_active"),
-    (DirectoryQuery(sort="source", descending=True), 0, "ix_users_source_active"),
+    # one source: (source, active) or (source, id), whichever the planner prefers
+    (DirectoryQuery(sort="source", descending=True), 0, "ix_users_source_"),
     (DirectoryQuery(sort="name"), 1, "ix_users_name_lower"),  # the users without a name (none here)
 ]
 

@@ -122,11 +122,8 @@ class UserService:
         return list_response(1, 1, [self.renderer.user(stored, groups, projection)])
 
     def _render_many(self, connection: Connection, ids: list[str], projection: Projection) -> list[bytes]:
-        if not ids:
-            return []
-        stored = {u.id: u for u in store.get_many(connection, ids)}
-        groups = store.groups_of(connection, ids) if projection.includes("groups") else {}
-        return [self.renderer.user(stored[i], groups.get(i, []), projection) for i in ids if i in stored]
+        found = lookups.users_by_ids(connection, ids)
+        return [self.renderer.user(found[i][0], found[i][1], projection) for i in ids if i in found]
 
     def create(self, connection: Connection, body: object, projection: Projection) -> Rendered:
         """POST /Users (RFC 7644 §3.3): 201 with the resource, or 409 ``uniqueness``."""

@@ -103,3 +103,18 @@ def groups_of_user(connection: Connection, user_id: str) -> list[Reference]:
         return [Reference(group_id, display) for group_id, display in handle.fetchall()]
     finally:
         handle.close()
+
+
+def users_by_ids(connection: Connection, user_ids: list[str]) -> dict[str, tuple[StoredResource, list[Reference]]]:
+    """Provisioned users with their groups, for a list page (one statement for the whole page)."""
+    if not user_ids:
+        return {}
+    dialect = connection.dialect.name
+    marks = ", ".join("?" if dialect == "sqlite" else "%s" for _ in user_ids)
+    sql = f"SELECT {_USER_COLUMNS}, {_GROUPS[dialect]} FROM users u WHERE u.id IN ({marks}) AND u.source = 'scim'"
+    handle = driver.execute(connection, sql, user_ids)
+    try:
+        found = [_resource(row, 0) for row in handle.fetchall()]
+    finally:
+        handle.close()
+    return {stored.id: (stored, groups) for stored, groups in found}

@@ -54,6 +54,7 @@ users = sa.Table(
     sa.Index("uq_users_user_name_lower", "user_name_lower", unique=True),
     sa.Index("ix_users_external_id", "external_id"),
     sa.Index("ix_users_source_active", "source", "active"),
+    sa.Index("ix_users_source_id", "source", "id"),  # SCIM list pages: WHERE source ORDER BY id
     sa.Index("ix_users_created", "created"),
     sa.Index("ix_users_last_modified", "last_modified"),
     sa.Index("ix_users_name_lower", "name_lower"),

@@ -123,14 +123,6 @@ def get(connection: Connection, user_id: str) -> StoredUser | None:
     return _to_user(row) if row else None
 
 
-def get_many(connection: Connection, user_ids: Sequence[str]) -> list[StoredUser]:
-    """The users with these ids (in no particular order); missing ids are skipped."""
-    if not user_ids:
-        return []
-    rows = connection.execute(sa.select(*_USER_COLUMNS).where(users.c.id.in_(list(user_ids))))
-    return [_to_user(row) for row in rows]
-
-
 def get_by_user_name(connection: Connection, user_name: str) -> StoredUser | None:
     """The user whose ``userName`` matches case-insensitively (RFC 7643 §4.1.1), or ``None``."""
     sql = f"SELECT {_COLUMNS} FROM users WHERE user_name_lower = {driver.mark(connection, 'name')}"
