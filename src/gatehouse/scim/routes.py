@@ -302,8 +302,21 @@ def _collection(endpoint: Callable[[Request], Any], collection: str) -> Callable
 
 
 def build_routes(endpoints: ScimEndpoints) -> list[Route]:
-    """The SCIM routes; anything else under the mount answers a SCIM 404 or 405 (see the handlers)."""
-    routes = [
+    """The SCIM routes, the hot ones first (routes are matched in order, each a regular expression);
+    anything else under the mount answers a SCIM 404 or 405 (see the handlers)."""
+    routes: list[Route] = []
+    for collection in ("Users", "Groups"):
+        routes += [
+            Route(f"/{collection}/.search", _collection(endpoints.search, collection), methods=["POST"]),
+            Route(
+                f"/{collection}/{{id}}",
+                _collection(endpoints.item, collection),
+                methods=["GET", "PUT", "PATCH", "DELETE"],
+            ),
+            Route(f"/{collection}", _collection(endpoints.collection, collection), methods=["GET", "POST"]),
+        ]
+    return [
+        *routes,
         Route("/ServiceProviderConfig", endpoints.service_provider_config, methods=["GET"]),
         Route("/Schemas", endpoints.schemas, methods=["GET"]),
         Route("/Schemas/{urn:path}", endpoints.schemas, methods=["GET"]),
@@ -313,17 +326,6 @@ def build_routes(endpoints: ScimEndpoints) -> list[Route]:
         Route("/Me", endpoints.not_implemented, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/Bulk", endpoints.not_implemented, methods=["POST"]),
     ]
-    for collection in ("Users", "Groups"):
-        routes += [
-            Route(f"/{collection}", _collection(endpoints.collection, collection), methods=["GET", "POST"]),
-            Route(f"/{collection}/.search", _collection(endpoints.search, collection), methods=["POST"]),
-            Route(
-                f"/{collection}/{{id}}",
-                _collection(endpoints.item, collection),
-                methods=["GET", "PUT", "PATCH", "DELETE"],
-            ),
-        ]
-    return routes
 
 
 async def handle_domain_error(request: Request, exc: Exception) -> Response:
