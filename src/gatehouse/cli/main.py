@@ -40,6 +40,10 @@ def serve(
         os.environ["GATEHOUSE_DATABASE_URL"] = database_url
     if public_url:
         os.environ["GATEHOUSE_PUBLIC_URL"] = public_url
+    elif "GATEHOUSE_PUBLIC_URL" not in os.environ:
+        # Not configured: the address this server listens on is the best guess (a local trial).
+        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        os.environ["GATEHOUSE_PUBLIC_URL"] = f"http://{shown_host}:{port}"
     settings = load_settings()
     with open_database(settings) as db:
         revision = migration.upgrade(db.engine)
