@@ -25,8 +25,10 @@ from gatehouse.scim.payload import parse_user
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
 from gatehouse.store.tables import user_emails, users
-from gatehouse.store.users import UserWrite
-from gatehouse.store.users import _email_rows as email_rows  # the store's own derivation, not a copy
+from gatehouse.store.users import (
+    UserWrite,
+    email_rows,  # the store's own derivation, not a copy
+)
 
 GATEHOUSE = str(Path(sys.executable).with_name("gatehouse"))
 PLACEHOLDER = "~u~"

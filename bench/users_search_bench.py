@@ -45,8 +45,10 @@ from gatehouse.iam.accounts import create_super_admin
 from gatehouse.scim.payload import validate_user_doc
 from gatehouse.store.database import Database
 from gatehouse.store.tables import user_emails, users
-from gatehouse.store.users import UserWrite
-from gatehouse.store.users import _email_rows as email_rows  # the store's own derivation, not a copy
+from gatehouse.store.users import (
+    UserWrite,
+    email_rows,  # the store's own derivation, not a copy
+)
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ADMIN, ADMIN_PASSWORD = "bench-admin", "bench admin password 1"

@@ -43,6 +43,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> Engine:
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             pool_size=pool_size,
             max_overflow=pool_size * 2,
+            pool_use_lifo=True,  # the most recently used connection has the warmest cache
         )
         _configure_sqlite(engine)
         return engine

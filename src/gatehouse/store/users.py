@@ -79,7 +79,8 @@ def serialize(resource_id: str, doc: dict[str, Any]) -> str:
     return orjson.dumps(ordered).decode()
 
 
-def _email_rows(user_id: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
+def email_rows(user_id: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``user_emails`` rows of a document (one per email with a value; also used by the seeders)."""
     rows = []
     for position, entry in enumerate(doc.get("emails") or []):
         value = entry.get("value")
@@ -191,7 +192,7 @@ def update(connection: Connection, write: UserWrite, expected_version: int, now:
 
 
 def _insert_emails(connection: Connection, user_id: str, doc: dict[str, Any]) -> None:
-    rows = _email_rows(user_id, doc)
+    rows = email_rows(user_id, doc)
     if rows:
         driver.run_many(connection, driver.insert_sql(connection, "user_emails", rows[0]), rows)
 
