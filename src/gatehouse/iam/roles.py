@@ -26,16 +26,13 @@ Rules beyond permissions:
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
 
-import orjson
 from sqlalchemy.engine import Connection
 
-from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gatehouse.errors import Conflict, Forbidden, NotFound
 from gatehouse.iam.authorizer import (
     SUPER_ADMIN_ROLE_ID,
     HeldRole,
@@ -46,128 +43,26 @@ from gatehouse.iam.authorizer import (
     require,
 )
 from gatehouse.iam.catalog import ANY_ID, resource_name
-from gatehouse.iam.policy import MAX_LABEL_LENGTH, PolicyDocument, parse_policy
+from gatehouse.iam.rbac_forms import (  # noqa: F401 - re-exported: the forms belong to these use cases
+    MAX_IDS,
+    PolicyInput,
+    RoleInput,
+    check_labels,
+    checked_ids,
+    policy_input,
+    role_input,
+)
 from gatehouse.store import groups as group_store
 from gatehouse.store import policies as policy_store
 from gatehouse.store import roles as role_store
 from gatehouse.store import users as user_store
-from gatehouse.store.policies import PolicyWrite, StoredPolicy
+from gatehouse.store.policies import StoredPolicy
 from gatehouse.store.records import Reference, StoredUser, utcnow
-from gatehouse.store.roles import MANUAL, RoleWrite, StoredRole
-
-MAX_NAME: Final = 100
-MAX_DESCRIPTION: Final = 1000
-MAX_LABELS: Final = 32
-MAX_LABEL_KEY: Final = 63
-MAX_DOCUMENT_CHARS: Final = 256 * 1024
-MAX_IDS: Final = 100
-"""Roles or policies in one request (attach, assign, bind, boundaries)."""
-_LABEL_KEY: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._/-]*[A-Za-z0-9])?")
+from gatehouse.store.roles import MANUAL, StoredRole
 
 
 class Protected(Forbidden):
     """A change that built-in roles and policies, or Super Admin accounts, cannot undergo."""
-
-
-# ------------------------------------------------------------------------------------------ inputs
-
-
-@dataclass(frozen=True, slots=True)
-class RoleInput:
-    """A role form, checked: build it with :func:`role_input`."""
-
-    name: str
-    description: str
-    labels: Mapping[str, str]
-
-    def write(self) -> RoleWrite:
-        return RoleWrite(self.name, self.description, self.labels)
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyInput:
-    """A permission policy form, checked and its document validated: build it with :func:`policy_input`."""
-
-    name: str
-    description: str
-    labels: Mapping[str, str]
-    document: PolicyDocument
-
-    def write(self) -> PolicyWrite:
-        text = orjson.dumps(self.document.as_dict()).decode()
-        return PolicyWrite(self.name, text, self.description, self.labels)
-
-
-def role_input(name: str, description: str = "", labels: object = None) -> RoleInput:
-    """Check and tidy a role's fields."""
-    return RoleInput(_name(name, "role"), _description(description), check_labels(labels))
-
-
-def policy_input(name: str, document: object, description: str = "", labels: object = None) -> PolicyInput:
-    """Check a policy's fields and validate its document: parsed JSON, or JSON text (the editor's)."""
-    clean_name, clean_description, clean_labels = _name(name, "policy"), _description(description), check_labels(labels)
-    return PolicyInput(clean_name, clean_description, clean_labels, parse_policy(_json_document(document)))
-
-
-def _name(name: str, what: str) -> str:
-    clean = " ".join(name.split()) if isinstance(name, str) else ""
-    if not clean:
-        raise InvalidInput(f"name: a {what} needs a name.")
-    if len(clean) > MAX_NAME or not clean.isprintable():
-        raise InvalidInput(f"name: a {what} name is 1 to {MAX_NAME} printable characters.")
-    return clean
-
-
-def _description(description: str) -> str:
-    clean = description.strip() if isinstance(description, str) else None
-    if clean is None:
-        raise InvalidInput("description: must be a string.")
-    if len(clean) > MAX_DESCRIPTION:
-        raise InvalidInput(f"description: at most {MAX_DESCRIPTION} characters.")
-    return clean
-
-
-def check_labels(labels: object) -> dict[str, str]:
-    """Labels: an object of at most :data:`MAX_LABELS` string values under keys like ``team`` or ``env.tier``."""
-    if labels is None:
-        return {}
-    if not isinstance(labels, Mapping):
-        raise InvalidInput('labels: must be an object of strings, e.g. {"team": "sre"}.')
-    if len(labels) > MAX_LABELS:
-        raise InvalidInput(f"labels: at most {MAX_LABELS} labels.")
-    clean: dict[str, str] = {}
-    for key, value in labels.items():
-        if not isinstance(key, str) or len(key) > MAX_LABEL_KEY or not _LABEL_KEY.fullmatch(key):
-            raise InvalidInput(
-                f"labels.{key}: a label key is 1 to {MAX_LABEL_KEY} letters, digits, '.', '_', '-' or '/', "
-                "starting and ending with a letter or digit."
-            )
-        if not isinstance(value, str):
-            raise InvalidInput(f"labels.{key}: a label value must be a string.")
-        if len(value) > MAX_LABEL_LENGTH or not value.isprintable():
-            raise InvalidInput(f"labels.{key}: a label value is at most {MAX_LABEL_LENGTH} printable characters.")
-        clean[key] = value
-    return clean
-
-
-def _json_document(document: object) -> object:
-    if not isinstance(document, str | bytes):
-        return document
-    if len(document) > MAX_DOCUMENT_CHARS:
-        raise InvalidInput(f"document: at most {MAX_DOCUMENT_CHARS // 1024} KiB of JSON.")
-    try:
-        return orjson.loads(document)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"document: not valid JSON ({exc}).") from None
-
-
-def _ids(ids: Sequence[str], what: str) -> list[str]:
-    if isinstance(ids, str) or not all(isinstance(item, str) and item for item in ids):
-        raise InvalidInput(f"{what}: must be a list of ids.")
-    unique = list(dict.fromkeys(ids))
-    if len(unique) > MAX_IDS:
-        raise InvalidInput(f"{what}: at most {MAX_IDS} at once.")
-    return unique
 
 
 # ------------------------------------------------------------------------------------------ views
@@ -303,7 +198,7 @@ def create_role(
 ) -> RoleView:
     """Create a custom role, optionally with policies attached. A taken name (any case) is a Conflict."""
     require(principal, "iam:CreateRole", resource_name("role", ANY_ID), {"role_label": form.labels})
-    ids = _ids(policy_ids, "policies")
+    ids = checked_ids(policy_ids, "policies")
     _load_policies(connection, ids)
     role = role_store.insert(connection, str(uuid.uuid4()), form.write(), utcnow())
     role_store.attach(connection, role.id, ids)
@@ -326,7 +221,7 @@ def update_role(
     if form.labels != role.labels:
         require(principal, "iam:UpdateRole", resource, {"role_label": form.labels})
     _refuse_built_in_role(role)
-    wanted = None if policy_ids is None else _ids(policy_ids, "policies")
+    wanted = None if policy_ids is None else checked_ids(policy_ids, "policies")
     if wanted is not None:
         _load_policies(connection, wanted)
     now = utcnow()
@@ -346,7 +241,7 @@ def attach_policies(connection: Connection, principal: Principal, role_id: str, 
     role = _load_role(connection, role_id, for_update=True)
     require(principal, "iam:UpdateRole", resource_name("role", role.id), _role_labels(role))
     _refuse_built_in_role(role)
-    ids = _ids(policy_ids, "policies")
+    ids = checked_ids(policy_ids, "policies")
     _load_policies(connection, ids)
     if role_store.attach(connection, role.id, ids):
         role_store.touch(connection, role.id, utcnow())
@@ -359,7 +254,7 @@ def detach_policies(connection: Connection, principal: Principal, role_id: str, 
     role = _load_role(connection, role_id, for_update=True)
     require(principal, "iam:UpdateRole", resource_name("role", role.id), _role_labels(role))
     _refuse_built_in_role(role)
-    if role_store.detach(connection, role.id, _ids(policy_ids, "policies")):
+    if role_store.detach(connection, role.id, checked_ids(policy_ids, "policies")):
         role_store.touch(connection, role.id, utcnow())
         role = _load_role(connection, role.id)
     return _role_view(connection, role)
@@ -520,7 +415,7 @@ def set_user_roles(
     user = _target_user(connection, user_id)
     require(principal, "iam:UpdateUserRole", resource_name("user", user.id))
     _refuse_super_admin_account(user, "roles")
-    wanted = _ids(role_ids, "roles")
+    wanted = checked_ids(role_ids, "roles")
     _refuse_super_admin_role(_load_roles(connection, wanted), to="to a user")
     current = [a.role_id for a in role_store.assignments_of(connection, [user.id])[user.id] if a.source == MANUAL]
     removed = tuple(role_id for role_id in current if role_id not in wanted)
@@ -549,7 +444,7 @@ def set_boundaries(
     user = _target_user(connection, user_id)
     require(principal, "iam:UpdateUserBoundary", resource_name("user", user.id))
     _refuse_super_admin_account(user, "permission boundaries")
-    wanted = _ids(policy_ids, "boundaries")
+    wanted = checked_ids(policy_ids, "boundaries")
     _load_policies(connection, wanted)
     added, removed = policy_store.set_boundaries(connection, user.id, wanted, MANUAL, principal.actor, utcnow())
     return AssignmentChange(tuple(added), tuple(removed))
@@ -601,7 +496,7 @@ def set_group_roles(
     """Make the roles bound to a group exactly ``role_ids``."""
     group = _target_group(connection, group_id)
     require(principal, "iam:UpdateGroupBinding", resource_name("group", group))
-    wanted = _ids(role_ids, "roles")
+    wanted = checked_ids(role_ids, "roles")
     _refuse_super_admin_role(_load_roles(connection, wanted), to="to a group")
     current = [binding.role_id for binding in role_store.bindings_of(connection, [group])[group]]
     removed = tuple(role_id for role_id in current if role_id not in wanted)
