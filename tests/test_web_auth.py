@@ -145,3 +145,28 @@ def test_client_ip_honours_only_trusted_proxies(settings: Settings) -> None:
     assert client_ip(request("10.0.0.2", "6.6.6.6, 198.51.100.7"), ["10.0.0.0/8"]) == "198.51.100.7"
     assert client_ip(request("10.0.0.2", "198.51.100.7, 10.0.0.9"), ["10.0.0.0/8"]) == "198.51.100.7"
     assert client_ip(request("192.0.2.1", "198.51.100.7"), ["10.0.0.0/8"]) == "192.0.2.1"
+
+
+def test_sessions_end_after_idle_and_absolute_timeouts(db: Database) -> None:
+    """A session is refused once idle too long, or past its absolute lifetime even when active."""
+    from datetime import timedelta
+
+    from gatehouse.store import sessions
+
+    user_id = make_admin(db)
+    start = utcnow()
+    with db.transaction() as connection:
+        raw, _ = sessions.create(connection, user_id, start, timedelta(hours=12), None, None)
+    idle = timedelta(minutes=60)
+    with db.snapshot() as connection:
+        assert sessions.lookup(connection, raw, start + timedelta(minutes=59), idle) is not None
+        assert sessions.lookup(connection, raw, start + timedelta(minutes=61), idle) is None
+    with db.transaction() as connection:
+        sessions.touch(
+            connection,
+            sessions.lookup(connection, raw, start, idle).session_hash,
+            start + timedelta(hours=11, minutes=59),
+        )
+    with db.snapshot() as connection:
+        assert sessions.lookup(connection, raw, start + timedelta(hours=11, minutes=59, seconds=30), idle) is not None
+        assert sessions.lookup(connection, raw, start + timedelta(hours=12, seconds=1), idle) is None
