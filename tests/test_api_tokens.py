@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from starlette.testclient import TestClient
 
-from gatehouse.credentials import hash_token
+from gatehouse.credentials import LastUseRecorder, hash_token
 from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gatehouse.iam import api_tokens as tokens
 from gatehouse.iam import roles as use
@@ -288,17 +288,17 @@ def test_last_use_is_written_at_most_once_a_minute(seeded: Database) -> None:
         user_id = add_user(connection, "lea")
     new = create(seeded, user_id)
     clock = [1000.0]
-    recorder = tokens.LastUseRecorder(clock=lambda: clock[0])
+    recorder = LastUseRecorder(clock=lambda: clock[0])
 
     caller = authenticate(seeded, new.token)
     assert caller.last_used_at is None
-    assert recorder.due(caller)
+    assert _due(recorder, caller)
     with seeded.transaction() as connection:
         tokens.record_use(connection, caller, "203.0.113.9", "curl/8" + "x" * 300)
     clock[0] += 30
-    assert not recorder.due(authenticate(seeded, new.token))
+    assert not _due(recorder, authenticate(seeded, new.token))
     clock[0] += 31
-    assert not recorder.due(authenticate(seeded, new.token))  # the stored use is under a minute old
+    assert not _due(recorder, authenticate(seeded, new.token))  # the stored use is under a minute old
     with seeded.reader() as connection:
         info = tokens.get_token(connection, principal(seeded, user_id), new.info.id)
     assert info.last_used_ip == "203.0.113.9" and info.last_used_user_agent is not None
@@ -311,6 +311,10 @@ def test_last_use_is_written_at_most_once_a_minute(seeded: Database) -> None:
             .where(api_tokens.c.id == new.info.id)
             .values(last_used_at=utcnow() - timedelta(minutes=2))
         )
-    assert tokens.LastUseRecorder().due(authenticate(seeded, new.token))
+    assert _due(LastUseRecorder(), authenticate(seeded, new.token))
     clock[0] += 61
-    assert recorder.due(authenticate(seeded, new.token))
+    assert _due(recorder, authenticate(seeded, new.token))
+
+
+def _due(recorder: LastUseRecorder, caller: tokens.TokenCaller) -> bool:
+    return recorder.due(caller.token_id, caller.last_used_at)

@@ -9,6 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 SCIM_TOKEN_PREFIX = "ghs_"
 
@@ -31,3 +34,24 @@ def token_hint(token: str) -> str:
 def same_digest(left: str, right: str) -> bool:
     """Constant-time comparison of two digests."""
     return hmac.compare_digest(left.encode(), right.encode())
+
+
+LAST_USE_INTERVAL = timedelta(minutes=1)
+
+
+class LastUseRecorder:
+    """Decides when a token's last use is worth writing: at most once a minute per token in this process,
+    and not when the stored time (written by any process) is that recent. Never a write per request."""
+
+    def __init__(self, interval: timedelta = LAST_USE_INTERVAL, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval.total_seconds()
+        self._clock = clock
+        self._written: dict[str, float] = {}
+
+    def due(self, token_id: str, stored: datetime | None) -> bool:
+        """Whether this use should be written (and, if so, remember that it will be)."""
+        now = self._clock()
+        if now - self._written.get(token_id, -1e18) < self.interval:
+            return False
+        self._written[token_id] = now
+        return stored is None or (datetime.now(UTC) - stored).total_seconds() >= self.interval

@@ -18,8 +18,6 @@ most :data:`MAX_EXPIRY_DAYS` ahead. There is no token that never expires.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
@@ -40,7 +38,6 @@ EXPIRY_DAYS: Final = (7, 30, 60, 90, 180, 365)
 MAX_EXPIRY_DAYS: Final = 366
 """The furthest expiry a date may set."""
 MAX_NAME: Final = 100
-LAST_USE_INTERVAL: Final = timedelta(minutes=1)
 _MAX_PRESENTED: Final = 200
 
 
@@ -175,25 +172,7 @@ def authenticate(connection: Connection, token: str) -> TokenCaller:
     return TokenCaller(owner.token_id, owner.token_name, owner.user_id, owner.user_name, owner.last_used_at)
 
 
-class LastUseRecorder:
-    """Decides when a token's last use is worth writing: at most once a minute per token (per process;
-    the stored time also counts, so processes together write about once a minute)."""
-
-    def __init__(self, interval: timedelta = LAST_USE_INTERVAL, clock: Callable[[], float] = time.monotonic) -> None:
-        self.interval = interval.total_seconds()
-        self._clock = clock
-        self._written: dict[str, float] = {}
-
-    def due(self, caller: TokenCaller) -> bool:
-        """Whether this use should be written (and, if so, remember that it will be)."""
-        now = self._clock()
-        if now - self._written.get(caller.token_id, -1e18) < self.interval:
-            return False
-        self._written[caller.token_id] = now
-        stored = caller.last_used_at
-        return stored is None or (utcnow() - stored).total_seconds() >= self.interval
-
-
 def record_use(connection: Connection, caller: TokenCaller, ip: str | None, user_agent: str | None) -> None:
-    """Write a token's last use (after the response, in its own transaction, when :meth:`LastUseRecorder.due`)."""
+    """Write a token's last use (after the response, in its own transaction), when
+    :meth:`gatehouse.credentials.LastUseRecorder.due` says so."""
     store.record_use(connection, caller.token_id, utcnow(), ip, user_agent)

@@ -8,18 +8,14 @@ after the response, in its own transaction.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.engine import Connection
 
 from gatehouse.credentials import hash_token
 from gatehouse.errors import Forbidden, Unauthorized
 from gatehouse.store import lookups
-from gatehouse.store.records import utcnow
-
-LAST_USE_INTERVAL = timedelta(minutes=1)
 
 
 class ScimUnauthorized(Unauthorized):
@@ -74,21 +70,3 @@ def authenticate(connection: Connection, header: str | None) -> ScimClient:
     if not check.scim_enabled:
         raise ScimDisabled(check.name)
     return ScimClient(check.id, check.name, check.last_used_at)
-
-
-class UsageRecorder:
-    """Decides when a token's last use is worth writing: at most once a minute per token."""
-
-    def __init__(self) -> None:
-        self._written: dict[str, float] = {}
-
-    def due(self, client: ScimClient) -> bool:
-        """Whether this use should be written (and, if so, remember that it will be)."""
-        now = time.monotonic()
-        if now - self._written.get(client.token_id, -1e9) < LAST_USE_INTERVAL.total_seconds():
-            return False
-        if client.last_used_at is not None and utcnow() - client.last_used_at < LAST_USE_INTERVAL:
-            self._written[client.token_id] = now
-            return False
-        self._written[client.token_id] = now
-        return True

@@ -14,7 +14,6 @@ from gatehouse.errors import InvalidInput, NotFound
 from gatehouse.store import scim_tokens, settings
 from gatehouse.store.records import utcnow
 from gatehouse.store.scim_tokens import TokenInfo
-from gatehouse.store.tables import scim_tokens as scim_tokens_table
 
 MAX_NAME = 100
 
@@ -64,12 +63,7 @@ def revoke_token_id(connection: Connection, token_id: str) -> str:
     By id, not by name, so that a form sent twice cannot revoke the token that replaced it.
     """
     info = live_token(connection, token_id)
-    revoked = connection.execute(
-        scim_tokens_table.update()
-        .where(scim_tokens_table.c.id == token_id, scim_tokens_table.c.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-    if info is None or revoked.rowcount == 0:
+    if info is None or not scim_tokens.revoke_id(connection, token_id):
         raise NotFound("This SCIM token was already revoked or replaced.")
     return info.name
 

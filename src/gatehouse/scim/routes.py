@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gatehouse.credentials import LastUseRecorder
 from gatehouse.errors import (
     GatehouseError,
     InvalidSyntax,
@@ -31,7 +32,7 @@ from gatehouse.errors import (
 from gatehouse.network import client_ip
 from gatehouse.scim import listing
 from gatehouse.scim.activity import ERROR_KEY, TOKEN_KEY
-from gatehouse.scim.auth import ScimClient, ScimDisabled, ScimUnauthorized, UsageRecorder, authenticate
+from gatehouse.scim.auth import ScimClient, ScimDisabled, ScimUnauthorized, authenticate
 from gatehouse.scim.discovery import Discovery
 from gatehouse.scim.preconditions import if_match, none_match
 from gatehouse.scim.projection import Projection
@@ -104,7 +105,7 @@ class ScimEndpoints:
         self.default_count = default_count
         self.max_results = max_results
         self.max_body_bytes = max_body_bytes
-        self.usage = UsageRecorder()
+        self.usage = LastUseRecorder()
         self.trusted_proxies = tuple(trusted_proxies)
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -152,7 +153,7 @@ class ScimEndpoints:
             raise InvalidSyntax(f"The request body is not valid JSON: {exc}.") from None
 
     def _usage_task(self, request: Request, client: ScimClient) -> BackgroundTask | None:
-        if not self.usage.due(client):
+        if not self.usage.due(client.token_id, client.last_used_at):
             return None
         ip = client_ip(request, self.trusted_proxies)
         agent = request.headers.get("user-agent")

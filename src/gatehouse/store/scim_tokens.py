@@ -53,6 +53,16 @@ def revoke(connection: Connection, name: str) -> None:
         raise NotFound(f"No live SCIM token is named '{name}'.")
 
 
+def revoke_id(connection: Connection, token_id: str) -> bool:
+    """Revoke the live token with this id; whether there was one."""
+    result = connection.execute(
+        scim_tokens.update()
+        .where(scim_tokens.c.id == token_id, scim_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return bool(result.rowcount)
+
+
 def live(connection: Connection) -> list[TokenInfo]:
     """The tokens that work, oldest first."""
     rows = connection.execute(
