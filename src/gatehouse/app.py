@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import sqlalchemy as sa
 from starlette.applications import Starlette
@@ -14,6 +15,7 @@ from starlette.routing import Mount, Route
 
 from gatehouse.config import Settings, load_settings
 from gatehouse.errors import GatehouseError
+from gatehouse.iam.retention import purging
 from gatehouse.scim.activity import ActivityMiddleware, ActivityRecorder
 from gatehouse.scim.discovery import Discovery
 from gatehouse.scim.groups import GroupService
@@ -80,7 +82,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with activity.running(database):  # the SCIM activity flusher; flushes on the way out
+        retention = timedelta(days=settings.audit_retention_days)
+        async with (
+            activity.running(database),  # the SCIM activity flusher; flushes on the way out
+            purging(database, retention, settings.audit_purge_interval_seconds),
+        ):
             yield
         database.dispose()
 

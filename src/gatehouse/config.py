@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(default=300, ge=1)
     """How long a lock after repeated failed sign-ins lasts (the failure window too)."""
 
+    audit_retention_days: int = Field(default=60, ge=1, le=3650)
+    """Audit records older than this are purged (by a task that runs on its own, hourly)."""
+
+    audit_purge_interval_seconds: int = Field(default=3600, ge=1)
+    """How often the audit purge runs."""
+
     trusted_proxies: list[str] = Field(default_factory=list)
     """Reverse proxies (IPs or CIDRs) whose ``X-Forwarded-For`` is believed for the client IP.
     As an environment variable: a JSON list, e.g. ``["10.0.0.0/8"]``."""

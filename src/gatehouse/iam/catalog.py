@@ -200,14 +200,24 @@ ORGANIZATION_ADMIN_POLICY: Final[Mapping[str, object]] = _document(
 )
 """The starter "Organization Admin" policy (see :data:`ORGANIZATION_ADMIN_EXCLUDED`)."""
 
+VIEWER_OWN_TOKENS: Final[tuple[str, ...]] = ("iam:CreateToken", "iam:DeleteToken")
+"""A Viewer may keep personal API tokens for read-only automation: a token carries its user's
+permissions, so a Viewer's token reads and changes nothing else."""
+
 VIEWER_POLICY: Final[Mapping[str, object]] = _document(
     "allow",
-    tuple(
-        action.name for action in ACTIONS if action.name.startswith("iam:Get") and action.name not in VIEWER_EXCLUDED
+    (
+        *(
+            action.name
+            for action in ACTIONS
+            if action.name.startswith("iam:Get") and action.name not in VIEWER_EXCLUDED
+        ),
+        *VIEWER_OWN_TOKENS,
     ),
     ("*",),
 )
-"""The starter "Viewer" policy: every ``iam:Get*`` action except ``iam:GetAnyToken``."""
+"""The starter "Viewer" policy: every ``iam:Get*`` action except ``iam:GetAnyToken``, plus creating and
+revoking one's own API tokens."""
 
 STARTER_ROLES: Final[Mapping[str, Mapping[str, object]]] = MappingProxyType(
     {"Organization Admin": ORGANIZATION_ADMIN_POLICY, "Viewer": VIEWER_POLICY}

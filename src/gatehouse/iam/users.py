@@ -1,7 +1,8 @@
 """Administrators' actions on users (Organization → Users): use cases, no HTTP, no commit.
 
-Each function runs in the caller's transaction, takes the acting user's name (checked here: until
-roles arrive with RBAC, only an active Super Admin may act) and raises :mod:`gatehouse.errors`.
+Each function runs in the caller's transaction, takes the acting :class:`~gatehouse.iam.authorizer.Principal`,
+checks the action's permission on the concrete user (:mod:`gatehouse.iam.catalog`) and raises
+:mod:`gatehouse.errors`.
 
 Who owns what:
 - local users (created in the dashboard or the CLI) can have their password reset, be deactivated,
@@ -27,6 +28,8 @@ from sqlalchemy.engine import Connection
 from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gatehouse.iam import access
 from gatehouse.iam.accounts import check_password_strength
+from gatehouse.iam.authorizer import Principal, require
+from gatehouse.iam.catalog import resource_name
 from gatehouse.passwords import hash_password
 from gatehouse.scim.payload import validate_user_doc
 from gatehouse.scim.render import USER_SCHEMA
@@ -113,12 +116,14 @@ def local_user_document(new: NewLocalUser) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ actions
 
 
-def create_local_user(connection: Connection, actor: str, new: NewLocalUser, password: OneTimePassword) -> StoredUser:
+def create_local_user(
+    connection: Connection, principal: Principal, new: NewLocalUser, password: OneTimePassword
+) -> StoredUser:
     """Invite a local user, who must change the one-time password at first sign-in.
 
     A taken username (in any case, whatever its source) is a :class:`Conflict`.
     """
-    _authorize(connection, actor)
+    require(principal, "iam:InviteUser", resource_name("user", "*"))
     if store.get_by_user_name(connection, new.user_name) is not None:
         raise Conflict(f"The username '{new.user_name}' is already taken (usernames ignore case).")
     write = store.UserWrite(
@@ -130,54 +135,53 @@ def create_local_user(connection: Connection, actor: str, new: NewLocalUser, pas
     except Conflict as exc:
         raise Conflict(f"The username '{new.user_name}' is already taken (usernames ignore case).") from exc
     store.require_password_change(connection, created.id, True)
-    user_events.record(connection, created.id, user_events.CREATED, actor, now)
+    user_events.record(connection, created.id, user_events.CREATED, principal.actor, now)
     return created
 
 
-def reset_password(connection: Connection, actor: str, user_id: str, password: OneTimePassword) -> StoredUser:
+def reset_password(
+    connection: Connection, principal: Principal, user_id: str, password: OneTimePassword
+) -> StoredUser:
     """Give a local user a one-time password (to be changed at the next sign-in); their sessions end."""
-    acting = _authorize(connection, actor)
-    user = _load(connection, user_id)
+    user = _load(connection, principal, "iam:ResetPassword", user_id)
     if user.source != LOCAL:
         raise Refused(f"{user.user_name}'s password is managed by the identity provider, not by Gatehouse.")
-    if user.id == acting.id:
+    if user.id == principal.user_id:
         raise Refused("Change your own password under your account (Change password), not here.")
     store.set_password(connection, user.id, password.password_hash, must_change=True)
     sessions.end_for_user(connection, user.id)
-    user_events.record(connection, user.id, PASSWORD_RESET, actor, utcnow())
+    user_events.record(connection, user.id, PASSWORD_RESET, principal.actor, utcnow())
     return user
 
 
-def set_status(connection: Connection, actor: str, user_id: str, active: bool) -> StatusChange:
+def set_status(connection: Connection, principal: Principal, user_id: str, active: bool) -> StatusChange:
     """Activate or deactivate a user: the one place an administrator changes ``active``.
 
     Writes the status event; a deactivation ends every session of the user. A SCIM user's status may
     be changed (an emergency: the IdP may set it back); the Super Admin and one's own account cannot
     be deactivated. Setting the status a user already has changes nothing.
     """
-    acting = _authorize(connection, actor)
-    user = _load(connection, user_id)
+    user = _load(connection, principal, "iam:UpdateUserStatus", user_id)
     if user.active == active:
         return StatusChange(user, False, 0)
     if not active:
         if user.super_admin:
             raise Refused("The protected Super Admin cannot be deactivated.")
-        if user.id == acting.id:
+        if user.id == principal.user_id:
             raise Refused("You cannot deactivate your own account.")
     now = utcnow()
     store.set_active(connection, user.id, active, now)
     event = user_events.REACTIVATED if active else user_events.DEACTIVATED
-    user_events.record(connection, user.id, event, actor, now)
+    user_events.record(connection, user.id, event, principal.actor, now)
     ended = 0 if active else access.withdraw(connection, user.id).sessions
     changed = store.get(connection, user.id)
     assert changed is not None
     return StatusChange(changed, True, ended)
 
 
-def delete_user(connection: Connection, actor: str, user_id: str) -> StoredUser:
+def delete_user(connection: Connection, principal: Principal, user_id: str) -> StoredUser:
     """Delete a local user, with their sessions, e-mails, memberships and history."""
-    acting = _authorize(connection, actor)
-    user = _load(connection, user_id)
+    user = _load(connection, principal, "iam:DeleteUser", user_id)
     if user.super_admin:
         raise Refused("The protected Super Admin cannot be deleted.")
     if user.source != LOCAL:
@@ -185,19 +189,18 @@ def delete_user(connection: Connection, actor: str, user_id: str) -> StoredUser:
             f"{user.user_name} is managed by your identity provider: remove or unassign them there. "
             "In an emergency, deactivate them here."
         )
-    if user.id == acting.id:
+    if user.id == principal.user_id:
         raise Refused("You cannot delete your own account.")
     access.withdraw(connection, user.id)
     store.delete(connection, user.id)
     return user
 
 
-def hand_to_idp(connection: Connection, actor: str, user_id: str) -> StoredUser:
+def hand_to_idp(connection: Connection, principal: Principal, user_id: str) -> StoredUser:
     """Hand a local account to the identity provider: its source becomes SCIM, so the IdP sees it
     (``userName eq`` finds it), can update, deactivate and delete it, and links it instead of failing
     with 409 when it provisions the same userName."""
-    _authorize(connection, actor)
-    user = _load(connection, user_id)
+    user = _load(connection, principal, "iam:HandOverUser", user_id)
     if user.super_admin:
         raise Refused("The protected Super Admin cannot be handed to the identity provider.")
     if user.source != LOCAL:
@@ -208,7 +211,7 @@ def hand_to_idp(connection: Connection, actor: str, user_id: str) -> StoredUser:
         .where(users_table.c.id == user.id)
         .values(source=SCIM, version=users_table.c.version + 1, last_modified=now)
     )
-    user_events.record(connection, user.id, HANDED_TO_IDP, actor, now)
+    user_events.record(connection, user.id, HANDED_TO_IDP, principal.actor, now)
     handed = store.get(connection, user.id)
     assert handed is not None
     return handed
@@ -217,16 +220,11 @@ def hand_to_idp(connection: Connection, actor: str, user_id: str) -> StoredUser:
 # ------------------------------------------------------------------------------------------ helpers
 
 
-def _authorize(connection: Connection, actor: str) -> StoredUser:
-    """The acting user, who must be an active Super Admin (until roles arrive with RBAC)."""
-    acting = store.get_by_user_name(connection, actor)
-    if acting is None or not acting.active or not acting.super_admin:
-        raise Forbidden("Only a Super Admin can manage users (until roles arrive with RBAC).")
-    return acting
-
-
-def _load(connection: Connection, user_id: str) -> StoredUser:
-    """The user, locked until the transaction ends on PostgreSQL (SQLite's write lock already is)."""
+def _load(connection: Connection, principal: Principal, action: str, user_id: str) -> StoredUser:
+    """The user, once ``action`` on them is allowed, locked until the transaction ends on PostgreSQL
+    (SQLite's write lock already is). The permission is checked first, so that a refused caller learns
+    nothing about whether the user exists."""
+    require(principal, action, resource_name("user", user_id))
     found = connection.execute(sa.select(users_table.c.id).where(users_table.c.id == user_id).with_for_update()).first()
     user = store.get(connection, user_id) if found is not None else None
     if user is None:

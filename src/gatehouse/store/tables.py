@@ -324,3 +324,29 @@ api_tokens = sa.Table(
 )
 """Personal API tokens: only the SHA-256 of each is stored; a revoked token keeps its row (for the list),
 a deleted user's tokens go with it."""
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("occurred_at", Timestamp, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("actor_id", sa.String(36), nullable=True),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("resource_type", sa.String(32), nullable=True),
+    sa.Column("resource_id", sa.String(255), nullable=True),
+    sa.Column("ip", sa.String(64), nullable=True),
+    sa.Column("user_agent", sa.String(255), nullable=True),
+    sa.Column("outcome", sa.String(8), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.CheckConstraint("outcome IN ('success', 'refused', 'failed')", name="outcome"),
+    sa.Index("ix_audit_events_occurred_at", "occurred_at", "id"),
+    sa.Index("ix_audit_events_event", "event", "occurred_at"),
+    sa.Index("ix_audit_events_actor", "actor", "occurred_at"),
+    sa.Index("ix_audit_events_resource_id", "resource_id", "occurred_at"),
+)
+"""The audit log: one row per change attempted through any surface (successes, refusals and failures).
+No foreign keys: a record outlives the user, token or role it names; retention purges by ``occurred_at``."""

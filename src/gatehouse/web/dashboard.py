@@ -26,6 +26,9 @@ from starlette.templating import Jinja2Templates
 
 from gatehouse.config import Settings
 from gatehouse.errors import Forbidden
+from gatehouse.iam.audit import Origin
+from gatehouse.iam.authorizer import Principal, allowed, load_principal
+from gatehouse.iam.catalog import ResourceKind, resource_name
 from gatehouse.iam.signin import SignInPolicy
 from gatehouse.network import client_ip
 from gatehouse.store import sessions
@@ -84,6 +87,26 @@ class Dashboard:
         request.scope["gatehouse.user"] = user
         return user
 
+    async def principal(self, request: Request) -> Principal:
+        """What the signed-in user may do, read once per request (a user with no session may do nothing)."""
+        if "gatehouse.principal" in request.scope:
+            return request.scope["gatehouse.principal"]  # type: ignore[no-any-return]
+        user = await self.current_user(request)
+        found = Principal.nobody() if user is None else await self.db.read(lambda c: load_principal(c, user.user_id))
+        request.scope["gatehouse.principal"] = found
+        return found
+
+    def origin(self, request: Request) -> Origin:
+        """The audit log's view of who is asking (the signed-in user, from this browser)."""
+        user: SessionUser | None = request.scope.get("gatehouse.user")
+        return Origin(
+            "dashboard",
+            user.user_name if user else "anonymous",
+            user.user_id if user else None,
+            self.client_ip(request),
+            request.headers.get("user-agent"),
+        )
+
     # -- forms ----------------------------------------------------------------------------------------
 
     async def form(self, request: Request, user: SessionUser | None) -> FormData:
@@ -100,12 +123,24 @@ class Dashboard:
     def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         """A page, with the user, CSRF token and any flash message in its context."""
         user = request.scope.get("gatehouse.user")
+        principal: Principal = request.scope.get("gatehouse.principal") or Principal.nobody()
+
+        def can(action: str, kind: ResourceKind = "organization", id: str = "*") -> bool:
+            return allowed(principal, action, resource_name(kind, id))
+
         flash = _read_flash(request)
         csrf = user.csrf_token if user else context.pop("login_csrf", "")
         response = self.templates.TemplateResponse(
             request,
             template,
-            {"user": user, "csrf_token": csrf, "flash": flash, "path": request.url.path, **context},
+            {
+                "user": user,
+                "can": can,
+                "csrf_token": csrf,
+                "flash": flash,
+                "path": request.url.path,
+                **context,
+            },
             status_code=status,
         )
         if flash:
@@ -196,6 +231,7 @@ def page(dashboard: Dashboard, *, allow_password_change: bool = False) -> Callab
                 return dashboard.redirect("/account/password", "Choose a new password to continue.", "info")
             if request.method == "POST":
                 request.scope["gatehouse.form"] = await dashboard.form(request, user)
+            await dashboard.principal(request)
             return await handler(request)
 
         return guarded

@@ -1,0 +1,82 @@
+"""SCIM provisioning as an administrator manages it (dashboard, admin API, CLI with a token): the
+permission-checked use cases over :mod:`gatehouse.scim.control`.
+
+Reading the settings and token metadata is ``iam:GetSCIMProvisioning``; turning provisioning on or off,
+the password sign-in switch, and creating, regenerating or revoking SCIM tokens is
+``iam:UpdateSCIMProvisioning`` (a SCIM token can create and deactivate every user). Both are checked on
+the organization (:data:`~gatehouse.iam.catalog.ORGANIZATION`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
+
+from gatehouse.errors import Conflict
+from gatehouse.iam.authorizer import Principal, require
+from gatehouse.iam.catalog import ORGANIZATION
+from gatehouse.scim import control
+from gatehouse.scim.control import IssuedToken
+from gatehouse.store.scim_tokens import TokenInfo
+
+READ = "iam:GetSCIMProvisioning"
+UPDATE = "iam:UpdateSCIMProvisioning"
+
+
+@dataclass(frozen=True, slots=True)
+class Provisioning:
+    """SCIM provisioning's settings and its live tokens (metadata only)."""
+
+    enabled: bool
+    password_sign_in: bool
+    tokens: list[TokenInfo]
+
+
+def state(connection: Connection, principal: Principal) -> Provisioning:
+    require(principal, READ, ORGANIZATION)
+    return Provisioning(
+        control.is_enabled(connection), control.password_sign_in(connection), control.list_tokens(connection)
+    )
+
+
+def set_enabled(connection: Connection, principal: Principal, enabled: bool) -> int:
+    """Turn provisioning on or off; how many live tokens are kept (they work again when it is on)."""
+    require(principal, UPDATE, ORGANIZATION)
+    (control.enable if enabled else control.disable)(connection)
+    return len(control.list_tokens(connection))
+
+
+def set_password_sign_in(connection: Connection, principal: Principal, allowed: bool) -> None:
+    require(principal, UPDATE, ORGANIZATION)
+    control.set_password_sign_in(connection, allowed)
+
+
+def _require_enabled(connection: Connection, what: str) -> None:
+    if not control.is_enabled(connection):
+        raise Conflict(f"Turn on SCIM provisioning before you {what}.")
+
+
+def issue_token(connection: Connection, principal: Principal, name: str) -> IssuedToken:
+    """A new SCIM token (its secret is in the result, once); provisioning must be on."""
+    require(principal, UPDATE, ORGANIZATION)
+    _require_enabled(connection, "generate a token")
+    return control.issue_token(connection, name or control.default_token_name())
+
+
+def live_token(connection: Connection, principal: Principal, token_id: str) -> TokenInfo | None:
+    require(principal, READ, ORGANIZATION)
+    return control.live_token(connection, token_id)
+
+
+def revoke_token(connection: Connection, principal: Principal, token_id: str) -> str:
+    """Revoke a live token by id; its name. A revoked or unknown id is :class:`~gatehouse.errors.NotFound`."""
+    require(principal, UPDATE, ORGANIZATION)
+    return control.revoke_token_id(connection, token_id)
+
+
+def regenerate_token(connection: Connection, principal: Principal, token_id: str) -> IssuedToken:
+    """Replace a live token by a new one of the same name; provisioning must be on."""
+    require(principal, UPDATE, ORGANIZATION)
+    _require_enabled(connection, "regenerate a token")
+    return control.regenerate_token(connection, token_id)
