@@ -13,7 +13,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from gatehouse.iam import users as admin
+from gatehouse.iam.authorizer import load_principal
 from gatehouse.scim.payload import validate_user_doc
+from gatehouse.store import policies as policy_store
+from gatehouse.store import roles as role_store
 from gatehouse.store import users as store
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
@@ -43,7 +46,10 @@ def invite(db: Database, user_name: str, **fields: str) -> str:
     """A local user, invited by ``admin`` through the use case the page calls."""
     with db.transaction() as connection:
         new = admin.new_local_user(user_name, fields.get("email", ""), fields.get("name", ""))
-        return admin.create_local_user(connection, "admin", new, admin.OneTimePassword.choose(ONE_TIME)).id
+        acting = store.get_by_user_name(connection, "admin")
+        assert acting is not None
+        principal = load_principal(connection, acting.id)
+        return admin.create_local_user(connection, principal, new, admin.OneTimePassword.choose(ONE_TIME)).id
 
 
 def post_form(client: TestClient, url: str, **data: str) -> httpx.Response:
@@ -87,7 +93,7 @@ def test_list_shows_provisioned_users_with_their_status_after_a_scim_deactivatio
     assert "Deactivated" in rows[1] and "SCIM" in rows[1] and "Test User" in rows[1]
     assert "badge-active" in rows[2] and "SCIM" in rows[2]
     assert "Local" in rows[0] and "Super Admin" in rows[0]
-    assert "until roles arrive with RBAC" in page.text
+    assert "via group" in page.text  # the Roles column explains where roles come from
     deactivated = scim.get(USERS, params={"status": "deactivated"})
     assert table_user_names(deactivated.text) == ["alice@example.com"]
 
@@ -325,19 +331,76 @@ def test_actions_need_the_csrf_token(console: TestClient, db: Database) -> None:
     assert stored(db, user_id).active
 
 
-def test_only_a_super_admin_can_act(console: TestClient, db: Database) -> None:
-    """A signed-in local user who is not a Super Admin sees the pages but cannot change anyone."""
+def test_a_user_with_no_role_sees_only_their_own_profile(console: TestClient, db: Database) -> None:
+    """A signed-in user who holds no role is sent to their own profile, is refused anyone else's, and
+    cannot change anyone (the page offers nothing; the server refuses a forged form anyway)."""
     target = invite(db, "target")
-    invite(db, "helper")
+    helper = invite(db, "helper")
     with db.transaction() as connection:
-        store.require_password_change(connection, stored_by_name(db, "helper").id, False)
+        store.require_password_change(connection, helper, False)
     browser = other_client(console)
     sign_in(browser, "helper", ONE_TIME)
-    page = browser.get(f"{USERS}/{target}").text
-    assert "Only a Super Admin can change users" in page and f"{target}/deactivate" not in page
-    refused = post_form(browser, f"{USERS}/{target}/deactivate")
-    assert refused.status_code == 403 and "Only a Super Admin" in refused.text
+    listing = browser.get(USERS, follow_redirects=False)
+    assert listing.status_code == 303 and listing.headers["location"] == f"{USERS}/{helper}"
+    own = browser.get(f"{USERS}/{helper}").text
+    assert "No roles" in own and "This is you" in own and 'href="/organization/users"' not in own
+    other = browser.get(f"{USERS}/{target}")
+    assert other.status_code == 403 and "iam:GetUser" in other.text
+    token = csrf_of(own)
+    refused = browser.post(f"{USERS}/{target}/deactivate", data={"csrf_token": token}, follow_redirects=False)
+    assert refused.status_code == 403 and "iam:UpdateUserStatus" in refused.text
     assert stored(db, target).active
+
+
+def test_a_viewer_sees_users_but_cannot_change_them(console: TestClient, db: Database) -> None:
+    """The starter Viewer role reads every user but is offered no action, and a forged form is refused."""
+    target = invite(db, "target")
+    viewer = invite(db, "viewer")
+    with db.transaction() as connection:
+        store.require_password_change(connection, viewer, False)
+        role = role_store.get_by_name(connection, "Viewer")
+        assert role is not None
+        role_store.assign(connection, viewer, role.id, role_store.MANUAL, "test", utcnow())
+    browser = other_client(console)
+    sign_in(browser, "viewer", ONE_TIME)
+    assert table_user_names(browser.get(USERS).text) == ["admin", "target", "viewer"]
+    page = browser.get(f"{USERS}/{target}").text
+    assert "You may not change this user" in page and f"{target}/deactivate" not in page
+    assert 'action="/organization/users/' + target + '/roles"' not in page
+    refused = browser.post(
+        f"{USERS}/{target}/deactivate", data={"csrf_token": csrf_of(page)}, follow_redirects=False
+    )
+    assert refused.status_code == 403 and "iam:UpdateUserStatus" in refused.text
+    assert stored(db, target).active
+
+
+def test_roles_and_boundaries_are_assigned_on_the_user_page_and_audited(console: TestClient, db: Database) -> None:
+    """An admin assigns roles and a boundary from the user's page; both show, and each change is audited."""
+    target = invite(db, "target")
+    with db.snapshot() as connection:
+        viewer = role_store.get_by_name(connection, "Viewer")
+        assert viewer is not None
+        policy = next(p for p in policy_store.list_all(connection) if "viewer" in p.name.lower())
+    page = console.get(f"{USERS}/{target}").text
+    assert f'value="{viewer.id}"' in page and "No roles" in page
+    done = post_form(console, f"{USERS}/{target}/roles", role_id=viewer.id)
+    assert done.status_code == 303
+    after = console.get(done.headers["location"]).text
+    assert "1 role(s) added" in after and "Viewer" in after and "(direct)" in after
+    bounded = post_form(console, f"{USERS}/{target}/boundaries", policy_id=policy.id)
+    assert bounded.status_code == 303
+    assert policy.name in console.get(f"{USERS}/{target}").text
+    listing = console.get(USERS).text
+    row = next(r for r in listing.split("<tr>") if f"{USERS}/{target}" in r)
+    assert "Viewer" in row
+    with db.snapshot() as connection:
+        events = connection.exec_driver_sql(
+            "SELECT event, resource_id, outcome, actor FROM audit_events ORDER BY id"
+        ).all()
+    assert [tuple(e) for e in events][-2:] == [
+        ("iam:UpdateUserRole", target, "success", "admin"),
+        ("iam:UpdateUserBoundary", target, "success", "admin"),
+    ]
 
 
 def test_hand_over_makes_the_account_visible_to_scim(scim: TestClient, db: Database) -> None:

@@ -7,6 +7,7 @@ import re
 from starlette.testclient import TestClient
 
 from gatehouse.iam.accounts import create_super_admin
+from gatehouse.iam.bootstrap import ensure_rbac
 from gatehouse.store.database import Database
 
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -21,7 +22,9 @@ def csrf_of(html: str) -> str:
 
 
 def make_admin(db: Database, name: str = "admin", password: str = ADMIN_PASSWORD) -> str:
+    """A Super Admin account, with the built-in and starter roles seeded as on a first run."""
     with db.transaction() as connection:
+        ensure_rbac(connection)
         return create_super_admin(connection, name, password).id
 
 

@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from gatehouse.errors import GatehouseError
 from gatehouse.web.dashboard import Dashboard
-from gatehouse.web.routes import account, settings, users
+from gatehouse.web.routes import account, audit, settings, tokens, users
 
 log = logging.getLogger("gatehouse.web")
 STATIC = Path(__file__).parent / "static"
@@ -35,6 +35,8 @@ def dashboard_routes(dashboard: Dashboard) -> list[BaseRoute]:
         *account.routes(dashboard),
         *users.routes(dashboard),
         *settings.routes(dashboard),
+        *tokens.routes(dashboard),
+        *audit.routes(dashboard),
     ]
 
 

@@ -19,13 +19,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gatehouse.errors import Conflict, GatehouseError, InvalidInput, NotFound
+from gatehouse.errors import Conflict, Forbidden, GatehouseError, InvalidInput, NotFound
+from gatehouse.iam import roles as rbac
 from gatehouse.iam import users as admin
 from gatehouse.iam.accounts import MIN_PASSWORD_LENGTH
-from gatehouse.store import directory
+from gatehouse.iam.audit import Change, audited
+from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, Principal, allowed, held_roles
+from gatehouse.iam.catalog import resource_name
+from gatehouse.store import directory, holdings
+from gatehouse.store import policies as policy_store
+from gatehouse.store import roles as role_store
 from gatehouse.store import users as user_store
 from gatehouse.store.directory import DirectoryQuery, UserProfile
-from gatehouse.store.sessions import SessionUser
 from gatehouse.web.dashboard import Dashboard, blocking, page, posted
 
 BASE = "/organization/users"
@@ -240,23 +245,34 @@ class Abilities:
     reactivate: bool
     delete: bool
     hand_over: bool
+    assign_roles: bool
+    set_boundary: bool
     is_self: bool
 
 
-def abilities(viewer: SessionUser, profile: UserProfile) -> Abilities:
-    manage = viewer.super_admin
+def abilities(principal: Principal, profile: UserProfile) -> Abilities:
+    """What the viewer may do on ``profile``: their permissions on that very user, then what the account
+    allows (a SCIM user's password is the IdP's; nobody deactivates or deletes themselves)."""
+
+    def may(action: str) -> bool:
+        return allowed(principal, action, resource_name("user", profile.id))
+
     local = profile.source == admin.LOCAL
-    is_self = viewer.user_id == profile.id
+    is_self = principal.user_id == profile.id
     protected = profile.super_admin
-    return Abilities(
-        manage=manage,
-        reset_password=manage and local and not is_self,
-        deactivate=manage and profile.active and not protected and not is_self,
-        reactivate=manage and not profile.active,
-        delete=manage and local and not protected and not is_self,
-        hand_over=manage and local and not protected,
+    found = Abilities(
+        manage=False,
+        reset_password=may("iam:ResetPassword") and local and not is_self,
+        deactivate=may("iam:UpdateUserStatus") and profile.active and not protected and not is_self,
+        reactivate=may("iam:UpdateUserStatus") and not profile.active,
+        delete=may("iam:DeleteUser") and local and not protected and not is_self,
+        hand_over=may("iam:HandOverUser") and local and not protected,
+        assign_roles=may("iam:UpdateUserRole") and not protected,
+        set_boundary=may("iam:UpdateUserBoundary") and not protected,
         is_self=is_self,
     )
+    manage = any((found.reset_password, found.deactivate, found.reactivate, found.delete, found.hand_over))
+    return Abilities(**{**{f: getattr(found, f) for f in Abilities.__slots__}, "manage": manage})
 
 
 def _deactivated(done: admin.StatusChange) -> str:
@@ -279,8 +295,11 @@ def routes(dashboard: Dashboard) -> list[Route]:
     """The users routes."""
     db = dashboard.db
 
-    def viewer(request: Request) -> SessionUser:
-        return request.scope["gatehouse.user"]  # type: ignore[no-any-return]
+    def principal(request: Request) -> Principal:
+        return request.scope["gatehouse.principal"]  # type: ignore[no-any-return]
+
+    def change(event: str, user_id: str | None, **summary: Any) -> Change:
+        return Change(event, "user", user_id, summary)
 
     async def load(user_id: str) -> UserProfile:
         found = await db.read(lambda c: directory.profile(c, user_id, idle=dashboard.idle))
@@ -293,18 +312,31 @@ def routes(dashboard: Dashboard) -> list[Route]:
         return dashboard.render(request, "users/refused.html", status=exc.status, detail=exc.detail, back=back)
 
     async def act(
-        request: Request, user_id: str, work: Callable[[Connection], Any], message: Callable[[Any], str], to: str = ""
+        request: Request,
+        user_id: str,
+        event: Change,
+        work: Callable[[Connection], Any],
+        message: Callable[[Any], str],
+        to: str = "",
     ) -> Response:
         try:
-            result = await db.write(work)
+            result = await audited(db, dashboard.origin(request), event, work)
         except GatehouseError as exc:
             return refused(request, exc, user_id)
         return dashboard.redirect(to or f"{BASE}/{user_id}", message(result))
 
     @page(dashboard)
     async def listing(request: Request) -> Response:
+        me = principal(request)
+        if not allowed(me, "iam:GetUser", resource_name("user", "*")):
+            return dashboard.redirect(f"{BASE}/{me.user_id}")  # with no right to list: their own profile
         query = directory_query(request.query_params)
-        result = await db.read(lambda c: directory.search_users(c, query))
+
+        def read(connection: Connection) -> tuple[directory.DirectoryPage, dict[str, list[holdings.Holding]]]:
+            found = directory.search_users(connection, query)
+            return found, holdings.roles_of_users(connection, [row.id for row in found.rows])
+
+        result, held = await db.read(read)
         return dashboard.render(
             request,
             "users/list.html",
@@ -316,17 +348,20 @@ def routes(dashboard: Dashboard) -> list[Route]:
             statuses=[("all", "All"), *STATUS_LABELS.items()],
             sources=[("all", "All"), *SOURCE_LABELS.items()],
             source_labels=SOURCE_LABELS,
-            can_manage=viewer(request).super_admin,
+            held=held,
+            can_invite=allowed(me, "iam:InviteUser", resource_name("user", "*")),
         )
 
     @page(dashboard)
     async def invite(request: Request) -> Response:
+        if not allowed(principal(request), "iam:InviteUser", resource_name("user", "*")):
+            raise Forbidden("You are not allowed to invite users (iam:InviteUser).")
         if request.method == "GET":
             return dashboard.render(request, "users/new.html", values={}, min_length=MIN_PASSWORD_LENGTH)
         form = posted(request)
         values = {k: str(form.get(k, "")) for k in ("user_name", "email", "name")}
         password, again = str(form.get("password", "")), str(form.get("confirm_password", ""))
-        actor = viewer(request).user_name
+        me = principal(request)
 
         def again_with(exc: GatehouseError) -> Response:
             return dashboard.render(
@@ -345,7 +380,13 @@ def routes(dashboard: Dashboard) -> list[Route]:
             if await db.read(lambda c: user_store.get_by_user_name(c, new.user_name)) is not None:
                 raise Conflict(f"The username '{new.user_name}' is already taken (usernames ignore case).")
             chosen = await blocking(lambda: admin.OneTimePassword.choose(password))
-            created = await db.write(lambda c: admin.create_local_user(c, actor, new, chosen))
+            created = await audited(
+                db,
+                dashboard.origin(request),
+                change("iam:InviteUser", None, user_name=new.user_name, email=new.email, name=new.name),
+                lambda c: admin.create_local_user(c, me, new, chosen),
+                describe=lambda user, event: event.about(user.id),
+            )
         except GatehouseError as exc:
             return again_with(exc)
         return dashboard.redirect(
@@ -356,8 +397,31 @@ def routes(dashboard: Dashboard) -> list[Route]:
 
     @page(dashboard)
     async def detail(request: Request) -> Response:
-        profile = await load(request.path_params["user_id"])
+        me = principal(request)
+        user_id = request.path_params["user_id"]
+        if me.user_id != user_id and not allowed(me, "iam:GetUser", resource_name("user", user_id)):
+            raise Forbidden("You are not allowed to view this user (iam:GetUser).")
+        profile = await load(user_id)
         person, contact, enterprise = profile_facts(profile)
+        may = abilities(me, profile)
+
+        def access(connection: Connection) -> dict[str, Any]:
+            boundary_ids = {b.policy_id for b in policy_store.boundaries_of(connection, [user_id])[user_id]}
+            found: dict[str, Any] = {
+                "held": held_roles(connection, user_id),
+                "boundaries": [p for p in policy_store.get_many(connection, boundary_ids).values()],
+                "direct": {
+                    a.role_id
+                    for a in role_store.assignments_of(connection, [user_id])[user_id]
+                    if a.source == role_store.MANUAL
+                },
+                "all_roles": [r for r in role_store.list_all(connection) if r.id != SUPER_ADMIN_ROLE_ID]
+                if may.assign_roles
+                else [],
+                "all_policies": policy_store.list_all(connection) if may.set_boundary else [],
+            }
+            return found
+
         return dashboard.render(
             request,
             "users/detail.html",
@@ -365,26 +429,60 @@ def routes(dashboard: Dashboard) -> list[Route]:
             person=person,
             contact=contact,
             enterprise=enterprise,
-            can=abilities(viewer(request), profile),
+            may=may,
+            access=await db.read(access),
             source_labels=SOURCE_LABELS,
             event_labels=EVENT_LABELS,
             idp_may_revert=IDP_MAY_REVERT,
         )
 
     @page(dashboard)
+    async def set_roles(request: Request) -> Response:
+        user_id = request.path_params["user_id"]
+        wanted = [str(v) for v in posted(request).getlist("role_id")]
+        me = principal(request)
+        return await act(
+            request,
+            user_id,
+            change("iam:UpdateUserRole", user_id, role_ids=wanted),
+            lambda c: rbac.set_user_roles(c, me, user_id, wanted),
+            lambda done: _assignment_message("role", done),
+        )
+
+    @page(dashboard)
+    async def set_boundaries(request: Request) -> Response:
+        user_id = request.path_params["user_id"]
+        wanted = [str(v) for v in posted(request).getlist("policy_id")]
+        me = principal(request)
+        return await act(
+            request,
+            user_id,
+            change("iam:UpdateUserBoundary", user_id, policy_ids=wanted),
+            lambda c: rbac.set_boundaries(c, me, user_id, wanted),
+            lambda done: _assignment_message("permission boundary", done),
+        )
+
+    @page(dashboard)
     async def reset_password(request: Request) -> Response:
         user_id = request.path_params["user_id"]
+        if not allowed(principal(request), "iam:ResetPassword", resource_name("user", user_id)):
+            raise Forbidden("You are not allowed to reset this user's password (iam:ResetPassword).")
         profile = await load(user_id)
         if request.method == "GET":
             return dashboard.render(request, "users/password.html", profile=profile, min_length=MIN_PASSWORD_LENGTH)
         form = posted(request)
         password, again = str(form.get("password", "")), str(form.get("confirm_password", ""))
-        actor = viewer(request).user_name
+        me = principal(request)
         try:
             if password != again:
                 raise InvalidInput("The two passwords differ.")
             chosen = await blocking(lambda: admin.OneTimePassword.choose(password))
-            await db.write(lambda c: admin.reset_password(c, actor, user_id, chosen))
+            await audited(
+                db,
+                dashboard.origin(request),
+                change("iam:ResetPassword", user_id),
+                lambda c: admin.reset_password(c, me, user_id, chosen),
+            )
         except GatehouseError as exc:
             return dashboard.render(
                 request,
@@ -418,22 +516,24 @@ def routes(dashboard: Dashboard) -> list[Route]:
                 action=f"{BASE}/{user_id}/deactivate",
                 confirm_label="Deactivate",
             )
-        actor = viewer(request).user_name
+        me = principal(request)
         return await act(
             request,
             user_id,
-            lambda c: admin.set_status(c, actor, user_id, False),
+            change("iam:UpdateUserStatus", user_id, active=False),
+            lambda c: admin.set_status(c, me, user_id, False),
             _deactivated,
         )
 
     @page(dashboard)
     async def reactivate(request: Request) -> Response:
         user_id = request.path_params["user_id"]
-        actor = viewer(request).user_name
+        me = principal(request)
         return await act(
             request,
             user_id,
-            lambda c: admin.set_status(c, actor, user_id, True),
+            change("iam:UpdateUserStatus", user_id, active=True),
+            lambda c: admin.set_status(c, me, user_id, True),
             _reactivated,
         )
 
@@ -451,11 +551,12 @@ def routes(dashboard: Dashboard) -> list[Route]:
                 action=f"{BASE}/{user_id}/delete",
                 confirm_label="Delete user",
             )
-        actor = viewer(request).user_name
+        me = principal(request)
         return await act(
             request,
             user_id,
-            lambda c: admin.delete_user(c, actor, user_id),
+            change("iam:DeleteUser", user_id),
+            lambda c: admin.delete_user(c, me, user_id),
             lambda gone: f"{gone.user_name} is deleted.",
             to=BASE,
         )
@@ -475,11 +576,12 @@ def routes(dashboard: Dashboard) -> list[Route]:
                 action=f"{BASE}/{user_id}/hand-over",
                 confirm_label="Hand to the IdP",
             )
-        actor = viewer(request).user_name
+        me = principal(request)
         return await act(
             request,
             user_id,
-            lambda c: admin.hand_to_idp(c, actor, user_id),
+            change("iam:HandOverUser", user_id),
+            lambda c: admin.hand_to_idp(c, me, user_id),
             lambda user: f"{user.user_name} is now managed by your identity provider.",
         )
 
@@ -492,4 +594,17 @@ def routes(dashboard: Dashboard) -> list[Route]:
         Route(BASE + "/{user_id}/reactivate", reactivate, methods=["POST"]),
         Route(BASE + "/{user_id}/delete", delete, methods=["GET", "POST"]),
         Route(BASE + "/{user_id}/hand-over", hand_over, methods=["GET", "POST"]),
+        Route(BASE + "/{user_id}/roles", set_roles, methods=["POST"]),
+        Route(BASE + "/{user_id}/boundaries", set_boundaries, methods=["POST"]),
     ]
+
+
+def _assignment_message(what: str, done: rbac.AssignmentChange) -> str:
+    if not done.added and not done.removed:
+        return f"Nothing changed: the {what}s were already these."
+    parts = []
+    if done.added:
+        parts.append(f"{len(done.added)} {what}(s) added")
+    if done.removed:
+        parts.append(f"{len(done.removed)} {what}(s) removed")
+    return " and ".join(parts).capitalize() + ". It applies from the user's next request."
