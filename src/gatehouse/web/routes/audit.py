@@ -235,9 +235,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
             return forbidden(request, exc)
         await record_apart(db, origin, change, 200)
         media_type, extension = FORMATS[chosen]
-        body: Iterator[str] = (
-            audit_log.to_csv_lines(records) if chosen == "csv" else audit_log.to_json_chunks(records)
-        )
+        body: Iterator[str] = audit_log.to_csv_lines(records) if chosen == "csv" else audit_log.to_json_chunks(records)
         return StreamingResponse(
             body,
             media_type=media_type,
@@ -252,4 +250,3 @@ def routes(dashboard: Dashboard) -> list[Route]:
         Route(BASE, listing, methods=["GET"]),
         Route(f"{BASE}/export", export, methods=["GET"]),
     ]
-
