@@ -11,8 +11,13 @@ from starlette.testclient import TestClient
 
 from gatehouse.app import create_app
 from gatehouse.config import Settings
+from gatehouse.iam.authorizer import load_principal
+from gatehouse.iam.users import OneTimePassword, create_local_user, new_local_user
 from gatehouse.scim import control
+from gatehouse.store import roles as role_store
+from gatehouse.store import users as user_store
 from gatehouse.store.database import Database
+from gatehouse.store.records import utcnow
 from gatehouse.web.routes.settings import endpoint_warning
 from web_helpers import csrf_of, make_admin, sign_in
 
@@ -295,3 +300,37 @@ def test_the_checklists_name_what_to_paste_where(admin: TestClient) -> None:
     for label in ("non-gallery", "Provisioning Mode", "Automatic", "Tenant URL", "Secret Token", "Test Connection"):
         assert label in html
     assert "Mappings" in html and "Provisioning Status" in html
+
+
+def test_a_viewer_reads_the_settings_but_cannot_change_them(admin: TestClient, db: Database) -> None:
+    """The Viewer role shows the SCIM settings without any switch or token form; a forged form is refused
+    with 403, nothing changes, and the refusal is in the audit log. A user with no role is refused the page."""
+    enable(admin)
+    password = "viewer one time password"
+    with db.transaction() as connection:
+        acting = load_principal(connection, user_store.get_by_user_name(connection, "admin").id)  # type: ignore[union-attr]
+        ids = {}
+        for name in ("viewer", "nobody"):
+            ids[name] = create_local_user(connection, acting, new_local_user(name), OneTimePassword.choose(password)).id
+            user_store.require_password_change(connection, ids[name], False)
+        role = role_store.get_by_name(connection, "Viewer")
+        assert role is not None
+        role_store.assign(connection, ids["viewer"], role.id, role_store.MANUAL, "test", utcnow())
+    viewer = TestClient(admin.app, base_url="https://testserver")
+    sign_in(viewer, "viewer", password)
+    page = viewer.get(PAGE)
+    assert page.status_code == 200 and "SCIM Endpoint URL" in page.text
+    assert 'action="/organization/settings/scim"' not in page.text
+    assert 'action="/organization/settings/tokens"' not in page.text
+    refused = viewer.post(f"{PAGE}/scim", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False)
+    assert refused.status_code == 403 and "iam:UpdateSCIMProvisioning" in refused.text
+    with db.snapshot() as connection:
+        assert control.is_enabled(connection)
+        row = connection.exec_driver_sql(
+            "SELECT actor, outcome, status FROM audit_events WHERE event = 'iam:UpdateSCIMProvisioning' "
+            "ORDER BY id DESC LIMIT 1"
+        ).one()
+    assert tuple(row) == ("viewer", "refused", 403)
+    nobody = TestClient(admin.app, base_url="https://testserver")
+    sign_in(nobody, "nobody", password)
+    assert nobody.get(PAGE).status_code == 403

@@ -58,6 +58,7 @@ class OpenedSession:
     cookie: str
     user_id: str
     must_change_password: bool
+    user_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,20 +67,21 @@ class _Account:
     password_hash: str | None
     active: bool
     must_change_password: bool
+    user_name: str = ""
 
 
 def _find(connection: Connection, identifier: str) -> _Account | None:
     """An account by username, or by email when exactly one account has it (RFC 5321 local parts are
     compared case-insensitively here, as IdPs do)."""
     key = identifier.strip().lower()
-    columns = (users.c.id, users.c.password_hash, users.c.active, users.c.must_change_password)
+    columns = (users.c.id, users.c.password_hash, users.c.active, users.c.must_change_password, users.c.user_name)
     row = connection.execute(sa.select(*columns).where(users.c.user_name_lower == key)).first()
     if row is None and "@" in key:
         rows = connection.execute(sa.select(*columns).where(users.c.email_lower == key).limit(2)).all()
         row = rows[0] if len(rows) == 1 else None
     if row is None:
         return None
-    return _Account(row.id, row.password_hash, bool(row.active), bool(row.must_change_password))
+    return _Account(row.id, row.password_hash, bool(row.active), bool(row.must_change_password), row.user_name)
 
 
 def _keys(identifier: str, ip: str | None) -> tuple[str, str | None]:
@@ -106,7 +108,7 @@ def sign_in(
         throttle.clear(connection, user_key)
         cookie, _ = sessions.create(connection, account.id, now, policy.absolute, ip, agent)
         connection.execute(users.update().where(users.c.id == account.id).values(last_login_at=now))
-    return OpenedSession(cookie, account.id, account.must_change_password)
+    return OpenedSession(cookie, account.id, account.must_change_password, account.user_name)
 
 
 def _count_failure(db: Database, policy: SignInPolicy, user_key: str, ip_key: str | None, now: datetime) -> None:

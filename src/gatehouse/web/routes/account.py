@@ -10,6 +10,9 @@ from starlette.routing import Route
 
 from gatehouse.errors import GatehouseError
 from gatehouse.iam.accounts import check_password_strength
+from gatehouse.iam.audit import Change, Origin, audited, record_apart
+from gatehouse.iam.authorizer import allowed
+from gatehouse.iam.catalog import resource_name
 from gatehouse.iam.signin import sign_in
 from gatehouse.passwords import hash_password, verify_password
 from gatehouse.store import sessions, users
@@ -26,6 +29,13 @@ def _safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return HOME
     return target
+
+
+SIGN_IN = Change("auth:SignIn", "user")
+
+
+def _client(dashboard: Dashboard, request: Request) -> tuple[str | None, str | None]:
+    return dashboard.client_ip(request), request.headers.get("user-agent")
 
 
 def routes(dashboard: Dashboard) -> list[Route]:
@@ -52,7 +62,11 @@ def routes(dashboard: Dashboard) -> list[Route]:
                 )
             )
         except GatehouseError as exc:
+            attempt = Origin("dashboard", identifier[:255] or "anonymous", None, *_client(dashboard, request))
+            await record_apart(dashboard.db, attempt, SIGN_IN, exc.status, exc.detail)
             return dashboard.login_page(request, status=exc.status, error=exc.detail, username=identifier, next=target)
+        who = Origin("dashboard", opened.user_name, opened.user_id, *_client(dashboard, request))
+        await record_apart(dashboard.db, who, SIGN_IN.about(opened.user_id), 200)
         signed_in = dashboard.redirect("/account/password" if opened.must_change_password else target)
         dashboard.set_session(signed_in, opened.cookie)
         return signed_in
@@ -60,7 +74,12 @@ def routes(dashboard: Dashboard) -> list[Route]:
     @page(dashboard, allow_password_change=True)
     async def logout(request: Request) -> Response:
         user = request.scope["gatehouse.user"]
-        await dashboard.db.write(lambda c: sessions.end(c, user.session_hash))
+        await audited(
+            dashboard.db,
+            dashboard.origin(request),
+            Change("auth:SignOut", "user", user.user_id),
+            lambda c: sessions.end(c, user.session_hash),
+        )
         response = dashboard.redirect("/login", "You are signed out.", "info")
         dashboard.clear_session(response)
         return response
@@ -95,14 +114,19 @@ def routes(dashboard: Dashboard) -> list[Route]:
             users.set_password(connection, user.user_id, new_hash, must_change=False)  # type: ignore[arg-type]
             sessions.end_for_user(connection, user.user_id)  # type: ignore[arg-type]
 
-        await dashboard.db.write(change)
+        await audited(
+            dashboard.db, dashboard.origin(request), Change("auth:ChangePassword", "user", user.user_id), change
+        )
         response = dashboard.redirect("/login", "Password changed. Sign in with your new password.")
         dashboard.clear_session(response)
         return response
 
     @page(dashboard)
     async def home(request: Request) -> Response:
-        return dashboard.redirect(HOME)
+        principal = await dashboard.principal(request)
+        if allowed(principal, "iam:GetUser", resource_name("user", "*")):
+            return dashboard.redirect(HOME)
+        return dashboard.redirect(f"{HOME}/{principal.user_id}")  # with no role: their own profile
 
     return [
         Route("/", home, methods=["GET"]),

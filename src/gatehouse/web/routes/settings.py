@@ -19,8 +19,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gatehouse.errors import Conflict, GatehouseError
-from gatehouse.scim import activity, control
+from gatehouse.errors import GatehouseError, InvalidInput
+from gatehouse.iam import provisioning
+from gatehouse.iam.audit import Change, audited
+from gatehouse.iam.authorizer import Principal
+from gatehouse.scim import activity
 from gatehouse.scim.control import IssuedToken
 from gatehouse.store.scim_tokens import TokenInfo
 from gatehouse.web.dashboard import Dashboard, page, posted
@@ -68,13 +71,13 @@ class ScimState:
     recent: list[activity.Activity]
 
 
-def _state(connection: Connection) -> ScimState:
-    return ScimState(
-        control.is_enabled(connection),
-        control.password_sign_in(connection),
-        control.list_tokens(connection),
-        activity.recent(connection),
-    )
+def _state(connection: Connection, principal: Principal) -> ScimState:
+    current = provisioning.state(connection, principal)
+    return ScimState(current.enabled, current.password_sign_in, current.tokens, activity.recent(connection))
+
+
+def _change(event: str = provisioning.UPDATE, **summary: Any) -> Change:
+    return Change(event, "organization", "scim", summary)
 
 
 def routes(dashboard: Dashboard) -> list[Route]:
@@ -87,7 +90,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
         recorder = getattr(request.app.state, "scim_activity", None)
         if isinstance(recorder, activity.ActivityRecorder):
             await recorder.flush_async(db)  # this process's latest requests, without waiting for the tick
-        state = await db.read(_state)
+        state = await db.read(lambda c: _state(c, principal(request)))
         return dashboard.render(
             request,
             "settings/index.html",
@@ -101,9 +104,11 @@ def routes(dashboard: Dashboard) -> list[Route]:
             **extra,
         )
 
-    async def require_enabled(what: str) -> None:
-        if not await db.read(control.is_enabled):
-            raise Conflict(f"Turn on SCIM provisioning before you {what}.")
+    def principal(request: Request) -> Principal:
+        return request.scope["gatehouse.principal"]  # type: ignore[no-any-return]
+
+    async def change(request: Request, event: Change, work: Any, describe: Any = None) -> Any:
+        return await audited(db, dashboard.origin(request), event, work, describe=describe)
 
     @page(dashboard)
     async def settings_page(request: Request) -> Response:
@@ -112,12 +117,8 @@ def routes(dashboard: Dashboard) -> list[Route]:
     @page(dashboard)
     async def scim_switch(request: Request) -> Response:
         turn_on = posted(request).get("enabled") == "on"
-
-        def switch(connection: Connection) -> int:
-            (control.enable if turn_on else control.disable)(connection)
-            return len(control.list_tokens(connection))
-
-        kept = await db.write(switch)
+        me = principal(request)
+        kept = await change(request, _change(enabled=turn_on), lambda c: provisioning.set_enabled(c, me, turn_on))
         if turn_on:
             message = "SCIM provisioning is on."
             if kept:
@@ -134,7 +135,12 @@ def routes(dashboard: Dashboard) -> list[Route]:
     @page(dashboard)
     async def password_switch(request: Request) -> Response:
         allowed = posted(request).get("allowed") == "on"
-        await db.write(lambda c: control.set_password_sign_in(c, allowed))
+        me = principal(request)
+        await change(
+            request,
+            _change(password_sign_in=allowed),
+            lambda c: provisioning.set_password_sign_in(c, me, allowed),
+        )
         if allowed:
             message = "Provisioned users may now sign in with the password their IdP sends."
         else:
@@ -144,10 +150,19 @@ def routes(dashboard: Dashboard) -> list[Route]:
     @page(dashboard)
     async def generate(request: Request) -> Response:
         name = str(posted(request).get("name", "")).strip()
+        me = principal(request)
         try:
-            await require_enabled("generate a token")
-            issued = await db.write(lambda c: control.issue_token(c, name))
+            if not name:
+                raise InvalidInput("Give the token a name, such as the IdP that will use it.")
+            issued = await change(
+                request,
+                Change("iam:UpdateSCIMProvisioning", "scimtoken", None, {"action": "create", "token_name": name}),
+                lambda c: provisioning.issue_token(c, me, name),
+                describe=lambda result, event: event.about(result.info.id),
+            )
         except GatehouseError as exc:
+            if exc.status == 403:
+                raise
             return await show(request, status=exc.status, token_error=exc.detail, token_name=name)
         return await show(request, issued=issued)
 
@@ -181,28 +196,41 @@ def routes(dashboard: Dashboard) -> list[Route]:
     @page(dashboard)
     async def revoke(request: Request) -> Response:
         token_id = request.path_params["token_id"]
+        me = principal(request)
         if request.method == "GET":
-            token = await db.read(lambda c: control.live_token(c, token_id))
+            token = await db.read(lambda c: provisioning.live_token(c, me, token_id))
             return gone() if token is None else await confirm(request, token, "revoke")
         try:
-            name = await db.write(lambda c: control.revoke_token_id(c, token_id))
-        except GatehouseError:
+            name = await change(
+                request,
+                Change(provisioning.UPDATE, "scimtoken", token_id, {"action": "revoke"}),
+                lambda c: provisioning.revoke_token(c, me, token_id),
+            )
+        except GatehouseError as exc:
+            if exc.status == 403:
+                raise
             return gone()
         return dashboard.redirect(SCIM_SECTION, f"The SCIM token “{name}” is revoked: it no longer works.")
 
     @page(dashboard)
     async def regenerate(request: Request) -> Response:
         token_id = request.path_params["token_id"]
+        me = principal(request)
         if request.method == "GET":
-            token = await db.read(lambda c: control.live_token(c, token_id))
+            token = await db.read(lambda c: provisioning.live_token(c, me, token_id))
             return gone() if token is None else await confirm(request, token, "regenerate")
         try:
-            await require_enabled("regenerate a token")
+            issued: IssuedToken = await change(
+                request,
+                Change(provisioning.UPDATE, "scimtoken", token_id, {"action": "regenerate"}),
+                lambda c: provisioning.regenerate_token(c, me, token_id),
+                describe=lambda result, event: event.about(new_token_id=result.info.id),
+            )
         except GatehouseError as exc:
-            return dashboard.redirect(SCIM_SECTION, exc.detail, "error")
-        try:
-            issued: IssuedToken = await db.write(lambda c: control.regenerate_token(c, token_id))
-        except GatehouseError:
+            if exc.status == 403:
+                raise
+            if exc.status == 409:
+                return dashboard.redirect(SCIM_SECTION, exc.detail, "error")
             return gone()
         return await show(request, issued=issued, regenerated=True)
 
