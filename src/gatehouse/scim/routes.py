@@ -29,6 +29,7 @@ from gatehouse.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from gatehouse.iam import audit
 from gatehouse.network import client_ip
 from gatehouse.scim import listing
 from gatehouse.scim.activity import ERROR_KEY, TOKEN_KEY
@@ -177,20 +178,55 @@ class ScimEndpoints:
         return result, self._usage_task(request, holder[0])
 
     async def _write(
-        self, request: Request, work: Callable[[Connection, object], T], *, body: bool = True
+        self,
+        request: Request,
+        work: Callable[[Connection, object], T],
+        *,
+        body: bool = True,
+        event: str | None = None,
     ) -> tuple[T, BackgroundTask | None]:
+        """Authenticate, then run ``work`` in one write transaction. A change (``event`` given, such as
+        ``scim:PatchUser``) writes its audit record in that transaction; a refused or failed change
+        writes it in a transaction of its own (:mod:`gatehouse.iam.audit`)."""
         header = request.headers.get("authorization")
-        raw = await self._body(request) if body else b""
         holder: list[ScimClient] = []
+        try:
+            raw = await self._body(request) if body else b""
 
-        def run(connection: Connection) -> T:
-            client = authenticate(connection, header)
-            request.scope[TOKEN_KEY] = client.token_name  # for the activity record
-            holder.append(client)
-            return work(connection, self._json(raw) if body else None)
+            def run(connection: Connection) -> T:
+                client = authenticate(connection, header)
+                request.scope[TOKEN_KEY] = client.token_name  # for the activity record
+                holder.append(client)
+                result = work(connection, self._json(raw) if body else None)
+                if event is not None:
+                    done = self._change(request, event, result)
+                    audit.record(connection, self._origin(request, holder), done, status=_SUCCESS.get(event[5:11], 200))
+                return result
 
-        result = await self.db.write(run)
+            result = await self.db.write(run)
+        except Exception as exc:
+            if event is not None:
+                status, detail = (
+                    (exc.status, exc.detail) if isinstance(exc, GatehouseError) else (500, "internal error")
+                )
+                change = self._change(request, event, None)
+                await audit.record_apart(self.db, self._origin(request, holder), change, status, detail)
+            raise
         return result, self._usage_task(request, holder[0])
+
+    def _origin(self, request: Request, holder: list[ScimClient]) -> audit.Origin:
+        actor = f"SCIM token {holder[0].token_name}" if holder else "unauthenticated SCIM client"
+        ip = client_ip(request, self.trusted_proxies)
+        return audit.Origin("scim", actor, None, ip, request.headers.get("user-agent"))
+
+    @staticmethod
+    def _change(request: Request, event: str, result: object) -> audit.Change:
+        resource_id = request.path_params.get("id")
+        location = getattr(result, "location", None)
+        if resource_id is None and isinstance(location, str):
+            resource_id = location.rsplit("/", 1)[-1]  # a create: the new resource's id
+        kind = "group" if request.scope.get("gatehouse.collection") == "Groups" else "user"
+        return audit.Change(event, kind, resource_id, {"method": request.method, "path": request.url.path})
 
     # -- discovery (RFC 7644 §4) ----------------------------------------------------------------
 
@@ -225,7 +261,9 @@ class ScimEndpoints:
             query = listing.build(request.query_params, default_count=self.default_count, max_results=self.max_results)
             body, task = await self._read(request, lambda c: service.search(c, query, projection))
             return Response(body, media_type=SCIM_MEDIA_TYPE, background=task)
-        created, task = await self._write(request, lambda c, b: service.create(c, b, projection))
+        created, task = await self._write(
+            request, lambda c, b: service.create(c, b, projection), event=_event("Create", name)
+        )
         headers = {"Location": created.location, "ETag": created.etag}
         return Response(created.body, 201, headers, media_type=SCIM_MEDIA_TYPE, background=task)
 
@@ -274,7 +312,9 @@ class ScimEndpoints:
         precondition = if_match(request.headers.get("if-match"))
         if method == "PUT":
             replaced, task = await self._write(
-                request, lambda c, b: service.replace(c, resource_id, b, precondition, projection)
+                request,
+                lambda c, b: service.replace(c, resource_id, b, precondition, projection),
+                event=_event("Replace", name),
             )
             return Response(replaced.body, headers={"ETag": replaced.etag}, media_type=SCIM_MEDIA_TYPE, background=task)
         if method == "PATCH":
@@ -282,16 +322,28 @@ class ScimEndpoints:
             patched, task = await self._write(
                 request,
                 lambda c, b: service.patch(c, resource_id, b, precondition, projection if wants_body else None),
+                event=_event("Patch", name),
             )
             if patched is None:
                 return Response(status_code=204, background=task)
             return Response(patched.body, headers={"ETag": patched.etag}, media_type=SCIM_MEDIA_TYPE, background=task)
-        _, task = await self._write(request, lambda c, b: service.delete(c, resource_id, precondition), body=False)
+        _, task = await self._write(
+            request, lambda c, b: service.delete(c, resource_id, precondition), body=False, event=_event("Delete", name)
+        )
         return Response(status_code=204, background=task)
 
     async def not_implemented(self, request: Request) -> Response:
         await self._read(request, lambda c: None)
         raise NotImplementedFeature(f"{request.url.path.rsplit('/', 1)[-1]} is not supported by this server.")
+
+
+_SUCCESS = {"Create": 201, "Delete": 204}
+"""The status of a successful create and delete (RFC 7644 §3.3, §3.6); other changes answer 200."""
+
+
+def _event(verb: str, collection: str) -> str:
+    """The audit event of a SCIM change: ``scim:CreateUser``, ``scim:PatchGroup``…"""
+    return f"scim:{verb}{collection[:-1]}"
 
 
 def _collection(endpoint: Callable[[Request], Any], collection: str) -> Callable[[Request], Any]:
