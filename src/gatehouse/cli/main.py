@@ -8,13 +8,16 @@ import secrets
 import sys
 
 import typer
+from sqlalchemy.engine import Connection
 
-from gatehouse.cli.context import open_database, run_write
+from gatehouse.cli.context import open_database, require_super_admin, run_change, use_token
 from gatehouse.cli.scim import scim_app
 from gatehouse.config import load_settings
 from gatehouse.errors import GatehouseError
+from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.bootstrap import BOOTSTRAP_USER, ensure_super_admin
 from gatehouse.store import migration
+from gatehouse.store.records import StoredUser
 
 app = typer.Typer(help="Gatehouse: SCIM provisioning, RBAC and SSO for an API-gateway dashboard.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
@@ -22,6 +25,20 @@ admin_app = typer.Typer(help="Administrator accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(scim_app, name="scim")
 app.add_typer(admin_app, name="admin")
+
+
+@app.callback()
+def root(
+    token: str | None = typer.Option(
+        None,
+        "--token",
+        envvar="GATEHOUSE_API_TOKEN",
+        help="Act as this API token's owner, with their permissions. Without it, commands run as the host "
+        "operator (full access, recorded as 'operator (CLI)' in the audit log).",
+    ),
+) -> None:
+    """Gatehouse: SCIM provisioning, RBAC and SSO for an API-gateway dashboard."""
+    use_token(token)
 
 
 @app.command()
@@ -92,7 +109,19 @@ def admin_reset_password(
         password, temporary = sys.stdin.readline().rstrip("\r\n"), False
     else:
         password, temporary = secrets.token_urlsafe(15), True
-    run_write(lambda c: reset_password(c, username, password, temporary=temporary))
+
+    def work(connection: Connection, principal: Principal) -> StoredUser:
+        require_super_admin(principal, "reset a password from the command line")
+        return reset_password(connection, username, password, temporary=temporary)
+
+    run_change(
+        "iam:ResetPassword",
+        "user",
+        None,
+        work,
+        summary={"user_name": username, "temporary": temporary},
+        describe=lambda user, change: change.about(user.id),
+    )
     if temporary:
         typer.echo(f"One-time password for '{username}': {password}")
         typer.echo("It must be changed at the next sign-in. Every session of this user has ended.")
@@ -111,7 +140,19 @@ def admin_create(
     if not password_stdin:
         raise typer.BadParameter("Pass --password-stdin and send the password on standard input.")
     password = sys.stdin.readline().rstrip("\r\n")
-    user = run_write(lambda c: create_super_admin(c, username, password))
+
+    def work(connection: Connection, principal: Principal) -> StoredUser:
+        require_super_admin(principal, "create a Super Admin")
+        return create_super_admin(connection, username, password)
+
+    user = run_change(
+        "iam:InviteUser",
+        "user",
+        None,
+        work,
+        summary={"user_name": username, "super_admin": True},
+        describe=lambda created, change: change.about(created.id),
+    )
     typer.echo(json.dumps({"id": user.id, "username": user.user_name, "super_admin": True}))
 
 

@@ -1,18 +1,25 @@
-"""``gatehouse scim …``: turn provisioning on/off and manage SCIM tokens."""
+"""``gatehouse scim …``: turn provisioning on/off and manage SCIM tokens (permission-checked and audited:
+see :mod:`gatehouse.cli.context`)."""
 
 from __future__ import annotations
 
 import json
 
 import typer
+from sqlalchemy.engine import Connection
 
-from gatehouse.cli.context import run_write
+from gatehouse.cli.context import run_change, run_read
 from gatehouse.config import load_settings
+from gatehouse.errors import NotFound
+from gatehouse.iam import provisioning
+from gatehouse.iam.authorizer import Principal
 from gatehouse.scim import control
 
 scim_app = typer.Typer(help="SCIM provisioning.", no_args_is_help=True)
 token_app = typer.Typer(help="SCIM bearer tokens.", no_args_is_help=True)
 scim_app.add_typer(token_app, name="token")
+
+UPDATE = provisioning.UPDATE
 
 
 def _issued(issued: control.IssuedToken, as_json: bool) -> None:
@@ -32,17 +39,27 @@ def enable(
 ) -> None:
     """Turn SCIM provisioning on and create a token."""
 
-    def work(connection: object) -> control.IssuedToken:
-        control.enable(connection)  # type: ignore[arg-type]
-        return control.issue_token(connection, name or control.default_token_name())  # type: ignore[arg-type]
+    def work(connection: Connection, principal: Principal) -> control.IssuedToken:
+        provisioning.set_enabled(connection, principal, True)
+        return provisioning.issue_token(connection, principal, name or "")
 
-    _issued(run_write(work), as_json)
+    issued = run_change(
+        UPDATE,
+        "organization",
+        "scim",
+        work,
+        summary={"enabled": True, "token_name": name},
+        describe=lambda result, change: change.about(token_name=result.name, token_id=result.info.id),
+    )
+    _issued(issued, as_json)
 
 
 @scim_app.command("disable")
 def disable() -> None:
     """Turn SCIM provisioning off (tokens are kept and work again once it is re-enabled)."""
-    run_write(control.disable)
+    run_change(
+        UPDATE, "organization", "scim", lambda c, p: provisioning.set_enabled(c, p, False), summary={"enabled": False}
+    )
     typer.echo("SCIM provisioning disabled.")
 
 
@@ -52,20 +69,35 @@ def token_create(
     as_json: bool = typer.Option(False, "--json", help="Print endpoint and token as JSON."),
 ) -> None:
     """Create a new SCIM token (shown once)."""
-    _issued(run_write(lambda c: control.issue_token(c, name)), as_json)
+    issued = run_change(
+        UPDATE,
+        "scimtoken",
+        None,
+        lambda c, p: provisioning.issue_token(c, p, name, while_off=True),
+        summary={"action": "create", "token_name": name},
+        describe=lambda result, change: change.about(result.info.id),
+    )
+    _issued(issued, as_json)
 
 
 @token_app.command("revoke")
 def token_revoke(name: str = typer.Argument(..., help="The token's name.")) -> None:
     """Revoke a token: it stops working at once, in every process."""
-    run_write(lambda c: control.revoke_token(c, name))
+
+    def work(connection: Connection, principal: Principal) -> str:
+        found = next((t for t in provisioning.state(connection, principal).tokens if t.name == name), None)
+        if found is None:
+            raise NotFound(f"No live SCIM token is named '{name}'.")
+        return provisioning.revoke_token(connection, principal, found.id)
+
+    run_change(UPDATE, "scimtoken", None, work, summary={"action": "revoke", "token_name": name})
     typer.echo(f"SCIM token '{name}' revoked.")
 
 
 @token_app.command("list")
 def token_list(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """List the live tokens (never their secrets)."""
-    tokens = run_write(control.list_tokens)
+    tokens = run_read(lambda c, p: provisioning.state(c, p).tokens)
     if as_json:
         typer.echo(
             json.dumps(
@@ -95,10 +127,16 @@ def password_sign_in(
 ) -> None:
     """Whether provisioned users may sign in with the password their IdP sends (default off: SSO)."""
     if state is None:
-        current = run_write(control.password_sign_in)
+        current = run_read(lambda c, p: provisioning.state(c, p).password_sign_in)
     elif state.lower() in ("on", "off"):
         current = state.lower() == "on"
-        run_write(lambda c: control.set_password_sign_in(c, current))
+        run_change(
+            UPDATE,
+            "organization",
+            "scim",
+            lambda c, p: provisioning.set_password_sign_in(c, p, current),
+            summary={"password_sign_in": current},
+        )
     else:
         raise typer.BadParameter("Say 'on' or 'off'.")
     typer.echo(f"Password sign-in for provisioned users: {'on' if current else 'off'}")

@@ -57,10 +57,12 @@ def _require_enabled(connection: Connection, what: str) -> None:
         raise Conflict(f"Turn on SCIM provisioning before you {what}.")
 
 
-def issue_token(connection: Connection, principal: Principal, name: str) -> IssuedToken:
-    """A new SCIM token (its secret is in the result, once); provisioning must be on."""
+def issue_token(connection: Connection, principal: Principal, name: str, *, while_off: bool = False) -> IssuedToken:
+    """A new SCIM token (its secret is in the result, once). Provisioning must be on, unless ``while_off``
+    (the CLI prepares a token before the switch is turned on; it works once provisioning is on)."""
     require(principal, UPDATE, ORGANIZATION)
-    _require_enabled(connection, "generate a token")
+    if not while_off:
+        _require_enabled(connection, "generate a token")
     return control.issue_token(connection, name or control.default_token_name())
 
 
