@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
+from gatehouse.api.app import api_routes
 from gatehouse.config import Settings, load_settings
 from gatehouse.errors import GatehouseError
 from gatehouse.iam.retention import purging
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Mount("/scim/v2", app=ActivityMiddleware(build_scim_app(settings, database), activity)),
+            *api_routes(settings, database),  # /api, /openapi.json, /docs
             *dashboard_routes(dashboard),
         ],
         exception_handlers=error_handlers(dashboard),  # type: ignore[arg-type]

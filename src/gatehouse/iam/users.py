@@ -20,21 +20,25 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gatehouse.iam import access
 from gatehouse.iam.accounts import check_password_strength
-from gatehouse.iam.authorizer import Principal, require
+from gatehouse.iam.authorizer import HeldRole, Principal, held_roles, require
 from gatehouse.iam.catalog import resource_name
 from gatehouse.passwords import hash_password
 from gatehouse.scim.payload import validate_user_doc
 from gatehouse.scim.render import USER_SCHEMA
-from gatehouse.store import sessions, user_events
+from gatehouse.store import directory, sessions, user_events
+from gatehouse.store import policies as policy_store
 from gatehouse.store import users as store
+from gatehouse.store.policies import StoredPolicy
 from gatehouse.store.records import StoredUser, utcnow
 from gatehouse.store.tables import users as users_table
 
@@ -230,3 +234,70 @@ def _load(connection: Connection, principal: Principal, action: str, user_id: st
     if user is None:
         raise NotFound("There is no such user. They may have been deleted.")
     return user
+
+
+# ------------------------------------------------------------------------------------------ reading and editing
+# (used by the admin API: GET /api/users, GET /api/users/{id}, PATCH /api/users/{id})
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    """A user's page: the profile, the roles held (each with where it comes from) and the boundaries."""
+
+    profile: directory.UserProfile
+    roles: tuple[HeldRole, ...]
+    boundaries: tuple[StoredPolicy, ...]
+
+
+def list_users(
+    connection: Connection, principal: Principal, query: directory.DirectoryQuery
+) -> directory.DirectoryPage:
+    """A page of the user directory (Organization → Users): ``iam:GetUser`` on every user (``user/*``)."""
+    require(principal, "iam:GetUser", resource_name("user", "*"))
+    return directory.search_users(connection, query)
+
+
+def view_user(connection: Connection, principal: Principal, user_id: str, *, idle: timedelta | None = None) -> UserView:
+    """A user's profile, roles (direct, via SSO, via group X, Super Admin account) and permission
+    boundaries: ``iam:GetUser`` on the user, except that a signed-in user may always read their own."""
+    if user_id != principal.user_id:
+        require(principal, "iam:GetUser", resource_name("user", user_id))
+    found = directory.profile(connection, user_id, idle=idle)
+    if found is None:
+        raise NotFound("There is no such user. They may have been deleted.")
+    boundary_ids = [b.policy_id for b in policy_store.boundaries_of(connection, [user_id])[user_id]]
+    policies = policy_store.get_many(connection, boundary_ids)
+    boundaries = tuple(policies[pid] for pid in dict.fromkeys(boundary_ids) if pid in policies)
+    return UserView(found, held_roles(connection, user_id), boundaries)
+
+
+def update_local_user(
+    connection: Connection,
+    principal: Principal,
+    user_id: str,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+) -> StoredUser:
+    """Edit a local user's name and primary e-mail (``iam:UpdateUser``). ``None`` leaves a field as it is,
+    ``""`` clears it. The identity provider owns a SCIM or SSO user's attributes (:class:`Refused`)."""
+    user = _load(connection, principal, "iam:UpdateUser", user_id)
+    if user.source != LOCAL:
+        raise Refused(f"{user.user_name}'s attributes are managed by the identity provider, not by Gatehouse.")
+    doc = orjson.loads(user.data)
+    doc.pop("id", None)
+    checked = new_local_user(user.user_name, email or "", name or "")
+    if name is not None:
+        doc.pop("name", None)
+        doc.pop("displayName", None)
+        if checked.name:
+            doc["name"] = {"formatted": checked.name}
+            doc["displayName"] = checked.name
+    if email is not None:
+        others = [e for e in doc.get("emails") or [] if isinstance(e, dict) and not e.get("primary")]
+        doc.pop("emails", None)
+        if checked.email:
+            kept = [e for e in others if str(e.get("value", "")).lower() != checked.email.lower()]
+            doc["emails"] = [{"value": checked.email, "type": "work", "primary": True}, *kept]
+    write = store.UserWrite(id=user.id, doc=validate_user_doc(doc), source=LOCAL, keep_password=True)
+    return store.update(connection, write, user.version, utcnow())

@@ -1,0 +1,157 @@
+"""The admin REST API (``/api``): a FastAPI application mounted by the app factory, its OpenAPI document
+served at the root (``/openapi.json``, with ``servers: [{"url": "/api"}]``) and the Swagger UI at
+``/docs``, whose files come from the ``swagger_ui_bundle`` package (no CDN: it works offline).
+
+API7 parity: the Dashboard's Admin API under ``/api/*`` (users, roles, permission policies, SCIM settings,
+tokens, audit logs), authenticated by a personal token in ``X-API-KEY`` (:mod:`gatehouse.api.auth`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
+
+from gatehouse.api.context import Api
+from gatehouse.api.errors import HANDLERS, CrashGuard
+from gatehouse.api.routes import audit, auth, policies, roles, scim, tokens, users
+from gatehouse.config import Settings
+from gatehouse.store.database import Database
+
+PREFIX: Final = "/api"
+MAX_BODY_BYTES: Final = 1024 * 1024
+"""The largest request body the API accepts (a policy document is at most 256 KiB)."""
+TITLE: Final = "Gatehouse admin API"
+DESCRIPTION: Final = """\
+The organization-and-access plane of the gateway dashboard: users, roles, permission policies, SCIM
+group bindings, SCIM provisioning, API tokens and the audit log.
+
+**Authentication.** Send a personal API token (create one with `POST /api/tokens` or in the dashboard) as
+`X-API-KEY: <token>` or `Authorization: Bearer <token>`; it acts with its user's current permissions. Or
+sign in (`POST /api/auth/sign-in`) and use the session cookie, with the session's CSRF token in
+`X-CSRF-Token` on every state-changing request.
+
+**Errors.** Every error has the body `{"error": {"status", "code", "detail", "fields"?}}`: 400 a value the
+operation refuses, 401 no valid credentials, 403 not allowed, 404 no such object, 409 a name taken or an
+object in use, 422 a request that does not match this schema (`fields` says where).
+
+**Audit.** Every change, refused or not, is recorded in the audit log with the caller and their token.
+"""
+
+TAGS: Final = [
+    {"name": "Authentication", "description": "Password sign-in to a session, sign-out."},
+    {"name": "Users", "description": "The user directory, a user's page, and administrators' actions."},
+    {"name": "Roles", "description": "Roles and the permission policies attached to them."},
+    {"name": "Groups", "description": "SCIM groups and the roles bound to them."},
+    {"name": "Permission policies", "description": "Policies, the action catalog and the policy simulator."},
+    {"name": "SCIM provisioning", "description": "The SCIM endpoint's settings and tokens."},
+    {"name": "API tokens", "description": "Personal API tokens."},
+    {"name": "Audit logs", "description": "Who changed what: search and export."},
+]
+
+
+def build_api(settings: Settings, db: Database) -> FastAPI:
+    """The ``/api`` application."""
+    api = FastAPI(
+        title=TITLE,
+        description=DESCRIPTION,
+        version="1",
+        openapi_url=None,  # served at the root by :func:`openapi_routes`
+        docs_url=None,
+        redoc_url=None,
+        openapi_tags=TAGS,
+        servers=[{"url": PREFIX}],
+        exception_handlers=dict(HANDLERS),  # type: ignore[arg-type]
+        max_body_size=MAX_BODY_BYTES,
+        redirect_slashes=False,
+    )
+    api.add_middleware(CrashGuard)
+    api.state.api = Api(settings, db)
+    for module in (auth, users, roles, policies, scim, tokens, audit):
+        api.include_router(module.router)
+    return api
+
+
+def openapi_document(api: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document of the API, built once."""
+    if api.openapi_schema is None:
+        api.openapi_schema = get_openapi(
+            title=api.title,
+            version=api.version,
+            openapi_version=api.openapi_version,
+            description=api.description,
+            routes=api.routes,
+            tags=api.openapi_tags,
+            servers=api.servers,
+        )
+    return api.openapi_schema
+
+
+_DOCS_PAGE: Final = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Gatehouse admin API</title>
+<link rel="stylesheet" href="/docs/static/swagger-ui.css">
+<link rel="icon" type="image/png" href="/docs/static/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs/static/swagger-ui-bundle.js"></script>
+<script src="/docs/static/swagger-ui-standalone-preset.js"></script>
+<script src="/docs/init.js"></script>
+</body>
+</html>
+"""
+
+_DOCS_INIT: Final = """window.onload = function () {
+  window.ui = SwaggerUIBundle({
+    url: "/openapi.json",
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    validatorUrl: null,
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+    layout: "StandaloneLayout"
+  });
+};
+"""
+
+_CSP: Final = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'"
+)
+
+
+def openapi_routes(api: FastAPI) -> list[BaseRoute]:
+    """The root routes of the API's documentation: ``/openapi.json``, ``/docs`` and its local assets."""
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(openapi_document(api))
+
+    async def docs(request: Request) -> Response:
+        page = HTMLResponse(_DOCS_PAGE)
+        page.headers["Content-Security-Policy"] = _CSP
+        page.headers["X-Frame-Options"] = "DENY"
+        return page
+
+    async def init(request: Request) -> Response:
+        return Response(_DOCS_INIT, media_type="application/javascript")
+
+    return [
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+        Route("/docs/init.js", init, methods=["GET"]),
+        Mount("/docs/static", app=StaticFiles(directory=swagger_ui_path), name="swagger-ui"),
+    ]
+
+
+def api_routes(settings: Settings, db: Database) -> list[BaseRoute]:
+    """Everything the app factory mounts for the admin API."""
+    api = build_api(settings, db)
+    return [Mount(PREFIX, app=api), *openapi_routes(api)]

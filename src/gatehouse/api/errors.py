@@ -1,0 +1,171 @@
+"""The admin API's one error shape, for every failure: domain errors, validation errors, routing errors
+and crashes all answer ``{"error": {"status": ..., "code": ..., "detail": ...}}``.
+
+- a :class:`~gatehouse.errors.GatehouseError` keeps its status (400, 401, 403, 404, 409, 412, 429, ...);
+  a 401 carries ``WWW-Authenticate: Bearer`` (RFC 6750 §3);
+- a request that does not match the schema (FastAPI's ``RequestValidationError``) is 422 with one
+  ``fields`` entry per problem;
+- an unexpected exception is logged with its traceback and answered 500 without one
+  (:class:`CrashGuard`).
+
+:func:`responses` documents the possible errors of an operation in OpenAPI with :class:`ErrorResponse`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import Any, Final
+
+import orjson
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gatehouse.errors import GatehouseError
+
+log = logging.getLogger("gatehouse.api")
+
+CODES: Final[dict[int, str]] = {
+    400: "invalid_input",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+    500: "internal_error",
+    501: "not_implemented",
+}
+"""The stable ``code`` of each status."""
+
+DESCRIPTIONS: Final[dict[int, str]] = {
+    400: "The request is not acceptable (a value the use case refuses, e.g. a weak password).",
+    401: "No valid credentials: send an API token or sign in.",
+    403: "The caller may not do this (permission, protected resource or missing CSRF token).",
+    404: "There is no such resource.",
+    409: "Conflict: the name is taken, or the resource is in use.",
+    412: "The resource changed meanwhile.",
+    413: "The request body is too large.",
+    422: "The request does not match the schema (see `fields`).",
+    429: "Too many failed attempts: retry later.",
+}
+CHALLENGE: Final = {"WWW-Authenticate": 'Bearer realm="gatehouse"'}
+
+
+class FieldError(BaseModel):
+    """One problem with one part of the request."""
+
+    loc: list[str | int] = Field(description="Where: `body`, `query`, `path` or `header`, then the field path.")
+    message: str
+    type: str = Field(description="The kind of problem, e.g. `missing`, `string_too_long`.")
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong."""
+
+    status: int = Field(description="The HTTP status, repeated.")
+    code: str = Field(description="A stable code: " + ", ".join(f"`{c}`" for c in CODES.values()) + ".")
+    detail: str = Field(description="A sentence for people.")
+    fields: list[FieldError] | None = Field(default=None, description="Validation problems (422 only).")
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response of the admin API."""
+
+    error: ErrorDetail
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for the given error statuses, each with :class:`ErrorResponse`."""
+    return {status: {"model": ErrorResponse, "description": DESCRIPTIONS.get(status, "Error.")} for status in statuses}
+
+
+def error_response(
+    status: int, detail: str, fields: Iterable[FieldError] | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """The envelope for ``status``."""
+    code = CODES.get(status) or HTTPStatus(status).phrase.lower().replace(" ", "_")
+    body = ErrorResponse(error=ErrorDetail(status=status, code=code, detail=detail, fields=list(fields or []) or None))
+    extra = dict(headers or {})
+    if status == 401:
+        extra.update(CHALLENGE)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=extra)
+
+
+async def on_domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatehouseError)
+    return error_response(exc.status, exc.detail)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "There is no API endpoint at this address."
+    return error_response(exc.status_code, detail, headers=dict(exc.headers or {}))
+
+
+def _field_error(raw: dict[str, Any]) -> FieldError:
+    loc = [part if isinstance(part, int) else str(part) for part in raw.get("loc", ())]
+    return FieldError(loc=loc, message=str(raw.get("msg", "invalid")), type=str(raw.get("type", "invalid")))
+
+
+async def on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    fields = [_field_error(dict(raw)) for raw in exc.errors()]
+    where = ", ".join(".".join(str(p) for p in f.loc) for f in fields[:5])
+    return error_response(422, f"The request does not match the schema: {where or 'see fields'}.", fields)
+
+
+HANDLERS: Final = {
+    GatehouseError: on_domain_error,
+    HTTPException: on_http_error,
+    RequestValidationError: on_validation_error,
+}
+
+
+class CrashGuard:
+    """Innermost guard: an unexpected exception is logged and answered with the 500 envelope (never a
+    traceback), and is not re-raised to the server (Starlette's error middleware would)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            log.exception("Unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            body = orjson.dumps(
+                {"error": {"status": 500, "code": "internal_error", "detail": "Something went wrong on our side."}}
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,185 @@
+"""Permission policies, the action catalog and the policy simulator (API7 parity: "Permission Policies",
+"Permission Policy Actions and Resources").
+
+Thin routes over :mod:`gatehouse.iam.roles` (``iam:GetPermissionPolicy`` / ``CreatePermissionPolicy`` /
+``UpdatePermissionPolicy`` / ``DeletePermissionPolicy``; documents validated by
+:func:`gatehouse.iam.policy.parse_policy`) and :mod:`gatehouse.iam.simulator` (``iam:GetUser`` on the
+user simulated). Every change runs through the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy.engine import Connection
+
+from gatehouse.api.auth import CallerDep
+from gatehouse.api.context import ApiDep
+from gatehouse.api.errors import responses
+from gatehouse.api.schemas import Paging
+from gatehouse.api.schemas_rbac import (
+    ActionOut,
+    Catalog,
+    PolicyDetail,
+    PolicyFields,
+    PolicyOut,
+    PolicyPage,
+    PolicyUse,
+    ResourcePattern,
+    SimulationRequest,
+    SimulationResult,
+)
+from gatehouse.iam import roles as rbac
+from gatehouse.iam.audit import Change
+from gatehouse.iam.authorizer import Principal
+from gatehouse.iam.catalog import ACTIONS, GROUPS, ORGANIZATION, RESOURCE_KINDS, RESOURCE_PREFIX
+from gatehouse.iam.rbac_forms import policy_input
+from gatehouse.iam.simulator import simulate
+
+router = APIRouter(tags=["Permission policies"])
+PolicyId = Annotated[str, Path(min_length=1, max_length=64, description="The permission policy's id.")]
+KIND: Final = "permissionpolicy"
+
+
+def _detail(connection: Connection, caller_principal: Principal, policy_id: str) -> PolicyDetail:
+    policy = rbac.get_policy(connection, caller_principal, policy_id)
+    usage = rbac.policy_usage(connection, caller_principal, policy_id)
+    return PolicyDetail(**PolicyOut.of(policy).model_dump(), used_by=PolicyUse.of(usage))
+
+
+@router.get(
+    "/permission-policies",
+    response_model=PolicyPage,
+    summary="List permission policies",
+    description="The policies you may view (`iam:GetPermissionPolicy` on each), by name.",
+    responses=responses(401, 422),
+)
+async def list_policies(
+    caller: CallerDep,
+    api: ApiDep,
+    q: Annotated[str, Query(max_length=100, description="Case-insensitive prefix of the name.")] = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> PolicyPage:
+    policies = await api.db.read(lambda c: rbac.list_policies(c, caller.principal))
+    prefix = q.strip().lower()
+    found = [p for p in policies if p.name.lower().startswith(prefix)] if prefix else policies
+    pages = max(1, -(-len(found) // per_page))
+    page = min(page, pages)
+    return PolicyPage(
+        items=[PolicyOut.of(p) for p in found[(page - 1) * per_page : page * per_page]],
+        paging=Paging(page=page, per_page=per_page, total=len(found), pages=pages),
+    )
+
+
+@router.get(
+    "/permission-policies/{policy_id}",
+    response_model=PolicyDetail,
+    summary="A permission policy",
+    description="The policy, its document, and the roles and users it is used by (`iam:GetPermissionPolicy`).",
+    responses=responses(401, 403, 404, 422),
+)
+async def get_policy(policy_id: PolicyId, caller: CallerDep, api: ApiDep) -> PolicyDetail:
+    return await api.db.read(lambda c: _detail(c, caller.principal, policy_id))
+
+
+@router.post(
+    "/permission-policies",
+    status_code=201,
+    response_model=PolicyOut,
+    summary="Create a permission policy",
+    description="A custom policy (`iam:CreatePermissionPolicy` on `permissionpolicy/*`). An invalid document is "
+    "400 with where and why; a taken name (any case) is 409.",
+    responses=responses(400, 401, 403, 409, 422),
+)
+async def create_policy(body: PolicyFields, caller: CallerDep, api: ApiDep) -> PolicyOut:
+    change = Change("iam:CreatePermissionPolicy", KIND, None, {"name": body.name, "labels": body.labels})
+    form = await api.prepare(
+        caller, change, lambda: policy_input(body.name, body.document, body.description, body.labels)
+    )
+    policy = await api.change(
+        caller,
+        change,
+        lambda c: rbac.create_policy(c, caller.principal, form),
+        describe=lambda done, recorded: recorded.about(done.id, document=form.document.as_dict()),
+        status=201,
+    )
+    return PolicyOut.of(policy)
+
+
+@router.put(
+    "/permission-policies/{policy_id}",
+    response_model=PolicyOut,
+    summary="Replace a permission policy",
+    description="A custom policy's name, description, labels and document (`iam:UpdatePermissionPolicy`); every "
+    "process applies the new document on the next request. Built-in policies cannot be edited (403).",
+    responses=responses(400, 401, 403, 404, 409, 422),
+)
+async def update_policy(policy_id: PolicyId, body: PolicyFields, caller: CallerDep, api: ApiDep) -> PolicyOut:
+    change = Change("iam:UpdatePermissionPolicy", KIND, policy_id, {"name": body.name, "labels": body.labels})
+    form = await api.prepare(
+        caller, change, lambda: policy_input(body.name, body.document, body.description, body.labels)
+    )
+    policy = await api.change(
+        caller,
+        change,
+        lambda c: rbac.update_policy(c, caller.principal, policy_id, form),
+        describe=lambda done, recorded: recorded.about(document=form.document.as_dict(), version=done.version),
+    )
+    return PolicyOut.of(policy)
+
+
+@router.delete(
+    "/permission-policies/{policy_id}",
+    status_code=204,
+    summary="Delete a permission policy",
+    description="A custom policy that no role uses and that bounds no user (`iam:DeletePermissionPolicy`); "
+    "otherwise 409 naming where it is used.",
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def delete_policy(policy_id: PolicyId, caller: CallerDep, api: ApiDep) -> Response:
+    await api.change(
+        caller,
+        Change("iam:DeletePermissionPolicy", KIND, policy_id),
+        lambda c: rbac.delete_policy(c, caller.principal, policy_id),
+        describe=lambda policy, done: done.about(name=policy.name),
+    )
+    return Response(status_code=204)
+
+
+@router.get(
+    "/catalog",
+    response_model=Catalog,
+    summary="The action catalog",
+    description="Every action a permission policy may name, with the resource name it is checked against, and "
+    "the resource name patterns. Open to every signed-in caller (it is the same for everyone).",
+    responses=responses(401),
+)
+async def catalog(caller: CallerDep) -> Catalog:
+    patterns = [
+        ResourcePattern(
+            kind=kind, pattern=ORGANIZATION if kind == "organization" else f"{RESOURCE_PREFIX}{kind}/{{id}}"
+        )
+        for kind in RESOURCE_KINDS
+    ]
+    return Catalog(
+        actions=[ActionOut(**action.as_dict()) for action in ACTIONS],
+        resource_patterns=patterns,
+        groups=dict(GROUPS),
+    )
+
+
+@router.post(
+    "/policy-simulations",
+    response_model=SimulationResult,
+    summary="Simulate a decision",
+    description="Would this user be allowed this action on this resource now, and which statement decides? "
+    "Nothing is changed. Needs `iam:GetUser` on the user.",
+    responses=responses(400, 401, 403, 404, 422),
+)
+async def simulate_policy(body: SimulationRequest, caller: CallerDep, api: ApiDep) -> SimulationResult:
+    found = await api.db.read(
+        lambda c: simulate(c, caller.principal, body.user_id, body.action, body.resource, body.labels)
+    )
+    return SimulationResult.of(found)

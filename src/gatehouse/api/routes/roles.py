@@ -1,0 +1,246 @@
+"""Roles and SCIM group → role bindings (API7 parity: "Roles and Permission Policies"; group bindings go
+beyond API7, which has no groups).
+
+Thin routes over :mod:`gatehouse.iam.roles` (``iam:GetRole`` / ``CreateRole`` / ``UpdateRole`` /
+``DeleteRole``, ``iam:GetGroupBinding`` / ``UpdateGroupBinding``); groups are listed through
+:mod:`gatehouse.store.group_directory` after the same ``iam:GetGroupBinding`` check on ``group/*``.
+Every change runs through the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy.engine import Connection
+
+from gatehouse.api.auth import CallerDep
+from gatehouse.api.context import ApiDep
+from gatehouse.api.errors import responses
+from gatehouse.api.schemas import Paging, PolicyIds, Reference, RoleIds
+from gatehouse.api.schemas_rbac import (
+    GroupPage,
+    GroupRolesChanged,
+    GroupsOfRole,
+    NewRole,
+    RoleDetail,
+    RoleOut,
+    RolePage,
+    RolesOfGroup,
+    RoleUpdate,
+)
+from gatehouse.errors import NotFound
+from gatehouse.iam import roles as rbac
+from gatehouse.iam.audit import Change
+from gatehouse.iam.authorizer import Principal, require
+from gatehouse.iam.catalog import ANY_ID, resource_name
+from gatehouse.iam.rbac_forms import RoleInput, role_input
+from gatehouse.store import group_directory
+from gatehouse.store import roles as role_store
+from gatehouse.store.group_directory import GroupPage as StoredGroupPage
+from gatehouse.store.roles import StoredRole
+
+router = APIRouter(tags=["Roles"])
+RoleId = Annotated[str, Path(min_length=1, max_length=64, description="The role's id.")]
+GroupId = Annotated[str, Path(min_length=1, max_length=64, description="The SCIM group's id.")]
+Search = Annotated[str, Query(max_length=100, description="Case-insensitive prefix of the name.")]
+Page = Annotated[int, Query(ge=1, le=1_000_000)]
+PerPage = Annotated[int, Query(ge=1, le=200)]
+ROLE: Final = "role"
+GROUP: Final = "group"
+
+
+def paged(items: list[StoredRole], q: str, page: int, per_page: int) -> RolePage:
+    """A page of the (small, already permission-filtered) list of roles matching the search."""
+    prefix = q.strip().lower()
+    found = [role for role in items if role.name.lower().startswith(prefix)] if prefix else items
+    pages = max(1, -(-len(found) // per_page))
+    page = min(page, pages)
+    shown = found[(page - 1) * per_page : page * per_page]
+    return RolePage(
+        items=[RoleOut.of(role) for role in shown],
+        paging=Paging(page=page, per_page=per_page, total=len(found), pages=pages),
+    )
+
+
+# ------------------------------------------------------------------------------------------ roles
+
+
+@router.get(
+    "/roles",
+    response_model=RolePage,
+    summary="List roles",
+    description="The roles you may view (`iam:GetRole` on each), by name.",
+    responses=responses(401, 422),
+)
+async def list_roles(
+    caller: CallerDep, api: ApiDep, q: Search = "", page: Page = 1, per_page: PerPage = 50
+) -> RolePage:
+    roles = await api.db.read(lambda c: rbac.list_roles(c, caller.principal))
+    return paged(roles, q, page, per_page)
+
+
+@router.get(
+    "/roles/{role_id}",
+    response_model=RoleDetail,
+    summary="A role",
+    description="A role with its attached permission policies (`iam:GetRole`).",
+    responses=responses(401, 403, 404, 422),
+)
+async def get_role(role_id: RoleId, caller: CallerDep, api: ApiDep) -> RoleDetail:
+    return RoleDetail.of_view(await api.db.read(lambda c: rbac.get_role(c, caller.principal, role_id)))
+
+
+@router.post(
+    "/roles",
+    status_code=201,
+    response_model=RoleDetail,
+    summary="Create a role",
+    description="A custom role, optionally with policies attached (`iam:CreateRole` on `role/*`). A taken name "
+    "(any case) is 409.",
+    responses=responses(400, 401, 403, 404, 409, 422),
+)
+async def create_role(body: NewRole, caller: CallerDep, api: ApiDep) -> RoleDetail:
+    change = Change("iam:CreateRole", ROLE, None, body.model_dump())
+    form = await api.prepare(caller, change, lambda: role_input(body.name, body.description, body.labels))
+    view = await api.change(
+        caller,
+        change,
+        lambda c: rbac.create_role(c, caller.principal, form, body.policy_ids),
+        describe=lambda done, recorded: recorded.about(done.role.id),
+        status=201,
+    )
+    return RoleDetail.of_view(view)
+
+
+@router.put(
+    "/roles/{role_id}",
+    response_model=RoleDetail,
+    summary="Replace a role",
+    description="A custom role's name, description and labels; with `policy_ids`, its policies exactly "
+    "(`iam:UpdateRole`). Built-in roles cannot be edited (403).",
+    responses=responses(400, 401, 403, 404, 409, 422),
+)
+async def update_role(role_id: RoleId, body: RoleUpdate, caller: CallerDep, api: ApiDep) -> RoleDetail:
+    change = Change("iam:UpdateRole", ROLE, role_id, body.model_dump())
+    form = await api.prepare(caller, change, lambda: role_input(body.name, body.description, body.labels))
+    view = await api.change(
+        caller, change, lambda c: rbac.update_role(c, caller.principal, role_id, form, body.policy_ids)
+    )
+    return RoleDetail.of_view(view)
+
+
+@router.delete(
+    "/roles/{role_id}",
+    status_code=204,
+    summary="Delete a role",
+    description="A custom role that nobody holds directly and no group is bound to (`iam:DeleteRole`); "
+    "otherwise 409 naming where it is used.",
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def delete_role(role_id: RoleId, caller: CallerDep, api: ApiDep) -> Response:
+    await api.change(
+        caller,
+        Change("iam:DeleteRole", ROLE, role_id),
+        lambda c: rbac.delete_role(c, caller.principal, role_id),
+        describe=lambda role, done: done.about(name=role.name),
+    )
+    return Response(status_code=204)
+
+
+@router.put(
+    "/roles/{role_id}/policies",
+    response_model=RoleDetail,
+    summary="Set a role's policies",
+    description="The role's attached permission policies become exactly `policy_ids` (`iam:UpdateRole`).",
+    responses=responses(400, 401, 403, 404, 422),
+)
+async def set_role_policies(role_id: RoleId, body: PolicyIds, caller: CallerDep, api: ApiDep) -> RoleDetail:
+    def work(connection: Connection) -> rbac.RoleView:
+        role = role_store.get(connection, role_id)
+        if role is None:
+            raise NotFound("There is no such role. It may have been deleted.")
+        form = RoleInput(role.name, role.description, role.labels)
+        return rbac.update_role(connection, caller.principal, role_id, form, body.policy_ids)
+
+    change = Change("iam:UpdateRole", ROLE, role_id, {"policy_ids": body.policy_ids})
+    return RoleDetail.of_view(await api.change(caller, change, work))
+
+
+@router.get(
+    "/roles/{role_id}/groups",
+    response_model=GroupsOfRole,
+    summary="The groups a role is bound to",
+    description="The SCIM groups whose members hold the role (`iam:GetRole`).",
+    responses=responses(401, 403, 404, 422),
+)
+async def groups_of_role(role_id: RoleId, caller: CallerDep, api: ApiDep) -> GroupsOfRole:
+    found = await api.db.read(lambda c: rbac.groups_of_role(c, caller.principal, role_id))
+    return GroupsOfRole(role_id=role_id, groups=[Reference(id=g.id, name=g.display) for g in found])
+
+
+# ------------------------------------------------------------------------------------------ groups
+
+
+def _list_groups(connection: Connection, principal: Principal, q: str, page: int, per_page: int) -> StoredGroupPage:
+    require(principal, "iam:GetGroupBinding", resource_name("group", ANY_ID))
+    return group_directory.search_groups(connection, q, page, per_page)
+
+
+@router.get(
+    "/groups",
+    response_model=GroupPage,
+    summary="List SCIM groups",
+    description="The groups provisioned by the identity provider, by display name, with a prefix search "
+    "(`iam:GetGroupBinding` on `group/*`).",
+    responses=responses(401, 403, 422),
+    tags=["Groups"],
+)
+async def list_groups(
+    caller: CallerDep,
+    api: ApiDep,
+    q: Annotated[str, Query(max_length=group_directory.MAX_SEARCH, description="Prefix search.")] = "",
+    page: Page = 1,
+    per_page: PerPage = group_directory.PAGE_SIZE,
+) -> GroupPage:
+    return GroupPage.of(await api.db.read(lambda c: _list_groups(c, caller.principal, q, page, per_page)))
+
+
+@router.get(
+    "/groups/{group_id}/roles",
+    response_model=RolesOfGroup,
+    summary="The roles bound to a group",
+    description="Members of the group hold these roles while they are members (`iam:GetGroupBinding`).",
+    responses=responses(401, 403, 404, 422),
+    tags=["Groups"],
+)
+async def roles_of_group(group_id: GroupId, caller: CallerDep, api: ApiDep) -> RolesOfGroup:
+    found = await api.db.read(lambda c: rbac.roles_of_group(c, caller.principal, group_id))
+    return RolesOfGroup(group_id=group_id, roles=[RoleOut.of(role) for role in found])
+
+
+@router.put(
+    "/groups/{group_id}/roles",
+    response_model=GroupRolesChanged,
+    summary="Set the roles bound to a group",
+    description="The roles bound to the group become exactly `role_ids` (`iam:UpdateGroupBinding`); members "
+    "gain or lose them on their next request. The Super Admin role cannot be bound (403).",
+    responses=responses(400, 401, 403, 404, 422),
+    tags=["Groups"],
+)
+async def set_group_roles(group_id: GroupId, body: RoleIds, caller: CallerDep, api: ApiDep) -> GroupRolesChanged:
+    def work(connection: Connection) -> tuple[rbac.AssignmentChange, list[StoredRole]]:
+        done = rbac.set_group_roles(connection, caller.principal, group_id, body.role_ids)
+        found = role_store.get_many(connection, body.role_ids)
+        return done, sorted(found.values(), key=lambda role: (role.name.lower(), role.id))
+
+    change = Change("iam:UpdateGroupBinding", GROUP, group_id, {"role_ids": body.role_ids})
+    done, bound = await api.change(
+        caller,
+        change,
+        work,
+        describe=lambda result, recorded: recorded.about(added=list(result[0].added), removed=list(result[0].removed)),
+    )
+    return GroupRolesChanged(
+        group_id=group_id, roles=[RoleOut.of(r) for r in bound], added=list(done.added), removed=list(done.removed)
+    )

@@ -1,0 +1,120 @@
+"""SCIM provisioning settings and tokens (API7 parity: Organization → Settings → SCIM Provisioning;
+``GET``/``PUT /api/system_settings/scim`` and token generation there).
+
+Thin routes over :mod:`gatehouse.iam.provisioning`: reading is ``iam:GetSCIMProvisioning``, every
+change ``iam:UpdateSCIMProvisioning`` (both on the organization) and runs through the audit log under
+that event. A token's secret is in the response of its creation or regeneration only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Path, Response
+from sqlalchemy.engine import Connection
+
+from gatehouse.api.auth import CallerDep
+from gatehouse.api.context import ApiDep
+from gatehouse.api.errors import responses
+from gatehouse.api.schemas_admin import IssuedScimToken, NewScimToken, ScimSettings, ScimSettingsChange
+from gatehouse.iam import provisioning
+from gatehouse.iam.audit import Change
+
+router = APIRouter(prefix="/scim", tags=["SCIM provisioning"])
+TokenId = Annotated[str, Path(min_length=1, max_length=64, description="The SCIM token's id.")]
+EVENT: Final = provisioning.UPDATE
+KIND: Final = "organization"
+
+
+@router.get(
+    "",
+    response_model=ScimSettings,
+    summary="SCIM provisioning settings",
+    description="Whether provisioning is on, the endpoint URL for the identity provider, the password sign-in "
+    "switch and the live tokens' metadata (`iam:GetSCIMProvisioning`).",
+    responses=responses(401, 403),
+)
+async def get_scim(caller: CallerDep, api: ApiDep) -> ScimSettings:
+    state = await api.db.read(lambda c: provisioning.state(c, caller.principal))
+    return ScimSettings.of(state, api.settings.scim_base_url)
+
+
+@router.put(
+    "",
+    response_model=ScimSettings,
+    summary="Change SCIM provisioning settings",
+    description="Turn provisioning on or off (tokens are kept and work again when it is back on) and allow or "
+    "forbid password sign-in for provisioned users (`iam:UpdateSCIMProvisioning`).",
+    responses=responses(401, 403, 422),
+)
+async def update_scim(body: ScimSettingsChange, caller: CallerDep, api: ApiDep) -> ScimSettings:
+    summary: dict[str, Any] = body.model_dump(exclude_none=True)
+
+    def work(connection: Connection) -> provisioning.Provisioning:
+        if body.enabled is not None:
+            provisioning.set_enabled(connection, caller.principal, body.enabled)
+        if body.password_sign_in is not None:
+            provisioning.set_password_sign_in(connection, caller.principal, body.password_sign_in)
+        return provisioning.state(connection, caller.principal)
+
+    state = await api.change(caller, Change(EVENT, KIND, None, summary), work)
+    return ScimSettings.of(state, api.settings.scim_base_url)
+
+
+@router.post(
+    "/tokens",
+    status_code=201,
+    response_model=IssuedScimToken,
+    summary="Generate a SCIM token",
+    description="A bearer token for the identity provider, shown in this response only. Provisioning must be "
+    "on (409); a live token's name is taken (409).",
+    responses=responses(400, 401, 403, 409, 422),
+)
+async def create_scim_token(body: NewScimToken, caller: CallerDep, api: ApiDep) -> IssuedScimToken:
+    issued = await api.change(
+        caller,
+        Change(EVENT, "scim_token", None, {"operation": "create_token", "token_name": body.name}),
+        lambda c: provisioning.issue_token(c, caller.principal, body.name or ""),
+        describe=lambda done, recorded: recorded.about(done.info.id, token_name=done.name, hint=done.info.hint),
+        status=201,
+    )
+    return IssuedScimToken.of(issued)
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=204,
+    summary="Revoke a SCIM token",
+    description="The token stops working at once, in every process. An unknown or revoked id is 404.",
+    responses=responses(401, 403, 404, 422),
+)
+async def revoke_scim_token(token_id: TokenId, caller: CallerDep, api: ApiDep) -> Response:
+    await api.change(
+        caller,
+        Change(EVENT, "scim_token", token_id, {"operation": "revoke_token"}),
+        lambda c: provisioning.revoke_token(c, caller.principal, token_id),
+        describe=lambda name, recorded: recorded.about(token_name=name),
+    )
+    return Response(status_code=204)
+
+
+@router.post(
+    "/tokens/{token_id}/regenerate",
+    status_code=201,
+    response_model=IssuedScimToken,
+    summary="Regenerate a SCIM token",
+    description="Replaces a live token by a new one of the same name, shown in this response only; the old one "
+    "stops at once. Provisioning must be on (409).",
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def regenerate_scim_token(token_id: TokenId, caller: CallerDep, api: ApiDep) -> IssuedScimToken:
+    issued = await api.change(
+        caller,
+        Change(EVENT, "scim_token", token_id, {"operation": "regenerate_token"}),
+        lambda c: provisioning.regenerate_token(c, caller.principal, token_id),
+        describe=lambda done, recorded: recorded.about(
+            token_name=done.name, replacement_id=done.info.id, hint=done.info.hint
+        ),
+        status=201,
+    )
+    return IssuedScimToken.of(issued)

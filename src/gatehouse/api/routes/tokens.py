@@ -1,0 +1,101 @@
+"""Personal API tokens (API7 parity: Organization → Tokens; ``/api/settings/tokens``).
+
+Thin routes over :mod:`gatehouse.iam.api_tokens`: creating is ``iam:CreateToken`` on ``token/*`` (for
+oneself only); viewing and revoking is ``iam:GetToken`` / ``iam:DeleteToken`` on one's own token and
+``iam:GetAnyToken`` / ``iam:DeleteAnyToken`` on someone else's. A token's secret is in the response of its
+creation only; the database keeps its SHA-256. Every change runs through the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Path, Query, Response
+
+from gatehouse.api.auth import CallerDep
+from gatehouse.api.context import ApiDep
+from gatehouse.api.errors import responses
+from gatehouse.api.schemas_admin import CreatedToken, NewToken, TokenList, TokenOut
+from gatehouse.iam import api_tokens
+from gatehouse.iam.audit import Change
+from gatehouse.store.api_tokens import TokenInfo
+
+router = APIRouter(prefix="/tokens", tags=["API tokens"])
+TokenId = Annotated[str, Path(min_length=1, max_length=64, description="The token's id.")]
+KIND: Final = "token"
+
+
+@router.get(
+    "",
+    response_model=TokenList,
+    summary="List API tokens",
+    description="Your tokens, newest first (revoked and expired ones included). With `user_id`, another user's "
+    "tokens that you may view (`iam:GetAnyToken`).",
+    responses=responses(401, 422),
+)
+async def list_tokens(
+    caller: CallerDep,
+    api: ApiDep,
+    user_id: Annotated[str | None, Query(min_length=1, max_length=64, description="Whose tokens.")] = None,
+) -> TokenList:
+    found = await api.db.read(lambda c: api_tokens.list_tokens(c, caller.principal, user_id))
+    return TokenList(items=[TokenOut.of(token) for token in found])
+
+
+@router.get(
+    "/{token_id}",
+    response_model=TokenOut,
+    summary="An API token",
+    description="One token's metadata, never its secret. A token you may not view is 404.",
+    responses=responses(401, 404, 422),
+)
+async def get_token(token_id: TokenId, caller: CallerDep, api: ApiDep) -> TokenOut:
+    return TokenOut.of(await api.db.read(lambda c: api_tokens.get_token(c, caller.principal, token_id)))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CreatedToken,
+    summary="Create an API token",
+    description="A token for yourself, with your permissions (whatever they are when it is used), expiring after "
+    "`expires_in_days` (default 30) or at the end of `expires_at`. The secret is in this response only. A live "
+    "token's name is taken (409).",
+    responses=responses(400, 401, 403, 409, 422),
+)
+async def create_token(body: NewToken, caller: CallerDep, api: ApiDep) -> CreatedToken:
+    expiry = body.expiry
+    summary = {"token_name": body.name, "expiry": str(expiry)}
+    created = await api.change(
+        caller,
+        Change("iam:CreateToken", KIND, None, summary),
+        lambda c: api_tokens.create_token(c, caller.principal, body.name, expiry),
+        describe=lambda done, recorded: recorded.about(
+            done.info.id, hint=done.info.hint, token_expires_at=done.info.expires_at.isoformat()
+        ),
+        status=201,
+    )
+    return CreatedToken(token=created.token, info=TokenOut.of(created.info))
+
+
+@router.delete(
+    "/{token_id}",
+    status_code=204,
+    summary="Revoke an API token",
+    description="The token stops working at once, in every process (`iam:DeleteToken`, or `iam:DeleteAnyToken` "
+    "for someone else's). Revoking a revoked token changes nothing.",
+    responses=responses(401, 403, 404, 422),
+)
+async def revoke_token(token_id: TokenId, caller: CallerDep, api: ApiDep) -> Response:
+    def describe(token: TokenInfo, recorded: Change) -> Change:
+        own = token.user_id == caller.user_id
+        event = "iam:DeleteToken" if own else "iam:DeleteAnyToken"
+        return Change(event, KIND, token.id, {"token_name": token.name, "owner_id": token.user_id})
+
+    await api.change(
+        caller,
+        Change("iam:DeleteToken", KIND, token_id),
+        lambda c: api_tokens.revoke_token(c, caller.principal, token_id),
+        describe=describe,
+    )
+    return Response(status_code=204)

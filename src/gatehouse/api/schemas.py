@@ -1,0 +1,311 @@
+"""Request and response bodies of the admin API: common parts, sign-in, ``/me`` and users.
+
+Request bodies refuse unknown fields (a typo is a 422, not a silent no-op). Responses are built from the
+use cases' records by the ``of`` class methods, so routes stay thin.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gatehouse.iam.authorizer import HeldRole
+from gatehouse.iam.users import UserView
+from gatehouse.store.directory import DirectoryPage, DirectoryRow, UserProfile
+from gatehouse.store.policies import StoredPolicy
+
+Id = Annotated[str, Field(min_length=1, max_length=64, description="An object's id.")]
+
+
+class Body(BaseModel):
+    """A request body: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Paging(BaseModel):
+    """Where a page is in the whole list."""
+
+    page: int = Field(description="The page served (1-based; a page past the end serves the last one).")
+    per_page: int
+    total: int = Field(description="How many items match in all.")
+    pages: int
+
+
+# ------------------------------------------------------------------------------------------ common parts
+
+
+class Reference(BaseModel):
+    """A link to another object."""
+
+    id: str
+    name: str | None = None
+
+
+class RoleOriginOut(BaseModel):
+    """Why a user holds a role."""
+
+    kind: Literal["super_admin", "direct", "sso", "group"]
+    group_id: str | None = None
+    group_name: str | None = None
+    description: str = Field(description="`direct`, `via SSO`, `via group Ops`, `Super Admin account`.")
+
+
+class HeldRoleOut(BaseModel):
+    """A role a user holds, every way they hold it, and its permission policies."""
+
+    id: str
+    name: str
+    origins: list[RoleOriginOut]
+    policies: list[Reference]
+
+    @classmethod
+    def of(cls, role: HeldRole) -> HeldRoleOut:
+        return cls(
+            id=role.id,
+            name=role.name,
+            origins=[
+                RoleOriginOut(kind=o.kind, group_id=o.group_id, group_name=o.group_name, description=o.describe())
+                for o in role.origins
+            ],
+            policies=[Reference(id=p.id, name=p.name) for p in role.policies],
+        )
+
+
+def policy_refs(policies: tuple[StoredPolicy, ...]) -> list[Reference]:
+    return [Reference(id=p.id, name=p.name) for p in policies]
+
+
+def primary_email(doc: dict[str, Any]) -> str | None:
+    """The primary (else the first) e-mail of a SCIM user document."""
+    emails = [e for e in doc.get("emails") or [] if isinstance(e, dict) and isinstance(e.get("value"), str)]
+    for entry in emails:
+        if entry.get("primary"):
+            return str(entry["value"])
+    return str(emails[0]["value"]) if emails else None
+
+
+# ------------------------------------------------------------------------------------------ users
+
+
+Source = Literal["local", "scim", "sso"]
+
+
+class UserSummary(BaseModel):
+    """A user as listed."""
+
+    id: str
+    user_name: str
+    display_name: str | None
+    email: str | None
+    source: Source
+    active: bool
+    super_admin: bool
+    last_login_at: datetime | None
+    created: datetime
+
+    @classmethod
+    def of(cls, row: DirectoryRow) -> UserSummary:
+        return cls(
+            id=row.id,
+            user_name=row.user_name,
+            display_name=row.display_name,
+            email=row.email,
+            source=row.source,  # type: ignore[arg-type]
+            active=row.active,
+            super_admin=row.super_admin,
+            last_login_at=row.last_login_at,
+            created=row.created,
+        )
+
+
+class UserPage(BaseModel):
+    """A page of the user directory."""
+
+    items: list[UserSummary]
+    paging: Paging
+
+    @classmethod
+    def of(cls, page: DirectoryPage) -> UserPage:
+        paging = Paging(page=page.page, per_page=page.per_page, total=page.total, pages=page.pages)
+        return cls(items=[UserSummary.of(row) for row in page.rows], paging=paging)
+
+
+class HistoryEntry(BaseModel):
+    """One entry of a user's status history."""
+
+    at: datetime
+    event: str
+    actor: str | None
+
+
+class SessionOut(BaseModel):
+    """A live dashboard session of the user (never its id)."""
+
+    created: datetime
+    last_seen: datetime
+    ip: str | None
+    user_agent: str | None
+
+
+class UserDetail(BaseModel):
+    """A user's page: profile, SCIM attributes, groups, roles (with where each comes from) and boundaries."""
+
+    id: str
+    user_name: str
+    display_name: str | None
+    email: str | None
+    source: Source
+    active: bool
+    super_admin: bool
+    must_change_password: bool
+    external_id: str | None
+    created: datetime
+    last_modified: datetime
+    last_login_at: datetime | None
+    version: int
+    attributes: dict[str, Any] = Field(description="The user's SCIM document (RFC 7643 §4.1), as stored.")
+    groups: list[Reference]
+    roles: list[HeldRoleOut]
+    boundaries: list[Reference] = Field(description="The permission boundaries (policies) that limit the user.")
+    history: list[HistoryEntry]
+    sessions: list[SessionOut]
+
+    @classmethod
+    def of(cls, view: UserView) -> UserDetail:
+        p: UserProfile = view.profile
+        return cls(
+            id=p.id,
+            user_name=p.user_name,
+            display_name=p.display_name,
+            email=primary_email(p.doc),
+            source=p.source,  # type: ignore[arg-type]
+            active=p.active,
+            super_admin=p.super_admin,
+            must_change_password=p.must_change_password,
+            external_id=p.external_id,
+            created=p.created,
+            last_modified=p.last_modified,
+            last_login_at=p.last_login_at,
+            version=p.version,
+            attributes=p.doc,
+            groups=[Reference(id=g.id, name=g.display) for g in p.groups],
+            roles=[HeldRoleOut.of(role) for role in view.roles],
+            boundaries=policy_refs(view.boundaries),
+            history=[HistoryEntry(at=e.at, event=e.event, actor=e.actor) for e in p.history],
+            sessions=[
+                SessionOut(created=s.created, last_seen=s.last_seen, ip=s.ip, user_agent=s.user_agent)
+                for s in p.sessions
+            ],
+        )
+
+
+class NewUser(Body):
+    """Invite a local user (iam:InviteUser)."""
+
+    user_name: str = Field(min_length=1, max_length=255, description="Unique, case-insensitively; no spaces.")
+    email: str | None = Field(default=None, max_length=320)
+    name: str | None = Field(default=None, max_length=255)
+    password: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="The one-time password (at least 12 characters); generated and returned once when omitted.",
+    )
+
+
+USER_AFTER = "The user's page after the change (null if you may not view the user: iam:GetUser)."
+
+
+class UserResult(BaseModel):
+    """The user after a change."""
+
+    user: UserDetail | None = Field(description=USER_AFTER)
+
+
+class CreatedUser(BaseModel):
+    """A local user just invited; ``one_time_password`` is shown only here, and only when generated."""
+
+    id: str
+    user: UserDetail | None = Field(description=USER_AFTER)
+    one_time_password: str | None = Field(
+        description="The generated one-time password (null when you chose it): the user must change it at "
+        "their first sign-in."
+    )
+
+
+class UserChanges(Body):
+    """Edit a local user (iam:UpdateUser): fields left out are unchanged; `null` or `""` clears one."""
+
+    name: str | None = Field(default=None, max_length=255)
+    email: str | None = Field(default=None, max_length=320)
+
+
+class NewPassword(Body):
+    """Reset a local user's password (iam:ResetPassword)."""
+
+    password: str | None = Field(
+        default=None, max_length=1024, description="At least 12 characters; generated and returned once when omitted."
+    )
+
+
+class PasswordReset(BaseModel):
+    """The user must change the one-time password at their next sign-in; their sessions ended."""
+
+    user_id: str
+    one_time_password: str | None = Field(description="The generated password (null when you chose it).")
+
+
+class StatusChanged(BaseModel):
+    """The outcome of a deactivation or reactivation."""
+
+    user: UserDetail | None = Field(description=USER_AFTER)
+    changed: bool = Field(description="False when the user already had that status.")
+    sessions_ended: int
+
+
+class RoleIds(Body):
+    """The roles to hold directly, exactly (roles held through groups or SSO stay)."""
+
+    role_ids: list[Id] = Field(max_length=100)
+
+
+class PolicyIds(Body):
+    """The permission policies, exactly."""
+
+    policy_ids: list[Id] = Field(max_length=100)
+
+
+class AssignmentResult(BaseModel):
+    """What a replace-the-set call changed, and the user's page after it."""
+
+    added: list[str]
+    removed: list[str]
+    user: UserDetail | None = Field(description=USER_AFTER)
+
+
+# ------------------------------------------------------------------------------------------ sign-in and me
+
+
+class SignIn(Body):
+    """Password sign-in (the dashboard's, with the same throttling)."""
+
+    username: str = Field(min_length=1, max_length=320, description="A username, or an e-mail address.")
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class Me(BaseModel):
+    """The caller: their user, roles, boundaries and what they may do."""
+
+    user: UserDetail
+    authenticated_by: Literal["session", "token"]
+    token_name: str | None = Field(description="The API token used, if any.")
+    csrf_token: str | None = Field(
+        description="With a session: send it as `X-CSRF-Token` on every state-changing request."
+    )
+    must_change_password: bool
+    allowed_actions: list[str] = Field(
+        description="Catalog actions allowed on every object of their kind (`<kind>/*`, or the organization); "
+        "an action allowed only on some objects is not listed."
+    )

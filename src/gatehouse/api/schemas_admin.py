@@ -1,0 +1,196 @@
+"""Request and response bodies of the admin API's organization settings: SCIM provisioning, personal API
+tokens and the audit log (API7 parity: "SCIM Provisioning", "Tokens", "Audit logs")."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from gatehouse.api.schemas import Body
+from gatehouse.iam.provisioning import Provisioning
+from gatehouse.scim.control import IssuedToken
+from gatehouse.store.api_tokens import TokenInfo
+from gatehouse.store.audit import AuditPage, AuditRecord
+from gatehouse.store.records import utcnow
+from gatehouse.store.scim_tokens import TokenInfo as ScimTokenInfo
+
+# ------------------------------------------------------------------------------------------ SCIM
+
+
+class ScimTokenOut(BaseModel):
+    """A live SCIM token (never its secret)."""
+
+    id: str
+    name: str
+    hint: str = Field(description="Its last characters, to recognise it.")
+    created: datetime
+    last_used_at: datetime | None
+    last_used_ip: str | None
+    last_used_user_agent: str | None
+
+    @classmethod
+    def of(cls, info: ScimTokenInfo) -> ScimTokenOut:
+        return cls(
+            id=info.id,
+            name=info.name,
+            hint=info.hint,
+            created=info.created,
+            last_used_at=info.last_used_at,
+            last_used_ip=info.last_used_ip,
+            last_used_user_agent=info.last_used_user_agent,
+        )
+
+
+class ScimSettings(BaseModel):
+    """SCIM provisioning: the endpoint URL to paste into the identity provider, the switches, the tokens."""
+
+    enabled: bool
+    password_sign_in: bool = Field(description="Whether provisioned users may sign in with the password the IdP sends.")
+    endpoint_url: str = Field(description="The SCIM 2.0 base URL (the IdP's Tenant URL / SCIM connector base URL).")
+    tokens: list[ScimTokenOut]
+
+    @classmethod
+    def of(cls, state: Provisioning, endpoint_url: str) -> ScimSettings:
+        return cls(
+            enabled=state.enabled,
+            password_sign_in=state.password_sign_in,
+            endpoint_url=endpoint_url,
+            tokens=[ScimTokenOut.of(t) for t in state.tokens],
+        )
+
+
+class ScimSettingsChange(Body):
+    """Turn provisioning on or off, allow or forbid password sign-in; fields left out are unchanged."""
+
+    enabled: bool | None = None
+    password_sign_in: bool | None = None
+
+
+class NewScimToken(Body):
+    """Generate a SCIM token (provisioning must be on)."""
+
+    name: str | None = Field(default=None, max_length=100, description="Unique among live tokens; dated if omitted.")
+
+
+class IssuedScimToken(BaseModel):
+    """A SCIM token just generated: `token` is shown here once and never again."""
+
+    token: str = Field(description="The bearer token for the identity provider. Copy it now.")
+    info: ScimTokenOut
+
+    @classmethod
+    def of(cls, issued: IssuedToken) -> IssuedScimToken:
+        return cls(token=issued.token, info=ScimTokenOut.of(issued.info))
+
+
+# ------------------------------------------------------------------------------------------ API tokens
+
+EXPIRY_DAYS = Literal[7, 30, 60, 90, 180, 365]
+
+
+class TokenOut(BaseModel):
+    """A personal API token (never its secret)."""
+
+    id: str
+    user_id: str
+    name: str
+    hint: str = Field(description="Its last characters, to recognise it.")
+    status: Literal["active", "expired", "revoked"]
+    created: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    last_used_ip: str | None
+    last_used_user_agent: str | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, info: TokenInfo) -> TokenOut:
+        return cls(
+            id=info.id,
+            user_id=info.user_id,
+            name=info.name,
+            hint=info.hint,
+            status=info.status(utcnow()),
+            created=info.created,
+            expires_at=info.expires_at,
+            last_used_at=info.last_used_at,
+            last_used_ip=info.last_used_ip,
+            last_used_user_agent=info.last_used_user_agent,
+            revoked_at=info.revoked_at,
+        )
+
+
+class TokenList(BaseModel):
+    """A user's tokens, newest first (revoked and expired ones included)."""
+
+    items: list[TokenOut]
+
+
+class NewToken(Body):
+    """Create a personal API token for yourself (iam:CreateToken): it acts with your permissions."""
+
+    name: str = Field(min_length=1, max_length=100, description="Unique among your live tokens.")
+    expires_in_days: EXPIRY_DAYS | None = Field(default=None, description="Defaults to 30 days.")
+    expires_at: date | None = Field(
+        default=None, description="Or the last day it works (UTC), today to 366 days ahead."
+    )
+
+    @model_validator(mode="after")
+    def _one_expiry(self) -> NewToken:
+        if self.expires_in_days is not None and self.expires_at is not None:
+            raise ValueError("give expires_in_days or expires_at, not both")
+        return self
+
+    @property
+    def expiry(self) -> int | date:
+        if self.expires_at is not None:
+            return self.expires_at
+        return self.expires_in_days if self.expires_in_days is not None else 30
+
+
+class CreatedToken(BaseModel):
+    """A token just created: `token` is shown here once and never again (only its hash is stored)."""
+
+    token: str = Field(description="Send it as `X-API-KEY: <token>` or `Authorization: Bearer <token>`.")
+    info: TokenOut
+
+
+# ------------------------------------------------------------------------------------------ audit
+
+
+class AuditEntry(BaseModel):
+    """One audit record: who attempted what, through which surface, and how it ended."""
+
+    id: int
+    occurred_at: datetime
+    source: Literal["dashboard", "api", "scim", "cli", "sso", "system"]
+    event: str = Field(description="A catalog action (`iam:UpdateUserStatus`), `scim:CreateUser`, `auth:SignIn`...")
+    actor: str = Field(description="e.g. `alice`, `alice (token ci)`, `SCIM token okta`.")
+    actor_id: str | None
+    resource_type: str | None
+    resource_id: str | None
+    ip: str | None
+    user_agent: str | None
+    outcome: Literal["success", "refused", "failed"]
+    status: int
+    error: str | None
+    summary: dict[str, Any] = Field(description="What changed (secrets masked).")
+
+    @classmethod
+    def of(cls, record: AuditRecord) -> AuditEntry:
+        values: dict[str, Any] = record.as_dict()
+        values["occurred_at"] = record.occurred_at
+        return cls(**values)
+
+
+class AuditLogPage(BaseModel):
+    """A page of the audit log, newest first."""
+
+    items: list[AuditEntry]
+    next_cursor: str | None = Field(description="Pass it as `cursor` for the next (older) page; null at the end.")
+
+    @classmethod
+    def of(cls, page: AuditPage) -> AuditLogPage:
+        return cls(items=[AuditEntry.of(r) for r in page.records], next_cursor=page.next_cursor)

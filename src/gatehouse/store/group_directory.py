@@ -1,0 +1,259 @@
+"""The SCIM groups as an administrator lists them (admin API ``GET /api/groups``): a prefix search on the
+lower-cased display name, ordered by it, a page at a time, plus each listed group's member count.
+
+Every statement is served by an index:
+
+- the order and the search use ``uq_groups_display_name_lower``: on SQLite the prefix is a range
+  ``col >= :p AND col < :p_next`` (text compares by code point there, so a prefix is one contiguous
+  range); on PostgreSQL it is ``col LIKE :p%`` with ``%``, ``_`` and ``\\`` escaped, which the B-tree
+  serves under the C collation (and which stays exact under any other collation, walking the index
+  in order);
+- the member counts of a page read ``group_members`` by its primary key ``(group_id, user_id)``.
+
+A page is ``LIMIT``/``OFFSET`` on the ordered index, with ``id`` as the tie-break (names are unique, so
+it never decides). Functions take an open connection and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from gatehouse.store.directory import like_prefix, next_prefix
+from gatehouse.store.records import Reference, as_utc
+from gatehouse.store.tables import group_members, group_role_bindings, groups, roles, user_roles, users
+
+PAGE_SIZE = 50
+MAX_SEARCH = 255
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    """One SCIM group as listed."""
+
+    id: str
+    display_name: str
+    external_id: str | None
+    members: int
+    created: datetime
+    last_modified: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPage:
+    """One page of groups, how many match in all, and the page actually served."""
+
+    rows: list[GroupRow]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _matching(search: str, dialect: str) -> list[sa.ColumnElement[bool]]:
+    prefix = search.strip()[:MAX_SEARCH].lower()
+    if not prefix:
+        return []
+    column = groups.c.display_name_lower
+    if dialect == "postgresql":
+        return [column.like(like_prefix(prefix), escape="\\")]
+    upper = next_prefix(prefix)
+    return [column >= prefix] if upper is None else [column >= prefix, column < upper]
+
+
+def search_groups(connection: Connection, search: str = "", page: int = 1, per_page: int = PAGE_SIZE) -> GroupPage:
+    """The groups whose display name starts with ``search`` (case-insensitively), by display name; a page
+    past the end is served as the last page."""
+    if page < 1 or per_page < 1:
+        raise ValueError("page and per_page start at 1")
+    where = _matching(search, connection.dialect.name)
+    total = int(connection.execute(sa.select(sa.func.count()).select_from(groups).where(*where)).scalar_one())
+    if total == 0:
+        return GroupPage([], 0, 1, per_page)
+    page = min(page, -(-total // per_page))
+    rows = connection.execute(
+        sa.select(
+            groups.c.id,
+            groups.c.display_name,
+            groups.c.external_id,
+            groups.c.created,
+            groups.c.last_modified,
+        )
+        .where(*where)
+        .order_by(groups.c.display_name_lower, groups.c.id)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    counts = _member_counts(connection, [row.id for row in rows])
+    return GroupPage([_row(row, counts.get(row.id, 0)) for row in rows], total, page, per_page)
+
+
+def _member_counts(connection: Connection, group_ids: list[str]) -> dict[str, int]:
+    if not group_ids:
+        return {}
+    statement = (
+        sa.select(group_members.c.group_id, sa.func.count())
+        .where(group_members.c.group_id.in_(group_ids))
+        .group_by(group_members.c.group_id)
+    )
+    return {group_id: int(count) for group_id, count in connection.execute(statement)}
+
+
+def _row(row: Any, members: int) -> GroupRow:
+    return GroupRow(
+        id=row.id,
+        display_name=row.display_name,
+        external_id=row.external_id,
+        members=members,
+        created=as_utc(row.created),
+        last_modified=as_utc(row.last_modified),
+    )
+
+
+# ------------------------------------------------------------------------------------------ dashboard pages
+#
+# Added for the dashboard's Groups and Roles pages (web/routes/groups.py, roles.py): the roles bound to the
+# listed groups, one group with its first members, a group by exact name, and who holds a role. Every
+# statement reads by primary key or by an indexed column.
+
+MEMBERS_SHOWN = 50
+GATHER_AT_MOST = 5000
+"""A group of at most this many members has its first members gathered through the ``group_members`` key
+and sorted by username; a larger one walks the users' ``user_name_lower`` index, keeping members, where
+``LIMIT`` stops early because members are dense."""
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A member as the group page lists it."""
+
+    id: str
+    user_name: str
+    label: str
+    """What the IdP sent as the member's ``display``, else the user's display name, else the username."""
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSummary:
+    """One group: its names, dates, member count and first members (by username)."""
+
+    id: str
+    display_name: str
+    external_id: str | None
+    created: datetime
+    last_modified: datetime
+    member_count: int
+    members: list[Member]
+
+
+@dataclass(frozen=True, slots=True)
+class RoleCounts:
+    """How many users hold a role directly, and how many groups it is bound to."""
+
+    users: int = 0
+    groups: int = 0
+
+
+def bound_roles(connection: Connection, group_ids: Iterable[str]) -> dict[str, list[Reference]]:
+    """The roles (id, name) bound to each group, by name (``group_role_bindings`` by group, joined to roles)."""
+    ids = list(dict.fromkeys(group_ids))
+    found: dict[str, list[Reference]] = {group_id: [] for group_id in ids}
+    for start in range(0, len(ids), _CHUNK):
+        rows = connection.execute(
+            sa.select(group_role_bindings.c.group_id, roles.c.id, roles.c.name)
+            .join(roles, roles.c.id == group_role_bindings.c.role_id)
+            .where(group_role_bindings.c.group_id.in_(ids[start : start + _CHUNK]))
+            .order_by(group_role_bindings.c.group_id, roles.c.name_lower, roles.c.id)
+        )
+        for group_id, role_id, name in rows:
+            found[group_id].append(Reference(role_id, name))
+    return found
+
+
+def find_by_name(connection: Connection, display_name: str) -> Reference | None:
+    """The group with this display name, case-insensitively (the unique index), or ``None``."""
+    row = connection.execute(
+        sa.select(groups.c.id, groups.c.display_name).where(groups.c.display_name_lower == display_name.strip().lower())
+    ).first()
+    return Reference(row.id, row.display_name) if row else None
+
+
+def group_summary(connection: Connection, group_id: str, members_shown: int = MEMBERS_SHOWN) -> GroupSummary | None:
+    """A group with its member count and its first ``members_shown`` members by username, or ``None``."""
+    row = connection.execute(
+        sa.select(
+            groups.c.id,
+            groups.c.display_name,
+            groups.c.external_id,
+            groups.c.created,
+            groups.c.last_modified,
+        ).where(groups.c.id == group_id)
+    ).first()
+    if row is None:
+        return None
+    count = _member_counts(connection, [group_id]).get(group_id, 0)
+    members = first_members(connection, group_id, count, members_shown) if count else []
+    return GroupSummary(
+        row.id, row.display_name, row.external_id, as_utc(row.created), as_utc(row.last_modified), count, members
+    )
+
+
+def first_members(connection: Connection, group_id: str, count: int, limit: int) -> list[Member]:
+    """The first ``limit`` members by username of a group of ``count`` members (see :data:`GATHER_AT_MOST`)."""
+    shown = (users.c.id, users.c.user_name, users.c.display_name, users.c.active)
+    if count <= GATHER_AT_MOST:
+        statement = (
+            sa.select(*shown, group_members.c.display)
+            .select_from(group_members.join(users, users.c.id == group_members.c.user_id))
+            .where(group_members.c.group_id == group_id)
+        )
+    else:
+        membership = sa.and_(group_members.c.group_id == group_id, group_members.c.user_id == users.c.id)
+        sent = sa.select(group_members.c.display).where(membership).scalar_subquery()
+        statement = sa.select(*shown, sent.label("display")).where(sa.exists().where(membership))
+    rows = connection.execute(statement.order_by(users.c.user_name_lower).limit(limit))
+    return [Member(r.id, r.user_name, r.display or r.display_name or r.user_name, bool(r.active)) for r in rows]
+
+
+def role_counts(connection: Connection, role_ids: Iterable[str]) -> dict[str, RoleCounts]:
+    """For each role: the users holding it directly and the groups it is bound to (two grouped counts on
+    the ``role_id`` indexes of ``user_roles`` and ``group_role_bindings``)."""
+    ids = list(dict.fromkeys(role_ids))
+    holders = dict.fromkeys(ids, 0)
+    bound = dict.fromkeys(ids, 0)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        holder_rows = connection.execute(
+            sa.select(user_roles.c.role_id, sa.func.count(sa.distinct(user_roles.c.user_id)))
+            .where(user_roles.c.role_id.in_(chunk))
+            .group_by(user_roles.c.role_id)
+        )
+        holders.update((role_id, int(count)) for role_id, count in holder_rows)
+        bound_rows = connection.execute(
+            sa.select(group_role_bindings.c.role_id, sa.func.count())
+            .where(group_role_bindings.c.role_id.in_(chunk))
+            .group_by(group_role_bindings.c.role_id)
+        )
+        bound.update((role_id, int(count)) for role_id, count in bound_rows)
+    return {role_id: RoleCounts(holders[role_id], bound[role_id]) for role_id in ids}
+
+
+def role_holders(connection: Connection, role_id: str, limit: int = 20) -> list[Reference]:
+    """The first ``limit`` users (id, username) holding a role directly, by username."""
+    rows = connection.execute(
+        sa.select(users.c.id, users.c.user_name)
+        .where(users.c.id.in_(sa.select(user_roles.c.user_id).where(user_roles.c.role_id == role_id)))
+        .order_by(users.c.user_name_lower)
+        .limit(limit)
+    )
+    return [Reference(user_id, user_name) for user_id, user_name in rows]
