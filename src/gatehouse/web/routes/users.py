@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-import orjson
 from sqlalchemy.engine import Connection
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,6 +31,7 @@ from gatehouse.store import roles as role_store
 from gatehouse.store import users as user_store
 from gatehouse.store.directory import DirectoryQuery, UserProfile
 from gatehouse.web.dashboard import Dashboard, blocking, page, posted
+from gatehouse.web.routes.profile import profile_facts
 
 BASE = "/organization/users"
 MAX_PAGE = 1_000_000
@@ -141,101 +141,6 @@ def describe_filters(query: DirectoryQuery) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Fact:
-    """One attribute as shown: a label and one line per value."""
-
-    label: str
-    lines: list[str]
-
-
-_NAME_PARTS = (
-    ("formatted", "Full name"),
-    ("honorificPrefix", "Honorific prefix"),
-    ("givenName", "Given name"),
-    ("middleName", "Middle name"),
-    ("familyName", "Family name"),
-    ("honorificSuffix", "Honorific suffix"),
-)
-_SINGLE = (
-    ("displayName", "Display name"),
-    ("nickName", "Nickname"),
-    ("title", "Title"),
-    ("userType", "User type"),
-    ("preferredLanguage", "Preferred language"),
-    ("locale", "Locale"),
-    ("timezone", "Time zone"),
-    ("profileUrl", "Profile URL"),
-)
-_MULTI = (
-    ("emails", "Emails"),
-    ("phoneNumbers", "Phone numbers"),
-    ("addresses", "Addresses"),
-    ("ims", "Instant messaging"),
-    ("photos", "Photos"),
-    ("entitlements", "Entitlements"),
-    ("roles", "Roles (from the identity provider)"),
-    ("x509Certificates", "X.509 certificates"),
-)
-_ENTERPRISE = (
-    ("employeeNumber", "Employee number"),
-    ("costCenter", "Cost center"),
-    ("organization", "Organization"),
-    ("division", "Division"),
-    ("department", "Department"),
-)
-_SHOWN_ELSEWHERE = {"schemas", "userName", "active", "externalId", "name", "groups", directory.ENTERPRISE}
-_ADDRESS_PARTS = ("streetAddress", "locality", "region", "postalCode", "country")
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, int | float):
-        return str(value)
-    return orjson.dumps(value).decode()
-
-
-def _multi_value(attribute: str, entry: Any) -> str:
-    """One value of a multi-valued attribute: its value, then type, display and primary."""
-    if not isinstance(entry, dict):
-        return _text(entry)
-    if attribute == "addresses":
-        main = entry.get("formatted") or ", ".join(str(entry[k]) for k in _ADDRESS_PARTS if entry.get(k))
-    elif attribute == "x509Certificates":
-        main = f"certificate ({len(str(entry.get('value', '')))} characters)"
-    else:
-        main = entry.get("value")
-    notes = [str(entry[k]) for k in ("type", "display") if entry.get(k)]
-    if entry.get("primary"):
-        notes.append("primary")
-    line = _text(main) if main not in (None, "") else "—"
-    return f"{line} ({', '.join(notes)})" if notes else line
-
-
-def profile_facts(profile: UserProfile) -> tuple[list[Fact], list[Fact], list[Fact]]:
-    """The profile's attributes in three groups: person, contact and access, enterprise. Attributes
-    this page does not know (other extensions) are listed too, as JSON, so nothing is hidden."""
-    doc = profile.doc
-    person = [Fact("Username", [profile.user_name])]
-    raw_name = doc.get("name")
-    name: dict[str, Any] = raw_name if isinstance(raw_name, dict) else {}
-    person += [Fact(label, [_text(name[key])]) for key, label in _NAME_PARTS if name.get(key) not in (None, "")]
-    person += [Fact(label, [_text(doc[key])]) for key, label in _SINGLE if doc.get(key) not in (None, "")]
-    contact = []
-    for key, label in _MULTI:
-        values = doc.get(key)
-        if isinstance(values, list) and values:
-            contact.append(Fact(label, [_multi_value(key, v) for v in values]))
-    known = _SHOWN_ELSEWHERE | {k for k, _ in _SINGLE} | {k for k, _ in _MULTI}
-    contact += [Fact(key, [_text(value)]) for key, value in doc.items() if key not in known]
-    block = profile.enterprise
-    enterprise = [Fact(label, [_text(block[key])]) for key, label in _ENTERPRISE if block.get(key) not in (None, "")]
-    return person, contact, enterprise
-
-
-@dataclass(frozen=True, slots=True)
 class Abilities:
     """Which actions the viewer may take on the user shown (the use cases check again)."""
 
@@ -298,6 +203,11 @@ def routes(dashboard: Dashboard) -> list[Route]:
     def principal(request: Request) -> Principal:
         return request.scope["gatehouse.principal"]  # type: ignore[no-any-return]
 
+    def require(request: Request, action: str, user_id: str, what: str) -> None:
+        """Refuse a page (a form, a confirmation) whose action the viewer may not take on this user."""
+        if not allowed(principal(request), action, resource_name("user", user_id)):
+            raise Forbidden(f"You are not allowed to {what} ({action}).")
+
     def change(event: str, user_id: str | None, **summary: Any) -> Change:
         return Change(event, "user", user_id, summary)
 
@@ -354,8 +264,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
 
     @page(dashboard)
     async def invite(request: Request) -> Response:
-        if not allowed(principal(request), "iam:InviteUser", resource_name("user", "*")):
-            raise Forbidden("You are not allowed to invite users (iam:InviteUser).")
+        require(request, "iam:InviteUser", "*", "invite users")
         if request.method == "GET":
             return dashboard.render(request, "users/new.html", values={}, min_length=MIN_PASSWORD_LENGTH)
         form = posted(request)
@@ -465,8 +374,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
     @page(dashboard)
     async def reset_password(request: Request) -> Response:
         user_id = request.path_params["user_id"]
-        if not allowed(principal(request), "iam:ResetPassword", resource_name("user", user_id)):
-            raise Forbidden("You are not allowed to reset this user's password (iam:ResetPassword).")
+        require(request, "iam:ResetPassword", user_id, "reset this user's password")
         profile = await load(user_id)
         if request.method == "GET":
             return dashboard.render(request, "users/password.html", profile=profile, min_length=MIN_PASSWORD_LENGTH)
@@ -505,6 +413,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
     async def deactivate(request: Request) -> Response:
         user_id = request.path_params["user_id"]
         if request.method == "GET":
+            require(request, "iam:UpdateUserStatus", user_id, "change this user's status")
             profile = await load(user_id)
             return confirm(
                 request,
@@ -541,6 +450,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
     async def delete(request: Request) -> Response:
         user_id = request.path_params["user_id"]
         if request.method == "GET":
+            require(request, "iam:DeleteUser", user_id, "delete this user")
             profile = await load(user_id)
             return confirm(
                 request,
@@ -565,6 +475,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
     async def hand_over(request: Request) -> Response:
         user_id = request.path_params["user_id"]
         if request.method == "GET":
+            require(request, "iam:HandOverUser", user_id, "hand this user to the identity provider")
             profile = await load(user_id)
             return confirm(
                 request,
