@@ -29,6 +29,7 @@ from gatehouse.iam import api_tokens as use
 from gatehouse.iam.audit import Change, audited
 from gatehouse.iam.authorizer import Principal, allowed
 from gatehouse.iam.catalog import ANY_ID, resource_name
+from gatehouse.store import users as user_store
 from gatehouse.store.api_tokens import TokenInfo, TokenStatus
 from gatehouse.store.records import as_utc, utcnow
 from gatehouse.store.tables import api_tokens, users
@@ -271,8 +272,12 @@ def routes(dashboard: Dashboard) -> list[Route]:
                 token = await target(request)
             except NotFound as exc:
                 return refused(request, exc)
-            own = token.user_id == principal.user_id
-            owner = "your" if own else "this user's"
+            if token.user_id == principal.user_id:
+                question = f"Revoke your API token “{token.name}” ({token.hint})?"
+            else:
+                owner = await db.read(lambda c: user_store.get(c, token.user_id))
+                whose = owner.user_name if owner else "a deleted user"
+                question = f"Revoke the API token “{token.name}” ({token.hint}) of {whose}?"
             user = request.query_params.get("user", "")[:255]
             if token.status(utcnow()) != "active":
                 message = f"The token “{token.name}” is already revoked or expired."
@@ -281,7 +286,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
                 request,
                 "confirm.html",
                 title="Revoke API token",
-                question=f"Revoke {owner} API token “{token.name}” ({token.hint})?",
+                question=question,
                 warning="Scripts and tools that use it are refused at once (401). This cannot be undone: "
                 "create a new token to replace it.",
                 action=f"{BASE}/{token.id}/revoke",
