@@ -22,7 +22,8 @@ from starlette.routing import Route
 from gatehouse.errors import GatehouseError, InvalidInput
 from gatehouse.iam import provisioning
 from gatehouse.iam.audit import Change, audited
-from gatehouse.iam.authorizer import Principal
+from gatehouse.iam.authorizer import Principal, require
+from gatehouse.iam.catalog import ORGANIZATION
 from gatehouse.scim import activity
 from gatehouse.scim.control import IssuedToken
 from gatehouse.store.scim_tokens import TokenInfo
@@ -198,6 +199,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
         token_id = request.path_params["token_id"]
         me = principal(request)
         if request.method == "GET":
+            require(me, provisioning.UPDATE, ORGANIZATION)  # the confirmation page of a change
             token = await db.read(lambda c: provisioning.live_token(c, me, token_id))
             return gone() if token is None else await confirm(request, token, "revoke")
         try:
@@ -217,6 +219,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
         token_id = request.path_params["token_id"]
         me = principal(request)
         if request.method == "GET":
+            require(me, provisioning.UPDATE, ORGANIZATION)  # the confirmation page of a change
             token = await db.read(lambda c: provisioning.live_token(c, me, token_id))
             return gone() if token is None else await confirm(request, token, "regenerate")
         try:

@@ -1,0 +1,387 @@
+"""The permission matrix: every route the app registers, and every CLI command, checked for five
+principals (see :mod:`permission_world`) — allowed or denied as their rights say.
+
+The test enumerates the app's routes itself (the root app, its mounts, the SCIM sub-app and the admin
+API); a route without a case here fails the run, so a new route cannot ship unchecked. Each case names
+the rule that governs it:
+
+- an action of the catalog: allowed exactly for the principals whose rights (written out by hand in
+  :data:`permission_world.RIGHTS`) include it;
+- ``PUBLIC`` (no sign-in needed), ``SIGNED_IN`` (any active user: their own session, password, profile),
+  ``SCIM_ONLY`` (only a SCIM token opens it: every principal is refused with 401), ``SUPER_ONLY``.
+
+Allowed means answered without 401/403 (a 400, 404 or 409 on the data is still "allowed"); denied means
+401/403 (or, for the user directory, being sent to one's own profile). No request may answer 5xx.
+The matrix runs on the embedded SQLite database; the storage it reads and writes is tested on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.testclient import TestClient
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from gatehouse.app import create_app
+from gatehouse.cli.main import app as cli_app
+from gatehouse.config import Settings
+from gatehouse.errors import Forbidden, Unauthorized
+from gatehouse.store import migration
+from gatehouse.store.database import Database
+from permission_world import PASSWORD, PRINCIPALS, RIGHTS, World, build_world
+from scim_helpers import PUBLIC_URL
+from web_helpers import ADMIN_PASSWORD, sign_in
+
+PUBLIC = "PUBLIC"
+SIGNED_IN = "SIGNED_IN"
+SCIM_ONLY = "SCIM_ONLY"
+SUPER_ONLY = "SUPER_ONLY"
+
+Params = dict[str, str]
+Prepare = Callable[[World, str], Params]
+
+
+def nothing(world: World, who: str) -> Params:
+    return {}
+
+
+def user(world: World, who: str) -> Params:
+    return {"user_id": world.new_user(), "id": ""}
+
+
+def inactive_user(world: World, who: str) -> Params:
+    return {"user_id": world.new_user(active=False)}
+
+
+def role(world: World, who: str) -> Params:
+    return {"role_id": world.new_role()}
+
+
+def policy(world: World, who: str) -> Params:
+    return {"policy_id": world.new_policy()}
+
+
+def group(world: World, who: str) -> Params:
+    return {"group_id": world.new_group()}
+
+
+def scim_token(world: World, who: str) -> Params:
+    return {"token_id": world.new_scim_token()}
+
+
+def own_token(world: World, who: str) -> Params:
+    return {"token_id": world.new_api_token(who)}
+
+
+@dataclass(frozen=True)
+class Case:
+    """How to exercise one route, and the rule that governs it."""
+
+    rule: str
+    prepare: Prepare = nothing
+    form: Callable[[World, Params], dict[str, Any]] | None = None
+    """Fields of a dashboard form (the CSRF token is added), or the JSON body of an API call."""
+    url: str | None = None
+    """A concrete URL when the path has no parameters to fill (a static file, a query string)."""
+    fresh_session: bool = False
+    """Send it from a second session of the principal (the request ends the session it comes from)."""
+    denied_redirect: str | None = None
+    """A denial that answers 303 to this path (``{own}`` is the principal's profile) instead of 403."""
+    call: Callable[[World, str], httpx.Response] | None = None
+    """A request of its own (sign-in, from a browser with no session yet)."""
+
+
+def fields(**values: str) -> Callable[[World, Params], dict[str, Any]]:
+    return lambda world, params: {key: value.format(**params) for key, value in values.items()}
+
+
+def unique_fields(**values: str) -> Callable[[World, Params], dict[str, Any]]:
+    """Fields where ``{unique}`` is a fresh name each time."""
+
+    def build(world: World, params: Params) -> dict[str, Any]:
+        name = world.unique("matrix")
+        return {key: value.format(unique=name, **params) for key, value in values.items()}
+
+    return build
+
+
+PASSWORD_FORM = fields(password="a brand new password 1", confirm_password="a brand new password 1")
+POLICY_DOC = '{"statement": [{"effect": "allow", "actions": ["iam:GetUser"], "resources": ["*"]}]}'
+
+U = "/organization/users"
+DASHBOARD: dict[tuple[str, str], Case] = {
+    ("GET", "/"): Case(SIGNED_IN),
+    ("GET", "/login"): Case(PUBLIC),
+    ("POST", "/login"): Case(PUBLIC, call=lambda world, who: sign_in_as(world, who)),
+    ("POST", "/logout"): Case(SIGNED_IN, fresh_session=True),
+    ("GET", "/account/password"): Case(SIGNED_IN),
+    ("POST", "/account/password"): Case(
+        SIGNED_IN, form=fields(current_password="not it", new_password="x" * 16, confirm_password="x" * 16)
+    ),
+    ("GET", "/healthz"): Case(PUBLIC),
+    ("GET", "/readyz"): Case(PUBLIC),
+    ("GET", "/static"): Case(PUBLIC, url="/static/app.css"),
+    # Organization → Users
+    ("GET", U): Case("iam:GetUser", denied_redirect="{own}"),
+    ("GET", f"{U}/new"): Case("iam:InviteUser"),
+    ("POST", f"{U}/new"): Case(
+        "iam:InviteUser",
+        form=unique_fields(
+            user_name="{unique}", password="one time password 1", confirm_password="one time password 1"
+        ),
+    ),
+    ("GET", U + "/{user_id}"): Case("iam:GetUser", user),
+    ("GET", U + "/{user_id}/password"): Case("iam:ResetPassword", user),
+    ("POST", U + "/{user_id}/password"): Case("iam:ResetPassword", user, PASSWORD_FORM),
+    ("GET", U + "/{user_id}/deactivate"): Case("iam:UpdateUserStatus", user),
+    ("POST", U + "/{user_id}/deactivate"): Case("iam:UpdateUserStatus", user),
+    ("POST", U + "/{user_id}/reactivate"): Case("iam:UpdateUserStatus", inactive_user),
+    ("GET", U + "/{user_id}/delete"): Case("iam:DeleteUser", user),
+    ("POST", U + "/{user_id}/delete"): Case("iam:DeleteUser", user),
+    ("GET", U + "/{user_id}/hand-over"): Case("iam:HandOverUser", user),
+    ("POST", U + "/{user_id}/hand-over"): Case("iam:HandOverUser", user),
+    ("POST", U + "/{user_id}/roles"): Case("iam:UpdateUserRole", user, fields(role_id="")),
+    ("POST", U + "/{user_id}/boundaries"): Case("iam:UpdateUserBoundary", user, fields(policy_id="")),
+    # Organization → Settings
+    ("GET", "/organization/settings"): Case("iam:GetSCIMProvisioning"),
+    ("POST", "/organization/settings/scim"): Case("iam:UpdateSCIMProvisioning", form=fields(enabled="on")),
+    ("POST", "/organization/settings/password-sign-in"): Case("iam:UpdateSCIMProvisioning", form=fields()),
+    ("POST", "/organization/settings/tokens"): Case("iam:UpdateSCIMProvisioning", form=unique_fields(name="{unique}")),
+    ("GET", "/organization/settings/tokens/{token_id}/revoke"): Case("iam:UpdateSCIMProvisioning", scim_token),
+    ("POST", "/organization/settings/tokens/{token_id}/revoke"): Case("iam:UpdateSCIMProvisioning", scim_token),
+    ("GET", "/organization/settings/tokens/{token_id}/regenerate"): Case("iam:UpdateSCIMProvisioning", scim_token),
+    ("POST", "/organization/settings/tokens/{token_id}/regenerate"): Case("iam:UpdateSCIMProvisioning", scim_token),
+}
+
+# ------------------------------------------------------------------------------------------ plumbing
+
+
+def registered_routes(app: Any) -> Iterator[tuple[str, str, str]]:
+    """(surface, method, path) of every route the app registers, through its mounts."""
+
+    def walk(routes: list[BaseRoute], prefix: str, surface: str) -> Iterator[tuple[str, str, str]]:
+        for route in routes:
+            if isinstance(route, Mount):
+                inner = route.app
+                while not hasattr(inner, "routes") and hasattr(inner, "app"):
+                    inner = inner.app  # middleware around a sub-application
+                path = prefix + route.path
+                kind = "scim" if path.startswith("/scim") else "api" if path.startswith("/api") else surface
+                if hasattr(inner, "routes"):
+                    yield from walk(inner.routes, path, kind)
+                else:
+                    yield surface, "GET", path  # static files
+            elif isinstance(route, APIRoute | Route):
+                for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+                    yield surface, method, prefix + route.path
+
+    yield from walk(app.routes, "", "dashboard")
+
+
+def expected_allowed(rule: str, who: str) -> bool:
+    if rule in (PUBLIC, SIGNED_IN):
+        return True
+    if rule == SCIM_ONLY:
+        return False
+    if rule == SUPER_ONLY:
+        return who == "super"
+    assert rule in RIGHTS["super"], f"unknown rule {rule}"
+    return rule in RIGHTS[who]
+
+
+def fill(path: str, params: Params) -> str:
+    for key, value in params.items():
+        path = path.replace("{" + key + "}", value)
+    assert "{" not in path, f"unfilled path parameter in {path}"
+    return path
+
+
+def sign_in_as(world: World, who: str) -> httpx.Response:
+    browser = world.client()
+    user_name, password = ("admin", ADMIN_PASSWORD) if who == "super" else (who, PASSWORD)
+    return sign_in(browser, user_name, password)  # type: ignore[return-value]
+
+
+def dashboard_call(world: World, who: str, method: str, path: str, case: Case) -> httpx.Response:
+    if case.call is not None:
+        return case.call(world, who)
+    params = case.prepare(world, who)
+    actor = world.actors[who]
+    browser, csrf = world.fresh_session(who) if case.fresh_session else (actor.browser, actor.csrf)
+    url = case.url or fill(path, params)
+    if method == "GET":
+        return browser.get(url, follow_redirects=False)
+    data = {"csrf_token": csrf, **(case.form(world, params) if case.form else {})}
+    return browser.request(method, url, data=data, follow_redirects=False)
+
+
+def verdict(world: World, who: str, response: httpx.Response, case: Case) -> bool:
+    """Whether the response says the request was allowed."""
+    assert response.status_code < 500, f"{response.status_code}: {response.text[:300]}"
+    if response.status_code in (401, 403):
+        return False
+    if case.denied_redirect and response.status_code == 303:
+        own = f"{U}/{world.actors[who].user_id}"
+        return response.headers["location"] != case.denied_redirect.format(own=own)
+    return True
+
+
+# ------------------------------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    path: Path = tmp_path_factory.mktemp("matrix") / "matrix.db"
+    settings = Settings(database_url=f"sqlite:///{path}", public_url=PUBLIC_URL)
+    db = Database.from_url(settings.database_url)
+    migration.upgrade(db.engine)
+    app = create_app(settings, db)
+    with TestClient(app, base_url="https://testserver"):
+        yield build_world(app, db)
+    db.dispose()
+
+
+def cases() -> dict[tuple[str, str], Case]:
+    return {**DASHBOARD}
+
+
+# ------------------------------------------------------------------------------------------ tests
+
+
+def test_every_registered_route_has_a_case(world: World) -> None:
+    """A route added without a matrix case fails here (SCIM routes are covered as a whole, below)."""
+    known = cases()
+    missing = [
+        (method, path)
+        for surface, method, path in registered_routes(world.app)
+        if surface != "scim" and (method, path) not in known
+    ]
+    assert missing == []
+    stale = set(known) - {(method, path) for _, method, path in registered_routes(world.app)}
+    assert stale == set(), "cases for routes that no longer exist"
+
+
+@pytest.mark.parametrize("who", PRINCIPALS)
+def test_dashboard_routes(world: World, who: str) -> None:
+    wrong = []
+    for surface, method, path in registered_routes(world.app):
+        if surface != "dashboard":
+            continue
+        case = cases().get((method, path))
+        if case is None:
+            continue  # reported by test_every_registered_route_has_a_case
+        response = dashboard_call(world, who, method, path, case)
+        allowed = verdict(world, who, response, case)
+        if allowed != expected_allowed(case.rule, who):
+            wrong.append(
+                f"{method} {path} ({case.rule}): got {response.status_code}, expected "
+                f"{'allowed' if expected_allowed(case.rule, who) else 'denied'}"
+            )
+    assert wrong == []
+
+
+@pytest.mark.parametrize("who", PRINCIPALS)
+def test_scim_routes_refuse_every_user_credential(world: World, who: str) -> None:
+    """The SCIM endpoints answer only to SCIM tokens: a user's session or API token gets 401."""
+    actor = world.actors[who]
+    scim_routes = [(m, p) for surface, m, p in registered_routes(world.app) if surface == "scim"]
+    assert len(scim_routes) >= 10
+    for method, path in scim_routes:
+        url = path.replace("{id}", "some-id").replace("{urn}", "urn:x").replace("{name}", "User")
+        url = url.replace("{collection}", "Users")
+        for headers in ({"Authorization": f"Bearer {actor.api_token}"}, {"X-API-KEY": actor.api_token}, {}):
+            response = actor.browser.request(method, url, headers=headers, json={})
+            assert response.status_code == 401, (method, path, response.status_code)
+
+
+# ------------------------------------------------------------------------------------------ the CLI
+
+CLI_RULES: dict[str, str] = {
+    "scim enable": "iam:UpdateSCIMProvisioning",
+    "scim disable": "iam:UpdateSCIMProvisioning",
+    "scim token create": "iam:UpdateSCIMProvisioning",
+    "scim token revoke": "iam:UpdateSCIMProvisioning",
+    "scim token list": "iam:GetSCIMProvisioning",
+    "scim password-sign-in": "iam:UpdateSCIMProvisioning",
+    "admin create": SUPER_ONLY,
+    "admin reset-password": SUPER_ONLY,
+}
+"""Every CLI command that reads or changes organization data, and the rule it runs under."""
+
+HOST_ONLY = {
+    "serve": "starts the server; changes no data (its first-run Super Admin is bootstrap, not a request)",
+    "db upgrade": "migrates the schema; host maintenance, changes no organization data",
+}
+"""Commands outside the matrix, with the reason."""
+
+
+def cli_commands() -> list[str]:
+    def walk(command: Any, prefix: str) -> Iterator[str]:
+        children = getattr(command, "commands", None)
+        if children:
+            for name, child in children.items():
+                yield from walk(child, f"{prefix} {name}".strip())
+        else:
+            yield prefix
+
+    return list(walk(get_command(cli_app), ""))
+
+
+def test_every_cli_command_has_a_rule() -> None:
+    assert sorted(cli_commands()) == sorted([*CLI_RULES, *HOST_ONLY])
+
+
+def cli_args(world: World, command: str) -> tuple[list[str], str | None]:
+    name = world.unique("cli")
+    if command == "scim token create":
+        return ["scim", "token", "create", "--name", name], None
+    if command == "scim token revoke":
+        with world.db.transaction() as connection:
+            from gatehouse.scim import control
+
+            control.issue_token(connection, name)
+        return ["scim", "token", "revoke", name], None
+    if command == "scim password-sign-in":
+        return ["scim", "password-sign-in", "off"], None
+    if command == "admin create":
+        return ["admin", "create", name, "--password-stdin"], "a long enough password\n"
+    if command == "admin reset-password":
+        target = world.new_user()
+        with world.db.snapshot() as connection:
+            from gatehouse.store import users as user_store
+
+            stored = user_store.get(connection, target)
+            assert stored is not None
+        return ["admin", "reset-password", stored.user_name], None
+    if command == "scim enable":
+        return ["scim", "enable", "--name", name], None
+    return command.split(), None
+
+
+@pytest.mark.parametrize("who", PRINCIPALS)
+def test_cli_commands(world: World, who: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEHOUSE_DATABASE_URL", str(world.db.engine.url))
+    monkeypatch.setenv("GATEHOUSE_PUBLIC_URL", PUBLIC_URL)
+    runner = CliRunner()
+    wrong = []
+    for command, rule in CLI_RULES.items():
+        args, stdin = cli_args(world, command)
+        result = runner.invoke(cli_app, ["--token", world.actors[who].api_token, *args], input=stdin)
+        refused = isinstance(result.exception, Forbidden | Unauthorized)
+        if result.exception is not None and not refused and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        if refused == expected_allowed(rule, who):
+            wrong.append(f"{command} ({rule}): {'refused' if refused else 'allowed'}; {result.output[:200]}")
+    assert wrong == []
+    with world.db.transaction() as connection:  # leave provisioning on for the other principals
+        from gatehouse.scim import control
+
+        control.enable(connection)
