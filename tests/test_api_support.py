@@ -18,6 +18,7 @@ from gatehouse.iam.authorizer import Principal, load_principal, super_admin_role
 from gatehouse.iam.bootstrap import ensure_rbac
 from gatehouse.passwords import hash_password
 from gatehouse.scim.render import USER_SCHEMA
+from gatehouse.store import groups as group_store
 from gatehouse.store import users as user_store
 from gatehouse.store.audit import AuditQuery, AuditRecord
 from gatehouse.store.audit import search as audit_search
@@ -140,3 +141,27 @@ def raw_audit_text(db: Database) -> str:
 def sign_in_api(client: TestClient, username: str = "admin", password: str = ADMIN_PASSWORD) -> httpx.Response:
     """``POST /api/auth/sign-in``."""
     return client.post("/api/auth/sign-in", json={"username": username, "password": password})
+
+
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+def add_group(db: Database, name: str, members: tuple[str, ...] = (), external_id: str | None = None) -> str:
+    """A SCIM group (as an IdP would provision it) with these members."""
+    doc: dict[str, Any] = {"schemas": [GROUP_SCHEMA], "displayName": name}
+    if external_id:
+        doc["externalId"] = external_id
+    with db.transaction() as connection:
+        group = group_store.insert(connection, group_store.GroupWrite(str(uuid.uuid4()), doc), utcnow())
+        if members:
+            group_store.add_members(connection, group.id, list(members))
+    return group.id
+
+
+def roleless(db: Database, user_name: str) -> tuple[str, str]:
+    """A user with no role at all and an API token (made while they were a Viewer)."""
+    user_id = add_user(db, user_name, role=VIEWER)
+    token = token_for(db, user_id)
+    with db.transaction() as connection:
+        rbac.set_user_roles(connection, ROOT, user_id, [])
+    return user_id, token
