@@ -42,7 +42,7 @@ FORMATS: Final[Mapping[str, tuple[str, str]]] = {
 PREFIXES: Final[tuple[tuple[str, str], ...]] = (
     ("iam:*", "Every IAM event (iam:*)"),
     ("scim:*", "Every SCIM event (scim:*)"),
-    ("auth:*", "Every sign-in event (auth:*)"),
+    ("auth:*", "Every sign-in and sign-out event (auth:*)"),
 )
 SOURCE_LABELS: Final[Mapping[str, str]] = {
     "dashboard": "Dashboard",

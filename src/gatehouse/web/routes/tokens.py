@@ -14,7 +14,7 @@ and the database keeps only its SHA-256. Reloading shows the list without it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -220,6 +220,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
             max_name=use.MAX_NAME,
             status_labels=STATUS_LABELS,
             today=utcnow().date().isoformat(),
+            latest=(utcnow().date() + timedelta(days=use.MAX_EXPIRY_DAYS - 1)).isoformat(),
             values=values,
             api_me=api_me,
             all_limit=ALL_LIMIT,
