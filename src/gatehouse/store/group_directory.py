@@ -120,9 +120,61 @@ def _row(row: Any, members: int) -> GroupRow:
 
 # ------------------------------------------------------------------------------------------ dashboard pages
 #
-# Added for the dashboard's Groups and Roles pages (web/routes/groups.py, roles.py): the roles bound to the
-# listed groups, one group with its first members, a group by exact name, and who holds a role. Every
-# statement reads by primary key or by an indexed column.
+# Added for the dashboard's Groups and Roles pages (web/routes/groups.py, roles.py): the group list with a
+# search that stays on the name index on PostgreSQL too, the roles bound to the listed groups, one group
+# with its first members, a group by exact name, and who holds a role. Every statement reads by primary
+# key or by an indexed column.
+
+_CODE_POINT_KEY = "gatehouse.code_point_order"
+
+
+def code_point_order(connection: Connection) -> bool:
+    """Whether the database compares text by code point: SQLite always; PostgreSQL when its collation
+    does (``C``, ``POSIX``, ``C.UTF-8``), probed once per connection with strings that a linguistic
+    collation orders otherwise."""
+    if connection.dialect.name != "postgresql":
+        return True
+    known = connection.info.get(_CODE_POINT_KEY)
+    if known is None:
+        probe = sa.text("SELECT ('B' < 'a') AND ('a-c' < 'ab') AND ('z' < 'é')")
+        known = bool(connection.execute(probe).scalar())
+        connection.info[_CODE_POINT_KEY] = known
+    return bool(known)
+
+
+def name_prefix(connection: Connection, search: str) -> list[sa.ColumnElement[bool]]:
+    """The groups whose lower-cased display name starts with ``search``, as the unique name index serves
+    it: the range ``col >= :p AND col < :p_next`` wherever text compares by code point (PostgreSQL does
+    not use a B-tree for ``LIKE`` under ``C.UTF-8``, only under ``C``); ``LIKE`` under a linguistic
+    collation, where that range would not be exact."""
+    prefix = search.strip()[:MAX_SEARCH].lower()
+    if not prefix:
+        return []
+    if not code_point_order(connection):
+        return _matching(search, "postgresql")
+    return _matching(search, "sqlite")
+
+
+def list_groups(connection: Connection, search: str = "", page: int = 1, per_page: int = PAGE_SIZE) -> GroupPage:
+    """:func:`search_groups` for the dashboard, with :func:`name_prefix`: the count and the page of a search
+    read a range of the name index, and a page walks it (names are unique: no tie-break to sort)."""
+    if page < 1 or per_page < 1:
+        raise ValueError("page and per_page start at 1")
+    where = name_prefix(connection, search)
+    total = int(connection.execute(sa.select(sa.func.count()).select_from(groups).where(*where)).scalar_one())
+    if total == 0:
+        return GroupPage([], 0, 1, per_page)
+    page = min(page, -(-total // per_page))
+    rows = connection.execute(
+        sa.select(groups.c.id, groups.c.display_name, groups.c.external_id, groups.c.created, groups.c.last_modified)
+        .where(*where)
+        .order_by(groups.c.display_name_lower)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    counts = _member_counts(connection, [row.id for row in rows])
+    return GroupPage([_row(row, counts.get(row.id, 0)) for row in rows], total, page, per_page)
+
 
 MEMBERS_SHOWN = 50
 GATHER_AT_MOST = 5000
