@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from gatehouse.errors import GatehouseError
 from gatehouse.web.dashboard import Dashboard
-from gatehouse.web.routes import account, audit, settings, tokens, users
+from gatehouse.web.routes import account, audit, groups, policies, roles, settings, tokens, users
 
 log = logging.getLogger("gatehouse.web")
 STATIC = Path(__file__).parent / "static"
@@ -37,6 +37,9 @@ def dashboard_routes(dashboard: Dashboard) -> list[BaseRoute]:
         *settings.routes(dashboard),
         *tokens.routes(dashboard),
         *audit.routes(dashboard),
+        *roles.routes(dashboard),
+        *policies.routes(dashboard),
+        *groups.routes(dashboard),
     ]
 
 
