@@ -108,6 +108,9 @@ async def on_domain_error(request: Request, exc: Exception) -> Response:
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:  # FastAPI could not read the body (e.g. not UTF-8): a body that fits no schema
+        field = FieldError(loc=["body"], message=str(exc.detail), type="body_unreadable")
+        return error_response(422, "The request body could not be read as JSON.", [field])
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and detail == "Not Found":
         detail = "There is no API endpoint at this address."

@@ -217,21 +217,24 @@ def _cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _csv_line(values: Iterable[object]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(list(values))
-    return buffer.getvalue()
-
-
 def to_csv_lines(records: Iterable[AuditRecord], *, header: bool = True) -> Iterator[str]:
     """CSV (RFC 4180, CRLF line ends): a header line (unless ``header=False``, for a continued export),
     then one line per record in :data:`CSV_COLUMNS` order; ``summary`` is compact JSON."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def line(values: list[str]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(values)
+        return buffer.getvalue()
+
     if header:
-        yield _csv_line(CSV_COLUMNS)
+        yield line(list(CSV_COLUMNS))
     for record in records:
         row = record.as_dict()
         row["occurred_at"] = record.occurred_at
-        yield _csv_line(_cell(row[column]) for column in CSV_COLUMNS)
+        yield line([_cell(row[column]) for column in CSV_COLUMNS])
 
 
 def to_json_chunks(records: Iterable[AuditRecord]) -> Iterator[str]:

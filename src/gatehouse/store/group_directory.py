@@ -1,13 +1,14 @@
-"""The SCIM groups as an administrator lists them (admin API ``GET /api/groups``): a prefix search on the
-lower-cased display name, ordered by it, a page at a time, plus each listed group's member count.
+"""The SCIM groups as an administrator lists them (admin API ``GET /api/groups`` and the dashboard's
+Groups page, both through :func:`list_groups`): a prefix search on the lower-cased display name, ordered
+by it, a page at a time, plus each listed group's member count.
 
 Every statement is served by an index:
 
-- the order and the search use ``uq_groups_display_name_lower``: on SQLite the prefix is a range
-  ``col >= :p AND col < :p_next`` (text compares by code point there, so a prefix is one contiguous
-  range); on PostgreSQL it is ``col LIKE :p%`` with ``%``, ``_`` and ``\\`` escaped, which the B-tree
-  serves under the C collation (and which stays exact under any other collation, walking the index
-  in order);
+- the order and the search use ``uq_groups_display_name_lower``: wherever text compares by code point
+  (SQLite; PostgreSQL under ``C``, ``POSIX`` or ``C.UTF-8``) the prefix is a range
+  ``col >= :p AND col < :p_next``, one contiguous range of the index (:func:`name_prefix`); under a
+  linguistic collation it is ``col LIKE :p%`` with ``%``, ``_`` and ``\\`` escaped, which stays exact,
+  walking the index in order;
 - the member counts of a page read ``group_members`` by its primary key ``(group_id, user_id)``.
 
 A page is ``LIMIT``/``OFFSET`` on the ordered index, with ``id`` as the tie-break (names are unique, so

@@ -184,7 +184,7 @@ async def groups_of_role(role_id: RoleId, caller: CallerDep, api: ApiDep) -> Gro
 
 def _list_groups(connection: Connection, principal: Principal, q: str, page: int, per_page: int) -> StoredGroupPage:
     require(principal, "iam:GetGroupBinding", resource_name("group", ANY_ID))
-    return group_directory.search_groups(connection, q, page, per_page)
+    return group_directory.list_groups(connection, q, page, per_page)
 
 
 @router.get(
