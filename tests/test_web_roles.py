@@ -129,11 +129,6 @@ def audit(db: Database, event: str) -> list[dict[str, Any]]:
         return [{**row, "summary": orjson.loads(row["summary"])} for row in rows]
 
 
-def flash_of(response: httpx.Response) -> str:
-    """The flash message a redirect carries (the next page shows it)."""
-    return response.headers.get("set-cookie", "")
-
-
 # ------------------------------------------------------------------------------------------ the list
 
 
