@@ -82,6 +82,7 @@ class World:
     db: Database
     actors: dict[str, Actor] = field(default_factory=dict)
     scim_token: str = ""
+    group_names: dict[str, str] = field(default_factory=dict)
     _names: itertools.count[int] = field(default_factory=itertools.count)
 
     # -- who --------------------------------------------------------------------------------------
@@ -130,11 +131,13 @@ class World:
         return role.id
 
     def new_group(self) -> str:
-        body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": self.unique("group")}
+        name = self.unique("group")
+        body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name}
         response = self.client().post(
             "/scim/v2/Groups", json=body, headers={"Authorization": f"Bearer {self.scim_token}"}
         )
         assert response.status_code == 201, response.text
+        self.group_names[response.json()["id"]] = name
         return str(response.json()["id"])
 
     def new_scim_token(self) -> str:

@@ -166,9 +166,10 @@ def test_super_admin_may_do_everything(action: Action) -> None:
 
 @pytest.mark.parametrize("action", ACTIONS, ids=lambda action: action.name)
 def test_viewer(action: Action) -> None:
-    """Viewer may do every Get action except GetAnyToken, and no other action."""
+    """Viewer may do every Get action except GetAnyToken, and keep their own API tokens; nothing else."""
     role = as_role("Viewer", VIEWER_POLICY)
-    expected = action.name.startswith("iam:Get") and action.name != "iam:GetAnyToken"
+    own_tokens = action.name in ("iam:CreateToken", "iam:DeleteToken")
+    expected = (action.name.startswith("iam:Get") and action.name != "iam:GetAnyToken") or own_tokens
     for name in concrete_names(action):
         assert evaluate(EvaluationRequest(action.name, name), [role]).allowed is expected
 

@@ -336,7 +336,8 @@ def test_a_user_with_no_role_is_offered_nothing_and_refused(
     member(db, "nora")
     nora = browser(app_client, "nora")
     page = nora.get(PAGE)
-    assert page.status_code == 200 and "Create token" not in page.text
+    assert page.status_code == 403 and "iam:GetToken" in page.text and "Create token" not in page.text
+    assert 'href="/organization/tokens"' not in nora.get("/account/password").text  # not in the menu
     refused = post(nora, PAGE, name="sneaky", expiry="30")
     assert refused.status_code == 403 and "iam:CreateToken" in refused.text and not SECRET.search(refused.text)
     assert stored_tokens(db) == []

@@ -116,19 +116,32 @@ def _may(principal: Principal, verb: str, token: TokenInfo) -> bool:
 
 
 def list_tokens(connection: Connection, principal: Principal, user_id: str | None = None) -> list[TokenInfo]:
-    """A user's tokens (the principal's own by default), newest first, those the principal may view."""
+    """A user's tokens (the principal's own by default), newest first, those the principal may view.
+
+    Listing one's own tokens needs ``iam:GetToken`` (a :class:`~gatehouse.errors.Forbidden` otherwise)."""
     owner = user_id or principal.user_id
     if owner is None:
         return []
+    if owner == principal.user_id:
+        require(principal, "iam:GetToken", resource_name("token", ANY_ID))
     return [token for token in store.of_user(connection, owner) if _may(principal, "Get", token)]
 
 
 def get_token(connection: Connection, principal: Principal, token_id: str) -> TokenInfo:
-    """One token's metadata (never its secret)."""
+    """One token's metadata (never its secret). Someone else's token that the principal may not view is
+    :class:`NotFound` (its existence is not disclosed); one's own without ``iam:GetToken`` is :class:`Forbidden`."""
     token = store.get(connection, token_id)
+    if token is not None and token.user_id == principal.user_id:
+        require(principal, "iam:GetToken", resource_name("token", token.id))
+        return token
     if token is None or not _may(principal, "Get", token):
         raise NotFound("There is no such token.")
     return token
+
+
+def may_revoke(principal: Principal, token: TokenInfo) -> bool:
+    """Whether the principal may revoke this token (to offer the button, or its confirmation page)."""
+    return _may(principal, "Delete", token)
 
 
 def revoke_token(connection: Connection, principal: Principal, token_id: str) -> TokenInfo:

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gatehouse.errors import GatehouseError, InvalidInput, NotFound
+from gatehouse.errors import Forbidden, GatehouseError, InvalidInput, NotFound
 from gatehouse.iam import api_tokens as use
 from gatehouse.iam.audit import Change, audited
 from gatehouse.iam.authorizer import Principal, allowed
@@ -232,7 +232,10 @@ def routes(dashboard: Dashboard) -> list[Route]:
 
     @page(dashboard)
     async def index(request: Request) -> Response:
-        return await show(request)
+        try:
+            return await show(request)
+        except Forbidden as exc:
+            return refused(request, exc)
 
     @page(dashboard)
     async def create(request: Request) -> Response:
@@ -254,6 +257,8 @@ def routes(dashboard: Dashboard) -> list[Route]:
         try:
             new = await audited(db, dashboard.origin(request), change, work, describe=describe)
         except GatehouseError as exc:
+            if isinstance(exc, Forbidden):
+                return refused(request, exc)
             values = {"name": name, "expiry": choice, "expires_on": on}
             return await show(request, status=exc.status, error=exc.detail, values=values)
         return await show(request, new=new)
@@ -271,7 +276,10 @@ def routes(dashboard: Dashboard) -> list[Route]:
         if request.method == "GET":
             try:
                 token = await target(request)
-            except NotFound as exc:
+                if not use.may_revoke(principal, token):
+                    action = "iam:DeleteToken" if token.user_id == principal.user_id else "iam:DeleteAnyToken"
+                    raise Forbidden(f"You are not allowed to revoke this token ({action}).")
+            except (NotFound, Forbidden) as exc:
                 return refused(request, exc)
             if token.user_id == principal.user_id:
                 question = f"Revoke your API token “{token.name}” ({token.hint})?"

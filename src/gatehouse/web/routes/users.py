@@ -348,7 +348,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
     @page(dashboard)
     async def set_roles(request: Request) -> Response:
         user_id = request.path_params["user_id"]
-        wanted = [str(v) for v in posted(request).getlist("role_id")]
+        wanted = [str(v) for v in posted(request).getlist("role_id") if v]
         me = principal(request)
         return await act(
             request,
@@ -361,7 +361,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
     @page(dashboard)
     async def set_boundaries(request: Request) -> Response:
         user_id = request.path_params["user_id"]
-        wanted = [str(v) for v in posted(request).getlist("policy_id")]
+        wanted = [str(v) for v in posted(request).getlist("policy_id") if v]
         me = principal(request)
         return await act(
             request,
