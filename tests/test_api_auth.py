@@ -5,11 +5,13 @@ envelope (401, 404, 405, 422, 500)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from starlette.testclient import TestClient
 
+from gatehouse.api.app import MAX_BODY_BYTES
 from gatehouse.api.routes import policies as policy_routes
 from gatehouse.store import users as user_store
 from gatehouse.store.database import Database
@@ -269,6 +271,22 @@ def test_validation_errors_list_their_fields(client: TestClient, world: World) -
         "/api/users", headers={**key(world.admin_token), "Content-Type": "application/json"}, content=b"{"
     )
     assert_error(broken, 422)
+
+
+def test_a_body_over_the_limit_is_413(client: TestClient, world: World) -> None:
+    big = {"name": "big", "description": "x" * (MAX_BODY_BYTES + 1)}
+    assert_error(client.post("/api/roles", headers=key(world.admin_token), json=big), 413, "payload_too_large")
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it is read
+        yield b'{"name": "big", "description": "'
+        for _ in range(MAX_BODY_BYTES // 65536 + 1):
+            yield b"x" * 65536
+        yield b'"}'
+
+    streamed = client.post(
+        "/api/roles", headers={**key(world.admin_token), "Content-Type": "application/json"}, content=chunks()
+    )
+    assert_error(streamed, 413, "payload_too_large")
 
 
 def test_a_crash_is_a_500_without_a_traceback(

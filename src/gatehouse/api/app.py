@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from gatehouse.api.context import Api
-from gatehouse.api.errors import HANDLERS, CrashGuard
+from gatehouse.api.errors import HANDLERS, Guard
 from gatehouse.api.routes import audit, auth, policies, roles, scim, tokens, users
 from gatehouse.config import Settings
 from gatehouse.store.database import Database
@@ -39,7 +39,7 @@ sign in (`POST /api/auth/sign-in`) and use the session cookie, with the session'
 
 **Errors.** Every error has the body `{"error": {"status", "code", "detail", "fields"?}}`: 400 a value the
 operation refuses, 401 no valid credentials, 403 not allowed, 404 no such object, 409 a name taken or an
-object in use, 422 a request that does not match this schema (`fields` says where).
+object in use, 413 a body over 1 MiB, 422 a request that does not match this schema (`fields` says where).
 
 **Audit.** Every change, refused or not, is recorded in the audit log with the caller and their token.
 """
@@ -68,10 +68,9 @@ def build_api(settings: Settings, db: Database) -> FastAPI:
         openapi_tags=TAGS,
         servers=[{"url": PREFIX}],
         exception_handlers=dict(HANDLERS),  # type: ignore[arg-type]
-        max_body_size=MAX_BODY_BYTES,
         redirect_slashes=False,
     )
-    api.add_middleware(CrashGuard)
+    api.add_middleware(Guard, max_body_bytes=MAX_BODY_BYTES)
     api.state.api = Api(settings, db)
     for module in (auth, users, roles, policies, scim, tokens, audit):
         api.include_router(module.router)

@@ -5,8 +5,8 @@ and crashes all answer ``{"error": {"status": ..., "code": ..., "detail": ...}}`
   a 401 carries ``WWW-Authenticate: Bearer`` (RFC 6750 §3);
 - a request that does not match the schema (FastAPI's ``RequestValidationError``) is 422 with one
   ``fields`` entry per problem;
-- an unexpected exception is logged with its traceback and answered 500 without one
-  (:class:`CrashGuard`).
+- an unexpected exception is logged with its traceback and answered 500 without one, and a body over
+  the limit is 413 (:class:`Guard`).
 
 :func:`responses` documents the possible errors of an operation in OpenAPI with :class:`ErrorResponse`.
 """
@@ -21,6 +21,7 @@ from typing import Any, Final
 import orjson
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -136,18 +137,39 @@ HANDLERS: Final = {
 }
 
 
-class CrashGuard:
-    """Innermost guard: an unexpected exception is logged and answered with the 500 envelope (never a
-    traceback), and is not re-raised to the server (Starlette's error middleware would)."""
+class Guard:
+    """The outermost guard of the API's own stack:
 
-    def __init__(self, app: ASGIApp) -> None:
+    - a body larger than ``max_body_bytes`` is refused with the 413 envelope: at once when its
+      ``Content-Length`` says so, else as soon as the bytes read pass the limit (the reader gets an
+      ``HTTPException(413)``, rendered by :func:`on_http_error`);
+    - an unexpected exception is logged with its traceback and answered with the 500 envelope (never a
+      traceback), and is not re-raised to the server (Starlette's error middleware would).
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._send(send, 413, "payload_too_large", self._too_large)
+            return
         started = False
+        read = 0
+
+        async def receiving() -> Message:
+            nonlocal read
+            message = await receive()
+            if message["type"] == "http.request":
+                read += len(message.get("body", b""))
+                if read > self.max_body_bytes:
+                    raise HTTPException(413, self._too_large)
+            return message
 
         async def sending(message: Message) -> None:
             nonlocal started
@@ -156,19 +178,20 @@ class CrashGuard:
             await send(message)
 
         try:
-            await self.app(scope, receive, sending)
+            await self.app(scope, receiving, sending)
         except Exception:
             log.exception("Unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
-            body = orjson.dumps(
-                {"error": {"status": 500, "code": "internal_error", "detail": "Something went wrong on our side."}}
-            )
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await self._send(send, 500, "internal_error", "Something went wrong on our side; it has been logged.")
+
+    @property
+    def _too_large(self) -> str:
+        return f"The request body is larger than {self.max_body_bytes} bytes."
+
+    @staticmethod
+    async def _send(send: Send, status: int, code: str, detail: str) -> None:
+        body = orjson.dumps({"error": {"status": status, "code": code, "detail": detail}})
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
