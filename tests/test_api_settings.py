@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
 from scim_helpers import PUBLIC_URL
-from test_api_support import World, assert_error, audit, bearer, key, raw_audit_text, seed
+from test_api_support import World, assert_error, audit, bearer, key, raw_audit_text, roleless, seed
 
 
 @pytest.fixture
@@ -152,3 +152,10 @@ def test_a_viewer_keeps_their_own_tokens(client: TestClient, world: World) -> No
     created = client.post("/api/tokens", headers=vera, json={"name": "read-only"}).json()
     assert client.delete(f"/api/tokens/{created['info']['id']}", headers=vera).status_code == 204
     assert_error(client.get("/api/me", headers=key(created["token"])), 401)
+
+
+def test_a_user_without_a_role_may_not_read_tokens(client: TestClient, db: Database) -> None:
+    _, token = roleless(db, "nobody")
+    assert_error(client.get("/api/tokens", headers=key(token)), 403)
+    assert_error(client.post("/api/tokens", headers=key(token), json={"name": "more"}), 403)
+    assert client.get("/api/me", headers=key(token)).status_code == 200  # the token itself still works

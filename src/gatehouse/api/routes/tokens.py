@@ -29,9 +29,9 @@ KIND: Final = "token"
     "",
     response_model=TokenList,
     summary="List API tokens",
-    description="Your tokens, newest first (revoked and expired ones included). With `user_id`, another user's "
-    "tokens that you may view (`iam:GetAnyToken`).",
-    responses=responses(401, 422),
+    description="Your tokens, newest first (revoked and expired ones included; `iam:GetToken`). With `user_id`, "
+    "another user's tokens that you may view (`iam:GetAnyToken`).",
+    responses=responses(401, 403, 422),
 )
 async def list_tokens(
     caller: CallerDep,
@@ -46,8 +46,9 @@ async def list_tokens(
     "/{token_id}",
     response_model=TokenOut,
     summary="An API token",
-    description="One token's metadata, never its secret. A token you may not view is 404.",
-    responses=responses(401, 404, 422),
+    description="One token's metadata, never its secret. Someone else's token that you may not view is 404; "
+    "your own without `iam:GetToken` is 403.",
+    responses=responses(401, 403, 404, 422),
 )
 async def get_token(token_id: TokenId, caller: CallerDep, api: ApiDep) -> TokenOut:
     return TokenOut.of(await api.db.read(lambda c: api_tokens.get_token(c, caller.principal, token_id)))
