@@ -51,7 +51,8 @@ CODES: Final[dict[int, str]] = {
 DESCRIPTIONS: Final[dict[int, str]] = {
     400: "The request is not acceptable (a value the use case refuses, e.g. a weak password).",
     401: "No valid credentials: send an API token or sign in.",
-    403: "The caller may not do this (permission, protected resource or missing CSRF token).",
+    403: "The caller may not do this (permission, protected resource, missing CSRF token, or a session whose "
+    "one-time password must be changed first).",
     404: "There is no such resource.",
     409: "Conflict: the name is taken, or the resource is in use.",
     412: "The resource changed meanwhile.",

@@ -53,7 +53,7 @@ def _detail(connection: Connection, caller_principal: Principal, policy_id: str)
     response_model=PolicyPage,
     summary="List permission policies",
     description="The policies you may view (`iam:GetPermissionPolicy` on each), by name.",
-    responses=responses(401, 422),
+    responses=responses(401, 403, 422),
 )
 async def list_policies(
     caller: CallerDep,
@@ -154,7 +154,7 @@ async def delete_policy(policy_id: PolicyId, caller: CallerDep, api: ApiDep) -> 
     summary="The action catalog",
     description="Every action a permission policy may name, with the resource name it is checked against, and "
     "the resource name patterns. Open to every signed-in caller (it is the same for everyone).",
-    responses=responses(401),
+    responses=responses(401, 403),
 )
 async def catalog(caller: CallerDep) -> Catalog:
     patterns = [

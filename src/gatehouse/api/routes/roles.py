@@ -71,7 +71,7 @@ def paged(items: list[StoredRole], q: str, page: int, per_page: int) -> RolePage
     response_model=RolePage,
     summary="List roles",
     description="The roles you may view (`iam:GetRole` on each), by name.",
-    responses=responses(401, 422),
+    responses=responses(401, 403, 422),
 )
 async def list_roles(
     caller: CallerDep, api: ApiDep, q: Search = "", page: Page = 1, per_page: PerPage = 50
