@@ -71,12 +71,17 @@ class Change:
 def mask(value: Any) -> Any:
     """``value`` with every secret replaced by :data:`MASK` (keys naming a secret, at any depth)."""
     if isinstance(value, Mapping):
-        return {str(k): MASK if _is_secret(str(k)) and v not in (None, "") else mask(v) for k, v in value.items()}
+        return {str(k): MASK if _is_secret(str(k)) and _has_secret(v) else mask(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [mask(item) for item in value]
     if isinstance(value, str) and len(value) > MAX_SUMMARY_TEXT:
         return value[:MAX_SUMMARY_TEXT] + "…"
     return value
+
+
+def _has_secret(value: Any) -> bool:
+    """A value that can hold a secret: not empty, not a switch (``password_sign_in: true`` is no secret)."""
+    return value not in (None, "") and not isinstance(value, bool)
 
 
 def _is_secret(key: str) -> bool:

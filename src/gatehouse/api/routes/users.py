@@ -35,6 +35,8 @@ from gatehouse.errors import Forbidden
 from gatehouse.iam import roles as rbac
 from gatehouse.iam import users as admin
 from gatehouse.iam.audit import Change
+from gatehouse.iam.authorizer import require
+from gatehouse.iam.catalog import resource_name
 from gatehouse.store import directory
 from gatehouse.store.directory import DirectoryQuery
 
@@ -114,6 +116,7 @@ async def invite_user(body: NewUser, caller: CallerDep, api: ApiDep) -> CreatedU
     password = generated if generated is not None else str(body.password)
 
     def prepare() -> tuple[admin.NewLocalUser, admin.OneTimePassword]:
+        require(caller.principal, "iam:InviteUser", resource_name(KIND, "*"))  # before the costly hash
         new = admin.new_local_user(body.user_name, body.email or "", body.name or "")
         return new, admin.OneTimePassword.choose(password)
 
@@ -178,7 +181,11 @@ async def reset_password(user_id: UserId, body: NewPassword, caller: CallerDep, 
     change = Change("iam:ResetPassword", KIND, user_id, {"generated": body.password is None})
     generated = generated_password() if body.password is None else None
     password = generated if generated is not None else str(body.password)
-    chosen = await api.prepare(caller, change, lambda: admin.OneTimePassword.choose(password))
+    def prepare() -> admin.OneTimePassword:
+        require(caller.principal, "iam:ResetPassword", resource_name(KIND, user_id))  # before the costly hash
+        return admin.OneTimePassword.choose(password)
+
+    chosen = await api.prepare(caller, change, prepare)
     await api.change(caller, change, lambda c: admin.reset_password(c, caller.principal, user_id, chosen))
     return PasswordReset(user_id=user_id, one_time_password=generated)
 
