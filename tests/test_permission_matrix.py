@@ -73,6 +73,14 @@ def group(world: World, who: str) -> Params:
     return {"group_id": world.new_group()}
 
 
+def user_and_role(world: World, who: str) -> Params:
+    return {"user_id": world.new_user(), "role_id": world.new_role()}
+
+
+def user_and_policy(world: World, who: str) -> Params:
+    return {"user_id": world.new_user(), "policy_id": world.new_policy()}
+
+
 def role_and_policy(world: World, who: str) -> Params:
     return {"role_id": world.new_role(), "policy_id": world.new_policy()}
 
@@ -232,6 +240,112 @@ DASHBOARD: dict[tuple[str, str], Case] = {
     ("GET", "/docs/static"): Case(PUBLIC, url="/docs/static/swagger-ui.css"),
 }
 
+
+def body(**values: Any) -> Callable[[World, Params], dict[str, Any]]:
+    """A JSON body; strings are formatted with the case's parameters (``{unique}`` is a fresh name)."""
+
+    def build(world: World, params: Params) -> dict[str, Any]:
+        name = world.unique("api")
+
+        def fill_in(value: Any) -> Any:
+            if isinstance(value, str):
+                return value.format(unique=name, **params)
+            if isinstance(value, list):
+                return [fill_in(item) for item in value]
+            return value
+
+        return {key: fill_in(value) for key, value in values.items()}
+
+    return build
+
+
+def api_sign_in(world: World, who: str) -> httpx.Response:
+    user_name, password = ("admin", ADMIN_PASSWORD) if who == "super" else (who, PASSWORD)
+    return world.client().post("/api/auth/sign-in", json={"username": user_name, "password": password})
+
+
+def api_sign_out(world: World, who: str) -> httpx.Response:
+    browser = world.client()
+    signed_in = api_sign_in_with(browser, who)
+    return browser.post("/api/auth/sign-out", headers={"X-CSRF-Token": signed_in.json()["csrf_token"]})
+
+
+def api_sign_in_with(browser: TestClient, who: str) -> httpx.Response:
+    user_name, password = ("admin", ADMIN_PASSWORD) if who == "super" else (who, PASSWORD)
+    response = browser.post("/api/auth/sign-in", json={"username": user_name, "password": password})
+    assert response.status_code == 200, response.text
+    return response
+
+
+DOCUMENT = {"statement": [{"effect": "allow", "actions": ["iam:GetUser"], "resources": ["*"]}]}
+A = "/api"
+API: dict[tuple[str, str], Case] = {
+    ("POST", f"{A}/auth/sign-in"): Case(PUBLIC, call=api_sign_in),
+    ("POST", f"{A}/auth/sign-out"): Case(SIGNED_IN, call=api_sign_out),
+    ("GET", f"{A}/me"): Case(SIGNED_IN),
+    ("GET", f"{A}/users"): Case("iam:GetUser"),
+    ("POST", f"{A}/users"): Case("iam:InviteUser", form=body(user_name="{unique}")),
+    ("GET", A + "/users/{user_id}"): Case("iam:GetUser", user),
+    ("PATCH", A + "/users/{user_id}"): Case("iam:UpdateUser", user, body(name="Renamed")),
+    ("DELETE", A + "/users/{user_id}"): Case("iam:DeleteUser", user),
+    ("POST", A + "/users/{user_id}/password"): Case("iam:ResetPassword", user, body()),
+    ("POST", A + "/users/{user_id}/deactivate"): Case("iam:UpdateUserStatus", user),
+    ("POST", A + "/users/{user_id}/reactivate"): Case("iam:UpdateUserStatus", inactive_user),
+    ("POST", A + "/users/{user_id}/hand-over"): Case("iam:HandOverUser", user),
+    ("PUT", A + "/users/{user_id}/roles"): Case("iam:UpdateUserRole", user_and_role, body(role_ids=["{role_id}"])),
+    ("PUT", A + "/users/{user_id}/boundaries"): Case(
+        "iam:UpdateUserBoundary", user_and_policy, body(policy_ids=["{policy_id}"])
+    ),
+    ("GET", f"{A}/roles"): Case("iam:GetRole"),
+    ("POST", f"{A}/roles"): Case("iam:CreateRole", form=body(name="{unique}")),
+    ("GET", A + "/roles/{role_id}"): Case("iam:GetRole", role),
+    ("PUT", A + "/roles/{role_id}"): Case("iam:UpdateRole", role, body(name="{unique}")),
+    ("DELETE", A + "/roles/{role_id}"): Case("iam:DeleteRole", role),
+    ("PUT", A + "/roles/{role_id}/policies"): Case("iam:UpdateRole", role_and_policy, body(policy_ids=["{policy_id}"])),
+    ("GET", A + "/roles/{role_id}/groups"): Case("iam:GetRole", role),
+    ("GET", f"{A}/groups"): Case("iam:GetGroupBinding"),
+    ("GET", A + "/groups/{group_id}/roles"): Case("iam:GetGroupBinding", group),
+    ("PUT", A + "/groups/{group_id}/roles"): Case(
+        "iam:UpdateGroupBinding", role_and_group, body(role_ids=["{role_id}"])
+    ),
+    ("GET", f"{A}/permission-policies"): Case("iam:GetPermissionPolicy"),
+    ("POST", f"{A}/permission-policies"): Case(
+        "iam:CreatePermissionPolicy", form=body(name="{unique}", document=DOCUMENT)
+    ),
+    ("GET", A + "/permission-policies/{policy_id}"): Case("iam:GetPermissionPolicy", policy),
+    ("PUT", A + "/permission-policies/{policy_id}"): Case(
+        "iam:UpdatePermissionPolicy", policy, body(name="{unique}", document=DOCUMENT)
+    ),
+    ("DELETE", A + "/permission-policies/{policy_id}"): Case("iam:DeletePermissionPolicy", policy),
+    ("GET", f"{A}/catalog"): Case(SIGNED_IN),
+    ("POST", f"{A}/policy-simulations"): Case(
+        "iam:GetUser", user, body(user_id="{user_id}", action="iam:GetRole", resource="arn:gatehouse:iam:role/*")
+    ),
+    ("GET", f"{A}/scim"): Case("iam:GetSCIMProvisioning"),
+    ("PUT", f"{A}/scim"): Case("iam:UpdateSCIMProvisioning", form=body(enabled=True)),
+    ("POST", f"{A}/scim/tokens"): Case("iam:UpdateSCIMProvisioning", form=body(name="{unique}")),
+    ("DELETE", A + "/scim/tokens/{token_id}"): Case("iam:UpdateSCIMProvisioning", scim_token),
+    ("POST", A + "/scim/tokens/{token_id}/regenerate"): Case("iam:UpdateSCIMProvisioning", scim_token),
+    ("GET", f"{A}/tokens"): Case("iam:GetToken"),
+    ("POST", f"{A}/tokens"): Case("iam:CreateToken", form=body(name="{unique}", expires_in_days=7)),
+    ("GET", A + "/tokens/{token_id}"): Case("iam:GetToken", own_token),
+    ("DELETE", A + "/tokens/{token_id}"): Case("iam:DeleteToken", own_token),
+    ("GET", f"{A}/audit-logs"): Case("iam:GetAudit"),
+    ("GET", f"{A}/audit-logs/export"): Case("iam:ExportAudits"),
+}
+
+
+def api_call(world: World, who: str, method: str, path: str, case: Case) -> httpx.Response:
+    """An admin API request authenticated with the principal's API token."""
+    if case.call is not None:
+        return case.call(world, who)
+    params = case.prepare(world, who)
+    actor = world.actors[who]
+    json = case.form(world, params) if case.form else None
+    client = world.client()
+    return client.request(method, fill(path, params), json=json, headers={"X-API-KEY": actor.api_token})
+
+
 # ------------------------------------------------------------------------------------------ plumbing
 
 
@@ -327,7 +441,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def cases() -> dict[tuple[str, str], Case]:
-    return {**DASHBOARD}
+    return {**DASHBOARD, **API}
 
 
 # ------------------------------------------------------------------------------------------ tests
@@ -346,25 +460,36 @@ def test_every_registered_route_has_a_case(world: World) -> None:
     assert stale == set(), "cases for routes that no longer exist"
 
 
-@pytest.mark.parametrize("who", PRINCIPALS)
-def test_dashboard_routes(world: World, who: str) -> None:
+def check_surface(world: World, who: str, surface: str) -> None:
     wrong = []
-    for surface, method, path in registered_routes(world.app):
-        if surface != "dashboard":
+    call = api_call if surface == "api" else dashboard_call
+    for found_surface, method, path in registered_routes(world.app):
+        if found_surface != surface:
             continue
         case = cases().get((method, path))
         if case is None:
             continue  # reported by test_every_registered_route_has_a_case
-        response = dashboard_call(world, who, method, path, case)
+        response = call(world, who, method, path, case)
         allowed = verdict(world, who, response, case)
-        if allowed and expected_allowed(case.rule, who) and response.status_code >= 400 and not case.error_ok:
+        expected = expected_allowed(case.rule, who)
+        if allowed and expected and response.status_code >= 400 and not case.error_ok:
             wrong.append(f"{method} {path} ({case.rule}): allowed but failed with {response.status_code}")
-        elif allowed != expected_allowed(case.rule, who):
+        elif allowed != expected:
             wrong.append(
                 f"{method} {path} ({case.rule}): got {response.status_code}, expected "
-                f"{'allowed' if expected_allowed(case.rule, who) else 'denied'}"
+                f"{'allowed' if expected else 'denied'}"
             )
     assert not wrong, "\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("who", PRINCIPALS)
+def test_dashboard_routes(world: World, who: str) -> None:
+    check_surface(world, who, "dashboard")
+
+
+@pytest.mark.parametrize("who", PRINCIPALS)
+def test_api_routes(world: World, who: str) -> None:
+    check_surface(world, who, "api")
 
 
 @pytest.mark.parametrize("who", PRINCIPALS)

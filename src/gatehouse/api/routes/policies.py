@@ -32,8 +32,8 @@ from gatehouse.api.schemas_rbac import (
 )
 from gatehouse.iam import roles as rbac
 from gatehouse.iam.audit import Change
-from gatehouse.iam.authorizer import Principal
-from gatehouse.iam.catalog import ACTIONS, GROUPS, ORGANIZATION, RESOURCE_KINDS, RESOURCE_PREFIX
+from gatehouse.iam.authorizer import Principal, require
+from gatehouse.iam.catalog import ACTIONS, GROUPS, ORGANIZATION, RESOURCE_KINDS, RESOURCE_PREFIX, resource_name
 from gatehouse.iam.rbac_forms import policy_input
 from gatehouse.iam.simulator import simulate
 
@@ -52,7 +52,8 @@ def _detail(connection: Connection, caller_principal: Principal, policy_id: str)
     "/permission-policies",
     response_model=PolicyPage,
     summary="List permission policies",
-    description="The policies you may view (`iam:GetPermissionPolicy` on each), by name.",
+    description="The policies you may view (`iam:GetPermissionPolicy` on each), by name; 403 when you may view "
+    "none.",
     responses=responses(401, 403, 422),
 )
 async def list_policies(
@@ -63,6 +64,8 @@ async def list_policies(
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PolicyPage:
     policies = await api.db.read(lambda c: rbac.list_policies(c, caller.principal))
+    if not policies:
+        require(caller.principal, "iam:GetPermissionPolicy", resource_name("permissionpolicy", "*"))
     prefix = q.strip().lower()
     found = [p for p in policies if p.name.lower().startswith(prefix)] if prefix else policies
     pages = max(1, -(-len(found) // per_page))

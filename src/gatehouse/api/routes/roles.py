@@ -70,13 +70,15 @@ def paged(items: list[StoredRole], q: str, page: int, per_page: int) -> RolePage
     "/roles",
     response_model=RolePage,
     summary="List roles",
-    description="The roles you may view (`iam:GetRole` on each), by name.",
+    description="The roles you may view (`iam:GetRole` on each), by name; 403 when you may view none.",
     responses=responses(401, 403, 422),
 )
 async def list_roles(
     caller: CallerDep, api: ApiDep, q: Search = "", page: Page = 1, per_page: PerPage = 50
 ) -> RolePage:
     roles = await api.db.read(lambda c: rbac.list_roles(c, caller.principal))
+    if not roles:
+        require(caller.principal, "iam:GetRole", resource_name("role", "*"))
     return paged(roles, q, page, per_page)
 
 
