@@ -138,7 +138,8 @@ def test_the_seed_journey(first_run: LiveServer, new_context: ContextFactory) ->
 
         # Ada signs in with the password her IdP sent, in her own browser.
         ada_page = new_context(first_run).new_page()
-        sign_in(ada_page, "ada.lovelace@example.com", ADA_PASSWORD)
+        sign_in(ada_page, "ada.lovelace@example.com", ADA_PASSWORD, expect_path="/organization/users/*")
+        expect(ada_page.get_by_text("No roles")).to_be_visible()  # with no role: her own profile only
 
         # Okta deactivates with PATCH replace active=false.
         assert idp.deactivate(ada["id"])["active"] is False

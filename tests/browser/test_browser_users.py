@@ -117,7 +117,7 @@ def test_deactivation_ends_a_signed_in_users_session(
     dora = new_context(server).new_page()
     sign_in(dora, "dora@example.com", "dora one-time pass", expect_path="/account/password")
     change_password(dora, "dora one-time pass", "dora's own passphrase")
-    sign_in(dora, "dora", "dora's own passphrase")
+    sign_in(dora, "dora", "dora's own passphrase", expect_path="/organization/users/*")
 
     admin.reload()
     expect(admin.get_by_role("region", name="Active sessions").get_by_role("row")).to_have_count(2)  # header + 1
@@ -127,15 +127,15 @@ def test_deactivation_ends_a_signed_in_users_session(
     admin.wait_for_url(detail_url)
     expect(admin.get_by_role("status")).to_have_text("dora is deactivated and cannot sign in. 1 session(s) ended.")
 
-    dora.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
-    dora.wait_for_url(re.compile(r"/login\?next=/organization/settings$"))
+    dora.get_by_role("navigation", name="Main").get_by_role("link", name="Change password").click()
+    dora.wait_for_url(re.compile(r"/login\?next=/account/password$"))
     expect(dora.get_by_role("status")).to_have_text("Your session has ended. Sign in again.")
     sign_in(dora, "dora", "dora's own passphrase", expect_path=None)
     expect(dora.get_by_role("alert")).to_have_text(DEACTIVATED)
 
     admin.get_by_role("button", name="Reactivate").click()
     expect(admin.get_by_role("status")).to_have_text("dora is active again.")
-    sign_in(dora, "dora", "dora's own passphrase")
+    sign_in(dora, "dora", "dora's own passphrase", expect_path="/organization/users/*")
     admin.goto(f"{USERS_URL}?q=dora")
     expect(admin.locator("table.users tbody tr")).to_have_count(1)
     expect(admin.locator("table.users tbody tr")).to_contain_text("Local")

@@ -138,11 +138,20 @@ def entries(found: AuditPage) -> list[Entry]:
     ]
 
 
+SIGN_IN_EVENTS = ("auth:SignIn", "auth:SignOut", "auth:ChangePassword")
+SCIM_EVENTS = tuple(
+    f"scim:{verb}{kind}" for kind in ("User", "Group") for verb in ("Create", "Replace", "Patch", "Delete")
+)
+
+
 def event_choices(current: str, seen: list[AuditRecord]) -> list[tuple[str, list[tuple[str, str]]]]:
     """The event select's option groups: prefixes, the catalog's actions by group, then any other event seen
     on this page or asked for in the URL."""
     groups: list[tuple[str, list[tuple[str, str]]]] = [("Prefixes", list(PREFIXES))]
     known = {value for value, _ in PREFIXES}
+    groups.append(("Sign-in", [(name, name) for name in SIGN_IN_EVENTS]))
+    groups.append(("SCIM provisioning", [(name, name) for name in SCIM_EVENTS]))
+    known.update(SIGN_IN_EVENTS, SCIM_EVENTS)
     for key, title in GROUPS.items():
         names = [action.name for action in ACTIONS if action.group == key]
         groups.append((title, [(name, name) for name in names]))
