@@ -135,6 +135,19 @@ def _failure(exc: BaseException) -> tuple[int, str]:
 Describe = Callable[[Any, Change], Change]
 
 
+def _recorded(
+    origin: Origin, change: Change, work: Callable[[Connection], T], describe: Describe | None, status: int
+) -> Callable[[Connection], T]:
+    """``work``, then its success record, in the same transaction."""
+
+    def run(connection: Connection) -> T:
+        result = work(connection)
+        record(connection, origin, describe(result, change) if describe else change, status=status)
+        return result
+
+    return run
+
+
 async def audited(
     db: Database,
     origin: Origin,
@@ -149,13 +162,8 @@ async def audited(
     ``describe(result, change)`` may complete the change from the work's result (a created id, say).
     """
 
-    def run(connection: Connection) -> T:
-        result = work(connection)
-        record(connection, origin, describe(result, change) if describe else change, status=status)
-        return result
-
     try:
-        return await db.write(run)
+        return await db.write(_recorded(origin, change, work, describe, status))
     except Exception as exc:
         failed_status, detail = _failure(exc)
         await record_apart(db, origin, change, failed_status, detail)
@@ -174,9 +182,7 @@ def audited_sync(
     """:func:`audited` for synchronous callers (the CLI)."""
     try:
         with db.transaction() as connection:
-            result = work(connection)
-            record(connection, origin, describe(result, change) if describe else change, status=status)
-            return result
+            return _recorded(origin, change, work, describe, status)(connection)
     except Exception as exc:
         failed_status, detail = _failure(exc)
         try:

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gatehouse.errors import Forbidden, GatehouseError, InvalidInput, NotFound
+from gatehouse.errors import Forbidden, InvalidInput, NotFound
 from gatehouse.iam import roles as rbac
 from gatehouse.iam.audit import Change
 from gatehouse.iam.authorizer import Principal, allowed
@@ -28,7 +28,7 @@ from gatehouse.store.group_directory import GroupPage, GroupSummary
 from gatehouse.store.records import Reference
 from gatehouse.store.roles import StoredRole
 from gatehouse.web.dashboard import Dashboard, page
-from gatehouse.web.routes.roles import change, form_text, refused
+from gatehouse.web.routes.roles import act_and_return, form_text
 
 BASE = "/organization/groups"
 MAX_PAGE = 1_000_000
@@ -139,12 +139,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
         return dashboard.render(request, "groups/detail.html", view=view, group=view.group)
 
     async def binding(request: Request, what: Change, work: Callable[[Connection], Any], done: str) -> Response:
-        back = f"{BASE}/{request.path_params['group_id']}"
-        try:
-            await change(dashboard, request, what, work)
-        except GatehouseError as exc:
-            return refused(dashboard, request, exc, back)
-        return dashboard.redirect(back, done)
+        return await act_and_return(dashboard, request, what, work, f"{BASE}/{request.path_params['group_id']}", done)
 
     @page(dashboard)
     async def bind(request: Request) -> Response:

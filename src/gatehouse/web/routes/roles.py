@@ -100,6 +100,17 @@ async def change(
     return await audited(dashboard.db, dashboard.origin(request), what, work, describe=describe)
 
 
+async def act_and_return(
+    dashboard: Dashboard, request: Request, what: Change, work: Callable[[Connection], Any], back: str, done: str
+) -> Response:
+    """Run a change audited, then back to ``back`` with ``done`` as the message, or the refusal page."""
+    try:
+        await change(dashboard, request, what, work)
+    except GatehouseError as exc:
+        return refused(dashboard, request, exc, back)
+    return dashboard.redirect(back, done)
+
+
 # ------------------------------------------------------------------------------------------ views
 
 
@@ -320,12 +331,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
         return dashboard.redirect(BASE, f"Role {gone.name} deleted.")
 
     async def role_action(request: Request, what: Change, work: Callable[[Connection], Any], done: str) -> Response:
-        back = f"{BASE}/{request.path_params['role_id']}"
-        try:
-            await change(dashboard, request, what, work)
-        except GatehouseError as exc:
-            return refused(dashboard, request, exc, back)
-        return dashboard.redirect(back, done)
+        return await act_and_return(dashboard, request, what, work, f"{BASE}/{request.path_params['role_id']}", done)
 
     @page(dashboard)
     async def attach(request: Request) -> Response:
