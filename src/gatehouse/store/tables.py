@@ -350,3 +350,70 @@ audit_events = sa.Table(
 )
 """The audit log: one row per change attempted through any surface (successes, refusals and failures).
 No foreign keys: a record outlives the user, token or role it names; retention purges by ``occurred_at``."""
+
+# ------------------------------------------------------------------------------------------ SSO
+#
+# OpenID Connect login options, the (option, subject) links of users to their IdP accounts, and the
+# short-lived state of each sign-in in flight. Roles and boundaries granted by SSO role mapping are rows of
+# ``user_roles`` / ``user_boundaries`` with ``source = 'sso'`` (see :mod:`gatehouse.store.login_options`).
+
+login_options = sa.Table(
+    "login_options",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("name_lower", sa.String(100), nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("issuer", sa.String(500), nullable=False),
+    sa.Column("client_id", sa.String(255), nullable=False),
+    sa.Column("client_secret_encrypted", sa.Text, nullable=True),
+    sa.Column("client_secret_env", sa.String(100), nullable=True),
+    sa.Column("scopes", sa.Text, nullable=False),
+    sa.Column("username_claim", sa.String(100), nullable=False),
+    sa.Column("email_claim", sa.String(100), nullable=False),
+    sa.Column("name_claim", sa.String(100), nullable=False),
+    sa.Column("subject_claim", sa.String(100), nullable=False),
+    sa.Column("end_session", sa.Boolean, nullable=False),
+    sa.Column("scim_only", sa.Boolean, nullable=True),
+    sa.Column("role_rules", sa.Text, nullable=False),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("updated", Timestamp, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint("kind IN ('oidc')", name="kind"),
+    sa.CheckConstraint("client_secret_encrypted IS NULL OR client_secret_env IS NULL", name="one_secret"),
+    sa.Index("uq_login_options_name_lower", "name_lower", unique=True),
+)
+"""SSO login options (OpenID Connect). The client secret is stored encrypted (:mod:`gatehouse.secrets_box`)
+or named by an environment variable, never both; ``scim_only`` NULL follows whether SCIM is enabled;
+``role_rules`` is the JSON list of :func:`gatehouse.sso.mapping.parse_rules`."""
+
+sso_links = sa.Table(
+    "sso_links",
+    metadata,
+    sa.Column("option_id", sa.String(36), sa.ForeignKey("login_options.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("subject", sa.String(255), nullable=False),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("last_login_at", Timestamp, nullable=True),
+    sa.PrimaryKeyConstraint("option_id", "subject"),
+    sa.Index("uq_sso_links_option_id_user_id", "option_id", "user_id", unique=True),
+    sa.Index("ix_sso_links_user_id", "user_id"),
+)
+"""Which user an IdP account (login option, ``sub``) signs in as: one user per subject, one subject per user
+and option. Deleting the option or the user deletes the link."""
+
+sso_login_states = sa.Table(
+    "sso_login_states",
+    metadata,
+    sa.Column("state_hash", sa.String(64), primary_key=True),
+    sa.Column("option_id", sa.String(36), sa.ForeignKey("login_options.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("nonce", sa.String(128), nullable=False),
+    sa.Column("code_verifier", sa.String(128), nullable=False),
+    sa.Column("next_path", sa.String(500), nullable=False),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.Index("ix_sso_login_states_expires_at", "expires_at"),
+    sa.Index("ix_sso_login_states_option_id", "option_id"),
+)
+"""Sign-ins in flight, keyed by the SHA-256 of their ``state``: taken (deleted) once by the callback."""
