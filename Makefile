@@ -8,6 +8,8 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 PYTEST_ARGS ?=
+# One worker per CPU; a test file stays on one worker (its module fixtures and servers are set up once).
+PYTEST_WORKERS ?= -n auto --dist loadfile
 
 .PHONY: run test lint typecheck bench clean venv
 
@@ -36,7 +38,7 @@ run: $(VENV)/.installed
 	$(BIN)/gatehouse serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
