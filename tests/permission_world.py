@@ -96,12 +96,15 @@ class World:
     def client(self) -> TestClient:
         return TestClient(self.app, base_url="https://testserver")
 
+    @staticmethod
+    def credentials(who: str) -> tuple[str, str]:
+        """The user name and password a principal signs in with."""
+        return ("admin", ADMIN_PASSWORD) if who == "super" else (who, PASSWORD)
+
     def fresh_session(self, who: str) -> tuple[TestClient, str]:
         """A second browser signed in as ``who`` (for requests that end their session)."""
         browser = self.client()
-        user_name = "admin" if who == "super" else who
-        password = ADMIN_PASSWORD if who == "super" else PASSWORD
-        assert sign_in(browser, user_name, password).status_code == 303  # type: ignore[attr-defined]
+        assert sign_in(browser, *self.credentials(who)).status_code == 303  # type: ignore[attr-defined]
         return browser, csrf_of(browser.get("/account/password").text)
 
     # -- fresh targets ----------------------------------------------------------------------------

@@ -34,11 +34,13 @@ from gatehouse.app import create_app
 from gatehouse.cli.main import app as cli_app
 from gatehouse.config import Settings
 from gatehouse.errors import Forbidden, Unauthorized
+from gatehouse.scim import control
 from gatehouse.store import migration
+from gatehouse.store import users as user_store
 from gatehouse.store.database import Database
-from permission_world import PASSWORD, PRINCIPALS, RIGHTS, World, build_world
+from permission_world import PRINCIPALS, RIGHTS, World, build_world
 from scim_helpers import PUBLIC_URL
-from web_helpers import ADMIN_PASSWORD, sign_in
+from web_helpers import sign_in
 
 PUBLIC = "PUBLIC"
 SIGNED_IN = "SIGNED_IN"
@@ -260,7 +262,7 @@ def body(**values: Any) -> Callable[[World, Params], dict[str, Any]]:
 
 
 def api_sign_in(world: World, who: str) -> httpx.Response:
-    user_name, password = ("admin", ADMIN_PASSWORD) if who == "super" else (who, PASSWORD)
+    user_name, password = World.credentials(who)
     return world.client().post("/api/auth/sign-in", json={"username": user_name, "password": password})
 
 
@@ -271,7 +273,7 @@ def api_sign_out(world: World, who: str) -> httpx.Response:
 
 
 def api_sign_in_with(browser: TestClient, who: str) -> httpx.Response:
-    user_name, password = ("admin", ADMIN_PASSWORD) if who == "super" else (who, PASSWORD)
+    user_name, password = World.credentials(who)
     response = browser.post("/api/auth/sign-in", json={"username": user_name, "password": password})
     assert response.status_code == 200, response.text
     return response
@@ -396,9 +398,7 @@ def fill(path: str, params: Params) -> str:
 
 
 def sign_in_as(world: World, who: str) -> httpx.Response:
-    browser = world.client()
-    user_name, password = ("admin", ADMIN_PASSWORD) if who == "super" else (who, PASSWORD)
-    return sign_in(browser, user_name, password)  # type: ignore[return-value]
+    return sign_in(world.client(), *World.credentials(who))  # type: ignore[return-value]
 
 
 def dashboard_call(world: World, who: str, method: str, path: str, case: Case) -> httpx.Response:
@@ -549,8 +549,6 @@ def cli_args(world: World, command: str) -> tuple[list[str], str | None]:
         return ["scim", "token", "create", "--name", name], None
     if command == "scim token revoke":
         with world.db.transaction() as connection:
-            from gatehouse.scim import control
-
             control.issue_token(connection, name)
         return ["scim", "token", "revoke", name], None
     if command == "scim password-sign-in":
@@ -560,8 +558,6 @@ def cli_args(world: World, command: str) -> tuple[list[str], str | None]:
     if command == "admin reset-password":
         target = world.new_user()
         with world.db.snapshot() as connection:
-            from gatehouse.store import users as user_store
-
             stored = user_store.get(connection, target)
             assert stored is not None
         return ["admin", "reset-password", stored.user_name], None
@@ -586,6 +582,4 @@ def test_cli_commands(world: World, who: str, monkeypatch: pytest.MonkeyPatch) -
             wrong.append(f"{command} ({rule}): {'refused' if refused else 'allowed'}; {result.output[:200]}")
     assert not wrong, "\n" + "\n".join(wrong)
     with world.db.transaction() as connection:  # leave provisioning on for the other principals
-        from gatehouse.scim import control
-
         control.enable(connection)

@@ -125,6 +125,17 @@ def get(connection: Connection, token_id: str) -> TokenInfo | None:
     return _to_info(row) if row else None
 
 
+def newest(connection: Connection, limit: int) -> list[tuple[TokenInfo, str]]:
+    """Every user's tokens with their owner's user name, newest first, at most ``limit`` (for admins)."""
+    rows = connection.execute(
+        sa.select(api_tokens, users.c.user_name.label("owner"))
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .order_by(api_tokens.c.created.desc(), api_tokens.c.id)
+        .limit(limit)
+    )
+    return [(_to_info(row), row.owner) for row in rows]
+
+
 def of_user(connection: Connection, user_id: str) -> list[TokenInfo]:
     """Every token of a user, revoked and expired ones included, newest first."""
     rows = connection.execute(

@@ -96,16 +96,13 @@ class Dashboard:
         request.scope["gatehouse.principal"] = found
         return found
 
-    def origin(self, request: Request) -> Origin:
-        """The audit log's view of who is asking (the signed-in user, from this browser)."""
+    def origin(self, request: Request, actor: str | None = None, actor_id: str | None = None) -> Origin:
+        """The audit log's view of who is asking: the signed-in user from this browser, or ``actor`` (the
+        name typed into the sign-in form, before any session exists)."""
         user: SessionUser | None = request.scope.get("gatehouse.user")
-        return Origin(
-            "dashboard",
-            user.user_name if user else "anonymous",
-            user.user_id if user else None,
-            self.client_ip(request),
-            request.headers.get("user-agent"),
-        )
+        if actor is None:
+            actor, actor_id = (user.user_name, user.user_id) if user else ("anonymous", None)
+        return Origin("dashboard", actor, actor_id, self.client_ip(request), request.headers.get("user-agent"))
 
     # -- forms ----------------------------------------------------------------------------------------
 

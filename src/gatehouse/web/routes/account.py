@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from gatehouse.errors import GatehouseError
 from gatehouse.iam.accounts import check_password_strength
-from gatehouse.iam.audit import Change, Origin, audited, record_apart
+from gatehouse.iam.audit import Change, audited, record_apart
 from gatehouse.iam.authorizer import allowed
 from gatehouse.iam.catalog import resource_name
 from gatehouse.iam.signin import sign_in
@@ -32,10 +32,6 @@ def _safe_next(target: str | None) -> str:
 
 
 SIGN_IN = Change("auth:SignIn", "user")
-
-
-def _client(dashboard: Dashboard, request: Request) -> tuple[str | None, str | None]:
-    return dashboard.client_ip(request), request.headers.get("user-agent")
 
 
 def routes(dashboard: Dashboard) -> list[Route]:
@@ -62,10 +58,10 @@ def routes(dashboard: Dashboard) -> list[Route]:
                 )
             )
         except GatehouseError as exc:
-            attempt = Origin("dashboard", identifier[:255] or "anonymous", None, *_client(dashboard, request))
+            attempt = dashboard.origin(request, identifier[:255] or "anonymous")
             await record_apart(dashboard.db, attempt, SIGN_IN, exc.status, exc.detail)
             return dashboard.login_page(request, status=exc.status, error=exc.detail, username=identifier, next=target)
-        who = Origin("dashboard", opened.user_name, opened.user_id, *_client(dashboard, request))
+        who = dashboard.origin(request, opened.user_name, opened.user_id)
         await record_apart(dashboard.db, who, SIGN_IN.about(opened.user_id), 200)
         signed_in = dashboard.redirect("/account/password" if opened.must_change_password else target)
         dashboard.set_session(signed_in, opened.cookie)

@@ -18,7 +18,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,10 +28,10 @@ from gatehouse.iam import api_tokens as use
 from gatehouse.iam.audit import Change, audited
 from gatehouse.iam.authorizer import Principal, allowed
 from gatehouse.iam.catalog import ANY_ID, resource_name
+from gatehouse.store import api_tokens as token_store
 from gatehouse.store import users as user_store
 from gatehouse.store.api_tokens import TokenInfo, TokenStatus
-from gatehouse.store.records import as_utc, utcnow
-from gatehouse.store.tables import api_tokens, users
+from gatehouse.store.records import utcnow
 from gatehouse.web.dashboard import Dashboard, page, posted
 
 BASE = "/organization/tokens"
@@ -89,39 +88,6 @@ def _row(principal: Principal, token: TokenInfo, owner: str, now: datetime) -> R
     return Row(token, owner, status, _revocable(principal, token, status))
 
 
-def _info(row: Any) -> TokenInfo:
-    def when(value: Any) -> datetime | None:
-        return as_utc(value) if value is not None else None
-
-    return TokenInfo(
-        id=row.id,
-        user_id=row.user_id,
-        name=row.name,
-        hint=row.hint,
-        created=as_utc(row.created),
-        expires_at=as_utc(row.expires_at),
-        last_used_at=when(row.last_used_at),
-        last_used_ip=row.last_used_ip,
-        last_used_user_agent=row.last_used_user_agent,
-        revoked_at=when(row.revoked_at),
-    )
-
-
-_LISTED = (
-    api_tokens.c.id,
-    api_tokens.c.user_id,
-    api_tokens.c.name,
-    api_tokens.c.hint,
-    api_tokens.c.created,
-    api_tokens.c.expires_at,
-    api_tokens.c.last_used_at,
-    api_tokens.c.last_used_ip,
-    api_tokens.c.last_used_user_agent,
-    api_tokens.c.revoked_at,
-    users.c.user_name.label("owner"),
-)
-
-
 def everyones_tokens(connection: Connection, principal: Principal, limit: int = ALL_LIMIT) -> tuple[list[Row], bool]:
     """Every user's tokens, newest first, those the principal may view (at most ``limit``; whether more exist).
 
@@ -129,15 +95,9 @@ def everyones_tokens(connection: Connection, principal: Principal, limit: int = 
     """
     if not may_view_any(principal):
         return [], False
-    statement = (
-        sa.select(*_LISTED)
-        .join(users, users.c.id == api_tokens.c.user_id)
-        .order_by(api_tokens.c.created.desc(), api_tokens.c.id)
-        .limit(limit + 1)
-    )
-    found = connection.execute(statement).all()
+    found = token_store.newest(connection, limit + 1)
     now = utcnow()
-    rows = [_row(principal, _info(r), r.owner, now) for r in found[:limit]]
+    rows = [_row(principal, token, owner, now) for token, owner in found[:limit]]
     return [row for row in rows if _viewable(principal, row.token)], len(found) > limit
 
 
@@ -146,12 +106,8 @@ def user_named(connection: Connection, name: str) -> tuple[str, str] | None:
     wanted = name.strip()
     if not wanted:
         return None
-    row = connection.execute(
-        sa.select(users.c.id, users.c.user_name).where(
-            sa.or_(users.c.user_name_lower == wanted.lower(), users.c.id == wanted[:36])
-        )
-    ).first()
-    return (row.id, row.user_name) if row else None
+    user = user_store.get_by_user_name(connection, wanted) or user_store.get(connection, wanted[:36])
+    return (user.id, user.user_name) if user else None
 
 
 def listing(connection: Connection, principal: Principal, wanted: str) -> Listing:
@@ -305,16 +261,16 @@ def routes(dashboard: Dashboard) -> list[Route]:
             )
         # Pick the event from the token's owner (what the use case checks); its existence and the
         # permission are checked again inside the audited work.
-        known = await db.read(lambda c: _owner_of(c, token_id))
-        own = known is None or known[0] == principal.user_id
+        known = await db.read(lambda c: token_store.get(c, token_id[:36]))
+        own = known is None or known.user_id == principal.user_id
         change = Change(
             "iam:DeleteToken" if own else "iam:DeleteAnyToken",
             "token",
             token_id[:64],
-            summary={"name": known[1]} if known else {},
+            summary={"name": known.name} if known else {},
         )
         if not own and known is not None:
-            change = change.about(user_id=known[0])
+            change = change.about(user_id=known.user_id)
         try:
             revoked = await audited(
                 db, dashboard.origin(request), change, lambda c: use.revoke_token(c, principal, token_id)
@@ -328,11 +284,3 @@ def routes(dashboard: Dashboard) -> list[Route]:
         Route(BASE, create, methods=["POST"]),
         Route(BASE + "/{token_id}/revoke", revoke, methods=["GET", "POST"]),
     ]
-
-
-def _owner_of(connection: Connection, token_id: str) -> tuple[str, str] | None:
-    """``(user_id, token name)`` of a token, to name the audit event (no permission implied)."""
-    row = connection.execute(
-        sa.select(api_tokens.c.user_id, api_tokens.c.name).where(api_tokens.c.id == token_id[:36])
-    ).first()
-    return (row.user_id, row.name) if row else None
