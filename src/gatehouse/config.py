@@ -67,6 +67,18 @@ class Settings(BaseSettings):
     """Reverse proxies (IPs or CIDRs) whose ``X-Forwarded-For`` is believed for the client IP.
     As an environment variable: a JSON list, e.g. ``["10.0.0.0/8"]``."""
 
+    secret_key_file: Path | None = None
+    """Key file for secrets stored encrypted (SSO client secrets), used when ``GATEHOUSE_SECRET_KEY`` is
+    unset; created (0600) on first use. Default: ``secret.key`` beside the SQLite database, or in the data
+    directory for PostgreSQL (see :mod:`gatehouse.secrets_box`)."""
+
+    sso_http_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    """Timeout of each call Gatehouse makes to an OpenID provider (discovery, keys, token, UserInfo)."""
+
+    sso_metadata_ttl_seconds: int = Field(default=300, ge=0, le=86_400)
+    """How long a process keeps an OpenID provider's discovery document and keys before fetching them
+    again (keys are fetched again at once when an ID token names an unknown key)."""
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
@@ -90,6 +102,13 @@ class Settings(BaseSettings):
     def secure_cookies(self) -> bool:
         """Cookies carry ``Secure`` when the public URL is https."""
         return self.public_url.startswith("https://")
+
+    @property
+    def secret_key_path(self) -> Path:
+        """Where the secrets key file is (see :attr:`secret_key_file`)."""
+        from gatehouse.secrets_box import default_key_path  # the box imports this module
+
+        return self.secret_key_file or default_key_path(self.database_url)
 
     @property
     def is_sqlite(self) -> bool:

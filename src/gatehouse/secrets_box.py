@@ -188,3 +188,20 @@ class SecretBox:
 
 def _associated_data(context: str) -> bytes:
     return b"gatehouse secret for:" + context.encode("utf-8")
+
+
+class LazySecretBox:
+    """The configured box, its key loaded (and its key file created) on first use, not at start-up: an
+    installation without stored SSO secrets never needs a key."""
+
+    __slots__ = ("_box", "_environ", "_key_path")
+
+    def __init__(self, key_path: Path, environ: Mapping[str, str] | None = None) -> None:
+        self._key_path = key_path
+        self._environ = environ
+        self._box: SecretBox | None = None
+
+    def __call__(self) -> SecretBox:
+        if self._box is None:
+            self._box = SecretBox.from_config(self._key_path, self._environ)
+        return self._box

@@ -21,6 +21,7 @@ from gatehouse.iam.audit import Change, Describe, Origin, audited, record_apart
 from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.signin import SignInPolicy
 from gatehouse.network import client_ip
+from gatehouse.secrets_box import LazySecretBox
 from gatehouse.store.database import Database
 from gatehouse.store.sessions import SessionUser
 
@@ -57,6 +58,7 @@ class Api:
             absolute=timedelta(hours=settings.session_absolute_hours),
         )
         self.last_use = LastUseRecorder()
+        self.secrets = LazySecretBox(settings.secret_key_path)  # SSO client secrets at rest
 
     def client_ip(self, request: Request) -> str | None:
         """The client's address (``X-Forwarded-For`` believed from trusted proxies only)."""

@@ -31,6 +31,7 @@ from gatehouse.iam.authorizer import Principal, allowed, load_principal
 from gatehouse.iam.catalog import ResourceKind, resource_name
 from gatehouse.iam.signin import SignInPolicy
 from gatehouse.network import client_ip
+from gatehouse.secrets_box import LazySecretBox
 from gatehouse.store import sessions
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
@@ -61,6 +62,7 @@ class Dashboard:
         self.templates.env.globals["scim_endpoint"] = settings.scim_base_url
         self.templates.env.filters["when"] = _when
         self.idle = timedelta(minutes=settings.session_idle_minutes)
+        self.secrets = LazySecretBox(settings.secret_key_path)  # SSO client secrets at rest
         self.policy = SignInPolicy(
             max_failures=settings.login_max_failures,
             window=timedelta(seconds=settings.login_lockout_seconds),
