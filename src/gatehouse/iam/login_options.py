@@ -1,0 +1,513 @@
+"""Organization → Settings → Login Options as an administrator manages them (dashboard, admin API, CLI): the
+permission-checked use cases over :mod:`gatehouse.store.login_options`. No I/O but the connection given.
+
+Reading is ``iam:GetLoginOption`` (views never carry a client secret: only where it comes from);
+creating, changing and deleting options and the built-in password option's switch are
+``iam:UpdateLoginOption``. Both are checked on the organization (:data:`~gatehouse.iam.catalog.ORGANIZATION`).
+
+Rules beyond permissions:
+
+- Gatehouse signs in as a *confidential* client (OIDC Core §9, ``client_secret_basic`` or ``_post``), so
+  every option has a client secret: stored encrypted with the option's id as context
+  (:class:`~gatehouse.secrets_box.SecretBox`), or named by an environment variable. Giving one clears the
+  other; giving neither on update keeps what is stored.
+- The issuer is an ``https`` URL without query or fragment (``http`` only on a loopback host, for local
+  tests); discovery reads ``{issuer}/.well-known/openid-configuration``.
+- Each mapping rule's ``target_id`` is a role id (``kind`` ``role``) or a permission policy id (``kind``
+  ``boundary``), or that role's or policy's name, which is stored as its id. Every target must exist, and
+  the built-in Super Admin role is never one: it is held by Super Admin accounts only, so no sign-in can
+  make someone Super Admin. Errors name the rule by number (1 for the first) and field.
+- :func:`audit_summary` is what the audit log may keep of an input: never the secret.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Final, Literal
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import Connection
+
+from gatehouse.errors import InvalidInput, NotFound
+from gatehouse.iam.audit import Change
+from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, Principal, require
+from gatehouse.iam.catalog import ORGANIZATION
+from gatehouse.scim import control
+from gatehouse.secrets_box import SecretBox
+from gatehouse.sso import mapping
+from gatehouse.sso.mapping import Kind, MappingError, Rule
+from gatehouse.sso.urls import initiate_login_uri, redirect_uri
+from gatehouse.store import login_options as store
+from gatehouse.store import policies as policy_store
+from gatehouse.store import roles as role_store
+from gatehouse.store.login_options import DEFAULT_SCOPES, LoginOption, LoginOptionWrite
+
+GET_ACTION: Final = "iam:GetLoginOption"
+UPDATE_ACTION: Final = "iam:UpdateLoginOption"
+CREATE: Final = Change("iam:CreateLoginOption", "login_option")
+UPDATE: Final = Change("iam:UpdateLoginOption", "login_option")
+DELETE: Final = Change("iam:DeleteLoginOption", "login_option")
+PASSWORD: Final = Change("iam:UpdatePasswordLogin", "login_option", "password")
+
+SecretSource = Literal["stored", "env", "none"]
+MAX_SECRET_LENGTH: Final = 1000
+_LOOPBACK: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+_LOCATION: Final = re.compile(r"rules\[(\d+)\](?:\.(\w+))?")
+
+
+class RuleError(MappingError):
+    """A mapping rule is not acceptable; the message names the rule by number (1 for the first) and field."""
+
+    def __init__(self, location: str, reason: str) -> None:
+        super().__init__(location, reason)
+        self.detail = f"{rule_label(location)}: {reason}"
+        self.args = (self.detail,)
+
+
+def rule_label(location: str) -> str:
+    """``rules[2].value`` → ``Rule 3, value``; other locations (``rules``, ``claims``) capitalized."""
+    found = _LOCATION.fullmatch(location)
+    if found is None:
+        return location.capitalize()
+    number, name = int(found.group(1)) + 1, found.group(2)
+    return f"Rule {number}, {name}" if name else f"Rule {number}"
+
+
+# ------------------------------------------------------------------------------------------ input and views
+
+
+@dataclass(frozen=True)
+class OptionInput:
+    """What an administrator submits for an OIDC login option (dashboard form or API body)."""
+
+    name: str
+    issuer: str
+    client_id: str
+    client_secret: str | None = None
+    """A new secret to store encrypted; ``None`` (or empty) keeps the stored one on update."""
+    client_secret_env: str | None = None
+    """Or the name of the environment variable holding it."""
+    scopes: str = DEFAULT_SCOPES
+    enabled: bool = True
+    username_claim: str = "preferred_username"
+    email_claim: str = "email"
+    name_claim: str = "name"
+    end_session: bool = False
+    scim_only: bool | None = None
+    rules: Sequence[Mapping[str, object]] = ()
+    """Rule JSON objects, in order (``target_id`` an id or a name, see the module)."""
+
+    def __repr__(self) -> str:  # never the secret, even in a traceback's locals
+        return f"OptionInput(name={self.name!r}, issuer={self.issuer!r}, client_id={self.client_id!r})"
+
+
+@dataclass(frozen=True)
+class OptionView:
+    """A login option as shown: never its secret, only where it comes from."""
+
+    id: str
+    name: str
+    enabled: bool
+    issuer: str
+    client_id: str
+    secret_source: SecretSource
+    client_secret_env: str | None
+    scopes: str
+    username_claim: str
+    email_claim: str
+    name_claim: str
+    end_session: bool
+    scim_only: bool | None
+    effective_scim_only: bool
+    rules: tuple[Rule, ...]
+    version: int
+    created: datetime
+    updated: datetime
+    redirect_uri: str
+    initiate_login_uri: str
+
+
+@dataclass(frozen=True)
+class LoginOptionsState:
+    """The built-in password option, whether SCIM is on (the SCIM-only default) and every OIDC option."""
+
+    password_enabled: bool
+    scim_enabled: bool
+    options: list[OptionView]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A rule's target for display: ``name`` is ``None`` when no such role or policy exists (any more)."""
+
+    kind: Kind
+    id: str
+    name: str | None
+    built_in: bool = False
+
+    @property
+    def problem(self) -> str | None:
+        """Why a sign-in would not grant it, if it would not."""
+        if self.name is None:
+            return f"no such {'role' if self.kind == 'role' else 'permission policy'}"
+        if self.kind == "role" and self.built_in:
+            return "built-in role, never granted by mapping"
+        return None
+
+    @property
+    def label(self) -> str:
+        return self.name if self.name is not None else self.id
+
+
+@dataclass(frozen=True)
+class RuleLine:
+    """One rule with its number (1 for the first) and its target's name."""
+
+    number: int
+    rule: Rule
+    target: Target
+
+
+@dataclass(frozen=True)
+class OutcomeView:
+    """One rule's dry-run outcome: whether it matched, and the claim value and its location if so."""
+
+    number: int
+    rule: Rule
+    target: Target
+    matched: bool
+    value: str | None
+    location: str | None
+
+
+@dataclass(frozen=True)
+class GrantView:
+    """A resulting role or boundary, with the number of the first rule that grants it."""
+
+    target: Target
+    rule: int
+
+
+@dataclass(frozen=True)
+class DryRunView:
+    """What the rules grant for the sample claims, targets named."""
+
+    outcomes: tuple[OutcomeView, ...]
+    roles: tuple[GrantView, ...]
+    boundaries: tuple[GrantView, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        def target(t: Target) -> dict[str, Any]:
+            return {"kind": t.kind, "id": t.id, "name": t.name, "problem": t.problem}
+
+        def grants(items: tuple[GrantView, ...]) -> list[dict[str, Any]]:
+            return [{**target(g.target), "rule": g.rule} for g in items]
+
+        return {
+            "rules": [
+                {"number": o.number, **o.rule.to_json(), "target": target(o.target), "matched": o.matched,
+                 "matched_value": o.value, "matched_at": o.location}
+                for o in self.outcomes
+            ],
+            "roles": grants(self.roles),
+            "boundaries": grants(self.boundaries),
+        }  # fmt: skip
+
+
+def secret_source(option: LoginOption) -> SecretSource:
+    if option.client_secret_encrypted is not None:
+        return "stored"
+    return "env" if option.client_secret_env is not None else "none"
+
+
+def view_of(option: LoginOption, scim_enabled: bool, public_url: str) -> OptionView:
+    """The view of a stored option (no permission check: callers have checked)."""
+    return OptionView(
+        id=option.id,
+        name=option.name,
+        enabled=option.enabled,
+        issuer=option.issuer,
+        client_id=option.client_id,
+        secret_source=secret_source(option),
+        client_secret_env=option.client_secret_env,
+        scopes=option.scopes,
+        username_claim=option.username_claim,
+        email_claim=option.email_claim,
+        name_claim=option.name_claim,
+        end_session=option.end_session,
+        scim_only=option.scim_only,
+        effective_scim_only=option.effective_scim_only(scim_enabled),
+        rules=option.rules(),
+        version=option.version,
+        created=option.created,
+        updated=option.updated,
+        redirect_uri=redirect_uri(public_url, option.id),
+        initiate_login_uri=initiate_login_uri(public_url, option.id),
+    )
+
+
+def audit_summary(data: OptionInput) -> dict[str, Any]:
+    """What the audit log keeps of an input: the fields and where the secret comes from, never the secret."""
+    source = "environment" if _blank(data.client_secret_env) is not None else None
+    if _blank(data.client_secret) is not None:
+        source = "stored"
+    return {
+        "name": data.name,
+        "issuer": data.issuer,
+        "client_id": data.client_id,
+        "client_auth": source or "unchanged",
+        "env_variable": _blank(data.client_secret_env),
+        "scopes": data.scopes,
+        "enabled": data.enabled,
+        "claims": [data.username_claim, data.email_claim, data.name_claim],
+        "end_session": data.end_session,
+        "scim_only": data.scim_only,
+        "rules": len(data.rules) if isinstance(data.rules, Sequence) else None,
+    }
+
+
+# ------------------------------------------------------------------------------------------ reading
+
+
+def state(connection: Connection, principal: Principal, public_url: str) -> LoginOptionsState:
+    """The password option's switch, whether SCIM is on and every OIDC option (by name)."""
+    require(principal, GET_ACTION, ORGANIZATION)
+    scim_enabled = control.is_enabled(connection)
+    return LoginOptionsState(
+        store.password_login_enabled(connection),
+        scim_enabled,
+        [view_of(option, scim_enabled, public_url) for option in store.list_all(connection)],
+    )
+
+
+def get(connection: Connection, principal: Principal, option_id: str, public_url: str) -> OptionView:
+    """One option; :class:`NotFound` if there is none."""
+    require(principal, GET_ACTION, ORGANIZATION)
+    return view_of(_load(connection, option_id), control.is_enabled(connection), public_url)
+
+
+def describe_rules(connection: Connection, principal: Principal, rules: Sequence[Rule]) -> list[RuleLine]:
+    """Rules numbered, with their targets' names (for the rules table)."""
+    require(principal, GET_ACTION, ORGANIZATION)
+    targets = _targets(connection, rules)
+    return [RuleLine(i + 1, rule, targets[i]) for i, rule in enumerate(rules)]
+
+
+def mapping_targets(
+    connection: Connection, principal: Principal
+) -> tuple[list[role_store.StoredRole], list[policy_store.StoredPolicy]]:
+    """The roles (the built-in ones left out) and permission policies rules may name, by name."""
+    require(principal, GET_ACTION, ORGANIZATION)
+    return [r for r in role_store.list_all(connection) if not r.built_in], policy_store.list_all(connection)
+
+
+def _load(connection: Connection, option_id: str) -> LoginOption:
+    option = store.get(connection, option_id)
+    if option is None:
+        raise NotFound("There is no such login option. It may have been deleted.")
+    return option
+
+
+# ------------------------------------------------------------------------------------------ changes
+
+
+def create(
+    connection: Connection, principal: Principal, data: OptionInput, box: SecretBox, public_url: str, now: datetime
+) -> OptionView:
+    """Create an OIDC login option; a taken name (any case) is a :class:`~gatehouse.errors.Conflict`."""
+    require(principal, UPDATE_ACTION, ORGANIZATION)
+    option_id = str(uuid.uuid4())
+    secret, env = _secret_choice(data)
+    if secret is None and env is None:
+        raise InvalidInput(
+            "Give the client secret, or the name of the environment variable that holds it: Gatehouse signs in "
+            "as a confidential client."
+        )
+    write = _write(connection, data, None)
+    write = replace(
+        write, client_secret_encrypted=None if secret is None else box.encrypt(secret, option_id), client_secret_env=env
+    )
+    stored = store.insert(connection, option_id, write, now)
+    return view_of(stored, control.is_enabled(connection), public_url)
+
+
+def update(
+    connection: Connection,
+    principal: Principal,
+    option_id: str,
+    data: OptionInput,
+    box: SecretBox,
+    public_url: str,
+    now: datetime,
+    expected_version: int | None = None,
+) -> OptionView:
+    """Replace an option's fields (the secret kept unless a new one or an environment variable is given).
+
+    A stale ``expected_version`` is :class:`~gatehouse.errors.PreconditionFailed`; disabling the last
+    enabled option while password sign-in is off is :class:`~gatehouse.errors.Conflict`.
+    """
+    require(principal, UPDATE_ACTION, ORGANIZATION)
+    current = _load(connection, option_id)
+    write = _write(connection, data, current)
+    secret, env = _secret_choice(data)
+    if secret is not None:
+        write = replace(write, client_secret_encrypted=box.encrypt(secret, option_id), client_secret_env=None)
+    elif env is not None:
+        write = replace(write, client_secret_encrypted=None, client_secret_env=env)
+    stored = store.update(connection, option_id, write, now, expected_version)
+    return view_of(stored, control.is_enabled(connection), public_url)
+
+
+def delete(connection: Connection, principal: Principal, option_id: str) -> None:
+    """Delete an option with its user links; mapped grants stay until the users' next SSO sign-in."""
+    require(principal, UPDATE_ACTION, ORGANIZATION)
+    store.delete(connection, option_id)
+
+
+def set_password_login(connection: Connection, principal: Principal, enabled: bool) -> None:
+    """Offer the built-in username/password option or not; off needs an enabled OIDC option (Conflict)."""
+    require(principal, UPDATE_ACTION, ORGANIZATION)
+    store.set_password_login(connection, enabled)
+
+
+def _blank(text: str | None) -> str | None:
+    return None if text is None or not text.strip() else text.strip()
+
+
+def _secret_choice(data: OptionInput) -> tuple[str | None, str | None]:
+    """(new secret, environment variable name), each ``None`` when not given; both is refused."""
+    secret = None if data.client_secret is None or not data.client_secret.strip() else data.client_secret
+    env = _blank(data.client_secret_env)
+    if secret is not None and env is not None:
+        raise InvalidInput("Store the client secret or name its environment variable, not both.")
+    if secret is not None and len(secret) > MAX_SECRET_LENGTH:
+        raise InvalidInput(f"The client secret must be at most {MAX_SECRET_LENGTH} characters.")
+    return secret, None if env is None else store.check_env_name(env)
+
+
+def _write(connection: Connection, data: OptionInput, current: LoginOption | None) -> LoginOptionWrite:
+    base = current.write() if current is not None else LoginOptionWrite(data.name, data.issuer, data.client_id)
+    return replace(
+        base,
+        name=data.name,
+        issuer=check_issuer(data.issuer),
+        client_id=data.client_id,
+        scopes=data.scopes,
+        enabled=data.enabled,
+        username_claim=data.username_claim,
+        email_claim=data.email_claim,
+        name_claim=data.name_claim,
+        end_session=data.end_session,
+        scim_only=data.scim_only,
+        role_rules=check_rules(connection, data.rules),
+    )
+
+
+def check_issuer(issuer: str) -> str:
+    """The issuer identifier (OIDC Discovery §2): https, a host, no query or fragment; http on loopback only."""
+    text = issuer.strip()
+    try:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        parts, host = None, ""
+    if parts is None or parts.scheme not in ("https", "http") or not host or parts.query or parts.fragment:
+        raise InvalidInput(
+            "The issuer must be an https URL without query or fragment, e.g. https://example.okta.com or "
+            "https://login.microsoftonline.com/<tenant id>/v2.0."
+        )
+    if parts.scheme == "http" and host not in _LOOPBACK:
+        raise InvalidInput("The issuer must use https (http is accepted only for localhost, for tests).")
+    return text
+
+
+# ------------------------------------------------------------------------------------------ rules
+
+
+def rules_from_text(text: str) -> list[Any]:
+    """Rules typed as JSON (an array of rule objects; blank is none), decoded but not yet checked."""
+    if not text.strip():
+        return []
+    if len(text) > mapping.MAX_JSON_TEXT_LENGTH:
+        raise RuleError("rules", f"is longer than {mapping.MAX_JSON_TEXT_LENGTH} characters")
+    try:
+        decoded = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RuleError("rules", f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise RuleError("rules", "is nested too deeply") from None
+    if not isinstance(decoded, list):
+        raise RuleError("rules", "must be a JSON array of rules, [ {...}, {...} ]")
+    return decoded
+
+
+def check_rules(connection: Connection, raw: object) -> tuple[Rule, ...]:
+    """Validate rules and resolve their targets to ids (see the module); :class:`RuleError` otherwise."""
+    parsed = _parse(raw)
+    resolved = []
+    for index, rule in enumerate(parsed):
+        target = _resolve(connection, rule)
+        where = f"rules[{index}].target_id"
+        if target is None:
+            kind = "role" if rule.kind == "role" else "permission policy"
+            raise RuleError(where, f"there is no {kind} with the id or name {rule.target_id!r}")
+        if rule.kind == "role" and (target.built_in or target.id == SUPER_ADMIN_ROLE_ID):
+            raise RuleError(
+                where,
+                f"the built-in role '{target.name}' cannot be granted by mapping: it is held by Super Admin "
+                "accounts only (`gatehouse admin create`), so no sign-in can make someone Super Admin",
+            )
+        resolved.append(replace(rule, target_id=target.id))
+    return tuple(resolved)
+
+
+def _parse(raw: object) -> tuple[Rule, ...]:
+    try:
+        return mapping.parse_rules(list(raw) if isinstance(raw, Sequence) and not isinstance(raw, str) else raw)
+    except RuleError:
+        raise
+    except MappingError as exc:
+        raise RuleError(exc.location, exc.reason) from None
+
+
+def _resolve(connection: Connection, rule: Rule) -> Target | None:
+    if rule.kind == "role":
+        role = role_store.get(connection, rule.target_id) or role_store.get_by_name(connection, rule.target_id)
+        return None if role is None else Target("role", role.id, role.name, role.built_in)
+    policy = policy_store.get(connection, rule.target_id) or policy_store.get_by_name(connection, rule.target_id)
+    return None if policy is None else Target("boundary", policy.id, policy.name, policy.built_in)
+
+
+def _targets(connection: Connection, rules: Sequence[Rule]) -> list[Target]:
+    """Each rule's target, named (a missing one unnamed), without raising."""
+    return [_resolve(connection, rule) or Target(rule.kind, rule.target_id, None) for rule in rules]
+
+
+def dry_run(connection: Connection, principal: Principal, rules: object, claims: object) -> DryRunView:
+    """What ``rules`` (JSON text or decoded; targets by id or name) grant for ``claims`` (JSON text or an
+    object). Targets that do not exist or are built-in are shown with their problem and granted to nobody.
+    """
+    require(principal, GET_ACTION, ORGANIZATION)
+    decoded = rules_from_text(rules) if isinstance(rules, str) else rules
+    parsed = _parse(decoded)
+    try:
+        sample = mapping.parse_claims(claims)
+    except MappingError as exc:
+        raise RuleError(exc.location, exc.reason) from None
+    targets = _targets(connection, parsed)
+    by_index = {index: target for index, target in enumerate(targets)}
+    result = mapping.evaluate([replace(r, target_id=t.id) for r, t in zip(parsed, targets, strict=True)], sample)
+    outcomes = tuple(
+        OutcomeView(o.index + 1, parsed[o.index], by_index[o.index], o.matched, o.value, o.location)
+        for o in result.outcomes
+    )
+    return DryRunView(outcomes, _granted(result.roles, by_index), _granted(result.boundaries, by_index))
+
+
+def _granted(granted: Mapping[str, int], targets: Mapping[int, Target]) -> tuple[GrantView, ...]:
+    return tuple(GrantView(targets[index], index + 1) for _, index in sorted(granted.items(), key=lambda x: x[1]))
