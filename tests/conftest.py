@@ -57,8 +57,8 @@ def _empty(engine: sa.Engine) -> None:
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
-    return Settings(database_url=db_url, public_url=PUBLIC_URL)
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=db_url, public_url=PUBLIC_URL, secret_key_file=tmp_path / "secret.key")
 
 
 @pytest.fixture

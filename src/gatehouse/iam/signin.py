@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Forbidden, TooManyRequests, Unauthorized
 from gatehouse.passwords import verify_password
-from gatehouse.store import sessions, throttle
+from gatehouse.store import login_options, sessions, throttle
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
 from gatehouse.store.tables import users
@@ -33,6 +33,15 @@ class AccountDeactivated(Forbidden):
     """The account exists and the password is right, but the user is deactivated."""
 
     default_detail = "This account is deactivated. Ask an administrator to reactivate it."
+
+
+class PasswordSignInDisabled(Forbidden):
+    """The built-in username/password option is turned off (Organization → Settings → Login Options)."""
+
+    default_detail = (
+        "Password sign-in is turned off: sign in with your organization's identity provider. "
+        "(Locked out? On the server, run 'gatehouse login-options enable-password'.)"
+    )
 
 
 class SignInThrottled(TooManyRequests):
@@ -91,10 +100,13 @@ def _keys(identifier: str, ip: str | None) -> tuple[str, str | None]:
 def sign_in(
     db: Database, policy: SignInPolicy, identifier: str, password: str, ip: str | None, agent: str | None
 ) -> OpenedSession:
-    """Check the credentials and open a session, or raise (401, 403 or 429)."""
+    """Check the credentials and open a session, or raise (401, 403 — deactivated, or password sign-in turned
+    off — or 429)."""
     user_key, ip_key = _keys(identifier, ip)
     now = utcnow()
     with db.snapshot() as connection:
+        if not login_options.password_login_enabled(connection):
+            raise PasswordSignInDisabled()
         if throttle.locked_until(connection, [k for k in (user_key, ip_key) if k], now):
             raise SignInThrottled()
         account = _find(connection, identifier)

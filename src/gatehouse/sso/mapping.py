@@ -146,9 +146,20 @@ class DryRun:
         def targets(granted: Mapping[str, int]) -> list[dict[str, Any]]:
             return [{"id": target, "rule": index} for target, index in sorted(granted.items(), key=lambda x: x[1])]
 
-        return {"rules": [{"index": o.index, **o.rule.to_json(), "matched": o.matched, "matched_value": o.value,
-                           "matched_at": o.location} for o in self.result.outcomes],
-                "roles": targets(self.result.roles), "boundaries": targets(self.result.boundaries)}
+        return {
+            "rules": [
+                {
+                    "index": o.index,
+                    **o.rule.to_json(),
+                    "matched": o.matched,
+                    "matched_value": o.value,
+                    "matched_at": o.location,
+                }
+                for o in self.result.outcomes
+            ],
+            "roles": targets(self.result.roles),
+            "boundaries": targets(self.result.boundaries),
+        }
 
 
 def parse_rules(raw: object) -> tuple[Rule, ...]:
@@ -214,8 +225,11 @@ def _check_regex(where: str, pattern: str) -> None:
     except (OverflowError, Warning) as exc:  # e.g. a{99999999999}, or FutureWarning "Possible nested set"
         raise MappingError(where, f"not a valid regular expression ({exc})") from None
     if (position := nested_quantifier(pattern)) is not None:
-        raise MappingError(where, f"unsafe regular expression: the repetition at position {position} applies to a "
-                                  "group that itself repeats or alternates, which can backtrack without end")
+        raise MappingError(
+            where,
+            f"unsafe regular expression: the repetition at position {position} applies to a "
+            "group that itself repeats or alternates, which can backtrack without end",
+        )
 
 
 _QUANTIFIER: Final = re.compile(r"[*+?]|\{(\d*)(?:(,)(\d*))?\}")
@@ -295,7 +309,8 @@ def compile_regex(pattern: str) -> re.Pattern[str]:
 
 _EXACT_OPERATIONS: Final = frozenset({Operation.EXACT_MATCH, Operation.EXACT_MATCH_IN_ARRAY})
 _TESTS: Final[dict[Operation, Callable[[str, str], bool]]] = {
-    Operation.EXACT_MATCH: operator.eq, Operation.EXACT_MATCH_IN_ARRAY: operator.eq,
+    Operation.EXACT_MATCH: operator.eq,
+    Operation.EXACT_MATCH_IN_ARRAY: operator.eq,
     Operation.CONTAINS_STRING: lambda text, wanted: wanted in text,
     Operation.CONTAINS_STRING_IN_ARRAY: lambda text, wanted: wanted in text,
     Operation.REGEX: lambda text, wanted: compile_regex(wanted).fullmatch(text) is not None,
@@ -387,8 +402,14 @@ def _decode(where: str, raw: object) -> object:
         raise MappingError(where, "is nested too deeply") from None
 
 
-_JSON_TYPES: Final = ((type(None), "null"), (bool, "a boolean"), (int | float, "a number"), (str, "a string"),
-                      (list, "an array"), (dict, "an object"))
+_JSON_TYPES: Final = (
+    (type(None), "null"),
+    (bool, "a boolean"),
+    (int | float, "a number"),
+    (str, "a string"),
+    (list, "an array"),
+    (dict, "an object"),
+)
 
 
 def _json_type(value: object) -> str:

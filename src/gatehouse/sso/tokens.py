@@ -35,6 +35,10 @@ from gatehouse.errors import Unauthorized
 DEFAULT_ALGORITHMS: Final = ("RS256", "ES256", "PS256")
 """Asymmetric algorithms accepted by default. RS256 is the one every provider must support (§15.1)."""
 
+SUPPORTED_ALGORITHMS: Final = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+"""Every asymmetric algorithm (RFC 7518 §3.1) an ID token may be signed with here: a sign-in accepts those of
+them the provider advertises (``id_token_signing_alg_values_supported``), else :data:`DEFAULT_ALGORITHMS`."""
+
 MAX_TOKEN_LENGTH: Final = 16 * 1024
 """A longer ID token is refused before any parsing (real ones are a few kilobytes at most)."""
 

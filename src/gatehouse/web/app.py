@@ -12,8 +12,10 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from gatehouse.errors import GatehouseError
+from gatehouse.sso.provider import ProviderClient
+from gatehouse.sso.signin import OidcSignIn
 from gatehouse.web.dashboard import Dashboard
-from gatehouse.web.routes import account, audit, groups, policies, roles, settings, tokens, users
+from gatehouse.web.routes import account, audit, groups, policies, roles, settings, sso, tokens, users
 
 log = logging.getLogger("gatehouse.web")
 STATIC = Path(__file__).parent / "static"
@@ -30,9 +32,13 @@ _TITLES = {
 
 def dashboard_routes(dashboard: Dashboard) -> list[BaseRoute]:
     """Every dashboard route, plus the static assets."""
+    config = dashboard.settings
+    provider = ProviderClient(config.sso_http_timeout_seconds, config.sso_metadata_ttl_seconds)
+    flow = OidcSignIn(dashboard.db, provider, config.public_url, dashboard.secrets, dashboard.policy.absolute)
     return [
         Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
         *account.routes(dashboard),
+        *sso.routes(dashboard, flow),
         *users.routes(dashboard),
         *settings.routes(dashboard),
         *tokens.routes(dashboard),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
 from pathlib import Path
@@ -19,6 +20,7 @@ from urllib.parse import quote, unquote
 
 import orjson
 from anyio import to_thread
+from sqlalchemy.engine import Connection
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -32,7 +34,7 @@ from gatehouse.iam.catalog import ResourceKind, resource_name
 from gatehouse.iam.signin import SignInPolicy
 from gatehouse.network import client_ip
 from gatehouse.secrets_box import LazySecretBox
-from gatehouse.store import sessions
+from gatehouse.store import login_options, sessions
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
 from gatehouse.store.sessions import SessionUser
@@ -180,10 +182,14 @@ class Dashboard:
         """The double-submit token of the sign-in form (reused while its cookie lives)."""
         return request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
 
-    def login_page(self, request: Request, status: int = 200, **context: Any) -> HTMLResponse:
-        """The sign-in page, with its CSRF token in the form and in a cookie."""
+    async def login_page(self, request: Request, status: int = 200, **context: Any) -> HTMLResponse:
+        """The sign-in page: a "Sign in with {name}" button per enabled login option and, unless it is
+        turned off, the password form, whose CSRF token is in the form and in a cookie."""
+        choices = await self.db.read(sign_in_choices)
         token = self.login_csrf(request)
-        response = self.render(request, "auth/login.html", status=status, login_csrf=token, **context)
+        response = self.render(
+            request, "auth/login.html", status=status, login_csrf=token, choices=choices, **context
+        )
         response.set_cookie(
             LOGIN_CSRF_COOKIE,
             token,
@@ -194,6 +200,20 @@ class Dashboard:
             secure=self.settings.secure_cookies,
         )
         return response
+
+
+@dataclass(frozen=True, slots=True)
+class SignInChoices:
+    """What the sign-in page offers."""
+
+    password: bool
+    options: list[tuple[str, str]]  # (id, name) of each enabled login option, by name
+
+
+def sign_in_choices(connection: Connection) -> SignInChoices:
+    """The enabled ways to sign in, read in one go."""
+    options = [(option.id, option.name) for option in login_options.enabled_options(connection)]
+    return SignInChoices(login_options.password_login_enabled(connection), options)
 
 
 def _read_flash(request: Request) -> dict[str, str] | None:

@@ -41,7 +41,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
         if request.method == "GET":
             if await dashboard.current_user(request) is not None:
                 return dashboard.redirect(_safe_next(request.query_params.get("next")))
-            return dashboard.login_page(request, next=request.query_params.get("next", ""))
+            return await dashboard.login_page(request, next=request.query_params.get("next", ""))
         form = await dashboard.form(request, None)
         identifier = str(form.get("username", "")).strip()
         password = str(form.get("password", ""))
@@ -60,7 +60,9 @@ def routes(dashboard: Dashboard) -> list[Route]:
         except GatehouseError as exc:
             attempt = dashboard.origin(request, identifier[:255] or "anonymous")
             await record_apart(dashboard.db, attempt, SIGN_IN, exc.status, exc.detail)
-            return dashboard.login_page(request, status=exc.status, error=exc.detail, username=identifier, next=target)
+            return await dashboard.login_page(
+                request, status=exc.status, error=exc.detail, username=identifier, next=target
+            )
         who = dashboard.origin(request, opened.user_name, opened.user_id)
         await record_apart(dashboard.db, who, SIGN_IN.about(opened.user_id), 200)
         signed_in = dashboard.redirect("/account/password" if opened.must_change_password else target)

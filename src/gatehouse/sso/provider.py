@@ -1,0 +1,149 @@
+"""Calls to OpenID providers: discovery, keys, the token endpoint and UserInfo (with httpx).
+
+The messages are built and read by :mod:`gatehouse.sso.protocol`; this module only carries them, with a
+timeout on every call, no redirects followed (a provider's endpoints are where its metadata says), and a
+cap on every response body. A process keeps each provider's discovery document and keys for
+``ttl`` seconds (OIDC Discovery 1.0 §4, OIDC Core 1.0 §10.1.1: keys may rotate, so an ID token naming an
+unknown ``kid`` makes the caller fetch the keys again at once). These caches hold public data from the
+provider only, never Gatehouse state, so processes need not agree on them.
+
+Every failure is a :class:`gatehouse.sso.protocol.ProviderError` whose message says what to check; no
+access token, code or secret ever appears in one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Final
+
+import httpx
+import orjson
+
+from gatehouse.sso.protocol import (
+    ProviderError,
+    ProviderMetadata,
+    TokenRequest,
+    TokenResponse,
+    discovery_url,
+    parse_metadata,
+    read_token_response,
+)
+
+MAX_RESPONSE_BYTES: Final = 1024 * 1024
+USER_AGENT: Final = "Gatehouse-SSO"
+
+
+class ProviderClient:
+    """One process's client of the OpenID providers of its login options."""
+
+    def __init__(
+        self,
+        timeout: float,
+        ttl: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._timeout = timeout
+        self._ttl = ttl
+        self._transport = transport
+        self._clock = clock
+        self._metadata: dict[str, tuple[float, ProviderMetadata]] = {}
+        self._keys: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    @asynccontextmanager
+    async def _http(self) -> AsyncIterator[httpx.AsyncClient]:
+        # A client per sign-in step: no connection outlives the event loop that opened it.
+        async with httpx.AsyncClient(
+            timeout=self._timeout,
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT},
+            transport=self._transport,
+        ) as client:
+            yield client
+
+    def _fresh(self, stamp: float) -> bool:
+        return self._clock() - stamp < self._ttl
+
+    async def metadata(self, issuer: str) -> ProviderMetadata:
+        """The provider's discovery document (cached), checked by :func:`parse_metadata`."""
+        cached = self._metadata.get(issuer)
+        if cached is not None and self._fresh(cached[0]):
+            return cached[1]
+        status, document = await self._get_json(discovery_url(issuer), "discovery document")
+        if status != 200:
+            raise ProviderError(
+                "discovery_failed",
+                f"The identity provider's discovery document ({discovery_url(issuer)}) answered HTTP {status}: "
+                "check the login option's issuer.",
+            )
+        metadata = parse_metadata(issuer, document)
+        self._metadata[issuer] = (self._clock(), metadata)
+        return metadata
+
+    async def keys(self, metadata: ProviderMetadata, *, refresh: bool = False) -> dict[str, Any]:
+        """The provider's JSON Web Key Set (cached unless ``refresh``)."""
+        cached = self._keys.get(metadata.jwks_uri)
+        if cached is not None and not refresh and self._fresh(cached[0]):
+            return cached[1]
+        status, document = await self._get_json(metadata.jwks_uri, "signing keys")
+        if status != 200 or not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+            raise ProviderError("jwks_failed", "The identity provider's signing keys (jwks_uri) could not be read.")
+        self._keys[metadata.jwks_uri] = (self._clock(), document)
+        return document
+
+    async def exchange(self, request: TokenRequest) -> TokenResponse:
+        """POST the token request (OIDC Core §3.1.3.1) and read the answer."""
+        async with self._http() as client:
+            status, document = await self._send(
+                client, "POST", request.url, "token endpoint", request.headers, request.body
+            )
+        return read_token_response(status, document)
+
+    async def userinfo(self, metadata: ProviderMetadata, access_token: str) -> dict[str, Any]:
+        """The UserInfo response (OIDC Core §5.3) as a JSON object."""
+        assert metadata.userinfo_endpoint is not None
+        headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
+        async with self._http() as client:
+            status, document = await self._send(client, "GET", metadata.userinfo_endpoint, "UserInfo endpoint", headers)
+        if status != 200 or not isinstance(document, dict):
+            raise ProviderError("userinfo_failed", f"The identity provider's UserInfo endpoint answered HTTP {status}.")
+        return document
+
+    async def _get_json(self, url: str, what: str) -> tuple[int, object]:
+        async with self._http() as client:
+            return await self._send(client, "GET", url, what, {"Accept": "application/json"})
+
+    async def _send(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        what: str,
+        headers: dict[str, str],
+        body: str | None = None,
+    ) -> tuple[int, object]:
+        """Send one request; the status and the decoded JSON body (``None`` when it is not JSON)."""
+        try:
+            async with client.stream(method, url, headers=headers, content=body) as response:
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > MAX_RESPONSE_BYTES:
+                        raise ProviderError(
+                            "response_too_large", f"The identity provider's {what} answer is too large."
+                        )
+                    chunks.append(chunk)
+                status = response.status_code
+        except httpx.TimeoutException as exc:
+            raise ProviderError("timeout", f"The identity provider's {what} did not answer in time.") from exc
+        except httpx.HTTPError as exc:
+            raise ProviderError(
+                "unreachable", f"The identity provider's {what} could not be reached ({type(exc).__name__})."
+            ) from exc
+        try:
+            return status, orjson.loads(b"".join(chunks))
+        except orjson.JSONDecodeError:
+            return status, None

@@ -1,0 +1,91 @@
+"""Single sign-on through a login option: ``/sso/oidc/{option_id}/login`` and ``/callback``.
+
+Thin routes over :class:`gatehouse.sso.signin.OidcSignIn`: the login route (also the *initiate login
+URI* of OIDC Core 1.0 §4, which a provider's app tile calls with ``iss``) sends the browser to the
+provider; the callback opens the session and goes on to the page the user asked for. A refusal renders
+a page that says why, with a reference code matching the audit record; it never signs anyone in.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from gatehouse.errors import GatehouseError
+from gatehouse.sso.signin import OidcSignIn, reason_of
+from gatehouse.sso.urls import CALLBACK_PATH, LOGIN_PATH
+from gatehouse.web.dashboard import Dashboard
+
+TITLES: Final = {400: "Sign-in link not valid", 403: "Sign-in refused", 404: "Sign-in option unavailable"}
+HINTS: Final = {
+    "state_invalid": "Sign-in links work once and for ten minutes. Start again; it takes a moment.",
+    "state_missing": "Start from Gatehouse's sign-in page rather than a bookmark of the provider's page.",
+    "not_provisioned": "Once your administrator assigns you to Gatehouse in the identity provider, sign in again.",
+}
+
+
+def routes(dashboard: Dashboard, flow: OidcSignIn) -> list[Route]:
+    """The SSO routes."""
+
+    def failure(request: Request, exc: GatehouseError) -> Response:
+        reason = reason_of(exc)
+        return dashboard.render(
+            request,
+            "auth/sso_error.html",
+            status=exc.status,
+            title=TITLES.get(exc.status, "Sign-in failed"),
+            detail=exc.detail,
+            hint=HINTS.get(reason),
+            reason=reason,
+        )
+
+    async def start(request: Request) -> Response:
+        option_id = request.path_params["option_id"]
+        query = request.query_params
+        try:
+            url = await flow.begin(
+                option_id,
+                _next_path(query.get("next"), query.get("target_link_uri"), dashboard.settings.public_url),
+                issuer_hint=query.get("iss"),
+                ip=dashboard.client_ip(request),
+                agent=request.headers.get("user-agent"),
+            )
+        except GatehouseError as exc:
+            return failure(request, exc)
+        response = RedirectResponse(url, status_code=303)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    async def callback(request: Request) -> Response:
+        option_id = request.path_params["option_id"]
+        try:
+            signed_in = await flow.complete(
+                option_id,
+                dict(request.query_params),
+                ip=dashboard.client_ip(request),
+                agent=request.headers.get("user-agent"),
+            )
+        except GatehouseError as exc:
+            return failure(request, exc)
+        response = dashboard.redirect(signed_in.next_path)
+        dashboard.set_session(response, signed_in.cookie)
+        return response
+
+    return [
+        Route(LOGIN_PATH, start, methods=["GET"]),
+        Route(CALLBACK_PATH, callback, methods=["GET"]),
+    ]
+
+
+def _next_path(next_path: str | None, target_link_uri: str | None, public_url: str) -> str:
+    """The page to land on: ``next`` (a local path), or a ``target_link_uri`` at Gatehouse itself (§4)."""
+    if next_path:
+        return next_path
+    if target_link_uri and target_link_uri.startswith(public_url.rstrip("/") + "/"):
+        parts = urlsplit(target_link_uri)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return "/"
