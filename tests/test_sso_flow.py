@@ -25,7 +25,7 @@ from gatehouse.config import Settings
 from gatehouse.iam.authorizer import held_roles
 from gatehouse.scim import control
 from gatehouse.secrets_box import SecretBox
-from gatehouse.sso.urls import redirect_uri
+from gatehouse.sso.urls import post_logout_uri, redirect_uri
 from gatehouse.store import audit, roles, sso_links, users
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
@@ -33,7 +33,7 @@ from gatehouse.store.tables import sessions, sso_login_states
 from gatehouse.store.tables import users as users_table
 from oidc_provider import Provider, add_option, count, path_of
 from scim_helpers import PUBLIC_URL, USER, patch
-from web_helpers import ADMIN_PASSWORD, make_admin
+from web_helpers import ADMIN_PASSWORD, csrf_of, make_admin
 
 pytestmark = pytest.mark.slow
 
@@ -343,3 +343,37 @@ def test_third_party_initiated_login_and_next_paths(world: World) -> None:
     world.provision(f"{name}@example.org", external_id=name)
     landed = world.gatehouse.get(world.callback_for(at_idp, next_path="//evil.example/x"), follow_redirects=False)
     assert landed.status_code == 303 and landed.headers["location"] == "/"
+
+
+def test_sign_out_ends_the_providers_session_too_when_the_option_asks(world: World) -> None:
+    name = unique("jude")
+    at_idp = world.provider.user(name)
+    world.provision(f"{name}@example.org", external_id=name)
+    with world.db.transaction() as connection:
+        connection.execute(sa.text("UPDATE login_options SET end_session = true WHERE id = :i"), {"i": world.option_id})
+    client = world.provider.client(world.client_id)
+    with world.provider.server.app.app_context():
+        client.post_logout_redirect_uris = [post_logout_uri(PUBLIC_URL)]
+        world.provider.server.backend.save(client)
+
+    assert world.gatehouse.get(world.callback_for(at_idp), follow_redirects=False).status_code == 303
+    token = csrf_of(world.gatehouse.get("/account/password").text)
+    out = world.gatehouse.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+    assert out.status_code == 303
+    target = urlsplit(out.headers["location"])
+    assert f"{target.scheme}://{target.netloc}" == world.provider.issuer and target.path == "/oauth/end_session"
+    assert parse_qs(target.query) == {"client_id": [world.client_id], "post_logout_redirect_uri": [f"{PUBLIC_URL}/login"]}
+    assert count(world.db, sessions) == 0  # the local session ended before the trip to the provider
+    assert world.gatehouse.get("/account/password", follow_redirects=False).status_code == 303
+
+    # A password session signs out locally only.
+    make_admin(world.db)
+    page = world.gatehouse.get("/login")
+    world.gatehouse.post(
+        "/login",
+        data={"username": "admin", "password": ADMIN_PASSWORD, "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    token = csrf_of(world.gatehouse.get("/account/password").text)
+    local = world.gatehouse.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+    assert local.status_code == 303 and local.headers["location"] == "/login"

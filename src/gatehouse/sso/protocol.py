@@ -27,7 +27,7 @@ from urllib.parse import urlencode, urlsplit
 from authlib.oauth2.auth import encode_client_secret_basic, encode_client_secret_post  # type: ignore[import-untyped]
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request  # type: ignore[import-untyped]
 
-from gatehouse.errors import GatehouseError, InvalidInput
+from gatehouse.errors import GatehouseError
 from gatehouse.sso.tokens import PKCE_METHOD
 
 DISCOVERY_SUFFIX: Final = "/.well-known/openid-configuration"
@@ -74,19 +74,6 @@ class ProviderMetadata:
 def discovery_url(issuer: str) -> str:
     """Where the issuer's discovery document is (§4: the issuer, without a trailing ``/``, then the suffix)."""
     return issuer.rstrip("/") + DISCOVERY_SUFFIX
-
-
-def check_issuer(issuer: str) -> str:
-    """An issuer URL as an administrator may configure it (§2: https, no query or fragment; ``http`` is
-    allowed only for a loopback host, for development and tests)."""
-    parts = urlsplit(issuer.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise InvalidInput("The issuer must be an https URL, e.g. https://example.okta.com.")
-    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
-        raise InvalidInput("The issuer must use https (http is accepted only for localhost).")
-    if parts.query or parts.fragment:
-        raise InvalidInput("The issuer URL must not have a query or a fragment.")
-    return issuer.strip()
 
 
 def parse_metadata(issuer: str, document: object) -> ProviderMetadata:

@@ -19,6 +19,7 @@ record written in its own transaction; no refusal opens a session or changes a u
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Mapping
@@ -39,6 +40,7 @@ from gatehouse.sso.protocol import (
     ProviderError,
     ProviderMetadata,
     authorization_url,
+    end_session_url,
     read_callback,
     token_request,
 )
@@ -55,13 +57,15 @@ from gatehouse.sso.tokens import (
     new_state,
     validate_id_token,
 )
-from gatehouse.sso.urls import redirect_uri
+from gatehouse.sso.urls import post_logout_uri, redirect_uri
 from gatehouse.store import login_options, sessions, sso_candidates, sso_links, sso_states, user_events
 from gatehouse.store import users as user_store
 from gatehouse.store.database import Database
 from gatehouse.store.login_options import LoginOption
 from gatehouse.store.records import utcnow
 from gatehouse.store.tables import users
+
+log = logging.getLogger("gatehouse.sso")
 
 SIGN_IN = Change("auth:SignIn", "user")
 START = Change("auth:StartSignIn", "login_option")
@@ -174,6 +178,26 @@ class OidcSignIn:
             state=state,
             nonce=nonce,
             code_challenge=pkce.challenge,
+        )
+
+    # -- sign-out ---------------------------------------------------------------------------------------
+
+    async def sign_out_url(self, option_id: str | None) -> str | None:
+        """Where to send the browser after the local sign-out so that the provider signs the user out too
+        (RP-Initiated Logout 1.0 §2), when the session came through an option that asks for it; ``None``
+        otherwise, or when the provider cannot be reached (the local sign-out stands either way)."""
+        if option_id is None:
+            return None
+        option = await self.db.read(lambda c: login_options.get(c, option_id))
+        if option is None or not option.end_session:
+            return None
+        try:
+            metadata = await self.provider.metadata(option.issuer)
+        except ProviderError as exc:
+            log.warning("end-session sign-out skipped for login option %s: %s", option.id, exc.reason)
+            return None
+        return end_session_url(
+            metadata, client_id=option.client_id, post_logout_redirect_uri=post_logout_uri(self.public_url)
         )
 
     # -- step 2: back from the provider ---------------------------------------------------------------
@@ -315,7 +339,9 @@ class OidcSignIn:
             roles_granted=sorted(granted.roles), roles_removed=sorted(removed.roles),
             boundaries_granted=sorted(granted.boundaries), boundaries_removed=sorted(removed.boundaries),
         )  # fmt: skip
-        cookie, _ = sessions.create(connection, user_id, now, self.session_lifetime, attempt.ip, attempt.agent)
+        cookie, _ = sessions.create(
+            connection, user_id, now, self.session_lifetime, attempt.ip, attempt.agent, login_option_id=option.id
+        )
         connection.execute(users.update().where(users.c.id == user_id).values(last_login_at=now))
         record(connection, attempt.origin(), attempt.change(), now=now)
         return cookie, user_id, user_name

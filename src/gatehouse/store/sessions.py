@@ -35,6 +35,8 @@ class SessionUser:
     created: datetime
     last_seen: datetime
     expires_at: datetime
+    login_option_id: str | None = None
+    """The SSO login option the session was opened through (``None``: password sign-in)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +50,16 @@ class SessionInfo:
 
 
 def create(
-    connection: Connection, user_id: str, now: datetime, lifetime: timedelta, ip: str | None, agent: str | None
+    connection: Connection,
+    user_id: str,
+    now: datetime,
+    lifetime: timedelta,
+    ip: str | None,
+    agent: str | None,
+    login_option_id: str | None = None,
 ) -> tuple[str, str]:
-    """Start a session; return the cookie value and the session's CSRF token."""
+    """Start a session (through ``login_option_id`` for an SSO sign-in); return the cookie value and the
+    session's CSRF token."""
     raw = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     connection.execute(
@@ -63,6 +72,7 @@ def create(
             expires_at=now + lifetime,
             ip=ip,
             user_agent=(agent or "")[:255] or None,
+            login_option_id=login_option_id,
         )
     )
     return raw, csrf
@@ -77,6 +87,7 @@ def lookup(connection: Connection, raw: str, now: datetime, idle: timedelta) -> 
             sessions.c.created,
             sessions.c.last_seen,
             sessions.c.expires_at,
+            sessions.c.login_option_id,
             users.c.id,
             users.c.user_name,
             users.c.display_name,
@@ -103,6 +114,7 @@ def lookup(connection: Connection, raw: str, now: datetime, idle: timedelta) -> 
         created=as_utc(row.created),
         last_seen=last_seen,
         expires_at=expires_at,
+        login_option_id=row.login_option_id,
     )
 
 

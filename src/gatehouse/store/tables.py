@@ -171,6 +171,7 @@ sessions = sa.Table(
     sa.Column("expires_at", Timestamp, nullable=False),
     sa.Column("ip", sa.String(64), nullable=True),
     sa.Column("user_agent", sa.String(255), nullable=True),
+    sa.Column("login_option_id", sa.String(36), nullable=True),  # opened through SSO (end-session sign-out)
     sa.Index("ix_sessions_user_id", "user_id"),
     sa.Index("ix_sessions_expires_at", "expires_at"),
 )

@@ -37,7 +37,7 @@ def dashboard_routes(dashboard: Dashboard) -> list[BaseRoute]:
     flow = OidcSignIn(dashboard.db, provider, config.public_url, dashboard.secrets, dashboard.policy.absolute)
     return [
         Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
-        *account.routes(dashboard),
+        *account.routes(dashboard, flow),
         *sso.routes(dashboard, flow),
         *users.routes(dashboard),
         *settings.routes(dashboard),

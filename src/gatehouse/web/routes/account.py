@@ -15,6 +15,7 @@ from gatehouse.iam.authorizer import allowed
 from gatehouse.iam.catalog import resource_name
 from gatehouse.iam.signin import sign_in
 from gatehouse.passwords import hash_password, verify_password
+from gatehouse.sso.signin import OidcSignIn
 from gatehouse.store import sessions, users
 from gatehouse.web.dashboard import Dashboard, blocking, page, posted
 
@@ -34,8 +35,8 @@ def _safe_next(target: str | None) -> str:
 SIGN_IN = Change("auth:SignIn", "user")
 
 
-def routes(dashboard: Dashboard) -> list[Route]:
-    """The account routes."""
+def routes(dashboard: Dashboard, flow: OidcSignIn) -> list[Route]:
+    """The account routes (``flow`` ends the provider's session too at sign-out, when asked to)."""
 
     async def login(request: Request) -> Response:
         if request.method == "GET":
@@ -78,7 +79,8 @@ def routes(dashboard: Dashboard) -> list[Route]:
             Change("auth:SignOut", "user", user.user_id),
             lambda c: sessions.end(c, user.session_hash),
         )
-        response = dashboard.redirect("/login", "You are signed out.", "info")
+        provider_sign_out = await flow.sign_out_url(user.login_option_id)
+        response = dashboard.redirect(provider_sign_out or "/login", "You are signed out.", "info")
         dashboard.clear_session(response)
         return response
 
