@@ -362,7 +362,10 @@ def test_sign_out_ends_the_providers_session_too_when_the_option_asks(world: Wor
     assert out.status_code == 303
     target = urlsplit(out.headers["location"])
     assert f"{target.scheme}://{target.netloc}" == world.provider.issuer and target.path == "/oauth/end_session"
-    assert parse_qs(target.query) == {"client_id": [world.client_id], "post_logout_redirect_uri": [f"{PUBLIC_URL}/login"]}
+    assert parse_qs(target.query) == {
+        "client_id": [world.client_id],
+        "post_logout_redirect_uri": [f"{PUBLIC_URL}/login"],
+    }
     assert count(world.db, sessions) == 0  # the local session ended before the trip to the provider
     assert world.gatehouse.get("/account/password", follow_redirects=False).status_code == 303
 
