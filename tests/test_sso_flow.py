@@ -314,6 +314,8 @@ def test_password_sign_in_is_refused_while_the_password_option_is_off(world: Wor
         "/login", data={"username": "admin", "password": ADMIN_PASSWORD, "csrf_token": token}, follow_redirects=False
     )
     assert refused.status_code == 403 and "Password sign-in is turned off" in refused.text
+    api = world.gatehouse.post("/api/auth/sign-in", json={"username": "admin", "password": ADMIN_PASSWORD})
+    assert api.status_code == 403 and "Password sign-in is turned off" in api.json()["error"]["detail"]
     assert count(world.db, sessions) == 0
 
 
