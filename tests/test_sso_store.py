@@ -15,20 +15,23 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gatehouse import secrets_box
 from gatehouse.errors import Conflict, GatehouseError, InvalidInput, NotFound, PreconditionFailed
+from gatehouse.iam.retention import purging
 from gatehouse.secrets_box import SecretBox, SecretKeyInvalid, SecretUnreadable
 from gatehouse.sso.mapping import MappingError, Operation, Rule
 from gatehouse.sso.tokens import new_nonce, new_pkce, new_state
-from gatehouse.store import login_options, policies, roles, sso_links, sso_states, users
+from gatehouse.store import login_options, policies, roles, sessions, sso_links, sso_states, users
 from gatehouse.store.database import Database
 from gatehouse.store.login_options import LoginOptionWrite
 from gatehouse.store.records import utcnow
 from gatehouse.store.tables import login_options as login_options_table
+from gatehouse.store.tables import sessions as sessions_table
 from gatehouse.store.tables import sso_links as sso_links_table
 from gatehouse.store.tables import sso_login_states, user_boundaries, user_roles
 
@@ -509,3 +512,29 @@ def test_default_key_path() -> None:
     pg = "postgresql+psycopg://u@h/db"
     assert secrets_box.default_key_path(pg, Path("/var/lib/gh")) == Path("/var/lib/gh/secret.key")
     assert secrets_box.default_key_path("sqlite://") == Path("data/secret.key")
+
+
+def test_housekeeping_purges_abandoned_sign_ins_and_dead_sessions(db: Database) -> None:
+    now = utcnow()
+
+    def setup(connection: Connection) -> str:
+        option = add_option(connection)
+        user_id = add_user(connection, "sam")
+        sso_states.create(connection, "old-state", option.id, "n" * 43, "v" * 43, "/", now - timedelta(hours=1))
+        sso_states.create(connection, "live-state", option.id, "n" * 43, "v" * 43, "/", now)
+        sessions.create(connection, user_id, now - timedelta(days=2), timedelta(hours=12), None, None)  # expired
+        sessions.create(connection, user_id, now, timedelta(hours=12), None, None)  # live
+        return user_id
+
+    write(db, setup)
+
+    async def main() -> None:
+        async with purging(db, timedelta(days=60), interval=3600, idle=timedelta(minutes=60)):
+            with anyio.fail_after(5):
+                while write(db, lambda c: count(c, sso_login_states) + count(c, sessions_table)) > 2:
+                    await anyio.sleep(0.02)
+
+    anyio.run(main)
+    with db.snapshot() as connection:
+        assert sso_states.take(connection, "live-state", utcnow()) is not None
+        assert count(connection, sessions_table) == 1

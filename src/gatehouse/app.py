@@ -84,9 +84,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         retention = timedelta(days=settings.audit_retention_days)
+        idle = timedelta(minutes=settings.session_idle_minutes)
         async with (
             activity.running(database),  # the SCIM activity flusher; flushes on the way out
-            purging(database, retention, settings.audit_purge_interval_seconds),
+            purging(database, retention, settings.audit_purge_interval_seconds, idle),
         ):
             yield
         database.dispose()

@@ -1,4 +1,6 @@
-"""The audit log's retention: a background task that purges records older than the retention period.
+"""Housekeeping: a background task that purges audit records older than the retention period, SSO
+sign-ins abandoned in flight (:mod:`gatehouse.store.sso_states`) and dashboard sessions that have expired
+(lookups ignore them already; this keeps the tables small).
 
 Every process runs it (the purge is idempotent and batched, so several replicas purging at once only
 delete the same old rows once); it runs at start-up and then every ``interval``. A database error is
@@ -15,14 +17,26 @@ from datetime import timedelta
 import anyio
 
 from gatehouse.iam.audit import purge_expired
+from gatehouse.store import sessions, sso_states
 from gatehouse.store.database import Database
+from gatehouse.store.records import utcnow
 
 log = logging.getLogger("gatehouse.audit")
 
 
+async def purge_stale(db: Database, idle: timedelta) -> tuple[int, int]:
+    """Delete expired sign-in states and expired or idle sessions; returns how many of each."""
+    now = utcnow()
+    states = await db.write(lambda c: sso_states.purge_expired(c, now))
+    ended = await db.write(lambda c: sessions.purge(c, now, idle))
+    return states, ended
+
+
 @asynccontextmanager
-async def purging(db: Database, retention: timedelta, interval: float) -> AsyncIterator[None]:
-    """Run the purge in the background while the block runs."""
+async def purging(
+    db: Database, retention: timedelta, interval: float, idle: timedelta | None = None
+) -> AsyncIterator[None]:
+    """Run the purges in the background while the block runs (sessions too when ``idle`` is given)."""
 
     async def loop() -> None:
         while True:
@@ -30,8 +44,12 @@ async def purging(db: Database, retention: timedelta, interval: float) -> AsyncI
                 gone = await purge_expired(db, retention)
                 if gone:
                     log.info("audit log: purged %d record(s) older than %s", gone, retention)
+                if idle is not None:
+                    states, ended = await purge_stale(db, idle)
+                    if states or ended:
+                        log.info("purged %d abandoned SSO sign-in(s) and %d expired session(s)", states, ended)
             except Exception:
-                log.exception("audit log purge failed; retrying at the next run")
+                log.exception("purge failed; retrying at the next run")
             await anyio.sleep(interval)
 
     async with anyio.create_task_group() as tasks:
