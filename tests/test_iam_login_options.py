@@ -316,3 +316,15 @@ def test_dry_run_names_targets_and_the_matching_rule(world: World) -> None:
         uc.dry_run(connection, world.viewer, [{k: v for k, v in rules[0].items() if k != "value"}], "{}")
     with world.db.snapshot() as connection, pytest.raises(InvalidInput, match=r"^Rules: not valid JSON"):
         uc.dry_run(connection, world.viewer, "[{", "{}")
+
+
+def test_a_proposed_id_is_used_once_and_must_be_a_random_uuid(world: World) -> None:
+    proposed = uc.new_option_id()
+    with world.db.transaction() as connection:
+        view = uc.create(connection, world.admin, _input(), world.box, PUBLIC, utcnow(), option_id=proposed)
+    assert view.id == proposed and view.redirect_uri.endswith(f"/sso/oidc/{proposed}/callback")
+    with pytest.raises(Conflict, match="created already"), world.db.transaction() as connection:
+        uc.create(connection, world.admin, _input(name="Other"), world.box, PUBLIC, utcnow(), option_id=proposed)
+    for bad in ("not-a-uuid", str(uuid.uuid5(uuid.NAMESPACE_URL, "x")), proposed.upper()):
+        with pytest.raises(InvalidInput, match="random UUID"), world.db.transaction() as connection:
+            uc.create(connection, world.admin, _input(name="Other"), world.box, PUBLIC, utcnow(), option_id=bad)

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Connection
 
-from gatehouse.errors import InvalidInput, NotFound
+from gatehouse.errors import Conflict, InvalidInput, NotFound
 from gatehouse.iam.audit import Change
 from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, Principal, require
 from gatehouse.iam.catalog import ORGANIZATION
@@ -317,11 +317,24 @@ def _load(connection: Connection, option_id: str) -> LoginOption:
 
 
 def create(
-    connection: Connection, principal: Principal, data: OptionInput, box: SecretBox, public_url: str, now: datetime
+    connection: Connection,
+    principal: Principal,
+    data: OptionInput,
+    box: SecretBox,
+    public_url: str,
+    now: datetime,
+    *,
+    option_id: str | None = None,
 ) -> OptionView:
-    """Create an OIDC login option; a taken name (any case) is a :class:`~gatehouse.errors.Conflict`."""
+    """Create an OIDC login option; a taken name (any case) is a :class:`~gatehouse.errors.Conflict`.
+
+    ``option_id`` (a random UUID from :func:`new_option_id`) lets the setup page show the redirect URI
+    before the option exists, as providers ask for it when their app is created; by default a new one.
+    """
     require(principal, UPDATE_ACTION, ORGANIZATION)
-    option_id = str(uuid.uuid4())
+    option_id = new_option_id() if option_id is None else check_option_id(option_id)
+    if store.get(connection, option_id) is not None:
+        raise Conflict("This login option was created already (the form was sent twice): open it in Settings.")
     secret, env = _secret_choice(data)
     if secret is None and env is None:
         raise InvalidInput(
@@ -334,6 +347,22 @@ def create(
     )
     stored = store.insert(connection, option_id, write, now)
     return view_of(stored, control.is_enabled(connection), public_url)
+
+
+def new_option_id() -> str:
+    """A new login option id (a random UUID, like the other ids of Gatehouse)."""
+    return str(uuid.uuid4())
+
+
+def check_option_id(text: str) -> str:
+    """An id proposed for a new option: a random UUID in its canonical form."""
+    try:
+        parsed = uuid.UUID(text)
+    except (ValueError, AttributeError, TypeError):
+        parsed = None
+    if parsed is None or parsed.version != 4 or str(parsed) != text:
+        raise InvalidInput("The login option id must be a random UUID (reload the page to get a new one).")
+    return text
 
 
 def update(
