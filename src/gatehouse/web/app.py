@@ -15,7 +15,7 @@ from gatehouse.errors import GatehouseError
 from gatehouse.sso.provider import ProviderClient
 from gatehouse.sso.signin import OidcSignIn
 from gatehouse.web.dashboard import Dashboard
-from gatehouse.web.routes import account, audit, groups, policies, roles, settings, sso, tokens, users
+from gatehouse.web.routes import account, audit, groups, login_options, policies, roles, settings, sso, tokens, users
 
 log = logging.getLogger("gatehouse.web")
 STATIC = Path(__file__).parent / "static"
@@ -41,6 +41,7 @@ def dashboard_routes(dashboard: Dashboard) -> list[BaseRoute]:
         *sso.routes(dashboard, flow),
         *users.routes(dashboard),
         *settings.routes(dashboard),
+        *login_options.routes(dashboard),
         *tokens.routes(dashboard),
         *audit.routes(dashboard),
         *roles.routes(dashboard),

@@ -20,9 +20,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gatehouse.errors import GatehouseError, InvalidInput
-from gatehouse.iam import provisioning
+from gatehouse.iam import login_options, provisioning
 from gatehouse.iam.audit import Change, audited
-from gatehouse.iam.authorizer import Principal, require
+from gatehouse.iam.authorizer import Principal, allowed, require
 from gatehouse.iam.catalog import ORGANIZATION
 from gatehouse.scim import activity
 from gatehouse.scim.control import IssuedToken
@@ -70,11 +70,16 @@ class ScimState:
     password_sign_in: bool
     tokens: list[TokenInfo]
     recent: list[activity.Activity]
+    login_options: login_options.LoginOptionsState | None = None
+    """Shown to those who may read them (``iam:GetLoginOption``)."""
 
 
-def _state(connection: Connection, principal: Principal) -> ScimState:
+def _state(connection: Connection, principal: Principal, public_url: str) -> ScimState:
     current = provisioning.state(connection, principal)
-    return ScimState(current.enabled, current.password_sign_in, current.tokens, activity.recent(connection))
+    logins = None
+    if allowed(principal, login_options.GET_ACTION, ORGANIZATION):
+        logins = login_options.state(connection, principal, public_url)
+    return ScimState(current.enabled, current.password_sign_in, current.tokens, activity.recent(connection), logins)
 
 
 def _change(event: str = provisioning.UPDATE, **summary: Any) -> Change:
@@ -91,7 +96,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
         recorder = getattr(request.app.state, "scim_activity", None)
         if isinstance(recorder, activity.ActivityRecorder):
             await recorder.flush_async(db)  # this process's latest requests, without waiting for the tick
-        state = await db.read(lambda c: _state(c, principal(request)))
+        state = await db.read(lambda c: _state(c, principal(request), dashboard.settings.public_url))
         return dashboard.render(
             request,
             "settings/index.html",

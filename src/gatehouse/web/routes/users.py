@@ -25,7 +25,7 @@ from gatehouse.iam.accounts import MIN_PASSWORD_LENGTH
 from gatehouse.iam.audit import Change, audited
 from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, Principal, allowed, held_roles
 from gatehouse.iam.catalog import resource_name
-from gatehouse.store import directory, holdings
+from gatehouse.store import directory, holdings, sso_links
 from gatehouse.store import policies as policy_store
 from gatehouse.store import roles as role_store
 from gatehouse.store import users as user_store
@@ -315,10 +315,20 @@ def routes(dashboard: Dashboard) -> list[Route]:
         may = abilities(me, profile)
 
         def access(connection: Connection) -> dict[str, Any]:
-            boundary_ids = {b.policy_id for b in policy_store.boundaries_of(connection, [user_id])[user_id]}
-            found: dict[str, Any] = {
-                "held": held_roles(connection, user_id),
-                "boundaries": [p for p in policy_store.get_many(connection, boundary_ids).values()],
+            held = held_roles(connection, user_id)
+            boundaries = policy_store.boundaries_of(connection, [user_id])[user_id]
+            policies = policy_store.get_many(connection, {b.policy_id for b in boundaries})
+
+            def bounds(mapped: bool) -> list[policy_store.StoredPolicy]:
+                ids = dict.fromkeys(b.policy_id for b in boundaries if (b.source == role_store.SSO) is mapped)
+                return [policies[policy_id] for policy_id in ids if policy_id in policies]
+
+            found: dict[str, Any] = {  # SSO-mapped grants apart: the next SSO sign-in recomputes them
+                "held": [r for r in held if any(o.kind != "sso" for o in r.origins)],
+                "mapped": [r for r in held if any(o.kind == "sso" for o in r.origins)],
+                "boundaries": bounds(False),
+                "mapped_boundaries": bounds(True),
+                "sso_links": sso_links.links_of_user(connection, user_id),
                 "direct": {
                     a.role_id
                     for a in role_store.assignments_of(connection, [user_id])[user_id]
