@@ -3,7 +3,8 @@ served at the root (``/openapi.json``, with ``servers: [{"url": "/api"}]``) and 
 ``/docs``, whose files come from the ``swagger_ui_bundle`` package (no CDN: it works offline).
 
 API7 parity: the Dashboard's Admin API under ``/api/*`` (users, roles, permission policies, SCIM settings,
-tokens, audit logs), authenticated by a personal token in ``X-API-KEY`` (:mod:`gatehouse.api.auth`).
+login options, tokens, audit logs), authenticated by a personal token in ``X-API-KEY``
+(:mod:`gatehouse.api.auth`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from gatehouse.api.context import Api
 from gatehouse.api.errors import HANDLERS, Guard
-from gatehouse.api.routes import audit, auth, policies, roles, scim, tokens, users
+from gatehouse.api.routes import audit, auth, login_options, policies, roles, scim, tokens, users
 from gatehouse.config import Settings
 from gatehouse.store.database import Database
 
@@ -30,7 +31,7 @@ MAX_BODY_BYTES: Final = 1024 * 1024
 TITLE: Final = "Gatehouse admin API"
 DESCRIPTION: Final = """\
 The organization-and-access plane of the gateway dashboard: users, roles, permission policies, SCIM
-group bindings, SCIM provisioning, API tokens and the audit log.
+group bindings, SCIM provisioning, login options (SSO), API tokens and the audit log.
 
 **Authentication.** Send a personal API token (create one with `POST /api/tokens` or in the dashboard) as
 `X-API-KEY: <token>` or `Authorization: Bearer <token>`; it acts with its user's current permissions. Or
@@ -39,7 +40,8 @@ sign in (`POST /api/auth/sign-in`) and use the session cookie, with the session'
 
 **Errors.** Every error has the body `{"error": {"status", "code", "detail", "fields"?}}`: 400 a value the
 operation refuses, 401 no valid credentials, 403 not allowed, 404 no such object, 409 a name taken or an
-object in use, 413 a body over 1 MiB, 422 a request that does not match this schema (`fields` says where).
+object in use, 412 an object changed since the `version` sent, 413 a body over 1 MiB, 422 a request that
+does not match this schema (`fields` says where).
 
 **Audit.** Every change, refused or not, is recorded in the audit log with the caller and their token.
 """
@@ -51,6 +53,11 @@ TAGS: Final = [
     {"name": "Groups", "description": "SCIM groups and the roles bound to them."},
     {"name": "Permission policies", "description": "Policies, the action catalog and the policy simulator."},
     {"name": "SCIM provisioning", "description": "The SCIM endpoint's settings and tokens."},
+    {
+        "name": "Login options",
+        "description": "Password sign-in on or off, OpenID Connect login options (secrets write-only) and dry "
+        "runs of their role mapping rules.",
+    },
     {"name": "API tokens", "description": "Personal API tokens."},
     {"name": "Audit logs", "description": "Who changed what: search and export."},
 ]
@@ -72,7 +79,7 @@ def build_api(settings: Settings, db: Database) -> FastAPI:
     )
     api.add_middleware(Guard, max_body_bytes=MAX_BODY_BYTES)
     api.state.api = Api(settings, db)
-    for module in (auth, users, roles, policies, scim, tokens, audit):
+    for module in (auth, users, roles, policies, scim, login_options, tokens, audit):
         api.include_router(module.router)
     return api
 

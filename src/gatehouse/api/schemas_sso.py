@@ -1,0 +1,344 @@
+"""Request and response bodies of the admin API's login options (API7 parity: Organization → Settings →
+Login Options): the built-in password option's switch, OpenID Connect options, and the dry run of their
+role and permission-boundary mapping rules.
+
+The client secret is write-only: a request may carry it, no response ever does (``secret_source`` says
+whether one is stored, named by an environment variable, or missing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from gatehouse.api.schemas import Body
+from gatehouse.iam.login_options import DryRunView, LoginOptionsState, OptionInput, OptionView, RuleLine, Target
+from gatehouse.sso.mapping import MAX_RULES, Kind, Operation
+from gatehouse.store.login_options import DEFAULT_SCOPES
+
+Scopes = str | list[str]
+RULES_DESCRIPTION = f"In order, at most {MAX_RULES}; errors name the rule by number (400)."
+CLAIMS_DESCRIPTION = 'The claims of an ID token or UserInfo response, e.g. `{"groups": ["ops"]}`.'
+VERSION_DESCRIPTION = "The `version` you read: the change is refused with 412 if the option changed since."
+SCOPES_DESCRIPTION = (
+    "The scopes to request: a list, or one space-separated string. `openid` is required (OIDC Core §3.1.2.1)."
+)
+
+# ------------------------------------------------------------------------------------------ rules
+
+
+class RuleIn(Body):
+    """One role or permission-boundary mapping rule, as sent (checked in order; errors name the rule by
+    number, 1 for the first)."""
+
+    kind: Kind = Field(default="role", description="`role`: grant a role; `boundary`: set a permission boundary.")
+    target_id: str = Field(
+        description="The role's (or, for `boundary`, the permission policy's) id or name; stored as its id. The "
+        "built-in Super Admin role is never a target.",
+    )
+    attribute: str = Field(description="An RFC 9535 JSONPath into the sign-in's claims, e.g. `$.groups[*]`.")
+    operation: Operation = Field(
+        description="`exact_match`, `contains_string`, `exact_match_in_array`, `contains_string_in_array` or "
+        "`regex` (the whole value must match)."
+    )
+    value: str = Field(description="The text compared with (for `regex`, the pattern).")
+
+
+class RuleOut(BaseModel):
+    """A stored mapping rule, with its target's name (`null` when that role or policy no longer exists)."""
+
+    kind: Kind
+    target_id: str
+    target_name: str | None
+    attribute: str
+    operation: Operation
+    value: str
+
+    @classmethod
+    def of(cls, line: RuleLine) -> RuleOut:
+        rule = line.rule
+        return cls(
+            kind=rule.kind,
+            target_id=rule.target_id,
+            target_name=line.target.name,
+            attribute=rule.attribute,
+            operation=rule.operation,
+            value=rule.value,
+        )
+
+
+def rule_json(rules: list[RuleIn]) -> list[dict[str, object]]:
+    return [rule.model_dump(mode="json") for rule in rules]
+
+
+# ------------------------------------------------------------------------------------------ options
+
+
+class LoginOptionOut(BaseModel):
+    """An OpenID Connect login option (never its client secret)."""
+
+    id: str
+    kind: Literal["oidc"] = "oidc"
+    name: str = Field(description="The sign-in button's label, unique ignoring case.")
+    enabled: bool
+    issuer: str = Field(description="The OpenID provider's issuer URL (discovery reads `/.well-known/...`).")
+    client_id: str
+    secret_source: Literal["stored", "env", "none"] = Field(
+        description="Where the client secret comes from: `stored` (encrypted at rest), `env` (the environment "
+        "variable `client_secret_env`), `none`. The secret itself is never returned."
+    )
+    client_secret_env: str | None
+    scopes: list[str]
+    username_claim: str
+    email_claim: str
+    name_claim: str
+    end_session: bool = Field(description="Signing out also ends the session at the provider (RP-initiated logout).")
+    scim_only: bool | None = Field(
+        description="Only SCIM-provisioned users may sign in; `null` follows whether SCIM provisioning is on."
+    )
+    effective_scim_only: bool
+    rules: list[RuleOut] = Field(description="Role and permission-boundary mapping, in order.")
+    version: int = Field(description="Send it back as `version` to update only if nobody changed it meanwhile.")
+    created: datetime
+    updated: datetime
+    redirect_uri: str = Field(description="Register it at the provider (Sign-in redirect URI).")
+    initiate_login_uri: str = Field(description="Register it at the provider (Initiate login URI), optional.")
+
+    @classmethod
+    def of(cls, view: OptionView, rules: list[RuleLine]) -> LoginOptionOut:
+        return cls(
+            id=view.id,
+            name=view.name,
+            enabled=view.enabled,
+            issuer=view.issuer,
+            client_id=view.client_id,
+            secret_source=view.secret_source,
+            client_secret_env=view.client_secret_env,
+            scopes=view.scopes.split(),
+            username_claim=view.username_claim,
+            email_claim=view.email_claim,
+            name_claim=view.name_claim,
+            end_session=view.end_session,
+            scim_only=view.scim_only,
+            effective_scim_only=view.effective_scim_only,
+            rules=[RuleOut.of(line) for line in rules],
+            version=view.version,
+            created=view.created,
+            updated=view.updated,
+            redirect_uri=view.redirect_uri,
+            initiate_login_uri=view.initiate_login_uri,
+        )
+
+
+class LoginOptionList(BaseModel):
+    """Every login option: the built-in password option's switch, then the OpenID Connect options by name."""
+
+    password_enabled: bool = Field(description="Whether users may sign in with a username and password.")
+    scim_enabled: bool = Field(description="Whether SCIM provisioning is on (the default of `scim_only`).")
+    items: list[LoginOptionOut]
+
+    @classmethod
+    def of(cls, state: LoginOptionsState, rules: Mapping[str, list[RuleLine]]) -> LoginOptionList:
+        return cls(
+            password_enabled=state.password_enabled,
+            scim_enabled=state.scim_enabled,
+            items=[LoginOptionOut.of(view, rules[view.id]) for view in state.options],
+        )
+
+
+class _OptionFields(Body):
+    """The fields of an option that every write may carry."""
+
+    client_secret: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="Write-only: stored encrypted, never returned. On update, omit it to keep the current one.",
+    )
+    client_secret_env: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Or the name of the environment variable that holds the secret (replaces a stored one).",
+    )
+
+
+class LoginOptionFields(_OptionFields):
+    """A new OpenID Connect login option: fields left out take their defaults. A client secret (or the
+    environment variable holding it) is required: Gatehouse signs in as a confidential client."""
+
+    name: str = Field(min_length=1, max_length=100, description="The sign-in button's label, unique ignoring case.")
+    issuer: str = Field(min_length=1, max_length=500, description="An https URL without query or fragment.")
+    client_id: str = Field(min_length=1, max_length=255)
+    scopes: Scopes = Field(default=DEFAULT_SCOPES, description=SCOPES_DESCRIPTION)
+    enabled: bool = True
+    username_claim: str = Field(default="preferred_username", max_length=100)
+    email_claim: str = Field(default="email", max_length=100)
+    name_claim: str = Field(default="name", max_length=100)
+    end_session: bool = False
+    scim_only: bool | None = None
+    rules: list[RuleIn] = Field(default_factory=list, description=RULES_DESCRIPTION)
+
+    def input(self) -> OptionInput:
+        return OptionInput(
+            name=self.name,
+            issuer=self.issuer,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            client_secret_env=self.client_secret_env,
+            scopes=scope_text(self.scopes),
+            enabled=self.enabled,
+            username_claim=self.username_claim,
+            email_claim=self.email_claim,
+            name_claim=self.name_claim,
+            end_session=self.end_session,
+            scim_only=self.scim_only,
+            rules=rule_json(self.rules),
+        )
+
+
+class LoginOptionChanges(_OptionFields):
+    """Change some fields of an option (`PATCH`): fields left out are unchanged; `scim_only: null` follows
+    SCIM again."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    issuer: str | None = Field(default=None, min_length=1, max_length=500)
+    client_id: str | None = Field(default=None, min_length=1, max_length=255)
+    scopes: Scopes | None = Field(default=None, description=SCOPES_DESCRIPTION)
+    enabled: bool | None = None
+    username_claim: str | None = Field(default=None, max_length=100)
+    email_claim: str | None = Field(default=None, max_length=100)
+    name_claim: str | None = Field(default=None, max_length=100)
+    end_session: bool | None = None
+    scim_only: bool | None = None
+    rules: list[RuleIn] | None = Field(default=None, description="All the rules, replaced. " + RULES_DESCRIPTION)
+    version: int | None = Field(default=None, ge=1, description=VERSION_DESCRIPTION)
+
+    def applied_to(self, view: OptionView) -> OptionInput:
+        """The option's current fields with these changes (the stored secret kept unless one is given)."""
+        given = self.model_fields_set
+
+        def pick(name: str, current: Any) -> Any:
+            value = getattr(self, name)
+            return value if name in given and value is not None else current
+
+        return OptionInput(
+            name=pick("name", view.name),
+            issuer=pick("issuer", view.issuer),
+            client_id=pick("client_id", view.client_id),
+            client_secret=self.client_secret,
+            client_secret_env=self.client_secret_env,
+            scopes=scope_text(pick("scopes", view.scopes)),
+            enabled=pick("enabled", view.enabled),
+            username_claim=pick("username_claim", view.username_claim),
+            email_claim=pick("email_claim", view.email_claim),
+            name_claim=pick("name_claim", view.name_claim),
+            end_session=pick("end_session", view.end_session),
+            scim_only=self.scim_only if "scim_only" in given else view.scim_only,
+            rules=rule_json(self.rules) if self.rules is not None else [r.to_json() for r in view.rules],
+        )
+
+
+class LoginOptionReplace(LoginOptionFields):
+    """An OpenID Connect login option, whole (`PUT`): fields left out take their defaults, except the client
+    secret, which is kept unless `client_secret` or `client_secret_env` is given."""
+
+    version: int | None = Field(default=None, ge=1, description=VERSION_DESCRIPTION)
+
+
+def scope_text(scopes: Scopes) -> str:
+    return scopes if isinstance(scopes, str) else " ".join(scopes)
+
+
+# ------------------------------------------------------------------------------------------ password option
+
+
+class PasswordLogin(Body):
+    """The built-in username/password option: on, or off (only while an OIDC option is enabled)."""
+
+    enabled: bool
+
+
+class PasswordLoginOut(BaseModel):
+    """Whether users may sign in with a username and password."""
+
+    enabled: bool
+
+
+# ------------------------------------------------------------------------------------------ dry run
+
+
+class DryRunRequest(Body):
+    """Rules to try against sample claims; nothing is saved."""
+
+    rules: list[RuleIn] = Field(description=RULES_DESCRIPTION)
+    claims: dict[str, Any] = Field(description=CLAIMS_DESCRIPTION)
+
+
+class ClaimsSample(Body):
+    """Sample claims to try an option's stored rules against."""
+
+    claims: dict[str, Any] = Field(description=CLAIMS_DESCRIPTION)
+
+
+class TargetOut(BaseModel):
+    """A rule's target, named; `problem` says why a sign-in would not grant it (it does not exist, or is built-in)."""
+
+    kind: Kind
+    id: str
+    name: str | None
+    problem: str | None
+
+    @classmethod
+    def of(cls, target: Target) -> TargetOut:
+        return cls(kind=target.kind, id=target.id, name=target.name, problem=target.problem)
+
+
+class RuleOutcomeOut(BaseModel):
+    """One rule's outcome: whether it matched, and which claim value (at which JSONPath node) matched."""
+
+    number: int = Field(description="The rule's number, 1 for the first.")
+    kind: Kind
+    attribute: str
+    operation: Operation
+    value: str
+    target: TargetOut
+    matched: bool
+    matched_value: str | None
+    matched_at: str | None
+
+
+class GrantOut(TargetOut):
+    """A role or boundary the rules grant, with the number of the first rule granting it."""
+
+    rule: int
+
+
+class DryRunResult(BaseModel):
+    """What the rules would grant at a sign-in with these claims."""
+
+    rules: list[RuleOutcomeOut]
+    roles: list[GrantOut]
+    boundaries: list[GrantOut]
+
+    @classmethod
+    def of(cls, view: DryRunView) -> DryRunResult:
+        return cls(
+            rules=[
+                RuleOutcomeOut(
+                    number=o.number,
+                    kind=o.rule.kind,
+                    attribute=o.rule.attribute,
+                    operation=o.rule.operation,
+                    value=o.rule.value,
+                    target=TargetOut.of(o.target),
+                    matched=o.matched,
+                    matched_value=o.value,
+                    matched_at=o.location,
+                )
+                for o in view.outcomes
+            ],
+            roles=[GrantOut(**TargetOut.of(g.target).model_dump(), rule=g.rule) for g in view.roles],
+            boundaries=[GrantOut(**TargetOut.of(g.target).model_dump(), rule=g.rule) for g in view.boundaries],
+        )
