@@ -11,6 +11,7 @@ import typer
 from sqlalchemy.engine import Connection
 
 from gatehouse.cli.context import open_database, require_super_admin, run_change, use_token
+from gatehouse.cli.login_options import login_options_app
 from gatehouse.cli.scim import scim_app
 from gatehouse.config import load_settings
 from gatehouse.errors import GatehouseError
@@ -25,6 +26,7 @@ admin_app = typer.Typer(help="Administrator accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(scim_app, name="scim")
 app.add_typer(admin_app, name="admin")
+app.add_typer(login_options_app, name="login-options")
 
 
 @app.callback()

@@ -1,0 +1,100 @@
+"""``gatehouse login-options …``: list the login options, and turn the built-in password option on or off
+(permission-checked and audited: see :mod:`gatehouse.cli.context`).
+
+``enable-password`` is the way back in when password sign-in is off and the identity provider is down: run
+on the server as the host operator (no token), it needs neither the provider nor a signed-in admin, and
+with ``gatehouse admin reset-password`` it gets an administrator back in. It is recorded in the audit log
+as ``iam:UpdatePasswordLogin`` by ``operator (CLI)``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+import typer
+from sqlalchemy.engine import Connection
+
+from gatehouse.cli.context import run_change, run_read
+from gatehouse.config import load_settings
+from gatehouse.errors import Conflict
+from gatehouse.iam import login_options as options
+from gatehouse.iam.authorizer import Principal
+from gatehouse.iam.login_options import LoginOptionsState, OptionView
+from gatehouse.store import login_options as option_store
+
+login_options_app = typer.Typer(help="Login options: password sign-in and OpenID Connect (SSO).", no_args_is_help=True)
+
+PASSWORD = options.PASSWORD
+NO_OPTION_ENABLED: Final = (
+    "Password sign-in cannot be turned off: no OpenID Connect login option is enabled, so nobody could sign "
+    "in. Enable one first (Organization → Settings → Login options, or PATCH /api/login_options/{id})."
+)
+
+
+def _option_json(view: OptionView) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "name": view.name,
+        "enabled": view.enabled,
+        "issuer": view.issuer,
+        "client_id": view.client_id,
+        "secret_source": view.secret_source,
+        "client_secret_env": view.client_secret_env,
+        "scopes": view.scopes.split(),
+        "scim_only": view.effective_scim_only,
+        "rules": len(view.rules),
+        "version": view.version,
+        "redirect_uri": view.redirect_uri,
+        "initiate_login_uri": view.initiate_login_uri,
+    }
+
+
+@login_options_app.command("list")
+def list_options(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """The password option's state and every OpenID Connect option (never a client secret)."""
+    public_url = load_settings().public_url
+    state: LoginOptionsState = run_read(lambda c, p: options.state(c, p, public_url))
+    if as_json:
+        found = [_option_json(view) for view in state.options]
+        typer.echo(json.dumps({"password_enabled": state.password_enabled, "options": found}))
+        return
+    typer.echo(f"Password sign-in: {'enabled' if state.password_enabled else 'disabled'}")
+    if not state.options:
+        typer.echo("No OpenID Connect login options.")
+    for view in state.options:
+        status = "enabled" if view.enabled else "disabled"
+        typer.echo(f"{view.name}\t{status}\t{view.issuer}\tsecret: {view.secret_source}\tid {view.id}")
+        typer.echo(f"\tredirect URI: {view.redirect_uri}")
+
+
+@login_options_app.command("enable-password")
+def enable_password() -> None:
+    """Break-glass: turn password sign-in back on (works with the identity provider down)."""
+
+    def work(connection: Connection, principal: Principal) -> bool:
+        was = option_store.password_login_enabled(connection)
+        options.set_password_login(connection, principal, True)
+        return was
+
+    was = run_change(PASSWORD.event, PASSWORD.resource_type, PASSWORD.resource_id, work, summary={"enabled": True})
+    if was:
+        typer.echo("Password sign-in was already enabled.")
+    else:
+        typer.echo(f"Password sign-in enabled: sign in at {load_settings().public_url}/login.")
+    typer.echo("If no administrator knows their password: gatehouse admin reset-password USERNAME")
+
+
+@login_options_app.command("disable-password")
+def disable_password() -> None:
+    """Turn password sign-in off (only while an OpenID Connect option is enabled)."""
+
+    def work(connection: Connection, principal: Principal) -> None:
+        try:
+            options.set_password_login(connection, principal, False)
+        except Conflict as exc:
+            raise Conflict(NO_OPTION_ENABLED) from exc
+
+    run_change(PASSWORD.event, PASSWORD.resource_type, PASSWORD.resource_id, work, summary={"enabled": False})
+    typer.echo("Password sign-in disabled: users sign in with an OpenID Connect option.")
+    typer.echo("Should the provider be down, run on the server: gatehouse login-options enable-password")
