@@ -54,6 +54,15 @@ class Provider:
             self.server.backend.save(client)
         return client_id, secret
 
+    def register_redirect(self, client_id: str, redirect: str, post_logout: str | None = None) -> None:
+        """What an administrator does at the provider with the URIs the setup page shows."""
+        with self.server.app.app_context():
+            client = self.server.backend.get(self.server.models.Client, client_id=client_id)
+            client.redirect_uris = [redirect]
+            if post_logout:
+                client.post_logout_redirect_uris = [post_logout]
+            self.server.backend.save(client)
+
     def client(self, client_id: str) -> Any:
         with self.server.app.app_context():
             return self.server.backend.get(self.server.models.Client, client_id=client_id)
