@@ -18,6 +18,7 @@ evaluator under test:
 from __future__ import annotations
 
 import itertools
+import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
@@ -34,14 +35,19 @@ from gatehouse.iam.catalog import ACTION_NAMES, ORGANIZATION_ADMIN_EXCLUDED
 from gatehouse.iam.rbac_forms import policy_input, role_input
 from gatehouse.scim import control
 from gatehouse.store import api_tokens as token_store
+from gatehouse.store import login_options as login_option_store
 from gatehouse.store import roles as role_store
 from gatehouse.store import users as user_store
 from gatehouse.store.database import Database
+from gatehouse.store.login_options import LoginOptionWrite
 from gatehouse.store.records import utcnow
 from web_helpers import ADMIN_PASSWORD, csrf_of, make_admin, sign_in
 
 PRINCIPALS: Final = ("super", "viewer", "denier", "bounded", "norole")
 PASSWORD: Final = "matrix password 1234"
+IDP: Final = "https://idp.invalid"
+"""The issuer of the matrix's login options: it never resolves (RFC 2606), so no request may reach it."""
+IDP_SECRET_ENV: Final = "MATRIX_SSO_SECRET"
 
 _ALL = frozenset(ACTION_NAMES)
 _GETS = frozenset(a for a in _ALL if a.startswith("iam:Get"))
@@ -146,6 +152,12 @@ class World:
     def new_scim_token(self) -> str:
         with self.db.transaction() as connection:
             return control.issue_token(connection, self.unique("idp")).info.id
+
+    def new_login_option(self) -> str:
+        """An enabled OIDC login option (its client secret named by an environment variable); its id."""
+        write = LoginOptionWrite(self.unique("sso"), IDP, "matrix", client_secret_env=IDP_SECRET_ENV)
+        with self.db.transaction() as connection:
+            return login_option_store.insert(connection, str(uuid.uuid4()), write, utcnow()).id
 
     def new_api_token(self, owner: str) -> str:
         """A live API token of ``owner`` (a principal's name); its id."""

@@ -3,7 +3,7 @@ principals (see :mod:`permission_world`) — allowed or denied as their rights s
 
 The test enumerates the app's routes itself (the root app, its mounts, the SCIM sub-app and the admin
 API); a route without a case here fails the run, so a new route cannot ship unchecked. Each case names
-the rule that governs it:
+the rule that governs it (:mod:`permission_cases` says how a case is exercised):
 
 - an action of the catalog: allowed exactly for the principals whose rights (written out by hand in
   :data:`permission_world.RIGHTS`) include it;
@@ -17,8 +17,8 @@ The matrix runs on the embedded SQLite database; the storage it reads and writes
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,111 +35,52 @@ from gatehouse.cli.main import app as cli_app
 from gatehouse.config import Settings
 from gatehouse.errors import Forbidden, Unauthorized
 from gatehouse.scim import control
+from gatehouse.store import login_options as login_option_store
 from gatehouse.store import migration
 from gatehouse.store import users as user_store
 from gatehouse.store.database import Database
-from permission_world import PRINCIPALS, RIGHTS, World, build_world
+from permission_cases import (
+    PUBLIC,
+    SCIM_ONLY,
+    SIGNED_IN,
+    SUPER_ONLY,
+    Case,
+    Params,
+    anonymous_get,
+    body,
+    fields,
+    group,
+    inactive_user,
+    login_option,
+    own_token,
+    policy,
+    role,
+    role_and_group,
+    role_and_policy,
+    scim_token,
+    unique_fields,
+    user,
+    user_and_policy,
+    user_and_role,
+)
+from permission_world import IDP, IDP_SECRET_ENV, PRINCIPALS, RIGHTS, World, build_world
 from scim_helpers import PUBLIC_URL
 from web_helpers import sign_in
-
-PUBLIC = "PUBLIC"
-SIGNED_IN = "SIGNED_IN"
-SCIM_ONLY = "SCIM_ONLY"
-SUPER_ONLY = "SUPER_ONLY"
-
-Params = dict[str, str]
-Prepare = Callable[[World, str], Params]
-
-
-def nothing(world: World, who: str) -> Params:
-    return {}
-
-
-def user(world: World, who: str) -> Params:
-    return {"user_id": world.new_user(), "id": ""}
-
-
-def inactive_user(world: World, who: str) -> Params:
-    return {"user_id": world.new_user(active=False)}
-
-
-def role(world: World, who: str) -> Params:
-    return {"role_id": world.new_role()}
-
-
-def policy(world: World, who: str) -> Params:
-    return {"policy_id": world.new_policy()}
-
-
-def group(world: World, who: str) -> Params:
-    return {"group_id": world.new_group()}
-
-
-def user_and_role(world: World, who: str) -> Params:
-    return {"user_id": world.new_user(), "role_id": world.new_role()}
-
-
-def user_and_policy(world: World, who: str) -> Params:
-    return {"user_id": world.new_user(), "policy_id": world.new_policy()}
-
-
-def role_and_policy(world: World, who: str) -> Params:
-    return {"role_id": world.new_role(), "policy_id": world.new_policy()}
-
-
-def role_and_group(world: World, who: str) -> Params:
-    group_id = world.new_group()
-    return {"role_id": world.new_role(), "group_id": group_id, "group_name": world.group_names[group_id]}
-
-
-def scim_token(world: World, who: str) -> Params:
-    return {"token_id": world.new_scim_token()}
-
-
-def own_token(world: World, who: str) -> Params:
-    return {"token_id": world.new_api_token(who)}
-
-
-@dataclass(frozen=True)
-class Case:
-    """How to exercise one route, and the rule that governs it."""
-
-    rule: str
-    prepare: Prepare = nothing
-    form: Callable[[World, Params], dict[str, Any]] | None = None
-    """Fields of a dashboard form (the CSRF token is added), or the JSON body of an API call."""
-    url: str | None = None
-    """A concrete URL when the path has no parameters to fill (a static file, a query string)."""
-    fresh_session: bool = False
-    """Send it from a second session of the principal (the request ends the session it comes from)."""
-    denied_redirect: str | None = None
-    """A denial that answers 303 to this path (``{own}`` is the principal's profile) instead of 403."""
-    call: Callable[[World, str], httpx.Response] | None = None
-    """A request of its own (sign-in, from a browser with no session yet)."""
-    error_ok: bool = False
-    """An allowed request that still answers 4xx on purpose (a wrong current password)."""
-
-
-def fields(**values: str) -> Callable[[World, Params], dict[str, Any]]:
-    return lambda world, params: {key: value.format(**params) for key, value in values.items()}
-
-
-def unique_fields(**values: str) -> Callable[[World, Params], dict[str, Any]]:
-    """Fields where ``{unique}`` is a fresh name each time."""
-
-    def build(world: World, params: Params) -> dict[str, Any]:
-        name = world.unique("matrix")
-        return {key: value.format(unique=name, **params) for key, value in values.items()}
-
-    return build
-
 
 PASSWORD_FORM = fields(password="a brand new password 1", confirm_password="a brand new password 1")
 POLICY_DOC = '{{"statement": [{{"effect": "allow", "actions": ["iam:GetUser"], "resources": ["*"]}}]}}'
 """A policy document as a form field (braces doubled: form fields are format strings)."""
 
+LOGIN_OPTION_FORM = unique_fields(
+    name="{unique}", issuer=IDP, client_id="matrix", secret_mode="env", client_secret_env=IDP_SECRET_ENV,
+    scopes="openid", username_claim="preferred_username", email_claim="email", name_claim="name", rules="[]",
+    scim_only="default", enabled="on", version="1",
+)  # fmt: skip
+"""The fields of a login option's form (``version`` is read by the edit form only)."""
+
 U = "/organization/users"
 R = "/organization/roles"
+LO = "/organization/settings/login-options"
 P = "/organization/permission-policies"
 G = "/organization/groups"
 DASHBOARD: dict[tuple[str, str], Case] = {
@@ -186,6 +127,23 @@ DASHBOARD: dict[tuple[str, str], Case] = {
     ("POST", "/organization/settings/tokens/{token_id}/revoke"): Case("iam:UpdateSCIMProvisioning", scim_token),
     ("GET", "/organization/settings/tokens/{token_id}/regenerate"): Case("iam:UpdateSCIMProvisioning", scim_token),
     ("POST", "/organization/settings/tokens/{token_id}/regenerate"): Case("iam:UpdateSCIMProvisioning", scim_token),
+    # Organization → Settings → Login options (password sign-in stays on: the matrix signs in with passwords)
+    ("GET", f"{LO}/new"): Case("iam:UpdateLoginOption"),
+    ("POST", LO): Case("iam:UpdateLoginOption", form=LOGIN_OPTION_FORM),
+    ("POST", f"{LO}/password"): Case("iam:UpdateLoginOption", form=fields(enabled="on")),
+    ("GET", LO + "/{option_id}"): Case("iam:GetLoginOption", login_option),
+    ("POST", LO + "/{option_id}"): Case("iam:UpdateLoginOption", login_option, LOGIN_OPTION_FORM),
+    ("GET", LO + "/{option_id}/delete"): Case("iam:UpdateLoginOption", login_option),
+    ("POST", LO + "/{option_id}/delete"): Case("iam:UpdateLoginOption", login_option),
+    ("GET", LO + "/{option_id}/dry-run"): Case("iam:GetLoginOption", login_option),
+    ("POST", LO + "/{option_id}/dry-run"): Case("iam:GetLoginOption", login_option, fields(rules="[]", claims="{{}}")),
+    # Single sign-on (public: a browser on its way in; stray requests get a page that says why, never a 5xx)
+    ("GET", "/sso/oidc/{option_id}/login"): Case(
+        PUBLIC, call=anonymous_get("/sso/oidc/{option_id}/login?iss=https://elsewhere.invalid"), error_ok=True
+    ),
+    ("GET", "/sso/oidc/{option_id}/callback"): Case(
+        PUBLIC, call=anonymous_get("/sso/oidc/{option_id}/callback"), error_ok=True
+    ),
     # Organization → Tokens (one's own) and Audit Logs
     ("GET", "/organization/tokens"): Case("iam:GetToken"),
     ("POST", "/organization/tokens"): Case("iam:CreateToken", form=unique_fields(name="{unique}", expiry="30")),
@@ -243,24 +201,6 @@ DASHBOARD: dict[tuple[str, str], Case] = {
 }
 
 
-def body(**values: Any) -> Callable[[World, Params], dict[str, Any]]:
-    """A JSON body; strings are formatted with the case's parameters (``{unique}`` is a fresh name)."""
-
-    def build(world: World, params: Params) -> dict[str, Any]:
-        name = world.unique("api")
-
-        def fill_in(value: Any) -> Any:
-            if isinstance(value, str):
-                return value.format(unique=name, **params)
-            if isinstance(value, list):
-                return [fill_in(item) for item in value]
-            return value
-
-        return {key: fill_in(value) for key, value in values.items()}
-
-    return build
-
-
 def api_sign_in(world: World, who: str) -> httpx.Response:
     user_name, password = World.credentials(who)
     return world.client().post("/api/auth/sign-in", json={"username": user_name, "password": password})
@@ -279,6 +219,7 @@ def api_sign_in_with(browser: TestClient, who: str) -> httpx.Response:
     return response
 
 
+OPTION_BODY = body(name="{unique}", issuer=IDP, client_id="matrix", client_secret_env=IDP_SECRET_ENV)
 DOCUMENT = {"statement": [{"effect": "allow", "actions": ["iam:GetUser"], "resources": ["*"]}]}
 A = "/api"
 API: dict[tuple[str, str], Case] = {
@@ -328,6 +269,17 @@ API: dict[tuple[str, str], Case] = {
     ("POST", f"{A}/scim/tokens"): Case("iam:UpdateSCIMProvisioning", form=body(name="{unique}")),
     ("DELETE", A + "/scim/tokens/{token_id}"): Case("iam:UpdateSCIMProvisioning", scim_token),
     ("POST", A + "/scim/tokens/{token_id}/regenerate"): Case("iam:UpdateSCIMProvisioning", scim_token),
+    ("GET", f"{A}/login_options"): Case("iam:GetLoginOption"),
+    ("POST", f"{A}/login_options"): Case("iam:UpdateLoginOption", form=OPTION_BODY),
+    ("PUT", f"{A}/login_options/password"): Case("iam:UpdateLoginOption", form=body(enabled=True)),
+    ("POST", f"{A}/login_options/dry_run"): Case("iam:GetLoginOption", form=body(rules=[], claims={})),
+    ("GET", A + "/login_options/{option_id}"): Case("iam:GetLoginOption", login_option),
+    ("PUT", A + "/login_options/{option_id}"): Case("iam:UpdateLoginOption", login_option, OPTION_BODY),
+    ("PATCH", A + "/login_options/{option_id}"): Case("iam:UpdateLoginOption", login_option, body(enabled=True)),
+    ("DELETE", A + "/login_options/{option_id}"): Case("iam:UpdateLoginOption", login_option),
+    ("POST", A + "/login_options/{option_id}/dry_run"): Case(
+        "iam:GetLoginOption", login_option, body(claims={"groups": ["ops"]})
+    ),
     ("GET", f"{A}/tokens"): Case("iam:GetToken"),
     ("POST", f"{A}/tokens"): Case("iam:CreateToken", form=body(name="{unique}", expires_in_days=7)),
     ("GET", A + "/tokens/{token_id}"): Case("iam:GetToken", own_token),
@@ -492,6 +444,18 @@ def test_api_routes(world: World, who: str) -> None:
     check_surface(world, who, "api")
 
 
+def test_sso_routes_answer_stray_requests_with_a_page(world: World) -> None:
+    """The public SSO routes need no session, and a request that cannot start or finish a sign-in gets a page
+    that says why (never a 5xx, never a session)."""
+    option_id, browser = world.new_login_option(), world.client()
+    no_state = browser.get(f"/sso/oidc/{option_id}/callback", follow_redirects=False)
+    assert no_state.status_code == 400 and "no valid state" in no_state.text, no_state.text[:300]
+    elsewhere = browser.get(f"/sso/oidc/{option_id}/login?iss=https://elsewhere.invalid", follow_redirects=False)
+    assert elsewhere.status_code == 400 and "another identity provider" in elsewhere.text
+    assert browser.get(f"/sso/oidc/{uuid.uuid4()}/login", follow_redirects=False).status_code == 404
+    assert "set-cookie" not in no_state.headers or "gatehouse_session" not in no_state.headers["set-cookie"]
+
+
 @pytest.mark.parametrize("who", PRINCIPALS)
 def test_scim_routes_refuse_every_user_credential(world: World, who: str) -> None:
     """The SCIM endpoints answer only to SCIM tokens: a user's session or API token gets 401."""
@@ -517,6 +481,9 @@ CLI_RULES: dict[str, str] = {
     "scim password-sign-in": "iam:UpdateSCIMProvisioning",
     "admin create": SUPER_ONLY,
     "admin reset-password": SUPER_ONLY,
+    "login-options list": "iam:GetLoginOption",
+    "login-options disable-password": "iam:UpdateLoginOption",
+    "login-options enable-password": "iam:UpdateLoginOption",  # after disable: the matrix signs in with passwords
 }
 """Every CLI command that reads or changes organization data, and the rule it runs under."""
 
@@ -563,6 +530,8 @@ def cli_args(world: World, command: str) -> tuple[list[str], str | None]:
         return ["admin", "reset-password", stored.user_name], None
     if command == "scim enable":
         return ["scim", "enable", "--name", name], None
+    if command == "login-options disable-password":
+        world.new_login_option()  # an enabled option, else password sign-in may not be turned off (409)
     return command.split(), None
 
 
@@ -581,5 +550,6 @@ def test_cli_commands(world: World, who: str, monkeypatch: pytest.MonkeyPatch) -
         if refused == expected_allowed(rule, who):
             wrong.append(f"{command} ({rule}): {'refused' if refused else 'allowed'}; {result.output[:200]}")
     assert not wrong, "\n" + "\n".join(wrong)
-    with world.db.transaction() as connection:  # leave provisioning on for the other principals
+    with world.db.transaction() as connection:  # leave provisioning and password sign-in on for the others
         control.enable(connection)
+        login_option_store.set_password_login(connection, True)
