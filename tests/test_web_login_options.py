@@ -320,6 +320,23 @@ def test_without_the_get_permission_there_is_no_section_and_every_route_is_refus
     assert dry.status_code == 403
 
 
+def test_with_only_the_login_option_permission_settings_shows_login_options_alone(
+    console: TestClient, db: Database
+) -> None:
+    create(console)
+    document = '{"statement": [{"effect": "allow", "actions": ["iam:GetLoginOption"], "resources": ["*"]}]}'
+    with db.transaction() as connection:
+        admin = _admin(connection)
+        policy = rbac.create_policy(connection, admin, policy_input("login-readers", document))
+        rbac.create_role(connection, admin, role_input("Login reader", "", None), [policy.id])
+    add_user(db, "lou", "Login reader")
+    lou = browser(console, "lou")
+    settings = lou.get(SETTINGS)
+    assert settings.status_code == 200 and 'id="login-options"' in settings.text and "Okta" in settings.text
+    assert 'id="scim"' not in settings.text and "SCIM Endpoint URL" not in settings.text
+    assert 'href="/organization/settings"' in settings.text  # the menu entry
+
+
 def test_every_form_needs_its_csrf_token(console: TestClient) -> None:
     option_id = created_id(create(console))
     for url in (BASE, f"{BASE}/{option_id}", f"{BASE}/{option_id}/delete", f"{BASE}/password",

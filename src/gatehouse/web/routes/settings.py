@@ -72,13 +72,19 @@ class ScimState:
     recent: list[activity.Activity]
     login_options: login_options.LoginOptionsState | None = None
     """Shown to those who may read them (``iam:GetLoginOption``)."""
+    scim_visible: bool = True
+    """Whether the SCIM part is shown (``iam:GetSCIMProvisioning``)."""
 
 
 def _state(connection: Connection, principal: Principal, public_url: str) -> ScimState:
-    current = provisioning.state(connection, principal)
+    """The page's content: its SCIM part and its Login Options part, each for those who may read it; one of
+    them at least (403 otherwise)."""
     logins = None
     if allowed(principal, login_options.GET_ACTION, ORGANIZATION):
         logins = login_options.state(connection, principal, public_url)
+        if not allowed(principal, provisioning.READ, ORGANIZATION):
+            return ScimState(False, False, [], [], logins, scim_visible=False)
+    current = provisioning.state(connection, principal)
     return ScimState(current.enabled, current.password_sign_in, current.tokens, activity.recent(connection), logins)
 
 
