@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from gatehouse.api.routes.login_options import NO_OPTION_ENABLED
 from gatehouse.config import Settings
 from gatehouse.store import login_options as option_store
 from gatehouse.store.database import Database
@@ -243,7 +242,7 @@ def test_password_sign_in_may_be_off_only_while_an_option_is_enabled(
     client: TestClient, db: Database, admin: dict[str, str]
 ) -> None:
     error = assert_error(client.put(f"{L}/password", headers=admin, json={"enabled": False}), 409)
-    assert error["detail"] == NO_OPTION_ENABLED
+    assert error["detail"].startswith("Password sign-in cannot be turned off while no other login option is enabled")
     disabled = create(client, admin, name="Disabled", enabled=False)
     assert_error(client.put(f"{L}/password", headers=admin, json={"enabled": False}), 409)
     option_id = create(client, admin)["id"]
@@ -305,3 +304,14 @@ def test_dry_run_of_rules_and_of_an_options_rules(client: TestClient, db: Databa
     assert [(g["name"], g["rule"]) for g in grants["roles"]] == [("Viewer", 2), ("Organization Admin", 3)]
     assert_error(client.post(f"{L}/no-such-option/dry_run", headers=admin, json={"claims": {}}), 404)
     assert audit(db, "iam:GetLoginOption") == []  # reads are not changes
+
+
+def test_the_subject_claim_defaults_to_sub_and_can_be_changed(client: TestClient, admin: dict[str, str]) -> None:
+    created = create(client, admin)
+    assert created["subject_claim"] == "sub"
+    changed = client.patch(f"{L}/{created['id']}", headers=admin, json={"subject_claim": "oid"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["subject_claim"] == "oid"
+    assert client.get(f"{L}/{created['id']}", headers=admin).json()["subject_claim"] == "oid"
+    empty = client.patch(f"{L}/{created['id']}", headers=admin, json={"subject_claim": ""})
+    assert empty.status_code == 422

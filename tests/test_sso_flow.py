@@ -382,3 +382,18 @@ def test_sign_out_ends_the_providers_session_too_when_the_option_asks(world: Wor
     token = csrf_of(world.gatehouse.get("/account/password").text)
     local = world.gatehouse.post("/logout", data={"csrf_token": token}, follow_redirects=False)
     assert local.status_code == 303 and local.headers["location"] == "/login"
+
+
+def test_another_subject_claim_matches_the_scim_external_id(world: World) -> None:
+    # As with Entra ID's oid: the option names the claim whose value SCIM sent as externalId.
+    with world.db.transaction() as connection:
+        connection.execute(
+            sa.text("UPDATE login_options SET subject_claim = 'email' WHERE id = :i"), {"i": world.option_id}
+        )
+    name = unique("kim")
+    at_idp = world.provider.user(name, email=f"{name}@corp.example", groups=("ops",))
+    user_id = world.provision(f"{name}.login@example.org", external_id=f"{name}@corp.example")
+    assert world.gatehouse.get(world.callback_for(at_idp), follow_redirects=False).status_code == 303
+    assert world.held(user_id) == {"Operators": {"sso"}}
+    with world.db.snapshot() as connection:
+        assert [link.subject for link in sso_links.links_of_user(connection, user_id)] == [f"{name}@corp.example"]

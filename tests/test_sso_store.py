@@ -201,7 +201,7 @@ def test_delete_cascades_to_links_and_states(db: Database) -> None:
 def test_password_sign_in_may_be_off_only_while_an_option_is_enabled(db: Database) -> None:
     with db.reader() as connection:
         assert login_options.password_login_enabled(connection) is True
-    with pytest.raises(Conflict, match="at least one login option"):
+    with pytest.raises(Conflict, match="while no other login option is enabled"):
         write(db, lambda c: login_options.set_password_login(c, False))
     disabled = write(db, lambda c: add_option(c, "Disabled", enabled=False))
     with pytest.raises(Conflict):

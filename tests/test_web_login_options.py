@@ -169,6 +169,17 @@ def test_create_then_the_setup_page_never_shows_the_secret(console: TestClient, 
     assert "Sign in with Okta" in listing and f'href="{BASE}/{option_id}"' in listing
 
 
+def test_the_subject_claim_and_the_sign_out_uri(console: TestClient, db: Database) -> None:
+    option_id = created_id(create(console, subject_claim="oid"))
+    option = stored(db, option_id)
+    assert option is not None and option.subject_claim == "oid"
+    page = console.get(f"{BASE}/{option_id}")
+    assert 'id="subject_claim" name="subject_claim" value="oid"' in page.text
+    assert '<code id="sign-out-redirect-uri">https://gatehouse.test/login</code>' in page.text
+    defaulted = stored(db, created_id(create(console, name="Entra", subject_claim=None)))
+    assert defaulted is not None and defaulted.subject_claim == "sub"
+
+
 def test_invalid_forms_are_shown_again_with_the_reason(console: TestClient, db: Database) -> None:
     missing = create(console, client_secret="")
     assert missing.status_code == 400 and "confidential client" in missing.text
@@ -231,7 +242,7 @@ def test_password_sign_in_can_be_turned_off_only_with_another_option(console: Te
     refused = post(console, f"{BASE}/password", page=SETTINGS)  # no "enabled": off
     assert refused.status_code == 303
     page = console.get(SETTINGS).text
-    assert "Password sign-in was not turned off." in page and "at least one login option must stay enabled" in page
+    assert "Password sign-in was not turned off." in page and "while no other login option is enabled" in page
     with db.snapshot() as connection:
         assert store.password_login_enabled(connection)
 

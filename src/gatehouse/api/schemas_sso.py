@@ -95,6 +95,7 @@ class LoginOptionOut(BaseModel):
     username_claim: str
     email_claim: str
     name_claim: str
+    subject_claim: str = Field(description="The claim matched with a SCIM user's externalId (default `sub`).")
     end_session: bool = Field(description="Signing out also ends the session at the provider (RP-initiated logout).")
     scim_only: bool | None = Field(
         description="Only SCIM-provisioned users may sign in; `null` follows whether SCIM provisioning is on."
@@ -121,6 +122,7 @@ class LoginOptionOut(BaseModel):
             username_claim=view.username_claim,
             email_claim=view.email_claim,
             name_claim=view.name_claim,
+            subject_claim=view.subject_claim,
             end_session=view.end_session,
             scim_only=view.scim_only,
             effective_scim_only=view.effective_scim_only,
@@ -176,6 +178,7 @@ class LoginOptionFields(_OptionFields):
     username_claim: str = Field(default="preferred_username", max_length=100)
     email_claim: str = Field(default="email", max_length=100)
     name_claim: str = Field(default="name", max_length=100)
+    subject_claim: str = Field(default="sub", min_length=1, max_length=100)
     end_session: bool = False
     scim_only: bool | None = None
     rules: list[RuleIn] = Field(default_factory=list, description=RULES_DESCRIPTION)
@@ -192,6 +195,7 @@ class LoginOptionFields(_OptionFields):
             username_claim=self.username_claim,
             email_claim=self.email_claim,
             name_claim=self.name_claim,
+            subject_claim=self.subject_claim,
             end_session=self.end_session,
             scim_only=self.scim_only,
             rules=rule_json(self.rules),
@@ -210,6 +214,7 @@ class LoginOptionChanges(_OptionFields):
     username_claim: str | None = Field(default=None, max_length=100)
     email_claim: str | None = Field(default=None, max_length=100)
     name_claim: str | None = Field(default=None, max_length=100)
+    subject_claim: str | None = Field(default=None, min_length=1, max_length=100)
     end_session: bool | None = None
     scim_only: bool | None = None
     rules: list[RuleIn] | None = Field(default=None, description="All the rules, replaced. " + RULES_DESCRIPTION)
@@ -234,6 +239,7 @@ class LoginOptionChanges(_OptionFields):
             username_claim=pick("username_claim", view.username_claim),
             email_claim=pick("email_claim", view.email_claim),
             name_claim=pick("name_claim", view.name_claim),
+            subject_claim=pick("subject_claim", view.subject_claim),
             end_session=pick("end_session", view.end_session),
             scim_only=self.scim_only if "scim_only" in given else view.scim_only,
             rules=rule_json(self.rules) if self.rules is not None else [r.to_json() for r in view.rules],

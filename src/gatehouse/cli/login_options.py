@@ -10,14 +10,13 @@ as ``iam:UpdatePasswordLogin`` by ``operator (CLI)``.
 from __future__ import annotations
 
 import json
-from typing import Any, Final
+from typing import Any
 
 import typer
 from sqlalchemy.engine import Connection
 
 from gatehouse.cli.context import run_change, run_read
 from gatehouse.config import load_settings
-from gatehouse.errors import Conflict
 from gatehouse.iam import login_options as options
 from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.login_options import LoginOptionsState, OptionView
@@ -26,10 +25,6 @@ from gatehouse.store import login_options as option_store
 login_options_app = typer.Typer(help="Login options: password sign-in and OpenID Connect (SSO).", no_args_is_help=True)
 
 PASSWORD = options.PASSWORD
-NO_OPTION_ENABLED: Final = (
-    "Password sign-in cannot be turned off: no OpenID Connect login option is enabled, so nobody could sign "
-    "in. Enable one first (Organization → Settings → Login options, or PATCH /api/login_options/{id})."
-)
 
 
 def _option_json(view: OptionView) -> dict[str, Any]:
@@ -90,10 +85,7 @@ def disable_password() -> None:
     """Turn password sign-in off (only while an OpenID Connect option is enabled)."""
 
     def work(connection: Connection, principal: Principal) -> None:
-        try:
-            options.set_password_login(connection, principal, False)
-        except Conflict as exc:
-            raise Conflict(NO_OPTION_ENABLED) from exc
+        options.set_password_login(connection, principal, False)
 
     run_change(PASSWORD.event, PASSWORD.resource_type, PASSWORD.resource_id, work, summary={"enabled": False})
     typer.echo("Password sign-in disabled: users sign in with an OpenID Connect option.")

@@ -101,6 +101,9 @@ class OptionInput:
     scim_only: bool | None = None
     rules: Sequence[Mapping[str, object]] = ()
     """Rule JSON objects, in order (``target_id`` an id or a name, see the module)."""
+    subject_claim: str = "sub"
+    """The claim that identifies the user at the provider and is matched with a SCIM user's ``externalId``
+    (``sub``; Entra ID's ``oid`` when its SCIM mapping sends the objectId as externalId)."""
 
     def __repr__(self) -> str:  # never the secret, even in a traceback's locals
         return f"OptionInput(name={self.name!r}, issuer={self.issuer!r}, client_id={self.client_id!r})"
@@ -121,6 +124,7 @@ class OptionView:
     username_claim: str
     email_claim: str
     name_claim: str
+    subject_claim: str
     end_session: bool
     scim_only: bool | None
     effective_scim_only: bool
@@ -239,6 +243,7 @@ def view_of(option: LoginOption, scim_enabled: bool, public_url: str) -> OptionV
         username_claim=option.username_claim,
         email_claim=option.email_claim,
         name_claim=option.name_claim,
+        subject_claim=option.subject_claim,
         end_session=option.end_session,
         scim_only=option.scim_only,
         effective_scim_only=option.effective_scim_only(scim_enabled),
@@ -264,7 +269,7 @@ def audit_summary(data: OptionInput) -> dict[str, Any]:
         "env_variable": _blank(data.client_secret_env),
         "scopes": data.scopes,
         "enabled": data.enabled,
-        "claims": [data.username_claim, data.email_claim, data.name_claim],
+        "claims": [data.username_claim, data.email_claim, data.name_claim, data.subject_claim],
         "end_session": data.end_session,
         "scim_only": data.scim_only,
         "rules": len(data.rules) if isinstance(data.rules, Sequence) else None,
@@ -431,6 +436,7 @@ def _write(connection: Connection, data: OptionInput, current: LoginOption | Non
         username_claim=data.username_claim,
         email_claim=data.email_claim,
         name_claim=data.name_claim,
+        subject_claim=data.subject_claim,
         end_session=data.end_session,
         scim_only=data.scim_only,
         role_rules=check_rules(connection, data.rules),

@@ -271,10 +271,16 @@ def password_login_enabled(connection: Connection) -> bool:
 
 def set_password_login(connection: Connection, enabled: bool) -> None:
     """Turn password sign-in on or off; off needs an enabled OIDC option (:class:`Conflict` otherwise)."""
-    with connection.begin_nested():
-        settings.put(connection, PASSWORD_LOGIN_ENABLED, enabled)
-        if not enabled:
-            _require_some_sign_in(connection)
+    try:
+        with connection.begin_nested():
+            settings.put(connection, PASSWORD_LOGIN_ENABLED, enabled)
+            if not enabled:
+                _require_some_sign_in(connection)
+    except Conflict as exc:
+        raise Conflict(
+            "Password sign-in cannot be turned off while no other login option is enabled: enable an OpenID "
+            "Connect login option first, so that people can still sign in."
+        ) from exc
 
 
 def _lock_password_setting(connection: Connection) -> None:

@@ -34,6 +34,7 @@ from gatehouse.iam.catalog import ResourceKind, resource_name
 from gatehouse.iam.signin import SignInPolicy
 from gatehouse.network import client_ip
 from gatehouse.secrets_box import LazySecretBox
+from gatehouse.sso.urls import post_logout_uri
 from gatehouse.store import login_options, sessions
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
@@ -62,6 +63,7 @@ class Dashboard:
         self.db = db
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
         self.templates.env.globals["scim_endpoint"] = settings.scim_base_url
+        self.templates.env.globals["sign_out_redirect_uri"] = post_logout_uri(settings.public_url)
         self.templates.env.filters["when"] = _when
         self.idle = timedelta(minutes=settings.session_idle_minutes)
         self.secrets = LazySecretBox(settings.secret_key_path)  # SSO client secrets at rest

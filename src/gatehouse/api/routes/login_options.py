@@ -13,7 +13,7 @@ Optimistic concurrency follows the rest of the API: a response carries the optio
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 from sqlalchemy.engine import Connection
@@ -34,7 +34,6 @@ from gatehouse.api.schemas_sso import (
     PasswordLoginOut,
     rule_json,
 )
-from gatehouse.errors import Conflict
 from gatehouse.iam import login_options as options
 from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.login_options import OptionInput, OptionView
@@ -43,25 +42,10 @@ from gatehouse.store.records import utcnow
 
 router = APIRouter(prefix="/login_options", tags=["Login options"])
 OptionId = Annotated[str, Path(min_length=1, max_length=64, description="The login option's id.")]
-NO_OPTION_ENABLED: Final = (
-    "Password sign-in can be turned off only while an OpenID Connect login option is enabled: enable one first, "
-    "so that someone can still sign in."
-)
 
 
 def _out(connection: Connection, principal: Principal, view: OptionView) -> LoginOptionOut:
     return LoginOptionOut.of(view, options.describe_rules(connection, principal, view.rules))
-
-
-def set_password_login(connection: Connection, principal: Principal, enabled: bool) -> None:
-    """:func:`gatehouse.iam.login_options.set_password_login`, refusing to turn it off with a message that says
-    why (the store's names the other direction: an option that must stay enabled)."""
-    try:
-        options.set_password_login(connection, principal, enabled)
-    except Conflict as exc:
-        if enabled:
-            raise
-        raise Conflict(NO_OPTION_ENABLED) from exc
 
 
 def _changes_summary(body: LoginOptionChanges) -> dict[str, Any]:
@@ -157,7 +141,7 @@ async def set_password_option(body: PasswordLogin, caller: CallerDep, api: ApiDe
     await api.change(
         caller,
         options.PASSWORD.about(enabled=body.enabled),
-        lambda c: set_password_login(c, caller.principal, body.enabled),
+        lambda c: options.set_password_login(c, caller.principal, body.enabled),
     )
     return PasswordLoginOut(enabled=body.enabled)
 

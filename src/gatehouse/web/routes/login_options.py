@@ -45,13 +45,13 @@ SECTION: Final = "/organization/settings#login-options"
 SCIM_ONLY: Final[Mapping[str, bool | None]] = {"default": None, "always": True, "never": False}
 TEXT_FIELDS: Final = (
     "name", "issuer", "client_id", "client_secret_env", "scopes", "username_claim", "email_claim", "name_claim",
-    "rules", "scim_only", "secret_mode",
+    "subject_claim", "rules", "scim_only", "secret_mode",
 )  # fmt: skip
 CHECKBOXES: Final = ("enabled", "end_session")
 DEFAULTS: Final[Mapping[str, str]] = {
     "name": "", "issuer": "", "client_id": "", "client_secret_env": "", "scopes": DEFAULT_SCOPES,
-    "username_claim": "preferred_username", "email_claim": "email", "name_claim": "name", "rules": "[]",
-    "scim_only": "default", "secret_mode": "stored", "enabled": "on", "end_session": "",
+    "username_claim": "preferred_username", "email_claim": "email", "name_claim": "name", "subject_claim": "sub",
+    "rules": "[]", "scim_only": "default", "secret_mode": "stored", "enabled": "on", "end_session": "",
 }  # fmt: skip
 SAMPLE_CLAIMS: Final = (
     '{\n  "sub": "00u1a2b3c4",\n  "preferred_username": "ada@example.com",\n  "email": "ada@example.com",\n'
@@ -77,7 +77,7 @@ def values_of(view: OptionView) -> dict[str, str]:
         "name": view.name, "issuer": view.issuer, "client_id": view.client_id,
         "client_secret_env": view.client_secret_env or "", "scopes": view.scopes,
         "username_claim": view.username_claim, "email_claim": view.email_claim, "name_claim": view.name_claim,
-        "rules": rules_text(view.rules), "scim_only": scim_only,
+        "subject_claim": view.subject_claim, "rules": rules_text(view.rules), "scim_only": scim_only,
         "secret_mode": "env" if view.secret_source == "env" else "stored",
         "enabled": "on" if view.enabled else "", "end_session": "on" if view.end_session else "",
     }  # fmt: skip
@@ -109,6 +109,7 @@ def option_input(values: Mapping[str, str], secret: str) -> OptionInput:
         username_claim=values["username_claim"],
         email_claim=values["email_claim"],
         name_claim=values["name_claim"],
+        subject_claim=values["subject_claim"].strip() or "sub",
         end_session=values["end_session"] == "on",
         scim_only=SCIM_ONLY[values["scim_only"]],
         rules=uc.rules_from_text(values["rules"]),
