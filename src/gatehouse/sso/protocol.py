@@ -27,7 +27,7 @@ from urllib.parse import urlencode, urlsplit
 from authlib.oauth2.auth import encode_client_secret_basic, encode_client_secret_post  # type: ignore[import-untyped]
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request  # type: ignore[import-untyped]
 
-from gatehouse.errors import GatehouseError
+from gatehouse.sso.failure import Reasoned
 from gatehouse.sso.tokens import PKCE_METHOD
 
 DISCOVERY_SUFFIX: Final = "/.well-known/openid-configuration"
@@ -35,26 +35,18 @@ MAX_ERROR_TEXT: Final = 200
 _CLIENT_AUTH: Final = ("client_secret_basic", "client_secret_post")
 
 
-class ProviderError(GatehouseError):
+class ProviderError(Reasoned):
     """The OpenID provider cannot be used for this sign-in (unreachable, misconfigured, or it refused)."""
 
     status = 502
     default_detail = "The identity provider could not be reached or gave an unusable answer. Try again later."
 
-    def __init__(self, reason: str, detail: str | None = None) -> None:
-        self.reason = reason
-        super().__init__(detail)
 
-
-class CallbackRefused(GatehouseError):
+class CallbackRefused(Reasoned):
     """The callback request cannot complete a sign-in (no state, unknown state, the provider's error)."""
 
     status = 400
     default_detail = "This sign-in link is not valid. Start again from the sign-in page."
-
-    def __init__(self, reason: str, detail: str | None = None) -> None:
-        self.reason = reason
-        super().__init__(detail)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from gatehouse.iam.audit import Change, Origin, record, record_apart
 from gatehouse.iam.users import NewLocalUser, local_user_document
 from gatehouse.secrets_box import LazySecretBox
 from gatehouse.sso import linking
+from gatehouse.sso.failure import Reasoned, reason_of
 from gatehouse.sso.mapping import evaluate
 from gatehouse.sso.protocol import (
     CallbackRefused,
@@ -71,19 +72,17 @@ SIGN_IN = Change("auth:SignIn", "user")
 START = Change("auth:StartSignIn", "login_option")
 
 
-class OptionUnavailable(NotFound):
+class OptionUnavailable(Reasoned, NotFound):
     """The login option does not exist or is disabled."""
 
-    reason = "option_unavailable"
     default_detail = "This sign-in option does not exist or is turned off. Go back to the sign-in page."
 
+    def __init__(self) -> None:
+        super().__init__("option_unavailable")
 
-class SsoRefused(Forbidden):
+
+class SsoRefused(Reasoned, Forbidden):
     """The provider vouched for the user, but Gatehouse does not let them in (see :mod:`linking`)."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        self.reason = reason
-        super().__init__(detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +118,6 @@ class _Attempt:
         if reason:
             summary["reason"] = reason
         return SIGN_IN.about(self.user_id, **summary)
-
-
-def reason_of(exc: GatehouseError) -> str:
-    """The stable code of a sign-in failure (for the audit log and the page)."""
-    return str(getattr(exc, "reason", type(exc).__name__))
 
 
 class OidcSignIn:

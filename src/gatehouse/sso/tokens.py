@@ -31,6 +31,7 @@ from joserfc.errors import BadSignatureError, JoseError
 from joserfc.jwk import JWKRegistry, Key
 
 from gatehouse.errors import Unauthorized
+from gatehouse.sso.failure import Reasoned
 
 DEFAULT_ALGORITHMS: Final = ("RS256", "ES256", "PS256")
 """Asymmetric algorithms accepted by default. RS256 is the one every provider must support (§15.1)."""
@@ -63,14 +64,10 @@ class _Registry(jws.JWSRegistry):
     max_header_length = 4096
 
 
-class SsoResponseInvalid(Unauthorized):
+class SsoResponseInvalid(Reasoned, Unauthorized):
     """A response of the identity provider may not be trusted; ``reason`` is a stable code."""
 
     default_detail = "The identity provider's response could not be verified."
-
-    def __init__(self, reason: str, detail: str | None = None) -> None:
-        self.reason = reason
-        super().__init__(detail)
 
 
 class IdTokenInvalid(SsoResponseInvalid):

@@ -16,7 +16,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from gatehouse.errors import GatehouseError
-from gatehouse.sso.signin import OidcSignIn, reason_of
+from gatehouse.sso.failure import reason_of
+from gatehouse.sso.signin import OidcSignIn
 from gatehouse.sso.urls import CALLBACK_PATH, LOGIN_PATH
 from gatehouse.web.dashboard import Dashboard
 
