@@ -45,8 +45,9 @@ from web_helpers import ADMIN_PASSWORD, csrf_of, make_admin, sign_in
 
 PRINCIPALS: Final = ("super", "viewer", "denier", "bounded", "norole")
 PASSWORD: Final = "matrix password 1234"
-IDP: Final = "https://idp.invalid"
-"""The issuer of the matrix's login options: it never resolves (RFC 2606), so no request may reach it."""
+IDP: Final = "http://127.0.0.1:9"
+"""The issuer of the matrix's login options: nothing listens on the discard port, so no request gets an answer
+(and none leaves this machine)."""
 IDP_SECRET_ENV: Final = "MATRIX_SSO_SECRET"
 
 _ALL = frozenset(ACTION_NAMES)

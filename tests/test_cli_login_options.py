@@ -27,7 +27,7 @@ from test_api_support import VIEWER, add_user, token_for
 from web_helpers import ADMIN_PASSWORD, make_admin, sign_in
 
 PUBLIC_URL = "https://gh.example.com"
-DOWN_IDP = "https://idp.invalid"  # RFC 2606: never resolves, so the provider is "down"
+DOWN_IDP = "http://127.0.0.1:9"  # nothing listens on the discard port: the provider is "down"
 
 
 @pytest.fixture

@@ -137,6 +137,7 @@ DASHBOARD: dict[tuple[str, str], Case] = {
     ("POST", LO + "/{option_id}/delete"): Case("iam:UpdateLoginOption", login_option),
     ("GET", LO + "/{option_id}/dry-run"): Case("iam:GetLoginOption", login_option),
     ("POST", LO + "/{option_id}/dry-run"): Case("iam:GetLoginOption", login_option, fields(rules="[]", claims="{{}}")),
+    ("POST", LO + "/{option_id}/check"): Case("iam:GetLoginOption", login_option),  # the provider is down
     # Single sign-on (public: a browser on its way in; stray requests get a page that says why, never a 5xx)
     ("GET", "/sso/oidc/{option_id}/login"): Case(
         PUBLIC, call=anonymous_get("/sso/oidc/{option_id}/login?iss=https://elsewhere.invalid"), error_ok=True
@@ -277,6 +278,7 @@ API: dict[tuple[str, str], Case] = {
     ("PUT", A + "/login_options/{option_id}"): Case("iam:UpdateLoginOption", login_option, OPTION_BODY),
     ("PATCH", A + "/login_options/{option_id}"): Case("iam:UpdateLoginOption", login_option, body(enabled=True)),
     ("DELETE", A + "/login_options/{option_id}"): Case("iam:UpdateLoginOption", login_option),
+    ("POST", A + "/login_options/{option_id}/check"): Case("iam:GetLoginOption", login_option),
     ("POST", A + "/login_options/{option_id}/dry_run"): Case(
         "iam:GetLoginOption", login_option, body(claims={"groups": ["ops"]})
     ),

@@ -397,3 +397,37 @@ def test_another_subject_claim_matches_the_scim_external_id(world: World) -> Non
     assert world.held(user_id) == {"Operators": {"sso"}}
     with world.db.snapshot() as connection:
         assert [link.subject for link in sso_links.links_of_user(connection, user_id)] == [f"{name}@corp.example"]
+
+
+def test_an_administrator_checks_the_provider_from_the_dashboard_and_the_api(world: World) -> None:
+    make_admin(world.db)
+    page = world.gatehouse.get("/login")
+    world.gatehouse.post(
+        "/login",
+        data={"username": "admin", "password": ADMIN_PASSWORD, "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    setup = world.gatehouse.get(f"/organization/settings/login-options/{world.option_id}")
+    checked = world.gatehouse.post(
+        f"/organization/settings/login-options/{world.option_id}/check", data={"csrf_token": csrf_of(setup.text)}
+    )
+    assert checked.status_code == 200
+    assert "The provider answered: discovery and 1 signing key found." in checked.text
+    assert f"<code>{world.provider.issuer}/oauth/token</code> (client_secret_basic)" in checked.text
+
+    token = world.gatehouse.post(
+        "/api/tokens", json={"name": "checker", "expires_in_days": 7}, headers={"X-CSRF-Token": csrf_of(setup.text)}
+    )
+    assert token.status_code == 201, token.text
+    key = {"X-API-KEY": token.json()["token"]}
+    found = world.gatehouse.post(f"/api/login_options/{world.option_id}/check", headers=key).json()
+    assert found["ok"] is True and found["signing_keys"] == 1 and found["end_session_endpoint"].endswith("/end_session")
+    assert found["userinfo_endpoint"] == f"{world.provider.issuer}/oauth/userinfo" and found["warnings"] == []
+
+    # The provider goes away: the check says so, and changes nothing.
+    with world.db.transaction() as connection:
+        connection.execute(
+            sa.text("UPDATE login_options SET issuer = 'http://127.0.0.1:9' WHERE id = :i"), {"i": world.option_id}
+        )
+    down = world.gatehouse.post(f"/api/login_options/{world.option_id}/check", headers=key).json()
+    assert down["ok"] is False and down["reason"] == "unreachable" and "could not be reached" in down["detail"]

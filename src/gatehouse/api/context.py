@@ -22,6 +22,7 @@ from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.signin import SignInPolicy
 from gatehouse.network import client_ip
 from gatehouse.secrets_box import LazySecretBox
+from gatehouse.sso.provider import ProviderClient
 from gatehouse.store.database import Database
 from gatehouse.store.sessions import SessionUser
 
@@ -59,6 +60,7 @@ class Api:
         )
         self.last_use = LastUseRecorder()
         self.secrets = LazySecretBox(settings.secret_key_path)  # SSO client secrets at rest
+        self.provider = ProviderClient(settings.sso_http_timeout_seconds, settings.sso_metadata_ttl_seconds)
 
     def client_ip(self, request: Request) -> str | None:
         """The client's address (``X-Forwarded-For`` believed from trusted proxies only)."""

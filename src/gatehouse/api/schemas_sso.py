@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from gatehouse.api.schemas import Body
 from gatehouse.iam.login_options import DryRunView, LoginOptionsState, OptionInput, OptionView, RuleLine, Target
 from gatehouse.sso.mapping import MAX_RULES, Kind, Operation
+from gatehouse.sso.provider import ProviderCheck
 from gatehouse.store.login_options import DEFAULT_SCOPES
 
 Scopes = str | list[str]
@@ -347,4 +348,35 @@ class DryRunResult(BaseModel):
             ],
             roles=[GrantOut(**TargetOut.of(g.target).model_dump(), rule=g.rule) for g in view.roles],
             boundaries=[GrantOut(**TargetOut.of(g.target).model_dump(), rule=g.rule) for g in view.boundaries],
+        )
+
+
+class ProviderCheckOut(BaseModel):
+    """What a check of an option's provider found (its discovery document and keys, fetched now)."""
+
+    ok: bool = Field(description="Whether discovery and the keys could be read and used.")
+    reason: str | None = Field(default=None, description="When not ok: a stable code (`unreachable`, `timeout`…).")
+    detail: str | None = Field(default=None, description="When not ok: what is wrong, for an administrator.")
+    authorization_endpoint: str | None = None
+    token_endpoint: str | None = None
+    token_auth_method: str | None = None
+    userinfo_endpoint: str | None = None
+    end_session_endpoint: str | None = None
+    signing_algs: list[str] = Field(default_factory=list)
+    signing_keys: int = 0
+    warnings: list[str] = Field(default_factory=list, description="What will not work as the option is configured.")
+
+    @classmethod
+    def of(cls, found: ProviderCheck, warnings: list[str]) -> ProviderCheckOut:
+        metadata = found.metadata
+        return cls(
+            ok=True,
+            authorization_endpoint=metadata.authorization_endpoint,
+            token_endpoint=metadata.token_endpoint,
+            token_auth_method=metadata.token_auth_method,
+            userinfo_endpoint=metadata.userinfo_endpoint,
+            end_session_endpoint=metadata.end_session_endpoint,
+            signing_algs=list(metadata.signing_algs),
+            signing_keys=found.signing_keys,
+            warnings=warnings,
         )

@@ -61,6 +61,8 @@ class ProviderMetadata:
     end_session_endpoint: str | None = None
     token_auth_method: str = "client_secret_basic"
     signing_algs: tuple[str, ...] = ("RS256",)
+    scopes: tuple[str, ...] | None = None
+    """``scopes_supported`` when the provider lists them (RECOMMENDED, not required: §3)."""
 
 
 def discovery_url(issuer: str) -> str:
@@ -88,6 +90,8 @@ def parse_metadata(issuer: str, document: object) -> ProviderMetadata:
             "client_auth_unsupported",
             "The identity provider supports neither client_secret_basic nor client_secret_post at its token endpoint.",
         )
+    listed = document.get("scopes_supported")
+    scopes = tuple(s for s in listed if isinstance(s, str)) if isinstance(listed, list) else None
     algs = document.get("id_token_signing_alg_values_supported")
     signing = tuple(a for a in algs if isinstance(a, str)) if isinstance(algs, list) else ("RS256",)
     return ProviderMetadata(
@@ -99,6 +103,7 @@ def parse_metadata(issuer: str, document: object) -> ProviderMetadata:
         end_session_endpoint=_url(document, "end_session_endpoint", required=False) or None,
         token_auth_method=method,
         signing_algs=signing or ("RS256",),
+        scopes=scopes,
     )
 
 

@@ -14,8 +14,9 @@ access token, code or secret ever appears in one.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Final
 
 import httpx
@@ -33,6 +34,28 @@ from gatehouse.sso.protocol import (
 
 MAX_RESPONSE_BYTES: Final = 1024 * 1024
 USER_AGENT: Final = "Gatehouse-SSO"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderCheck:
+    """What a check of a provider found: its metadata and how many signing keys it publishes."""
+
+    metadata: ProviderMetadata
+    signing_keys: int
+
+    def warnings(self, *, end_session: bool, scopes: Sequence[str]) -> list[str]:
+        """What will not work as the option is configured."""
+        found = []
+        if self.signing_keys == 0:
+            found.append("The provider publishes no signing key: no ID token can be verified.")
+        if end_session and self.metadata.end_session_endpoint is None:
+            found.append("The provider has no end-session endpoint: signing out of Gatehouse will not sign out there.")
+        if self.metadata.userinfo_endpoint is None:
+            found.append("The provider has no UserInfo endpoint: only the ID token's claims are read.")
+        unsupported = [s for s in scopes if self.metadata.scopes is not None and s not in self.metadata.scopes]
+        if unsupported:
+            found.append(f"The provider does not list these scopes as supported: {', '.join(unsupported)}.")
+        return found
 
 
 class ProviderClient:
@@ -92,6 +115,15 @@ class ProviderClient:
             raise ProviderError("jwks_failed", "The identity provider's signing keys (jwks_uri) could not be read.")
         self._keys[metadata.jwks_uri] = (self._clock(), document)
         return document
+
+    async def check(self, issuer: str) -> ProviderCheck:
+        """Fetch the provider's discovery document and keys afresh (the administrator's "check" button);
+        :class:`ProviderError` says what is wrong."""
+        self._metadata.pop(issuer, None)
+        metadata = await self.metadata(issuer)
+        keys = await self.keys(metadata, refresh=True)
+        usable = [key for key in keys["keys"] if isinstance(key, dict) and key.get("use", "sig") == "sig"]
+        return ProviderCheck(metadata, len(usable))
 
     async def exchange(self, request: TokenRequest) -> TokenResponse:
         """POST the token request (OIDC Core §3.1.3.1) and read the answer."""

@@ -41,7 +41,7 @@ def dashboard_routes(dashboard: Dashboard) -> list[BaseRoute]:
         *sso.routes(dashboard, flow),
         *users.routes(dashboard),
         *settings.routes(dashboard),
-        *login_options.routes(dashboard),
+        *login_options.routes(dashboard, provider),
         *tokens.routes(dashboard),
         *audit.routes(dashboard),
         *roles.routes(dashboard),

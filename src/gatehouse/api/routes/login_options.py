@@ -32,11 +32,13 @@ from gatehouse.api.schemas_sso import (
     LoginOptionReplace,
     PasswordLogin,
     PasswordLoginOut,
+    ProviderCheckOut,
     rule_json,
 )
 from gatehouse.iam import login_options as options
 from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.login_options import OptionInput, OptionView
+from gatehouse.sso.protocol import ProviderError
 from gatehouse.store import login_options as option_store
 from gatehouse.store.records import utcnow
 
@@ -252,3 +254,20 @@ async def dry_run_option(option_id: OptionId, body: ClaimsSample, caller: Caller
         return DryRunResult.of(options.dry_run(connection, caller.principal, rules, body.claims))
 
     return await api.db.read(read)
+
+
+@router.post(
+    "/{option_id}/check",
+    response_model=ProviderCheckOut,
+    summary="Check an option's provider",
+    description="Fetches the provider's discovery document and signing keys now, as a sign-in would, and says "
+    "what was found or what is wrong (`ok: false` with a reason). Changes nothing (`iam:GetLoginOption`).",
+    responses=responses(401, 403, 404, 422),
+)
+async def check_provider(option_id: OptionId, caller: CallerDep, api: ApiDep) -> ProviderCheckOut:
+    view = await api.db.read(lambda c: options.get(c, caller.principal, option_id, api.settings.public_url))
+    try:
+        found = await api.provider.check(view.issuer)
+    except ProviderError as exc:
+        return ProviderCheckOut(ok=False, reason=exc.reason, detail=exc.detail)
+    return ProviderCheckOut.of(found, found.warnings(end_session=view.end_session, scopes=view.scopes.split()))

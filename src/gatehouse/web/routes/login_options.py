@@ -32,6 +32,8 @@ from gatehouse.iam.authorizer import Principal, require
 from gatehouse.iam.catalog import ORGANIZATION
 from gatehouse.iam.login_options import OptionInput, OptionView
 from gatehouse.sso.mapping import Operation, Rule
+from gatehouse.sso.protocol import ProviderError
+from gatehouse.sso.provider import ProviderClient
 from gatehouse.sso.urls import initiate_login_uri, redirect_uri
 from gatehouse.store.login_options import DEFAULT_SCOPES
 from gatehouse.store.policies import StoredPolicy
@@ -157,8 +159,8 @@ def env_missing(view: OptionView | None) -> str | None:
 # ------------------------------------------------------------------------------------------ routes
 
 
-def routes(dashboard: Dashboard) -> list[Route]:
-    """The login options routes."""
+def routes(dashboard: Dashboard, provider: ProviderClient) -> list[Route]:
+    """The login options routes (``provider`` checks a provider's configuration on request)."""
     db = dashboard.db
     public = dashboard.settings.public_url
 
@@ -174,6 +176,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
         status: int = 200,
         error: str | None = None,
         version: int | None = None,
+        **extra: Any,
     ) -> Response:
         me = principal(request)
         shown = await db.read(lambda c: _setup(c, me, option_id, public))
@@ -192,6 +195,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
             env_missing=env_missing(shown.option),
             operations=OPERATIONS,
             error=error,
+            **extra,
         )
 
     async def run(request: Request, what: Change, work: Callable[[Connection], Any], describe: Any = None) -> Any:
@@ -294,6 +298,18 @@ def routes(dashboard: Dashboard) -> list[Route]:
         return dashboard.redirect(SECTION, "Username and password sign-in is off: users sign in through SSO.")
 
     @page(dashboard)
+    async def check(request: Request) -> Response:
+        """Fetch the provider's discovery document and keys now, and say what was found (reads only)."""
+        option_id = request.path_params["option_id"]
+        view = await db.read(lambda c: uc.get(c, principal(request), option_id, public))
+        try:
+            found = await provider.check(view.issuer)
+        except ProviderError as exc:
+            return await setup_page(request, option_id, values_of(view), check_error=exc.detail)
+        warnings = found.warnings(end_session=view.end_session, scopes=view.scopes.split())
+        return await setup_page(request, option_id, values_of(view), check=found, check_warnings=warnings)
+
+    @page(dashboard)
     async def dry_run(request: Request) -> Response:
         me = principal(request)
         option_id = request.path_params["option_id"]
@@ -327,6 +343,7 @@ def routes(dashboard: Dashboard) -> list[Route]:
         Route(BASE + "/{option_id}", detail, methods=["GET", "POST"]),
         Route(BASE + "/{option_id}/delete", delete, methods=["GET", "POST"]),
         Route(BASE + "/{option_id}/dry-run", dry_run, methods=["GET", "POST"]),
+        Route(BASE + "/{option_id}/check", check, methods=["POST"]),
     ]
 
 
