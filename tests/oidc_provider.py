@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from pytest_iam import Server
 
 from gatehouse.secrets_box import SecretBox
-from gatehouse.sso.urls import redirect_uri
 from gatehouse.store import login_options
 from gatehouse.store.database import Database
 from gatehouse.store.login_options import LoginOptionWrite
@@ -145,10 +144,6 @@ def path_of(url: str) -> str:
     """The path and query of a URL (to replay a redirect to Gatehouse through a test client)."""
     parts = urlsplit(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def callback_uri(public_url: str, option_id: str) -> str:
-    return redirect_uri(public_url, option_id)
 
 
 def count(db: Database, table: sa.Table) -> int:

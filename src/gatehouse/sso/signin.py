@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 from gatehouse.errors import Conflict, Forbidden, GatehouseError, InvalidInput, NotFound
 from gatehouse.iam.audit import Change, Origin, record, record_apart
 from gatehouse.iam.users import NewLocalUser, local_user_document
+from gatehouse.scim import control
 from gatehouse.secrets_box import LazySecretBox
 from gatehouse.sso import linking
 from gatehouse.sso.failure import Reasoned, reason_of
@@ -309,7 +310,7 @@ class OidcSignIn:
     ) -> tuple[str, str, str]:  # fmt: skip
         candidates, email_matches = sso_candidates.load(connection, login)
         decision = _ambiguous(candidates, email_matches, login) or linking.decide(
-            login, candidates, scim_only=option.effective_scim_only(_scim_enabled(connection))
+            login, candidates, scim_only=option.effective_scim_only(control.is_enabled(connection))
         )
         now = utcnow()
         if isinstance(decision, linking.Refuse):
@@ -358,12 +359,6 @@ class OidcSignIn:
             raise SsoRefused("user_name_taken", linking.MESSAGES["user_name_taken"]) from exc
         user_events.record(connection, created.id, user_events.CREATED, f"SSO: {option_name}", now)
         return created.id, create.user_name
-
-
-def _scim_enabled(connection: Connection) -> bool:
-    from gatehouse.scim import control  # the SCIM switch lives with the SCIM package
-
-    return control.is_enabled(connection)
 
 
 def _ambiguous(
