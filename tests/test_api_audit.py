@@ -90,6 +90,10 @@ def test_search_refusals(client: TestClient, db: Database, world: World, admin: 
     assert_error(client.get("/api/audit-logs?limit=501", headers=admin), 422)
     assert_error(client.get("/api/audit-logs?source=mail", headers=admin), 422)
     assert_error(client.get("/api/audit-logs?since=yesterday", headers=admin), 422)
+    # A moment that cannot be turned to UTC (before year 1) is a 400 that says so, never a 500.
+    early = client.get("/api/audit-logs?until=0001-01-01T00:00:01%2B23:00", headers=admin)
+    assert_error(early, 400, "invalid_input")
+    assert "until" in early.json()["error"]["detail"]
     from test_api_support import roleless
 
     _, token = roleless(db, "nobody")

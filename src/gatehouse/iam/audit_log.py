@@ -87,10 +87,15 @@ def _text(value: str | None, what: str) -> str:
     return clean
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def _utc(value: datetime | None, what: str) -> datetime | None:
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:01+23:00 lies before the first representable instant
+        raise InvalidInput(f"{what}: a moment between the years 1 and 9999 in UTC.") from None
 
 
 def audit_query(
@@ -116,7 +121,7 @@ def audit_query(
     clean_outcome = _text(outcome, "outcome")
     if clean_outcome and clean_outcome not in OUTCOMES:
         raise InvalidInput(f"outcome: one of {', '.join(OUTCOMES)}.")
-    start, end = _utc(since), _utc(until)
+    start, end = _utc(since, "since"), _utc(until, "until")
     if start is not None and end is not None and end <= start:
         raise InvalidInput("until: must be later than since.")
     return AuditQuery(
