@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from gatehouse.app import create_app
 from gatehouse.config import Settings
-from gatehouse.scim import control
+from gatehouse.iam import scim_control
 from gatehouse.store import migration
 from gatehouse.store.database import Database
 from gatehouse.store.tables import metadata
@@ -78,8 +78,8 @@ def app_client(settings: Settings, db: Database) -> Iterator[TestClient]:
 def scim_token(db: Database) -> str:
     """SCIM turned on, with one live token."""
     with db.transaction() as connection:
-        control.enable(connection)
-        return control.issue_token(connection, "Okta").token
+        scim_control.enable(connection)
+        return scim_control.issue_token(connection, "Okta").token
 
 
 @pytest.fixture

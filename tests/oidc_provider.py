@@ -17,10 +17,10 @@ import httpx
 import sqlalchemy as sa
 from pytest_iam import Server
 
+from gatehouse.login.options import LoginOptionWrite
 from gatehouse.secrets_box import SecretBox
 from gatehouse.store import login_options
 from gatehouse.store.database import Database
-from gatehouse.store.login_options import LoginOptionWrite
 from gatehouse.store.records import utcnow
 
 SCOPES = "openid profile email groups"

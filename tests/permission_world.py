@@ -28,18 +28,18 @@ from starlette.testclient import TestClient
 from gatehouse.credentials import generate_token, hash_token, token_hint
 from gatehouse.iam import api_tokens as token_cases
 from gatehouse.iam import roles as rbac
+from gatehouse.iam import scim_control
 from gatehouse.iam import users as admin_cases
 from gatehouse.iam.authorizer import Principal, load_principal
 from gatehouse.iam.bootstrap import ensure_rbac
 from gatehouse.iam.catalog import ACTION_NAMES, ORGANIZATION_ADMIN_EXCLUDED
 from gatehouse.iam.rbac_forms import policy_input, role_input
-from gatehouse.scim import control
+from gatehouse.login.options import LoginOptionWrite
 from gatehouse.store import api_tokens as token_store
 from gatehouse.store import login_options as login_option_store
 from gatehouse.store import roles as role_store
 from gatehouse.store import users as user_store
 from gatehouse.store.database import Database
-from gatehouse.store.login_options import LoginOptionWrite
 from gatehouse.store.records import utcnow
 from web_helpers import ADMIN_PASSWORD, csrf_of, make_admin, sign_in
 
@@ -152,7 +152,7 @@ class World:
 
     def new_scim_token(self) -> str:
         with self.db.transaction() as connection:
-            return control.issue_token(connection, self.unique("idp")).info.id
+            return scim_control.issue_token(connection, self.unique("idp")).info.id
 
     def new_login_option(self) -> str:
         """An enabled OIDC login option (its client secret named by an environment variable); its id."""
@@ -183,8 +183,8 @@ def build_world(app: Any, db: Database) -> World:
     super_id = make_admin(db)
     with db.transaction() as connection:
         ensure_rbac(connection)
-        control.enable(connection)
-        world.scim_token = control.issue_token(connection, "matrix").token
+        scim_control.enable(connection)
+        world.scim_token = scim_control.issue_token(connection, "matrix").token
         acting = load_principal(connection, super_id)
         ids = {"super": super_id}
         for name in PRINCIPALS[1:]:

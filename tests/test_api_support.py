@@ -17,7 +17,7 @@ from gatehouse.iam import roles as rbac
 from gatehouse.iam.authorizer import Principal, load_principal, super_admin_role
 from gatehouse.iam.bootstrap import ensure_rbac
 from gatehouse.passwords import hash_password
-from gatehouse.scim.render import USER_SCHEMA
+from gatehouse.resources.schemas import USER_SCHEMA
 from gatehouse.store import groups as group_store
 from gatehouse.store import users as user_store
 from gatehouse.store.audit import AuditQuery, AuditRecord

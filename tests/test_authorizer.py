@@ -123,8 +123,7 @@ def test_viewer_may_only_read(seeded: Database) -> None:
     principal = principal_of(seeded, user_id)
     own_tokens = {"iam:CreateToken", "iam:DeleteToken"}
     expected = {
-        a.name: (a.name.startswith("iam:Get") and a.name != "iam:GetAnyToken") or a.name in own_tokens
-        for a in ACTIONS
+        a.name: (a.name.startswith("iam:Get") and a.name != "iam:GetAnyToken") or a.name in own_tokens for a in ACTIONS
     }
     assert decisions(principal) == expected
     with pytest.raises(Forbidden, match=r"iam:InviteUser on arn:gatehouse:iam:user/\*: no statement allows"):

@@ -15,12 +15,12 @@ from starlette.testclient import TestClient
 from gatehouse.app import create_app
 from gatehouse.config import Settings
 from gatehouse.iam import login_options as options
+from gatehouse.login.options import LoginOptionWrite
 from gatehouse.store import login_options as option_store
 from gatehouse.store import migration
 from gatehouse.store.audit import AuditQuery
 from gatehouse.store.audit import search as audit_search
 from gatehouse.store.database import Database
-from gatehouse.store.login_options import LoginOptionWrite
 from gatehouse.store.records import utcnow
 from servers import cli, cli_env
 from test_api_support import VIEWER, add_user, token_for

@@ -18,12 +18,13 @@ from sqlalchemy.engine import Connection
 from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from gatehouse.iam import login_options as uc
 from gatehouse.iam import roles as rbac
+from gatehouse.iam import scim_control
 from gatehouse.iam.audit import Origin, audited_sync
 from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, Principal, load_principal
 from gatehouse.iam.login_options import OptionInput
 from gatehouse.iam.rbac_forms import policy_input, role_input
+from gatehouse.login import options
 from gatehouse.passwords import hash_password
-from gatehouse.scim import control
 from gatehouse.secrets_box import SecretBox
 from gatehouse.store import login_options as store
 from gatehouse.store import roles as role_store
@@ -87,7 +88,7 @@ def _update(w: World, option_id: str, version: int | None = None, **changes: Any
         return uc.update(connection, w.admin, option_id, _input(**changes), w.box, PUBLIC, utcnow(), version)
 
 
-def _stored(w: World, option_id: str) -> store.LoginOption:
+def _stored(w: World, option_id: str) -> options.LoginOption:
     with w.db.snapshot() as connection:
         found = store.get(connection, option_id)
     assert found is not None
@@ -282,7 +283,7 @@ def test_scim_only_defaults_to_whether_scim_is_on(world: World) -> None:
     default, never = _create(world), _create(world, name="Entra", scim_only=False)
     assert (default.effective_scim_only, never.effective_scim_only) == (False, False)
     with world.db.transaction() as connection:
-        control.enable(connection)
+        scim_control.enable(connection)
     with world.db.snapshot() as connection:
         state = {o.name: o for o in uc.state(connection, world.admin, PUBLIC).options}
         assert state["Okta"].scim_only is None and state["Okta"].effective_scim_only is True

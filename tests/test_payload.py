@@ -9,13 +9,12 @@ import orjson
 import pytest
 
 from gatehouse.errors import GatehouseError, InvalidInput, InvalidSyntax
+from gatehouse.resources.documents import validate_group_doc, validate_user_doc
 from gatehouse.scim.payload import (
     GroupInput,
     UserInput,
     parse_group,
     parse_user,
-    validate_group_doc,
-    validate_user_doc,
     with_manager_ref,
 )
 

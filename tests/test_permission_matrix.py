@@ -34,7 +34,7 @@ from gatehouse.app import create_app
 from gatehouse.cli.main import app as cli_app
 from gatehouse.config import Settings
 from gatehouse.errors import Forbidden, Unauthorized
-from gatehouse.scim import control
+from gatehouse.iam import scim_control
 from gatehouse.store import login_options as login_option_store
 from gatehouse.store import migration
 from gatehouse.store import users as user_store
@@ -518,7 +518,7 @@ def cli_args(world: World, command: str) -> tuple[list[str], str | None]:
         return ["scim", "token", "create", "--name", name], None
     if command == "scim token revoke":
         with world.db.transaction() as connection:
-            control.issue_token(connection, name)
+            scim_control.issue_token(connection, name)
         return ["scim", "token", "revoke", name], None
     if command == "scim password-sign-in":
         return ["scim", "password-sign-in", "off"], None
@@ -553,5 +553,5 @@ def test_cli_commands(world: World, who: str, monkeypatch: pytest.MonkeyPatch) -
             wrong.append(f"{command} ({rule}): {'refused' if refused else 'allowed'}; {result.output[:200]}")
     assert not wrong, "\n" + "\n".join(wrong)
     with world.db.transaction() as connection:  # leave provisioning and password sign-in on for the others
-        control.enable(connection)
+        scim_control.enable(connection)
         login_option_store.set_password_login(connection, True)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gatehouse.scim import quirks
+from gatehouse.resources import quirks
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

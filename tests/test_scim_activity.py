@@ -13,15 +13,15 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
-from gatehouse.scim import control
+from gatehouse.iam import scim_control
 from gatehouse.scim.activity import (
     ERROR_KEY,
     TOKEN_KEY,
     ActivityMiddleware,
     ActivityRecorder,
-    recent,
     shown_path,
 )
+from gatehouse.store.scim_activity import recent
 from gatehouse.store.database import Database
 from gatehouse.store.records import as_utc
 from gatehouse.store.tables import scim_activity
@@ -294,7 +294,7 @@ def test_scim_requests_are_recorded_with_failures_and_without_secrets(
     )
     assert app_client.get(f"{SCIM}/Nowhere", headers=auth).status_code == 404
     with db.transaction() as connection:
-        control.disable(connection)
+        scim_control.disable(connection)
     assert app_client.get(f"{SCIM}/ServiceProviderConfig", headers=auth).status_code == 403
 
     recorder = app_client.app.state.scim_activity  # type: ignore[attr-defined]

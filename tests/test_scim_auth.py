@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from gatehouse.scim import control
+from gatehouse.iam import scim_control
 from gatehouse.store import scim_tokens
 from gatehouse.store.database import Database
 from scim_helpers import SCIM, assert_scim_error, okta_user
@@ -40,12 +40,12 @@ def test_every_endpoint_requires_the_token(app_client: TestClient, scim_token: s
 def test_disabled_scim_is_403_and_enabling_restores_access(scim: TestClient, db: Database) -> None:
     """Turning SCIM off refuses every request at once; the tokens are kept and work again when on."""
     with db.transaction() as connection:
-        control.disable(connection)
+        scim_control.disable(connection)
     body = assert_scim_error(scim.get(f"{SCIM}/Users"), 403)
     assert "disabled" in body["detail"]
     assert_scim_error(scim.post(f"{SCIM}/Users", json=okta_user()), 403)
     with db.transaction() as connection:
-        control.enable(connection)
+        scim_control.enable(connection)
     assert scim.get(f"{SCIM}/Users").status_code == 200
 
 
@@ -53,8 +53,8 @@ def test_revoked_token_is_refused_at_once(scim: TestClient, db: Database) -> Non
     """A revoked token stops working on the very next request; another token keeps working."""
     assert scim.get(f"{SCIM}/Users").status_code == 200
     with db.transaction() as connection:
-        other = control.issue_token(connection, "Entra").token
-        control.revoke_token(connection, "Okta")
+        other = scim_control.issue_token(connection, "Entra").token
+        scim_control.revoke_token(connection, "Okta")
     assert_scim_error(scim.get(f"{SCIM}/Users"), 401)
     assert scim.get(f"{SCIM}/Users", headers={"Authorization": f"Bearer {other}"}).status_code == 200
 
@@ -82,10 +82,10 @@ def test_token_names_are_unique_among_live_tokens(db: Database, scim_token: str)
     from gatehouse.errors import Conflict
 
     with pytest.raises(Conflict), db.transaction() as connection:
-        control.issue_token(connection, "Okta")
+        scim_control.issue_token(connection, "Okta")
     with db.transaction() as connection:
-        control.revoke_token(connection, "Okta")
-        assert control.issue_token(connection, "Okta").token != scim_token
+        scim_control.revoke_token(connection, "Okta")
+        assert scim_control.issue_token(connection, "Okta").token != scim_token
 
 
 def test_me_is_not_implemented_and_bulk_is_not_supported(scim: TestClient) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from gatehouse.iam import scim_control
 from gatehouse.passwords import verify_password
-from gatehouse.scim import control
 from gatehouse.store.database import Database
 from scim_helpers import ENTERPRISE, LIST, PUBLIC_URL, SCIM, USER, assert_scim_error, entra_user, okta_user, patch
 
@@ -209,7 +209,7 @@ def test_password_is_never_returned_and_stored_only_when_allowed(scim: TestClien
     """Okta's password is discarded by default; with password sign-in on it is kept as an Argon2 hash."""
     first = create(scim, okta_user("nopass@x.test", "np"))
     with db.transaction() as connection:
-        control.set_password_sign_in(connection, True)
+        scim_control.set_password_sign_in(connection, True)
     second = create(scim, okta_user("withpass@x.test", "wp"))
     assert "password" not in second
     with db.snapshot() as connection:

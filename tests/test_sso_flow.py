@@ -22,10 +22,10 @@ from starlette.testclient import TestClient
 
 from gatehouse.app import create_app
 from gatehouse.config import Settings
+from gatehouse.iam import scim_control
 from gatehouse.iam.authorizer import held_roles
-from gatehouse.scim import control
+from gatehouse.login.urls import post_logout_uri, redirect_uri
 from gatehouse.secrets_box import SecretBox
-from gatehouse.sso.urls import post_logout_uri, redirect_uri
 from gatehouse.store import audit, roles, sso_links, users
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
@@ -96,8 +96,8 @@ def world(provider: Provider, settings: Settings, db: Database) -> Iterator[Worl
     client_id, secret = provider.register_client(redirect_uri(PUBLIC_URL, option_id))
     now = utcnow()
     with db.transaction() as connection:
-        control.enable(connection)
-        token = control.issue_token(connection, "Okta").token
+        scim_control.enable(connection)
+        token = scim_control.issue_token(connection, "Okta").token
         role_ids = {}
         for name in ("Operators", "Developers", "Auditors"):
             role_ids[name] = str(uuid.uuid4())
@@ -222,7 +222,7 @@ def test_a_user_not_provisioned_by_scim_is_refused(world: World) -> None:
 
 def test_without_scim_only_the_user_is_created_on_first_sign_in(world: World) -> None:
     with world.db.transaction() as connection:
-        control.disable(connection)  # "on by default when SCIM is enabled": off now
+        scim_control.disable(connection)  # "on by default when SCIM is enabled": off now
     name = unique("erin")
     at_idp = world.provider.user(name, email=f"{name}@example.org", groups=("dev",))
     assert world.gatehouse.get(world.callback_for(at_idp), follow_redirects=False).status_code == 303

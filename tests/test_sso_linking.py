@@ -1,4 +1,4 @@
-"""Which user an SSO login links to: every branch of :func:`gatehouse.sso.linking.decide`, as a table.
+"""Which user an SSO login links to: every branch of :func:`gatehouse.login.linking.decide`, as a table.
 
 The takeover cases are the point: a look-alike IdP account (same email or user name as a local admin), an
 unverified email that happens to match a SCIM user, a user name claim that is not the verified email.
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from gatehouse.sso.linking import (
+from gatehouse.login.linking import (
     MESSAGES,
     Candidates,
     CreateUser,

@@ -1,4 +1,4 @@
-"""SSO role and permission-boundary mapping (:mod:`gatehouse.sso.mapping`): pure, table-driven.
+"""SSO role and permission-boundary mapping (:mod:`gatehouse.login.mapping`): pure, table-driven.
 
 Claims documents are shaped like real IdPs' (OpenID Connect Core 1.0 §5.1 standard claims plus Okta's
 ``groups`` and Entra ID's ``roles``). No test is timed: regex safety is checked through what is
@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gatehouse.errors import InvalidInput
-from gatehouse.sso.mapping import (
+from gatehouse.login.mapping import (
     MAX_CANDIDATES,
     MAX_CLAIM_STRING_LENGTH,
     MAX_JSON_TEXT_LENGTH,
@@ -175,14 +175,16 @@ def test_outcome_names_the_matching_value_and_node(
 
 
 def test_ordered_rules_first_match_per_target_and_all_matches_kept() -> None:
-    rules = parse_rules([
-        rule("$.groups[*]", "exact_match", "nobody", target="r-admin"),
-        rule("$.groups", "exact_match_in_array", "gatehouse-admins", target="r-admin"),
-        rule("$.department", "exact_match", "Engineering", target="r-admin"),
-        rule("$.groups[*]", "contains_string", "ops", target="r-ops"),
-        rule("$.department", "regex", "Eng.*", target="p-eng", kind="boundary"),
-        rule("$.groups[*]", "exact_match", "ops-team", target="r-ops"),
-    ])
+    rules = parse_rules(
+        [
+            rule("$.groups[*]", "exact_match", "nobody", target="r-admin"),
+            rule("$.groups", "exact_match_in_array", "gatehouse-admins", target="r-admin"),
+            rule("$.department", "exact_match", "Engineering", target="r-admin"),
+            rule("$.groups[*]", "contains_string", "ops", target="r-ops"),
+            rule("$.department", "regex", "Eng.*", target="p-eng", kind="boundary"),
+            rule("$.groups[*]", "exact_match", "ops-team", target="r-ops"),
+        ]
+    )
     result = evaluate(rules, OKTA)
     assert dict(result.roles) == {"r-admin": 1, "r-ops": 3}
     assert dict(result.boundaries) == {"p-eng": 4}
@@ -192,8 +194,12 @@ def test_ordered_rules_first_match_per_target_and_all_matches_kept() -> None:
 
 
 def test_same_target_id_as_role_and_boundary_stays_apart() -> None:
-    rules = parse_rules([rule("$.sub", "contains_string", "00u", target="x"),
-                         rule("$.sub", "contains_string", "00u", target="x", kind="boundary")])
+    rules = parse_rules(
+        [
+            rule("$.sub", "contains_string", "00u", target="x"),
+            rule("$.sub", "contains_string", "00u", target="x", kind="boundary"),
+        ]
+    )
     result = evaluate(rules, OKTA)
     assert (dict(result.roles), dict(result.boundaries)) == ({"x": 0}, {"x": 1})
 
@@ -217,8 +223,10 @@ def test_no_rules_and_no_matches_grant_nothing() -> None:
 def test_recompute(current: set[str], granted_roles: set[str], kind: str, granted: set[str], removed: set[str]) -> None:
     rules = parse_rules([rule("$.sub", "contains_string", "00u", target=t) for t in sorted(granted_roles)])
     result = evaluate(rules, OKTA)
-    assert recompute(current, result, "boundary" if kind == "boundary" else "role") == (frozenset(granted),
-                                                                                         frozenset(removed))
+    assert recompute(current, result, "boundary" if kind == "boundary" else "role") == (
+        frozenset(granted),
+        frozenset(removed),
+    )
 
 
 def test_recompute_boundaries() -> None:
@@ -247,10 +255,15 @@ INVALID: list[tuple[object, str]] = [
     ([OK] * (MAX_RULES + 1), f"rules: at most {MAX_RULES} rules are allowed, got {MAX_RULES + 1}"),
     ([OK, "x"], "rules[1]: must be a JSON object, not a string"),
     ([OK, OK, [OK]], "rules[2]: must be a JSON object, not an array"),
-    ([{**OK, "role": "r1"}], "rules[0]: unknown field 'role' (name the target with kind and target_id); "
-                             "the fields are kind, target_id, attribute, operation, value"),
-    ([{**OK, "extra": 1}], "rules[0]: unknown field 'extra'; the fields are kind, target_id, attribute, operation, "
-                           "value"),
+    (
+        [{**OK, "role": "r1"}],
+        "rules[0]: unknown field 'role' (name the target with kind and target_id); "
+        "the fields are kind, target_id, attribute, operation, value",
+    ),
+    (
+        [{**OK, "extra": 1}],
+        "rules[0]: unknown field 'extra'; the fields are kind, target_id, attribute, operation, value",
+    ),
     ([with_(kind="group")], "rules[0].kind: must be role or boundary, not 'group'"),
     ([with_(kind=1)], "rules[0].kind: must be a string, not a number"),
     ([with_(kind="")], "rules[0].kind: must not be empty"),
@@ -260,12 +273,16 @@ INVALID: list[tuple[object, str]] = [
     ([with_(target_id="r" * 201)], "rules[0].target_id: is longer than 200 characters (201)"),
     ([without("attribute")], "rules[0].attribute: is required"),
     ([with_(attribute=None)], "rules[0].attribute: must be a string, not null"),
-    ([with_(attribute="groups")],
-     "rules[0].attribute: must be a JSONPath starting with '$', e.g. $.groups[*] or $.title"),
+    (
+        [with_(attribute="groups")],
+        "rules[0].attribute: must be a JSONPath starting with '$', e.g. $.groups[*] or $.title",
+    ),
     ([OK, with_(attribute="$[")], "rules[1].attribute: not a valid JSONPath (unexpected end of query)"),
     ([with_(attribute="$.a b")], "rules[0].attribute: not a valid JSONPath (unexpected token 'b')"),
-    ([with_(attribute="$.a[?match(@, 'x')]")],
-     "rules[0].attribute: not a valid JSONPath (function 'match' is not defined)"),
+    (
+        [with_(attribute="$.a[?match(@, 'x')]")],
+        "rules[0].attribute: not a valid JSONPath (function 'match' is not defined)",
+    ),
     ([with_(attribute="$." + "a" * 499)], "rules[0].attribute: is longer than 500 characters (501)"),
     ([without("operation")], "rules[0].operation: is required"),
     ([with_(operation="equals")], f"rules[0].operation: unknown operation 'equals'; use one of {VALID_LIST}"),
@@ -278,17 +295,27 @@ INVALID: list[tuple[object, str]] = [
     ([with_(value="")], "rules[0].value: must not be empty"),
     ([with_(value="v" * 1001)], "rules[0].value: is longer than 1000 characters (1001)"),
     ([with_(operation="regex", value="a" * 501)], "rules[0].value: is longer than 500 characters (501)"),
-    ([with_(operation="regex", value="(")],
-     "rules[0].value: not a valid regular expression (missing ), unterminated subpattern at position 0)"),
-    ([with_(operation="regex", value="a{5,2}")],
-     "rules[0].value: not a valid regular expression (min repeat greater than max repeat at position 2)"),
-    ([with_(operation="regex", value="a{99999999999999999999}")],
-     "rules[0].value: not a valid regular expression (the repetition number is too large)"),
-    ([with_(operation="regex", value="[[a]")],
-     "rules[0].value: not a valid regular expression (Possible nested set at position 1)"),
-    ([OK, OK, with_(operation="regex", value="(a+)+$")],
-     "rules[2].value: unsafe regular expression: the repetition at position 4 applies to a group that itself "
-     "repeats or alternates, which can backtrack without end"),
+    (
+        [with_(operation="regex", value="(")],
+        "rules[0].value: not a valid regular expression (missing ), unterminated subpattern at position 0)",
+    ),
+    (
+        [with_(operation="regex", value="a{5,2}")],
+        "rules[0].value: not a valid regular expression (min repeat greater than max repeat at position 2)",
+    ),
+    (
+        [with_(operation="regex", value="a{99999999999999999999}")],
+        "rules[0].value: not a valid regular expression (the repetition number is too large)",
+    ),
+    (
+        [with_(operation="regex", value="[[a]")],
+        "rules[0].value: not a valid regular expression (Possible nested set at position 1)",
+    ),
+    (
+        [OK, OK, with_(operation="regex", value="(a+)+$")],
+        "rules[2].value: unsafe regular expression: the repetition at position 4 applies to a group that itself "
+        "repeats or alternates, which can backtrack without end",
+    ),
 ]
 
 
@@ -330,8 +357,21 @@ def test_rules_round_trip_and_kind_defaults_to_role() -> None:
 
 @pytest.mark.parametrize(
     "pattern",
-    ["(a+)+", "(a*)*", r"(\w*\s?)*", "(a|aa)+", "(a|b)*c", "((x+))*", "((a+)?)+", "(?:a+)+", "(x+){2}",
-     "(a{1,3})+", "(.*,)*x", r"(\d+-?)+$", "^(([a-z])+.)+[A-Z]([a-z])+$"],
+    [
+        "(a+)+",
+        "(a*)*",
+        r"(\w*\s?)*",
+        "(a|aa)+",
+        "(a|b)*c",
+        "((x+))*",
+        "((a+)?)+",
+        "(?:a+)+",
+        "(x+){2}",
+        "(a{1,3})+",
+        "(.*,)*x",
+        r"(\d+-?)+$",
+        "^(([a-z])+.)+[A-Z]([a-z])+$",
+    ],
 )
 def test_nested_quantifiers_are_rejected(pattern: str) -> None:
     assert nested_quantifier(pattern) is not None
@@ -341,8 +381,23 @@ def test_nested_quantifiers_are_rejected(pattern: str) -> None:
 
 @pytest.mark.parametrize(
     "pattern",
-    ["(a{2})+", "(ab)?", "(eng|ops)-.*", "[(a+)]+", r"\(a+\)+", "a{2,}b", "(a+)?", "(a{3})*", "(a+){,1}",
-     "x{}", "(?i)admin.*", r"gatehouse-[a-z0-9]+", r"Gatehouse\.(Admin|Owner)", ".*admin.*", "[^]a+]*"],
+    [
+        "(a{2})+",
+        "(ab)?",
+        "(eng|ops)-.*",
+        "[(a+)]+",
+        r"\(a+\)+",
+        "a{2,}b",
+        "(a+)?",
+        "(a{3})*",
+        "(a+){,1}",
+        "x{}",
+        "(?i)admin.*",
+        r"gatehouse-[a-z0-9]+",
+        r"Gatehouse\.(Admin|Owner)",
+        ".*admin.*",
+        "[^]a+]*",
+    ],
 )
 def test_safe_patterns_are_accepted(pattern: str) -> None:
     assert nested_quantifier(pattern) is None
@@ -351,8 +406,13 @@ def test_safe_patterns_are_accepted(pattern: str) -> None:
 
 @pytest.mark.parametrize(
     ("attribute", "operation", "value"),
-    [("$.v", "contains_string", "x"), ("$.v", "regex", "x*"), ("$.v[*]", "regex", "x+"),
-     ("$.v", "contains_string_in_array", "x"), ("$.v[*]", "contains_string", "x")],
+    [
+        ("$.v", "contains_string", "x"),
+        ("$.v", "regex", "x*"),
+        ("$.v[*]", "regex", "x+"),
+        ("$.v", "contains_string_in_array", "x"),
+        ("$.v[*]", "contains_string", "x"),
+    ],
 )
 def test_overlong_claim_strings_are_never_tested(attribute: str, operation: str, value: str) -> None:
     at_cap, over_cap = "x" * MAX_CLAIM_STRING_LENGTH, "x" * (MAX_CLAIM_STRING_LENGTH + 1)
@@ -389,10 +449,13 @@ def test_compiled_paths_and_regexes_are_cached() -> None:
 
 # --- Dry run -----------------------------------------------------------------------------------
 
+
 def test_dry_run_reports_each_rule_and_the_resulting_sets() -> None:
-    rules = [rule("$.groups", "exact_match_in_array", "nobody", target="r-x"),
-             rule("$.roles[*]", "exact_match", "Gatehouse.Admin", target="r-admin"),
-             rule("$.roles[*]", "regex", r"Gatehouse\..*", target="p-read", kind="boundary")]
+    rules = [
+        rule("$.groups", "exact_match_in_array", "nobody", target="r-x"),
+        rule("$.roles[*]", "exact_match", "Gatehouse.Admin", target="r-admin"),
+        rule("$.roles[*]", "regex", r"Gatehouse\..*", target="p-read", kind="boundary"),
+    ]
     report = dry_run(json.dumps(rules), json.dumps(ENTRA))
     admin = {"matched": True, "matched_value": "Gatehouse.Admin", "matched_at": "$['roles'][0]"}
     assert report == dry_run(rules, ENTRA)
@@ -444,15 +507,34 @@ JSON_VALUES = st.recursive(
 )
 CLAIM_KEYS = st.sampled_from(["groups", "roles", "department", "name", "sub", "x"]) | st.text(max_size=8)
 CLAIMS = st.dictionaries(CLAIM_KEYS, JSON_VALUES, max_size=8)
-PROBE_PATHS = ["$", "$.*", "$..*", "$.groups", "$.groups[*]", "$.groups[*].name", "$..name", "$.roles[0]",
-               "$.x[-1]", "$[?@.name]", "$.department"]
+PROBE_PATHS = [
+    "$",
+    "$.*",
+    "$..*",
+    "$.groups",
+    "$.groups[*]",
+    "$.groups[*].name",
+    "$..name",
+    "$.roles[0]",
+    "$.x[-1]",
+    "$[?@.name]",
+    "$.department",
+]
 PROBE_VALUES = ["a", "1", "true", "null", "0.0"]
-PROBE_RULES = parse_rules([
-    rule(path, op.value, PROBE_VALUES[(i + j) % len(PROBE_VALUES)], target=f"t{i}-{j}",
-         kind="boundary" if (i + j) % 3 == 0 else "role")
-    for i, path in enumerate(PROBE_PATHS)
-    for j, op in enumerate(op for op in Operation if op is not Operation.REGEX)
-] + [rule("$..*", "regex", ".*a.*", target="re"), rule("$.groups[*]", "regex", "[a-z]+", target="re2")])
+PROBE_RULES = parse_rules(
+    [
+        rule(
+            path,
+            op.value,
+            PROBE_VALUES[(i + j) % len(PROBE_VALUES)],
+            target=f"t{i}-{j}",
+            kind="boundary" if (i + j) % 3 == 0 else "role",
+        )
+        for i, path in enumerate(PROBE_PATHS)
+        for j, op in enumerate(op for op in Operation if op is not Operation.REGEX)
+    ]
+    + [rule("$..*", "regex", ".*a.*", target="re"), rule("$.groups[*]", "regex", "[a-z]+", target="re2")]
+)
 
 
 @settings(max_examples=120, deadline=None)

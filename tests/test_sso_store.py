@@ -20,15 +20,16 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gatehouse import secrets_box
+from gatehouse import config, secrets_box
 from gatehouse.errors import Conflict, GatehouseError, InvalidInput, NotFound, PreconditionFailed
 from gatehouse.iam.retention import purging
+from gatehouse.login import options
+from gatehouse.login.mapping import MappingError, Operation, Rule
+from gatehouse.login.options import LoginOptionWrite
 from gatehouse.secrets_box import SecretBox, SecretKeyInvalid, SecretUnreadable
-from gatehouse.sso.mapping import MappingError, Operation, Rule
 from gatehouse.sso.tokens import new_nonce, new_pkce, new_state
 from gatehouse.store import login_options, policies, roles, sessions, sso_links, sso_states, users
 from gatehouse.store.database import Database
-from gatehouse.store.login_options import LoginOptionWrite
 from gatehouse.store.records import utcnow
 from gatehouse.store.tables import login_options as login_options_table
 from gatehouse.store.tables import sessions as sessions_table
@@ -50,7 +51,7 @@ def add_user(connection: Connection, name: str) -> str:
     return users.insert(connection, users.UserWrite(id=str(uuid.uuid4()), doc=doc, source="scim"), utcnow()).id
 
 
-def add_option(connection: Connection, name: str = "Okta", **changes: Any) -> login_options.LoginOption:
+def add_option(connection: Connection, name: str = "Okta", **changes: Any) -> options.LoginOption:
     option = LoginOptionWrite(name=name, issuer="https://idp.example.com", client_id="gatehouse")
     return login_options.insert(connection, str(uuid.uuid4()), dataclasses.replace(option, **changes), utcnow())
 
@@ -75,20 +76,20 @@ def count(connection: Connection, table: sa.Table) -> int:
 
 
 def test_scopes_are_normalized_and_must_include_openid() -> None:
-    assert login_options.parse_scopes("  openid profile\temail openid\n") == "openid profile email"
-    assert login_options.parse_scopes("groups openid") == "groups openid"
+    assert options.parse_scopes("  openid profile\temail openid\n") == "openid profile email"
+    assert options.parse_scopes("groups openid") == "groups openid"
     for bad in ("", "profile email", "OpenID profile", 'openid "quoted"', "openid back\\slash", "openid é"):
         with pytest.raises(InvalidInput):
-            login_options.parse_scopes(bad)
+            options.parse_scopes(bad)
     with pytest.raises(InvalidInput, match="At most"):
-        login_options.parse_scopes("openid " + " ".join(f"s{i}" for i in range(60)))
+        options.parse_scopes("openid " + " ".join(f"s{i}" for i in range(60)))
 
 
 def test_environment_variable_names_are_checked() -> None:
-    assert login_options.check_env_name("OKTA_CLIENT_SECRET") == "OKTA_CLIENT_SECRET"
+    assert options.check_env_name("OKTA_CLIENT_SECRET") == "OKTA_CLIENT_SECRET"
     for bad in ("", "1ABC", "A-B", "A B", "X" * 101):
         with pytest.raises(InvalidInput):
-            login_options.check_env_name(bad)
+            options.check_env_name(bad)
 
 
 # ------------------------------------------------------------------------------------------ login options
@@ -507,11 +508,11 @@ def test_environment_key_wins_and_is_checked(tmp_path: Path) -> None:
 
 
 def test_default_key_path() -> None:
-    assert secrets_box.default_key_path("sqlite:////srv/gh/gatehouse.db") == Path("/srv/gh/secret.key")
-    assert secrets_box.default_key_path("sqlite:///data/gatehouse.db") == Path("data/secret.key")
+    assert config.default_key_path("sqlite:////srv/gh/gatehouse.db") == Path("/srv/gh/secret.key")
+    assert config.default_key_path("sqlite:///data/gatehouse.db") == Path("data/secret.key")
     pg = "postgresql+psycopg://u@h/db"
-    assert secrets_box.default_key_path(pg, Path("/var/lib/gh")) == Path("/var/lib/gh/secret.key")
-    assert secrets_box.default_key_path("sqlite://") == Path("data/secret.key")
+    assert config.default_key_path(pg, Path("/var/lib/gh")) == Path("/var/lib/gh/secret.key")
+    assert config.default_key_path("sqlite://") == Path("data/secret.key")
 
 
 def test_housekeeping_purges_abandoned_sign_ins_and_dead_sessions(db: Database) -> None:

@@ -18,6 +18,7 @@ from gatehouse.iam import roles as rbac
 from gatehouse.iam.authorizer import load_principal
 from gatehouse.iam.bootstrap import ensure_rbac
 from gatehouse.iam.rbac_forms import policy_input, role_input
+from gatehouse.login import options
 from gatehouse.passwords import hash_password
 from gatehouse.store import login_options as store
 from gatehouse.store import roles as role_store
@@ -113,7 +114,7 @@ def audit(db: Database, event: str) -> list[dict[str, Any]]:
         return [dict(row) for row in rows]
 
 
-def stored(db: Database, option_id: str) -> store.LoginOption | None:
+def stored(db: Database, option_id: str) -> options.LoginOption | None:
     with db.snapshot() as connection:
         return store.get(connection, option_id)
 

@@ -11,9 +11,9 @@ from starlette.testclient import TestClient
 
 from gatehouse.app import create_app
 from gatehouse.config import Settings
+from gatehouse.iam import scim_control
 from gatehouse.iam.authorizer import load_principal
 from gatehouse.iam.users import OneTimePassword, create_local_user, new_local_user
-from gatehouse.scim import control
 from gatehouse.store import roles as role_store
 from gatehouse.store import users as user_store
 from gatehouse.store.database import Database
@@ -94,7 +94,9 @@ def test_enable_and_disable_switch_scim_and_keep_tokens(admin: TestClient, db: D
     assert "SCIM provisioning is <strong>off</strong>" in page.text and "Okta" in page.text
     assert scim_get(admin, token) == 403
     with db.snapshot() as connection:
-        assert not control.is_enabled(connection) and [t.name for t in control.list_tokens(connection)] == ["Okta"]
+        assert not scim_control.is_enabled(connection) and [t.name for t in scim_control.list_tokens(connection)] == [
+            "Okta"
+        ]
 
     enable(admin)
     assert scim_get(admin, token) == 200
@@ -135,7 +137,7 @@ def test_a_token_needs_a_name_and_scim_on(admin: TestClient, db: Database) -> No
     assert blank.status_code == 400 and not token
     assert 'aria-invalid="true"' in blank.text
     with db.snapshot() as connection:
-        assert control.list_tokens(connection) == []
+        assert scim_control.list_tokens(connection) == []
 
 
 def test_revoke_asks_first_and_stops_the_token_at_once(admin: TestClient, db: Database) -> None:
@@ -143,7 +145,7 @@ def test_revoke_asks_first_and_stops_the_token_at_once(admin: TestClient, db: Da
     enable(admin)
     _, token = generate(admin, "Okta")
     with db.snapshot() as connection:
-        token_id = control.list_tokens(connection)[0].id
+        token_id = scim_control.list_tokens(connection)[0].id
     confirm = admin.get(f"{PAGE}/tokens/{token_id}/revoke")
     assert confirm.status_code == 200 and "Revoke SCIM token" in confirm.text and "Okta" in confirm.text
     assert f'action="{PAGE}/tokens/{token_id}/revoke"' in confirm.text
@@ -167,7 +169,7 @@ def test_regenerate_replaces_the_token(admin: TestClient, db: Database) -> None:
     enable(admin)
     _, old = generate(admin, "Entra ID")
     with db.snapshot() as connection:
-        token_id = control.list_tokens(connection)[0].id
+        token_id = scim_control.list_tokens(connection)[0].id
     confirm = admin.get(f"{PAGE}/tokens/{token_id}/regenerate")
     assert confirm.status_code == 200 and "Regenerate SCIM token" in confirm.text
     response = admin.post(f"{PAGE}/tokens/{token_id}/regenerate", data={"csrf_token": csrf_of(confirm.text)})
@@ -177,7 +179,7 @@ def test_regenerate_replaces_the_token(admin: TestClient, db: Database) -> None:
     assert "The previous token with this name no longer works." in response.text
     assert scim_get(admin, old) == 401 and scim_get(admin, new) == 200
     with db.snapshot() as connection:
-        assert [t.name for t in control.list_tokens(connection)] == ["Entra ID"]
+        assert [t.name for t in scim_control.list_tokens(connection)] == ["Entra ID"]
     assert new not in admin.get(PAGE).text
     resent = admin.post(
         f"{PAGE}/tokens/{token_id}/regenerate", data={"csrf_token": csrf_of(confirm.text)}, follow_redirects=False
@@ -192,21 +194,21 @@ def test_password_sign_in_switch(admin: TestClient, db: Database) -> None:
     assert "Provisioned users may sign in with a password" in page.text and "sign in through SSO" in page.text
     assert post(admin, f"{PAGE}/password-sign-in", allowed="on").status_code == 303
     with db.snapshot() as connection:
-        assert control.password_sign_in(connection)
+        assert scim_control.password_sign_in(connection)
     assert (
         'name="allowed" value="on" role="switch" aria-describedby="password-sign-in-help" checked'
         in admin.get(PAGE).text
     )
     assert post(admin, f"{PAGE}/password-sign-in").status_code == 303
     with db.snapshot() as connection:
-        assert not control.password_sign_in(connection)
+        assert not scim_control.password_sign_in(connection)
 
 
 def test_every_form_needs_its_csrf_token(admin: TestClient, db: Database) -> None:
     """Without, or with a wrong, CSRF token every POST is refused with 403 and changes nothing."""
     with db.transaction() as connection:
-        control.enable(connection)
-        token_id = control.issue_token(connection, "Okta").info.id
+        scim_control.enable(connection)
+        token_id = scim_control.issue_token(connection, "Okta").info.id
     forms = {
         f"{PAGE}/scim": {"enabled": ""},
         f"{PAGE}/password-sign-in": {"allowed": "on"},
@@ -220,8 +222,8 @@ def test_every_form_needs_its_csrf_token(admin: TestClient, db: Database) -> Non
             assert response.status_code == 403, path
             assert not TOKEN.search(response.text)
     with db.snapshot() as connection:
-        assert control.is_enabled(connection) and not control.password_sign_in(connection)
-        assert [(t.id, t.name) for t in control.list_tokens(connection)] == [(token_id, "Okta")]
+        assert scim_control.is_enabled(connection) and not scim_control.password_sign_in(connection)
+        assert [(t.id, t.name) for t in scim_control.list_tokens(connection)] == [(token_id, "Okta")]
 
 
 def test_activity_shows_why_requests_failed(admin: TestClient, db: Database) -> None:
@@ -325,7 +327,7 @@ def test_a_viewer_reads_the_settings_but_cannot_change_them(admin: TestClient, d
     refused = viewer.post(f"{PAGE}/scim", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False)
     assert refused.status_code == 403 and "iam:UpdateSCIMProvisioning" in refused.text
     with db.snapshot() as connection:
-        assert control.is_enabled(connection)
+        assert scim_control.is_enabled(connection)
         row = connection.exec_driver_sql(
             "SELECT actor, outcome, status FROM audit_events WHERE event = 'iam:UpdateSCIMProvisioning' "
             "ORDER BY id DESC LIMIT 1"

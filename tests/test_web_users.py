@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from gatehouse.iam import users as admin
 from gatehouse.iam.authorizer import load_principal
-from gatehouse.scim.payload import validate_user_doc
+from gatehouse.resources.documents import validate_user_doc
 from gatehouse.store import policies as policy_store
 from gatehouse.store import roles as role_store
 from gatehouse.store import users as store
@@ -367,9 +367,7 @@ def test_a_viewer_sees_users_but_cannot_change_them(console: TestClient, db: Dat
     page = browser.get(f"{USERS}/{target}").text
     assert "You may not change this user" in page and f"{target}/deactivate" not in page
     assert 'action="/organization/users/' + target + '/roles"' not in page
-    refused = browser.post(
-        f"{USERS}/{target}/deactivate", data={"csrf_token": csrf_of(page)}, follow_redirects=False
-    )
+    refused = browser.post(f"{USERS}/{target}/deactivate", data={"csrf_token": csrf_of(page)}, follow_redirects=False)
     assert refused.status_code == 403 and "iam:UpdateUserStatus" in refused.text
     assert stored(db, target).active
 

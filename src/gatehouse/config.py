@@ -7,11 +7,14 @@ can build as many differently configured apps as they need.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Final
 
+import sqlalchemy as sa
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
+KEY_FILE_NAME: Final = "secret.key"
 
 
 class Settings(BaseSettings):
@@ -70,7 +73,7 @@ class Settings(BaseSettings):
     secret_key_file: Path | None = None
     """Key file for secrets stored encrypted (SSO client secrets), used when ``GATEHOUSE_SECRET_KEY`` is
     unset; created (0600) on first use. Default: ``secret.key`` beside the SQLite database, or in the data
-    directory for PostgreSQL (see :mod:`gatehouse.secrets_box`)."""
+    directory for PostgreSQL (:func:`default_key_path`)."""
 
     sso_http_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     """Timeout of each call Gatehouse makes to an OpenID provider (discovery, keys, token, UserInfo)."""
@@ -106,14 +109,22 @@ class Settings(BaseSettings):
     @property
     def secret_key_path(self) -> Path:
         """Where the secrets key file is (see :attr:`secret_key_file`)."""
-        from gatehouse.secrets_box import default_key_path  # the box imports this module
-
         return self.secret_key_file or default_key_path(self.database_url)
 
     @property
     def is_sqlite(self) -> bool:
         """Whether the embedded SQLite backend is in use."""
         return self.database_url.startswith("sqlite")
+
+
+def default_key_path(database_url: str, data_dir: Path = DEFAULT_DATA_DIR) -> Path:
+    """Where the key file lives when ``GATEHOUSE_SECRET_KEY`` is unset: beside a SQLite database file, else
+    in ``data_dir``."""
+    url = sa.make_url(database_url)
+    database = url.database
+    if url.get_backend_name() == "sqlite" and database and database != ":memory:" and not database.startswith("file:"):
+        return Path(database).parent / KEY_FILE_NAME
+    return data_dir / KEY_FILE_NAME
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -1,8 +1,8 @@
 """Encryption at rest of the secrets Gatehouse must give back (SSO client secrets): AES-256-GCM.
 
 The key is 32 random bytes, from ``GATEHOUSE_SECRET_KEY`` (base64url, padding optional) or, when that is
-unset, from a key file created on first use with permissions 0600: by default ``secret.key`` beside the
-SQLite database, or in the data directory (:data:`gatehouse.config.DEFAULT_DATA_DIR`) for PostgreSQL.
+unset, from a key file created on first use with permissions 0600 (where it lives is configuration:
+:attr:`gatehouse.config.Settings.secret_key_path`). The box itself only takes a key.
 Several hosts sharing one PostgreSQL database must share the key: set ``GATEHOUSE_SECRET_KEY`` on each
 (or reference the client secret from an environment variable instead of storing it).
 
@@ -24,16 +24,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-import sqlalchemy as sa
-
-from gatehouse.config import DEFAULT_DATA_DIR
 from gatehouse.errors import GatehouseError
 
 if TYPE_CHECKING:  # imported by the first box: a process that stores no secret saves its memory (7 MiB)
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_ENV: Final = "GATEHOUSE_SECRET_KEY"
-KEY_FILE_NAME: Final = "secret.key"
 VERSION: Final = "v1"
 KEY_BYTES: Final = 32
 NONCE_BYTES: Final = 12
@@ -81,16 +77,6 @@ def parse_key(text: str, where: str) -> bytes:
             f'(43 characters), e.g. from `python -c "import secrets; print(secrets.token_urlsafe(32))"`.'
         )
     return key
-
-
-def default_key_path(database_url: str, data_dir: Path = DEFAULT_DATA_DIR) -> Path:
-    """Where the key file lives when ``GATEHOUSE_SECRET_KEY`` is unset: beside a SQLite database file, else
-    in ``data_dir``."""
-    url = sa.make_url(database_url)
-    database = url.database
-    if url.get_backend_name() == "sqlite" and database and database != ":memory:" and not database.startswith("file:"):
-        return Path(database).parent / KEY_FILE_NAME
-    return data_dir / KEY_FILE_NAME
 
 
 def load_key(key_path: Path, environ: Mapping[str, str] | None = None) -> bytes:

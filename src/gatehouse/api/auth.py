@@ -30,10 +30,10 @@ from gatehouse.errors import Forbidden
 from gatehouse.iam import api_tokens
 from gatehouse.iam.api_tokens import TokenCaller, TokenUnauthorized
 from gatehouse.iam.authorizer import Principal, load_principal
+from gatehouse.iam.signin import SESSION_COOKIE
 from gatehouse.store import sessions
 from gatehouse.store.records import utcnow
 from gatehouse.store.sessions import SessionUser
-from gatehouse.web.dashboard import SESSION_COOKIE
 
 CSRF_HEADER: Final = "X-CSRF-Token"
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from gatehouse.api.schemas import Body
 from gatehouse.iam.provisioning import Provisioning
-from gatehouse.scim.control import IssuedToken
+from gatehouse.iam.scim_control import IssuedToken
 from gatehouse.store.api_tokens import TokenInfo
 from gatehouse.store.audit import AuditPage, AuditRecord
 from gatehouse.store.records import utcnow

@@ -16,9 +16,9 @@ from pydantic import BaseModel, Field
 
 from gatehouse.api.schemas import Body
 from gatehouse.iam.login_options import DryRunView, LoginOptionsState, OptionInput, OptionView, RuleLine, Target
-from gatehouse.sso.mapping import MAX_RULES, Kind, Operation
+from gatehouse.login.mapping import MAX_RULES, Kind, Operation
+from gatehouse.login.options import DEFAULT_SCOPES
 from gatehouse.sso.provider import ProviderCheck
-from gatehouse.store.login_options import DEFAULT_SCOPES
 
 Scopes = str | list[str]
 RULES_DESCRIPTION = f"In order, at most {MAX_RULES}; errors name the rule by number (400)."

@@ -11,9 +11,8 @@ from sqlalchemy.engine import Connection
 from gatehouse.cli.context import run_change, run_read
 from gatehouse.config import load_settings
 from gatehouse.errors import NotFound
-from gatehouse.iam import provisioning
+from gatehouse.iam import provisioning, scim_control
 from gatehouse.iam.authorizer import Principal
-from gatehouse.scim import control
 
 scim_app = typer.Typer(help="SCIM provisioning.", no_args_is_help=True)
 token_app = typer.Typer(help="SCIM bearer tokens.", no_args_is_help=True)
@@ -22,7 +21,7 @@ scim_app.add_typer(token_app, name="token")
 UPDATE = provisioning.UPDATE
 
 
-def _issued(issued: control.IssuedToken, as_json: bool) -> None:
+def _issued(issued: scim_control.IssuedToken, as_json: bool) -> None:
     endpoint = load_settings().scim_base_url
     if as_json:
         typer.echo(json.dumps({"endpoint": endpoint, "token": issued.token, "token_name": issued.name}))
@@ -39,7 +38,7 @@ def enable(
 ) -> None:
     """Turn SCIM provisioning on and create a token."""
 
-    def work(connection: Connection, principal: Principal) -> control.IssuedToken:
+    def work(connection: Connection, principal: Principal) -> scim_control.IssuedToken:
         provisioning.set_enabled(connection, principal, True)
         return provisioning.issue_token(connection, principal, name or "")
 

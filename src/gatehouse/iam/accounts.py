@@ -8,7 +8,7 @@ from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict, InvalidInput, NotFound
 from gatehouse.passwords import hash_password
-from gatehouse.scim.render import USER_SCHEMA
+from gatehouse.resources.schemas import USER_SCHEMA
 from gatehouse.store import sessions, users
 from gatehouse.store.records import StoredUser, utcnow
 

@@ -34,18 +34,18 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict, InvalidInput, NotFound
+from gatehouse.iam import scim_control
 from gatehouse.iam.audit import Change
 from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, Principal, require
 from gatehouse.iam.catalog import ORGANIZATION
-from gatehouse.scim import control
+from gatehouse.login import mapping, options
+from gatehouse.login.mapping import Kind, MappingError, Rule
+from gatehouse.login.options import DEFAULT_SCOPES, LoginOption, LoginOptionWrite
+from gatehouse.login.urls import initiate_login_uri, redirect_uri
 from gatehouse.secrets_box import SecretBox
-from gatehouse.sso import mapping
-from gatehouse.sso.mapping import Kind, MappingError, Rule
-from gatehouse.sso.urls import initiate_login_uri, redirect_uri
 from gatehouse.store import login_options as store
 from gatehouse.store import policies as policy_store
 from gatehouse.store import roles as role_store
-from gatehouse.store.login_options import DEFAULT_SCOPES, LoginOption, LoginOptionWrite
 
 GET_ACTION: Final = "iam:GetLoginOption"
 UPDATE_ACTION: Final = "iam:UpdateLoginOption"
@@ -282,7 +282,7 @@ def audit_summary(data: OptionInput) -> dict[str, Any]:
 def state(connection: Connection, principal: Principal, public_url: str) -> LoginOptionsState:
     """The password option's switch, whether SCIM is on and every OIDC option (by name)."""
     require(principal, GET_ACTION, ORGANIZATION)
-    scim_enabled = control.is_enabled(connection)
+    scim_enabled = scim_control.is_enabled(connection)
     return LoginOptionsState(
         store.password_login_enabled(connection),
         scim_enabled,
@@ -293,7 +293,7 @@ def state(connection: Connection, principal: Principal, public_url: str) -> Logi
 def get(connection: Connection, principal: Principal, option_id: str, public_url: str) -> OptionView:
     """One option; :class:`NotFound` if there is none."""
     require(principal, GET_ACTION, ORGANIZATION)
-    return view_of(_load(connection, option_id), control.is_enabled(connection), public_url)
+    return view_of(_load(connection, option_id), scim_control.is_enabled(connection), public_url)
 
 
 def describe_rules(connection: Connection, principal: Principal, rules: Sequence[Rule]) -> list[RuleLine]:
@@ -351,7 +351,7 @@ def create(
         write, client_secret_encrypted=None if secret is None else box.encrypt(secret, option_id), client_secret_env=env
     )
     stored = store.insert(connection, option_id, write, now)
-    return view_of(stored, control.is_enabled(connection), public_url)
+    return view_of(stored, scim_control.is_enabled(connection), public_url)
 
 
 def new_option_id() -> str:
@@ -394,7 +394,7 @@ def update(
     elif env is not None:
         write = replace(write, client_secret_encrypted=None, client_secret_env=env)
     stored = store.update(connection, option_id, write, now, expected_version)
-    return view_of(stored, control.is_enabled(connection), public_url)
+    return view_of(stored, scim_control.is_enabled(connection), public_url)
 
 
 def delete(connection: Connection, principal: Principal, option_id: str) -> None:
@@ -421,7 +421,7 @@ def _secret_choice(data: OptionInput) -> tuple[str | None, str | None]:
         raise InvalidInput("Store the client secret or name its environment variable, not both.")
     if secret is not None and len(secret) > MAX_SECRET_LENGTH:
         raise InvalidInput(f"The client secret must be at most {MAX_SECRET_LENGTH} characters.")
-    return secret, None if env is None else store.check_env_name(env)
+    return secret, None if env is None else options.check_env_name(env)
 
 
 def _write(connection: Connection, data: OptionInput, current: LoginOption | None) -> LoginOptionWrite:

@@ -1,5 +1,5 @@
 """SCIM provisioning as an administrator manages it (dashboard, admin API, CLI with a token): the
-permission-checked use cases over :mod:`gatehouse.scim.control`.
+permission-checked use cases over :mod:`gatehouse.iam.scim_control`.
 
 Reading the settings and token metadata is ``iam:GetSCIMProvisioning``; turning provisioning on or off,
 the password sign-in switch, and creating, regenerating or revoking SCIM tokens is
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict
+from gatehouse.iam import scim_control
 from gatehouse.iam.authorizer import Principal, require
 from gatehouse.iam.catalog import ORGANIZATION
-from gatehouse.scim import control
-from gatehouse.scim.control import IssuedToken
+from gatehouse.iam.scim_control import IssuedToken
 from gatehouse.store.scim_tokens import TokenInfo
 
 READ = "iam:GetSCIMProvisioning"
@@ -36,24 +36,26 @@ class Provisioning:
 def state(connection: Connection, principal: Principal) -> Provisioning:
     require(principal, READ, ORGANIZATION)
     return Provisioning(
-        control.is_enabled(connection), control.password_sign_in(connection), control.list_tokens(connection)
+        scim_control.is_enabled(connection),
+        scim_control.password_sign_in(connection),
+        scim_control.list_tokens(connection),
     )
 
 
 def set_enabled(connection: Connection, principal: Principal, enabled: bool) -> int:
     """Turn provisioning on or off; how many live tokens are kept (they work again when it is on)."""
     require(principal, UPDATE, ORGANIZATION)
-    (control.enable if enabled else control.disable)(connection)
-    return len(control.list_tokens(connection))
+    (scim_control.enable if enabled else scim_control.disable)(connection)
+    return len(scim_control.list_tokens(connection))
 
 
 def set_password_sign_in(connection: Connection, principal: Principal, allowed: bool) -> None:
     require(principal, UPDATE, ORGANIZATION)
-    control.set_password_sign_in(connection, allowed)
+    scim_control.set_password_sign_in(connection, allowed)
 
 
 def _require_enabled(connection: Connection, what: str) -> None:
-    if not control.is_enabled(connection):
+    if not scim_control.is_enabled(connection):
         raise Conflict(f"Turn on SCIM provisioning before you {what}.")
 
 
@@ -63,22 +65,22 @@ def issue_token(connection: Connection, principal: Principal, name: str, *, whil
     require(principal, UPDATE, ORGANIZATION)
     if not while_off:
         _require_enabled(connection, "generate a token")
-    return control.issue_token(connection, name or control.default_token_name())
+    return scim_control.issue_token(connection, name or scim_control.default_token_name())
 
 
 def live_token(connection: Connection, principal: Principal, token_id: str) -> TokenInfo | None:
     require(principal, READ, ORGANIZATION)
-    return control.live_token(connection, token_id)
+    return scim_control.live_token(connection, token_id)
 
 
 def revoke_token(connection: Connection, principal: Principal, token_id: str) -> str:
     """Revoke a live token by id; its name. A revoked or unknown id is :class:`~gatehouse.errors.NotFound`."""
     require(principal, UPDATE, ORGANIZATION)
-    return control.revoke_token_id(connection, token_id)
+    return scim_control.revoke_token_id(connection, token_id)
 
 
 def regenerate_token(connection: Connection, principal: Principal, token_id: str) -> IssuedToken:
     """Replace a live token by a new one of the same name; provisioning must be on."""
     require(principal, UPDATE, ORGANIZATION)
     _require_enabled(connection, "regenerate a token")
-    return control.regenerate_token(connection, token_id)
+    return scim_control.regenerate_token(connection, token_id)

@@ -22,6 +22,10 @@ from gatehouse.store.tables import users
 
 IP_FACTOR = 10
 
+SESSION_COOKIE = "gatehouse_session"
+"""The cookie that carries a server-side session's id: set by the dashboard's sign-in and the API's
+``/api/auth/sign-in``, accepted by both surfaces."""
+
 
 class InvalidCredentials(Unauthorized):
     """Wrong username/email or password (never says which)."""

@@ -33,8 +33,8 @@ from gatehouse.iam.accounts import check_password_strength
 from gatehouse.iam.authorizer import HeldRole, Principal, held_roles, require
 from gatehouse.iam.catalog import resource_name
 from gatehouse.passwords import hash_password
-from gatehouse.scim.payload import validate_user_doc
-from gatehouse.scim.render import USER_SCHEMA
+from gatehouse.resources.documents import validate_user_doc
+from gatehouse.resources.schemas import USER_SCHEMA
 from gatehouse.store import directory, sessions, user_events
 from gatehouse.store import policies as policy_store
 from gatehouse.store import users as store
@@ -143,9 +143,7 @@ def create_local_user(
     return created
 
 
-def reset_password(
-    connection: Connection, principal: Principal, user_id: str, password: OneTimePassword
-) -> StoredUser:
+def reset_password(connection: Connection, principal: Principal, user_id: str, password: OneTimePassword) -> StoredUser:
     """Give a local user a one-time password (to be changed at the next sign-in); their sessions end."""
     user = _load(connection, principal, "iam:ResetPassword", user_id)
     if user.source != LOCAL:

@@ -27,21 +27,17 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import unquote_to_bytes
 
 import anyio
-import sqlalchemy as sa
 from anyio import to_thread
-from sqlalchemy.engine import Connection
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatehouse.network import client_ip
 from gatehouse.store.database import Database
-from gatehouse.store.records import as_utc
-from gatehouse.store.tables import scim_activity
+from gatehouse.store.scim_activity import KEEP_ROWS, write
 
 log = logging.getLogger("gatehouse.scim.activity")
 
@@ -60,12 +56,6 @@ BATCH_SIZE = 200
 FLUSH_INTERVAL = 1.0
 """Seconds between two flushes when little happens."""
 
-KEEP_ROWS = 1000
-"""Rows the table keeps (the newest, by id); older ones are deleted by each flush."""
-
-RECENT = 50
-"""Requests the settings page shows."""
-
 SCIM_PARAMETERS = frozenset(
     name.lower()
     for name in ("filter", "attributes", "excludedAttributes", "startIndex", "count", "sortBy", "sortOrder", "cursor")
@@ -80,24 +70,6 @@ MAX_IP = 64
 # What the hot path appends, raw; formatting waits for the flush:
 # (time, method, path, query string, status, token name, error detail, peer address, X-Forwarded-For).
 Record = tuple[float, str, str, bytes, int, str | None, str | None, str | None, bytes | None]
-
-
-@dataclass(frozen=True, slots=True)
-class Activity:
-    """One recorded SCIM request, as the settings page shows it."""
-
-    id: int
-    at: datetime
-    token_name: str | None
-    method: str
-    path: str
-    status: int
-    detail: str | None
-    ip: str | None
-
-    @property
-    def failed(self) -> bool:
-        return self.status >= 400
 
 
 class ActivityRecorder:
@@ -280,29 +252,6 @@ def _unquote(raw: bytes) -> str:
     if b"%" in raw or b"+" in raw:
         raw = unquote_to_bytes(raw.replace(b"+", b" "))
     return raw.decode("utf-8", "replace")
-
-
-# -- storage ------------------------------------------------------------------------------------------
-
-
-def write(connection: Connection, rows: list[dict[str, object]], keep: int = KEEP_ROWS) -> None:
-    """Insert ``rows`` and delete all but the newest ``keep`` rows of the table (by id)."""
-    connection.execute(scim_activity.insert(), rows)
-    newest = (
-        sa.select(scim_activity.c.id).order_by(scim_activity.c.id.desc()).offset(keep - 1).limit(1).scalar_subquery()
-    )
-    connection.execute(scim_activity.delete().where(scim_activity.c.id < newest))
-
-
-def recent(connection: Connection, limit: int = RECENT) -> list[Activity]:
-    """The latest recorded requests, newest first."""
-    rows = connection.execute(
-        sa.select(scim_activity).order_by(scim_activity.c.at.desc(), scim_activity.c.id.desc()).limit(limit)
-    )
-    return [
-        Activity(row.id, as_utc(row.at), row.token_name, row.method, row.path, row.status, row.detail, row.ip)
-        for row in rows
-    ]
 
 
 # -- the middleware -----------------------------------------------------------------------------------

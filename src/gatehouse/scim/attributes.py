@@ -3,7 +3,7 @@
 Each resource is described by its core schema and its extension schemas (RFC 7643 §3), each schema by
 its attributes and their characteristics (RFC 7643 §2.2, §7): type, plurality, mutability, whether
 required, case-exactness and sub-attributes. The catalog is derived once, at import, from the same
-scim2-models classes that validate the resources (``gatehouse.scim.models``), plus the common
+scim2-models classes that validate the resources (``gatehouse.resources.models``), plus the common
 attributes of RFC 7643 §3.1 that those classes leave out of their published schemas.
 
 Attribute names are case-insensitive (RFC 7643 §2.1): every look-up takes any spelling and answers
@@ -18,14 +18,8 @@ from types import MappingProxyType
 
 from scim2_models import Attribute, CaseExact, Required, Schema
 
-from gatehouse.scim.models import (
-    ENTERPRISE_SCHEMA,
-    GROUP_SCHEMA,
-    USER_SCHEMA,
-    EnterpriseExtension,
-    GroupResource,
-    UserResource,
-)
+from gatehouse.resources.models import EnterpriseExtension, GroupResource, UserResource
+from gatehouse.resources.schemas import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 
 READ_ONLY = "readOnly"
 WRITE_ONLY = "writeOnly"

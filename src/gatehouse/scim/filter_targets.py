@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from scim2_models.path import AttrPath
 
 from gatehouse.errors import InvalidFilter
+from gatehouse.resources.schemas import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 from gatehouse.scim.filter_comparisons import Kind, Operand
 from gatehouse.scim.filter_sql import (
     Predicate,
@@ -30,7 +31,6 @@ from gatehouse.scim.filter_sql import (
     json_member,
     semi_join,
 )
-from gatehouse.scim.models import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 from gatehouse.store.tables import group_members, groups, user_emails, users
 
 Resource: TypeAlias = Literal["User", "Group"]

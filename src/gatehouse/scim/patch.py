@@ -1,6 +1,6 @@
 """PATCH /Users/{id} and PATCH /Groups/{id} (RFC 7644 §3.5.2), without I/O.
 
-A PatchOp body is read into operations, each normalised by ``gatehouse.scim.quirks`` (case of
+A PatchOp body is read into operations, each normalised by ``gatehouse.resources.quirks`` (case of
 ``op``, string booleans, Entra ID's dotted and URN keys, Okta's ``id`` in a rename, Entra ID's
 ``remove`` with a value list, the manager forms), then applied by the one RFC-shaped engine of
 ``gatehouse.scim.patch_document`` to a copy of the stored document, which is re-validated at the
@@ -27,19 +27,12 @@ from gatehouse.errors import (
     Mutability,
     NoTarget,
 )
-from gatehouse.scim import quirks
+from gatehouse.resources import quirks
+from gatehouse.resources.documents import GROUP_READ_ONLY, USER_READ_ONLY, Problem, check_group_doc, check_user_doc
 from gatehouse.scim.attributes import GROUP, READ_ONLY, USER, WRITE_ONLY, ResourceDef
 from gatehouse.scim.patch_document import DocumentPatch, Operation
 from gatehouse.scim.patch_path import Target, resolve_path
-from gatehouse.scim.payload import (
-    GROUP_READ_ONLY,
-    USER_READ_ONLY,
-    Problem,
-    check_group_doc,
-    check_user_doc,
-    member_displays_of,
-    member_ids_of,
-)
+from gatehouse.scim.payload import member_displays_of, member_ids_of
 
 _MEMBERS_FILTER_HELP = (
     "only 'value eq \"<id>\"' comparisons, alone or joined by 'or', are supported in a members filter"

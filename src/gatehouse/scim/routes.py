@@ -31,13 +31,14 @@ from gatehouse.errors import (
 )
 from gatehouse.iam import audit
 from gatehouse.network import client_ip
+from gatehouse.resources.schemas import GROUP_SCHEMA, USER_SCHEMA
 from gatehouse.scim import listing
 from gatehouse.scim.activity import ERROR_KEY, TOKEN_KEY
 from gatehouse.scim.auth import ScimClient, ScimDisabled, ScimUnauthorized, authenticate
 from gatehouse.scim.discovery import Discovery
 from gatehouse.scim.preconditions import if_match, none_match
 from gatehouse.scim.projection import Projection
-from gatehouse.scim.render import GROUP_SCHEMA, USER_SCHEMA, error
+from gatehouse.scim.render import error
 from gatehouse.scim.search import search_all
 from gatehouse.scim.users import Rendered
 from gatehouse.store import scim_tokens

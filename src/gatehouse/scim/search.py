@@ -14,10 +14,11 @@ import orjson
 from sqlalchemy.engine import Connection
 
 from gatehouse.errors import InvalidFilter
+from gatehouse.resources.schemas import GROUP_SCHEMA, USER_SCHEMA
 from gatehouse.scim.filter import compile_filter
 from gatehouse.scim.listing import ListQuery
 from gatehouse.scim.projection import Projection
-from gatehouse.scim.render import GROUP_SCHEMA, USER_SCHEMA, list_response
+from gatehouse.scim.render import list_response
 
 _TYPES = (("Users", "User", USER_SCHEMA), ("Groups", "Group", GROUP_SCHEMA))
 

@@ -16,9 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict, NotFound
-from gatehouse.iam import access
+from gatehouse.iam import access, scim_control
 from gatehouse.passwords import hash_password
-from gatehouse.scim import control
 from gatehouse.scim.filter import compile_filter, compile_sort
 from gatehouse.scim.listing import ListQuery
 from gatehouse.scim.patch import patch_user
@@ -225,7 +224,7 @@ class UserService:
     @staticmethod
     def _password_hash(connection: Connection, password: str | None) -> str | None:
         """Provisioned passwords are kept (hashed) only when that sign-in option is on."""
-        if password is None or not control.password_sign_in(connection):
+        if password is None or not scim_control.password_sign_in(connection):
             return None
         return hash_password(password)
 

@@ -10,8 +10,8 @@ the provider's authorization URL. :meth:`OidcSignIn.complete` finishes it at the
 2. the code is exchanged at the token endpoint with the verifier (§3.1.3.1, RFC 7636 §4.5);
 3. the ID token is validated (§3.1.3.7: signature from the provider's JWKS, issuer, audience, expiry,
    ``nonce``), and UserInfo merged into its claims (§5.3.2);
-4. in one transaction: the user is found, linked or created (:mod:`gatehouse.sso.linking`), their mapped
-   roles and boundaries are recomputed from the option's rules (:mod:`gatehouse.sso.mapping`), a
+4. in one transaction: the user is found, linked or created (:mod:`gatehouse.login.linking`), their mapped
+   roles and boundaries are recomputed from the option's rules (:mod:`gatehouse.login.mapping`), a
    server-side session is opened and the sign-in is recorded in the audit log.
 
 Every refusal raises a :class:`~gatehouse.errors.GatehouseError` with a ``reason`` code, after an audit
@@ -31,13 +31,15 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict, Forbidden, GatehouseError, InvalidInput, NotFound
+from gatehouse.iam import scim_control
 from gatehouse.iam.audit import Change, Origin, record, record_apart
 from gatehouse.iam.users import NewLocalUser, local_user_document
-from gatehouse.scim import control
+from gatehouse.login import linking
+from gatehouse.login.mapping import evaluate
+from gatehouse.login.options import LoginOption
+from gatehouse.login.urls import post_logout_uri, redirect_uri
 from gatehouse.secrets_box import LazySecretBox
-from gatehouse.sso import linking
 from gatehouse.sso.failure import Reasoned, reason_of
-from gatehouse.sso.mapping import evaluate
 from gatehouse.sso.protocol import (
     CallbackRefused,
     ProviderError,
@@ -60,11 +62,9 @@ from gatehouse.sso.tokens import (
     new_state,
     validate_id_token,
 )
-from gatehouse.sso.urls import post_logout_uri, redirect_uri
 from gatehouse.store import login_options, sessions, sso_candidates, sso_links, sso_states, user_events
 from gatehouse.store import users as user_store
 from gatehouse.store.database import Database
-from gatehouse.store.login_options import LoginOption
 from gatehouse.store.records import utcnow
 from gatehouse.store.tables import users
 
@@ -310,7 +310,7 @@ class OidcSignIn:
     ) -> tuple[str, str, str]:  # fmt: skip
         candidates, email_matches = sso_candidates.load(connection, login)
         decision = _ambiguous(candidates, email_matches, login) or linking.decide(
-            login, candidates, scim_only=option.effective_scim_only(control.is_enabled(connection))
+            login, candidates, scim_only=option.effective_scim_only(scim_control.is_enabled(connection))
         )
         now = utcnow()
         if isinstance(decision, linking.Refuse):

@@ -159,10 +159,7 @@ def search(connection: Connection, query: AuditQuery, limit: int = 50, cursor: s
         at = driver.to_db_time(connection, when)
         clauses.append(sa.or_(table.occurred_at < at, sa.and_(table.occurred_at == at, table.id < record_id)))
     statement = (
-        sa.select(audit_events)
-        .where(*clauses)
-        .order_by(table.occurred_at.desc(), table.id.desc())
-        .limit(limit + 1)
+        sa.select(audit_events).where(*clauses).order_by(table.occurred_at.desc(), table.id.desc()).limit(limit + 1)
     )
     rows = connection.execute(statement).all()
     records = [_record(row) for row in rows[:limit]]

@@ -1,4 +1,4 @@
-"""The users an SSO login could be (see :mod:`gatehouse.sso.linking`), each found by an indexed look-up.
+"""The users an SSO login could be (see :mod:`gatehouse.login.linking`), each found by an indexed look-up.
 
 Functions take an open connection and never commit.
 """
@@ -10,7 +10,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gatehouse.sso.linking import Candidates, LoginIdentity, UserRef
+from gatehouse.login.linking import Candidates, LoginIdentity, UserRef
 from gatehouse.store.tables import sso_links, user_emails, users
 
 MAX_EMAIL_MATCHES: Final = 5

@@ -387,7 +387,7 @@ login_options = sa.Table(
 )
 """SSO login options (OpenID Connect). The client secret is stored encrypted (:mod:`gatehouse.secrets_box`)
 or named by an environment variable, never both; ``scim_only`` NULL follows whether SCIM is enabled;
-``role_rules`` is the JSON list of :func:`gatehouse.sso.mapping.parse_rules`."""
+``role_rules`` is the JSON list of :func:`gatehouse.login.mapping.parse_rules`."""
 
 sso_links = sa.Table(
     "sso_links",

@@ -31,16 +31,15 @@ from gatehouse.errors import Forbidden
 from gatehouse.iam.audit import Origin
 from gatehouse.iam.authorizer import Principal, allowed, load_principal
 from gatehouse.iam.catalog import ResourceKind, resource_name
-from gatehouse.iam.signin import SignInPolicy
+from gatehouse.iam.signin import SESSION_COOKIE, SignInPolicy
+from gatehouse.login.urls import post_logout_uri
 from gatehouse.network import client_ip
 from gatehouse.secrets_box import LazySecretBox
-from gatehouse.sso.urls import post_logout_uri
 from gatehouse.store import login_options, sessions
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
 from gatehouse.store.sessions import SessionUser
 
-SESSION_COOKIE = "gatehouse_session"
 LOGIN_CSRF_COOKIE = "gatehouse_login_csrf"
 FLASH_COOKIE = "gatehouse_flash"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -189,9 +188,7 @@ class Dashboard:
         turned off, the password form, whose CSRF token is in the form and in a cookie."""
         choices = await self.db.read(sign_in_choices)
         token = self.login_csrf(request)
-        response = self.render(
-            request, "auth/login.html", status=status, login_csrf=token, choices=choices, **context
-        )
+        response = self.render(request, "auth/login.html", status=status, login_csrf=token, choices=choices, **context)
         response.set_cookie(
             LOGIN_CSRF_COOKIE,
             token,

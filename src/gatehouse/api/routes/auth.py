@@ -18,11 +18,11 @@ from gatehouse.iam import signin
 from gatehouse.iam.audit import Change, Origin, record_apart
 from gatehouse.iam.authorizer import Principal, allowed, load_principal
 from gatehouse.iam.catalog import ACTIONS, ANY_ID, resource_name
+from gatehouse.iam.signin import SESSION_COOKIE
 from gatehouse.iam.users import view_user
 from gatehouse.store import sessions
 from gatehouse.store.records import utcnow
 from gatehouse.store.sessions import SessionUser
-from gatehouse.web.dashboard import SESSION_COOKIE
 
 router = APIRouter(tags=["Authentication"])
 SIGN_IN: Final = "auth:SignIn"

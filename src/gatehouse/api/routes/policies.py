@@ -52,8 +52,7 @@ def _detail(connection: Connection, caller_principal: Principal, policy_id: str)
     "/permission-policies",
     response_model=PolicyPage,
     summary="List permission policies",
-    description="The policies you may view (`iam:GetPermissionPolicy` on each), by name; 403 when you may view "
-    "none.",
+    description="The policies you may view (`iam:GetPermissionPolicy` on each), by name; 403 when you may view none.",
     responses=responses(401, 403, 422),
 )
 async def list_policies(

@@ -181,6 +181,7 @@ async def reset_password(user_id: UserId, body: NewPassword, caller: CallerDep, 
     change = Change("iam:ResetPassword", KIND, user_id, {"generated": body.password is None})
     generated = generated_password() if body.password is None else None
     password = generated if generated is not None else str(body.password)
+
     def prepare() -> admin.OneTimePassword:
         require(caller.principal, "iam:ResetPassword", resource_name(KIND, user_id))  # before the costly hash
         return admin.OneTimePassword.choose(password)

@@ -31,11 +31,11 @@ from gatehouse.iam.audit import Change
 from gatehouse.iam.authorizer import Principal, require
 from gatehouse.iam.catalog import ORGANIZATION
 from gatehouse.iam.login_options import OptionInput, OptionView
-from gatehouse.sso.mapping import Operation, Rule
+from gatehouse.login.mapping import Operation, Rule
+from gatehouse.login.options import DEFAULT_SCOPES
+from gatehouse.login.urls import initiate_login_uri, redirect_uri
 from gatehouse.sso.protocol import ProviderError
 from gatehouse.sso.provider import ProviderClient
-from gatehouse.sso.urls import initiate_login_uri, redirect_uri
-from gatehouse.store.login_options import DEFAULT_SCOPES
 from gatehouse.store.policies import StoredPolicy
 from gatehouse.store.records import utcnow
 from gatehouse.store.roles import StoredRole

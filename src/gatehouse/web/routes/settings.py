@@ -24,8 +24,8 @@ from gatehouse.iam import login_options, provisioning
 from gatehouse.iam.audit import Change, audited
 from gatehouse.iam.authorizer import Principal, allowed, require
 from gatehouse.iam.catalog import ORGANIZATION
-from gatehouse.scim import activity
-from gatehouse.scim.control import IssuedToken
+from gatehouse.iam.scim_control import IssuedToken
+from gatehouse.store import scim_activity
 from gatehouse.store.scim_tokens import TokenInfo
 from gatehouse.web.dashboard import Dashboard, page, posted
 
@@ -69,7 +69,7 @@ class ScimState:
     enabled: bool
     password_sign_in: bool
     tokens: list[TokenInfo]
-    recent: list[activity.Activity]
+    recent: list[scim_activity.Activity]
     login_options: login_options.LoginOptionsState | None = None
     """Shown to those who may read them (``iam:GetLoginOption``)."""
     scim_visible: bool = True
@@ -85,7 +85,9 @@ def _state(connection: Connection, principal: Principal, public_url: str) -> Sci
         if not allowed(principal, provisioning.READ, ORGANIZATION):
             return ScimState(False, False, [], [], logins, scim_visible=False)
     current = provisioning.state(connection, principal)
-    return ScimState(current.enabled, current.password_sign_in, current.tokens, activity.recent(connection), logins)
+    return ScimState(
+        current.enabled, current.password_sign_in, current.tokens, scim_activity.recent(connection), logins
+    )
 
 
 def _change(event: str = provisioning.UPDATE, **summary: Any) -> Change:
@@ -99,8 +101,8 @@ def routes(dashboard: Dashboard) -> list[Route]:
     warning = endpoint_warning(endpoint)
 
     async def show(request: Request, status: int = 200, **extra: Any) -> Response:
-        recorder = getattr(request.app.state, "scim_activity", None)
-        if isinstance(recorder, activity.ActivityRecorder):
+        recorder: scim_activity.Recorder | None = getattr(request.app.state, "scim_activity", None)
+        if recorder is not None:
             await recorder.flush_async(db)  # this process's latest requests, without waiting for the tick
         state = await db.read(lambda c: _state(c, principal(request), dashboard.settings.public_url))
         return dashboard.render(
@@ -110,9 +112,9 @@ def routes(dashboard: Dashboard) -> list[Route]:
             state=state,
             endpoint=endpoint,
             endpoint_warning=warning,
-            dropped=recorder.dropped if isinstance(recorder, activity.ActivityRecorder) else 0,
-            keep_rows=activity.KEEP_ROWS,
-            recent_count=activity.RECENT,
+            dropped=recorder.dropped if recorder is not None else 0,
+            keep_rows=scim_activity.KEEP_ROWS,
+            recent_count=scim_activity.RECENT,
             **extra,
         )
 

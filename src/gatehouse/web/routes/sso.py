@@ -16,9 +16,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from gatehouse.errors import GatehouseError
+from gatehouse.login.urls import CALLBACK_PATH, LOGIN_PATH
 from gatehouse.sso.failure import reason_of
 from gatehouse.sso.signin import OidcSignIn
-from gatehouse.sso.urls import CALLBACK_PATH, LOGIN_PATH
 from gatehouse.web.dashboard import Dashboard
 
 TITLES: Final = {400: "Sign-in link not valid", 403: "Sign-in refused", 404: "Sign-in option unavailable"}

@@ -25,11 +25,6 @@ from scim2_models import (
     User,
 )
 
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
-ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
 
 class EmailAddress(Email):
     """An ``emails`` entry whose ``value`` is any string (RFC 7643 §4.1.2)."""

@@ -1,0 +1,139 @@
+"""The login-option model every login protocol shares: an option's editable fields and their checks.
+
+An OpenID Connect option today; SAML and LDAP options are next. Pure: no I/O; storage is
+:mod:`gatehouse.store.login_options`, the permission-checked use cases :mod:`gatehouse.iam.login_options`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+import orjson
+
+from gatehouse.errors import InvalidInput
+from gatehouse.login.mapping import Rule, parse_rules
+
+KIND_OIDC: Final = "oidc"
+
+DEFAULT_SCOPES: Final = "openid profile email"
+MAX_SCOPES: Final = 50
+_SCOPE_TOKEN: Final = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]{1,200}")  # RFC 6749 §3.3 scope-token
+_ENV_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
+_CLAIMS: Final = ("username_claim", "email_claim", "name_claim", "subject_claim")
+_LIMITS: Final = {"name": 100, "issuer": 500, "client_id": 255, **dict.fromkeys(_CLAIMS, 100)}
+
+
+def parse_scopes(text: str) -> str:
+    """Scopes as stored: space-separated tokens (RFC 6749 §3.3), duplicates dropped, ``openid`` required
+    (OIDC Core §3.1.2.1). Raises :class:`InvalidInput`."""
+    tokens = list(dict.fromkeys(text.split()))
+    bad = next((token for token in tokens if not _SCOPE_TOKEN.fullmatch(token)), None)
+    if bad is not None:
+        raise InvalidInput(f"Scope {bad[:40]!r} is not valid: scopes are printable characters without quotes or \\.")
+    if len(tokens) > MAX_SCOPES:
+        raise InvalidInput(f"At most {MAX_SCOPES} scopes are allowed.")
+    if "openid" not in tokens:
+        raise InvalidInput("The scopes must include 'openid' (OpenID Connect requires it).")
+    return " ".join(tokens)
+
+
+def check_env_name(name: str) -> str:
+    """The name of an environment variable holding a client secret, checked."""
+    if not _ENV_NAME.fullmatch(name):
+        raise InvalidInput("The environment variable name must be letters, digits and '_' (at most 100).")
+    return name
+
+
+def dump_rules(rules: Sequence[Rule | Mapping[str, object]]) -> str:
+    """Role-mapping rules as stored: validated by :func:`parse_rules` (:class:`MappingError` otherwise)."""
+    parsed = parse_rules([rule.to_json() if isinstance(rule, Rule) else dict(rule) for rule in rules])
+    return orjson.dumps([rule.to_json() for rule in parsed]).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class LoginOptionWrite:
+    """The editable fields of a login option (checked by :meth:`columns`)."""
+
+    name: str
+    issuer: str
+    client_id: str
+    scopes: str = DEFAULT_SCOPES
+    enabled: bool = True
+    client_secret_encrypted: str | None = field(default=None, repr=False)
+    client_secret_env: str | None = None
+    username_claim: str = "preferred_username"
+    email_claim: str = "email"
+    name_claim: str = "name"
+    subject_claim: str = "sub"
+    end_session: bool = False
+    scim_only: bool | None = None
+    role_rules: Sequence[Rule | Mapping[str, object]] = ()
+
+    def columns(self) -> dict[str, Any]:
+        """The row's columns; a value that is not acceptable raises :class:`InvalidInput`."""
+        values: dict[str, Any] = {key: getattr(self, key).strip() for key in _LIMITS}
+        for key, limit in _LIMITS.items():
+            if not values[key] or len(values[key]) > limit:
+                raise InvalidInput(f"The {key.replace('_', ' ')} must be 1 to {limit} characters.")
+        if self.client_secret_encrypted is not None and self.client_secret_env is not None:
+            raise InvalidInput("Store the client secret or name its environment variable, not both.")
+        return {
+            **values,
+            "name_lower": values["name"].lower(),
+            "enabled": self.enabled,
+            "client_secret_encrypted": self.client_secret_encrypted,
+            "client_secret_env": None if self.client_secret_env is None else check_env_name(self.client_secret_env),
+            "scopes": parse_scopes(self.scopes),
+            "end_session": self.end_session,
+            "scim_only": self.scim_only,
+            "role_rules": dump_rules(self.role_rules),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LoginOption:
+    """A login option as stored; ``role_rules`` is the stored JSON (:meth:`rules` parses it)."""
+
+    id: str
+    kind: str
+    name: str
+    enabled: bool
+    issuer: str
+    client_id: str
+    client_secret_encrypted: str | None = field(repr=False)
+    client_secret_env: str | None
+    scopes: str
+    username_claim: str
+    email_claim: str
+    name_claim: str
+    subject_claim: str
+    end_session: bool
+    scim_only: bool | None
+    role_rules: str
+    created: datetime
+    updated: datetime
+    version: int
+
+    @property
+    def scope_list(self) -> tuple[str, ...]:
+        return tuple(self.scopes.split())
+
+    def rules(self) -> tuple[Rule, ...]:
+        """The role and boundary mapping rules, in order."""
+        return parse_rules(orjson.loads(self.role_rules))
+
+    def effective_scim_only(self, scim_enabled: bool) -> bool:
+        """Whether only SCIM-provisioned users may sign in (unset: whether SCIM is enabled)."""
+        return scim_enabled if self.scim_only is None else self.scim_only
+
+    def write(self) -> LoginOptionWrite:
+        """The current editable fields, to change with :func:`dataclasses.replace`."""
+        return LoginOptionWrite(
+            self.name, self.issuer, self.client_id, self.scopes, self.enabled, self.client_secret_encrypted,
+            self.client_secret_env, self.username_claim, self.email_claim, self.name_claim, self.subject_claim,
+            self.end_session, self.scim_only, self.rules(),
+        )  # fmt: skip
