@@ -20,8 +20,8 @@ from gatehouse.iam import scim_control
 from gatehouse.store import migration
 from gatehouse.store.database import Database
 from gatehouse.store.tables import metadata
-from pg import fresh_postgres_schema
-from scim_helpers import PUBLIC_URL
+from support.pg import fresh_postgres_schema
+from support.scim import PUBLIC_URL
 
 BACKENDS = ["sqlite", "postgres"]
 

@@ -39,7 +39,7 @@ from gatehouse.store import login_options as login_option_store
 from gatehouse.store import migration
 from gatehouse.store import users as user_store
 from gatehouse.store.database import Database
-from permission_cases import (
+from support.permission_cases import (
     PUBLIC,
     SCIM_ONLY,
     SIGNED_IN,
@@ -63,9 +63,9 @@ from permission_cases import (
     user_and_policy,
     user_and_role,
 )
-from permission_world import IDP, IDP_SECRET_ENV, PRINCIPALS, RIGHTS, World, build_world
-from scim_helpers import PUBLIC_URL
-from web_helpers import sign_in
+from support.permission_world import IDP, IDP_SECRET_ENV, PRINCIPALS, RIGHTS, World, build_world
+from support.scim import PUBLIC_URL
+from support.web import sign_in
 
 PASSWORD_FORM = fields(password="a brand new password 1", confirm_password="a brand new password 1")
 POLICY_DOC = '{{"statement": [{{"effect": "allow", "actions": ["iam:GetUser"], "resources": ["*"]}}]}}'

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pg import fresh_postgres_schema
-from scim_helpers import okta_user
-from servers import cli, cli_env, running_server
+from support.pg import fresh_postgres_schema
+from support.scim import okta_user
+from support.servers import cli, cli_env, running_server
 
 pytestmark = pytest.mark.slow
 

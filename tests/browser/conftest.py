@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from browser.browser_helpers import (
+from support.browser import (
     ADMIN_PASSWORD,
     ARTIFACTS,
     ContextFactory,

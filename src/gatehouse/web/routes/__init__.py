@@ -1,1 +1,4 @@
-"""Dashboard page handlers, one module per area."""
+"""Dashboard page handlers, one module per area: parse the form, call one use case, render or redirect.
+
+May import what :mod:`gatehouse.web` may (``sso``, ``iam``, ``store``, the foundation).
+"""

@@ -1,1 +1,0 @@
-"""Browser tests: Playwright driving Debian's chromium against real gatehouse processes."""
