@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Final
+from urllib.parse import unquote
 
-import sqlalchemy as sa
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     """How long a process keeps an OpenID provider's discovery document and keys before fetching them
     again (keys are fetched again at once when an ID token names an unknown key)."""
 
+    outbound_deny_private: bool = False
+    """Refuse outbound calls that an administrator can aim (an OpenID provider's endpoints) to loopback,
+    link-local (the cloud metadata address among them), private and reserved addresses, checked after DNS
+    resolution. Off by default, since identity providers often sit on private networks."""
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
@@ -117,14 +122,24 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
 
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite database URL (``sqlite:///relative.db``, ``sqlite:////absolute.db``), read as
+    SQLAlchemy reads it; ``None`` for another database, an in-memory one or a ``file:`` URI."""
+    scheme, separator, rest = database_url.partition("://")
+    if not separator or scheme.partition("+")[0] != "sqlite":
+        return None
+    _host, slash, database = rest.partition("?")[0].partition("/")
+    database = unquote(database)
+    if not slash or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
 def default_key_path(database_url: str, data_dir: Path = DEFAULT_DATA_DIR) -> Path:
     """Where the key file lives when ``GATEHOUSE_SECRET_KEY`` is unset: beside a SQLite database file, else
     in ``data_dir``."""
-    url = sa.make_url(database_url)
-    database = url.database
-    if url.get_backend_name() == "sqlite" and database and database != ":memory:" and not database.startswith("file:"):
-        return Path(database).parent / KEY_FILE_NAME
-    return data_dir / KEY_FILE_NAME
+    database = sqlite_file(database_url)
+    return (database.parent if database is not None else data_dir) / KEY_FILE_NAME
 
 
 def load_settings(**overrides: object) -> Settings:

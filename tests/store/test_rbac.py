@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from gatehouse.iam import policies as policy_use
 from gatehouse.iam import roles as use
 from gatehouse.iam.authorizer import (
     SUPER_ADMIN_POLICY_ID,
@@ -174,9 +175,9 @@ def test_concurrent_creates_of_one_role_name_let_exactly_one_win(seeded: Databas
 
 
 def test_policy_names_are_unique_ignoring_case(seeded: Database, root: Principal) -> None:
-    write(seeded, lambda c: use.create_policy(c, root, use.policy_input("read-users", ALLOW_GET_USERS)))
+    write(seeded, lambda c: policy_use.create_policy(c, root, use.policy_input("read-users", ALLOW_GET_USERS)))
     with pytest.raises(Conflict, match="already exists"), seeded.transaction() as connection:
-        use.create_policy(connection, root, use.policy_input("Read-Users", ALLOW_GET_USERS))
+        policy_use.create_policy(connection, root, use.policy_input("Read-Users", ALLOW_GET_USERS))
 
 
 def test_the_database_refuses_deleting_what_is_in_use(seeded: Database) -> None:
@@ -279,11 +280,13 @@ def test_updates_move_the_version_and_stale_ones_fail(seeded: Database, root: Pr
     with pytest.raises(PreconditionFailed), seeded.transaction() as connection:
         use.update_role(connection, root, view.role.id, use.role_input("Support", "Late"), expected_version=1)
     with seeded.transaction() as connection:
-        policy = use.create_policy(connection, root, use.policy_input("p", ALLOW_GET_USERS))
-        changed = use.update_policy(connection, root, policy.id, use.policy_input("p", ALLOW_GET_USERS, "d"))
+        policy = policy_use.create_policy(connection, root, use.policy_input("p", ALLOW_GET_USERS))
+        changed = policy_use.update_policy(connection, root, policy.id, use.policy_input("p", ALLOW_GET_USERS, "d"))
         assert changed.version == 2
     with pytest.raises(PreconditionFailed), seeded.transaction() as connection:
-        use.update_policy(connection, root, policy.id, use.policy_input("p", ALLOW_GET_USERS), expected_version=1)
+        policy_use.update_policy(
+            connection, root, policy.id, use.policy_input("p", ALLOW_GET_USERS), expected_version=1
+        )
 
 
 # ------------------------------------------------------------------------------------------ role use cases
@@ -291,7 +294,7 @@ def test_updates_move_the_version_and_stale_ones_fail(seeded: Database, root: Pr
 
 def test_role_lifecycle_with_policies_and_labels(seeded: Database, root: Principal) -> None:
     with seeded.transaction() as connection:
-        reader = use.create_policy(connection, root, use.policy_input("reader", ALLOW_GET_USERS))
+        reader = policy_use.create_policy(connection, root, use.policy_input("reader", ALLOW_GET_USERS))
         view = use.create_role(
             connection, root, use.role_input("  Help   desk ", "First line", {"team": "support"}), [reader.id]
         )
@@ -299,7 +302,7 @@ def test_role_lifecycle_with_policies_and_labels(seeded: Database, root: Princip
         assert [p.name for p in view.policies] == ["reader"]
         got = use.get_role(connection, root, view.role.id)
         assert got == view
-        other = use.create_policy(connection, root, use.policy_input("other", ALLOW_GET_USERS))
+        other = policy_use.create_policy(connection, root, use.policy_input("other", ALLOW_GET_USERS))
         attached = use.attach_policies(connection, root, view.role.id, [other.id, reader.id])
         assert [p.name for p in attached.policies] == ["other", "reader"] and attached.role.version == 2
         detached = use.detach_policies(connection, root, view.role.id, [reader.id, "not-attached"])
@@ -333,14 +336,14 @@ def test_role_input_is_checked() -> None:
 
 def test_the_built_in_role_and_policy_cannot_be_changed(seeded: Database, root: Principal) -> None:
     with seeded.transaction() as connection:
-        reader = use.create_policy(connection, root, use.policy_input("reader", ALLOW_GET_USERS))
+        reader = policy_use.create_policy(connection, root, use.policy_input("reader", ALLOW_GET_USERS))
     attempts: list[Callable[[Connection], Any]] = [
         lambda c: use.update_role(c, root, SUPER_ADMIN_ROLE_ID, use.role_input("Boss")),
         lambda c: use.delete_role(c, root, SUPER_ADMIN_ROLE_ID),
         lambda c: use.attach_policies(c, root, SUPER_ADMIN_ROLE_ID, [reader.id]),
         lambda c: use.detach_policies(c, root, SUPER_ADMIN_ROLE_ID, [SUPER_ADMIN_POLICY_ID]),
-        lambda c: use.update_policy(c, root, SUPER_ADMIN_POLICY_ID, use.policy_input("x", ALLOW_GET_USERS)),
-        lambda c: use.delete_policy(c, root, SUPER_ADMIN_POLICY_ID),
+        lambda c: policy_use.update_policy(c, root, SUPER_ADMIN_POLICY_ID, use.policy_input("x", ALLOW_GET_USERS)),
+        lambda c: policy_use.delete_policy(c, root, SUPER_ADMIN_POLICY_ID),
     ]
     for attempt in attempts:
         with pytest.raises(use.Protected, match="built-in"), seeded.transaction() as connection:
@@ -409,8 +412,8 @@ def test_policies_are_stored_canonical_and_json_text_is_accepted(seeded: Databas
         ' "conditions": {"role_label": {"type": "MatchLabel", "options": [{"key": "team", "operator": "present"}]}}}]}'
     )
     with seeded.transaction() as connection:
-        stored = use.create_policy(connection, root, use.policy_input("labelled", text, "", {"tier": "1"}))
-        again = use.get_policy(connection, root, stored.id)
+        stored = policy_use.create_policy(connection, root, use.policy_input("labelled", text, "", {"tier": "1"}))
+        again = policy_use.get_policy(connection, root, stored.id)
     assert again.document == (
         '{"statement":[{"effect":"allow","actions":["iam:GetRole"],"resources":["*"],'
         '"conditions":{"role_label":{"type":"MatchLabel","options":{"key":"team","operator":"present"}}}}]}'
@@ -420,14 +423,14 @@ def test_policies_are_stored_canonical_and_json_text_is_accepted(seeded: Databas
 
 def test_a_policy_in_use_cannot_be_deleted_and_the_detail_says_where(seeded: Database, root: Principal) -> None:
     with seeded.transaction() as connection:
-        policy = use.create_policy(connection, root, use.policy_input("limits", ALLOW_GET_USERS))
+        policy = policy_use.create_policy(connection, root, use.policy_input("limits", ALLOW_GET_USERS))
         role = use.create_role(connection, root, use.role_input("Limited"), [policy.id])
         carol = add_user(connection, "carol")
         use.set_boundaries(connection, root, carol, [policy.id])
-        usage = use.policy_usage(connection, root, policy.id)
+        usage = policy_use.policy_usage(connection, root, policy.id)
     assert usage.roles == ((role.role.id, "Limited"),) and usage.boundary_users == 1
     with pytest.raises(Conflict) as refused, seeded.transaction() as connection:
-        use.delete_policy(connection, root, policy.id)
+        policy_use.delete_policy(connection, root, policy.id)
     assert refused.value.detail == (
         "The permission policy 'limits' cannot be deleted: it is attached to role Limited and the permission "
         "boundary of 1 user (carol). Detach it first."
@@ -435,7 +438,7 @@ def test_a_policy_in_use_cannot_be_deleted_and_the_detail_says_where(seeded: Dat
     with seeded.transaction() as connection:
         use.detach_policies(connection, root, role.role.id, [policy.id])
         assert use.set_boundaries(connection, root, carol, []) == use.AssignmentChange((), (policy.id,))
-        use.delete_policy(connection, root, policy.id)
+        policy_use.delete_policy(connection, root, policy.id)
 
 
 # ------------------------------------------------------------------------------------------ grants
@@ -497,7 +500,7 @@ def test_the_use_cases_check_permissions(seeded: Database, root: Principal) -> N
         viewer = load_principal(connection, frank)
         nobody = load_principal(connection, nobody_id)
         assert [r.name for r in use.list_roles(connection, viewer)] == ["Organization Admin", "Super Admin", "Viewer"]
-        assert use.list_roles(connection, nobody) == [] and use.list_policies(connection, nobody) == []
+        assert use.list_roles(connection, nobody) == [] and policy_use.list_policies(connection, nobody) == []
         assert use.get_role(connection, viewer, viewer_role.id).role == viewer_role
         for forbidden in (
             lambda: use.create_role(connection, viewer, use.role_input("Mine")),
@@ -505,7 +508,7 @@ def test_the_use_cases_check_permissions(seeded: Database, root: Principal) -> N
             lambda: use.delete_role(connection, viewer, viewer_role.id),
             lambda: use.assign_role(connection, viewer, nobody_id, viewer_role.id),
             lambda: use.set_boundaries(connection, viewer, nobody_id, []),
-            lambda: use.create_policy(connection, viewer, use.policy_input("p", ALLOW_GET_USERS)),
+            lambda: policy_use.create_policy(connection, viewer, use.policy_input("p", ALLOW_GET_USERS)),
             lambda: use.get_role(connection, nobody, viewer_role.id),
         ):
             with pytest.raises(Forbidden):
@@ -527,7 +530,7 @@ def test_the_use_cases_check_permissions(seeded: Database, root: Principal) -> N
                 }
             ]
         }
-        policy = use.create_policy(connection, root, use.policy_input("sre-roles", sre_only))
+        policy = policy_use.create_policy(connection, root, use.policy_input("sre-roles", sre_only))
         editor_role = use.create_role(connection, root, use.role_input("SRE role editor"), [policy.id])
         use.assign_role(connection, root, nobody_id, editor_role.role.id)
         editor = load_principal(connection, nobody_id)

@@ -19,15 +19,13 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy.engine import Connection
-
 from gatehouse.config import Settings, load_settings
 from gatehouse.errors import Forbidden, GatehouseError
 from gatehouse.iam import api_tokens
 from gatehouse.iam.audit import Change, Origin, audited_sync, record
 from gatehouse.iam.authorizer import Principal, load_principal, super_admin_role
 from gatehouse.store import migration
-from gatehouse.store.database import Database
+from gatehouse.store.database import Connection, Database
 
 T = TypeVar("T")
 

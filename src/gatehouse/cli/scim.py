@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 
 import typer
-from sqlalchemy.engine import Connection
 
 from gatehouse.cli.context import run_change, run_read
 from gatehouse.config import load_settings
 from gatehouse.errors import NotFound
 from gatehouse.iam import provisioning, scim_control
 from gatehouse.iam.authorizer import Principal
+from gatehouse.store.database import Connection
 
 scim_app = typer.Typer(help="SCIM provisioning.", no_args_is_help=True)
 token_app = typer.Typer(help="SCIM bearer tokens.", no_args_is_help=True)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.engine import Connection
-
 from gatehouse.iam import api_tokens
 from gatehouse.store import sessions
+from gatehouse.store.database import Connection
 
 
 @dataclass(frozen=True, slots=True)

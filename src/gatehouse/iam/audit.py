@@ -20,19 +20,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, TypeVar
 
-from sqlalchemy.engine import Connection
-
 from gatehouse.errors import GatehouseError
 from gatehouse.store import audit as store
 from gatehouse.store.audit import AuditRecord
-from gatehouse.store.database import Database
+from gatehouse.store.database import Connection, Database
 from gatehouse.store.records import utcnow
 
 log = logging.getLogger("gatehouse.audit")
 
 T = TypeVar("T")
-Source = Literal["dashboard", "api", "scim", "cli", "sso", "system"]
-SOURCES: Final[tuple[str, ...]] = ("dashboard", "api", "scim", "cli", "sso", "system")
+Source = Literal["dashboard", "api", "scim", "cli", "sso", "system", "gateway"]
+SOURCES: Final[tuple[str, ...]] = ("dashboard", "api", "scim", "cli", "sso", "system", "gateway")
+"""``gateway``: a request a proxy asked about (forward authentication) and Gatehouse denied."""
 
 MASK: Final = "***"
 _SECRET_WORDS: Final = ("password", "secret", "token", "credential", "private", "api_key", "apikey", "authorization")

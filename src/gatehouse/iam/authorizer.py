@@ -27,11 +27,9 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 import orjson
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Forbidden
 from gatehouse.iam.catalog import SUPER_ADMIN_POLICY
@@ -45,18 +43,10 @@ from gatehouse.iam.policy import (
     evaluate,
     parse_policy,
 )
+from gatehouse.store import holdings
 from gatehouse.store import policies as policy_store
-from gatehouse.store.tables import (
-    group_members,
-    group_role_bindings,
-    groups,
-    permission_policies,
-    role_policies,
-    roles,
-    user_boundaries,
-    user_roles,
-    users,
-)
+from gatehouse.store import users as user_store
+from gatehouse.store.database import Connection
 
 log = logging.getLogger(__name__)
 
@@ -181,9 +171,7 @@ def load_principal(connection: Connection, user_id: str | None, *, token_name: s
     """What ``user_id`` may do now (see the module); a missing or inactive user is denied everything."""
     if not user_id:
         return Principal.nobody()
-    user = connection.execute(
-        sa.select(users.c.user_name, users.c.active, users.c.super_admin).where(users.c.id == user_id)
-    ).first()
+    user = user_store.standing(connection, user_id)
     if user is None:
         return Principal.nobody(user_id)
     if not user.active:
@@ -196,95 +184,30 @@ def load_principal(connection: Connection, user_id: str | None, *, token_name: s
 
 def held_roles(connection: Connection, user_id: str) -> tuple[HeldRole, ...]:
     """The roles a user holds and where from, whatever their status (for the user's page)."""
-    super_admin = connection.execute(sa.select(users.c.super_admin).where(users.c.id == user_id)).scalar()
-    if super_admin is None:
+    user = user_store.standing(connection, user_id)
+    if user is None:
         return ()
-    if super_admin:
+    if user.super_admin:
         return (super_admin_role(),)
     return _grants(connection, user_id)[0]
 
 
-def _grant_rows(user_id: str) -> sa.CompoundSelect[Any]:
-    """Every role (with each attached policy) and boundary of the user, with where each comes from."""
-    text = sa.String()
-    no_text = sa.cast(sa.null(), text)
-    direct = (
-        sa.select(
-            sa.literal_column("'role'", text).label("kind"),
-            roles.c.id.label("role_id"),
-            roles.c.name.label("role_name"),
-            user_roles.c.source.label("origin"),
-            no_text.label("group_id"),
-            no_text.label("group_name"),
-            permission_policies.c.id.label("policy_id"),
-            permission_policies.c.name.label("policy_name"),
-            permission_policies.c.version.label("policy_version"),
-        )
-        .select_from(
-            user_roles.join(roles, roles.c.id == user_roles.c.role_id)
-            .outerjoin(role_policies, role_policies.c.role_id == roles.c.id)
-            .outerjoin(permission_policies, permission_policies.c.id == role_policies.c.policy_id)
-        )
-        .where(user_roles.c.user_id == user_id)
-    )
-    via_groups = (
-        sa.select(
-            sa.literal_column("'role'", text),
-            roles.c.id,
-            roles.c.name,
-            sa.literal_column("'group'", text),
-            groups.c.id,
-            groups.c.display_name,
-            permission_policies.c.id,
-            permission_policies.c.name,
-            permission_policies.c.version,
-        )
-        .select_from(
-            group_members.join(group_role_bindings, group_role_bindings.c.group_id == group_members.c.group_id)
-            .join(groups, groups.c.id == group_members.c.group_id)
-            .join(roles, roles.c.id == group_role_bindings.c.role_id)
-            .outerjoin(role_policies, role_policies.c.role_id == roles.c.id)
-            .outerjoin(permission_policies, permission_policies.c.id == role_policies.c.policy_id)
-        )
-        .where(group_members.c.user_id == user_id)
-    )
-    bounds = (
-        sa.select(
-            sa.literal_column("'boundary'", text),
-            no_text,
-            no_text,
-            user_boundaries.c.source,
-            no_text,
-            no_text,
-            permission_policies.c.id,
-            permission_policies.c.name,
-            permission_policies.c.version,
-        )
-        .select_from(user_boundaries.join(permission_policies, permission_policies.c.id == user_boundaries.c.policy_id))
-        .where(user_boundaries.c.user_id == user_id)
-    )
-    return sa.union_all(direct, via_groups, bounds)
-
-
 def _grants(connection: Connection, user_id: str) -> tuple[tuple[HeldRole, ...], tuple[NamedPolicy, ...]]:
-    rows = connection.execute(_grant_rows(user_id)).all()
-    versions = {row.policy_id: row.policy_version for row in rows if row.policy_id is not None}
-    parsed = _documents(connection, versions)
+    grants = holdings.grants_of(connection, user_id)
+    policies = [grant.policy for grant in grants.roles if grant.policy is not None] + grants.boundaries
+    parsed = _documents(connection, {policy.id: policy.version for policy in policies})
 
     role_names: dict[str, str] = {}
     origins: dict[str, dict[tuple[str, str | None], RoleOrigin]] = {}
     role_policy_ids: dict[str, dict[str, str]] = {}
-    boundary_names: dict[str, str] = {}
-    for row in rows:
-        if row.kind == "boundary":
-            boundary_names[row.policy_id] = row.policy_name
-            continue
-        role_names[row.role_id] = row.role_name
-        origin = _origin(row)
-        origins.setdefault(row.role_id, {})[(origin.kind, origin.group_id)] = origin
-        attached = role_policy_ids.setdefault(row.role_id, {})
-        if row.policy_id is not None:
-            attached[row.policy_id] = row.policy_name
+    for grant in grants.roles:
+        role_names[grant.role_id] = grant.role_name
+        origin = _origin(grant)
+        origins.setdefault(grant.role_id, {})[(origin.kind, origin.group_id)] = origin
+        attached = role_policy_ids.setdefault(grant.role_id, {})
+        if grant.policy is not None:
+            attached[grant.policy.id] = grant.policy.name
+    boundary_names = {policy.id: policy.name for policy in grants.boundaries}
 
     held = tuple(
         HeldRole(
@@ -307,10 +230,10 @@ def _grants(connection: Connection, user_id: str) -> tuple[tuple[HeldRole, ...],
     return held, boundaries
 
 
-def _origin(row: Any) -> RoleOrigin:
-    if row.origin == "group":
-        return RoleOrigin("group", row.group_id, row.group_name)
-    return RoleOrigin("sso" if row.origin == "sso" else "direct")
+def _origin(grant: holdings.RoleGrant) -> RoleOrigin:
+    if grant.origin == "group":
+        return RoleOrigin("group", grant.group_id, grant.group_name)
+    return RoleOrigin("sso" if grant.origin == "sso" else "direct")
 
 
 def _origin_order(origin: RoleOrigin) -> tuple[int, str, str]:

@@ -16,13 +16,8 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
 
 import orjson
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
 
 from gatehouse.iam.accounts import create_super_admin
 from gatehouse.iam.authorizer import (
@@ -33,9 +28,14 @@ from gatehouse.iam.authorizer import (
 )
 from gatehouse.iam.catalog import STARTER_ROLES, SUPER_ADMIN_POLICY
 from gatehouse.iam.policy import parse_policy
+from gatehouse.store import policies as policy_store
+from gatehouse.store import roles as role_store
+from gatehouse.store import settings
+from gatehouse.store import users as user_store
+from gatehouse.store.database import Connection
+from gatehouse.store.policies import PolicyWrite
 from gatehouse.store.records import utcnow
-from gatehouse.store.roles import dump_labels
-from gatehouse.store.tables import app_settings, permission_policies, role_policies, roles, users
+from gatehouse.store.roles import RoleWrite
 
 BOOTSTRAP_USER = "admin"
 RBAC_SEEDED = "rbac.seeded"
@@ -49,7 +49,7 @@ STARTER_DESCRIPTIONS: Mapping[str, str] = {
 
 def has_super_admin(connection: Connection) -> bool:
     """Whether any Super Admin account exists."""
-    return connection.execute(sa.select(users.c.id).where(users.c.super_admin.is_(True)).limit(1)).first() is not None
+    return user_store.any_super_admin(connection)
 
 
 def ensure_super_admin(connection: Connection, password: str | None) -> str | None:
@@ -70,89 +70,41 @@ def ensure_rbac(connection: Connection) -> bool:
     """Ensure the built-in Super Admin role and policy; create the starter roles if this database never had
     them. Returns whether the starter roles were created now."""
     now = utcnow()
-    _insert_ignoring_conflicts(
+    policy_store.insert_if_new(
         connection,
-        permission_policies,
-        _policy_row(
-            SUPER_ADMIN_POLICY_ID,
+        SUPER_ADMIN_POLICY_ID,
+        _policy(
             SUPER_ADMIN_POLICY_NAME,
             "Every action on every resource. Built in: cannot be edited or deleted.",
             SUPER_ADMIN_POLICY,
-            now,
-            built_in=True,
         ),
+        now,
+        built_in=True,
     )
-    _insert_ignoring_conflicts(
+    role_store.insert_if_new(
         connection,
-        roles,
-        _role_row(
-            SUPER_ADMIN_ROLE_ID,
-            SUPER_ADMIN_ROLE_NAME,
-            "Every permission. Held by Super Admin accounts only; cannot be edited or deleted.",
-            now,
-            built_in=True,
+        SUPER_ADMIN_ROLE_ID,
+        RoleWrite(
+            SUPER_ADMIN_ROLE_NAME, "Every permission. Held by Super Admin accounts only; cannot be edited or deleted."
         ),
+        now,
+        built_in=True,
     )
-    _insert_ignoring_conflicts(
-        connection, role_policies, {"role_id": SUPER_ADMIN_ROLE_ID, "policy_id": SUPER_ADMIN_POLICY_ID}
-    )
-    marker = {"key": RBAC_SEEDED, "value": orjson.dumps(True).decode(), "updated": now}
-    if not _insert_ignoring_conflicts(connection, app_settings, marker):
+    role_store.attach(connection, SUPER_ADMIN_ROLE_ID, [SUPER_ADMIN_POLICY_ID])
+    if not settings.put_if_absent(connection, RBAC_SEEDED, True, now):
         return False
     for name, document in STARTER_ROLES.items():
         policy_name = f"{name.lower().replace(' ', '-')}-permission-policy"
         description = STARTER_DESCRIPTIONS.get(name, "")
         policy_id, role_id = str(uuid.uuid4()), str(uuid.uuid4())
-        if not _insert_ignoring_conflicts(
-            connection, permission_policies, _policy_row(policy_id, policy_name, description, document, now)
-        ):
+        if not policy_store.insert_if_new(connection, policy_id, _policy(policy_name, description, document), now):
             continue
-        if not _insert_ignoring_conflicts(connection, roles, _role_row(role_id, name, description, now)):
+        if not role_store.insert_if_new(connection, role_id, RoleWrite(name, description), now):
             continue
-        _insert_ignoring_conflicts(connection, role_policies, {"role_id": role_id, "policy_id": policy_id})
+        role_store.attach(connection, role_id, [policy_id])
     return True
 
 
-def _policy_row(
-    policy_id: str,
-    name: str,
-    description: str,
-    document: Mapping[str, object],
-    now: datetime,
-    *,
-    built_in: bool = False,
-) -> dict[str, Any]:
-    return {
-        "id": policy_id,
-        "name": name,
-        "name_lower": name.lower(),
-        "description": description,
-        "labels": dump_labels({}),
-        "document": orjson.dumps(parse_policy(document).as_dict()).decode(),
-        "built_in": built_in,
-        "created": now,
-        "updated": now,
-        "version": 1,
-    }
-
-
-def _role_row(role_id: str, name: str, description: str, now: datetime, *, built_in: bool = False) -> dict[str, Any]:
-    return {
-        "id": role_id,
-        "name": name,
-        "name_lower": name.lower(),
-        "description": description,
-        "labels": dump_labels({}),
-        "built_in": built_in,
-        "created": now,
-        "updated": now,
-        "version": 1,
-    }
-
-
-def _insert_ignoring_conflicts(connection: Connection, table: sa.Table, row: Mapping[str, Any]) -> bool:
-    """Insert one row unless it conflicts with any unique key (another process got there first)."""
-    insert_fn = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert_fn(table).values(dict(row)).on_conflict_do_nothing()
-    result = connection.execute(statement.execution_options(preserve_rowcount=True))
-    return bool(result.rowcount)
+def _policy(name: str, description: str, document: Mapping[str, object]) -> PolicyWrite:
+    """A seeded policy: ``document`` checked and stored canonical, no labels."""
+    return PolicyWrite(name, orjson.dumps(parse_policy(document).as_dict()).decode(), description)

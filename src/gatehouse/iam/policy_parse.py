@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from gatehouse.iam.catalog import ACTIONS, RESOURCE_KINDS, RESOURCE_PREFIX
+from gatehouse.iam.catalog import ACTIONS, CONDITION_KEYS, NAME_PREFIXES, RESOURCE_KINDS, RESOURCE_PREFIX
 from gatehouse.iam.policy_model import (
     EFFECTS,
     MAX_CONDITIONS,
@@ -26,14 +26,15 @@ from gatehouse.iam.policy_model import (
     catalog_matches,
 )
 from gatehouse.iam.policy_patterns import Pattern, PatternError, compile_pattern
+from gatehouse.json_types import json_type
 
 _DOCUMENT_KEYS: Final = ("statement",)
 _STATEMENT_KEYS: Final = ("effect", "actions", "resources", "conditions")
 _CONDITION_KEYS: Final = ("type", "options")
 _OPTION_KEYS: Final = ("key", "operator", "value")
 _CONDITION_NAME: Final = re.compile(r"[a-z][a-z0-9_]*_label")
-_KIND_PREFIXES: Final = tuple(f"{RESOURCE_PREFIX}{kind}/" for kind in RESOURCE_KINDS)
-_LABEL_KINDS: Final = "user_label, role_label, permission_policy_label, token_label"
+_KIND_PREFIXES: Final = NAME_PREFIXES
+_LABEL_KINDS: Final = ", ".join(CONDITION_KEYS[:6])
 
 
 def parse_policy(document: object) -> PolicyDocument:
@@ -77,7 +78,8 @@ def _parse_statement(index: int, raw: object) -> Statement:
         if not _may_name_a_resource(pattern):
             reason = (
                 f"{pattern.text!r} matches no resource: names look like {RESOURCE_PREFIX}<kind>/<id>, "
-                f"with kind one of {', '.join(RESOURCE_KINDS)}"
+                f"with kind one of {', '.join(RESOURCE_KINDS)} (or arn:api7:iam:<kind>/<id>), or "
+                "arn:api7:gateway:<kind>/<id> with kind gatewaygroup, servicetemplate, gatewaysetting or alert"
             )
             raise PolicyError(f"{at}.resources[{position}]", reason, index)
     conditions = _conditions(raw.get("conditions", {}), f"{at}.conditions", index)
@@ -93,7 +95,7 @@ def _patterns(raw: object, at: str, index: int) -> tuple[Pattern, ...]:
     patterns: list[Pattern] = []
     for position, item in enumerate(items):
         if not isinstance(item, str):
-            raise PolicyError(f"{at}[{position}]", f"must be a string, not {_json_type(item)}", index)
+            raise PolicyError(f"{at}[{position}]", f"must be a string, not {json_type(item)}", index)
         try:
             patterns.append(compile_pattern(item))
         except PatternError as exc:
@@ -111,7 +113,8 @@ def _no_action(text: str) -> str:
 
 
 def _may_name_a_resource(pattern: Pattern) -> bool:
-    """Whether the pattern's literal start is compatible with some ``arn:gatehouse:iam:<kind>/``."""
+    """Whether the pattern's literal start is compatible with the start of some resource name
+    (:data:`~gatehouse.iam.catalog.NAME_PREFIXES`)."""
     prefix = pattern.prefix
     return any(kind.startswith(prefix) or prefix.startswith(kind) for kind in _KIND_PREFIXES)
 
@@ -194,17 +197,3 @@ def _list(raw: object, at: str, index: int | None, reason: str) -> Sequence[obje
     if isinstance(raw, str | bytes | Mapping) or not isinstance(raw, Sequence):
         raise PolicyError(at, reason, index)
     return raw
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        return "a list"
-    return type(value).__name__

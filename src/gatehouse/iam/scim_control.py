@@ -7,11 +7,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.engine import Connection
-
 from gatehouse.credentials import generate_token, hash_token, token_hint
 from gatehouse.errors import InvalidInput, NotFound
 from gatehouse.store import scim_tokens, settings
+from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
 from gatehouse.store.scim_tokens import TokenInfo
 

@@ -36,6 +36,7 @@ from typing import Any, Final, Literal
 from jsonpath import CompoundJSONPath, JSONPath, JSONPathEnvironment, JSONPathError, JSONPathMatch
 
 from gatehouse.errors import InvalidInput
+from gatehouse.json_types import json_type
 
 MAX_RULES: Final = 100
 MAX_VALUE_LENGTH: Final = 1000
@@ -170,7 +171,7 @@ def parse_rules(raw: object) -> tuple[Rule, ...]:
     and regexes are compiled here once and cached for :func:`evaluate`.
     """
     if not isinstance(raw, list):
-        raise MappingError("rules", f"must be a JSON array of rules, not {_json_type(raw)}")
+        raise MappingError("rules", f"must be a JSON array of rules, not {json_type(raw)}")
     if len(raw) > MAX_RULES:
         raise MappingError("rules", f"at most {MAX_RULES} rules are allowed, got {len(raw)}")
     return tuple(_parse_rule(f"rules[{index}]", item) for index, item in enumerate(raw))
@@ -178,7 +179,7 @@ def parse_rules(raw: object) -> tuple[Rule, ...]:
 
 def _parse_rule(where: str, item: object) -> Rule:
     if not isinstance(item, dict):
-        raise MappingError(where, f"must be a JSON object, not {_json_type(item)}")
+        raise MappingError(where, f"must be a JSON object, not {json_type(item)}")
     if unknown := sorted(str(key) for key in item if key not in FIELDS):
         hint = " (name the target with kind and target_id)" if unknown[0] in ("role", "boundary") else ""
         raise MappingError(where, f"unknown field {unknown[0]!r}{hint}; the fields are {', '.join(FIELDS)}")
@@ -207,7 +208,7 @@ def _text(item: Mapping[str, object], name: str, where: str, max_length: int) ->
         raise MappingError(f"{where}.{name}", "is required")
     value = item[name]
     if not isinstance(value, str):
-        raise MappingError(f"{where}.{name}", f"must be a string, not {_json_type(value)}")
+        raise MappingError(f"{where}.{name}", f"must be a string, not {json_type(value)}")
     if not value:
         raise MappingError(f"{where}.{name}", "must not be empty")
     if len(value) > max_length:
@@ -385,7 +386,7 @@ def parse_claims(raw: object) -> dict[str, Any]:
     """A claims document (JSON text or decoded JSON), which must be a JSON object."""
     data = _decode("claims", raw)
     if not isinstance(data, dict):
-        raise MappingError("claims", f"must be a JSON object, not {_json_type(data)}")
+        raise MappingError("claims", f"must be a JSON object, not {json_type(data)}")
     return data
 
 
@@ -400,20 +401,6 @@ def _decode(where: str, raw: object) -> object:
         raise MappingError(where, f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except RecursionError:
         raise MappingError(where, "is nested too deeply") from None
-
-
-_JSON_TYPES: Final = (
-    (type(None), "null"),
-    (bool, "a boolean"),
-    (int | float, "a number"),
-    (str, "a string"),
-    (list, "an array"),
-    (dict, "an object"),
-)
-
-
-def _json_type(value: object) -> str:
-    return next((name for kind, name in _JSON_TYPES if isinstance(value, kind)), type(value).__name__)
 
 
 def _first_line(exc: JSONPathError) -> str:

@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.engine import Connection
-
 from gatehouse.credentials import hash_token
 from gatehouse.errors import Forbidden, Unauthorized
 from gatehouse.store import lookups
+from gatehouse.store.database import Connection
 
 
 class ScimUnauthorized(Unauthorized):

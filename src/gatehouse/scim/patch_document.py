@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gatehouse.errors import InvalidInput, Mutability, NoTarget
+from gatehouse.json_types import json_type
 from gatehouse.scim.attributes import READ_ONLY, AttributeDef, ResourceDef, SchemaDef
 from gatehouse.scim.patch_path import Target, described_entry, matches
 
@@ -268,20 +269,8 @@ def _checked(attribute: AttributeDef, value: Any, where: str) -> Any:
     else:
         valid = isinstance(value, str)
     if not valid:
-        raise InvalidInput(f"'{where}' must be {_JSON_TYPES.get(kind, 'a string')}, not {_json_type(value)}.")
+        raise InvalidInput(f"'{where}' must be {_JSON_TYPES.get(kind, 'a string')}, not {json_type(value)}.")
     return value
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array" if isinstance(value, list) else "an object"
 
 
 def _settle_primary(entries: list[dict[str, Any]], changed: list[dict[str, Any]]) -> None:

@@ -11,7 +11,6 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
-from sqlalchemy.engine import Connection
 
 from gatehouse.errors import InvalidFilter
 from gatehouse.resources.schemas import GROUP_SCHEMA, USER_SCHEMA
@@ -19,6 +18,7 @@ from gatehouse.scim.filter import compile_filter
 from gatehouse.scim.listing import ListQuery
 from gatehouse.scim.projection import Projection
 from gatehouse.scim.render import list_response
+from gatehouse.store.database import Connection
 
 _TYPES = (("Users", "User", USER_SCHEMA), ("Groups", "Group", GROUP_SCHEMA))
 

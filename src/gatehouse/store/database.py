@@ -10,32 +10,31 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, TypeVar
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, TypeAlias, TypeVar
 
 import sqlalchemy as sa
 from anyio import to_thread
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
+
+from gatehouse.config import sqlite_file
+from gatehouse.store.parameters import check as parameters_check
 
 T = TypeVar("T")
 
+Connection: TypeAlias = sa.engine.Connection
+"""The store's connection: what :class:`Database` hands out and every repository function takes. Code
+outside the store names it from here and never imports SQLAlchemy (the import contract of ``pyproject.toml``)."""
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-
-
-def _sqlite_file(url: sa.URL) -> Path | None:
-    database = url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(database)
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> Engine:
     """Build an engine configured for Gatehouse's access pattern on either database."""
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        path = _sqlite_file(parsed)
+        path = sqlite_file(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(
@@ -46,8 +45,23 @@ def create_engine(url: str, *, pool_size: int = 10) -> Engine:
             pool_use_lifo=True,  # the most recently used connection has the warmest cache
         )
         _configure_sqlite(engine)
-        return engine
-    return sa.create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800)
+    else:
+        engine = sa.create_engine(
+            parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+        )
+    _check_parameters(engine)
+    return engine
+
+
+def _check_parameters(engine: Engine) -> None:
+    """Refuse values no database can bind (NUL, lone surrogates, integers beyond 64 bits) with a 400, before
+    any statement runs, on either database (:mod:`gatehouse.store.parameters`)."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(
+        connection: Connection, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
+        parameters_check(parameters)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -87,22 +101,19 @@ class Database:
         """Create the engine for ``url``."""
         return cls(create_engine(url, pool_size=pool_size))
 
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self) -> AbstractContextManager[Connection]:
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed when the block ends cleanly."""
-        with self.engine.connect() as connection:
-            connection.info["begin_mode"] = "IMMEDIATE"
-            try:
-                with connection.begin():
-                    yield connection
-            finally:
-                connection.info.pop("begin_mode", None)
+        return self._begun("IMMEDIATE")
+
+    def snapshot(self) -> AbstractContextManager[Connection]:
+        """A read-only transaction: one consistent view of several statements."""
+        return self._begun("DEFERRED")
 
     @contextmanager
-    def snapshot(self) -> Iterator[Connection]:
-        """A read-only transaction: one consistent view of several statements."""
+    def _begun(self, begin_mode: str) -> Iterator[Connection]:
+        """A transaction that SQLite begins with ``BEGIN <begin_mode>`` (see ``_configure_sqlite``)."""
         with self.engine.connect() as connection:
-            connection.info["begin_mode"] = "DEFERRED"
+            connection.info["begin_mode"] = begin_mode
             try:
                 with connection.begin():
                     yield connection

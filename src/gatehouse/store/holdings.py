@@ -1,19 +1,32 @@
-"""Which roles the users of one page hold, and how (for the Users list's Roles column).
+"""Which roles users hold, and how: assigned to them (``user_roles``) or bound to a group they are members
+of (``group_members`` ⋈ ``group_role_bindings``), each read in one statement through the ``user_id``
+indexes of both tables.
 
-One query for the whole page: the roles assigned to the users (``user_roles``) and the roles bound to
-the groups they are members of (``group_members`` ⋈ ``group_role_bindings``), restricted to the page's
-user ids through the ``user_id`` indexes of both tables.
+- :func:`roles_of_users`: the roles of one page of users (the Users list's Roles column);
+- :func:`grants_of`: everything one user holds, with each role's policies and the user's permission
+  boundaries (what :mod:`gatehouse.iam.authorizer` decides with, on every request).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gatehouse.store.tables import group_members, group_role_bindings, groups, roles, user_roles
+from gatehouse.store.policies import PolicyVersion
+from gatehouse.store.tables import (
+    group_members,
+    group_role_bindings,
+    groups,
+    permission_policies,
+    role_policies,
+    roles,
+    user_boundaries,
+    user_roles,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +48,25 @@ class Holding:
         return self.role_name
 
 
+def _held_directly() -> sa.Join:
+    return user_roles.join(roles, roles.c.id == user_roles.c.role_id)
+
+
+def _held_through_groups() -> sa.Join:
+    return (
+        group_members.join(group_role_bindings, group_role_bindings.c.group_id == group_members.c.group_id)
+        .join(groups, groups.c.id == group_members.c.group_id)
+        .join(roles, roles.c.id == group_role_bindings.c.role_id)
+    )
+
+
+def _with_policies(held: sa.Join) -> sa.Join:
+    """``held`` (which joins ``roles``) with each role's policies, or one row of ``NULL`` for a role without."""
+    return held.outerjoin(role_policies, role_policies.c.role_id == roles.c.id).outerjoin(
+        permission_policies, permission_policies.c.id == role_policies.c.policy_id
+    )
+
+
 def roles_of_users(connection: Connection, user_ids: Sequence[str]) -> dict[str, list[Holding]]:
     """Each user's roles, direct ones first, then by role name."""
     found: dict[str, list[Holding]] = {user_id: [] for user_id in user_ids}
@@ -48,7 +80,7 @@ def roles_of_users(connection: Connection, user_ids: Sequence[str]) -> dict[str,
             user_roles.c.source,
             sa.cast(sa.null(), sa.String()).label("via"),
         )
-        .join(roles, roles.c.id == user_roles.c.role_id)
+        .select_from(_held_directly())
         .where(user_roles.c.user_id.in_(list(user_ids)))
     )
     through_groups = (
@@ -59,14 +91,104 @@ def roles_of_users(connection: Connection, user_ids: Sequence[str]) -> dict[str,
             sa.literal_column("'group'", sa.String()),
             groups.c.display_name,
         )
-        .select_from(
-            group_members.join(group_role_bindings, group_role_bindings.c.group_id == group_members.c.group_id)
-            .join(groups, groups.c.id == group_members.c.group_id)
-            .join(roles, roles.c.id == group_role_bindings.c.role_id)
-        )
+        .select_from(_held_through_groups())
         .where(group_members.c.user_id.in_(list(user_ids)))
     )
     rows = connection.execute(sa.union_all(direct, through_groups)).all()
     for row in sorted(rows, key=lambda r: (r.via is not None, r.role_name.lower(), (r.via or "").lower())):
         found[row.user_id].append(Holding(row.role_id, row.role_name, row.source, row.via))
     return found
+
+
+# ------------------------------------------------------------------------------------------ the authorizer
+
+
+@dataclass(frozen=True, slots=True)
+class RoleGrant:
+    """A role a user holds, one way, with one of its policies (``None`` for a role without any)."""
+
+    role_id: str
+    role_name: str
+    origin: str
+    """The source of the user's assignment (``manual``, ``sso``), or ``group``."""
+    group_id: str | None
+    group_name: str | None
+    """The group it is held through (``origin`` ``group``)."""
+    policy: PolicyVersion | None
+
+
+@dataclass(frozen=True, slots=True)
+class Grants:
+    """Everything one user holds."""
+
+    roles: list[RoleGrant]
+    """Each role held directly or through a group, once per way it is held and per attached policy."""
+    boundaries: list[PolicyVersion]
+    """The user's permission boundaries."""
+
+
+def grants_of(connection: Connection, user_id: str) -> Grants:
+    """Everything the user holds (see :class:`Grants`), whatever the user's status, read in one statement
+    (:func:`grants_statement`). In no particular order: callers sort."""
+    grants = Grants([], [])
+    for row in connection.execute(grants_statement(user_id)):
+        policy = None if row.policy_id is None else PolicyVersion(row.policy_id, row.policy_name, row.policy_version)
+        if row.kind == "boundary":
+            assert policy is not None  # an inner join
+            grants.boundaries.append(policy)
+        else:
+            grants.roles.append(RoleGrant(row.role_id, row.role_name, row.origin, row.group_id, row.group_name, policy))
+    return grants
+
+
+def grants_statement(user_id: str) -> sa.CompoundSelect[Any]:
+    """The statement :func:`grants_of` runs: a ``UNION ALL`` of the roles held directly, those held through
+    groups (each joined to its policies) and the boundaries, each reading its tables through indexes."""
+    text = sa.String()
+    no_text = sa.cast(sa.null(), text)
+    direct = (
+        sa.select(
+            sa.literal_column("'role'", text).label("kind"),
+            roles.c.id.label("role_id"),
+            roles.c.name.label("role_name"),
+            user_roles.c.source.label("origin"),
+            no_text.label("group_id"),
+            no_text.label("group_name"),
+            permission_policies.c.id.label("policy_id"),
+            permission_policies.c.name.label("policy_name"),
+            permission_policies.c.version.label("policy_version"),
+        )
+        .select_from(_with_policies(_held_directly()))
+        .where(user_roles.c.user_id == user_id)
+    )
+    via_groups = (
+        sa.select(
+            sa.literal_column("'role'", text),
+            roles.c.id,
+            roles.c.name,
+            sa.literal_column("'group'", text),
+            groups.c.id,
+            groups.c.display_name,
+            permission_policies.c.id,
+            permission_policies.c.name,
+            permission_policies.c.version,
+        )
+        .select_from(_with_policies(_held_through_groups()))
+        .where(group_members.c.user_id == user_id)
+    )
+    bounds = (
+        sa.select(
+            sa.literal_column("'boundary'", text),
+            no_text,
+            no_text,
+            user_boundaries.c.source,
+            no_text,
+            no_text,
+            permission_policies.c.id,
+            permission_policies.c.name,
+            permission_policies.c.version,
+        )
+        .select_from(user_boundaries.join(permission_policies, permission_policies.c.id == user_boundaries.c.policy_id))
+        .where(user_boundaries.c.user_id == user_id)
+    )
+    return sa.union_all(direct, via_groups, bounds)

@@ -40,6 +40,13 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+def at_head(connection: Connection) -> bool:
+    """Whether the database answers a statement (``SELECT 1``) and is at the head revision (the readiness
+    probe); a database that cannot be reached raises the driver's error."""
+    connection.execute(sa.text("SELECT 1"))
+    return current_revision(connection) == head_revision()
+
+
 def is_current(engine: Engine) -> bool:
     """Whether the database is at the head revision."""
     with engine.connect() as connection:

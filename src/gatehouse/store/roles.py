@@ -17,19 +17,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from gatehouse.errors import Conflict, NotFound, PreconditionFailed
+from gatehouse.errors import NotFound
+from gatehouse.store import users as user_store
+from gatehouse.store.batches import CHUNK, rows_by
+from gatehouse.store.named import NamedRecords, dump_labels
+from gatehouse.store.named import load_labels as load_labels  # still public here, where it was
 from gatehouse.store.records import Reference, as_utc
-from gatehouse.store.tables import group_role_bindings, groups, role_policies, roles, user_roles, users
+from gatehouse.store.tables import group_role_bindings, groups, role_policies, roles, user_roles
 
 MANUAL = "manual"
 SSO = "sso"
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +88,6 @@ class Binding:
 # ------------------------------------------------------------------------------------------ helpers
 
 
-def dump_labels(labels: Mapping[str, str]) -> str:
-    """Labels as stored: a JSON object with sorted keys."""
-    return orjson.dumps(dict(labels), option=orjson.OPT_SORT_KEYS).decode()
-
-
-def load_labels(text: str) -> dict[str, str]:
-    """Stored labels back as a dict."""
-    loaded = orjson.loads(text)
-    return {str(key): str(value) for key, value in loaded.items()} if isinstance(loaded, dict) else {}
-
-
 def insert_if_absent(connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> int:
     """Insert rows, skipping those whose primary key exists; returns how many were inserted.
 
@@ -108,112 +99,39 @@ def insert_if_absent(connection: Connection, table: sa.Table, rows: Sequence[Map
     insert_fn = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     inserted = 0
     with connection.begin_nested():
-        for start in range(0, len(rows), _CHUNK):
-            chunk = [dict(row) for row in rows[start : start + _CHUNK]]
+        for start in range(0, len(rows), CHUNK):
+            chunk = [dict(row) for row in rows[start : start + CHUNK]]
             statement = insert_fn(table).values(chunk).on_conflict_do_nothing(index_elements=list(table.primary_key))
             result = connection.execute(statement.execution_options(preserve_rowcount=True))
             inserted += max(result.rowcount, 0)
     return inserted
 
 
-def _to_role(row: Any) -> StoredRole:
-    return StoredRole(
-        id=row.id,
-        name=row.name,
-        description=row.description,
-        labels=load_labels(row.labels),
-        built_in=bool(row.built_in),
-        created=as_utc(row.created),
-        updated=as_utc(row.updated),
-        version=row.version,
-    )
-
-
-_ROLE_COLUMNS = (
-    roles.c.id,
-    roles.c.name,
-    roles.c.description,
-    roles.c.labels,
-    roles.c.built_in,
-    roles.c.created,
-    roles.c.updated,
-    roles.c.version,
+_ROLES: NamedRecords[StoredRole, RoleWrite] = NamedRecords(
+    roles, StoredRole, "role", "role", "The role is still assigned to users or bound to groups."
 )
 
 
-def _name_taken(name: str) -> Conflict:
-    return Conflict(f"A role named '{name}' already exists (role names ignore case).")
-
-
 # ------------------------------------------------------------------------------------------ roles
+# (the methods of :class:`~gatehouse.store.named.NamedRecords`, which has their documentation)
 
-
-def insert(
-    connection: Connection, role_id: str, write: RoleWrite, now: datetime, *, built_in: bool = False
-) -> StoredRole:
-    """Insert a role; a taken name (in any case) raises :class:`Conflict`, decided by the unique index."""
-    values = {**write.columns(), "id": role_id, "built_in": built_in, "created": now, "updated": now, "version": 1}
-    try:
-        with connection.begin_nested():
-            connection.execute(roles.insert().values(values))
-    except IntegrityError as exc:
-        raise _name_taken(write.name) from exc
-    return StoredRole(role_id, write.name, write.description, dict(write.labels or {}), built_in, now, now, 1)
-
-
-def get(connection: Connection, role_id: str, *, for_update: bool = False) -> StoredRole | None:
-    """The role with this id, or ``None``; ``for_update`` locks its row until the transaction ends
-    (PostgreSQL; SQLite's write transaction already holds the only write lock)."""
-    query = sa.select(*_ROLE_COLUMNS).where(roles.c.id == role_id)
-    if for_update:
-        query = query.with_for_update()
-    row = connection.execute(query).first()
-    return _to_role(row) if row else None
-
-
-def get_many(connection: Connection, role_ids: Iterable[str]) -> dict[str, StoredRole]:
-    """The roles with these ids, by id; missing ids are left out."""
-    ids = list(dict.fromkeys(role_ids))
-    found: dict[str, StoredRole] = {}
-    for start in range(0, len(ids), _CHUNK):
-        rows = connection.execute(sa.select(*_ROLE_COLUMNS).where(roles.c.id.in_(ids[start : start + _CHUNK])))
-        found.update((row.id, _to_role(row)) for row in rows)
-    return found
-
-
-def get_by_name(connection: Connection, name: str) -> StoredRole | None:
-    """The role with this name, case-insensitively, or ``None``."""
-    row = connection.execute(sa.select(*_ROLE_COLUMNS).where(roles.c.name_lower == name.lower())).first()
-    return _to_role(row) if row else None
-
-
-def list_all(connection: Connection) -> list[StoredRole]:
-    """Every role, by name."""
-    rows = connection.execute(sa.select(*_ROLE_COLUMNS).order_by(roles.c.name_lower, roles.c.id))
-    return [_to_role(row) for row in rows]
-
-
-def update(
-    connection: Connection, role_id: str, write: RoleWrite, now: datetime, expected_version: int | None = None
-) -> StoredRole:
-    """Replace a role's editable fields (at ``expected_version`` if given, atomically); bumps the version."""
-    condition = roles.c.id == role_id
-    if expected_version is not None:
-        condition = sa.and_(condition, roles.c.version == expected_version)
-    try:
-        with connection.begin_nested():
-            result = connection.execute(
-                roles.update().where(condition).values(**write.columns(), updated=now, version=roles.c.version + 1)
-            )
-    except IntegrityError as exc:
-        raise _name_taken(write.name) from exc
-    if result.rowcount != 1:
-        if get(connection, role_id) is None:
-            raise NotFound("There is no such role. It may have been deleted.")
-        raise PreconditionFailed("The role has changed since you loaded it: reload it and try again.")
-    stored = get(connection, role_id)
-    assert stored is not None
-    return stored
+insert = _ROLES.insert
+"""Insert a role; a taken name (in any case) raises :class:`Conflict`, decided by the unique index."""
+insert_if_new = _ROLES.insert_if_new
+"""Insert a role unless its id or name is taken (seeding); whether it was inserted."""
+get = _ROLES.get
+"""The role with this id, or ``None``; ``for_update`` locks its row (PostgreSQL)."""
+get_many = _ROLES.get_many
+"""The roles with these ids, by id; missing ids are left out."""
+get_by_name = _ROLES.get_by_name
+"""The role with this name, case-insensitively, or ``None``."""
+list_all = _ROLES.list_all
+"""Every role, by name."""
+update = _ROLES.update
+"""Replace a role's editable fields (at ``expected_version`` if given, atomically); bumps the version."""
+delete = _ROLES.delete
+"""Delete a role and its policy attachments; one still held by a user or bound to a group is refused by
+the database (:class:`Conflict`): callers check first to say who holds it."""
 
 
 def touch(connection: Connection, role_id: str, now: datetime) -> None:
@@ -221,34 +139,13 @@ def touch(connection: Connection, role_id: str, now: datetime) -> None:
     connection.execute(roles.update().where(roles.c.id == role_id).values(updated=now, version=roles.c.version + 1))
 
 
-def delete(connection: Connection, role_id: str) -> None:
-    """Delete a role and its policy attachments. A role still held by a user or bound to a group is
-    refused by the database (:class:`Conflict`); callers check first to say who holds it."""
-    try:
-        with connection.begin_nested():
-            result = connection.execute(roles.delete().where(roles.c.id == role_id))
-    except IntegrityError as exc:
-        raise Conflict("The role is still assigned to users or bound to groups.") from exc
-    if result.rowcount != 1:
-        raise NotFound("There is no such role. It may have been deleted.")
-
-
 # ------------------------------------------------------------------------------------------ policies
 
 
 def policy_ids_of(connection: Connection, role_ids: Iterable[str]) -> dict[str, list[str]]:
     """The ids of the policies attached to each role."""
-    ids = list(dict.fromkeys(role_ids))
-    found: dict[str, list[str]] = {role_id: [] for role_id in ids}
-    for start in range(0, len(ids), _CHUNK):
-        rows = connection.execute(
-            sa.select(role_policies.c.role_id, role_policies.c.policy_id)
-            .where(role_policies.c.role_id.in_(ids[start : start + _CHUNK]))
-            .order_by(role_policies.c.role_id, role_policies.c.policy_id)
-        )
-        for role_id, policy_id in rows:
-            found[role_id].append(policy_id)
-    return found
+    rows = rows_by(connection, role_policies.c.role_id, role_ids, role_policies.c.policy_id)
+    return {role_id: [row.policy_id for row in attached] for role_id, attached in rows.items()}
 
 
 def attach(connection: Connection, role_id: str, policy_ids: Sequence[str]) -> int:
@@ -301,31 +198,16 @@ def unassign(connection: Connection, user_id: str, role_id: str, source: str) ->
 
 def assignments_of(connection: Connection, user_ids: Iterable[str]) -> dict[str, list[Assignment]]:
     """The roles each user holds directly (not through groups), oldest grant first."""
-    ids = list(dict.fromkeys(user_ids))
-    found: dict[str, list[Assignment]] = {user_id: [] for user_id in ids}
-    for start in range(0, len(ids), _CHUNK):
-        rows = connection.execute(
-            sa.select(user_roles)
-            .where(user_roles.c.user_id.in_(ids[start : start + _CHUNK]))
-            .order_by(user_roles.c.user_id, user_roles.c.granted_at, user_roles.c.role_id)
-        )
-        for row in rows:
-            found[row.user_id].append(Assignment(row.role_id, row.source, as_utc(row.granted_at), row.granted_by))
-    return found
+    rows = rows_by(connection, user_roles.c.user_id, user_ids, user_roles.c.granted_at, user_roles.c.role_id)
+    return {
+        user_id: [Assignment(row.role_id, row.source, as_utc(row.granted_at), row.granted_by) for row in held]
+        for user_id, held in rows.items()
+    }
 
 
 def holders(connection: Connection, role_id: str, limit: int = 5) -> tuple[int, list[str]]:
     """How many users hold the role directly, and the user names of the first ``limit`` (by name)."""
-    count = connection.execute(
-        sa.select(sa.func.count(sa.distinct(user_roles.c.user_id))).where(user_roles.c.role_id == role_id)
-    ).scalar_one()
-    names = connection.execute(
-        sa.select(users.c.user_name)
-        .where(users.c.id.in_(sa.select(user_roles.c.user_id).where(user_roles.c.role_id == role_id)))
-        .order_by(users.c.user_name_lower)
-        .limit(limit)
-    ).scalars()
-    return int(count), list(names)
+    return user_store.named_in(connection, user_roles.c.user_id, user_roles.c.role_id == role_id, limit)
 
 
 # ------------------------------------------------------------------------------------------ groups
@@ -353,17 +235,12 @@ def unbind(connection: Connection, group_id: str, role_id: str) -> bool:
 
 def bindings_of(connection: Connection, group_ids: Iterable[str]) -> dict[str, list[Binding]]:
     """The roles bound to each group, oldest first."""
-    ids = list(dict.fromkeys(group_ids))
-    found: dict[str, list[Binding]] = {group_id: [] for group_id in ids}
-    for start in range(0, len(ids), _CHUNK):
-        rows = connection.execute(
-            sa.select(group_role_bindings)
-            .where(group_role_bindings.c.group_id.in_(ids[start : start + _CHUNK]))
-            .order_by(group_role_bindings.c.group_id, group_role_bindings.c.created, group_role_bindings.c.role_id)
-        )
-        for row in rows:
-            found[row.group_id].append(Binding(row.group_id, row.role_id, as_utc(row.created), row.created_by))
-    return found
+    bindings = group_role_bindings.c
+    rows = rows_by(connection, bindings.group_id, group_ids, bindings.created, bindings.role_id)
+    return {
+        group_id: [Binding(row.group_id, row.role_id, as_utc(row.created), row.created_by) for row in bound]
+        for group_id, bound in rows.items()
+    }
 
 
 def groups_bound_to(connection: Connection, role_id: str) -> list[Reference]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import orjson
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from gatehouse.store import driver
@@ -24,6 +26,15 @@ def get(connection: Connection, key: str, default: Any = None) -> Any:
         connection, f"SELECT value FROM app_settings WHERE key = {driver.mark(connection, 'k')}", {"k": key}
     )
     return default if row is None else orjson.loads(row[0])
+
+
+def put_if_absent(connection: Connection, key: str, value: Any, now: datetime) -> bool:
+    """Store ``value`` under ``key`` unless a value is there already (``INSERT … ON CONFLICT DO NOTHING``, so
+    of processes racing to put one key exactly one succeeds); returns whether this call stored it."""
+    insert_fn = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    row = {"key": key, "value": orjson.dumps(value).decode(), "updated": now}
+    statement = insert_fn(app_settings).values(row).on_conflict_do_nothing()
+    return bool(connection.execute(statement.execution_options(preserve_rowcount=True)).rowcount)
 
 
 def put(connection: Connection, key: str, value: Any) -> None:

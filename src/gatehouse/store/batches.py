@@ -1,0 +1,32 @@
+"""Reads by many ids, a bounded ``IN (…)`` list at a time (both databases cap a statement's parameters)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+CHUNK = 500
+"""Ids in one ``IN (…)`` list."""
+
+
+def in_chunks(ids: Iterable[str]) -> Iterator[list[str]]:
+    """The distinct ``ids``, first occurrence first, as lists of at most :data:`CHUNK`."""
+    distinct = list(dict.fromkeys(ids))
+    for start in range(0, len(distinct), CHUNK):
+        yield distinct[start : start + CHUNK]
+
+
+def rows_by(
+    connection: Connection, key: sa.Column[str], ids: Iterable[str], *order: sa.ColumnElement[Any]
+) -> dict[str, list[sa.Row[Any]]]:
+    """The rows of ``key``'s table whose ``key`` is one of ``ids``, grouped by it: every id is a key (with
+    ``[]`` when it has no row), and each id's rows come in ``order``."""
+    found: dict[str, list[sa.Row[Any]]] = {key_id: [] for key_id in dict.fromkeys(ids)}
+    for chunk in in_chunks(found):
+        rows = connection.execute(sa.select(key.table).where(key.in_(chunk)).order_by(key, *order))
+        for row in rows:
+            found[row._mapping[key]].append(row)
+    return found
