@@ -82,6 +82,10 @@ class Forbidden(GatehouseError):
     default_detail = "You are not allowed to perform this operation."
 
 
+class Protected(Forbidden):
+    """A change that built-in roles and policies, or Super Admin accounts, cannot undergo."""
+
+
 class NotFound(GatehouseError):
     """The resource does not exist (or is invisible to the caller)."""
 

@@ -187,7 +187,15 @@ def test_groups_list_search_and_page(client: TestClient, db: Database, admin: di
         add_group(db, name, (sam,) if name == "Ops" else ())
     page = client.get("/api/groups?per_page=3", headers=admin).json()
     assert [g["display_name"] for g in page["items"]] == ["dev%", "Dev_Team", "Operators"]
-    assert page["paging"] == {"page": 1, "per_page": 3, "total": 4, "pages": 2}
+    assert page["paging"] == {
+        "page": 1,
+        "per_page": 3,
+        "total": 4,
+        "pages": 2,
+        "total_exact": True,
+        "next_cursor": None,
+        "prev_cursor": None,
+    }
     ops = client.get("/api/groups?q=OPS", headers=admin).json()["items"]
     assert [(g["display_name"], g["members"]) for g in ops] == [("Ops", 1)]
     assert [g["display_name"] for g in client.get("/api/groups?q=op", headers=admin).json()["items"]] == [
@@ -198,8 +206,24 @@ def test_groups_list_search_and_page(client: TestClient, db: Database, admin: di
     assert [g["display_name"] for g in client.get("/api/groups?q=dev_", headers=admin).json()["items"]] == ["Dev_Team"]
     assert client.get("/api/groups?q=zzz", headers=admin).json() == {
         "items": [],
-        "paging": {"page": 1, "per_page": 50, "total": 0, "pages": 1},
+        "paging": {
+            "page": 1,
+            "per_page": 50,
+            "total": 0,
+            "pages": 1,
+            "total_exact": True,
+            "next_cursor": None,
+            "prev_cursor": None,
+        },
     }
+    # Any part of the name, by relevance: the name itself, then a name starting with it, then inside a word.
+    assert [g["display_name"] for g in client.get("/api/groups?q=ops", headers=admin).json()["items"]] == ["Ops"]
+    add_group(db, "DevOps")
+    assert [g["display_name"] for g in client.get("/api/groups?q=OPS", headers=admin).json()["items"]] == [
+        "Ops",
+        "DevOps",
+    ]
+    assert client.get("/api/groups?q=ops&page=2", headers=admin).status_code == 400
 
 
 def test_group_role_bindings(client: TestClient, db: Database, admin: dict[str, str], viewer: dict[str, str]) -> None:

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from gatehouse.credentials import LastUseRecorder, hash_token
 from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gatehouse.iam import api_tokens as tokens
+from gatehouse.iam import policies as policy_use
 from gatehouse.iam import roles as use
 from gatehouse.iam.authorizer import Principal, allowed, load_principal, super_admin_role
 from gatehouse.iam.bootstrap import ensure_rbac
@@ -252,7 +253,7 @@ def test_other_users_tokens_need_the_any_token_actions(seeded: Database) -> None
 def test_own_token_revocation_can_be_withheld_by_a_deny(seeded: Database) -> None:
     with seeded.transaction() as connection:
         user_id = add_user(connection, "kim")
-        no_revoke = use.create_policy(
+        no_revoke = policy_use.create_policy(
             connection,
             ROOT,
             use.policy_input(

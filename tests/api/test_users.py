@@ -32,7 +32,15 @@ def test_list_search_filter_sort_and_page(client: TestClient, db: Database, admi
     add_user(db, "sam", source="scim")
     page = client.get("/api/users?per_page=2&sort=username", headers=admin).json()
     assert [u["user_name"] for u in page["items"]] == ["admin", "amy"]
-    assert page["paging"] == {"page": 1, "per_page": 2, "total": 7, "pages": 4}
+    assert page["paging"] == {
+        "page": 1,
+        "per_page": 2,
+        "total": 7,
+        "pages": 4,
+        "total_exact": True,
+        "next_cursor": None,
+        "prev_cursor": None,
+    }
     last = client.get("/api/users?per_page=2&page=99", headers=admin).json()
     assert last["paging"]["page"] == 4 and [u["user_name"] for u in last["items"]] == ["vera"]
     found = client.get("/api/users?q=B", headers=admin).json()
@@ -42,6 +50,30 @@ def test_list_search_filter_sort_and_page(client: TestClient, db: Database, admi
     assert [(u["user_name"], u["source"]) for u in scim["items"]] == [("sam", "scim")]
     backwards = client.get("/api/users?sort=username&order=desc&per_page=1", headers=admin).json()
     assert backwards["items"][0]["user_name"] == "vera"
+
+
+def test_q_finds_any_part_by_relevance_and_pages_with_a_cursor(
+    client: TestClient, db: Database, admin: dict[str, str]
+) -> None:
+    """The same search as the Users page (one use case): any part of a username, name, e-mail or externalId, by
+    relevance, paged by cursor; a search's `page` is refused."""
+    for number in range(5):
+        add_user(db, f"journey.58162{number}", email=f"journey.58162{number}.0@example.com")
+    add_user(db, "urney", email="someone@example.com")
+    first = client.get("/api/users?q=URNEY&per_page=4", headers=admin).json()
+    assert [u["user_name"] for u in first["items"]] == ["urney", "journey.581620", "journey.581621", "journey.581622"]
+    paging = first["paging"]
+    assert paging["total"] == 6 and paging["total_exact"] and paging["prev_cursor"] is None and paging["next_cursor"]
+    second = client.get(
+        "/api/users", params={"q": "urney", "per_page": 4, "cursor": paging["next_cursor"]}, headers=admin
+    )
+    assert [u["user_name"] for u in second.json()["items"]] == ["journey.581623", "journey.581624"]
+    assert second.json()["paging"]["next_cursor"] is None and second.json()["paging"]["prev_cursor"]
+    assert [u["user_name"] for u in client.get("/api/users?q=581624.0@", headers=admin).json()["items"]] == [
+        "journey.581624"
+    ]
+    refused = client.get("/api/users?q=urney&page=2", headers=admin)
+    assert refused.status_code == 400 and "cursor" in refused.json()["error"]["detail"]
 
 
 def test_a_viewer_lists_and_a_user_without_a_role_may_not(client: TestClient, db: Database, viewer: dict) -> None:

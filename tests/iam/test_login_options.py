@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from gatehouse.iam import login_options as uc
+from gatehouse.iam import policies, scim_control
 from gatehouse.iam import roles as rbac
-from gatehouse.iam import scim_control
 from gatehouse.iam.audit import Origin, audited_sync
 from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, Principal, load_principal
 from gatehouse.iam.login_options import OptionInput
@@ -69,7 +69,7 @@ def world(db: Database) -> Iterator[World]:
         viewer = _user(connection, "vera", "Viewer", admin)
         org_admin = _user(connection, "olga", "Organization Admin", admin)
         ops = rbac.create_role(connection, admin, role_input("Ops", "", None), []).role.id
-        boundary = rbac.create_policy(connection, admin, policy_input("read-only", READ_ONLY)).id
+        boundary = policies.create_policy(connection, admin, policy_input("read-only", READ_ONLY)).id
     yield World(db, admin, viewer, org_admin, SecretBox(os.urandom(32)), ops, boundary)
 
 
@@ -329,3 +329,79 @@ def test_a_proposed_id_is_used_once_and_must_be_a_random_uuid(world: World) -> N
     for bad in ("not-a-uuid", str(uuid.uuid5(uuid.NAMESPACE_URL, "x")), proposed.upper()):
         with pytest.raises(InvalidInput, match="random UUID"), world.db.transaction() as connection:
             uc.create(connection, world.admin, _input(name="Other"), world.box, PUBLIC, utcnow(), option_id=bad)
+
+
+# ------------------------------------------------------------------------------------------ the pages
+
+
+def test_the_setup_page_names_the_rules_and_the_targets_a_rule_may_name(world: World) -> None:
+    rule = {"target_id": "Ops", "attribute": "$.groups[*]", "operation": "exact_match", "value": "ops"}
+    view = _create(world, rules=[rule])
+    with world.db.snapshot() as connection:
+        shown = uc.setup_page(connection, world.viewer, view.id, PUBLIC)
+    assert shown.option is not None and shown.option.id == view.id and not shown.scim_enabled
+    assert [(line.number, line.target.name) for line in shown.rules] == [(1, "Ops")]
+    assert "Ops" in {r.name for r in shown.roles} and not any(r.built_in for r in shown.roles)
+    assert "read-only" in {p.name for p in shown.policies}
+    with world.db.snapshot() as connection:
+        fresh = uc.setup_page(connection, world.admin, None, PUBLIC)
+    assert fresh.option is None and fresh.rules == [] and fresh.roles
+
+
+def test_the_new_option_form_is_the_form_of_a_change(world: World, db: Database) -> None:
+    with db.transaction() as connection:
+        nobody = _user(connection, "nora", None, world.admin)
+    with world.db.snapshot() as connection, pytest.raises(Forbidden, match="iam:UpdateLoginOption"):
+        uc.setup_page(connection, world.viewer, None, PUBLIC)
+    view = _create(world)
+    with world.db.snapshot() as connection, pytest.raises(Forbidden, match="iam:GetLoginOption"):
+        uc.setup_page(connection, nobody, view.id, PUBLIC)
+    with world.db.snapshot() as connection, pytest.raises(NotFound):
+        uc.setup_page(connection, world.admin, str(uuid.uuid4()), PUBLIC)
+
+
+def test_the_option_to_delete_is_refused_to_readers_and_delete_says_its_name(world: World) -> None:
+    view = _create(world)
+    with world.db.snapshot() as connection:
+        assert uc.option_to_delete(connection, world.admin, view.id, PUBLIC).name == "Okta"
+        for reader in (world.viewer, world.org_admin):
+            with pytest.raises(Forbidden, match="iam:UpdateLoginOption"):
+                uc.option_to_delete(connection, reader, view.id, PUBLIC)
+    with world.db.transaction() as connection:
+        assert uc.delete(connection, world.admin, view.id) == "Okta"
+    with world.db.snapshot() as connection, pytest.raises(NotFound):
+        uc.option_to_delete(connection, world.admin, view.id, PUBLIC)
+    with pytest.raises(NotFound), world.db.transaction() as connection:
+        uc.delete(connection, world.admin, view.id)
+
+
+def test_the_dashboard_form_keeps_only_a_stored_secret(world: World) -> None:
+    view = _create(world, client_secret=None, client_secret_env="OKTA_SECRET")
+
+    def update(keep: Any, **changes: Any) -> uc.OptionView:
+        data = _input(**{"client_secret": None, **changes})
+        with world.db.transaction() as connection:
+            return uc.update(connection, world.admin, view.id, data, world.box, PUBLIC, utcnow(), keep=keep)
+
+    with pytest.raises(InvalidInput, match="Enter the client secret to store"):
+        update("stored", name="Okta 2")  # the form says "store it" and gives none: nothing is stored to keep
+    assert _stored(world, view.id).name == "Okta"
+    assert update("any", name="Okta 2").secret_source == "env"  # the API keeps what there is
+    stored = update("stored", client_secret=SECRET)
+    assert stored.secret_source == "stored"
+    assert update("stored", name="Okta 3").secret_source == "stored"  # now there is one to keep
+    with pytest.raises(Forbidden), world.db.transaction() as connection:
+        uc.update(connection, world.viewer, view.id, _input(), world.box, PUBLIC, utcnow(), keep="stored")
+
+
+def test_the_sign_in_page_offers_the_enabled_options_by_name(world: World) -> None:
+    with world.db.snapshot() as connection:
+        assert uc.sign_in_choices(connection) == uc.SignInChoices(True, [])
+    okta = _create(world)
+    _create(world, name="Entra", enabled=False)
+    auth0 = _create(world, name="Auth0")
+    with world.db.transaction() as connection:
+        uc.set_password_login(connection, world.admin, False)
+    with world.db.snapshot() as connection:
+        expected = [(auth0.id, "Auth0", "oidc"), (okta.id, "Okta", "oidc")]
+        assert uc.sign_in_choices(connection) == uc.SignInChoices(False, expected)

@@ -12,6 +12,7 @@ import orjson
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from gatehouse.iam import policies
 from gatehouse.iam import roles as rbac
 from gatehouse.iam.authorizer import load_principal
 from gatehouse.iam.rbac_forms import policy_input, role_input
@@ -88,7 +89,7 @@ def add_policy(db: Database, name: str, document: object = READ_ONLY) -> str:
     with db.transaction() as connection:
         admin = user_store.get_by_user_name(connection, "admin")
         assert admin is not None
-        return rbac.create_policy(connection, load_principal(connection, admin.id), policy_input(name, document)).id
+        return policies.create_policy(connection, load_principal(connection, admin.id), policy_input(name, document)).id
 
 
 def add_role(db: Database, name: str, policy_ids: tuple[str, ...] = (), labels: object = None) -> str:

@@ -4,6 +4,7 @@ and refusals (the built-in Super Admin role, a Viewer, a user without roles)."""
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 
@@ -20,7 +21,9 @@ from support.dashboard import GROUPS, add_group, add_role, add_user, audit, brow
 
 
 def listed(text: str) -> list[str]:
-    return re.findall(r'<td><a href="/organization/groups/[0-9a-f-]{36}">([^<]+)</a></td>', text)
+    """The group names of the table, as read (a search's highlights, ``<mark>``, left out)."""
+    found = re.findall(r'<td><a href="/organization/groups/[0-9a-f-]{36}">(.*?)</a></td>', text)
+    return [html.unescape(re.sub(r"</?mark>", "", name)) for name in found]
 
 
 def bound(db: Database, group_id: str) -> list[str]:
@@ -52,7 +55,32 @@ def test_the_list_is_paged_searchable_and_shows_members_and_roles(console: TestC
     assert listed(search.text) == ["Engineering", "engineering-leads"] and "Showing 1–2 of 2" in search.text
     assert listed(console.get(GROUPS, params={"q": "team 5"}).text) == ["Team 50", "Team 51", "Team 52"]
     nothing = console.get(GROUPS, params={"q": "100%_"})
-    assert nothing.status_code == 200 and "No group's name starts with “100%_”" in nothing.text
+    assert nothing.status_code == 200 and "No group's name contains “100%_”" in nothing.text
+
+
+def test_a_search_finds_any_part_of_a_name_by_relevance_and_highlights_it(console: TestClient, db: Database) -> None:
+    """Three characters or more match anywhere in the name (any case, any accent), best matches first; the
+    matches are marked, escaped; more than a page of matches is paged by a cursor."""
+    for name in ("Platform Engineers", "Site <Reliability> Engineering", "Engineering", "Ingénieurs Réseau"):
+        add_group(db, name)
+    for number in range(55):
+        add_group(db, f"Squad {number:02d} engine room")
+    page = console.get(GROUPS, params={"q": "ENGIN"})
+    assert listed(page.text)[:4] == [
+        "Engineering",
+        "Platform Engineers",
+        "Site <Reliability> Engineering",
+        "Squad 00 engine room",
+    ]
+    assert "Showing 1–50 of 58" in page.text
+    assert "<mark>Engin</mark>eering" in page.text and "Site &lt;Reliability&gt; <mark>Engin</mark>eering" in page.text
+    following = re.search(r'rel="next" href="([^"]+)"', page.text)
+    assert following and "cursor=" in following.group(1)
+    second = console.get(following.group(1).replace("&amp;", "&"))
+    assert "Showing 51–58 of 58" in second.text and listed(second.text)[-1] == "Squad 54 engine room"
+    assert 'rel="prev"' in second.text and 'rel="next"' not in second.text
+    accents = console.get(GROUPS, params={"q": "ingenieur"})
+    assert listed(accents.text) == ["Ingénieurs Réseau"] and "<mark>Ingénieur</mark>s" in accents.text
 
 
 def test_an_empty_list_says_where_groups_come_from(console: TestClient) -> None:

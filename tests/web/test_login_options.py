@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from gatehouse.iam import policies
 from gatehouse.iam import roles as rbac
 from gatehouse.iam.authorizer import load_principal
 from gatehouse.iam.bootstrap import ensure_rbac
@@ -44,7 +45,7 @@ def console(app_client: TestClient, db: Database) -> TestClient:
     with db.transaction() as connection:
         admin = _admin(connection)
         rbac.create_role(connection, admin, role_input("Ops", "", None), [])
-        rbac.create_policy(connection, admin, policy_input("read-only", READ_ONLY))
+        policies.create_policy(connection, admin, policy_input("read-only", READ_ONLY))
     assert sign_in(app_client).status_code == 303
     return app_client
 
@@ -128,7 +129,7 @@ def test_the_settings_page_lists_the_password_option_and_offers_to_add_one(conso
     assert 'id="login-options"' in page.text and "Username and password" in page.text
     assert 'action="/organization/settings/login-options/password"' in page.text
     assert 'id="password-login" name="enabled" value="on" role="switch"' in page.text
-    assert f'href="{BASE}/new"' in page.text and "No OpenID Connect login options yet" in page.text
+    assert f'href="{BASE}/new"' in page.text and "No OpenID Connect, LDAP or SAML login options yet" in page.text
 
 
 def test_the_new_page_shows_the_uris_before_the_option_exists(console: TestClient, db: Database) -> None:
@@ -319,7 +320,7 @@ def test_without_the_get_permission_there_is_no_section_and_every_route_is_refus
     option_id = created_id(create(console))
     with db.transaction() as connection:
         admin = _admin(connection)
-        policy = rbac.create_policy(connection, admin, policy_input("scim-readers", SCIM_ONLY_POLICY))
+        policy = policies.create_policy(connection, admin, policy_input("scim-readers", SCIM_ONLY_POLICY))
         rbac.create_role(connection, admin, role_input("SCIM reader", "", None), [policy.id])
     add_user(db, "sam", "SCIM reader")
     sam = browser(console, "sam")
@@ -339,7 +340,7 @@ def test_with_only_the_login_option_permission_settings_shows_login_options_alon
     document = '{"statement": [{"effect": "allow", "actions": ["iam:GetLoginOption"], "resources": ["*"]}]}'
     with db.transaction() as connection:
         admin = _admin(connection)
-        policy = rbac.create_policy(connection, admin, policy_input("login-readers", document))
+        policy = policies.create_policy(connection, admin, policy_input("login-readers", document))
         rbac.create_role(connection, admin, role_input("Login reader", "", None), [policy.id])
     add_user(db, "lou", "Login reader")
     lou = browser(console, "lou")
@@ -361,7 +362,7 @@ def test_the_user_page_shows_mapped_roles_and_links_apart(console: TestClient, d
     user_id = add_user(db, "ada", "Viewer")
     with db.transaction() as connection:
         ops = role_store.get_by_name(connection, "Ops")
-        policy = rbac.list_policies(connection, _admin(connection))
+        policy = policies.list_policies(connection, _admin(connection))
         boundary = next(p for p in policy if p.name == "read-only")
         assert ops is not None
         sso_links.link(connection, option_id, "00u-ada", user_id, utcnow())

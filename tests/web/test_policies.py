@@ -16,11 +16,12 @@ from gatehouse.iam.authorizer import SUPER_ADMIN_POLICY_ID
 from gatehouse.iam.catalog import ACTIONS_BY_NAME
 from gatehouse.iam.catalog import GROUPS as CATALOG_GROUPS
 from gatehouse.iam.policy import parse_policy
+from gatehouse.iam.simulator import default_resource
 from gatehouse.store import policies as policy_store
 from gatehouse.store import roles as role_store
 from gatehouse.store.database import Database
 from gatehouse.store.policies import StoredPolicy
-from gatehouse.web.routes.policies import EXAMPLES, LABELLED_EXAMPLE, default_resource
+from gatehouse.web.policy_editor import EXAMPLES, LABELLED_EXAMPLE
 from support.dashboard import POLICIES, READ_ONLY, add_policy, add_role, add_user, audit, browser, post_form
 
 SIMULATOR = f"{POLICIES}/simulator"

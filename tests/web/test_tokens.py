@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from gatehouse.credentials import hash_token
-from gatehouse.iam import api_tokens
+from gatehouse.iam import api_tokens, policies
 from gatehouse.iam import roles as rbac
 from gatehouse.iam.authorizer import Principal, super_admin_role
 from gatehouse.iam.rbac_forms import policy_input, role_input
@@ -60,7 +60,7 @@ def custom_role(db: Database, name: str, actions: list[str]) -> None:
     """A role whose one policy allows ``actions`` on everything."""
     document = {"statement": [{"effect": "allow", "actions": actions, "resources": ["*"]}]}
     with db.transaction() as connection:
-        policy = rbac.create_policy(connection, ROOT, policy_input(f"{name}-policy", document))
+        policy = policies.create_policy(connection, ROOT, policy_input(f"{name}-policy", document))
         rbac.create_role(connection, ROOT, role_input(name), [policy.id])
 
 

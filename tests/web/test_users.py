@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 from starlette.testclient import TestClient
 
 from gatehouse.iam import users as admin
@@ -16,6 +17,7 @@ from gatehouse.iam.authorizer import load_principal
 from gatehouse.resources.documents import validate_user_doc
 from gatehouse.store import policies as policy_store
 from gatehouse.store import roles as role_store
+from gatehouse.store import search
 from gatehouse.store import users as store
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
@@ -60,7 +62,9 @@ def stored(db: Database, user_id: str) -> Any:
 
 
 def table_user_names(html: str) -> list[str]:
-    return re.findall(r'<td><a href="/organization/users/[^"]+">([^<]+)</a>', html)
+    """The usernames of the table, as read (a search's highlights, ``<mark>``, left out)."""
+    found = re.findall(r'<td><a href="/organization/users/[^"]+">(.*?)</a>', html)
+    return [re.sub(r"</?mark>", "", name) for name in found]
 
 
 # --------------------------------------------------------------------------------------- the list
@@ -111,6 +115,48 @@ def test_search_filter_sort_and_paging_through_query_parameters(console: TestCli
     assert table_user_names(by_name.text)[:2] == ["user54", "user53"]
     assert '<a href="/organization/users?sort=name">Name' in by_name.text  # next click: ascending
     assert console.get(USERS, params={"page": "x", "sort": "evil", "status": "?"}).status_code == 200
+
+
+def test_a_search_finds_any_part_by_relevance_highlights_it_safely_and_pages_by_cursor(
+    console: TestClient, db: Database
+) -> None:
+    """'urney' finds it inside a username, a family name or an e-mail; the order is relevance (said on the page,
+    headers do not sort); matches are marked in escaped text; Next and Previous carry a cursor."""
+    with db.transaction() as connection:
+        for i in range(52):
+            doc = {"schemas": [USER], "userName": f"journey.{i:02d}", "name": {"familyName": "Doe"}}
+            store.insert(connection, store.UserWrite(id=str(uuid.uuid4()), doc=doc), utcnow())
+        doc = {"schemas": [USER], "userName": "mallory", "displayName": "<b>Mal</b> Urney & co"}
+        store.insert(connection, store.UserWrite(id=str(uuid.uuid4()), doc=doc), utcnow())
+    page = console.get(USERS, params={"q": "URNEY", "sort": "created"})
+    assert table_user_names(page.text)[:2] == ["mallory", "journey.00"]  # a word of the name, then inside a word
+    assert "Showing 1–50 of 53" in page.text and "Sorted by relevance" in page.text
+    assert "&lt;b&gt;Mal&lt;/b&gt; <mark>Urney</mark> &amp; co" in page.text and "<b>Mal" not in page.text
+    assert '<a href="/organization/users/' in page.text and "jo<mark>urney</mark>.00" in page.text
+    assert '<th scope="col">Username</th>' in page.text and "aria-sort" not in page.text
+    following = re.search(r'rel="next" href="([^"]+)"', page.text)
+    assert following and "cursor=" in following.group(1) and "sort=created" in following.group(1)
+    second = console.get(following.group(1).replace("&amp;", "&"))
+    assert "Showing 51–53 of 53" in second.text and table_user_names(second.text)[-1] == "journey.51"
+    previous = re.search(r'rel="prev" href="([^"]+)"', second.text)
+    assert previous and table_user_names(console.get(previous.group(1).replace("&amp;", "&")).text) == (
+        table_user_names(page.text)
+    )
+    short = console.get(USERS, params={"q": "ma"})  # a prefix: marked at the beginning only
+    assert table_user_names(short.text) == ["mallory"] and "<mark>ma</mark>llory" in short.text
+
+
+def test_a_search_total_past_the_cap_shows_a_plus(
+    console: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted with LIMIT CAP + 1: past the cap the page says "CAP+" (here 3+), and offers no Last page."""
+    monkeypatch.setattr(search, "CAP", 3)
+    with db.transaction() as connection:
+        for i in range(5):
+            doc = {"schemas": [USER], "userName": f"urney.{i}"}
+            store.insert(connection, store.UserWrite(id=str(uuid.uuid4()), doc=doc), utcnow())
+    page = console.get(USERS, params={"q": "urney"})
+    assert "Showing 1–5 of 3+" in page.text and "Page 1 of 1+" in page.text and ">Last<" not in page.text
 
 
 def test_empty_states_say_what_to_do_next(console: TestClient) -> None:

@@ -18,11 +18,11 @@ No credentials: 401 with ``WWW-Authenticate: Bearer``.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Final
 
 from fastapi import BackgroundTasks, Depends, Security
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPBearer
-from sqlalchemy.engine import Connection
 from starlette.requests import Request
 
 from gatehouse.api.context import Api, Caller, api_of
@@ -32,6 +32,7 @@ from gatehouse.iam.api_tokens import TokenCaller, TokenUnauthorized
 from gatehouse.iam.authorizer import Principal, load_principal
 from gatehouse.iam.signin import SESSION_COOKIE
 from gatehouse.store import sessions
+from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
 from gatehouse.store.sessions import SessionUser
 
@@ -124,40 +125,32 @@ async def _by_session(api: Api, request: Request, raw: str, *, allow_password_ch
     return Caller(principal, api.origin(request, principal.actor, principal.user_id), session=user)
 
 
-async def _authenticate(
-    request: Request, background: BackgroundTasks, api: Api, *, allow_password_change: bool
-) -> Caller:
-    if _uses_token(request):
-        return await _by_token(api, request, background)
-    raw = request.cookies.get(SESSION_COOKIE)
-    if raw:
-        return await _by_session(api, request, raw, allow_password_change=allow_password_change)
-    raise TokenUnauthorized()
+def _caller(*, allow_password_change: bool) -> Callable[..., Awaitable[Caller]]:
+    """The dependency that authenticates a request's caller by token or session (see the module); 401, or 403
+    for CSRF. ``allow_password_change``: a session that must change its password first is accepted too."""
+
+    async def caller(
+        request: Request,
+        background: BackgroundTasks,
+        api: Annotated[Api, Depends(api_of)],
+        _key: Annotated[str | None, Security(api_key_header)] = None,
+        _bearer: Annotated[object, Security(bearer)] = None,
+        _session: Annotated[str | None, Security(session_cookie)] = None,
+    ) -> Caller:
+        if _uses_token(request):
+            return await _by_token(api, request, background)
+        raw = request.cookies.get(SESSION_COOKIE)
+        if raw:
+            return await _by_session(api, request, raw, allow_password_change=allow_password_change)
+        raise TokenUnauthorized()
+
+    return caller
 
 
-async def authenticated(
-    request: Request,
-    background: BackgroundTasks,
-    api: Annotated[Api, Depends(api_of)],
-    _key: Annotated[str | None, Security(api_key_header)] = None,
-    _bearer: Annotated[object, Security(bearer)] = None,
-    _session: Annotated[str | None, Security(session_cookie)] = None,
-) -> Caller:
-    """The caller, authenticated by token or session (see the module); 401, or 403 for CSRF."""
-    return await _authenticate(request, background, api, allow_password_change=False)
-
-
-async def signed_in(
-    request: Request,
-    background: BackgroundTasks,
-    api: Annotated[Api, Depends(api_of)],
-    _key: Annotated[str | None, Security(api_key_header)] = None,
-    _bearer: Annotated[object, Security(bearer)] = None,
-    _session: Annotated[str | None, Security(session_cookie)] = None,
-) -> Caller:
-    """Like :func:`authenticated`, but a session that must change its password first is accepted."""
-    return await _authenticate(request, background, api, allow_password_change=True)
-
+authenticated = _caller(allow_password_change=False)
+"""The caller, authenticated by token or session (see the module); 401, or 403 for CSRF."""
+signed_in = _caller(allow_password_change=True)
+"""Like :func:`authenticated`, but a session that must change its password first is accepted."""
 
 CallerDep = Annotated[Caller, Depends(authenticated)]
 SignedInDep = Annotated[Caller, Depends(signed_in)]

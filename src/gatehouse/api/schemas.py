@@ -6,15 +6,19 @@ use cases' records by the ``of`` class methods, so routes stay thin.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from gatehouse.iam.authorizer import HeldRole
 from gatehouse.iam.users import UserView
 from gatehouse.store.directory import DirectoryPage, DirectoryRow, UserProfile
+from gatehouse.store.group_directory import GroupPage
 from gatehouse.store.policies import StoredPolicy
+
+T = TypeVar("T")
 
 Id = Annotated[str, Field(min_length=1, max_length=64, description="An object's id.")]
 
@@ -32,6 +36,42 @@ class Paging(BaseModel):
     per_page: int
     total: int = Field(description="How many items match in all.")
     pages: int
+
+    @classmethod
+    def cut(cls, items: Sequence[T], page: int, per_page: int) -> tuple[list[T], Paging]:
+        """The page ``page`` of ``items`` (a page past the end serves the last one), and where it is."""
+        pages = max(1, -(-len(items) // per_page))
+        page = min(page, pages)
+        shown = list(items[(page - 1) * per_page : page * per_page])
+        return shown, cls(page=page, per_page=per_page, total=len(items), pages=pages)
+
+
+class SearchPaging(Paging):
+    """Where a page of users or groups is. With a search (``q``), matches come by relevance and pages by
+    cursor: ``total`` stops counting past 10,000 (``total_exact`` false), and ``page``/``pages`` say where
+    the page is in that count."""
+
+    total_exact: bool = Field(True, description="False when more than 10,000 match (`total` is then 10,001).")
+    next_cursor: str | None = Field(None, description="A search's next page: send it back as `cursor`.")
+    prev_cursor: str | None = Field(None, description="A search's previous page: send it back as `cursor`.")
+
+    @classmethod
+    def of(cls, page: DirectoryPage | GroupPage) -> SearchPaging:
+        return cls(
+            page=page.page,
+            per_page=page.per_page,
+            total=page.total,
+            pages=page.pages,
+            total_exact=page.exact,
+            next_cursor=page.next_cursor,
+            prev_cursor=page.prev_cursor,
+        )
+
+
+def named_prefix(items: Sequence[T], q: str, name: Callable[[T], str]) -> list[T]:
+    """The items whose name starts with ``q`` (case-insensitive); all of them for an empty ``q``."""
+    prefix = q.strip().lower()
+    return [item for item in items if name(item).lower().startswith(prefix)] if prefix else list(items)
 
 
 # ------------------------------------------------------------------------------------------ common parts
@@ -125,12 +165,11 @@ class UserPage(BaseModel):
     """A page of the user directory."""
 
     items: list[UserSummary]
-    paging: Paging
+    paging: SearchPaging
 
     @classmethod
     def of(cls, page: DirectoryPage) -> UserPage:
-        paging = Paging(page=page.page, per_page=page.per_page, total=page.total, pages=page.pages)
-        return cls(items=[UserSummary.of(row) for row in page.rows], paging=paging)
+        return cls(items=[UserSummary.of(row) for row in page.rows], paging=SearchPaging.of(page))
 
 
 class HistoryEntry(BaseModel):

@@ -9,8 +9,9 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, Field
 
-from gatehouse.api.schemas import Body, Id, Paging, Reference
-from gatehouse.iam.roles import PolicyUsage, RoleView
+from gatehouse.api.schemas import Body, Id, Paging, Reference, SearchPaging
+from gatehouse.iam.policies import PolicyUsage
+from gatehouse.iam.roles import RoleView
 from gatehouse.iam.simulator import Simulation
 from gatehouse.store.group_directory import GroupPage as StoredGroupPage
 from gatehouse.store.policies import StoredPolicy
@@ -182,10 +183,10 @@ class GroupOut(BaseModel):
 
 
 class GroupPage(BaseModel):
-    """A page of SCIM groups, by display name."""
+    """A page of SCIM groups: by display name, or by relevance for a search."""
 
     items: list[GroupOut]
-    paging: Paging
+    paging: SearchPaging
 
     @classmethod
     def of(cls, page: StoredGroupPage) -> GroupPage:
@@ -201,7 +202,7 @@ class GroupPage(BaseModel):
                 )
                 for g in page.rows
             ],
-            paging=Paging(page=page.page, per_page=page.per_page, total=page.total, pages=page.pages),
+            paging=SearchPaging.of(page),
         )
 
 

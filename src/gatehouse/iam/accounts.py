@@ -1,15 +1,17 @@
-"""Local accounts created by an administrator or the CLI (not by SCIM)."""
+"""Local accounts created by an administrator or the CLI (not by SCIM), and what every signed-in user may
+do with their own account: change their password, and land on the page their rights open."""
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy.engine import Connection
-
-from gatehouse.errors import Conflict, InvalidInput, NotFound
-from gatehouse.passwords import hash_password
+from gatehouse.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from gatehouse.iam.authorizer import Principal, allowed
+from gatehouse.iam.catalog import ANY_ID, resource_name
+from gatehouse.passwords import hash_password, verify_password
 from gatehouse.resources.schemas import USER_SCHEMA
 from gatehouse.store import sessions, users
+from gatehouse.store.database import Connection, Database
 from gatehouse.store.records import StoredUser, utcnow
 
 MIN_PASSWORD_LENGTH = 12
@@ -54,3 +56,45 @@ def reset_password(connection: Connection, user_name: str, password: str, *, tem
     users.set_password(connection, stored.id, hash_password(password), must_change=temporary)
     sessions.end_for_user(connection, stored.id)
     return stored
+
+
+# ------------------------------------------------------------------------------------------ one's own account
+
+
+def _own_id(principal: Principal) -> str:
+    if principal.user_id is None:
+        raise Unauthorized("Sign in to change your password.")
+    return principal.user_id
+
+
+def new_own_password(db: Database, principal: Principal, current: str, new: str, again: str) -> str:
+    """Check a signed-in user's change of their own password (the current one, typed again, and the new one
+    twice); the new password's hash, or :class:`InvalidInput` saying what is wrong.
+
+    Argon2 runs twice here: call it off the event loop. Nothing is changed (:func:`set_own_password` does).
+    """
+    user_id = _own_id(principal)
+    with db.snapshot() as connection:
+        stored = users.get(connection, user_id)
+    if stored is None or not verify_password(stored.password_hash, current):
+        raise InvalidInput("The current password is not correct.")
+    if new != again:
+        raise InvalidInput("The two new passwords differ.")
+    if new == current:
+        raise InvalidInput("Choose a password different from the current one.")
+    check_password_strength(new)
+    return hash_password(new)
+
+
+def set_own_password(connection: Connection, principal: Principal, password_hash: str) -> None:
+    """Set the signed-in user's new password (from :func:`new_own_password`): no change is required of them
+    any more, and every session of theirs ends (they sign in again)."""
+    user_id = _own_id(principal)
+    users.set_password(connection, user_id, password_hash, must_change=False)
+    sessions.end_for_user(connection, user_id)
+
+
+def lands_on_directory(principal: Principal) -> bool:
+    """Whether a signed-in user starts at the user directory (they may list users, ``iam:GetUser`` on
+    ``user/*``) rather than at their own profile."""
+    return allowed(principal, "iam:GetUser", resource_name("user", ANY_ID))

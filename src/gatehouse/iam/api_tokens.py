@@ -1,4 +1,5 @@
-"""Personal API tokens (Organization → Tokens): use cases, authentication and last-use bookkeeping.
+"""Personal API tokens (Organization → Tokens): use cases (the Tokens page's list and revocation among them),
+authentication and last-use bookkeeping.
 
 A token is ``gha_`` + 32 random bytes (URL-safe base64), shown once when created and stored only as its
 SHA-256 (:mod:`gatehouse.credentials`). It acts for its user with the user's *current* permissions: a
@@ -22,14 +23,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
-from sqlalchemy.engine import Connection
-
 from gatehouse.credentials import generate_token, hash_token, token_hint
 from gatehouse.errors import InvalidInput, NotFound, Unauthorized
+from gatehouse.iam.audit import Change
 from gatehouse.iam.authorizer import Principal, allowed, require
 from gatehouse.iam.catalog import ANY_ID, resource_name
 from gatehouse.store import api_tokens as store
-from gatehouse.store.api_tokens import TokenInfo
+from gatehouse.store import users as user_store
+from gatehouse.store.api_tokens import TokenInfo, TokenStatus
+from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
 
 API_TOKEN_PREFIX: Final = "gha_"
@@ -39,6 +41,10 @@ MAX_EXPIRY_DAYS: Final = 366
 """The furthest expiry a date may set."""
 MAX_NAME: Final = 100
 _MAX_PRESENTED: Final = 200
+ALL: Final = "all"
+"""What the Tokens page asks for to list every user's tokens."""
+ALL_LIMIT: Final = 500
+"""The most tokens the list of every user's tokens holds (newest first); naming a user narrows it."""
 
 
 class TokenUnauthorized(Unauthorized):
@@ -158,6 +164,113 @@ def revoke_token(connection: Connection, principal: Principal, token_id: str) ->
 def revoke_all_for_user(connection: Connection, user_id: str) -> int:
     """Revoke every token of a user, for good: the deactivation paths call it in their transaction."""
     return store.revoke_all_for_user(connection, user_id, utcnow())
+
+
+# ------------------------------------------------------------------------------------------ the page
+# (Organization → Tokens: one's own tokens, someone else's, or everyone's)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    """A token as listed: its metadata, its owner's name, its status and whether the principal may revoke it."""
+
+    token: TokenInfo
+    owner: str
+    status: TokenStatus
+    revocable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TokenListing:
+    """The tokens listed: ``view`` is ``own``, ``all`` or ``user`` (one user's, ``user_filter`` naming them);
+    ``truncated`` when everyone's are more than :data:`ALL_LIMIT`; and what the principal may do there."""
+
+    view: str
+    rows: list[TokenRow]
+    user_filter: str = ""
+    truncated: bool = False
+    view_any: bool = False
+    """Whether the principal may view other users' tokens (``iam:GetAnyToken``)."""
+    may_create: bool = False
+
+
+def may_view_any(principal: Principal) -> bool:
+    """Whether the principal may view other users' tokens (``iam:GetAnyToken`` on ``token/*``)."""
+    return allowed(principal, "iam:GetAnyToken", resource_name("token", ANY_ID))
+
+
+def _row(principal: Principal, token: TokenInfo, owner: str, now: datetime) -> TokenRow:
+    status = token.status(now)
+    return TokenRow(token, owner, status, status == "active" and may_revoke(principal, token))
+
+
+def _everyones(connection: Connection, principal: Principal, now: datetime) -> tuple[list[TokenRow], bool]:
+    found = store.newest(connection, ALL_LIMIT + 1)
+    rows = [_row(principal, token, owner, now) for token, owner in found[:ALL_LIMIT]]
+    return [row for row in rows if _may(principal, "Get", row.token)], len(found) > ALL_LIMIT
+
+
+def _user_named(connection: Connection, name: str) -> tuple[str, str] | None:
+    """``(id, user_name)`` of the user with this username (any case) or id, or ``None``."""
+    user = user_store.get_by_user_name(connection, name) or user_store.get(connection, name[:36])
+    return (user.id, user.user_name) if user else None
+
+
+def token_listing(connection: Connection, principal: Principal, wanted: str = "") -> TokenListing:
+    """The Tokens page for ``wanted``: empty for one's own tokens (:func:`list_tokens`: ``iam:GetToken``),
+    :data:`ALL` or a user's name or id for others' (only with ``iam:GetAnyToken``; else one's own)."""
+    now, wanted, view_any = utcnow(), wanted.strip(), may_view_any(principal)
+    may_create = allowed(principal, "iam:CreateToken", resource_name("token", ANY_ID))
+    if wanted and view_any:
+        if wanted == ALL:
+            rows, truncated = _everyones(connection, principal, now)
+            return TokenListing(ALL, rows, "", truncated, view_any, may_create)
+        found = _user_named(connection, wanted)
+        if found is None:
+            return TokenListing("user", [], wanted, False, view_any, may_create)
+        user_id, user_name = found
+        rows = [_row(principal, t, user_name, now) for t in list_tokens(connection, principal, user_id)]
+        return TokenListing("user", rows, user_name, False, view_any, may_create)
+    rows = [_row(principal, t, principal.user_name or "", now) for t in list_tokens(connection, principal)]
+    return TokenListing("own", rows, "", False, view_any, may_create)
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    """A token the principal may revoke, as its confirmation shows it: whether it is their own, and its
+    owner's name (``None`` when the owner is gone)."""
+
+    token: TokenInfo
+    own: bool
+    owner: str | None
+
+    @property
+    def active(self) -> bool:
+        """Whether there is anything left to revoke (not revoked or expired yet)."""
+        return self.token.status(utcnow()) == "active"
+
+
+def revocation(connection: Connection, principal: Principal, token_id: str) -> Revocation:
+    """The token to revoke, before asking: :func:`get_token` (someone else's that the principal may not view is
+    :class:`NotFound`), then ``iam:DeleteToken`` on one's own or ``iam:DeleteAnyToken`` on someone else's."""
+    token = get_token(connection, principal, token_id)
+    own = token.user_id == principal.user_id
+    require(principal, "iam:DeleteToken" if own else "iam:DeleteAnyToken", resource_name("token", token.id))
+    if own:
+        return Revocation(token, True, principal.user_name)
+    owner = user_store.standing(connection, token.user_id)
+    return Revocation(token, False, owner.user_name if owner else None)
+
+
+def revoke_change(connection: Connection, principal: Principal, token_id: str) -> Change:
+    """The audit record of revoking ``token_id``, whatever happens next: ``iam:DeleteToken`` on one's own token
+    (or one that does not exist), ``iam:DeleteAnyToken`` with its owner on someone else's (the action
+    :func:`revoke_token` checks), with the token's name. It discloses nothing: only the log sees it."""
+    known = store.get(connection, token_id[:36])
+    change = Change("iam:DeleteToken", "token", token_id[:64], {"name": known.name} if known else {})
+    if known is None or known.user_id == principal.user_id:
+        return change
+    return Change("iam:DeleteAnyToken", "token", token_id[:64], change.summary).about(user_id=known.user_id)
 
 
 # ------------------------------------------------------------------------------------------ requests

@@ -26,14 +26,14 @@ from datetime import UTC, datetime
 from typing import Final
 
 import orjson
-from sqlalchemy.engine import Connection
 
 from gatehouse.errors import InvalidInput
 from gatehouse.iam.audit import SOURCES
-from gatehouse.iam.authorizer import Principal, require
+from gatehouse.iam.authorizer import Principal, allowed, require
 from gatehouse.iam.catalog import ORGANIZATION
 from gatehouse.store import audit as store
 from gatehouse.store.audit import MAX_PAGE_SIZE, OUTCOMES, AuditPage, AuditQuery, AuditRecord
+from gatehouse.store.database import Connection
 
 READ: Final = "iam:GetAudit"
 EXPORT: Final = "iam:ExportAudits"
@@ -70,6 +70,7 @@ __all__ = [
     "export_page",
     "export_rows",
     "export_stream",
+    "may_read",
     "require_export",
     "search",
     "to_csv_lines",
@@ -139,12 +140,25 @@ def audit_query(
 
 
 def search(
-    connection: Connection, principal: Principal, query: AuditQuery, limit: int = 50, cursor: str | None = None
+    connection: Connection,
+    principal: Principal,
+    query: AuditQuery | Callable[[], AuditQuery],
+    limit: int = 50,
+    cursor: str | None = None,
 ) -> AuditPage:
     """One page of matching records, newest first (``iam:GetAudit``); ``limit`` is 1 to
-    :data:`~gatehouse.store.audit.MAX_PAGE_SIZE`; a bad ``cursor`` is :class:`InvalidInput`."""
+    :data:`~gatehouse.store.audit.MAX_PAGE_SIZE`; a bad ``cursor`` is :class:`InvalidInput`.
+
+    ``query`` may be the function that reads the filters (:func:`audit_query` of a request's parameters): it is
+    called once the permission is checked, so a refused caller learns nothing of what was wrong with them."""
     require(principal, READ, ORGANIZATION)
-    return store.search(connection, query, min(max(limit, 1), MAX_PAGE_SIZE), cursor or None)
+    checked = query() if callable(query) else query
+    return store.search(connection, checked, min(max(limit, 1), MAX_PAGE_SIZE), cursor or None)
+
+
+def may_read(principal: Principal) -> bool:
+    """Whether the principal may read the audit log (``iam:GetAudit``), to offer the way to it."""
+    return allowed(principal, READ, ORGANIZATION)
 
 
 def require_export(principal: Principal) -> None:

@@ -5,23 +5,29 @@ Reading the settings and token metadata is ``iam:GetSCIMProvisioning``; turning 
 the password sign-in switch, and creating, regenerating or revoking SCIM tokens is
 ``iam:UpdateSCIMProvisioning`` (a SCIM token can create and deactivate every user). Both are checked on
 the organization (:data:`~gatehouse.iam.catalog.ORGANIZATION`).
+
+Organization → Settings shows SCIM provisioning and the login options together
+(:func:`settings_page`): each part to those who may read it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.engine import Connection
-
-from gatehouse.errors import Conflict
-from gatehouse.iam import scim_control
-from gatehouse.iam.authorizer import Principal, require
+from gatehouse.errors import Conflict, NotFound
+from gatehouse.iam import login_options, scim_control
+from gatehouse.iam.authorizer import Principal, allowed, require
 from gatehouse.iam.catalog import ORGANIZATION
+from gatehouse.iam.login_options import LoginOptionsState
 from gatehouse.iam.scim_control import IssuedToken
+from gatehouse.store import scim_activity
+from gatehouse.store.database import Connection
+from gatehouse.store.scim_activity import Activity
 from gatehouse.store.scim_tokens import TokenInfo
 
 READ = "iam:GetSCIMProvisioning"
 UPDATE = "iam:UpdateSCIMProvisioning"
+TOKEN_GONE = "This SCIM token was already revoked or replaced."
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,18 @@ def state(connection: Connection, principal: Principal) -> Provisioning:
         scim_control.password_sign_in(connection),
         scim_control.list_tokens(connection),
     )
+
+
+def update_settings(
+    connection: Connection, principal: Principal, *, enabled: bool | None = None, password_sign_in: bool | None = None
+) -> Provisioning:
+    """Change the switches given (``None`` leaves one as it is), then the settings as they now are: the
+    dashboard's switches and the admin API's ``PUT`` alike."""
+    if enabled is not None:
+        set_enabled(connection, principal, enabled)
+    if password_sign_in is not None:
+        set_password_sign_in(connection, principal, password_sign_in)
+    return state(connection, principal)
 
 
 def set_enabled(connection: Connection, principal: Principal, enabled: bool) -> int:
@@ -73,6 +91,16 @@ def live_token(connection: Connection, principal: Principal, token_id: str) -> T
     return scim_control.live_token(connection, token_id)
 
 
+def token_to_change(connection: Connection, principal: Principal, token_id: str) -> TokenInfo:
+    """The live token a revocation or regeneration would replace, for its confirmation page: refused (403)
+    without ``iam:UpdateSCIMProvisioning``; :class:`~gatehouse.errors.NotFound` once revoked or replaced."""
+    require(principal, UPDATE, ORGANIZATION)
+    token = live_token(connection, principal, token_id)
+    if token is None:
+        raise NotFound(TOKEN_GONE)
+    return token
+
+
 def revoke_token(connection: Connection, principal: Principal, token_id: str) -> str:
     """Revoke a live token by id; its name. A revoked or unknown id is :class:`~gatehouse.errors.NotFound`."""
     require(principal, UPDATE, ORGANIZATION)
@@ -84,3 +112,34 @@ def regenerate_token(connection: Connection, principal: Principal, token_id: str
     require(principal, UPDATE, ORGANIZATION)
     _require_enabled(connection, "regenerate a token")
     return scim_control.regenerate_token(connection, token_id)
+
+
+# ------------------------------------------------------------------------------------------ the settings page
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsPage:
+    """Organization → Settings, read in one go."""
+
+    enabled: bool
+    password_sign_in: bool
+    tokens: list[TokenInfo]
+    recent: list[Activity]
+    """The latest SCIM requests, newest first."""
+    login_options: LoginOptionsState | None = None
+    """Shown to those who may read them (``iam:GetLoginOption``)."""
+    scim_visible: bool = True
+    """Whether the SCIM part is shown (``iam:GetSCIMProvisioning``)."""
+
+
+def settings_page(connection: Connection, principal: Principal, public_url: str) -> SettingsPage:
+    """The page's SCIM part and its Login Options part, each for those who may read it; one of them at
+    least (403 otherwise, for want of ``iam:GetSCIMProvisioning``)."""
+    logins = None
+    if allowed(principal, login_options.GET_ACTION, ORGANIZATION):
+        logins = login_options.state(connection, principal, public_url)
+        if not allowed(principal, READ, ORGANIZATION):
+            return SettingsPage(False, False, [], [], logins, scim_visible=False)
+    current = state(connection, principal)
+    recent = scim_activity.recent(connection)
+    return SettingsPage(current.enabled, current.password_sign_in, current.tokens, recent, logins)

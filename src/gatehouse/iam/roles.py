@@ -1,4 +1,5 @@
-"""Roles, permission policies, role assignments, boundaries and group bindings: use cases, no HTTP, no commit.
+"""Roles, role assignments, boundaries and group bindings: use cases, no HTTP, no commit (permission
+policies are :mod:`gatehouse.iam.policies`).
 
 Each function runs in the caller's transaction, takes the acting :class:`~gatehouse.iam.authorizer.Principal`,
 checks the catalog action on the concrete resource itself (so the dashboard, the API and the CLI cannot
@@ -7,32 +8,26 @@ forget it) and raises :mod:`gatehouse.errors`:
 - roles: ``iam:GetRole`` / ``CreateRole`` (on ``role/*``) / ``UpdateRole`` / ``DeleteRole`` on
   ``arn:gatehouse:iam:role/<id>``, with the role's labels as ``role_label`` (a change of labels is checked
   against the old and the new ones); attaching or detaching policies is ``iam:UpdateRole``;
-- policies: ``iam:*PermissionPolicy`` on ``arn:gatehouse:iam:permissionpolicy/<id>`` with
-  ``permission_policy_label``;
 - a user's roles: ``iam:UpdateUserRole``, boundaries ``iam:UpdateUserBoundary``, on ``user/<id>``;
 - a group's roles: ``iam:GetGroupBinding`` / ``iam:UpdateGroupBinding`` on ``group/<id>``.
 
 Rules beyond permissions:
 
-- built-in roles and policies (Super Admin) cannot be edited or deleted (:class:`Protected`);
+- built-in roles and policies (Super Admin) cannot be edited or deleted (:class:`~gatehouse.errors.Protected`);
 - the Super Admin role is held by Super Admin accounts only, computed from ``users.super_admin``: it can
   be neither assigned to a user nor bound to a group, and Super Admin accounts take no roles or boundaries;
-- a role still assigned to a user or bound to a group, and a policy attached to a role or used as a
-  boundary, cannot be deleted (:class:`Conflict` naming where it is used; the database's RESTRICT keys
-  settle races);
-- policy documents are validated by :func:`gatehouse.iam.policy.parse_policy` (a precise
-  :class:`~gatehouse.iam.policy.PolicyError`) and stored in canonical form.
+- a role still assigned to a user or bound to a group cannot be deleted (:class:`Conflict` naming where it
+  is used; the database's RESTRICT keys settle races).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
-from sqlalchemy.engine import Connection
-
-from gatehouse.errors import Conflict, Forbidden, NotFound
+from gatehouse.errors import Conflict, Forbidden, GatehouseError, NotFound, Protected
 from gatehouse.iam.authorizer import (
     SUPER_ADMIN_ROLE_ID,
     HeldRole,
@@ -43,6 +38,7 @@ from gatehouse.iam.authorizer import (
     require,
 )
 from gatehouse.iam.catalog import ANY_ID, resource_name
+from gatehouse.iam.policies import list_policies, load_policies, names_text
 from gatehouse.iam.rbac_forms import (  # noqa: F401 - re-exported: the forms belong to these use cases
     MAX_IDS,
     PolicyInput,
@@ -52,18 +48,16 @@ from gatehouse.iam.rbac_forms import (  # noqa: F401 - re-exported: the forms be
     policy_input,
     role_input,
 )
+from gatehouse.store import group_directory
 from gatehouse.store import groups as group_store
 from gatehouse.store import policies as policy_store
 from gatehouse.store import roles as role_store
 from gatehouse.store import users as user_store
+from gatehouse.store.database import Connection
+from gatehouse.store.group_directory import RoleCounts
 from gatehouse.store.policies import StoredPolicy
 from gatehouse.store.records import Reference, StoredUser, utcnow
 from gatehouse.store.roles import MANUAL, StoredRole
-
-
-class Protected(Forbidden):
-    """A change that built-in roles and policies, or Super Admin accounts, cannot undergo."""
-
 
 # ------------------------------------------------------------------------------------------ views
 
@@ -86,34 +80,16 @@ class RoleView:
 
 
 @dataclass(frozen=True, slots=True)
-class PolicyUsage:
-    """Where a policy is used."""
-
-    roles: tuple[tuple[str, str], ...]
-    """(id, name) of the roles it is attached to."""
-    boundary_users: int
-    boundary_user_names: tuple[str, ...]
-    """The first few, by name."""
-
-    @property
-    def in_use(self) -> bool:
-        return bool(self.roles) or self.boundary_users > 0
-
-
-@dataclass(frozen=True, slots=True)
 class AssignmentChange:
-    """What a replace-the-set call changed."""
+    """What a replace-the-set call changed; for a group's roles, also the roles now bound, by name."""
 
     added: tuple[str, ...]
     removed: tuple[str, ...]
+    now: tuple[StoredRole, ...] = field(default=(), compare=False)
 
 
 def _role_labels(role: StoredRole) -> Labels:
     return {"role_label": role.labels}
-
-
-def _policy_labels(policy: StoredPolicy) -> Labels:
-    return {"permission_policy_label": policy.labels}
 
 
 def _role_view(connection: Connection, role: StoredRole) -> RoleView:
@@ -130,21 +106,6 @@ def _load_role(connection: Connection, role_id: str, *, for_update: bool = False
     if role is None:
         raise NotFound("There is no such role. It may have been deleted.")
     return role
-
-
-def _load_policy(connection: Connection, policy_id: str, *, for_update: bool = False) -> StoredPolicy:
-    policy = policy_store.get(connection, policy_id, for_update=for_update)
-    if policy is None:
-        raise NotFound("There is no such permission policy. It may have been deleted.")
-    return policy
-
-
-def _load_policies(connection: Connection, policy_ids: Sequence[str]) -> dict[str, StoredPolicy]:
-    found = policy_store.get_many(connection, policy_ids)
-    missing = [policy_id for policy_id in policy_ids if policy_id not in found]
-    if missing:
-        raise NotFound(f"There is no permission policy with id {', '.join(missing)}.")
-    return found
 
 
 def _load_roles(connection: Connection, role_ids: Sequence[str]) -> dict[str, StoredRole]:
@@ -167,11 +128,6 @@ def _refuse_super_admin_role(roles: Mapping[str, StoredRole], *, to: str) -> Non
                 f"The built-in role '{role.name}' cannot be given {to}: it is held by Super Admin accounts only "
                 "(create one with `gatehouse admin create`)."
             )
-
-
-def _names(names: Sequence[str], total: int) -> str:
-    shown = ", ".join(names)
-    return f"{shown} and {total - len(names)} more" if total > len(names) else shown
 
 
 # ------------------------------------------------------------------------------------------ roles
@@ -199,7 +155,7 @@ def create_role(
     """Create a custom role, optionally with policies attached. A taken name (any case) is a Conflict."""
     require(principal, "iam:CreateRole", resource_name("role", ANY_ID), {"role_label": form.labels})
     ids = checked_ids(policy_ids, "policies")
-    _load_policies(connection, ids)
+    load_policies(connection, ids)
     role = role_store.insert(connection, str(uuid.uuid4()), form.write(), utcnow())
     role_store.attach(connection, role.id, ids)
     return _role_view(connection, role)
@@ -223,7 +179,7 @@ def update_role(
     _refuse_built_in_role(role)
     wanted = None if policy_ids is None else checked_ids(policy_ids, "policies")
     if wanted is not None:
-        _load_policies(connection, wanted)
+        load_policies(connection, wanted)
     now = utcnow()
     updated = role_store.update(connection, role.id, form.write(), now, expected_version)
     if wanted is not None:
@@ -236,13 +192,22 @@ def update_role(
     return _role_view(connection, updated)
 
 
+def set_role_policies(
+    connection: Connection, principal: Principal, role_id: str, policy_ids: Sequence[str]
+) -> RoleView:
+    """Make a custom role's policies exactly ``policy_ids``, its name, description and labels kept
+    (:func:`update_role`)."""
+    role = _load_role(connection, role_id)
+    return update_role(connection, principal, role_id, RoleInput(role.name, role.description, role.labels), policy_ids)
+
+
 def attach_policies(connection: Connection, principal: Principal, role_id: str, policy_ids: Sequence[str]) -> RoleView:
     """Attach policies to a custom role (already attached ones are skipped)."""
     role = _load_role(connection, role_id, for_update=True)
     require(principal, "iam:UpdateRole", resource_name("role", role.id), _role_labels(role))
     _refuse_built_in_role(role)
     ids = checked_ids(policy_ids, "policies")
-    _load_policies(connection, ids)
+    load_policies(connection, ids)
     if role_store.attach(connection, role.id, ids):
         role_store.touch(connection, role.id, utcnow())
         role = _load_role(connection, role.id)
@@ -270,7 +235,7 @@ def delete_role(connection: Connection, principal: Principal, role_id: str) -> S
     if count or bound:
         uses = []
         if count:
-            uses.append(f"assigned to {count} user{'s' if count != 1 else ''} ({_names(names, count)})")
+            uses.append(f"assigned to {count} user{'s' if count != 1 else ''} ({names_text(names, count)})")
         if bound:
             groups_text = ", ".join(str(group.display) for group in bound)
             uses.append(f"bound to group{'s' if len(bound) != 1 else ''} {groups_text}")
@@ -280,92 +245,6 @@ def delete_role(connection: Connection, principal: Principal, role_id: str) -> S
         )
     role_store.delete(connection, role.id)
     return role
-
-
-# ------------------------------------------------------------------------------------------ policies
-
-
-def list_policies(connection: Connection, principal: Principal) -> list[StoredPolicy]:
-    """The policies the principal may view (``iam:GetPermissionPolicy`` on each), by name."""
-    return [
-        policy
-        for policy in policy_store.list_all(connection)
-        if allowed(
-            principal, "iam:GetPermissionPolicy", resource_name("permissionpolicy", policy.id), _policy_labels(policy)
-        )
-    ]
-
-
-def get_policy(connection: Connection, principal: Principal, policy_id: str) -> StoredPolicy:
-    """A permission policy (its ``document`` is canonical JSON text)."""
-    policy = _load_policy(connection, policy_id)
-    require(principal, "iam:GetPermissionPolicy", resource_name("permissionpolicy", policy.id), _policy_labels(policy))
-    return policy
-
-
-def policy_usage(connection: Connection, principal: Principal, policy_id: str) -> PolicyUsage:
-    """The roles a policy is attached to and the users it bounds."""
-    policy = get_policy(connection, principal, policy_id)
-    return _usage(connection, policy.id)
-
-
-def _usage(connection: Connection, policy_id: str) -> PolicyUsage:
-    count, names = policy_store.boundary_users(connection, policy_id)
-    return PolicyUsage(tuple(policy_store.roles_using(connection, policy_id)), count, tuple(names))
-
-
-def create_policy(connection: Connection, principal: Principal, form: PolicyInput) -> StoredPolicy:
-    """Create a permission policy. A taken name (any case) is a Conflict."""
-    labels = {"permission_policy_label": form.labels}
-    require(principal, "iam:CreatePermissionPolicy", resource_name("permissionpolicy", ANY_ID), labels)
-    return policy_store.insert(connection, str(uuid.uuid4()), form.write(), utcnow())
-
-
-def update_policy(
-    connection: Connection,
-    principal: Principal,
-    policy_id: str,
-    form: PolicyInput,
-    expected_version: int | None = None,
-) -> StoredPolicy:
-    """Replace a custom policy's name, description, labels and document. Its version moves, so every
-    process's authorizer reads the new document on the next request."""
-    policy = _load_policy(connection, policy_id, for_update=True)
-    resource = resource_name("permissionpolicy", policy.id)
-    require(principal, "iam:UpdatePermissionPolicy", resource, _policy_labels(policy))
-    if form.labels != policy.labels:
-        require(principal, "iam:UpdatePermissionPolicy", resource, {"permission_policy_label": form.labels})
-    if policy.built_in:
-        raise Protected(f"The built-in permission policy '{policy.name}' cannot be edited or deleted.")
-    return policy_store.update(connection, policy.id, form.write(), utcnow(), expected_version)
-
-
-def delete_policy(connection: Connection, principal: Principal, policy_id: str) -> StoredPolicy:
-    """Delete a custom policy that no role uses and that bounds no user."""
-    policy = _load_policy(connection, policy_id, for_update=True)
-    require(
-        principal,
-        "iam:DeletePermissionPolicy",
-        resource_name("permissionpolicy", policy.id),
-        _policy_labels(policy),
-    )
-    if policy.built_in:
-        raise Protected(f"The built-in permission policy '{policy.name}' cannot be edited or deleted.")
-    usage = _usage(connection, policy.id)
-    if usage.in_use:
-        uses = []
-        if usage.roles:
-            names = ", ".join(name for _, name in usage.roles)
-            uses.append(f"attached to role{'s' if len(usage.roles) != 1 else ''} {names}")
-        if usage.boundary_users:
-            count = usage.boundary_users
-            users_text = _names(list(usage.boundary_user_names), count)
-            uses.append(f"the permission boundary of {count} user{'s' if count != 1 else ''} ({users_text})")
-        raise Conflict(
-            f"The permission policy '{policy.name}' cannot be deleted: it is {' and '.join(uses)}. Detach it first."
-        )
-    policy_store.delete(connection, policy.id)
-    return policy
 
 
 # ------------------------------------------------------------------------------------------ users
@@ -445,7 +324,7 @@ def set_boundaries(
     require(principal, "iam:UpdateUserBoundary", resource_name("user", user.id))
     _refuse_super_admin_account(user, "permission boundaries")
     wanted = checked_ids(policy_ids, "boundaries")
-    _load_policies(connection, wanted)
+    load_policies(connection, wanted)
     added, removed = policy_store.set_boundaries(connection, user.id, wanted, MANUAL, principal.actor, utcnow())
     return AssignmentChange(tuple(added), tuple(removed))
 
@@ -504,4 +383,108 @@ def set_group_roles(
         role_store.unbind(connection, group, role_id)
     now = utcnow()
     added = tuple(role_id for role_id in wanted if role_store.bind(connection, group, role_id, principal.actor, now))
-    return AssignmentChange(added, removed)
+    bound = sorted(_load_roles(connection, wanted).values(), key=lambda role: (role.name.lower(), role.id))
+    return AssignmentChange(added, removed, tuple(bound))
+
+
+# ------------------------------------------------------------------------------------------ pages
+
+
+def viewable_roles(connection: Connection, principal: Principal) -> list[StoredRole]:
+    """:func:`list_roles`, refused (``iam:GetRole`` on ``role/*``) when the principal may view none: what
+    the Roles list shows, on every surface."""
+    found = list_roles(connection, principal)
+    if not found:
+        require(principal, "iam:GetRole", resource_name("role", ANY_ID))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class RoleLine:
+    """One line of the Roles table: the role, how many policies it has, who holds it."""
+
+    role: StoredRole
+    policies: int
+    counts: RoleCounts
+
+
+def role_lines(connection: Connection, principal: Principal) -> list[RoleLine]:
+    """The viewable roles with their policy count and their holders (:func:`viewable_roles`)."""
+    found = viewable_roles(connection, principal)
+    ids = [role.id for role in found]
+    attached = role_store.policy_ids_of(connection, ids)
+    counts = group_directory.role_counts(connection, ids)
+    return [RoleLine(role, len(attached[role.id]), counts[role.id]) for role in found]
+
+
+@dataclass(frozen=True, slots=True)
+class RolePage:
+    """Everything a role's page shows: the role and its policies, the groups bound to it, how many hold it
+    and the first of them, and the viewable policies that could still be attached."""
+
+    view: RoleView
+    groups: list[Reference]
+    counts: RoleCounts
+    holders: list[Reference]
+    attachable: list[StoredPolicy]
+
+
+def role_page(connection: Connection, principal: Principal, role_id: str, holders_shown: int = 20) -> RolePage:
+    """A role's page (``iam:GetRole``; the groups need ``iam:GetGroupBinding``)."""
+    view = get_role(connection, principal, role_id)
+    bound = groups_of_role(connection, principal, role_id)
+    counts = group_directory.role_counts(connection, [role_id])[role_id]
+    holders = group_directory.role_holders(connection, role_id, holders_shown)
+    attachable: list[StoredPolicy] = []
+    if not view.role.built_in:
+        attached = {policy.id for policy in view.policies}
+        attachable = [p for p in list_policies(connection, principal) if p.id not in attached]
+    return RolePage(view, bound, counts, holders, attachable)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleAbilities:
+    """What the principal may do with a role (with its labels); the changes check again."""
+
+    update: bool
+    delete: bool
+    bind: bool
+
+
+def role_abilities(principal: Principal, role: StoredRole) -> RoleAbilities:
+    """Whether the principal may edit, delete or bind groups to ``role`` (never a built-in one)."""
+    resource = resource_name("role", role.id)
+    editable = not role.built_in
+    return RoleAbilities(
+        update=editable and allowed(principal, "iam:UpdateRole", resource, _role_labels(role)),
+        delete=editable and allowed(principal, "iam:DeleteRole", resource, _role_labels(role)),
+        bind=role.id != SUPER_ADMIN_ROLE_ID
+        and editable
+        and allowed(principal, "iam:UpdateGroupBinding", resource_name("group", ANY_ID)),
+    )
+
+
+def refusal(principal: Principal, role: StoredRole, verb: Literal["update", "delete"]) -> GatehouseError | None:
+    """Why the principal may not open the edit or delete form of ``role``, or ``None``."""
+    if role.built_in:
+        return Protected(f"The built-in role '{role.name}' cannot be edited or deleted.")
+    if not getattr(role_abilities(principal, role), verb):
+        return Forbidden(f"You are not allowed to {verb} the role '{role.name}' (iam:{verb.title()}Role).")
+    return None
+
+
+def new_role_choices(connection: Connection, principal: Principal) -> list[StoredPolicy]:
+    """The policies a new role may start with; refused (403) unless the principal may create roles."""
+    if not allowed(principal, "iam:CreateRole", resource_name("role", ANY_ID)):
+        raise Forbidden("You are not allowed to create roles (iam:CreateRole).")
+    return list_policies(connection, principal)
+
+
+def bind_group_by_name(connection: Connection, principal: Principal, group_name: str, role_id: str) -> Reference:
+    """Bind the group named ``group_name`` (its display name) to a role: :func:`bind_group_role`; the group."""
+    name = group_name.strip()
+    group = group_directory.find_by_name(connection, name) if name else None
+    if group is None:
+        raise NotFound(f"There is no group named '{name}'." if name else "Type the name of a group.")
+    bind_group_role(connection, principal, group.id, role_id)
+    return group

@@ -10,15 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
 from gatehouse.errors import Forbidden, TooManyRequests, Unauthorized
 from gatehouse.passwords import verify_password
-from gatehouse.store import login_options, sessions, throttle
-from gatehouse.store.database import Database
+from gatehouse.store import login_options, sessions, throttle, users
+from gatehouse.store.database import Connection, Database
 from gatehouse.store.records import utcnow
-from gatehouse.store.tables import users
+from gatehouse.store.sessions import SessionUser
 
 IP_FACTOR = 10
 
@@ -74,29 +71,6 @@ class OpenedSession:
     user_name: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class _Account:
-    id: str
-    password_hash: str | None
-    active: bool
-    must_change_password: bool
-    user_name: str = ""
-
-
-def _find(connection: Connection, identifier: str) -> _Account | None:
-    """An account by username, or by email when exactly one account has it (RFC 5321 local parts are
-    compared case-insensitively here, as IdPs do)."""
-    key = identifier.strip().lower()
-    columns = (users.c.id, users.c.password_hash, users.c.active, users.c.must_change_password, users.c.user_name)
-    row = connection.execute(sa.select(*columns).where(users.c.user_name_lower == key)).first()
-    if row is None and "@" in key:
-        rows = connection.execute(sa.select(*columns).where(users.c.email_lower == key).limit(2)).all()
-        row = rows[0] if len(rows) == 1 else None
-    if row is None:
-        return None
-    return _Account(row.id, row.password_hash, bool(row.active), bool(row.must_change_password), row.user_name)
-
-
 def _keys(identifier: str, ip: str | None) -> tuple[str, str | None]:
     return f"user:{identifier.strip().lower()[:280]}", (f"ip:{ip}" if ip else None)
 
@@ -113,7 +87,7 @@ def sign_in(
             raise PasswordSignInDisabled()
         if throttle.locked_until(connection, [k for k in (user_key, ip_key) if k], now):
             raise SignInThrottled()
-        account = _find(connection, identifier)
+        account = users.sign_in_account(connection, identifier)
     valid = verify_password(account.password_hash if account else None, password)
     if account is None or not valid:
         _count_failure(db, policy, user_key, ip_key, now)
@@ -123,8 +97,29 @@ def sign_in(
     with db.transaction() as connection:
         throttle.clear(connection, user_key)
         cookie, _ = sessions.create(connection, account.id, now, policy.absolute, ip, agent)
-        connection.execute(users.update().where(users.c.id == account.id).values(last_login_at=now))
+        users.record_sign_in(connection, account.id, now)
     return OpenedSession(cookie, account.id, account.must_change_password, account.user_name)
+
+
+def throttle_keys(identifier: str, ip: str | None) -> tuple[str, str | None]:
+    """The throttle's keys of a sign-in attempt: the account typed and the client address. Every password
+    sign-in shares them: Gatehouse's own and an LDAP option's (the same name is locked out of both)."""
+    return _keys(identifier, ip)
+
+
+def throttled(connection: Connection, keys: tuple[str, str | None], now: datetime) -> bool:
+    """Whether an attempt with these keys is locked out now."""
+    return throttle.locked_until(connection, [key for key in keys if key], now) is not None
+
+
+def count_failure(db: Database, policy: SignInPolicy, keys: tuple[str, str | None], now: datetime) -> None:
+    """Count a failed attempt (in its own committed transaction)."""
+    _count_failure(db, policy, keys[0], keys[1], now)
+
+
+def clear_failures(connection: Connection, keys: tuple[str, str | None]) -> None:
+    """Forget the account's failures after a successful sign-in."""
+    throttle.clear(connection, keys[0])
 
 
 def _count_failure(db: Database, policy: SignInPolicy, user_key: str, ip_key: str | None, now: datetime) -> None:
@@ -133,3 +128,17 @@ def _count_failure(db: Database, policy: SignInPolicy, user_key: str, ip_key: st
         throttle.record_failure(connection, user_key, policy.max_failures, policy.window, now)
         if ip_key:
             throttle.record_failure(connection, ip_key, policy.max_failures * IP_FACTOR, policy.window, now)
+
+
+def opened_session(connection: Connection, opened: OpenedSession, idle: timedelta) -> SessionUser:
+    """The session :func:`sign_in` just opened, read back; :class:`InvalidCredentials` if it is already gone
+    (its user deactivated in the meantime)."""
+    session = sessions.lookup(connection, opened.cookie, utcnow(), idle)
+    if session is None:
+        raise InvalidCredentials()
+    return session
+
+
+def sign_out(connection: Connection, session: SessionUser) -> None:
+    """End the signed-in user's session (the dashboard's sign-out and the API's): its cookie stops working."""
+    sessions.end(connection, session.session_hash)

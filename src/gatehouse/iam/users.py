@@ -24,23 +24,25 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gatehouse.iam import access
 from gatehouse.iam.accounts import check_password_strength
-from gatehouse.iam.authorizer import HeldRole, Principal, held_roles, require
-from gatehouse.iam.catalog import resource_name
+from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, HeldRole, Principal, allowed, held_roles, require
+from gatehouse.iam.catalog import ANY_ID, resource_name
 from gatehouse.passwords import hash_password
 from gatehouse.resources.documents import validate_user_doc
 from gatehouse.resources.schemas import USER_SCHEMA
-from gatehouse.store import directory, sessions, user_events
+from gatehouse.store import directory, holdings, sessions, sso_links, user_events
 from gatehouse.store import policies as policy_store
+from gatehouse.store import roles as role_store
 from gatehouse.store import users as store
+from gatehouse.store.database import Connection
+from gatehouse.store.holdings import Holding
 from gatehouse.store.policies import StoredPolicy
 from gatehouse.store.records import StoredUser, utcnow
-from gatehouse.store.tables import users as users_table
+from gatehouse.store.roles import StoredRole
+from gatehouse.store.sso_links import SsoLink
 
 LOCAL = "local"
 SCIM = "scim"
@@ -49,8 +51,13 @@ PASSWORD_RESET = "password_reset"
 HANDED_TO_IDP = "handed_to_idp"
 
 MAX_USER_NAME = 255
+MAX_SEARCH = directory.MAX_SEARCH
+"""The longest search the user list takes."""
+PAGE_SIZE = directory.PAGE_SIZE
+"""Users per page, unless asked otherwise."""
 MAX_NAME = 255
 MAX_EMAIL = 320
+NO_SUCH_USER = "There is no user with this id. They may have been deleted."
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -208,11 +215,7 @@ def hand_to_idp(connection: Connection, principal: Principal, user_id: str) -> S
     if user.source != LOCAL:
         raise Refused(f"{user.user_name} is already managed by the identity provider.")
     now = utcnow()
-    connection.execute(
-        users_table.update()
-        .where(users_table.c.id == user.id)
-        .values(source=SCIM, version=users_table.c.version + 1, last_modified=now)
-    )
+    store.set_source(connection, user.id, SCIM, now)
     user_events.record(connection, user.id, HANDED_TO_IDP, principal.actor, now)
     handed = store.get(connection, user.id)
     assert handed is not None
@@ -227,8 +230,7 @@ def _load(connection: Connection, principal: Principal, action: str, user_id: st
     (SQLite's write lock already is). The permission is checked first, so that a refused caller learns
     nothing about whether the user exists."""
     require(principal, action, resource_name("user", user_id))
-    found = connection.execute(sa.select(users_table.c.id).where(users_table.c.id == user_id).with_for_update()).first()
-    user = store.get(connection, user_id) if found is not None else None
+    user = store.get(connection, user_id) if store.lock(connection, user_id) else None
     if user is None:
         raise NotFound("There is no such user. They may have been deleted.")
     return user
@@ -262,7 +264,7 @@ def view_user(connection: Connection, principal: Principal, user_id: str, *, idl
         require(principal, "iam:GetUser", resource_name("user", user_id))
     found = directory.profile(connection, user_id, idle=idle)
     if found is None:
-        raise NotFound("There is no such user. They may have been deleted.")
+        raise NotFound(NO_SUCH_USER)
     boundary_ids = [b.policy_id for b in policy_store.boundaries_of(connection, [user_id])[user_id]]
     policies = policy_store.get_many(connection, boundary_ids)
     boundaries = tuple(policies[pid] for pid in dict.fromkeys(boundary_ids) if pid in policies)
@@ -299,3 +301,163 @@ def update_local_user(
             doc["emails"] = [{"value": checked.email, "type": "work", "primary": True}, *kept]
     write = store.UserWrite(id=user.id, doc=validate_user_doc(doc), source=LOCAL, keep_password=True)
     return store.update(connection, write, user.version, utcnow())
+
+
+# ------------------------------------------------------------------------------------------ before a change
+# (the checks and the slow password hash that run before a change's transaction, on every surface)
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """An invitation, checked, with its one-time password hashed: :func:`create_local_user` creates it."""
+
+    user: NewLocalUser
+    password: OneTimePassword
+
+
+def require_invite(principal: Principal) -> None:
+    """Raise :class:`Forbidden` unless the principal may invite users (``iam:InviteUser`` on ``user/*``): the
+    invitation form is refused before it is shown."""
+    require(principal, "iam:InviteUser", resource_name("user", ANY_ID))
+
+
+def invitation(principal: Principal, user_name: str, password: str, email: str = "", name: str = "") -> Invitation:
+    """Check an invitation before its transaction: ``iam:InviteUser`` first (a refused caller costs no hash),
+    the fields (:func:`new_local_user`), then the password's strength and its hash (slow: run it off the
+    event loop). A taken username is :func:`create_local_user`'s to find, in its transaction."""
+    require_invite(principal)
+    return Invitation(new_local_user(user_name, email, name), OneTimePassword.choose(password))
+
+
+def password_reset(principal: Principal, user_id: str, password: str) -> OneTimePassword:
+    """Check a password reset before its transaction: ``iam:ResetPassword`` on the user first (a refused
+    caller costs no hash), then the password's strength and its hash; :func:`reset_password` applies it."""
+    require(principal, "iam:ResetPassword", resource_name("user", user_id))
+    return OneTimePassword.choose(password)
+
+
+def user_to_change(connection: Connection, principal: Principal, action: str, user_id: str) -> StoredUser:
+    """The user a form or a confirmation page of ``action`` is about (reset the password, deactivate, delete,
+    hand over): the permission first, so that a refused caller learns nothing of the user, then the user."""
+    require(principal, action, resource_name("user", user_id))
+    user = store.get(connection, user_id)
+    if user is None:
+        raise NotFound(NO_SUCH_USER)
+    return user
+
+
+# ------------------------------------------------------------------------------------------ pages
+# (what the dashboard's Users pages show; a user's page is :func:`view_user`, the API's, and more)
+
+
+@dataclass(frozen=True, slots=True)
+class UserLines:
+    """A page of the Users list: the directory's page, the roles of each user on it (by user id), and
+    whether the principal may invite users."""
+
+    result: directory.DirectoryPage
+    held: dict[str, list[Holding]]
+    may_invite: bool
+
+
+def user_lines(connection: Connection, principal: Principal, query: directory.DirectoryQuery) -> UserLines:
+    """:func:`list_users` (``iam:GetUser`` on ``user/*``) with the roles each listed user holds."""
+    found = list_users(connection, principal, query)
+    held = holdings.roles_of_users(connection, [row.id for row in found.rows])
+    return UserLines(found, held, allowed(principal, "iam:InviteUser", resource_name("user", ANY_ID)))
+
+
+@dataclass(frozen=True, slots=True)
+class UserAbilities:
+    """Which actions the principal may take on the user shown (the use cases check again)."""
+
+    manage: bool
+    """Any of the account's actions: reset the password, deactivate, reactivate, delete, hand over."""
+    reset_password: bool
+    deactivate: bool
+    reactivate: bool
+    delete: bool
+    hand_over: bool
+    assign_roles: bool
+    set_boundary: bool
+    is_self: bool
+
+
+def user_abilities(principal: Principal, profile: directory.UserProfile) -> UserAbilities:
+    """What the principal may do on ``profile``: their permissions on that very user, then what the account
+    allows (a SCIM user's password is the IdP's; nobody deactivates or deletes themselves; the Super Admin
+    is neither deactivated, deleted, handed over nor given roles or boundaries)."""
+
+    def may(action: str) -> bool:
+        return allowed(principal, action, resource_name("user", profile.id))
+
+    local, is_self, protected = profile.source == LOCAL, principal.user_id == profile.id, profile.super_admin
+    reset = may("iam:ResetPassword") and local and not is_self
+    deactivate = may("iam:UpdateUserStatus") and profile.active and not protected and not is_self
+    reactivate = may("iam:UpdateUserStatus") and not profile.active
+    delete = may("iam:DeleteUser") and local and not protected and not is_self
+    hand_over = may("iam:HandOverUser") and local and not protected
+    return UserAbilities(
+        manage=any((reset, deactivate, reactivate, delete, hand_over)),
+        reset_password=reset,
+        deactivate=deactivate,
+        reactivate=reactivate,
+        delete=delete,
+        hand_over=hand_over,
+        assign_roles=may("iam:UpdateUserRole") and not protected,
+        set_boundary=may("iam:UpdateUserBoundary") and not protected,
+        is_self=is_self,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UserPage:
+    """A user's page: :func:`view_user`, what the principal may do, the roles and boundaries apart by where
+    they come from (by hand or through groups; mapped at the last SSO sign-in, which the next one
+    recomputes), the SSO links, and the choices of the roles and boundaries forms (empty unless offered)."""
+
+    view: UserView
+    may: UserAbilities
+    held: list[HeldRole]
+    """Roles held directly, through a group, or as a Super Admin account."""
+    mapped: list[HeldRole]
+    """Roles mapped at SSO sign-in."""
+    boundaries: list[StoredPolicy]
+    """Boundaries set by hand."""
+    mapped_boundaries: list[StoredPolicy]
+    sso_links: list[SsoLink]
+    direct: set[str]
+    """The ids of the roles assigned by hand (the roles form's checked boxes)."""
+    all_roles: list[StoredRole]
+    all_policies: list[StoredPolicy]
+
+    @property
+    def profile(self) -> directory.UserProfile:
+        return self.view.profile
+
+
+def user_page(connection: Connection, principal: Principal, user_id: str, *, idle: timedelta | None = None) -> UserPage:
+    """A user's page: :func:`view_user` (``iam:GetUser``, except on oneself) and what :class:`UserPage` adds."""
+    view = view_user(connection, principal, user_id, idle=idle)
+    may = user_abilities(principal, view.profile)
+    granted = policy_store.boundaries_of(connection, [user_id])[user_id]
+    by_id = {policy.id: policy for policy in view.boundaries}
+
+    def bounds(mapped: bool) -> list[StoredPolicy]:
+        ids = dict.fromkeys(b.policy_id for b in granted if (b.source == role_store.SSO) is mapped)
+        return [by_id[policy_id] for policy_id in ids if policy_id in by_id]
+
+    assigned = role_store.assignments_of(connection, [user_id])[user_id]
+    roles = role_store.list_all(connection) if may.assign_roles else []
+    return UserPage(
+        view=view,
+        may=may,
+        held=[role for role in view.roles if any(origin.kind != "sso" for origin in role.origins)],
+        mapped=[role for role in view.roles if any(origin.kind == "sso" for origin in role.origins)],
+        boundaries=bounds(False),
+        mapped_boundaries=bounds(True),
+        sso_links=sso_links.links_of_user(connection, user_id),
+        direct={a.role_id for a in assigned if a.source == role_store.MANUAL},
+        all_roles=[role for role in roles if role.id != SUPER_ADMIN_ROLE_ID],
+        all_policies=policy_store.list_all(connection) if may.set_boundary else [],
+    )

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Final
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy.engine import Connection
 
 from gatehouse.api.auth import SignedInDep
 from gatehouse.api.context import ApiDep, blocking
@@ -20,8 +19,7 @@ from gatehouse.iam.authorizer import Principal, allowed, load_principal
 from gatehouse.iam.catalog import ACTIONS, ANY_ID, resource_name
 from gatehouse.iam.signin import SESSION_COOKIE
 from gatehouse.iam.users import view_user
-from gatehouse.store import sessions
-from gatehouse.store.records import utcnow
+from gatehouse.store.database import Connection
 from gatehouse.store.sessions import SessionUser
 
 router = APIRouter(tags=["Authentication"])
@@ -66,9 +64,7 @@ async def sign_in(body: SignIn, request: Request, response: Response, api: ApiDe
         raise
 
     def read(connection: Connection) -> tuple[Principal, Me]:
-        session = sessions.lookup(connection, opened.cookie, utcnow(), api.idle)
-        if session is None:  # deactivated in the meantime
-            raise signin.InvalidCredentials()
+        session = signin.opened_session(connection, opened, api.idle)  # gone if deactivated in the meantime
         principal = load_principal(connection, opened.user_id)
         return principal, _me(connection, principal, session, api.idle)
 
@@ -101,7 +97,7 @@ async def sign_out(caller: SignedInDep, api: ApiDep) -> Response:
     if session is None:
         raise InvalidInput("Sign-out ends a session; an API token is revoked with DELETE /api/tokens/{id}.")
     change = Change(SIGN_OUT, "user", caller.user_id, {})
-    await api.change(caller, change, lambda c: sessions.end(c, session.session_hash))
+    await api.change(caller, change, lambda c: signin.sign_out(c, session))
     gone = Response(status_code=204)
     gone.delete_cookie(SESSION_COOKIE, path="/")
     return gone

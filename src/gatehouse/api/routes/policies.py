@@ -12,12 +12,11 @@ from __future__ import annotations
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Path, Query, Response
-from sqlalchemy.engine import Connection
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import ApiDep
 from gatehouse.api.errors import responses
-from gatehouse.api.schemas import Paging
+from gatehouse.api.schemas import Paging, named_prefix
 from gatehouse.api.schemas_rbac import (
     ActionOut,
     Catalog,
@@ -30,12 +29,13 @@ from gatehouse.api.schemas_rbac import (
     SimulationRequest,
     SimulationResult,
 )
-from gatehouse.iam import roles as rbac
+from gatehouse.iam import policies
 from gatehouse.iam.audit import Change
-from gatehouse.iam.authorizer import Principal, require
-from gatehouse.iam.catalog import ACTIONS, GROUPS, ORGANIZATION, RESOURCE_KINDS, RESOURCE_PREFIX, resource_name
+from gatehouse.iam.authorizer import Principal
+from gatehouse.iam.catalog import ACTIONS, GROUPS, ORGANIZATION, RESOURCE_KINDS, RESOURCE_PREFIX
 from gatehouse.iam.rbac_forms import policy_input
 from gatehouse.iam.simulator import simulate
+from gatehouse.store.database import Connection
 
 router = APIRouter(tags=["Permission policies"])
 PolicyId = Annotated[str, Path(min_length=1, max_length=64, description="The permission policy's id.")]
@@ -43,8 +43,8 @@ KIND: Final = "permissionpolicy"
 
 
 def _detail(connection: Connection, caller_principal: Principal, policy_id: str) -> PolicyDetail:
-    policy = rbac.get_policy(connection, caller_principal, policy_id)
-    usage = rbac.policy_usage(connection, caller_principal, policy_id)
+    policy = policies.get_policy(connection, caller_principal, policy_id)
+    usage = policies.policy_usage(connection, caller_principal, policy_id)
     return PolicyDetail(**PolicyOut.of(policy).model_dump(), used_by=PolicyUse.of(usage))
 
 
@@ -62,17 +62,9 @@ async def list_policies(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PolicyPage:
-    policies = await api.db.read(lambda c: rbac.list_policies(c, caller.principal))
-    if not policies:
-        require(caller.principal, "iam:GetPermissionPolicy", resource_name("permissionpolicy", "*"))
-    prefix = q.strip().lower()
-    found = [p for p in policies if p.name.lower().startswith(prefix)] if prefix else policies
-    pages = max(1, -(-len(found) // per_page))
-    page = min(page, pages)
-    return PolicyPage(
-        items=[PolicyOut.of(p) for p in found[(page - 1) * per_page : page * per_page]],
-        paging=Paging(page=page, per_page=per_page, total=len(found), pages=pages),
-    )
+    found = await api.db.read(lambda c: policies.viewable_policies(c, caller.principal))
+    shown, paging = Paging.cut(named_prefix(found, q, lambda policy: policy.name), page, per_page)
+    return PolicyPage(items=[PolicyOut.of(policy) for policy in shown], paging=paging)
 
 
 @router.get(
@@ -103,7 +95,7 @@ async def create_policy(body: PolicyFields, caller: CallerDep, api: ApiDep) -> P
     policy = await api.change(
         caller,
         change,
-        lambda c: rbac.create_policy(c, caller.principal, form),
+        lambda c: policies.create_policy(c, caller.principal, form),
         describe=lambda done, recorded: recorded.about(done.id, document=form.document.as_dict()),
         status=201,
     )
@@ -126,7 +118,7 @@ async def update_policy(policy_id: PolicyId, body: PolicyFields, caller: CallerD
     policy = await api.change(
         caller,
         change,
-        lambda c: rbac.update_policy(c, caller.principal, policy_id, form),
+        lambda c: policies.update_policy(c, caller.principal, policy_id, form),
         describe=lambda done, recorded: recorded.about(document=form.document.as_dict(), version=done.version),
     )
     return PolicyOut.of(policy)
@@ -144,7 +136,7 @@ async def delete_policy(policy_id: PolicyId, caller: CallerDep, api: ApiDep) -> 
     await api.change(
         caller,
         Change("iam:DeletePermissionPolicy", KIND, policy_id),
-        lambda c: rbac.delete_policy(c, caller.principal, policy_id),
+        lambda c: policies.delete_policy(c, caller.principal, policy_id),
         describe=lambda policy, done: done.about(name=policy.name),
     )
     return Response(status_code=204)

@@ -2,8 +2,7 @@
 beyond API7, which has no groups).
 
 Thin routes over :mod:`gatehouse.iam.roles` (``iam:GetRole`` / ``CreateRole`` / ``UpdateRole`` /
-``DeleteRole``, ``iam:GetGroupBinding`` / ``UpdateGroupBinding``); groups are listed through
-:mod:`gatehouse.store.group_directory` after the same ``iam:GetGroupBinding`` check on ``group/*``.
+``DeleteRole``, ``iam:GetGroupBinding`` / ``UpdateGroupBinding``) and :mod:`gatehouse.iam.groups`.
 Every change runs through the audit log.
 """
 
@@ -12,12 +11,11 @@ from __future__ import annotations
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Path, Query, Response
-from sqlalchemy.engine import Connection
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import ApiDep
 from gatehouse.api.errors import responses
-from gatehouse.api.schemas import Paging, PolicyIds, Reference, RoleIds
+from gatehouse.api.schemas import Paging, PolicyIds, Reference, RoleIds, named_prefix
 from gatehouse.api.schemas_rbac import (
     GroupPage,
     GroupRolesChanged,
@@ -29,16 +27,11 @@ from gatehouse.api.schemas_rbac import (
     RolesOfGroup,
     RoleUpdate,
 )
-from gatehouse.errors import NotFound
+from gatehouse.errors import InvalidInput
+from gatehouse.iam import groups
 from gatehouse.iam import roles as rbac
 from gatehouse.iam.audit import Change
-from gatehouse.iam.authorizer import Principal, require
-from gatehouse.iam.catalog import ANY_ID, resource_name
-from gatehouse.iam.rbac_forms import RoleInput, role_input
-from gatehouse.store import group_directory
-from gatehouse.store import roles as role_store
-from gatehouse.store.group_directory import GroupPage as StoredGroupPage
-from gatehouse.store.roles import StoredRole
+from gatehouse.iam.rbac_forms import role_input
 
 router = APIRouter(tags=["Roles"])
 RoleId = Annotated[str, Path(min_length=1, max_length=64, description="The role's id.")]
@@ -48,19 +41,6 @@ Page = Annotated[int, Query(ge=1, le=1_000_000)]
 PerPage = Annotated[int, Query(ge=1, le=200)]
 ROLE: Final = "role"
 GROUP: Final = "group"
-
-
-def paged(items: list[StoredRole], q: str, page: int, per_page: int) -> RolePage:
-    """A page of the (small, already permission-filtered) list of roles matching the search."""
-    prefix = q.strip().lower()
-    found = [role for role in items if role.name.lower().startswith(prefix)] if prefix else items
-    pages = max(1, -(-len(found) // per_page))
-    page = min(page, pages)
-    shown = found[(page - 1) * per_page : page * per_page]
-    return RolePage(
-        items=[RoleOut.of(role) for role in shown],
-        paging=Paging(page=page, per_page=per_page, total=len(found), pages=pages),
-    )
 
 
 # ------------------------------------------------------------------------------------------ roles
@@ -76,10 +56,9 @@ def paged(items: list[StoredRole], q: str, page: int, per_page: int) -> RolePage
 async def list_roles(
     caller: CallerDep, api: ApiDep, q: Search = "", page: Page = 1, per_page: PerPage = 50
 ) -> RolePage:
-    roles = await api.db.read(lambda c: rbac.list_roles(c, caller.principal))
-    if not roles:
-        require(caller.principal, "iam:GetRole", resource_name("role", "*"))
-    return paged(roles, q, page, per_page)
+    roles = await api.db.read(lambda c: rbac.viewable_roles(c, caller.principal))
+    shown, paging = Paging.cut(named_prefix(roles, q, lambda role: role.name), page, per_page)
+    return RolePage(items=[RoleOut.of(role) for role in shown], paging=paging)
 
 
 @router.get(
@@ -158,14 +137,8 @@ async def delete_role(role_id: RoleId, caller: CallerDep, api: ApiDep) -> Respon
     responses=responses(400, 401, 403, 404, 422),
 )
 async def set_role_policies(role_id: RoleId, body: PolicyIds, caller: CallerDep, api: ApiDep) -> RoleDetail:
-    def work(connection: Connection) -> rbac.RoleView:
-        role = role_store.get(connection, role_id)
-        if role is None:
-            raise NotFound("There is no such role. It may have been deleted.")
-        form = RoleInput(role.name, role.description, role.labels)
-        return rbac.update_role(connection, caller.principal, role_id, form, body.policy_ids)
-
     change = Change("iam:UpdateRole", ROLE, role_id, {"policy_ids": body.policy_ids})
+    work = lambda c: rbac.set_role_policies(c, caller.principal, role_id, body.policy_ids)  # noqa: E731
     return RoleDetail.of_view(await api.change(caller, change, work))
 
 
@@ -184,28 +157,30 @@ async def groups_of_role(role_id: RoleId, caller: CallerDep, api: ApiDep) -> Gro
 # ------------------------------------------------------------------------------------------ groups
 
 
-def _list_groups(connection: Connection, principal: Principal, q: str, page: int, per_page: int) -> StoredGroupPage:
-    require(principal, "iam:GetGroupBinding", resource_name("group", ANY_ID))
-    return group_directory.list_groups(connection, q, page, per_page)
-
-
 @router.get(
     "/groups",
     response_model=GroupPage,
     summary="List SCIM groups",
-    description="The groups provisioned by the identity provider, by display name, with a prefix search "
-    "(`iam:GetGroupBinding` on `group/*`).",
-    responses=responses(401, 403, 422),
+    description="The groups provisioned by the identity provider, by display name (`iam:GetGroupBinding` on "
+    "`group/*`). `q` finds any part of the display name, in any case and with or without accents (three "
+    "characters or more; one or two match its beginning), by relevance (the name itself, then names starting "
+    "with `q`, then names with a word starting with it, then the rest), paged with `cursor` "
+    "(`paging.next_cursor`) instead of `page`.",
+    responses=responses(400, 401, 403, 422),
     tags=["Groups"],
 )
 async def list_groups(
     caller: CallerDep,
     api: ApiDep,
-    q: Annotated[str, Query(max_length=group_directory.MAX_SEARCH, description="Prefix search.")] = "",
+    q: Annotated[str, Query(max_length=groups.MAX_SEARCH, description="A search (see above).")] = "",
     page: Page = 1,
-    per_page: PerPage = group_directory.PAGE_SIZE,
+    per_page: PerPage = groups.PAGE_SIZE,
+    cursor: Annotated[str, Query(max_length=1_500, description="A page of a search (see above).")] = "",
 ) -> GroupPage:
-    return GroupPage.of(await api.db.read(lambda c: _list_groups(c, caller.principal, q, page, per_page)))
+    if q.strip() and page != 1:
+        raise InvalidInput("A search is paged with `cursor` (its `paging.next_cursor`), not `page`.")
+    found = await api.db.read(lambda c: groups.list_groups(c, caller.principal, q, page, per_page, cursor))
+    return GroupPage.of(found.result)
 
 
 @router.get(
@@ -231,18 +206,14 @@ async def roles_of_group(group_id: GroupId, caller: CallerDep, api: ApiDep) -> R
     tags=["Groups"],
 )
 async def set_group_roles(group_id: GroupId, body: RoleIds, caller: CallerDep, api: ApiDep) -> GroupRolesChanged:
-    def work(connection: Connection) -> tuple[rbac.AssignmentChange, list[StoredRole]]:
-        done = rbac.set_group_roles(connection, caller.principal, group_id, body.role_ids)
-        found = role_store.get_many(connection, body.role_ids)
-        return done, sorted(found.values(), key=lambda role: (role.name.lower(), role.id))
-
+    work = lambda c: rbac.set_group_roles(c, caller.principal, group_id, body.role_ids)  # noqa: E731
     change = Change("iam:UpdateGroupBinding", GROUP, group_id, {"role_ids": body.role_ids})
-    done, bound = await api.change(
+    done = await api.change(
         caller,
         change,
         work,
-        describe=lambda result, recorded: recorded.about(added=list(result[0].added), removed=list(result[0].removed)),
+        describe=lambda result, recorded: recorded.about(added=list(result.added), removed=list(result.removed)),
     )
     return GroupRolesChanged(
-        group_id=group_id, roles=[RoleOut.of(r) for r in bound], added=list(done.added), removed=list(done.removed)
+        group_id=group_id, roles=[RoleOut.of(r) for r in done.now], added=list(done.added), removed=list(done.removed)
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Path, Response
-from sqlalchemy.engine import Connection
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import ApiDep
@@ -55,14 +54,13 @@ async def update_scim(body: ScimSettingsChange, caller: CallerDep, api: ApiDep) 
         # not "password_sign_in": the audit log masks every key naming a password, even a switch
         summary["local_sign_in"] = body.password_sign_in
 
-    def work(connection: Connection) -> provisioning.Provisioning:
-        if body.enabled is not None:
-            provisioning.set_enabled(connection, caller.principal, body.enabled)
-        if body.password_sign_in is not None:
-            provisioning.set_password_sign_in(connection, caller.principal, body.password_sign_in)
-        return provisioning.state(connection, caller.principal)
-
-    state = await api.change(caller, Change(EVENT, KIND, None, summary), work)
+    state = await api.change(
+        caller,
+        Change(EVENT, KIND, None, summary),
+        lambda c: provisioning.update_settings(
+            c, caller.principal, enabled=body.enabled, password_sign_in=body.password_sign_in
+        ),
+    )
     return ScimSettings.of(state, api.settings.scim_base_url)
 
 

@@ -31,19 +31,17 @@ from gatehouse.api.schemas import (
     UserPage,
     UserResult,
 )
-from gatehouse.errors import Forbidden
+from gatehouse.errors import Forbidden, InvalidInput
 from gatehouse.iam import roles as rbac
 from gatehouse.iam import users as admin
 from gatehouse.iam.audit import Change
-from gatehouse.iam.authorizer import require
-from gatehouse.iam.catalog import resource_name
-from gatehouse.store import directory
 from gatehouse.store.directory import DirectoryQuery
 
 router = APIRouter(prefix="/users", tags=["Users"])
 UserId = Annotated[str, Path(min_length=1, max_length=64, description="The user's id.")]
 KIND: Final = "user"
 MAX_PAGE: Final = 1_000_000
+MAX_CURSOR: Final = 1_500
 
 
 def generated_password() -> str:
@@ -64,25 +62,41 @@ async def detail_or_none(api: Api, caller: Caller, user_id: str) -> UserDetail |
     "",
     response_model=UserPage,
     summary="List users",
-    description="Search (a case-insensitive prefix of the username, name or e-mail), filter, sort and page the "
-    "directory. Needs `iam:GetUser` on `arn:gatehouse:iam:user/*`.",
-    responses=responses(401, 403, 422),
+    description="Filter, sort and page the directory, or search it: `q` finds any part of the username, display, "
+    "given or family name, any e-mail address or the externalId, in any case and with or without accents (three "
+    "characters or more; one or two match the beginning of the username, name or primary e-mail). A search is "
+    "ordered by relevance (the whole username, an e-mail or the externalId; then a username or e-mail starting "
+    "with `q`; then a name or word starting with it; then the rest; by username within each), not by `sort`; it "
+    "is paged with `cursor` (`paging.next_cursor`, `paging.prev_cursor`), not `page`; and its `paging.total` "
+    "stops at 10,001 (`total_exact` false). The status and source filters apply to a search too. Needs "
+    "`iam:GetUser` on `arn:gatehouse:iam:user/*`.",
+    responses=responses(400, 401, 403, 422),
 )
 async def list_users(
     caller: CallerDep,
     api: ApiDep,
-    q: Annotated[str, Query(max_length=directory.MAX_SEARCH, description="Prefix search.")] = "",
+    q: Annotated[str, Query(max_length=admin.MAX_SEARCH, description="A search (see above).")] = "",
     status: Annotated[Literal["all", "active", "deactivated"], Query()] = "all",
     source: Annotated[Literal["all", "local", "scim", "sso"], Query()] = "all",
     sort: Annotated[
         Literal["username", "name", "email", "status", "source", "last_login", "created"], Query()
     ] = "username",
     order: Annotated[Literal["asc", "desc"], Query()] = "asc",
-    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=200)] = directory.PAGE_SIZE,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="A page of the list without a search.")] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = admin.PAGE_SIZE,
+    cursor: Annotated[str, Query(max_length=MAX_CURSOR, description="A page of a search (see above).")] = "",
 ) -> UserPage:
+    if q.strip() and page != 1:
+        raise InvalidInput("A search is paged with `cursor` (its `paging.next_cursor`), not `page`.")
     query = DirectoryQuery(
-        search=q, status=status, source=source, sort=sort, descending=order == "desc", page=page, per_page=per_page
+        search=q,
+        status=status,
+        source=source,
+        sort=sort,
+        descending=order == "desc",
+        page=page,
+        per_page=per_page,
+        cursor=cursor,
     )
     found = await api.db.read(lambda c: admin.list_users(c, caller.principal, query))
     return UserPage.of(found)
@@ -115,16 +129,15 @@ async def invite_user(body: NewUser, caller: CallerDep, api: ApiDep) -> CreatedU
     generated = generated_password() if body.password is None else None
     password = generated if generated is not None else str(body.password)
 
-    def prepare() -> tuple[admin.NewLocalUser, admin.OneTimePassword]:
-        require(caller.principal, "iam:InviteUser", resource_name(KIND, "*"))  # before the costly hash
-        new = admin.new_local_user(body.user_name, body.email or "", body.name or "")
-        return new, admin.OneTimePassword.choose(password)
-
-    new, chosen = await api.prepare(caller, change, prepare)
+    new = await api.prepare(
+        caller,
+        change,
+        lambda: admin.invitation(caller.principal, body.user_name, password, body.email or "", body.name or ""),
+    )
     created = await api.change(
         caller,
         change,
-        lambda c: admin.create_local_user(c, caller.principal, new, chosen),
+        lambda c: admin.create_local_user(c, caller.principal, new.user, new.password),
         describe=lambda user, done: done.about(user.id, user_name=user.user_name),
         status=201,
     )
@@ -182,11 +195,7 @@ async def reset_password(user_id: UserId, body: NewPassword, caller: CallerDep, 
     generated = generated_password() if body.password is None else None
     password = generated if generated is not None else str(body.password)
 
-    def prepare() -> admin.OneTimePassword:
-        require(caller.principal, "iam:ResetPassword", resource_name(KIND, user_id))  # before the costly hash
-        return admin.OneTimePassword.choose(password)
-
-    chosen = await api.prepare(caller, change, prepare)
+    chosen = await api.prepare(caller, change, lambda: admin.password_reset(caller.principal, user_id, password))
     await api.change(caller, change, lambda c: admin.reset_password(c, caller.principal, user_id, chosen))
     return PasswordReset(user_id=user_id, one_time_password=generated)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlencode
 
 import orjson
@@ -25,14 +25,14 @@ from starlette.routing import Route
 
 from gatehouse.errors import Forbidden, GatehouseError, InvalidInput
 from gatehouse.iam import audit_log
-from gatehouse.iam.audit import SOURCES, Change, record_apart
-from gatehouse.iam.authorizer import allowed
-from gatehouse.iam.catalog import ACTIONS, GROUPS, ORGANIZATION
+from gatehouse.iam.audit import SOURCES, Change
+from gatehouse.iam.catalog import ACTIONS, GROUPS
 from gatehouse.store.audit import OUTCOMES, AuditPage, AuditQuery, AuditRecord
 from gatehouse.store.records import utcnow
-from gatehouse.web.dashboard import Dashboard, page
+from gatehouse.web.actions import change, refused
+from gatehouse.web.dashboard import dashboard_of, page, principal_of
 
-BASE = "/organization/audit-logs"
+BASE: Final = "/organization/audit-logs"
 PAGE_SIZE: Final = 50
 FILTERS: Final = ("event", "actor", "resource", "source", "outcome", "since", "until")
 FORMATS: Final[Mapping[str, tuple[str, str]]] = {
@@ -51,6 +51,7 @@ SOURCE_LABELS: Final[Mapping[str, str]] = {
     "cli": "CLI",
     "sso": "SSO",
     "system": "System",
+    "gateway": "Gateway (forward auth)",
 }
 OUTCOME_LABELS: Final[Mapping[str, str]] = {"success": "Success", "refused": "Refused", "failed": "Failed"}
 NO_PERMISSION: Final = (
@@ -65,10 +66,9 @@ NO_EXPORT: Final = (
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    """The filters as typed (echoed into the form and the links) and as a checked query."""
+    """The filters as typed, echoed into the form and the links (:func:`parse_filters` checks them)."""
 
     raw: dict[str, str]
-    query: AuditQuery
 
     def params(self, **changes: str | None) -> dict[str, str]:
         """The non-empty query parameters, with some changed (``None`` drops one)."""
@@ -84,6 +84,11 @@ class Filters:
         return any(self.raw.values())
 
 
+def typed_filters(params: Mapping[str, str]) -> Filters:
+    """The filters of the page's query parameters, as typed (trimmed, cut to 255 characters)."""
+    return Filters({name: params.get(name, "").strip()[:255] for name in FILTERS})
+
+
 def _day(value: str, name: str) -> date | None:
     if not value:
         return None
@@ -93,27 +98,21 @@ def _day(value: str, name: str) -> date | None:
         raise InvalidInput(f"{name}: a day as YYYY-MM-DD.") from exc
 
 
-def parse_filters(params: Mapping[str, str]) -> Filters:
-    """The filters of the page's query parameters; unusable values are :class:`InvalidInput`."""
-    raw = {name: params.get(name, "").strip()[:255] for name in FILTERS}
+def parse_filters(params: Mapping[str, str]) -> AuditQuery:
+    """The filters of the page's query parameters, checked (:func:`gatehouse.iam.audit_log.audit_query`);
+    unusable values are :class:`InvalidInput`. Days are UTC: ``since`` from the start of its day, ``until``
+    through the end of its day."""
+    raw = typed_filters(params).raw
     since, until = _day(raw["since"], "since"), _day(raw["until"], "until")
-    start = datetime.combine(since, time.min, tzinfo=UTC) if since else None
-    end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC) if until else None
-    query = audit_log.audit_query(
+    return audit_log.audit_query(
         event=raw["event"],
         actor=raw["actor"],
         resource_id=raw["resource"],
         source=raw["source"],
         outcome=raw["outcome"],
-        since=start,
-        until=end,
+        since=datetime.combine(since, time.min, tzinfo=UTC) if since else None,
+        until=datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC) if until else None,
     )
-    return Filters(raw, query)
-
-
-def empty_filters(params: Mapping[str, str]) -> Filters:
-    """The typed values with no filtering, to redisplay a form whose values were refused."""
-    return Filters({name: params.get(name, "").strip()[:255] for name in FILTERS}, AuditQuery())
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,91 +170,80 @@ def export_name(extension: str, now: datetime) -> str:
 # ---------------------------------------------------------------------------------------- routes
 
 
-def routes(dashboard: Dashboard) -> list[Route]:
-    """The audit log routes."""
-    db = dashboard.db
-    retention_days = dashboard.settings.audit_retention_days
+def _refused(request: Request, exc: GatehouseError) -> Response:
+    """A refusal in the audit log's words: the permission that is missing (403), or what is wrong (400)."""
+    if exc.status == 403:
+        exc = Forbidden(NO_EXPORT if f"{audit_log.EXPORT} " in exc.detail else NO_PERMISSION)
+    if audit_log.may_read(principal_of(request)):
+        return refused(request, exc, BASE, "Back to the audit log")
+    return refused(request, exc, "/", "Back to the dashboard")
 
-    def forbidden(request: Request, exc: GatehouseError) -> Response:
-        detail = exc.detail
-        if exc.status == 403:
-            detail = NO_EXPORT if f"{audit_log.EXPORT} " in detail else NO_PERMISSION
-        title = "Not allowed" if exc.status == 403 else "Not done"
-        return dashboard.render(request, "audit/refused.html", status=exc.status, title=title, detail=detail)
 
-    @page(dashboard)
-    async def listing(request: Request) -> Response:
-        principal = await dashboard.principal(request)
-        if not allowed(principal, audit_log.READ, ORGANIZATION):  # before the filters are even read
-            return forbidden(request, Forbidden(NO_PERMISSION))
-        params = request.query_params
-        cursor = params.get("cursor", "")[:512] or None
-        error: str | None = None
-        try:
-            filters = parse_filters(params)
-        except InvalidInput as exc:
-            filters, error = empty_filters(params), exc.detail
-            found = AuditPage([], None)
-        else:
-            try:
-                found = await db.read(lambda c: audit_log.search(c, principal, filters.query, PAGE_SIZE, cursor))
-            except Forbidden as exc:
-                return forbidden(request, exc)
-            except InvalidInput as exc:
-                error, found = exc.detail, AuditPage([], None)
-        return dashboard.render(
-            request,
-            "audit/index.html",
-            status=400 if error else 200,
-            error=error,
-            filters=filters,
-            entries=entries(found),
-            next_url=filters.url(cursor=found.next_cursor) if found.next_cursor else None,
-            newest_url=filters.url(cursor=None) if cursor else None,
-            export_urls={fmt: filters.url(f"{BASE}/export", format=fmt) for fmt in FORMATS},
-            event_groups=event_choices(filters.raw["event"], found.records),
-            sources=[(value, SOURCE_LABELS.get(value, value)) for value in SOURCES],
-            outcomes=[(value, OUTCOME_LABELS.get(value, value)) for value in OUTCOMES],
-            source_labels=SOURCE_LABELS,
-            outcome_labels=OUTCOME_LABELS,
-            retention_days=retention_days,
-            page_size=PAGE_SIZE,
-            export_limit=audit_log.EXPORT_LIMIT,
-            paged=cursor is not None,
+def _shown(filters: Filters, found: AuditPage, cursor: str | None) -> dict[str, Any]:
+    """What the page shows of a search: the records, the links around them, and the filters' choices."""
+    return {
+        "filters": filters,
+        "entries": entries(found),
+        "next_url": filters.url(cursor=found.next_cursor) if found.next_cursor else None,
+        "newest_url": filters.url(cursor=None) if cursor else None,
+        "export_urls": {fmt: filters.url(f"{BASE}/export", format=fmt) for fmt in FORMATS},
+        "event_groups": event_choices(filters.raw["event"], found.records),
+        "sources": [(value, SOURCE_LABELS.get(value, value)) for value in SOURCES],
+        "outcomes": [(value, OUTCOME_LABELS.get(value, value)) for value in OUTCOMES],
+        "source_labels": SOURCE_LABELS,
+        "outcome_labels": OUTCOME_LABELS,
+        "page_size": PAGE_SIZE,
+        "export_limit": audit_log.EXPORT_LIMIT,
+        "paged": cursor is not None,
+    }
+
+
+@page
+async def listing(request: Request) -> Response:
+    dashboard, principal, params = dashboard_of(request), principal_of(request), request.query_params
+    cursor = params.get("cursor", "")[:512] or None
+    error: str | None = None
+    try:  # the filters are read once the permission is checked
+        found = await dashboard.db.read(
+            lambda c: audit_log.search(c, principal, lambda: parse_filters(params), PAGE_SIZE, cursor)
         )
+    except Forbidden as exc:
+        return _refused(request, exc)
+    except InvalidInput as exc:
+        error, found = exc.detail, AuditPage([], None)
+    return dashboard.render(
+        request, "audit/index.html", status=400 if error else 200, error=error,
+        retention_days=dashboard.settings.audit_retention_days, **_shown(typed_filters(params), found, cursor),
+    )  # fmt: skip
 
-    @page(dashboard)
-    async def export(request: Request) -> Response:
-        principal = await dashboard.principal(request)
-        params = request.query_params
-        chosen = params.get("format", "csv")
-        origin = dashboard.origin(request)
-        try:
-            if chosen not in FORMATS:
-                raise InvalidInput("format: csv or json.")
-            filters = parse_filters(params)
-        except InvalidInput as exc:
-            return forbidden(request, exc)
-        change = Change("iam:ExportAudits", summary={"format": chosen, **filters.params()})
-        try:
-            records = audit_log.export_stream(db.reader, principal, filters.query)
-        except GatehouseError as exc:
-            await record_apart(db, origin, change, exc.status, exc.detail)
-            return forbidden(request, exc)
-        await record_apart(db, origin, change, 200)
-        media_type, extension = FORMATS[chosen]
-        body: Iterator[str] = audit_log.to_csv_lines(records) if chosen == "csv" else audit_log.to_json_chunks(records)
-        return StreamingResponse(
-            body,
-            media_type=media_type,
-            headers={
-                "Content-Disposition": f'attachment; filename="{export_name(extension, utcnow())}"',
-                "Cache-Control": "no-store",
-                "X-Content-Type-Options": "nosniff",
-            },
-        )
 
-    return [
-        Route(BASE, listing, methods=["GET"]),
-        Route(f"{BASE}/export", export, methods=["GET"]),
-    ]
+@page
+async def export(request: Request) -> Response:
+    principal, params = principal_of(request), request.query_params
+    chosen = params.get("format", "csv")
+    try:
+        if chosen not in FORMATS:
+            raise InvalidInput("format: csv or json.")
+        query = parse_filters(params)
+    except InvalidInput as exc:
+        return _refused(request, exc)
+    what = Change(audit_log.EXPORT, summary={"format": chosen, **typed_filters(params).params()})
+    try:
+        await change(request, what, lambda c: audit_log.require_export(principal))
+    except GatehouseError as exc:
+        return _refused(request, exc)
+    records = audit_log.export_stream(dashboard_of(request).db.reader, principal, query)
+    media_type, extension = FORMATS[chosen]
+    body: Iterator[str] = audit_log.to_csv_lines(records) if chosen == "csv" else audit_log.to_json_chunks(records)
+    headers = {
+        "Content-Disposition": f'attachment; filename="{export_name(extension, utcnow())}"',
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return StreamingResponse(body, media_type=media_type, headers=headers)
+
+
+ROUTES: Final = [
+    Route(BASE, listing, methods=["GET"]),
+    Route(f"{BASE}/export", export, methods=["GET"]),
+]

@@ -1,9 +1,11 @@
-"""Single sign-on through a login option: ``/sso/oidc/{option_id}/login`` and ``/callback``.
+"""Single sign-on through an OpenID Connect login option: ``/sso/oidc/{option_id}/login`` and ``/callback``
+(LDAP's form: :mod:`~gatehouse.web.routes.sso_ldap`; SAML's routes: :mod:`~gatehouse.web.routes.sso_saml`).
 
-Thin routes over :class:`gatehouse.sso.signin.OidcSignIn`: the login route (also the *initiate login
-URI* of OIDC Core 1.0 §4, which a provider's app tile calls with ``iss``) sends the browser to the
-provider; the callback opens the session and goes on to the page the user asked for. A refusal renders
-a page that says why, with a reference code matching the audit record; it never signs anyone in.
+Thin routes over the dashboard's :class:`gatehouse.sso.signin.OidcSignIn` (``Dashboard.sso``): the login
+route (also the *initiate login URI* of OIDC Core 1.0 §4, which a provider's app tile calls with ``iss``)
+sends the browser to the provider; the callback opens the session and goes on to the page the user asked
+for. A refusal renders a page that says why, with a reference code matching the audit record; it never
+signs anyone in.
 """
 
 from __future__ import annotations
@@ -18,68 +20,64 @@ from starlette.routing import Route
 from gatehouse.errors import GatehouseError
 from gatehouse.login.urls import CALLBACK_PATH, LOGIN_PATH
 from gatehouse.sso.failure import reason_of
-from gatehouse.sso.signin import OidcSignIn
-from gatehouse.web.dashboard import Dashboard
+from gatehouse.web.dashboard import dashboard_of
 
 TITLES: Final = {400: "Sign-in link not valid", 403: "Sign-in refused", 404: "Sign-in option unavailable"}
 HINTS: Final = {
     "state_invalid": "Sign-in links work once and for ten minutes. Start again; it takes a moment.",
     "state_missing": "Start from Gatehouse's sign-in page rather than a bookmark of the provider's page.",
     "not_provisioned": "Once your administrator assigns you to Gatehouse in the identity provider, sign in again.",
+    "assertion_replayed": "Each answer of the identity provider signs in once. Start again from the sign-in page.",
+    "assertion_expired": "The identity provider's answer is valid for a few minutes. Start again; it takes a moment.",
+    "signature_invalid": "Your administrator should check the IdP metadata (its signing certificate).",
+    "ldap_unreachable": "The directory may be down. Try again in a few minutes, or ask your administrator.",
 }
 
 
-def routes(dashboard: Dashboard, flow: OidcSignIn) -> list[Route]:
-    """The SSO routes."""
+def failure_page(request: Request, exc: GatehouseError) -> Response:
+    reason = reason_of(exc)
+    return dashboard_of(request).render(
+        request,
+        "auth/sso_error.html",
+        status=exc.status,
+        title=TITLES.get(exc.status, "Sign-in failed"),
+        detail=exc.detail,
+        hint=HINTS.get(reason),
+        reason=reason,
+    )
 
-    def failure(request: Request, exc: GatehouseError) -> Response:
-        reason = reason_of(exc)
-        return dashboard.render(
-            request,
-            "auth/sso_error.html",
-            status=exc.status,
-            title=TITLES.get(exc.status, "Sign-in failed"),
-            detail=exc.detail,
-            hint=HINTS.get(reason),
-            reason=reason,
+
+async def start(request: Request) -> Response:
+    dashboard, query = dashboard_of(request), request.query_params
+    try:
+        url = await dashboard.sso.begin(
+            request.path_params["option_id"],
+            _next_path(query.get("next"), query.get("target_link_uri"), dashboard.settings.public_url),
+            issuer_hint=query.get("iss"),
+            ip=dashboard.client_ip(request),
+            agent=request.headers.get("user-agent"),
         )
+    except GatehouseError as exc:
+        return failure_page(request, exc)
+    response = RedirectResponse(url, status_code=303)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
-    async def start(request: Request) -> Response:
-        option_id = request.path_params["option_id"]
-        query = request.query_params
-        try:
-            url = await flow.begin(
-                option_id,
-                _next_path(query.get("next"), query.get("target_link_uri"), dashboard.settings.public_url),
-                issuer_hint=query.get("iss"),
-                ip=dashboard.client_ip(request),
-                agent=request.headers.get("user-agent"),
-            )
-        except GatehouseError as exc:
-            return failure(request, exc)
-        response = RedirectResponse(url, status_code=303)
-        response.headers["Cache-Control"] = "no-store"
-        return response
 
-    async def callback(request: Request) -> Response:
-        option_id = request.path_params["option_id"]
-        try:
-            signed_in = await flow.complete(
-                option_id,
-                dict(request.query_params),
-                ip=dashboard.client_ip(request),
-                agent=request.headers.get("user-agent"),
-            )
-        except GatehouseError as exc:
-            return failure(request, exc)
-        response = dashboard.redirect(signed_in.next_path)
-        dashboard.set_session(response, signed_in.cookie)
-        return response
-
-    return [
-        Route(LOGIN_PATH, start, methods=["GET"]),
-        Route(CALLBACK_PATH, callback, methods=["GET"]),
-    ]
+async def callback(request: Request) -> Response:
+    dashboard = dashboard_of(request)
+    try:
+        signed_in = await dashboard.sso.complete(
+            request.path_params["option_id"],
+            dict(request.query_params),
+            ip=dashboard.client_ip(request),
+            agent=request.headers.get("user-agent"),
+        )
+    except GatehouseError as exc:
+        return failure_page(request, exc)
+    response = dashboard.redirect(signed_in.next_path)
+    dashboard.set_session(response, signed_in.cookie)
+    return response
 
 
 def _next_path(next_path: str | None, target_link_uri: str | None, public_url: str) -> str:
@@ -90,3 +88,9 @@ def _next_path(next_path: str | None, target_link_uri: str | None, public_url: s
         parts = urlsplit(target_link_uri)
         return parts.path + (f"?{parts.query}" if parts.query else "")
     return "/"
+
+
+ROUTES: Final = [
+    Route(LOGIN_PATH, start, methods=["GET"]),
+    Route(CALLBACK_PATH, callback, methods=["GET"]),
+]

@@ -1,4 +1,5 @@
-"""A user's profile as the user page shows it: SCIM attributes (RFC 7643 §4.1) as labelled facts."""
+"""A user's profile as the user page shows it: SCIM attributes (RFC 7643 §4.1) as labelled facts (pure view
+helpers of :mod:`gatehouse.web.routes.users`)."""
 
 from __future__ import annotations
 
