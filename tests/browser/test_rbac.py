@@ -125,7 +125,9 @@ def test_a_role_grants_read_access_and_its_removal_takes_it_back(
 ) -> None:
     admin = new_context(rbac_server).new_page()
     sign_in(admin, "admin", ADMIN_PASSWORD)
-    expect_menu(admin, "Users", "Groups", "Roles", "Permission Policies", "Tokens", "Audit Logs", "Settings")
+    expect_menu(
+        admin, "Users", "Groups", "Roles", "Permission Policies", "Tokens", "Audit Logs", "Gateway access", "Settings"
+    )
 
     # 1. The Super Admin invites Rita (who will get a role) and Sam (whose page she will look at).
     rita_url = invite(admin, RITA, "Rita Reader", RITA_ONE_TIME)

@@ -13,6 +13,7 @@ from gatehouse.iam.catalog import (
     ACTIONS_BY_NAME,
     ANY_ID,
     GROUPS,
+    KINDS,
     ORGANIZATION,
     ORGANIZATION_ADMIN_EXCLUDED,
     ORGANIZATION_ADMIN_POLICY,
@@ -52,15 +53,71 @@ EXPECTED = {
     "tokens": {"iam:GetToken", "iam:CreateToken", "iam:DeleteToken", "iam:GetAnyToken", "iam:DeleteAnyToken"},
     "audit": {"iam:GetAudit", "iam:ExportAudits"},
     "login_options": {"iam:GetLoginOption", "iam:UpdateLoginOption"},
+    # API7's license, the decision API and forward-auth rules
+    "license": {"iam:UpdateLicense"},
+    "gateway_access": {"iam:CheckAccess", "iam:GetAuthzRule", "iam:UpdateAuthzRule"},
+    # API7's gateway actions (its "Permission policy actions and resources" reference)
+    "gateway_groups": {
+        "gateway:GetGatewayGroup",
+        "gateway:CreateGatewayGroup",
+        "gateway:UpdateGatewayGroup",
+        "gateway:DeleteGatewayGroup",
+    },
+    "gateway_instances": {
+        "gateway:GetGatewayInstance",
+        "gateway:GetGatewayInstanceCore",
+        "gateway:CreateGatewayInstance",
+    },
+    "published_services": {
+        "gateway:GetPublishedService",
+        "gateway:PublishServices",
+        "gateway:CreatePublishedService",
+        "gateway:UpdatePublishedService",
+        "gateway:DeletePublishedService",
+    },
+    "service_templates": {
+        "gateway:GetServiceTemplate",
+        "gateway:CreateServiceTemplate",
+        "gateway:UpdateServiceTemplate",
+        "gateway:DeleteServiceTemplate",
+    },
+    "consumers": {
+        f"gateway:{verb}{noun}"
+        for verb in ("Get", "Create", "Update", "Delete")
+        for noun in ("Consumer", "ConsumerCredential")
+    },
+    "certificates": {f"gateway:{verb}SSLCertificate" for verb in ("Get", "Create", "Update", "Delete")},
+    "global_rules": {f"gateway:{verb}GlobalPluginRule" for verb in ("Get", "Create", "Update", "Delete")},
+    "plugin_metadata": {f"gateway:{verb}PluginMetadata" for verb in ("Get", "Update", "Delete")},
+    "secrets": {"gateway:GetSecret", "gateway:PutSecret", "gateway:DeleteSecret"},
+    "service_registries": {
+        "gateway:GetServiceRegistry",
+        "gateway:ConnectServiceRegistry",
+        "gateway:UpdateServiceRegistry",
+        "gateway:DisconnectServiceRegistry",
+    },
+    "deployment": {
+        "gateway:GetDeploymentSetting",
+        "gateway:UpdateDeploymentSetting",
+        *(f"gateway:{verb}CustomPlugin" for verb in ("Get", "Create", "Update", "Delete")),
+    },
+    "alerts": {
+        f"gateway:{verb}{noun}"
+        for verb in ("Get", "Create", "Update", "Delete")
+        for noun in ("AlertPolicy", "WebhookTemplate")
+    },
 }
 SAMPLE_IDS = ["3fa85f64-5717-4562-b3fc-2c963f66afa6", "u1", ANY_ID]
 
 
 def concrete_names(action: Action) -> list[str]:
     """Names a caller may check the action against: every sample id of its kind (or the collection)."""
+    nested = action.kind in ("publishedservice", "consumer")  # <group id>/<id>
     if action.resource.endswith("/*"):
+        if nested:
+            return [resource_name(action.kind, f"{id}/{ANY_ID}") for id in SAMPLE_IDS]
         return [resource_name(action.kind, ANY_ID)]
-    return [resource_name(action.kind, id) for id in SAMPLE_IDS]
+    return [resource_name(action.kind, f"{id}/{id}" if nested else id) for id in SAMPLE_IDS]
 
 
 def as_role(name: str, document: object) -> RolePolicies:
@@ -68,9 +125,9 @@ def as_role(name: str, document: object) -> RolePolicies:
 
 
 def test_actions_are_namespaced_and_unique() -> None:
-    """Every action is an iam: verb in CamelCase, listed once."""
+    """Every action is an iam: or gateway: verb in CamelCase, listed once."""
     for action in ACTIONS:
-        assert re.fullmatch(r"iam:[A-Z][A-Za-z]+", action.name), action.name
+        assert re.fullmatch(r"(iam|gateway):[A-Z][A-Za-z]+", action.name), action.name
     assert len(ACTION_NAMES) == len(ACTIONS) == len(ACTIONS_BY_NAME)
 
 
@@ -96,7 +153,12 @@ def test_resource_patterns_name_their_kind(action: Action) -> None:
     pattern = compile_pattern(action.resource.replace("{id}", "*"))
     for name in concrete_names(action):
         assert pattern.matches(name)
-    assert action.resource.startswith(f"arn:gatehouse:iam:{action.kind}/")
+    if action.name.startswith("iam:"):
+        assert action.resource.startswith(f"arn:gatehouse:iam:{action.kind}/")
+    else:
+        kind = action.kind if action.kind not in ("publishedservice", "consumer") else "gatewaygroup"
+        assert action.resource.startswith(f"arn:api7:gateway:{kind}/")
+        assert action.kind in action.resource or action.kind == "gatewaygroup"
 
 
 def test_create_actions_check_the_collection() -> None:
@@ -108,6 +170,15 @@ def test_create_actions_check_the_collection() -> None:
         "iam:CreatePermissionPolicy": "arn:gatehouse:iam:permissionpolicy/*",
         "iam:CreateToken": "arn:gatehouse:iam:token/*",
         **{action.name: ORGANIZATION for action in ACTIONS if action.kind == "organization"},
+        # API7's: a new gateway group, service template or consumer; every group's instances; publishing
+        "gateway:CreateGatewayGroup": "arn:api7:gateway:gatewaygroup/*",
+        "gateway:GetGatewayInstanceCore": "arn:api7:gateway:gatewaygroup/*",
+        "gateway:CreateServiceTemplate": "arn:api7:gateway:servicetemplate/*",
+        "gateway:CreateConsumer": "arn:api7:gateway:gatewaygroup/{id}/consumer/*",
+        "gateway:PublishServices": "arn:api7:gateway:gatewaygroup/{id}/publishedservice/*",
+        # and the two organization-wide names, whatever the action
+        **{action.name: "arn:api7:gateway:gatewaysetting/*" for action in ACTIONS if action.kind == "gatewaysetting"},
+        **{action.name: "arn:api7:gateway:alert/*" for action in ACTIONS if action.kind == "alert"},
     }
 
 
@@ -136,8 +207,9 @@ def test_resource_name_refuses(kind: str, id: str) -> None:
 
 
 def test_every_kind_is_used() -> None:
-    """Every resource kind is the target of at least one action."""
-    assert {action.kind for action in ACTIONS} == set(RESOURCE_KINDS)
+    """Every resource kind, IAM's and the gateway's, is the target of at least one action."""
+    assert {action.kind for action in ACTIONS} == set(KINDS)
+    assert set(RESOURCE_KINDS) < set(KINDS)
 
 
 @pytest.mark.parametrize("document", [SUPER_ADMIN_POLICY, *STARTER_ROLES.values()], ids=["super-admin", *STARTER_ROLES])
@@ -166,7 +238,8 @@ def test_super_admin_may_do_everything(action: Action) -> None:
 
 @pytest.mark.parametrize("action", ACTIONS, ids=lambda action: action.name)
 def test_viewer(action: Action) -> None:
-    """Viewer may do every Get action except GetAnyToken, and keep their own API tokens; nothing else."""
+    """Viewer may do every IAM Get action except GetAnyToken, and keep their own API tokens; nothing else (no
+    gateway action)."""
     role = as_role("Viewer", VIEWER_POLICY)
     own_tokens = action.name in ("iam:CreateToken", "iam:DeleteToken")
     expected = (action.name.startswith("iam:Get") and action.name != "iam:GetAnyToken") or own_tokens
@@ -176,9 +249,10 @@ def test_viewer(action: Action) -> None:
 
 @pytest.mark.parametrize("action", ACTIONS, ids=lambda action: action.name)
 def test_organization_admin(action: Action) -> None:
-    """Organization Admin may do everything except change login options and SCIM provisioning."""
+    """Organization Admin may do every IAM action except change login options and SCIM provisioning; no gateway
+    action (the starter roles keep to IAM: gateway permissions come from policies written for them)."""
     role = as_role("Organization Admin", ORGANIZATION_ADMIN_POLICY)
-    expected = action.name not in ORGANIZATION_ADMIN_EXCLUDED
+    expected = action.name.startswith("iam:") and action.name not in ORGANIZATION_ADMIN_EXCLUDED
     for name in concrete_names(action):
         assert evaluate(EvaluationRequest(action.name, name), [role]).allowed is expected
     assert {"iam:UpdateLoginOption", "iam:UpdateSCIMProvisioning"} == ORGANIZATION_ADMIN_EXCLUDED

@@ -629,10 +629,10 @@ VALIDATION_CASES = [
         id="action-wrong-case",
     ),
     pytest.param(
-        with_statement(0, VALID | {"actions": ["gateway:*"]}),
+        with_statement(0, VALID | {"actions": ["portal:*"]}),
         "statement[0].actions[0]",
         0,
-        "'gateway:*' matches no action of the catalog",
+        "'portal:*' matches no action of the catalog",
         id="action-pattern-matches-nothing",
     ),
     pytest.param(
@@ -678,7 +678,7 @@ VALIDATION_CASES = [
         id="resource-unknown-kind",
     ),
     pytest.param(
-        with_statement(0, VALID | {"resources": ["arn:api7:iam:user/*"]}),
+        with_statement(0, VALID | {"resources": ["arn:aws:iam::user/*"]}),
         "statement[0].resources[0]",
         0,
         "matches no resource",

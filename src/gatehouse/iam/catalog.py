@@ -21,6 +21,23 @@ Beyond API7: ``group`` resources (SCIM groups, for group → role bindings) and 
 
 All names are case-sensitive, as in API7.
 
+**API7's gateway.** The catalog also holds API7's ``gateway:`` actions on API7's gateway resources
+(``arn:api7:gateway:gatewaygroup/<id>``, ``…/gatewaygroup/<id>/publishedservice/<id>``,
+``…/gatewaygroup/<id>/consumer/<id>``, ``arn:api7:gateway:servicetemplate/<id>``,
+``arn:api7:gateway:gatewaysetting/*``, ``arn:api7:gateway:alert/*``), API7's ``iam:UpdateLicense``, and the
+actions of Gatehouse's decision API and forward-auth rules (``iam:CheckAccess``, ``iam:GetAuthzRule``,
+``iam:UpdateAuthzRule``): see :mod:`gatehouse.iam.catalog_gateway`. So that a permission policy exported
+from API7 imports unchanged and decides the same way:
+
+- ``arn:api7:iam:<kind>/<id>`` is another spelling of ``arn:gatehouse:iam:<kind>/<id>``: a request naming
+  it is decided as the Gatehouse name (:func:`canonical_resource`), and a policy's resource pattern spelled
+  either way matches both (:class:`~gatehouse.iam.policy_model.Statement`);
+- API7's ``iam:CreateCustomRole`` / ``UpdateCustomRole`` / ``DeleteCustomRole`` are aliases of
+  ``iam:CreateRole`` / ``UpdateRole`` / ``DeleteRole`` (:data:`ACTION_ALIASES`, :func:`canonical_action`): an
+  action pattern matching an alias matches the action it stands for.
+
+The starter roles keep to IAM actions: gateway permissions are granted by policies written for them.
+
 The built-in documents are deeply immutable (mappings and tuples); ``parse_policy(doc).as_dict()``
 gives a fresh, validated JSON-ready copy.
 """
@@ -32,27 +49,65 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, Literal, get_args
 
+from gatehouse.iam import catalog_gateway as gateway
+from gatehouse.iam.catalog_gateway import ACTION_ALIASES as ACTION_ALIASES  # published here too
+from gatehouse.iam.catalog_gateway import API7_IAM_PREFIX, GATEWAY_KINDS, GatewayKind
+
 ResourceKind = Literal["user", "role", "permissionpolicy", "token", "group", "organization"]
+Kind = ResourceKind | GatewayKind
+"""Every kind of resource an action is checked against: Gatehouse's IAM kinds and API7's gateway kinds."""
 
 RESOURCE_KINDS: Final[tuple[ResourceKind, ...]] = get_args(ResourceKind)
 RESOURCE_PREFIX: Final = "arn:gatehouse:iam:"
 ORGANIZATION: Final = f"{RESOURCE_PREFIX}organization/*"
 ANY_ID: Final = "*"
 """The id of a kind's collection name (``arn:gatehouse:iam:role/*``), checked by create actions."""
+KINDS: Final[tuple[Kind, ...]] = (*RESOURCE_KINDS, *GATEWAY_KINDS)
+NAME_PREFIXES: Final[tuple[str, ...]] = (
+    *(f"{RESOURCE_PREFIX}{kind}/" for kind in RESOURCE_KINDS),
+    *(f"{API7_IAM_PREFIX}{kind}/" for kind in RESOURCE_KINDS),
+    *(f"{gateway.GATEWAY_PREFIX}{kind}/" for kind in ("gatewaygroup", "servicetemplate", "gatewaysetting", "alert")),
+)
+"""How every resource name starts (published services and consumers are under ``gatewaygroup/``)."""
+LABEL_KEYS: Final = gateway.LABEL_KEYS
+"""The label condition keys a resource of each kind is checked with, its own first."""
+CONDITION_KEYS: Final = gateway.CONDITION_KEYS
 
 
-def resource_name(kind: ResourceKind, id: str) -> str:
+def resource_name(kind: Kind, id: str) -> str:
     """The resource name of object ``id`` of ``kind`` (``ANY_ID`` for the kind's collection).
 
-    The organization has a single name, :data:`ORGANIZATION`, whatever ``id`` is given.
+    The organization, ``gatewaysetting`` and ``alert`` have a single name each, whatever ``id`` is given. A
+    published service or a consumer is ``<group id>/<id>`` (``ANY_ID`` alone: any of any group).
     """
-    if kind not in RESOURCE_KINDS:
+    if kind not in KINDS:
         raise ValueError(f"unknown resource kind {kind!r}")
     if kind == "organization":
         return ORGANIZATION
+    if kind in ("gatewaysetting", "alert"):
+        return gateway.RESOURCES[kind]  # type: ignore[index]
     if not id:
         raise ValueError("a resource id must not be empty")
+    if kind in ("publishedservice", "consumer"):
+        group, _, own = (f"{ANY_ID}/{ANY_ID}" if id == ANY_ID else id).partition("/")
+        if not group or not own or "/" in own:
+            raise ValueError(f"a {kind} id is '<gateway group id>/<id>', not {id!r}")
+        return f"{gateway.GATEWAY_GROUP}{group}/{kind}/{own}"
+    if kind in GATEWAY_KINDS:
+        return f"{gateway.GATEWAY_PREFIX}{kind}/{id}"
     return f"{RESOURCE_PREFIX}{kind}/{id}"
+
+
+def canonical_action(name: str) -> str:
+    """The catalog's name of an action: an alias (:data:`ACTION_ALIASES`) becomes the action it stands for."""
+    return ACTION_ALIASES.get(name, name)
+
+
+def canonical_resource(name: str) -> str:
+    """The Gatehouse spelling of a resource name: ``arn:api7:iam:…`` becomes ``arn:gatehouse:iam:…``."""
+    if name.startswith(API7_IAM_PREFIX):
+        return RESOURCE_PREFIX + name[len(API7_IAM_PREFIX) :]
+    return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +118,7 @@ class Action:
     """The namespaced, case-sensitive verb, e.g. ``iam:GetUser``."""
     group: str
     """The catalog group (a key of :data:`GROUPS`)."""
-    kind: ResourceKind
+    kind: Kind
     """The kind of resource it is checked against."""
     resource: str
     """The resource names it is checked against, for display: ``arn:gatehouse:iam:user/{id}`` (``{id}``
@@ -91,20 +146,26 @@ GROUPS: Final[Mapping[str, str]] = MappingProxyType(
         "tokens": "API tokens",
         "audit": "Audit log",
         "login_options": "Login options",
+        **gateway.IAM_GROUPS,
+        **gateway.GATEWAY_GROUPS,
     }
 )
 """Catalog groups, in display order, with their titles."""
 
 
-def _one(kind: ResourceKind) -> str:
+def _one(kind: Kind) -> str:
+    if kind in GATEWAY_KINDS:
+        return gateway.RESOURCES[kind]  # type: ignore[index]
     return ORGANIZATION if kind == "organization" else f"{RESOURCE_PREFIX}{kind}/{{id}}"
 
 
-def _all(kind: ResourceKind) -> str:
+def _all(kind: Kind) -> str:
+    if kind in GATEWAY_KINDS:
+        return gateway.COLLECTIONS[kind]  # type: ignore[index]
     return resource_name(kind, ANY_ID)
 
 
-def _action(name: str, group: str, kind: ResourceKind, description: str, *, create: bool = False) -> Action:
+def _action(name: str, group: str, kind: Kind, description: str, *, create: bool = False) -> Action:
     return Action(name, group, kind, _all(kind) if create else _one(kind), description)
 
 
@@ -162,6 +223,11 @@ ACTIONS: Final[tuple[Action, ...]] = (
     # login options
     _action("iam:GetLoginOption", "login_options", "organization", "View login options (secrets masked)."),
     _action("iam:UpdateLoginOption", "login_options", "organization", "Create, change or delete login options."),
+    # API7's license, the decision API and forward-auth rules; then API7's gateway actions
+    *(
+        _action(name, group, kind, description, create=create)  # type: ignore[arg-type]
+        for name, group, kind, description, create in (*gateway.IAM_ACTIONS, *gateway.GATEWAY_ACTIONS)
+    ),
 )
 """Every action, grouped and in display order."""
 
@@ -195,10 +261,15 @@ SUPER_ADMIN_POLICY: Final[Mapping[str, object]] = _document("allow", ("*",), ("*
 
 ORGANIZATION_ADMIN_POLICY: Final[Mapping[str, object]] = _document(
     "allow",
-    tuple(action.name for action in ACTIONS if action.name not in ORGANIZATION_ADMIN_EXCLUDED),
+    tuple(
+        action.name
+        for action in ACTIONS
+        if action.name.startswith("iam:") and action.name not in ORGANIZATION_ADMIN_EXCLUDED
+    ),
     ("*",),
 )
-"""The starter "Organization Admin" policy (see :data:`ORGANIZATION_ADMIN_EXCLUDED`)."""
+"""The starter "Organization Admin" policy: every IAM action (see :data:`ORGANIZATION_ADMIN_EXCLUDED`), no
+gateway action."""
 
 VIEWER_OWN_TOKENS: Final[tuple[str, ...]] = ("iam:CreateToken", "iam:DeleteToken")
 """A Viewer may keep personal API tokens for read-only automation: a token carries its user's

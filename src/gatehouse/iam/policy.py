@@ -16,6 +16,8 @@ Rules (API7's, section 3 of the reference):
 - action and resource patterns: :mod:`gatehouse.iam.policy_patterns` (case-sensitive, anchored);
 - an action pattern must match at least one action of :mod:`gatehouse.iam.catalog`; a request for an
   action outside the catalog is denied (``invalid_request``), even to Super Admin's ``*``;
+- API7's spellings are accepted: action aliases (``iam:UpdateCustomRole`` for ``iam:UpdateRole``) and
+  ``arn:api7:iam:…`` for ``arn:gatehouse:iam:…``, in statements and in requests alike;
 - Super Admin is not special here: the caller gives it :data:`~gatehouse.iam.catalog.SUPER_ADMIN_POLICY`.
 
 A decision names what decided, checked in this order: the first denying statement (roles in the order
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gatehouse.iam.catalog import ACTION_NAMES
+from gatehouse.iam.catalog import ACTION_NAMES, canonical_action, canonical_resource
 from gatehouse.iam.policy_model import (
     MAX_CONDITIONS,
     MAX_DOCUMENT_CHOICES,
@@ -99,8 +101,13 @@ __all__ = [
 def evaluate(
     request: EvaluationRequest, roles: Sequence[RolePolicies], boundaries: Sequence[NamedPolicy] = ()
 ) -> Decision:
-    """Decide ``request`` for a user holding ``roles`` under permission ``boundaries`` (see the module)."""
-    action, resource = request.action, request.resource
+    """Decide ``request`` for a user holding ``roles`` under permission ``boundaries`` (see the module).
+
+    API7's names are decided as the catalog's: an action alias (``iam:UpdateCustomRole``) as the action it
+    stands for, an ``arn:api7:iam:…`` resource as its ``arn:gatehouse:iam:…`` spelling."""
+    action, resource = canonical_action(request.action), canonical_resource(request.resource)
+    if action != request.action or resource != request.resource:
+        request = EvaluationRequest(action, resource, request.labels)
     if action not in ACTION_NAMES:
         return Decision(False, "invalid_request", f"{action!r} is not an action of the catalog")
     if len(resource) > MAX_NAME_LENGTH:

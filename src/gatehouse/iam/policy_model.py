@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal, get_args
 
 from gatehouse.errors import InvalidInput
-from gatehouse.iam.catalog import ACTION_NAMES
+from gatehouse.iam.catalog import ACTION_NAMES, RESOURCE_PREFIX
+from gatehouse.iam.catalog_gateway import ACTION_ALIASES, API7_IAM_PREFIX
 from gatehouse.iam.policy_patterns import Pattern
 
 Effect = Literal["allow", "deny"]
@@ -93,8 +94,17 @@ class Condition:
 
 @functools.lru_cache(maxsize=4096)
 def catalog_matches(pattern: Pattern) -> frozenset[str]:
-    """The catalog actions an action pattern matches (cached: patterns are immutable)."""
-    return frozenset(name for name in ACTION_NAMES if pattern.matches(name))
+    """The catalog actions an action pattern matches, by their name or by an alias (API7's
+    ``iam:UpdateCustomRole`` stands for ``iam:UpdateRole``); cached: patterns are immutable."""
+    named = {name for name in ACTION_NAMES if pattern.matches(name)}
+    aliased = {action for alias, action in ACTION_ALIASES.items() if pattern.matches(alias)}
+    return frozenset(named | aliased)
+
+
+def _may_spell_api7_iam(pattern: Pattern) -> bool:
+    """Whether a resource pattern could match an ``arn:api7:iam:…`` name (its literal start allows it)."""
+    prefix = pattern.prefix
+    return API7_IAM_PREFIX.startswith(prefix) or prefix.startswith(API7_IAM_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +117,19 @@ class Statement:
     conditions: tuple[Condition, ...] = ()
     action_names: frozenset[str] = field(init=False, compare=False, repr=False)
     """The catalog actions the action patterns match, computed once."""
+    api7_iam: tuple[Pattern, ...] = field(init=False, compare=False, repr=False)
+    """The resource patterns that may match API7's spelling of an IAM name (``arn:api7:iam:role/*``)."""
 
     def __post_init__(self) -> None:
         names = frozenset[str]().union(*(catalog_matches(pattern) for pattern in self.actions))
         object.__setattr__(self, "action_names", names)
+        object.__setattr__(self, "api7_iam", tuple(p for p in self.resources if _may_spell_api7_iam(p)))
 
     def applies(self, request: EvaluationRequest) -> bool:
-        """Whether the statement covers the request: action, resource and every condition."""
+        """Whether the statement covers the request: action, resource and every condition.
+
+        An IAM resource matches a pattern written with either spelling: ``arn:api7:iam:role/*`` matches
+        ``arn:gatehouse:iam:role/r1`` (the request's name is always Gatehouse's: see ``canonical_resource``)."""
         if request.action not in self.action_names:
             return False
         resource = request.resource
@@ -121,7 +137,11 @@ class Statement:
             if pattern.matches(resource):
                 break
         else:
-            return False
+            if not self.api7_iam or not resource.startswith(RESOURCE_PREFIX):
+                return False
+            spelled = API7_IAM_PREFIX + resource[len(RESOURCE_PREFIX) :]
+            if not any(pattern.matches(spelled) for pattern in self.api7_iam):
+                return False
         return all(condition.holds(request.labels) for condition in self.conditions)
 
     def as_dict(self) -> dict[str, Any]:

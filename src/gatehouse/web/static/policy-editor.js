@@ -66,7 +66,7 @@
       var pattern = option ? option.getAttribute("data-resource") || "" : "";
       var kind = option ? option.getAttribute("data-kind") : "";
       var id = kind === "user" && user && user.value.trim() ? "<the user's id>" : "*";
-      resource.placeholder = pattern.replace("{id}", id);
+      resource.placeholder = pattern.split("{id}").join(id);  // a published service has two ids
     }
     select.addEventListener("change", refresh);
     if (user) { user.addEventListener("input", refresh); }
