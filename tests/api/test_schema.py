@@ -1,7 +1,9 @@
 """Property-based conformance of the admin API to its own OpenAPI document (schemathesis 4): each operation
 gets 50 generated requests that fit its schema and 30 that do not, authenticated with a Super Admin API
-token; none may answer 5xx, and every answer must have a status and a body its document declares
-(``not_a_server_error``, ``status_code_conformance``, ``response_schema_conformance``).
+token, and again (fewer) with a read-only one (a Viewer's, refused every change with 403); none may answer
+5xx, and every answer must have a status, a content type, headers and a body its document declares
+(``not_a_server_error``, ``status_code_conformance``, ``content_type_conformance``,
+``response_headers_conformance``, ``response_schema_conformance``).
 
 SQLite only, one seeded database for the module (for speed). Sign-in is left out (it hashes a password
 per example and throttles; tests/api/test_auth.py covers it). Argon2 is made cheap for this module, since
@@ -20,7 +22,13 @@ import schemathesis
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from schemathesis.generation.modes import GenerationMode
 from starlette.testclient import TestClient
 
@@ -33,10 +41,21 @@ from gatehouse.store.database import Database
 from support.api import add_group, add_user, key, seed
 from support.scim import PUBLIC_URL
 
-EXAMPLES = {GenerationMode.POSITIVE: 50, GenerationMode.NEGATIVE: 30}
-"""Per operation; the whole module stays under two minutes (drawing the cases is most of the time)."""
+EXAMPLES = {
+    ("super-admin", GenerationMode.POSITIVE): 50,
+    ("super-admin", GenerationMode.NEGATIVE): 30,
+    ("read-only", GenerationMode.POSITIVE): 15,
+    ("read-only", GenerationMode.NEGATIVE): 10,
+}
+"""Per operation and token; the whole module stays under three minutes (drawing the cases is most of the time)."""
 EXCLUDED = {("POST", "/auth/sign-in")}
-CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 def _operations() -> list[tuple[str, str]]:
@@ -50,8 +69,9 @@ OPERATIONS = _operations()
 
 
 @pytest.fixture(scope="module")
-def api_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, dict[str, str]]]:
-    """The app on a seeded SQLite database (with a SCIM user in a group), and a Super Admin token's headers."""
+def api_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, dict[str, dict[str, str]]]]:
+    """The app on a seeded SQLite database (with a SCIM user in a group), and the headers of a Super Admin
+    token (``super-admin``) and of a Viewer's (``read-only``)."""
     original = passwords._hasher
     passwords._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
     url = f"sqlite:///{Path(tmp_path_factory.mktemp('schema')) / 'gatehouse.db'}"
@@ -64,7 +84,7 @@ def api_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, d
         add_group(db, "Ops", (add_user(db, "sam", source="scim"),))
         app = create_app(Settings(database_url=url, public_url=PUBLIC_URL), db)
         with TestClient(app):  # runs the lifespan
-            yield app, key(world.admin_token)
+            yield app, {"super-admin": key(world.admin_token), "read-only": key(world.viewer_token)}
     finally:
         db.dispose()
         passwords._hasher = original
@@ -76,17 +96,23 @@ def api_schema(api_world: tuple[Any, dict[str, str]]) -> Any:
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
+@pytest.mark.parametrize("who", ["super-admin", "read-only"])
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_the_api_conforms_to_its_schema(
-    api_schema: Any, api_world: tuple[Any, dict[str, str]], method: str, path: str, mode: GenerationMode
+    api_schema: Any,
+    api_world: tuple[Any, dict[str, dict[str, str]]],
+    method: str,
+    path: str,
+    mode: GenerationMode,
+    who: str,
 ) -> None:
-    _, headers = api_world
+    headers = api_world[1][who]
     operation = api_schema[path][method]
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=EXAMPLES[mode],
+        max_examples=EXAMPLES[who, mode],
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
@@ -97,8 +123,9 @@ def test_the_api_conforms_to_its_schema(
     check()
 
 
-def test_the_run_kept_its_token(api_world: tuple[Any, dict[str, str]]) -> None:
-    """No generated request revoked the token the run uses (else it would have tested only 401s)."""
-    app, headers = api_world
+def test_the_run_kept_its_tokens(api_world: tuple[Any, dict[str, dict[str, str]]]) -> None:
+    """No generated request revoked a token the run uses (else it would have tested only 401s)."""
+    app, tokens = api_world
     with TestClient(app) as client:
-        assert client.get("/api/me", headers=headers).status_code == 200
+        for headers in tokens.values():
+            assert client.get("/api/me", headers=headers).status_code == 200

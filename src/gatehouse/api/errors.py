@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -49,7 +49,8 @@ CODES: Final[dict[int, str]] = {
 """The stable ``code`` of each status."""
 
 DESCRIPTIONS: Final[dict[int, str]] = {
-    400: "The request is not acceptable (a value the use case refuses, e.g. a weak password).",
+    400: "The request is not acceptable: a value the use case refuses (e.g. a weak password), or one no field "
+    "may hold (a NUL or unpaired surrogate character, a number beyond 64 bits). Any operation may answer it.",
     401: "No valid credentials: send an API token or sign in.",
     403: "The caller may not do this (permission, protected resource, missing CSRF token, or a session whose "
     "one-time password must be changed first).",
@@ -87,8 +88,12 @@ class ErrorResponse(BaseModel):
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses=`` for the given error statuses, each with :class:`ErrorResponse`."""
-    return {status: {"model": ErrorResponse, "description": DESCRIPTIONS.get(status, "Error.")} for status in statuses}
+    """OpenAPI ``responses=`` for the given error statuses (and 400, which any operation may answer for a value
+    no field may hold), each with :class:`ErrorResponse`."""
+    return {
+        status: {"model": ErrorResponse, "description": DESCRIPTIONS.get(status, "Error.")}
+        for status in sorted({400, *statuses})
+    }
 
 
 def error_response(
@@ -103,8 +108,14 @@ def error_response(
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=extra)
 
 
+def _refused(request: Request, status: int, detail: str) -> None:
+    """The server log's line for a refused request: why (the body says it too; never a traceback)."""
+    log.info("Refused %s %s: %d %s", request.method, request.url.path[:300], status, detail)
+
+
 async def on_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatehouseError)
+    _refused(request, exc.status, exc.detail)
     return error_response(exc.status, exc.detail)
 
 
@@ -112,10 +123,12 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 400:  # FastAPI could not read the body (e.g. not UTF-8): a body that fits no schema
         field = FieldError(loc=["body"], message=str(exc.detail), type="body_unreadable")
+        _refused(request, 422, f"The request body could not be read as JSON ({exc.detail}).")
         return error_response(422, "The request body could not be read as JSON.", [field])
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and detail == "Not Found":
         detail = "There is no API endpoint at this address."
+    _refused(request, exc.status_code, detail)
     return error_response(exc.status_code, detail, headers=dict(exc.headers or {}))
 
 
@@ -128,7 +141,9 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     fields = [_field_error(dict(raw)) for raw in exc.errors()]
     where = ", ".join(".".join(str(p) for p in f.loc) for f in fields[:5])
-    return error_response(422, f"The request does not match the schema: {where or 'see fields'}.", fields)
+    detail = f"The request does not match the schema: {where or 'see fields'}."
+    _refused(request, 422, detail)
+    return error_response(422, detail, fields)
 
 
 HANDLERS: Final = {
@@ -157,7 +172,8 @@ class Guard:
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
+        if declared.isascii() and declared.isdigit() and int(declared) > self.max_body_bytes:
+            log.info("Refused %s %s: 413 %s", scope.get("method"), scope.get("path"), self._too_large)
             await self._send(send, 413, "payload_too_large", self._too_large)
             return
         started = False
@@ -180,6 +196,8 @@ class Guard:
 
         try:
             await self.app(scope, receiving, sending)
+        except ClientDisconnect:  # the body never arrived whole (the server refused the rest): nobody to answer
+            log.info("%s %s: the request body ended before it was complete", scope.get("method"), scope.get("path"))
         except Exception:
             log.exception("Unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:

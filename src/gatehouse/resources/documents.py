@@ -43,20 +43,71 @@ class Problem:
     detail: str
 
 
+USER_LIMITS: Mapping[str, int] = {"userName": 255, "externalId": 255}
+"""The longest value of attributes that the store keeps in columns of their own (``users`` table)."""
+
+GROUP_LIMITS: Mapping[str, int] = {"displayName": 255, "externalId": 255}
+"""Likewise for groups (``groups`` table)."""
+
+EMAIL_TYPE_LIMIT = 64
+"""The longest ``emails.type`` (kept in a column of its own, for ``emails[type eq "work"]``)."""
+
+
 def check_user_doc(fields: Mapping[str, Any]) -> dict[str, Any] | Problem:
     """The canonical user document of already-normalised ``fields``, or the first problem found."""
-    problem = _check_booleans(fields) or _check_required(fields, "userName")
+    problem = _check_text(fields) or _check_booleans(fields) or _check_required(fields, "userName")
     if problem is not None:
         return problem
-    return _canonical(UserResource, fields, USER_SCHEMA, "password")
+    doc = _canonical(UserResource, fields, USER_SCHEMA, "password")
+    if isinstance(doc, Problem):
+        return doc
+    return _check_lengths(doc, USER_LIMITS) or _check_email_types(doc) or doc
 
 
 def check_group_doc(fields: Mapping[str, Any]) -> dict[str, Any] | Problem:
     """The canonical group document of already-normalised ``fields``, or the first problem found."""
-    problem = _check_required(fields, "displayName")
+    problem = _check_text(fields) or _check_required(fields, "displayName")
     if problem is not None:
         return problem
-    return _canonical(GroupResource, fields, GROUP_SCHEMA, "members")
+    doc = _canonical(GroupResource, fields, GROUP_SCHEMA, "members")
+    if isinstance(doc, Problem):
+        return doc
+    return _check_lengths(doc, GROUP_LIMITS) or doc
+
+
+def _check_text(fields: Mapping[str, Any]) -> Problem | None:
+    """No string, key or value, may hold the NUL character: PostgreSQL cannot store it in text, and no
+    identity provider sends it (JSON allows ``\\u0000``, so it is refused here, the same on every database)."""
+    for key, value in fields.items():
+        if "\x00" in key or _holds_nul(value):
+            return Problem(key, f"'{key.replace(chr(0), '')}' must not contain the NUL character (U+0000).")
+    return None
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any("\x00" in key or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+def _check_lengths(doc: Mapping[str, Any], limits: Mapping[str, int]) -> Problem | None:
+    for name, limit in limits.items():
+        value = doc.get(name)
+        if isinstance(value, str) and len(value) > limit:
+            return Problem(name, f"'{name}' must be at most {limit} characters long (it has {len(value)}).")
+    return None
+
+
+def _check_email_types(doc: Mapping[str, Any]) -> Problem | None:
+    for index, entry in enumerate(doc.get("emails") or ()):
+        kind = entry.get("type") if isinstance(entry, dict) else None
+        if isinstance(kind, str) and len(kind) > EMAIL_TYPE_LIMIT:
+            return Problem("emails", f"'emails[{index}].type' must be at most {EMAIL_TYPE_LIMIT} characters long.")
+    return None
 
 
 def validate_user_doc(doc: dict[str, Any]) -> dict[str, Any]:

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 import orjson
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from gatehouse.errors import InvalidInput, NotFound
 from gatehouse.scim.filter import compile_filter, compile_sort
@@ -25,8 +22,8 @@ from gatehouse.scim.render import Renderer, list_response
 from gatehouse.scim.users import SCIM_SOURCE, Rendered
 from gatehouse.store import groups as store
 from gatehouse.store import users as user_store
+from gatehouse.store.database import Connection
 from gatehouse.store.records import StoredResource, utcnow
-from gatehouse.store.tables import groups as groups_table
 
 
 class GroupService:
@@ -57,31 +54,14 @@ class GroupService:
     def search(self, connection: Connection, query: ListQuery, projection: Projection) -> bytes:
         """GET /Groups and POST /Groups/.search (RFC 7644 §3.4.2, §3.4.3), entirely in SQL."""
         dialect = connection.dialect.name
-        where: sa.ColumnElement[bool] = sa.true()
-        if query.filter:
-            where = compile_filter(query.filter, "Group", dialect)
-        total = connection.execute(sa.select(sa.func.count()).select_from(groups_table).where(where)).scalar_one()
-        if query.count == 0 or total < query.start_index:
-            return list_response(total, query.start_index, [])
-        order = compile_sort(query.sort_by, "Group", dialect)
-        ordering: list[sa.ColumnElement[Any]] = (
-            [] if order is None else [order.desc() if query.descending else order.asc()]
+        total, stored = store.search(
+            connection,
+            compile_filter(query.filter, "Group", dialect) if query.filter else None,
+            compile_sort(query.sort_by, "Group", dialect),
+            descending=query.descending,
+            offset=query.start_index - 1,
+            limit=query.count,
         )
-        ordering.append(groups_table.c.id.desc() if query.descending and order is not None else groups_table.c.id)
-        rows = connection.execute(
-            sa.select(
-                groups_table.c.id,
-                groups_table.c.data,
-                groups_table.c.version,
-                groups_table.c.created,
-                groups_table.c.last_modified,
-            )
-            .where(where)
-            .order_by(*ordering)
-            .offset(query.start_index - 1)
-            .limit(query.count)
-        ).all()
-        stored = [store.to_group(row) for row in rows]
         members = store.members_of(connection, [g.id for g in stored]) if projection.includes("members") else {}
         bodies = [self.renderer.group(g, members.get(g.id), projection) for g in stored]
         return list_response(total, query.start_index, bodies)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from gatehouse.errors import PreconditionFailed
+
+_VERSION = re.compile(r"[0-9]{1,30}")
+"""A version in an entity tag; more digits than any version has are no version at all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +32,7 @@ def _versions(header: str) -> frozenset[int]:
         if tag.startswith(("W/", "w/")):
             tag = tag[2:]
         tag = tag.strip().strip('"')
-        if tag.isdigit():
+        if _VERSION.fullmatch(tag):  # ASCII digits only: str.isdigit() takes "²", which int() refuses
             found.add(int(tag))
     return frozenset(found)
 

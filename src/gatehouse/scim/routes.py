@@ -8,14 +8,14 @@ inside the same database work as the operation, so a request costs one connectio
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 import orjson
-from sqlalchemy.engine import Connection
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -42,7 +42,7 @@ from gatehouse.scim.render import error
 from gatehouse.scim.search import search_all
 from gatehouse.scim.users import Rendered
 from gatehouse.store import scim_tokens
-from gatehouse.store.database import Database
+from gatehouse.store.database import Connection, Database
 from gatehouse.store.records import utcnow
 
 log = logging.getLogger("gatehouse.scim")
@@ -133,16 +133,19 @@ class ScimEndpoints:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type and "json" not in content_type:
             raise UnsupportedMediaType(f"Content-Type '{content_type}' is not accepted; send application/scim+json.")
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+        declared = request.headers.get("content-length", "")
+        if declared.isascii() and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise PayloadTooLarge(f"The request body exceeds {self.max_body_bytes} bytes.")
         chunks = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise PayloadTooLarge(f"The request body exceeds {self.max_body_bytes} bytes.")
-            chunks.append(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    raise PayloadTooLarge(f"The request body exceeds {self.max_body_bytes} bytes.")
+                chunks.append(chunk)
+        except ClientDisconnect:  # the server refused the rest (a broken chunked body) or the client left
+            raise InvalidSyntax("The request body ended before it was complete.") from None
         return b"".join(chunks)
 
     @staticmethod
@@ -150,9 +153,12 @@ class ScimEndpoints:
         if not raw.strip():
             raise InvalidSyntax("The request body is empty; a JSON object was expected.")
         try:
-            return orjson.loads(raw)
+            document = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise InvalidSyntax(f"The request body is not valid JSON: {exc}.") from None
+        if _deeper_than(document, MAX_DEPTH):
+            raise InvalidSyntax(f"The request body nests objects and arrays more than {MAX_DEPTH} levels deep.")
+        return document
 
     def _usage_task(self, request: Request, client: ScimClient) -> BackgroundTask | None:
         if not self.usage.due(client.token_id, client.last_used_at):
@@ -338,6 +344,29 @@ class ScimEndpoints:
         raise NotImplementedFeature(f"{request.url.path.rsplit('/', 1)[-1]} is not supported by this server.")
 
 
+MAX_DEPTH = 32
+"""The deepest nesting of objects and arrays a request body may have: a SCIM resource, PatchOp or SearchRequest
+needs six at most (a PATCH value holding an extension's manager), and deeper documents would exhaust the
+recursion of the code that walks them."""
+
+
+def _deeper_than(document: object, limit: int) -> bool:
+    """Whether ``document`` nests containers more than ``limit`` levels deep (walked without recursion)."""
+    stack: list[tuple[object, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 _SUCCESS = {"Create": 201, "Delete": 204}
 """The status of a successful create and delete (RFC 7644 §3.3, §3.6); other changes answer 200."""
 
@@ -369,8 +398,7 @@ def build_routes(endpoints: ScimEndpoints) -> list[Route]:
             ),
             Route(f"/{collection}", _collection(endpoints.collection, collection), methods=["GET", "POST"]),
         ]
-    return [
-        *routes,
+    routes += [
         Route("/ServiceProviderConfig", endpoints.service_provider_config, methods=["GET"]),
         Route("/Schemas", endpoints.schemas, methods=["GET"]),
         Route("/Schemas/{urn:path}", endpoints.schemas, methods=["GET"]),
@@ -380,6 +408,12 @@ def build_routes(endpoints: ScimEndpoints) -> list[Route]:
         Route("/Me", endpoints.not_implemented, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/Bulk", endpoints.not_implemented, methods=["POST"]),
     ]
+    for route in routes:
+        # Resource-type and discovery segments in any case (`/users`, `/groups/{id}`, `/schemas`): several
+        # clients, Microsoft's reference tooling among them, send them in lower case. Responses keep the
+        # canonical case (meta.location and Location come from the renderer, never from the request path).
+        route.path_regex = re.compile(route.path_regex.pattern, re.IGNORECASE | re.DOTALL)
+    return routes
 
 
 async def handle_domain_error(request: Request, exc: Exception) -> Response:
@@ -388,6 +422,9 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
     request.scope[ERROR_KEY] = exc.detail  # for the activity record
     if isinstance(exc, ScimDisabled):
         request.scope[TOKEN_KEY] = exc.token_name
+    # The server log says why a request was refused (the response says it too; never a traceback).
+    scim_type = f" {exc.scim_type}" if exc.scim_type and exc.status in (400, 409) else ""
+    log.info("Refused %s %s: %d%s: %s", request.method, request.url.path[:300], exc.status, scim_type, exc.detail)
     return error_response(exc)
 
 

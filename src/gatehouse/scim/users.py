@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict, NotFound
 from gatehouse.iam import access, scim_control
@@ -27,8 +25,8 @@ from gatehouse.scim.projection import Projection
 from gatehouse.scim.render import Renderer, list_response
 from gatehouse.store import lookups, user_events
 from gatehouse.store import users as store
+from gatehouse.store.database import Connection
 from gatehouse.store.records import Reference, StoredUser, utcnow
-from gatehouse.store.tables import users as users_table
 
 SCIM_SOURCE = "scim"
 ACTOR = "SCIM"
@@ -87,27 +85,16 @@ class UserService:
         if user_name is not None:
             return self._search_user_name(connection, user_name, query, projection)
         dialect = connection.dialect.name
-        where = users_table.c.source == SCIM_SOURCE
-        if query.filter:
-            where = sa.and_(where, compile_filter(query.filter, "User", dialect))
-        total = connection.execute(sa.select(sa.func.count()).select_from(users_table).where(where)).scalar_one()
-        if query.count == 0 or total < query.start_index:
-            return list_response(total, query.start_index, [])
-        order = compile_sort(query.sort_by, "User", dialect)
-        ordering: list[sa.ColumnElement[Any]] = (
-            [] if order is None else [order.desc() if query.descending else order.asc()]
+        total, ids = store.search_ids(
+            connection,
+            SCIM_SOURCE,
+            compile_filter(query.filter, "User", dialect) if query.filter else None,
+            compile_sort(query.sort_by, "User", dialect),
+            descending=query.descending,
+            offset=query.start_index - 1,
+            limit=query.count,
         )
-        ordering.append(users_table.c.id.desc() if query.descending and order is not None else users_table.c.id)
-        ids = list(
-            connection.execute(
-                sa.select(users_table.c.id)
-                .where(where)
-                .order_by(*ordering)
-                .offset(query.start_index - 1)
-                .limit(query.count)
-            ).scalars()
-        )
-        return list_response(total, query.start_index, self._render_many(connection, ids, projection))
+        return list_response(total, query.start_index, self._render_many(connection, ids, projection) if ids else [])
 
     def _search_user_name(
         self, connection: Connection, user_name: str, query: ListQuery, projection: Projection
@@ -159,16 +146,7 @@ class UserService:
         for key in ("active", "externalId"):
             if key not in parsed.present and key in current:
                 doc[key] = current[key]
-        self._check_rename(connection, stored, str(doc["userName"]))
-        password_hash = self._password_hash(connection, parsed.password)
-        write = store.UserWrite(
-            id=user_id,
-            doc=with_manager_ref(doc, self.renderer.user_location),
-            source=SCIM_SOURCE,
-            password_hash=password_hash,
-            keep_password=password_hash is None,
-        )
-        return self._render(connection, self._update(connection, stored, write, expected), projection)
+        return self._write(connection, stored, doc, parsed.password, expected, projection)
 
     def patch(
         self,
@@ -184,11 +162,24 @@ class UserService:
         doc = orjson.loads(stored.data)
         doc.pop("id", None)
         patched = patch_user(doc, body)
-        self._check_rename(connection, stored, str(patched.doc["userName"]))
-        password_hash = self._password_hash(connection, patched.password)
+        return self._write(connection, stored, patched.doc, patched.password, expected, projection)
+
+    def _write(
+        self,
+        connection: Connection,
+        stored: StoredUser,
+        doc: dict[str, Any],
+        password: str | None,
+        expected: int,
+        projection: Projection,
+    ) -> Rendered:
+        """Write ``doc`` over the stored user at the ``expected`` version (PUT and PATCH); the stored password
+        stays unless one was sent."""
+        self._check_rename(connection, stored, str(doc["userName"]))
+        password_hash = self._password_hash(connection, password)
         write = store.UserWrite(
-            id=user_id,
-            doc=with_manager_ref(patched.doc, self.renderer.user_location),
+            id=stored.id,
+            doc=with_manager_ref(doc, self.renderer.user_location),
             source=SCIM_SOURCE,
             password_hash=password_hash,
             keep_password=password_hash is None,

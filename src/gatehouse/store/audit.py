@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from gatehouse.errors import InvalidInput
 from gatehouse.store import driver
+from gatehouse.store.parameters import clean_text
 from gatehouse.store.tables import audit_events
 
 OUTCOMES = ("success", "refused", "failed")
@@ -95,19 +97,29 @@ def insert(connection: Connection, record: AuditRecord) -> None:
     values = {
         "occurred_at": driver.to_db_time(connection, record.occurred_at),
         "source": record.source,
-        "event": record.event[:64],
-        "actor_id": record.actor_id,
-        "actor": record.actor[:255],
-        "resource_type": record.resource_type,
-        "resource_id": (record.resource_id or None) and record.resource_id[:255],
-        "ip": record.ip,
-        "user_agent": (record.user_agent or None) and record.user_agent[:255],
+        "event": clean_text(record.event[:64]),
+        "actor_id": clean_text(record.actor_id),
+        "actor": clean_text(record.actor[:255]),
+        "resource_type": clean_text(record.resource_type),
+        "resource_id": clean_text((record.resource_id or None) and record.resource_id[:255]),
+        "ip": clean_text(record.ip),
+        "user_agent": clean_text((record.user_agent or None) and record.user_agent[:255]),
         "outcome": record.outcome,
         "status": record.status,
-        "error": record.error,
-        "summary": orjson.dumps(record.summary, default=str).decode(),
+        "error": clean_text(record.error),
+        "summary": _summary(record.summary),
     }
     driver.run(connection, driver.insert_sql(connection, "audit_events", values), values)
+
+
+def _summary(summary: dict[str, Any]) -> str:
+    """The summary as JSON text; a record of a request is never lost to what the request held (a lone
+    surrogate, which JSON cannot encode, is written as U+FFFD)."""
+    try:
+        return orjson.dumps(summary, default=str).decode()
+    except orjson.JSONEncodeError:
+        text = json.dumps(summary, default=str, ensure_ascii=False)
+        return clean_text(text) or "{}"
 
 
 def encode_cursor(occurred_at: datetime, record_id: int) -> str:

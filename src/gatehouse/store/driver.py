@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from gatehouse.store.parameters import check
+
 SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # what SQLAlchemy's SQLite DateTime stores
 
 
@@ -27,6 +29,7 @@ def mark(connection: Connection, name: str) -> str:
 
 def execute(connection: Connection, sql: str, params: Mapping[str, Any] | Sequence[Any]) -> Any:
     """Execute one statement and return its (open) cursor; the caller fetches and closes."""
+    check(params)
     handle = cursor(connection)
     handle.execute(sql, params)
     return handle
@@ -52,9 +55,11 @@ def run(connection: Connection, sql: str, params: Mapping[str, Any] | Sequence[A
 
 def run_many(connection: Connection, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
     """Execute a write once per row."""
+    batch = list(rows)
+    check(batch)
     handle = cursor(connection)
     try:
-        handle.executemany(sql, list(rows))
+        handle.executemany(sql, batch)
     finally:
         handle.close()
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gatehouse.store.database import Database
+from gatehouse.store.parameters import clean_text
 from gatehouse.store.records import as_utc
 from gatehouse.store.tables import scim_activity
 
@@ -51,7 +52,9 @@ class Recorder(Protocol):
 
 
 def write(connection: Connection, rows: list[dict[str, object]], keep: int = KEEP_ROWS) -> None:
-    """Insert ``rows`` and delete all but the newest ``keep`` rows of the table (by id)."""
+    """Insert ``rows`` and delete all but the newest ``keep`` rows of the table (by id). Text that cannot be
+    stored (a NUL from a ``%00`` in a path) is made storable, so a record never blocks the ones after it."""
+    rows = [{key: clean_text(value) if isinstance(value, str) else value for key, value in row.items()} for row in rows]
     connection.execute(scim_activity.insert(), rows)
     newest = (
         sa.select(scim_activity.c.id).order_by(scim_activity.c.id.desc()).offset(keep - 1).limit(1).scalar_subquery()

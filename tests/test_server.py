@@ -1,0 +1,224 @@
+"""The HTTP server process (``gatehouse.server``) against a real ``gatehouse serve``, over raw sockets: every
+request gets an answer in its surface's error shape (414, 431, 400), even while the client is still sending,
+the log says why, and no exception of the app reaches uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from gatehouse.server import MAX_HEADER_BYTES, MAX_HEADERS, MAX_TARGET_BYTES, Shield, error_response
+from support.scim_fuzz import Answer, exchange, exchange_on
+from support.servers import cli, cli_env, running_server
+
+pytestmark = pytest.mark.slow
+
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+class Server:
+    def __init__(self, base: str, token: str, log: Path) -> None:
+        self.host, port = base.removeprefix("http://").split(":")
+        self.port = int(port)
+        self.token = token
+        self.log = log
+
+    def send(self, raw: bytes, head: bool = False) -> Answer:
+        return exchange(self.host, self.port, raw, timeout=20.0, head=head)
+
+    def request(self, line: bytes, headers: bytes = b"", body: bytes = b"") -> bytes:
+        auth = b"Authorization: Bearer " + self.token.encode() + b"\r\n"
+        return line + b"\r\nHost: x\r\n" + auth + headers + b"\r\n" + body
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    directory = tmp_path_factory.mktemp("server")
+    env = cli_env(f"sqlite:///{directory / 'gatehouse.db'}")
+    env["GATEHOUSE_MAX_BODY_BYTES"] = "65536"
+    token = json.loads(cli(env, "scim", "enable", "--json").stdout)["token"]
+    log = directory / "serve.log"
+    with running_server(env, output=log) as base:
+        yield Server(base, token, log)
+
+
+def scim_error(answer: Answer, status: int, scim_type: str | None = None) -> dict[str, Any]:
+    assert answer.failure is None, answer.failure
+    assert answer.status == status, (answer.status, answer.body)
+    assert answer.headers["content-type"] == "application/scim+json"
+    assert answer.headers["connection"] == "close"
+    body: dict[str, Any] = orjson.loads(answer.body)
+    assert body["schemas"] == [ERROR] and body["status"] == str(status) and body["detail"]
+    assert body.get("scimType") == scim_type
+    return body
+
+
+def test_a_request_target_too_long_is_414_in_the_shape_of_its_surface(server: Server) -> None:
+    query = b"filter=" + b"a" * MAX_TARGET_BYTES
+    scim_error(server.send(server.request(b"GET /scim/v2/Users?" + query + b" HTTP/1.1")), 414)
+    api = server.send(server.request(b"GET /api/users?" + query + b" HTTP/1.1"))
+    assert api.status == 414 and api.headers["content-type"] == "application/json"
+    assert orjson.loads(api.body)["error"]["code"] == "uri_too_long"
+    page = server.send(server.request(b"GET /?" + query + b" HTTP/1.1"))
+    assert page.status == 414 and page.body.startswith(b"414 URI Too Long: ")
+
+
+def test_headers_too_large_or_too_many_are_431(server: Server) -> None:
+    big = b"X-Big: " + b"a" * (MAX_HEADER_BYTES + 1) + b"\r\n"
+    body = scim_error(server.send(server.request(b"GET /scim/v2/Users HTTP/1.1", big)), 431)
+    assert body["detail"] == f"The request headers are larger than {MAX_HEADER_BYTES} bytes."
+    many = b"".join(b"X-%d: v\r\n" % i for i in range(MAX_HEADERS + 1))
+    scim_error(server.send(server.request(b"GET /scim/v2/Users HTTP/1.1", many)), 431)
+    api = server.send(server.request(b"GET /api/me HTTP/1.1", big))
+    assert api.status == 431 and orjson.loads(api.body)["error"]["code"] == "request_header_fields_too_large"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GET /scim/v2/Users/\xff\xfe HTTP/1.1",
+        b"GET /scim/v2/Users/a\x00b HTTP/1.1",
+        b"G\x00T /scim/v2/Users HTTP/1.1",
+        b'GET /scim/v2/Users?filter=userName eq "x" HTTP/1.1',
+        b"GET /scim/v2/Users FTP/1.1",
+    ],
+)
+def test_a_request_line_the_parser_cannot_read_is_a_scim_400(server: Server, raw: bytes) -> None:
+    scim_error(server.send(server.request(raw)), 400, "invalidSyntax")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        b"X A: b\r\n",
+        b"X-A: a\x00b\r\n",
+        b"X-A: b\r\n folded\r\n",
+        b"Content-Length: abc\r\n",
+        b"Content-Length: 2\r\nContent-Length: 3\r\n",
+        b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n",
+        b"Content-Length: 99999999999999999999999\r\n",
+    ],
+)
+def test_a_header_the_parser_cannot_read_is_a_scim_400(server: Server, headers: bytes) -> None:
+    scim_error(server.send(server.request(b"POST /scim/v2/Users HTTP/1.1", headers, b"{}")), 400, "invalidSyntax")
+
+
+def test_a_broken_chunked_body_is_answered_though_the_app_was_reading_it(server: Server) -> None:
+    headers = b"Content-Type: application/scim+json\r\nTransfer-Encoding: chunked\r\n"
+    for body in (b"zz\r\n{}\r\n0\r\n\r\n", b"2\r\n{}XX0\r\n\r\n", b"2\r\n{\r\n-1\r\n"):
+        scim_error(server.send(server.request(b"POST /scim/v2/Users HTTP/1.1", headers, body)), 400, "invalidSyntax")
+
+
+def test_the_answer_reaches_a_client_still_sending_its_body(server: Server) -> None:
+    """The server lingers: it answers, stops sending, and reads what is still coming before it closes, so the
+    client is never reset before it has read the answer."""
+    body = b"x" * 8_000_000
+    length = b"Content-Length: %d\r\n" % len(body)
+    json_type = b"Content-Type: application/scim+json\r\n"
+    cases = [
+        (server.request(b"POST /scim/v2/Users HTTP/1.1", b"X A: b\r\n" + length, body), 400),
+        (server.request(b"POST /scim/v2/Users HTTP/1.1", b"Transfer-Encoding: chunked\r\n", b"zz\r\n" + body), 400),
+        (server.request(b"POST /scim/v2/Users HTTP/1.1", json_type + b"Connection: close\r\n" + length, body), 413),
+        (
+            server.request(
+                b"POST /scim/v2/Users HTTP/1.1", b"Content-Type: text/plain\r\nConnection: close\r\n" + length, body
+            ),
+            415,
+        ),
+        (server.request(b"POST /api/tokens HTTP/1.1", json_type + b"Connection: close\r\n" + length, body), 413),
+    ]
+    for raw, status in cases:
+        for _ in range(3):
+            answer = server.send(raw)
+            assert answer.failure is None and answer.status == status, (answer.failure, answer.status, raw[:80])
+
+
+def test_an_upgrade_is_not_performed(server: Server) -> None:
+    upgrade = b"Connection: Upgrade\r\nUpgrade: websocket\r\n"
+    with_body = server.request(b"POST /scim/v2/Users HTTP/1.1", upgrade + b"Content-Length: 2\r\n", b"{}")
+    scim_error(server.send(with_body), 400, "invalidSyntax")
+    without = server.send(server.request(b"GET /scim/v2/Users HTTP/1.1", upgrade))
+    assert without.status == 200 and "close" in without.headers.get("connection", "")
+
+
+def test_a_refused_request_pipelined_behind_another_is_answered_after_it(server: Server) -> None:
+    first = server.request(b"GET /scim/v2/ServiceProviderConfig HTTP/1.1")
+    with socket.create_connection((server.host, server.port), timeout=20) as sock:
+        sock.sendall(first + b"GET /scim/v2/Users HTTP/1.1\r\nX A: b\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", data)
+    assert statuses == [b"200", b"400"], data[:500]
+
+
+def test_keep_alive_connections_survive_errors(server: Server) -> None:
+    with socket.create_connection((server.host, server.port), timeout=20) as sock:
+        for _ in range(3):
+            refused = exchange_on(sock, server.request(b"GET /scim/v2/Users?count=1e400 HTTP/1.1"))
+            assert refused.status == 400 and "connection" not in refused.headers
+        assert exchange_on(sock, server.request(b"GET /scim/v2/Users HTTP/1.1")).status == 200
+
+
+def test_the_log_says_why_a_request_was_refused_and_shows_no_traceback(server: Server) -> None:
+    server.send(server.request(b"GET /scim/v2/Users HTTP/1.1", b"X-Big: " + b"a" * (MAX_HEADER_BYTES + 1) + b"\r\n"))
+    server.send(server.request(b"GET /scim/v2/Users?filter=userName%20eq HTTP/1.1"))
+    log = server.log.read_text(errors="replace")
+    assert re.search(r"Refused a request from 127\.0\.0\.1:\d+ \(/scim/v2/Users\): 431 The request headers", log)
+    assert "Refused GET /scim/v2/Users: 400 invalidFilter: Invalid filter" in log
+    assert "Traceback" not in log and "Exception in ASGI application" not in log
+
+
+# -- the outermost guard ---------------------------------------------------------------------------------
+
+
+def run_shield(path: str, respond_first: bool) -> list[dict[str, Any]]:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if respond_first:
+            await send({"type": "http.response.start", "status": 500, "headers": []})
+            await send({"type": "http.response.body", "body": b"handled"})
+        raise RuntimeError("boom")
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope = {"type": "http", "method": "GET", "path": path, "headers": []}
+    asyncio.run(Shield(app)(scope, receive, send))
+    return sent
+
+
+def test_the_shield_answers_an_unanswered_error_in_the_surfaces_shape() -> None:
+    sent = run_shield("/scim/v2/Users", respond_first=False)
+    assert sent[0]["status"] == 500
+    assert orjson.loads(sent[1]["body"]) == {
+        "schemas": [ERROR],
+        "status": "500",
+        "detail": "An internal error occurred; it has been logged.",
+    }
+    api = run_shield("/api/users", respond_first=False)
+    assert orjson.loads(api[1]["body"])["error"]["code"] == "internal_error"
+
+
+def test_the_shield_ends_an_error_that_was_already_answered() -> None:
+    sent = run_shield("/scim/v2/Users", respond_first=True)  # no exception reaches the server
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+
+
+def test_error_bodies_by_path() -> None:
+    assert error_response("/scim/v2", 431, "x")[0] == b"application/scim+json"
+    assert error_response("/api", 414, "x")[0] == b"application/json"
+    assert error_response("/apix", 414, "x")[0] == b"text/plain; charset=utf-8"
+    assert orjson.loads(error_response("/scim/v2/Users", 400, "x")[1])["scimType"] == "invalidSyntax"
