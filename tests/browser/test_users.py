@@ -1,5 +1,5 @@
-"""Organization → Users in a real browser: search, filters and paging over 120 provisioned users, and a
-local user's session ended by an admin's deactivation."""
+"""Organization → Users in a real browser: search (substring, by relevance, highlighted), filters and paging
+over 120 provisioned users, and a local user's session ended by an admin's deactivation."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from support.browser import (
     ScimClient,
     change_password,
     okta_person,
+    screenshot,
     sign_in,
 )
 
@@ -56,7 +57,7 @@ def user_names(page: Page) -> list[str]:
 
 
 def test_search_filter_and_paging(crew: None, admin_page: Page) -> None:
-    """Prefix search on username, name and email; the status filter; pages of 50 with the total."""
+    """Search on username, name and email; the status filter; pages of 50 with the total, by cursor."""
     page = admin_page
     search(page, "crew.01")
     expect(page.locator(".result-count")).to_have_text("Showing 1–10 of 10")
@@ -82,20 +83,52 @@ def test_search_filter_and_paging(crew: None, admin_page: Page) -> None:
     expect(page.locator(".result-count")).to_have_text("Showing 51–100 of 120")
     expect(pager).to_contain_text("Page 2 of 3")
     assert user_names(page) == [crew_name(n) for n in range(50, 100)]
-    assert "q=crew." in page.url and "page=2" in page.url
+    assert "q=crew." in page.url and "cursor=" in page.url  # a search pages by keyset
     pager.get_by_role("link", name="Last").click()
     expect(page.locator(".result-count")).to_have_text("Showing 101–120 of 120")
     expect(pager.get_by_role("link", name="Next")).to_have_count(0)
+    pager.get_by_role("link", name="Previous").click()
+    expect(page.locator(".result-count")).to_have_text("Showing 51–100 of 120")
 
-    # Sorting by a column keeps the search; a second click reverses the order.
+    # With a search the order is relevance, and the page says so: the column headers do not sort.
+    expect(page.locator(".ranked-order")).to_contain_text("Sorted by relevance")
+    expect(page.get_by_role("columnheader", name="Username").get_by_role("link")).to_have_count(0)
+
+    # Without one, a column sorts the list; a second click reverses the order.
+    page.get_by_role("search").get_by_role("link", name="Clear").click()
     page.get_by_role("columnheader", name="Username").get_by_role("link").click()
     expect(page.get_by_role("columnheader", name="Username")).to_have_attribute("aria-sort", "descending")
-    expect(page.locator(".result-count")).to_have_text("Showing 1–50 of 120")
-    assert user_names(page)[0] == crew_name(CREW - 1)
+    listed = user_names(page)
+    assert listed == sorted(listed, key=str.lower, reverse=True) and crew_name(CREW - 1) in listed
 
     search(page, "nobody-has-this-prefix")
     expect(page.locator(".result-count")).to_have_count(0)
     expect(page.get_by_role("status")).to_contain_text("No users match “nobody-has-this-prefix”")
+
+
+def test_a_substring_search_finds_the_user_and_highlights_the_match(
+    crew: None, scim_client: ScimClient, admin_page: Page
+) -> None:
+    """'urney' is not the beginning of anything: it is inside the username and e-mail, and the beginning of
+    the family name. The user is found and every match is marked in the row."""
+    scim_client.create(okta_person("journey.581629.0@example.com", "Journey", "Urney581629", "00ujourney581629"))
+    page = admin_page
+    search(page, "urney")
+    expect(page.locator(".result-count")).to_have_text("Showing 1–1 of 1")
+    row = page.locator("table.users tbody tr")
+    expect(row).to_have_count(1)
+    assert user_names(page) == ["journey.581629.0@example.com"]
+    marks = row.locator("mark")
+    expect(marks).to_have_count(4)  # username, display name (twice), e-mail
+    assert [text.lower() for text in marks.all_inner_texts()] == ["urney"] * 4
+    expect(row.get_by_role("cell").nth(1)).to_have_text("Journey Urney581629")
+    expect(row.get_by_role("cell").nth(1).locator("mark").nth(1)).to_have_text("Urney")
+    screenshot(page, "users-search", docs=False)
+
+    search(page, "581629")  # digits inside the username and e-mail
+    assert user_names(page) == ["journey.581629.0@example.com"]
+    search(page, "URNÉY")  # any case, any accent
+    assert user_names(page) == ["journey.581629.0@example.com"]
 
 
 def test_deactivation_ends_a_signed_in_users_session(

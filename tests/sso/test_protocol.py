@@ -185,6 +185,13 @@ class _Handler(BaseHTTPRequestHandler):
     mode = "html"
 
     def do_GET(self) -> None:
+        self.server.requests += 1  # type: ignore[attr-defined]
+        if self.server.mode == "redirect":  # type: ignore[attr-defined]
+            self.send_response(302)
+            self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.server.mode == "hang":  # type: ignore[attr-defined]
             self.server.release.wait(5)  # type: ignore[attr-defined]
             return
@@ -202,6 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
 def odd_server() -> Iterator[ThreadingHTTPServer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.mode = "html"  # type: ignore[attr-defined]
+    server.requests = 0  # type: ignore[attr-defined]
     server.release = threading.Event()  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -242,6 +250,29 @@ def test_an_oversized_answer_is_cut_off(odd_server: ThreadingHTTPServer) -> None
     with pytest.raises(ProviderError) as failed:
         asyncio.run(ProviderClient(timeout=5, ttl=60).metadata(_issuer(odd_server)))
     assert failed.value.reason == "response_too_large"
+
+
+def test_a_redirect_is_not_followed(odd_server: ThreadingHTTPServer) -> None:
+    """A provider (or someone in its place) answering 302 to another host, here the cloud metadata address,
+    is an error: nothing is fetched from where it points."""
+    odd_server.mode = "redirect"  # type: ignore[attr-defined]
+    with pytest.raises(ProviderError) as failed:
+        asyncio.run(ProviderClient(timeout=2, ttl=60).metadata(_issuer(odd_server)))
+    assert failed.value.reason == "discovery_failed" and "HTTP 302" in failed.value.detail
+    assert odd_server.requests == 1  # type: ignore[attr-defined]
+
+
+def test_private_addresses_are_refused_when_the_setting_says_so(odd_server: ThreadingHTTPServer) -> None:
+    """With GATEHOUSE_OUTBOUND_DENY_PRIVATE on, a provider on loopback (by address or by a name that resolves
+    to it) is refused before any connection; with it off (the default) it is called."""
+    for issuer in (_issuer(odd_server), f"http://localhost:{odd_server.server_address[1]}"):
+        with pytest.raises(ProviderError) as failed:
+            asyncio.run(ProviderClient(timeout=2, ttl=60, deny_private=True).metadata(issuer))
+        assert failed.value.reason == "refused" and "GATEHOUSE_OUTBOUND_DENY_PRIVATE" in failed.value.detail
+    assert odd_server.requests == 0  # type: ignore[attr-defined]
+    with pytest.raises(ProviderError) as answered:  # the default: called (and its HTML is not a document)
+        asyncio.run(ProviderClient(timeout=2, ttl=60).metadata(_issuer(odd_server)))
+    assert answered.value.reason == "discovery_invalid" and odd_server.requests == 1  # type: ignore[attr-defined]
 
 
 def test_metadata_is_cached_for_the_ttl(iam_server: Any) -> None:

@@ -44,9 +44,25 @@ def unavailable(reason: str) -> NoReturn:
 
 
 def _with_search_path(url: URL, schema: str) -> URL:
-    """``url`` whose connections use ``schema`` (libpq ``options=-csearch_path=...``)."""
-    options = " ".join(filter(None, (url.query.get("options"), f"-csearch_path={schema}")))
+    """``url`` whose connections use ``schema``, then ``public`` for the extensions' objects (libpq
+    ``options=-csearch_path=...``): tables are created in, and found in, ``schema``."""
+    options = " ".join(filter(None, (url.query.get("options"), f"-csearch_path={schema},public")))
     return url.update_query_dict({"options": options})
+
+
+def shared_pg_trgm(connection: sa.Connection) -> None:
+    """``pg_trgm`` (the user search's trigram index) in schema ``public``, where no test drops it. Left to the
+    migration, it would be created in the first test schema of the search path, and dropped with it (with
+    every index of the other test schemas using it)."""
+    connection.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('gatehouse-test-pg_trgm'))"))  # xdist workers
+    found = connection.execute(
+        sa.text("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'")
+    )
+    schema = found.scalar()
+    if schema is None:
+        connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public"))
+    elif schema != "public":
+        connection.execute(sa.text("ALTER EXTENSION pg_trgm SET SCHEMA public"))
 
 
 @contextmanager
@@ -63,6 +79,7 @@ def fresh_postgres_schema() -> Iterator[str]:
     try:
         with admin.begin() as connection:
             connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            shared_pg_trgm(connection)
     except sa.exc.OperationalError as exc:
         admin.dispose()
         unavailable(str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc))

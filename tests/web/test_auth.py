@@ -10,6 +10,7 @@ from gatehouse.iam.bootstrap import ensure_super_admin
 from gatehouse.store import users
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
+from support.redirects import HOSTILE, browser_would_go
 from support.web import ADMIN_PASSWORD, csrf_of, make_admin, sign_in
 
 
@@ -44,12 +45,18 @@ def test_pages_need_a_session(app_client: TestClient) -> None:
 
 
 def test_next_cannot_leave_the_site(app_client: TestClient, db: Database) -> None:
-    """An absolute or protocol-relative `next` is ignored (no open redirect)."""
+    """Every `next` a browser would follow away (absolute, protocol-relative, backslash, tab or CR/LF, encoded
+    slash or backslash) is refused by the check and the sign-in lands at home; a local one is kept."""
     make_admin(db)
-    for target in ("https://evil.example/", "//evil.example/x"):
+    for target in HOSTILE:
         response = sign_in(app_client, next=target)
-        assert response.headers["location"] == "/organization/users"
+        assert response.headers["location"] == "/organization/users", target
+        assert browser_would_go(response.headers["location"]) == "gatehouse.test"
         app_client.cookies.clear()
+        page = app_client.get("/login", params={"next": target})
+        assert page.status_code == 200
+    kept = sign_in(app_client, next="/organization/groups?q=ops")
+    assert kept.headers["location"] == "/organization/groups?q=ops"
 
 
 def test_csrf_is_required_on_every_form(app_client: TestClient, db: Database) -> None:

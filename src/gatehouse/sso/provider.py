@@ -1,8 +1,9 @@
 """Calls to OpenID providers: discovery, keys, the token endpoint and UserInfo (with httpx).
 
 The messages are built and read by :mod:`gatehouse.sso.protocol`; this module only carries them, with a
-timeout on every call, no redirects followed (a provider's endpoints are where its metadata says), and a
-cap on every response body. A process keeps each provider's discovery document and keys for
+timeout on every call, no redirects followed (a provider's endpoints are where its metadata says), a
+cap on every response body, and, when ``GATEHOUSE_OUTBOUND_DENY_PRIVATE`` is on, only to public addresses
+(:mod:`gatehouse.outbound`). A process keeps each provider's discovery document and keys for
 ``ttl`` seconds (OIDC Discovery 1.0 §4, OIDC Core 1.0 §10.1.1: keys may rotate, so an ID token naming an
 unknown ``kid`` makes the caller fetch the keys again at once). These caches hold public data from the
 provider only, never Gatehouse state, so processes need not agree on them.
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
+from gatehouse import outbound
 from gatehouse.sso.protocol import (
     ProviderError,
     ProviderMetadata,
@@ -68,8 +70,11 @@ class ProviderClient:
         timeout: float,
         ttl: float,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        deny_private: bool = False,
     ) -> None:
         self._timeout = timeout
+        self._deny_private = deny_private
         self._ttl = ttl
         self._clock = clock
         self._metadata: dict[str, tuple[float, ProviderMetadata]] = {}
@@ -155,11 +160,41 @@ class ProviderClient:
         headers: dict[str, str],
         body: str | None = None,
     ) -> tuple[int, object]:
-        """Send one request; the status and the decoded JSON body (``None`` when it is not JSON)."""
+        """Send one request; the status and the decoded JSON body (``None`` when it is not JSON). Where it may
+        go is :func:`gatehouse.outbound.destination`'s to say."""
+        status, content = await self._fetch(client, method, url, what, headers, body)
+        try:
+            return status, orjson.loads(content)
+        except orjson.JSONDecodeError:
+            return status, None
+
+    async def get_document(self, url: str, what: str) -> tuple[int, bytes]:
+        """GET a document (a SAML IdP's metadata) as the other calls are made: the status and the body."""
+        async with self._http() as client:
+            return await self._fetch(client, "GET", url, what, {"Accept": "application/samlmetadata+xml, */*"})
+
+    async def _fetch(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        what: str,
+        headers: dict[str, str],
+        body: str | None = None,
+    ) -> tuple[int, bytes]:
         import httpx
 
         try:
-            async with client.stream(method, url, headers=headers, content=body) as response:
+            target = await outbound.destination(url, deny_private=self._deny_private)
+        except outbound.OutboundRefused as exc:
+            raise ProviderError("refused", f"The identity provider's {what} was not called: {exc.detail}") from exc
+        if target.host_header is not None:
+            headers = {**headers, "Host": target.host_header}
+        extensions = {"sni_hostname": target.server_name} if target.server_name else None
+        try:
+            async with client.stream(
+                method, target.url, headers=headers, content=body, extensions=extensions
+            ) as response:
                 chunks: list[bytes] = []
                 size = 0
                 async for chunk in response.aiter_bytes():
@@ -176,7 +211,4 @@ class ProviderClient:
             raise ProviderError(
                 "unreachable", f"The identity provider's {what} could not be reached ({type(exc).__name__})."
             ) from exc
-        try:
-            return status, orjson.loads(b"".join(chunks))
-        except orjson.JSONDecodeError:
-            return status, None
+        return status, b"".join(chunks)

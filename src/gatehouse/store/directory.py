@@ -1,9 +1,13 @@
 """The user directory of Organization → Users: listing queries that stay indexed at 100,000 users.
 
 A listing is a ``count(*)`` of the filtered users plus a ``LIMIT``/``OFFSET`` page of ids, then
-those users by primary key, all on indexed columns; nothing loads the whole table. Search is a
-case-insensitive *prefix* match on the lower-cased ``userName``, name and primary e-mail columns,
-OR-ed:
+those users by primary key, all on indexed columns; nothing loads the whole table.
+
+**A search** (any ``q``) is :mod:`gatehouse.store.search`'s: substring (trigram indexes) or, for a
+term without a run of three letters or digits, prefix; by relevance, paged with a keyset cursor, the
+status and source filters still applied, the total counted up to 10,000. The sorts below are those of
+the list without a search. A prefix is matched on the lower-cased ``userName``, name and primary
+e-mail columns, OR-ed:
 
 - SQLite: a range ``col >= :p AND col < :p_next`` (``p_next`` is the smallest string above every
   string starting with ``p``), which the plain B-tree indexes serve (text compares by code point);
@@ -18,7 +22,7 @@ segment can walk its index. Sorting by status or source reads one segment per va
 order within each). ``id`` is the final tie-break everywhere, so pages never overlap.
 
 Each segment's size is counted first, so a page reads exactly the slices it needs, each by the path
-its size calls for (see :func:`page_statement`): a search or a small segment is gathered through its
+its size calls for (see :func:`page_statement`): a small segment is gathered through its filter
 indexes and sorted; a large segment walks the sort index. The choice is ours rather than the
 planner's, because SQLite has no statistics and PostgreSQL's ``LIMIT`` estimates assume matches are
 spread evenly through the sort order.
@@ -36,11 +40,13 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gatehouse.resources.search import Term, term_of
+from gatehouse.store import search as relevance
 from gatehouse.store import user_events
 from gatehouse.store import users as user_store
 from gatehouse.store.records import Reference, as_utc, utcnow
 from gatehouse.store.sessions import SessionInfo
-from gatehouse.store.tables import SOURCES, users
+from gatehouse.store.tables import SOURCES, user_search, users
 from gatehouse.store.tables import sessions as session_table
 from gatehouse.store.user_events import UserEvent
 
@@ -57,7 +63,8 @@ _SURROGATES = range(0xD800, 0xE000)
 
 @dataclass(frozen=True, slots=True)
 class DirectoryQuery:
-    """What the Users page asks for: search prefix, filters, sort and page (1-based)."""
+    """What the Users page asks for: a search, filters, sort and page (1-based); a search is paged by
+    ``cursor`` (a :class:`~gatehouse.store.search.Cursor`, encoded) instead, and ordered by relevance."""
 
     search: str = ""
     status: str = "all"
@@ -66,6 +73,7 @@ class DirectoryQuery:
     descending: bool = False
     page: int = 1
     per_page: int = PAGE_SIZE
+    cursor: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -78,14 +86,14 @@ class DirectoryQuery:
             raise ValueError("page and per_page start at 1")
 
     @property
-    def prefix(self) -> str:
-        """The search as matched: trimmed and lower-cased (the columns are lower-cased)."""
-        return self.search.strip()[:MAX_SEARCH].lower()
+    def term(self) -> Term:
+        """The search as matched (trimmed; empty when there is none)."""
+        return term_of(self.search[:MAX_SEARCH])
 
     @property
     def filtered(self) -> bool:
         """Whether a search or filter narrows the list."""
-        return bool(self.prefix) or self.status != "all" or self.source != "all"
+        return bool(self.term) or self.status != "all" or self.source != "all"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,21 +113,39 @@ class DirectoryRow:
 
 @dataclass(frozen=True, slots=True)
 class DirectoryPage:
-    """One page of users, the number of users matching in all, and the page actually served."""
+    """One page of users, the number of users matching in all, and the page actually served.
+
+    A search's page (``ranked``) is ordered by relevance; its ``total`` is exact only when ``exact`` (else
+    there are more than :data:`~gatehouse.store.search.CAP`), ``offset`` says how many matches come before
+    it, and the cursors lead to the pages around it."""
 
     rows: list[DirectoryRow]
     total: int
     page: int = 1
     per_page: int = PAGE_SIZE
+    exact: bool = True
+    offset: int | None = None
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+    ranked: bool = False
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        """How many pages (at least: a total that is not exact counts one match more than it knows of)."""
+        known = self.total if self.exact else self.total - 1
+        return max(1, -(-known // self.per_page))
+
+    @property
+    def last_cursor(self) -> str | None:
+        """The cursor of a search's last page, when its total is exact and the page is not the last."""
+        return relevance.last_page().encode() if self.ranked and self.exact and self.next_cursor else None
 
     @property
     def first(self) -> int:
         """1-based position of the first row shown (0 when none)."""
-        return (self.page - 1) * self.per_page + 1 if self.rows else 0
+        if not self.rows:
+            return 0
+        return (self.offset if self.offset is not None else (self.page - 1) * self.per_page) + 1
 
     @property
     def last(self) -> int:
@@ -168,32 +194,28 @@ class _Where:
     SQLite plans without statistics and takes any equality on an indexed column for the best path, so
     on SQLite the ``source`` and ``active`` terms are written ``+users.source`` (its documented way to
     keep a term from choosing an index) wherever ``ix_users_source_active`` is not the path: when
-    walking, and whenever a search is present (the prefix indexes are then the path). Through the
-    filters, one status without a source filter reads ``source IN (every source) AND active = :v``,
-    which that index serves on both databases.
+    walking. Through the filters, one status without a source filter reads ``source IN (every source)
+    AND active = :v``, which that index serves on both databases.
     """
 
     def __init__(self, query: DirectoryQuery, dialect: str, *, through_filters: bool) -> None:
         self.query = query
         self.dialect = dialect
         self.through_filters = through_filters
-        steer = dialect == "sqlite" and (bool(query.prefix) or not through_filters)
+        steer = dialect == "sqlite" and not through_filters
         self.source: sa.ColumnElement[Any] = _unindexed(users.c.source) if steer else users.c.source
         self.active: sa.ColumnElement[Any] = _unindexed(users.c.active) if steer else users.c.active
 
     def status(self, active: bool) -> sa.ColumnElement[bool]:
         """Users of one status."""
         condition = self.active == active
-        if self.through_filters and self.query.source == "all" and not self.query.prefix:
+        if self.through_filters and self.query.source == "all":
             return sa.and_(self.source.in_(SOURCES), condition)
         return condition
 
     def conditions(self) -> list[sa.ColumnElement[bool]]:
-        """Prefix search, status and source filters (AND-ed)."""
+        """Status and source filters (AND-ed)."""
         query, found = self.query, []
-        if query.prefix:
-            columns = (users.c.user_name_lower, users.c.name_lower, users.c.email_lower)
-            found.append(sa.or_(*(_starts_with(c, query.prefix, self.dialect) for c in columns)))
         if query.status != "all":
             found.append(self.status(query.status == "active"))
         if query.source != "all":
@@ -221,16 +243,16 @@ class _Segment:
     descending: bool = False
     test: tuple[str, Any] | None = None
 
-    def condition(self, where: _Where, columns: Any = None) -> tuple[sa.ColumnElement[bool], ...]:
-        """The segment's condition on ``users`` (through ``where``), or on the ``columns`` of a CTE."""
+    def condition(self, where: _Where) -> tuple[sa.ColumnElement[bool], ...]:
+        """The segment's condition on ``users`` (through ``where``)."""
         if self.test is None:
             return ()
         name, value = self.test
-        if columns is None and name == "active":
+        if name == "active":
             return (where.status(value),)
-        if columns is None and name == "source":
+        if name == "source":
             return (where.source == value,)
-        column = (users.c if columns is None else columns)[name]
+        column = users.c[name]
         if value == PRESENT:
             return (column.is_not(None),)
         return (column.is_(None),) if value is None else (column == value,)
@@ -302,9 +324,9 @@ def _row(row: Any) -> DirectoryRow:
 
 
 GATHER_AT_MOST = 5000
-"""A segment of at most this many users is gathered through its filter or search indexes, then
-sorted; a larger one is read by walking the sort index, where ``LIMIT`` stops early because matches
-are dense (at least 1 in 20 rows at 100,000 users)."""
+"""A segment of at most this many users is gathered through its filter indexes, then sorted; a larger
+one is read by walking the sort index, where ``LIMIT`` stops early because matches are dense (at least
+1 in 20 rows at 100,000 users)."""
 
 
 def count_statement(query: DirectoryQuery, dialect: str, segment: int | None = None) -> sa.Select[Any]:
@@ -317,46 +339,94 @@ def count_statement(query: DirectoryQuery, dialect: str, segment: int | None = N
 def page_statement(
     query: DirectoryQuery, dialect: str, offset: int, limit: int, segment: int = 0, *, gather: bool = False
 ) -> sa.Select[Any]:
-    """The ids of one segment's slice, in order; exposed so tests can EXPLAIN it.
+    """The ids of one segment's slice of the list without a search, in order; exposed so tests can
+    EXPLAIN it.
 
-    A search always gathers: its matches come from the prefix indexes alone (a ``MATERIALIZED`` CTE,
-    the segment's own condition applied after), then are sorted. Otherwise PostgreSQL may walk a
-    whole sort index hoping to meet 50 matches early, a full scan when they sort last (``q=xu`` by
-    userName): a search costs in proportion to its matches. Without a search, ``gather`` reads the
-    segment through its filter indexes (``source``, ``active``, ``IS NULL``) before sorting; else the
-    sort index is walked. Only ids are selected, so a sort or a deep ``OFFSET`` carries no documents.
+    ``gather`` reads the segment through its filter indexes (``source``, ``active``, ``IS NULL``) in a
+    ``MATERIALIZED`` CTE before sorting; else the sort index is walked. Only ids are selected, so a sort
+    or a deep ``OFFSET`` carries no documents.
     """
     chosen = _segments(query)[segment]
-    if not (gather or query.prefix):
+    if not gather:
         walk = _Where(query, dialect, through_filters=False)
         ordered = sa.select(users.c.id).where(*walk.conditions(), *chosen.condition(walk))
         return ordered.order_by(*chosen.order(users.c)).offset(offset).limit(limit)
     where = _Where(query, dialect, through_filters=True)
     names = dict.fromkeys(["id", chosen.column, *([chosen.test[0]] if chosen.test else [])])
-    found = sa.select(*(users.c[name] for name in names)).where(*where.conditions())
-    if not query.prefix:
-        found = found.where(*chosen.condition(where))
+    found = sa.select(*(users.c[name] for name in names)).where(*where.conditions(), *chosen.condition(where))
     matches = found.cte("matches").prefix_with("MATERIALIZED")
-    ordered = sa.select(matches.c.id)
-    if query.prefix:
-        ordered = ordered.where(*chosen.condition(where, matches.c))
-    return ordered.order_by(*chosen.order(matches.c)).offset(offset).limit(limit)
+    return sa.select(matches.c.id).order_by(*chosen.order(matches.c)).offset(offset).limit(limit)
 
 
 def count_users(connection: Connection, query: DirectoryQuery) -> int:
-    """How many users match the query's search and filters."""
+    """How many users match the query's filters (without a search)."""
     return int(connection.execute(count_statement(query, connection.dialect.name)).scalar_one())
 
 
-def search_users(
-    connection: Connection, query: DirectoryQuery, *, gather_at_most: int = GATHER_AT_MOST
-) -> DirectoryPage:
-    """One page of the directory and the number of matching users (a page past the end is served as
-    the last page).
+def _users_starting_with(connection: Connection, column: sa.ColumnElement[Any], prefix: str) -> sa.ColumnElement[bool]:
+    return _starts_with(column, prefix, connection.dialect.name)
 
-    The size of each segment is counted (indexed counts; the last one is the total minus the others),
-    so each slice is read exactly, by the path its size calls for; then the page's rows by primary key.
+
+USERS = relevance.Space(
+    table=users,
+    key="user_name_lower",
+    identifiers=("user_name_lower", "email_lower"),
+    names=("name_lower",),
+    starts_with=_users_starting_with,
+    side=user_search,
+    fts="user_search_fts",
+)
+"""What a search of the users reads (see :mod:`gatehouse.store.search`)."""
+
+
+def _by_id(connection: Connection, ids: list[str]) -> list[DirectoryRow]:
+    found = {r.id: _row(r) for r in connection.execute(sa.select(*_ROW_COLUMNS).where(users.c.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+def search_users(
+    connection: Connection,
+    query: DirectoryQuery,
+    *,
+    gather_at_most: int = GATHER_AT_MOST,
+    search_gather_at_most: int | None = None,
+) -> DirectoryPage:
+    """One page of the directory and the number of matching users.
+
+    With a search: :func:`gatehouse.store.search.search` (by relevance, the page the cursor names, the
+    filters applied). Without: the list in the query's sort, its page (a page past the end is served as
+    the last page); the size of each segment is counted (indexed counts; the last one is the total minus
+    the others), so each slice is read exactly, by the path its size calls for. Then the page's rows by
+    primary key.
     """
+    term = query.term
+    if term:
+        filters: dict[str, Any] = {}
+        if query.status != "all":
+            filters["active"] = query.status == "active"
+        if query.source != "all":
+            filters["source"] = query.source
+        cursor = relevance.Cursor.decode(query.cursor) if query.cursor else None
+        found = relevance.search(
+            connection,
+            USERS,
+            term,
+            filters=filters,
+            cursor=cursor,
+            per_page=query.per_page,
+            gather_at_most=search_gather_at_most,
+        )
+        return DirectoryPage(
+            _by_id(connection, found.ids),
+            found.total,
+            found.offset // query.per_page + 1,
+            query.per_page,
+            exact=found.exact,
+            offset=found.offset,
+            next_cursor=found.next.encode() if found.next else None,
+            prev_cursor=found.previous.encode() if found.previous else None,
+            ranked=True,
+        )
     dialect = connection.dialect.name
     total = count_users(connection, query)
     if total == 0:
@@ -378,8 +448,7 @@ def search_users(
             )
             ids.extend(connection.execute(statement).scalars())
         start += size
-    found = {r.id: _row(r) for r in connection.execute(sa.select(*_ROW_COLUMNS).where(users.c.id.in_(ids)))}
-    return DirectoryPage([found[i] for i in ids if i in found], total, page, query.per_page)
+    return DirectoryPage(_by_id(connection, ids), total, page, query.per_page)
 
 
 # --------------------------------------------------------------------------------------- one user

@@ -1,6 +1,7 @@
 """The SCIM groups as an administrator lists them (admin API ``GET /api/groups`` and the dashboard's
-Groups page, both through :func:`list_groups`): a prefix search on the lower-cased display name, ordered
-by it, a page at a time, plus each listed group's member count.
+Groups page, both through :func:`list_groups`): ordered by the lower-cased display name, a page at a time,
+plus each listed group's member count. A search is :mod:`gatehouse.store.search`'s (substring of the
+display name on its trigram index, or a prefix for a short term; by relevance, keyset-paged).
 
 Every statement is served by an index:
 
@@ -25,12 +26,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gatehouse.resources.search import term_of
+from gatehouse.store import search as relevance
+from gatehouse.store.batches import in_chunks
 from gatehouse.store.directory import like_prefix, next_prefix
 from gatehouse.store.records import Reference, as_utc
-from gatehouse.store.tables import group_members, group_role_bindings, groups, roles, user_roles, users
+from gatehouse.store.tables import group_members, group_role_bindings, group_search, groups, roles, user_roles, users
 
 PAGE_SIZE = 50
 MAX_SEARCH = 255
+
+_SHOWN = (groups.c.id, groups.c.display_name, groups.c.external_id, groups.c.created, groups.c.last_modified)
+"""The columns of a group that the list and the group's page show."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,16 +54,42 @@ class GroupRow:
 
 @dataclass(frozen=True, slots=True)
 class GroupPage:
-    """One page of groups, how many match in all, and the page actually served."""
+    """One page of groups, how many match in all, and the page actually served. A search's page
+    (``ranked``: by relevance) has a total that is exact only when ``exact``, the number of matches before
+    it (``offset``) and the cursors of the pages around it (see :mod:`gatehouse.store.search`)."""
 
     rows: list[GroupRow]
     total: int
     page: int
     per_page: int
+    exact: bool = True
+    offset: int | None = None
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+    ranked: bool = False
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        """How many pages (at least: a total that is not exact counts one match more than it knows of)."""
+        known = self.total if self.exact else self.total - 1
+        return max(1, -(-known // self.per_page))
+
+    @property
+    def first(self) -> int:
+        """1-based position of the first row shown (0 when none)."""
+        if not self.rows:
+            return 0
+        return (self.offset if self.offset is not None else (self.page - 1) * self.per_page) + 1
+
+    @property
+    def last(self) -> int:
+        """1-based position of the last row shown (0 when none)."""
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+    @property
+    def last_cursor(self) -> str | None:
+        """The cursor of a search's last page, when its total is exact and the page is not the last."""
+        return relevance.last_page().encode() if self.ranked and self.exact and self.next_cursor else None
 
 
 def _matching(search: str, dialect: str) -> list[sa.ColumnElement[bool]]:
@@ -81,13 +114,7 @@ def search_groups(connection: Connection, search: str = "", page: int = 1, per_p
         return GroupPage([], 0, 1, per_page)
     page = min(page, -(-total // per_page))
     rows = connection.execute(
-        sa.select(
-            groups.c.id,
-            groups.c.display_name,
-            groups.c.external_id,
-            groups.c.created,
-            groups.c.last_modified,
-        )
+        sa.select(*_SHOWN)
         .where(*where)
         .order_by(groups.c.display_name_lower, groups.c.id)
         .offset((page - 1) * per_page)
@@ -156,12 +183,48 @@ def name_prefix(connection: Connection, search: str) -> list[sa.ColumnElement[bo
     return _matching(search, "sqlite")
 
 
-def list_groups(connection: Connection, search: str = "", page: int = 1, per_page: int = PAGE_SIZE) -> GroupPage:
-    """:func:`search_groups` for the dashboard, with :func:`name_prefix`: the count and the page of a search
-    read a range of the name index, and a page walks it (names are unique: no tie-break to sort)."""
+def _groups_starting_with(connection: Connection, column: sa.ColumnElement[Any], prefix: str) -> sa.ColumnElement[bool]:
+    return sa.and_(*name_prefix(connection, prefix))
+
+
+GROUPS = relevance.Space(
+    table=groups,
+    key="display_name_lower",
+    identifiers=("display_name_lower",),
+    names=(),
+    starts_with=_groups_starting_with,
+    side=group_search,
+    fts="group_search_fts",
+)
+"""What a search of the groups reads (see :mod:`gatehouse.store.search`): the display name."""
+
+
+def list_groups(
+    connection: Connection, search: str = "", page: int = 1, per_page: int = PAGE_SIZE, cursor: str = ""
+) -> GroupPage:
+    """The groups for the dashboard and the admin API. With a search: :func:`gatehouse.store.search.search`
+    on the display name (substring, or prefix for a short term), by relevance, the page ``cursor`` names.
+    Without: by name, page ``page``, walking the name index (names are unique: no tie-break to sort)."""
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page start at 1")
-    where = name_prefix(connection, search)
+    term = term_of(search[:MAX_SEARCH])
+    if term:
+        decoded = relevance.Cursor.decode(cursor) if cursor else None
+        found = relevance.search(connection, GROUPS, term, cursor=decoded, per_page=per_page)
+        shown = {row.id: row for row in connection.execute(sa.select(*_SHOWN).where(groups.c.id.in_(found.ids)))}
+        counts = _member_counts(connection, found.ids)
+        return GroupPage(
+            [_row(shown[i], counts.get(i, 0)) for i in found.ids if i in shown],
+            found.total,
+            found.offset // per_page + 1,
+            per_page,
+            exact=found.exact,
+            offset=found.offset,
+            next_cursor=found.next.encode() if found.next else None,
+            prev_cursor=found.previous.encode() if found.previous else None,
+            ranked=True,
+        )
+    where: list[sa.ColumnElement[bool]] = []
     total = int(connection.execute(sa.select(sa.func.count()).select_from(groups).where(*where)).scalar_one())
     if total == 0:
         return GroupPage([], 0, 1, per_page)
@@ -182,7 +245,6 @@ GATHER_AT_MOST = 5000
 """A group of at most this many members has its first members gathered through the ``group_members`` key
 and sorted by username; a larger one walks the users' ``user_name_lower`` index, keeping members, where
 ``LIMIT`` stops early because members are dense."""
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,13 +281,12 @@ class RoleCounts:
 
 def bound_roles(connection: Connection, group_ids: Iterable[str]) -> dict[str, list[Reference]]:
     """The roles (id, name) bound to each group, by name (``group_role_bindings`` by group, joined to roles)."""
-    ids = list(dict.fromkeys(group_ids))
-    found: dict[str, list[Reference]] = {group_id: [] for group_id in ids}
-    for start in range(0, len(ids), _CHUNK):
+    found: dict[str, list[Reference]] = {group_id: [] for group_id in dict.fromkeys(group_ids)}
+    for chunk in in_chunks(found):
         rows = connection.execute(
             sa.select(group_role_bindings.c.group_id, roles.c.id, roles.c.name)
             .join(roles, roles.c.id == group_role_bindings.c.role_id)
-            .where(group_role_bindings.c.group_id.in_(ids[start : start + _CHUNK]))
+            .where(group_role_bindings.c.group_id.in_(chunk))
             .order_by(group_role_bindings.c.group_id, roles.c.name_lower, roles.c.id)
         )
         for group_id, role_id, name in rows:
@@ -243,15 +304,7 @@ def find_by_name(connection: Connection, display_name: str) -> Reference | None:
 
 def group_summary(connection: Connection, group_id: str, members_shown: int = MEMBERS_SHOWN) -> GroupSummary | None:
     """A group with its member count and its first ``members_shown`` members by username, or ``None``."""
-    row = connection.execute(
-        sa.select(
-            groups.c.id,
-            groups.c.display_name,
-            groups.c.external_id,
-            groups.c.created,
-            groups.c.last_modified,
-        ).where(groups.c.id == group_id)
-    ).first()
+    row = connection.execute(sa.select(*_SHOWN).where(groups.c.id == group_id)).first()
     if row is None:
         return None
     count = _member_counts(connection, [group_id]).get(group_id, 0)
@@ -284,8 +337,7 @@ def role_counts(connection: Connection, role_ids: Iterable[str]) -> dict[str, Ro
     ids = list(dict.fromkeys(role_ids))
     holders = dict.fromkeys(ids, 0)
     bound = dict.fromkeys(ids, 0)
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
+    for chunk in in_chunks(ids):
         holder_rows = connection.execute(
             sa.select(user_roles.c.role_id, sa.func.count(sa.distinct(user_roles.c.user_id)))
             .where(user_roles.c.role_id.in_(chunk))

@@ -17,11 +17,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import Conflict, NotFound, PreconditionFailed
+from gatehouse.resources.search import search_text
+from gatehouse.store.batches import CHUNK, in_chunks
+from gatehouse.store.pages import filtered_page
 from gatehouse.store.records import Reference, StoredResource, as_utc
 from gatehouse.store.tables import group_members, groups, users
 from gatehouse.store.users import serialize
-
-_CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class GroupWrite:
             "display_name_lower": self.display_name.lower(),
             "external_id": self.doc.get("externalId"),
             "data": serialize(self.id, self.doc),
+            "search_text": search_text([self.display_name], []),
         }
 
 
@@ -61,6 +63,24 @@ def get(connection: Connection, group_id: str) -> StoredResource | None:
     """The group with this id, or ``None``."""
     row = connection.execute(sa.select(*_GROUP_COLUMNS).where(groups.c.id == group_id)).first()
     return to_group(row) if row else None
+
+
+def search(
+    connection: Connection,
+    condition: sa.ColumnElement[bool] | None,
+    order: sa.ColumnElement[Any] | None,
+    *,
+    descending: bool,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[StoredResource]]:
+    """How many groups meet ``condition`` (all of them when ``None``), and those from ``offset`` on, at most
+    ``limit``: by ``order`` and then id (see :func:`~gatehouse.store.pages.filtered_page`)."""
+    where = sa.true() if condition is None else condition
+    total, rows = filtered_page(
+        connection, groups, _GROUP_COLUMNS, where, order, descending=descending, offset=offset, limit=limit
+    )
+    return total, [to_group(row) for row in rows]
 
 
 def _conflict(write: GroupWrite) -> Conflict:
@@ -139,23 +159,20 @@ def add_members(
     if not rows:
         return
     insert_fn = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    for start in range(0, len(rows), _CHUNK):
+    for start in range(0, len(rows), CHUNK):
         statement = insert_fn(group_members)
         statement = statement.on_conflict_do_update(
             index_elements=[group_members.c.group_id, group_members.c.user_id],
             set_={"display": sa.func.coalesce(statement.excluded.display, group_members.c.display)},
         )
-        connection.execute(statement, rows[start : start + _CHUNK])
+        connection.execute(statement, rows[start : start + CHUNK])
 
 
 def remove_members(connection: Connection, group_id: str, user_ids: Sequence[str]) -> None:
     """Remove the listed members; ids that are not members are ignored."""
-    ids = list(dict.fromkeys(user_ids))
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in in_chunks(user_ids):
         connection.execute(
-            group_members.delete().where(
-                group_members.c.group_id == group_id, group_members.c.user_id.in_(ids[start : start + _CHUNK])
-            )
+            group_members.delete().where(group_members.c.group_id == group_id, group_members.c.user_id.in_(chunk))
         )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import Conflict, InvalidInput, NotFound
+from gatehouse.login.urls import is_local_path
 from gatehouse.store.records import as_utc
 from gatehouse.store.tables import sso_login_states
 
@@ -46,11 +47,6 @@ class LoginState:
 def state_hash(state: str) -> str:
     """The digest a state is stored under (hex SHA-256)."""
     return hashlib.sha256(state.encode("utf-8")).hexdigest()
-
-
-def is_local_path(path: str) -> bool:
-    """Whether ``path`` is a path on this server (not ``//host`` or ``/\\host``, which browsers follow away)."""
-    return path.startswith("/") and not path.startswith(("//", "/\\")) and all(0x20 < ord(char) < 0x7F for char in path)
 
 
 def _to_state(row: Any) -> LoginState:

@@ -17,7 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict, NotFound, PreconditionFailed
+from gatehouse.resources.search import search_text
 from gatehouse.store import driver
+from gatehouse.store.batches import in_chunks
+from gatehouse.store.pages import filtered_page
 from gatehouse.store.records import Reference, StoredUser
 from gatehouse.store.tables import group_members, groups, user_emails, users
 
@@ -56,10 +59,25 @@ class UserWrite:
             "name_lower": display.lower()[:255] if display else None,
             "email_lower": primary.lower()[:320] if primary else None,
             "data": serialize(self.id, doc),
+            "search_text": user_search_text(doc, display),
         }
         if not self.keep_password:
             values["password_hash"] = self.password_hash
         return values
+
+
+def user_search_text(doc: dict[str, Any], display: str | None) -> str:
+    """What a search finds the user by: userName, every e-mail and externalId, then the display name (as the
+    Users page shows it), given and family name (:func:`gatehouse.resources.search.search_text`)."""
+    sent = doc.get("name")
+    name: dict[str, Any] = sent if isinstance(sent, dict) else {}
+    emails = [str(e["value"]) for e in doc.get("emails") or [] if isinstance(e, dict) and e.get("value")]
+    identifiers = [str(doc.get("userName") or ""), *emails, _text(doc.get("externalId"))]
+    return search_text(identifiers, [display, _text(name.get("givenName")), _text(name.get("familyName"))])
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _primary_email(emails: Sequence[dict[str, Any]]) -> str | None:
@@ -228,11 +246,25 @@ def groups_of(connection: Connection, user_ids: Iterable[str]) -> dict[str, list
     return found
 
 
+def named_in(
+    connection: Connection, user_id: sa.Column[str], condition: sa.ColumnElement[bool], limit: int
+) -> tuple[int, list[str]]:
+    """How many users the rows of ``user_id``'s table that meet ``condition`` name (each user once), and the
+    user names of the first ``limit`` of them by user name (who holds a role, who has a boundary)."""
+    count = connection.execute(sa.select(sa.func.count(sa.distinct(user_id))).where(condition)).scalar_one()
+    names = connection.execute(
+        sa.select(users.c.user_name)
+        .where(users.c.id.in_(sa.select(user_id).where(condition)))
+        .order_by(users.c.user_name_lower)
+        .limit(limit)
+    ).scalars()
+    return int(count), list(names)
+
+
 def existing_ids(connection: Connection, user_ids: Sequence[str], *, source: str | None = None) -> set[str]:
     """Which of ``user_ids`` exist (optionally only among users of ``source``)."""
     found: set[str] = set()
-    for start in range(0, len(user_ids), 500):
-        chunk = list(user_ids[start : start + 500])
+    for chunk in in_chunks(user_ids):
         query = sa.select(users.c.id).where(users.c.id.in_(chunk))
         if source is not None:
             query = query.where(users.c.source == source, users.c.super_admin.is_(False))
@@ -267,3 +299,94 @@ def set_password(connection: Connection, user_id: str, password_hash: str, *, mu
         .where(users.c.id == user_id)
         .values(password_hash=password_hash, must_change_password=must_change)
     )
+
+
+def lock(connection: Connection, user_id: str) -> bool:
+    """Lock the user's row until the transaction ends (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write
+    transaction already holds the only write lock); returns whether the user exists."""
+    query = sa.select(users.c.id).where(users.c.id == user_id).with_for_update()
+    return connection.execute(query).first() is not None
+
+
+def set_source(connection: Connection, user_id: str, source: str, now: datetime) -> None:
+    """Hand the user to ``source`` (a local account to the identity provider): the version moves and
+    ``lastModified`` becomes ``now``; the document is unchanged."""
+    connection.execute(
+        users.update()
+        .where(users.c.id == user_id)
+        .values(source=source, version=users.c.version + 1, last_modified=now)
+    )
+
+
+def record_sign_in(connection: Connection, user_id: str, now: datetime) -> None:
+    """Note that the user signed in (by password or SSO) at ``now``: their ``last_login_at``."""
+    connection.execute(users.update().where(users.c.id == user_id).values(last_login_at=now))
+
+
+def any_super_admin(connection: Connection) -> bool:
+    """Whether any Super Admin account exists."""
+    return connection.execute(sa.select(users.c.id).where(users.c.super_admin.is_(True)).limit(1)).first() is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What the authorizer reads of a user on every request."""
+
+    user_name: str
+    active: bool
+    super_admin: bool
+
+
+def standing(connection: Connection, user_id: str) -> Standing | None:
+    """The user's name, status and Super Admin flag (one primary-key read), or ``None`` if there is no such user."""
+    row = connection.execute(
+        sa.select(users.c.user_name, users.c.active, users.c.super_admin).where(users.c.id == user_id)
+    ).first()
+    return None if row is None else Standing(row.user_name, bool(row.active), bool(row.super_admin))
+
+
+@dataclass(frozen=True, slots=True)
+class SignInAccount:
+    """An account as a password sign-in sees it."""
+
+    id: str
+    password_hash: str | None
+    active: bool
+    must_change_password: bool
+    user_name: str
+
+
+def sign_in_account(connection: Connection, identifier: str) -> SignInAccount | None:
+    """The account a sign-in names, whatever its source: the one whose username is ``identifier`` (trimmed,
+    in any case), else, for an e-mail address, the one account whose primary e-mail it is (``None`` when no
+    account, or more than one, has it). E-mail local parts are compared case-insensitively, as IdPs do."""
+    key = identifier.strip().lower()
+    columns = (users.c.id, users.c.password_hash, users.c.active, users.c.must_change_password, users.c.user_name)
+    row = connection.execute(sa.select(*columns).where(users.c.user_name_lower == key)).first()
+    if row is None and "@" in key:
+        rows = connection.execute(sa.select(*columns).where(users.c.email_lower == key).limit(2)).all()
+        row = rows[0] if len(rows) == 1 else None
+    if row is None:
+        return None
+    return SignInAccount(row.id, row.password_hash, bool(row.active), bool(row.must_change_password), row.user_name)
+
+
+def search_ids(
+    connection: Connection,
+    source: str,
+    condition: sa.ColumnElement[bool] | None,
+    order: sa.ColumnElement[Any] | None,
+    *,
+    descending: bool,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[str]]:
+    """How many users of ``source`` meet ``condition`` (all of them when ``None``), and the ids of those from
+    ``offset`` on, at most ``limit``: by ``order`` and then id (see :func:`~gatehouse.store.pages.filtered_page`)."""
+    where = users.c.source == source
+    if condition is not None:
+        where = sa.and_(where, condition)
+    total, rows = filtered_page(
+        connection, users, (users.c.id,), where, order, descending=descending, offset=offset, limit=limit
+    )
+    return total, [row.id for row in rows]
