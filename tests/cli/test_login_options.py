@@ -128,7 +128,7 @@ def test_disable_password_is_refused_while_no_option_is_enabled(env: dict[str, s
 def test_list_shows_options_without_secrets(env: dict[str, str], db: Database) -> None:
     empty = cli(env, "login-options", "list")
     assert empty.returncode == 0, empty.stderr
-    assert empty.stdout.splitlines() == ["Password sign-in: enabled", "No OpenID Connect login options."]
+    assert empty.stdout.splitlines() == ["Password sign-in: enabled", "No OpenID Connect, LDAP or SAML login options."]
     option_id = add_option(db)
     listed = json.loads(cli(env, "login-options", "list", "--json").stdout)
     assert listed["password_enabled"] is True
@@ -138,7 +138,7 @@ def test_list_shows_options_without_secrets(env: dict[str, str], db: Database) -
     assert found["redirect_uri"] == f"{PUBLIC_URL}/sso/oidc/{option_id}/callback"
     assert 'client_secret"' not in json.dumps(listed)
     text = cli(env, "login-options", "list").stdout
-    assert f"Okta\tenabled\t{DOWN_IDP}\tsecret: env\tid {option_id}" in text
+    assert f"Okta\toidc\tenabled\t{DOWN_IDP}\tsecret: env\tid {option_id}" in text
 
 
 def test_a_viewers_token_lists_but_may_not_switch(env: dict[str, str], db: Database) -> None:

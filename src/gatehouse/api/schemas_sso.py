@@ -1,23 +1,28 @@
 """Request and response bodies of the admin API's login options (API7 parity: Organization → Settings →
-Login Options): the built-in password option's switch, OpenID Connect options, and the dry run of their
-role and permission-boundary mapping rules.
+Login Options): the built-in password option's switch, OpenID Connect, LDAP and SAML 2.0 options (``kind``;
+LDAP's and SAML's own fields in an ``ldap`` or ``saml`` object), and the dry run of their role and
+permission-boundary mapping rules.
 
-The client secret is write-only: a request may carry it, no response ever does (``secret_source`` says
-whether one is stored, named by an environment variable, or missing).
+The option's secret (OIDC client secret, LDAP bind password, SAML SP private key) is write-only, as
+``client_secret``: a request may carry it, no response ever does (``secret_source`` says whether one is
+stored, named by an environment variable, or missing).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from gatehouse.api.schemas import Body
 from gatehouse.iam.login_options import DryRunView, LoginOptionsState, OptionInput, OptionView, RuleLine, Target
+from gatehouse.login.ldap import MAX_CA_BUNDLE, LdapSettings, StepResult, TlsMode
 from gatehouse.login.mapping import MAX_RULES, Kind, Operation
-from gatehouse.login.options import DEFAULT_SCOPES
+from gatehouse.login.options import DEFAULT_SCOPES, KindSettings
+from gatehouse.login.options import Kind as OptionKind
+from gatehouse.login.saml import MAX_CERTIFICATE, MAX_METADATA, NameIdFormat, SamlSettings
 from gatehouse.sso.provider import ProviderCheck
 
 Scopes = str | list[str]
@@ -75,14 +80,80 @@ def rule_json(rules: list[RuleIn]) -> list[dict[str, object]]:
     return [rule.model_dump(mode="json") for rule in rules]
 
 
+# ------------------------------------------------------------------------------------------ LDAP and SAML
+
+
+class LdapFields(Body):
+    """An LDAP option's own fields (API7's names). The bind password is `client_secret`, write-only."""
+
+    host: str = Field(min_length=1, max_length=255, description="Host name or address, without `ldap://`.")
+    port: int = Field(default=389, ge=1, le=65535, description="389 (LDAP, StartTLS) or 636 (LDAPS).")
+    tls: TlsMode = Field(default="none", description="`none`, `starttls` or `ldaps`.")
+    verify_certificate: bool = Field(default=True, description="Verify the server's certificate and name.")
+    ca_bundle: str = Field(default="", max_length=MAX_CA_BUNDLE, description="PEM CAs (empty: the system's).")
+    base_dn: str = Field(min_length=1, max_length=1000)
+    bind_dn: str = Field(default="", max_length=1000, description="The service account (empty: anonymous).")
+    identifier: str = Field(default="uid", description="The attribute a username is (AD: `sAMAccountName`).")
+    user_filter: str = Field(default="", max_length=500, description="ANDed with the identifier's filter.")
+    subject_attribute: str = Field(default="entryUUID", description="Matched with SCIM's externalId.")
+    username_attribute: str = "uid"
+    email_attribute: str = "mail"
+    name_attribute: str = "cn"
+    groups_attribute: str = Field(default="memberOf", description="Rules read it as `$.memberOf[*]`.")
+    group_search_base: str = Field(default="", max_length=1000, description="Groups with `member=<dn>` there.")
+    timeout: int = Field(default=10, ge=1, le=60)
+    trust_email: bool = Field(default=True, description="The directory's emails count as verified.")
+
+    def settings(self) -> LdapSettings:
+        return LdapSettings(**self.model_dump())
+
+
+class SamlFields(Body):
+    """A SAML option's own fields. The SP private key (PEM) is `client_secret`, write-only."""
+
+    idp_metadata_url: str = Field(default="", max_length=1000)
+    idp_metadata_xml: str = Field(default="", max_length=MAX_METADATA, description="Or the metadata, pasted.")
+    entity_id: str = Field(default="", max_length=1000, description="The SP's (empty: the SP metadata URL).")
+    sp_root_url: str = Field(default="", max_length=1000, description="Empty: GATEHOUSE_PUBLIC_URL.")
+    name_id_format: NameIdFormat = "persistent"
+    username_attribute: str = Field(default="", max_length=300, description="Empty: the NameID.")
+    email_attribute: str = Field(default="email", max_length=300)
+    name_attribute: str = Field(default="displayName", max_length=300)
+    groups_attribute: str = Field(default="groups", max_length=300)
+    sign_requests: bool = Field(default=False, description="Without a key given, a key pair is generated.")
+    sp_certificate: str = Field(default="", max_length=MAX_CERTIFICATE)
+    allow_idp_initiated: bool = False
+    trust_email: bool = Field(default=True, description="The IdP's emails count as verified.")
+
+    def settings(self) -> SamlSettings:
+        return SamlSettings(**self.model_dump())
+
+
+class SpOut(BaseModel):
+    """What a SAML IdP needs of Gatehouse."""
+
+    entity_id: str
+    acs_url: str
+    metadata_url: str
+
+
+def kind_settings(kind: str, ldap: LdapFields | None, saml: SamlFields | None) -> KindSettings:
+    """The LDAP or SAML fields of a body of ``kind`` (``None`` for OIDC)."""
+    if kind == "ldap":
+        return ldap.settings() if ldap is not None else None
+    if kind == "saml":
+        return saml.settings() if saml is not None else None
+    return None
+
+
 # ------------------------------------------------------------------------------------------ options
 
 
 class LoginOptionOut(BaseModel):
-    """An OpenID Connect login option (never its client secret)."""
+    """A login option (never its secret): OpenID Connect's fields, and for LDAP and SAML their own."""
 
     id: str
-    kind: Literal["oidc"] = "oidc"
+    kind: OptionKind = "oidc"
     name: str = Field(description="The sign-in button's label, unique ignoring case.")
     enabled: bool
     issuer: str = Field(description="The OpenID provider's issuer URL (discovery reads `/.well-known/...`).")
@@ -108,11 +179,19 @@ class LoginOptionOut(BaseModel):
     updated: datetime
     redirect_uri: str = Field(description="Register it at the provider (Sign-in redirect URI).")
     initiate_login_uri: str = Field(description="Register it at the provider (Initiate login URI), optional.")
+    ldap: LdapFields | None = Field(default=None, description="An LDAP option's fields.")
+    saml: SamlFields | None = Field(default=None, description="A SAML option's fields.")
+    sp: SpOut | None = Field(default=None, description="A SAML option's addresses to register at the IdP.")
 
     @classmethod
     def of(cls, view: OptionView, rules: list[RuleLine]) -> LoginOptionOut:
+        sp = view.sp
         return cls(
             id=view.id,
+            kind=cast(OptionKind, view.kind),
+            ldap=LdapFields(**view.ldap.to_json()) if view.ldap else None,
+            saml=SamlFields(**view.saml.to_json()) if view.saml else None,
+            sp=SpOut(entity_id=sp.entity_id, acs_url=sp.acs_url, metadata_url=sp.metadata_url) if sp else None,
             name=view.name,
             enabled=view.enabled,
             issuer=view.issuer,
@@ -168,12 +247,14 @@ class _OptionFields(Body):
 
 
 class LoginOptionFields(_OptionFields):
-    """A new OpenID Connect login option: fields left out take their defaults. A client secret (or the
-    environment variable holding it) is required: Gatehouse signs in as a confidential client."""
+    """A new login option: fields left out take their defaults. OpenID Connect (the default `kind`) needs
+    `issuer`, `client_id` and a client secret (or the environment variable holding it); LDAP its `ldap`
+    object (and the bind password when it has a bind DN); SAML its `saml` object."""
 
+    kind: OptionKind = Field(default="oidc", description="`oidc`, `ldap` or `saml`; never changes.")
     name: str = Field(min_length=1, max_length=100, description="The sign-in button's label, unique ignoring case.")
-    issuer: str = Field(min_length=1, max_length=500, description="An https URL without query or fragment.")
-    client_id: str = Field(min_length=1, max_length=255)
+    issuer: str | None = Field(default=None, min_length=1, max_length=500, description="OIDC: an https URL.")
+    client_id: str | None = Field(default=None, min_length=1, max_length=255, description="OIDC.")
     scopes: Scopes = Field(default=DEFAULT_SCOPES, description=SCOPES_DESCRIPTION)
     enabled: bool = True
     username_claim: str = Field(default="preferred_username", max_length=100)
@@ -183,12 +264,24 @@ class LoginOptionFields(_OptionFields):
     end_session: bool = False
     scim_only: bool | None = None
     rules: list[RuleIn] = Field(default_factory=list, description=RULES_DESCRIPTION)
+    ldap: LdapFields | None = Field(default=None, description="An LDAP option's fields (`kind` `ldap`).")
+    saml: SamlFields | None = Field(default=None, description="A SAML option's fields (`kind` `saml`).")
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> LoginOptionFields:
+        if self.kind == "oidc" and (self.issuer is None or self.client_id is None):
+            raise ValueError("an OpenID Connect option needs issuer and client_id")
+        if self.kind != "oidc" and getattr(self, self.kind) is None:
+            raise ValueError(f"a {self.kind} option needs its '{self.kind}' object")
+        return self
 
     def input(self) -> OptionInput:
         return OptionInput(
+            kind=self.kind,
+            settings=kind_settings(self.kind, self.ldap, self.saml),
             name=self.name,
-            issuer=self.issuer,
-            client_id=self.client_id,
+            issuer=self.issuer or "",
+            client_id=self.client_id or "",
             client_secret=self.client_secret,
             client_secret_env=self.client_secret_env,
             scopes=scope_text(self.scopes),
@@ -220,6 +313,8 @@ class LoginOptionChanges(_OptionFields):
     scim_only: bool | None = None
     rules: list[RuleIn] | None = Field(default=None, description="All the rules, replaced. " + RULES_DESCRIPTION)
     version: int | None = Field(default=None, ge=1, description=VERSION_DESCRIPTION)
+    ldap: LdapFields | None = Field(default=None, description="An LDAP option's fields, all replaced.")
+    saml: SamlFields | None = Field(default=None, description="A SAML option's fields, all replaced.")
 
     def applied_to(self, view: OptionView) -> OptionInput:
         """The option's current fields with these changes (the stored secret kept unless one is given)."""
@@ -230,6 +325,8 @@ class LoginOptionChanges(_OptionFields):
             return value if name in given and value is not None else current
 
         return OptionInput(
+            kind=view.kind,
+            settings=kind_settings(view.kind, self.ldap, self.saml) or view.settings,
             name=pick("name", view.name),
             issuer=pick("issuer", view.issuer),
             client_id=pick("client_id", view.client_id),
@@ -351,6 +448,14 @@ class DryRunResult(BaseModel):
         )
 
 
+class StepOut(BaseModel):
+    """One step of an LDAP test: `connect`, `tls`, `service_bind`, `search`, `user_bind`, `groups`, `mapping`."""
+
+    step: str
+    ok: bool
+    detail: str
+
+
 class ProviderCheckOut(BaseModel):
     """What a check of an option's provider found (its discovery document and keys, fetched now)."""
 
@@ -365,6 +470,18 @@ class ProviderCheckOut(BaseModel):
     signing_algs: list[str] = Field(default_factory=list)
     signing_keys: int = 0
     warnings: list[str] = Field(default_factory=list, description="What will not work as the option is configured.")
+    steps: list[StepOut] = Field(default_factory=list, description="LDAP: each step of the test, in order.")
+    idp_entity_id: str | None = Field(default=None, description="SAML: the IdP's entity id, from its metadata.")
+    sso_url: str | None = Field(default=None, description="SAML: where sign-ins are sent (HTTP-Redirect).")
+
+    @classmethod
+    def of_steps(cls, steps: list[StepResult]) -> ProviderCheckOut:
+        failed = next((step for step in steps if not step.ok), None)
+        return cls(
+            ok=failed is None, reason=None if failed is None else f"ldap_{failed.step}_failed",
+            detail=None if failed is None else failed.detail,
+            steps=[StepOut(step=step.step, ok=step.ok, detail=step.detail) for step in steps],
+        )  # fmt: skip
 
     @classmethod
     def of(cls, found: ProviderCheck, warnings: list[str]) -> ProviderCheckOut:

@@ -13,7 +13,6 @@ import json
 from typing import Any
 
 import typer
-from sqlalchemy.engine import Connection
 
 from gatehouse.cli.context import run_change, run_read
 from gatehouse.config import load_settings
@@ -21,8 +20,11 @@ from gatehouse.iam import login_options as options
 from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.login_options import LoginOptionsState, OptionView
 from gatehouse.store import login_options as option_store
+from gatehouse.store.database import Connection
 
-login_options_app = typer.Typer(help="Login options: password sign-in and OpenID Connect (SSO).", no_args_is_help=True)
+login_options_app = typer.Typer(
+    help="Login options: password sign-in, OpenID Connect, LDAP and SAML 2.0.", no_args_is_help=True
+)
 
 PASSWORD = options.PASSWORD
 
@@ -30,6 +32,7 @@ PASSWORD = options.PASSWORD
 def _option_json(view: OptionView) -> dict[str, Any]:
     return {
         "id": view.id,
+        "kind": view.kind,
         "name": view.name,
         "enabled": view.enabled,
         "issuer": view.issuer,
@@ -42,12 +45,16 @@ def _option_json(view: OptionView) -> dict[str, Any]:
         "version": view.version,
         "redirect_uri": view.redirect_uri,
         "initiate_login_uri": view.initiate_login_uri,
+        "ldap": view.ldap.to_json() if view.ldap else None,
+        "saml": view.saml.to_json() if view.saml else None,
+        "acs_url": view.sp.acs_url if view.sp else None,
+        "sp_entity_id": view.sp.entity_id if view.sp else None,
     }
 
 
 @login_options_app.command("list")
 def list_options(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
-    """The password option's state and every OpenID Connect option (never a client secret)."""
+    """The password option's state and every OpenID Connect, LDAP and SAML option (never a secret)."""
     public_url = load_settings().public_url
     state: LoginOptionsState = run_read(lambda c, p: options.state(c, p, public_url))
     if as_json:
@@ -56,11 +63,21 @@ def list_options(as_json: bool = typer.Option(False, "--json", help="Print as JS
         return
     typer.echo(f"Password sign-in: {'enabled' if state.password_enabled else 'disabled'}")
     if not state.options:
-        typer.echo("No OpenID Connect login options.")
+        typer.echo("No OpenID Connect, LDAP or SAML login options.")
     for view in state.options:
         status = "enabled" if view.enabled else "disabled"
-        typer.echo(f"{view.name}\t{status}\t{view.issuer}\tsecret: {view.secret_source}\tid {view.id}")
-        typer.echo(f"\tredirect URI: {view.redirect_uri}")
+        where = (
+            view.ldap.url
+            if view.ldap
+            else (view.saml.idp_metadata_url or "metadata pasted")
+            if view.saml
+            else view.issuer
+        )
+        typer.echo(f"{view.name}\t{view.kind}\t{status}\t{where}\tsecret: {view.secret_source}\tid {view.id}")
+        if view.sp is not None:
+            typer.echo(f"\tACS URL: {view.sp.acs_url}\tentity ID: {view.sp.entity_id}")
+        elif view.kind == "oidc":
+            typer.echo(f"\tredirect URI: {view.redirect_uri}")
 
 
 @login_options_app.command("enable-password")
@@ -88,5 +105,5 @@ def disable_password() -> None:
         options.set_password_login(connection, principal, False)
 
     run_change(PASSWORD.event, PASSWORD.resource_type, PASSWORD.resource_id, work, summary={"enabled": False})
-    typer.echo("Password sign-in disabled: users sign in with an OpenID Connect option.")
+    typer.echo("Password sign-in disabled: users sign in with another login option.")
     typer.echo("Should the provider be down, run on the server: gatehouse login-options enable-password")

@@ -4,13 +4,18 @@ permission-checked use cases over :mod:`gatehouse.store.login_options`. No I/O b
 Reading is ``iam:GetLoginOption`` (views never carry a client secret: only where it comes from);
 creating, changing and deleting options and the built-in password option's switch are
 ``iam:UpdateLoginOption``. Both are checked on the organization (:data:`~gatehouse.iam.catalog.ORGANIZATION`).
+What the sign-in page offers (:func:`sign_in_choices`) is public: it is read before anyone signs in.
 
 Rules beyond permissions:
 
-- Gatehouse signs in as a *confidential* client (OIDC Core §9, ``client_secret_basic`` or ``_post``), so
-  every option has a client secret: stored encrypted with the option's id as context
-  (:class:`~gatehouse.secrets_box.SecretBox`), or named by an environment variable. Giving one clears the
+- Options are of three kinds (``oidc``, ``ldap``, ``saml``; :mod:`gatehouse.login.options`), which never
+  change once created. Each has one secret, stored encrypted with the option's id as context
+  (:class:`~gatehouse.secrets_box.SecretBox`) or named by an environment variable: giving one clears the
   other; giving neither on update keeps what is stored.
+- OIDC: Gatehouse signs in as a *confidential* client (OIDC Core §9, ``client_secret_basic`` or ``_post``),
+  so the client secret is required. LDAP: the bind password is required when a bind DN is given (else the
+  service search binds anonymously). SAML: the SP's private key (PEM) signs the requests when "sign
+  requests" is on; without an uploaded key and certificate, a pair is generated.
 - The issuer is an ``https`` URL without query or fragment (``http`` only on a loopback host, for local
   tests); discovery reads ``{issuer}/.well-known/openid-configuration``.
 - Each mapping rule's ``target_id`` is a role id (``kind`` ``role``) or a permission policy id (``kind``
@@ -31,21 +36,33 @@ from datetime import datetime
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
-from sqlalchemy.engine import Connection
-
 from gatehouse.errors import Conflict, InvalidInput, NotFound
 from gatehouse.iam import scim_control
 from gatehouse.iam.audit import Change
 from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, Principal, require
 from gatehouse.iam.catalog import ORGANIZATION
-from gatehouse.login import mapping, options
+from gatehouse.login import mapping, options, saml_keys
+from gatehouse.login.ldap import LdapSettings
 from gatehouse.login.mapping import Kind, MappingError, Rule
-from gatehouse.login.options import DEFAULT_SCOPES, LoginOption, LoginOptionWrite
+from gatehouse.login.options import (
+    DEFAULT_SCOPES,
+    KIND_LDAP,
+    KIND_NAMES,
+    KIND_OIDC,
+    KIND_SAML,
+    KindSettings,
+    LoginOption,
+    LoginOptionWrite,
+)
+from gatehouse.login.saml import SamlSettings, SpAddresses
 from gatehouse.login.urls import initiate_login_uri, redirect_uri
 from gatehouse.secrets_box import SecretBox
 from gatehouse.store import login_options as store
 from gatehouse.store import policies as policy_store
 from gatehouse.store import roles as role_store
+from gatehouse.store.database import Connection
+from gatehouse.store.policies import StoredPolicy
+from gatehouse.store.roles import StoredRole
 
 GET_ACTION: Final = "iam:GetLoginOption"
 UPDATE_ACTION: Final = "iam:UpdateLoginOption"
@@ -55,7 +72,7 @@ DELETE: Final = Change("iam:DeleteLoginOption", "login_option")
 PASSWORD: Final = Change("iam:UpdatePasswordLogin", "login_option", "password")
 
 SecretSource = Literal["stored", "env", "none"]
-MAX_SECRET_LENGTH: Final = 1000
+MAX_SECRET_LENGTH: Final = 16_000  # a PEM private key (SAML) is longer than a client secret
 _LOOPBACK: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 _LOCATION: Final = re.compile(r"rules\[(\d+)\](?:\.(\w+))?")
 
@@ -83,13 +100,15 @@ def rule_label(location: str) -> str:
 
 @dataclass(frozen=True)
 class OptionInput:
-    """What an administrator submits for an OIDC login option (dashboard form or API body)."""
+    """What an administrator submits for a login option (dashboard form or API body): the common fields, OIDC's
+    (``issuer``, ``client_id``, scopes, claims, end-session) and, for LDAP and SAML, ``settings``."""
 
     name: str
-    issuer: str
-    client_id: str
+    issuer: str = ""
+    client_id: str = ""
     client_secret: str | None = None
-    """A new secret to store encrypted; ``None`` (or empty) keeps the stored one on update."""
+    """A new secret to store encrypted (OIDC client secret, LDAP bind password, SAML SP private key in PEM);
+    ``None`` (or empty) keeps the stored one on update."""
     client_secret_env: str | None = None
     """Or the name of the environment variable holding it."""
     scopes: str = DEFAULT_SCOPES
@@ -104,9 +123,12 @@ class OptionInput:
     subject_claim: str = "sub"
     """The claim that identifies the user at the provider and is matched with a SCIM user's ``externalId``
     (``sub``; Entra ID's ``oid`` when its SCIM mapping sends the objectId as externalId)."""
+    kind: str = KIND_OIDC
+    settings: KindSettings = None
+    """The LDAP or SAML fields (``None`` for OIDC)."""
 
     def __repr__(self) -> str:  # never the secret, even in a traceback's locals
-        return f"OptionInput(name={self.name!r}, issuer={self.issuer!r}, client_id={self.client_id!r})"
+        return f"OptionInput(kind={self.kind!r}, name={self.name!r}, issuer={self.issuer!r})"
 
 
 @dataclass(frozen=True)
@@ -134,11 +156,27 @@ class OptionView:
     updated: datetime
     redirect_uri: str
     initiate_login_uri: str
+    kind: str = KIND_OIDC
+    settings: KindSettings = None
+    sp: SpAddresses | None = None
+    """A SAML option's SP addresses (entity id, ACS URL, SP metadata URL) to register at the IdP."""
+
+    @property
+    def kind_name(self) -> str:
+        return KIND_NAMES.get(self.kind, self.kind)
+
+    @property
+    def ldap(self) -> LdapSettings | None:
+        return self.settings if isinstance(self.settings, LdapSettings) else None
+
+    @property
+    def saml(self) -> SamlSettings | None:
+        return self.settings if isinstance(self.settings, SamlSettings) else None
 
 
 @dataclass(frozen=True)
 class LoginOptionsState:
-    """The built-in password option, whether SCIM is on (the SCIM-only default) and every OIDC option."""
+    """The built-in password option, whether SCIM is on (the SCIM-only default) and every other option."""
 
     password_enabled: bool
     scim_enabled: bool
@@ -231,7 +269,12 @@ def secret_source(option: LoginOption) -> SecretSource:
 
 def view_of(option: LoginOption, scim_enabled: bool, public_url: str) -> OptionView:
     """The view of a stored option (no permission check: callers have checked)."""
+    settings = option.kind_settings()
+    sp = settings.addresses(public_url, option.id) if isinstance(settings, SamlSettings) else None
     return OptionView(
+        kind=option.kind,
+        settings=settings,
+        sp=sp,
         id=option.id,
         name=option.name,
         enabled=option.enabled,
@@ -261,6 +304,13 @@ def audit_summary(data: OptionInput) -> dict[str, Any]:
     source = "environment" if _blank(data.client_secret_env) is not None else None
     if _blank(data.client_secret) is not None:
         source = "stored"
+    if data.kind != KIND_OIDC:
+        return {
+            "kind": data.kind, "name": data.name, "enabled": data.enabled, "secret": source or "unchanged",
+            "env_variable": _blank(data.client_secret_env), "scim_only": data.scim_only,
+            "settings": _settings_summary(data.settings),
+            "rules": len(data.rules) if isinstance(data.rules, Sequence) else None,
+        }  # fmt: skip
     return {
         "name": data.name,
         "issuer": data.issuer,
@@ -274,6 +324,17 @@ def audit_summary(data: OptionInput) -> dict[str, Any]:
         "scim_only": data.scim_only,
         "rules": len(data.rules) if isinstance(data.rules, Sequence) else None,
     }
+
+
+def _settings_summary(settings: KindSettings) -> dict[str, Any] | None:
+    """LDAP or SAML fields for the audit log: every field but the pasted documents, which are only counted."""
+    if settings is None:
+        return None
+    data = settings.to_json()
+    for bulky in ("ca_bundle", "idp_metadata_xml", "sp_certificate"):
+        if bulky in data:
+            data[bulky] = f"{len(data[bulky])} characters" if data[bulky] else ""
+    return data
 
 
 # ------------------------------------------------------------------------------------------ reading
@@ -303,12 +364,67 @@ def describe_rules(connection: Connection, principal: Principal, rules: Sequence
     return [RuleLine(i + 1, rule, targets[i]) for i, rule in enumerate(rules)]
 
 
-def mapping_targets(
-    connection: Connection, principal: Principal
-) -> tuple[list[role_store.StoredRole], list[policy_store.StoredPolicy]]:
+def mapping_targets(connection: Connection, principal: Principal) -> tuple[list[StoredRole], list[StoredPolicy]]:
     """The roles (the built-in ones left out) and permission policies rules may name, by name."""
     require(principal, GET_ACTION, ORGANIZATION)
     return [r for r in role_store.list_all(connection) if not r.built_in], policy_store.list_all(connection)
+
+
+@dataclass(frozen=True, slots=True)
+class SetupPage:
+    """What a login option's setup page shows besides its form: the option (``None`` on the new option's
+    form), whether SCIM is on (the SCIM-only default), its rules numbered and named, and the roles and
+    policies a rule may name."""
+
+    option: OptionView | None
+    scim_enabled: bool
+    rules: list[RuleLine]
+    roles: list[StoredRole]
+    policies: list[StoredPolicy]
+
+
+def setup_page(connection: Connection, principal: Principal, option_id: str | None, public_url: str) -> SetupPage:
+    """A login option's setup page (``iam:GetLoginOption``; :class:`NotFound` if there is none), or with
+    ``option_id`` ``None`` the new option's form, the form of a change (``iam:UpdateLoginOption`` first)."""
+    if option_id is None:
+        require(principal, UPDATE_ACTION, ORGANIZATION)
+    current = state(connection, principal, public_url)
+    option = get(connection, principal, option_id, public_url) if option_id is not None else None
+    lines = describe_rules(connection, principal, option.rules) if option is not None else []
+    roles, policies = mapping_targets(connection, principal)
+    return SetupPage(option, current.scim_enabled, lines, roles, policies)
+
+
+def option_to_delete(connection: Connection, principal: Principal, option_id: str, public_url: str) -> OptionView:
+    """The option a deletion would remove, for its confirmation page: refused (403) without
+    ``iam:UpdateLoginOption``, then :class:`NotFound` if there is none."""
+    require(principal, UPDATE_ACTION, ORGANIZATION)
+    return get(connection, principal, option_id, public_url)
+
+
+def option_to_test(connection: Connection, principal: Principal, option_id: str, public_url: str) -> OptionView:
+    """The LDAP option a test sign-in is about: refused (403) without ``iam:UpdateLoginOption`` (it binds as a
+    person with their password), :class:`NotFound` if there is none, :class:`InvalidInput` for another kind."""
+    require(principal, UPDATE_ACTION, ORGANIZATION)
+    view = get(connection, principal, option_id, public_url)
+    if view.kind != KIND_LDAP:
+        raise InvalidInput("Only an LDAP login option has a test sign-in.")
+    return view
+
+
+@dataclass(frozen=True, slots=True)
+class SignInChoices:
+    """What the sign-in page offers."""
+
+    password: bool
+    options: list[tuple[str, str, str]]
+    """(id, name, kind) of each enabled login option, by name."""
+
+
+def sign_in_choices(connection: Connection) -> SignInChoices:
+    """The enabled ways to sign in, read in one go (public: no principal yet)."""
+    options = [(option.id, option.name, option.kind) for option in store.enabled_options(connection)]
+    return SignInChoices(store.password_login_enabled(connection), options)
 
 
 def _load(connection: Connection, option_id: str) -> LoginOption:
@@ -331,7 +447,7 @@ def create(
     *,
     option_id: str | None = None,
 ) -> OptionView:
-    """Create an OIDC login option; a taken name (any case) is a :class:`~gatehouse.errors.Conflict`.
+    """Create a login option; a taken name (any case) is a :class:`~gatehouse.errors.Conflict`.
 
     ``option_id`` (a random UUID from :func:`new_option_id`) lets the setup page show the redirect URI
     before the option exists, as providers ask for it when their app is created; by default a new one.
@@ -341,11 +457,10 @@ def create(
     if store.get(connection, option_id) is not None:
         raise Conflict("This login option was created already (the form was sent twice): open it in Settings.")
     secret, env = _secret_choice(data)
-    if secret is None and env is None:
-        raise InvalidInput(
-            "Give the client secret, or the name of the environment variable that holds it: Gatehouse signs in "
-            "as a confidential client."
-        )
+    if data.kind == KIND_SAML:
+        data, secret = _saml_key(data, secret, None, now)
+    if secret is None and env is None and _needs_secret(data):
+        raise InvalidInput(_SECRET_REQUIRED[data.kind])
     write = _write(connection, data, None)
     write = replace(
         write, client_secret_encrypted=None if secret is None else box.encrypt(secret, option_id), client_secret_env=env
@@ -379,16 +494,30 @@ def update(
     public_url: str,
     now: datetime,
     expected_version: int | None = None,
+    *,
+    keep: Literal["any", "stored"] = "any",
 ) -> OptionView:
     """Replace an option's fields (the secret kept unless a new one or an environment variable is given).
 
-    A stale ``expected_version`` is :class:`~gatehouse.errors.PreconditionFailed`; disabling the last
-    enabled option while password sign-in is off is :class:`~gatehouse.errors.Conflict`.
+    ``keep="stored"`` (the dashboard's form, set to store a secret) keeps only a stored secret: giving neither
+    a secret nor an environment variable to an option whose secret is not stored is
+    :class:`~gatehouse.errors.InvalidInput`. A stale ``expected_version`` is
+    :class:`~gatehouse.errors.PreconditionFailed`; disabling the last enabled option while password sign-in
+    is off is :class:`~gatehouse.errors.Conflict`.
     """
     require(principal, UPDATE_ACTION, ORGANIZATION)
     current = _load(connection, option_id)
-    write = _write(connection, data, current)
+    if data.kind != current.kind:
+        raise InvalidInput(
+            f"This is a {current.kind_name} login option; its kind cannot change (add a new option instead)."
+        )
     secret, env = _secret_choice(data)
+    if data.kind == KIND_SAML:
+        data, secret = _saml_key(data, secret, current, now)
+    given = secret is not None or env is not None
+    if keep == "stored" and not given and secret_source(current) != "stored" and _needs_secret(data):
+        raise InvalidInput(_TO_STORE[data.kind])
+    write = _write(connection, data, current)
     if secret is not None:
         write = replace(write, client_secret_encrypted=box.encrypt(secret, option_id), client_secret_env=None)
     elif env is not None:
@@ -397,10 +526,13 @@ def update(
     return view_of(stored, scim_control.is_enabled(connection), public_url)
 
 
-def delete(connection: Connection, principal: Principal, option_id: str) -> None:
-    """Delete an option with its user links; mapped grants stay until the users' next SSO sign-in."""
+def delete(connection: Connection, principal: Principal, option_id: str) -> str:
+    """Delete an option with its user links; its name. Mapped grants stay until the users' next SSO sign-in;
+    :class:`NotFound` if there is none."""
     require(principal, UPDATE_ACTION, ORGANIZATION)
+    name = _load(connection, option_id).name
     store.delete(connection, option_id)
+    return name
 
 
 def set_password_login(connection: Connection, principal: Principal, enabled: bool) -> None:
@@ -424,14 +556,64 @@ def _secret_choice(data: OptionInput) -> tuple[str | None, str | None]:
     return secret, None if env is None else options.check_env_name(env)
 
 
+_SECRET_REQUIRED: Final = {
+    KIND_OIDC: "Give the client secret, or the name of the environment variable that holds it: Gatehouse signs in "
+    "as a confidential client.",
+    KIND_LDAP: "Give the bind password of the bind DN, or the name of the environment variable that holds it "
+    "(or leave the bind DN empty to search anonymously).",
+    KIND_SAML: "Give the SP's private key (PEM) to sign requests with.",
+}
+
+
+_TO_STORE: Final = {
+    KIND_OIDC: "Enter the client secret to store, or choose an environment variable.",
+    KIND_LDAP: "Enter the bind password to store, or choose an environment variable.",
+    KIND_SAML: "Give the SP's private key (PEM) to sign requests with.",
+}
+
+
+def _needs_secret(data: OptionInput) -> bool:
+    """Whether an option needs its secret: OIDC always, LDAP with a bind DN, SAML when it signs requests."""
+    if isinstance(data.settings, LdapSettings):
+        return bool(data.settings.bind_dn.strip())
+    if isinstance(data.settings, SamlSettings):
+        return data.settings.sign_requests
+    return data.kind == KIND_OIDC
+
+
+def _saml_key(
+    data: OptionInput, secret: str | None, current: LoginOption | None, now: datetime
+) -> tuple[OptionInput, str | None]:
+    """A SAML option's SP key and certificate: an uploaded pair checked; none, while requests are signed and
+    no key is stored, a pair generated; else the stored key kept (with the certificate shown)."""
+    settings = data.settings
+    if not isinstance(settings, SamlSettings):
+        raise InvalidInput("A SAML 2.0 login option needs its SAML fields.")
+    stored = current is not None and current.client_secret_encrypted is not None
+    if secret is not None:
+        saml_keys.check_pair(secret, settings.sp_certificate)
+        return data, secret
+    if settings.sign_requests and not stored:
+        key, certificate = saml_keys.generate(settings.entity_id or data.name, now)
+        return replace(data, settings=replace(settings, sp_certificate=certificate)), key
+    if current is not None and not settings.sp_certificate.strip():
+        kept = current.kind_settings()
+        if isinstance(kept, SamlSettings):
+            return replace(data, settings=replace(settings, sp_certificate=kept.sp_certificate)), None
+    return data, None
+
+
 def _write(connection: Connection, data: OptionInput, current: LoginOption | None) -> LoginOptionWrite:
     base = current.write() if current is not None else LoginOptionWrite(data.name, data.issuer, data.client_id)
+    oidc = data.kind == KIND_OIDC
     return replace(
         base,
+        kind=data.kind,
+        settings=data.settings,
         name=data.name,
-        issuer=check_issuer(data.issuer),
+        issuer=check_issuer(data.issuer) if oidc else "",
         client_id=data.client_id,
-        scopes=data.scopes,
+        scopes=data.scopes if oidc else DEFAULT_SCOPES,
         enabled=data.enabled,
         username_claim=data.username_claim,
         email_claim=data.email_claim,

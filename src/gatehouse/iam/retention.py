@@ -1,5 +1,6 @@
 """Housekeeping: a background task that purges audit records older than the retention period, SSO
-sign-ins abandoned in flight (:mod:`gatehouse.store.sso_states`) and dashboard sessions that have expired
+sign-ins abandoned in flight (:mod:`gatehouse.store.sso_states`), consumed SAML assertions that have expired
+(:mod:`gatehouse.store.saml_assertions`) and dashboard sessions that have expired
 (lookups ignore them already; this keeps the tables small).
 
 Every process runs it (the purge is idempotent and batched, so several replicas purging at once only
@@ -17,7 +18,7 @@ from datetime import timedelta
 import anyio
 
 from gatehouse.iam.audit import purge_expired
-from gatehouse.store import sessions, sso_states
+from gatehouse.store import saml_assertions, sessions, sso_states
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
 
@@ -27,7 +28,7 @@ log = logging.getLogger("gatehouse.audit")
 async def purge_stale(db: Database, idle: timedelta) -> tuple[int, int]:
     """Delete expired sign-in states and expired or idle sessions; returns how many of each."""
     now = utcnow()
-    states = await db.write(lambda c: sso_states.purge_expired(c, now))
+    states = await db.write(lambda c: sso_states.purge_expired(c, now) + saml_assertions.purge_expired(c, now))
     ended = await db.write(lambda c: sessions.purge(c, now, idle))
     return states, ended
 

@@ -1,7 +1,12 @@
 """The login-option model every login protocol shares: an option's editable fields and their checks.
 
-An OpenID Connect option today; SAML and LDAP options are next. Pure: no I/O; storage is
-:mod:`gatehouse.store.login_options`, the permission-checked use cases :mod:`gatehouse.iam.login_options`.
+Each option has a ``kind``: OpenID Connect (its fields are columns of their own), LDAP or SAML 2.0 (their
+fields are typed dataclasses, :class:`~gatehouse.login.ldap.LdapSettings` and
+:class:`~gatehouse.login.saml.SamlSettings`, stored as checked JSON in ``settings``). Every kind shares the
+name, the switch, the role-mapping rules, the SCIM-only setting and one secret, stored encrypted under the
+option's id or named by an environment variable: the OIDC client secret, the LDAP bind password, the SAML
+SP's private key. Pure: no I/O; storage is :mod:`gatehouse.store.login_options`, the permission-checked use
+cases :mod:`gatehouse.iam.login_options`.
 """
 
 from __future__ import annotations
@@ -10,14 +15,22 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
 import orjson
 
 from gatehouse.errors import InvalidInput
+from gatehouse.login.ldap import LdapSettings
 from gatehouse.login.mapping import Rule, parse_rules
+from gatehouse.login.saml import SamlSettings
 
+Kind = Literal["oidc", "ldap", "saml"]
+KINDS: Final[tuple[Kind, ...]] = get_args(Kind)
 KIND_OIDC: Final = "oidc"
+KIND_LDAP: Final = "ldap"
+KIND_SAML: Final = "saml"
+KIND_NAMES: Final[Mapping[str, str]] = {"oidc": "OpenID Connect", "ldap": "LDAP", "saml": "SAML 2.0"}
+KindSettings = LdapSettings | SamlSettings | None
 
 DEFAULT_SCOPES: Final = "openid profile email"
 MAX_SCOPES: Final = 50
@@ -72,12 +85,18 @@ class LoginOptionWrite:
     end_session: bool = False
     scim_only: bool | None = None
     role_rules: Sequence[Rule | Mapping[str, object]] = ()
+    kind: str = KIND_OIDC
+    settings: KindSettings = None
+    """The LDAP or SAML fields (``None`` for OIDC, whose fields are the ones above)."""
 
     def columns(self) -> dict[str, Any]:
         """The row's columns; a value that is not acceptable raises :class:`InvalidInput`."""
+        kind_settings = _settings_json(self.kind, self.settings)
         values: dict[str, Any] = {key: getattr(self, key).strip() for key in _LIMITS}
         for key, limit in _LIMITS.items():
-            if not values[key] or len(values[key]) > limit:
+            if self.kind != KIND_OIDC and key in ("issuer", "client_id"):
+                values[key] = ""  # OIDC's own fields
+            elif not values[key] or len(values[key]) > limit:
                 raise InvalidInput(f"The {key.replace('_', ' ')} must be 1 to {limit} characters.")
         if self.client_secret_encrypted is not None and self.client_secret_env is not None:
             raise InvalidInput("Store the client secret or name its environment variable, not both.")
@@ -87,11 +106,22 @@ class LoginOptionWrite:
             "enabled": self.enabled,
             "client_secret_encrypted": self.client_secret_encrypted,
             "client_secret_env": None if self.client_secret_env is None else check_env_name(self.client_secret_env),
-            "scopes": parse_scopes(self.scopes),
+            "scopes": parse_scopes(self.scopes) if self.kind == KIND_OIDC else "",
             "end_session": self.end_session,
             "scim_only": self.scim_only,
             "role_rules": dump_rules(self.role_rules),
+            "settings": kind_settings,
         }
+
+
+def _settings_json(kind: str, settings: KindSettings) -> str:
+    """The ``settings`` column of an option of ``kind``: its fields checked, as JSON."""
+    if kind not in KINDS:
+        raise InvalidInput(f"The kind of login option must be one of {', '.join(KINDS)}.")
+    expected = {KIND_OIDC: type(None), KIND_LDAP: LdapSettings, KIND_SAML: SamlSettings}[kind]
+    if not isinstance(settings, expected):
+        raise InvalidInput(f"A {KIND_NAMES[kind]} login option needs its {KIND_NAMES[kind]} fields.")
+    return "{}" if settings is None else orjson.dumps(settings.checked().to_json()).decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +147,38 @@ class LoginOption:
     created: datetime
     updated: datetime
     version: int
+    settings: str = "{}"
 
     @property
     def scope_list(self) -> tuple[str, ...]:
         return tuple(self.scopes.split())
+
+    @property
+    def kind_name(self) -> str:
+        return KIND_NAMES.get(self.kind, self.kind)
+
+    def kind_settings(self) -> KindSettings:
+        """The LDAP or SAML fields (``None`` for OIDC)."""
+        data = orjson.loads(self.settings or "{}")
+        if self.kind == KIND_LDAP:
+            return LdapSettings.from_json(data)
+        if self.kind == KIND_SAML:
+            return SamlSettings.from_json(data)
+        return None
+
+    def ldap(self) -> LdapSettings:
+        """The LDAP fields of an LDAP option (:class:`ValueError` for another kind)."""
+        found = self.kind_settings()
+        if not isinstance(found, LdapSettings):
+            raise ValueError(f"login option {self.id} is not an LDAP option")
+        return found
+
+    def saml(self) -> SamlSettings:
+        """The SAML fields of a SAML option (:class:`ValueError` for another kind)."""
+        found = self.kind_settings()
+        if not isinstance(found, SamlSettings):
+            raise ValueError(f"login option {self.id} is not a SAML option")
+        return found
 
     def rules(self) -> tuple[Rule, ...]:
         """The role and boundary mapping rules, in order."""
@@ -135,5 +193,5 @@ class LoginOption:
         return LoginOptionWrite(
             self.name, self.issuer, self.client_id, self.scopes, self.enabled, self.client_secret_encrypted,
             self.client_secret_env, self.username_claim, self.email_claim, self.name_claim, self.subject_claim,
-            self.end_session, self.scim_only, self.rules(),
+            self.end_session, self.scim_only, self.rules(), self.kind, self.kind_settings(),
         )  # fmt: skip

@@ -10,8 +10,8 @@ the provider's authorization URL. :meth:`OidcSignIn.complete` finishes it at the
 2. the code is exchanged at the token endpoint with the verifier (§3.1.3.1, RFC 7636 §4.5);
 3. the ID token is validated (§3.1.3.7: signature from the provider's JWKS, issuer, audience, expiry,
    ``nonce``), and UserInfo merged into its claims (§5.3.2);
-4. in one transaction: the user is found, linked or created (:mod:`gatehouse.login.linking`), their mapped
-   roles and boundaries are recomputed from the option's rules (:mod:`gatehouse.login.mapping`), a
+4. in one transaction (:func:`gatehouse.sso.completion.complete`, shared with LDAP and SAML): the user is
+   found, linked or created, their mapped roles and boundaries are recomputed from the option's rules, a
    server-side session is opened and the sign-in is recorded in the audit log.
 
 Every refusal raises a :class:`~gatehouse.errors.GatehouseError` with a ``reason`` code, after an audit
@@ -22,24 +22,18 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
-from gatehouse.errors import Conflict, Forbidden, GatehouseError, InvalidInput, NotFound
-from gatehouse.iam import scim_control
-from gatehouse.iam.audit import Change, Origin, record, record_apart
-from gatehouse.iam.users import NewLocalUser, local_user_document
+from gatehouse.errors import GatehouseError
+from gatehouse.iam.audit import Change, record_apart
 from gatehouse.login import linking
-from gatehouse.login.mapping import evaluate
-from gatehouse.login.options import LoginOption
-from gatehouse.login.urls import post_logout_uri, redirect_uri
+from gatehouse.login.options import KIND_OIDC, LoginOption
+from gatehouse.login.urls import local_target, post_logout_uri, redirect_uri
 from gatehouse.secrets_box import LazySecretBox
-from gatehouse.sso.failure import Reasoned, reason_of
+from gatehouse.sso.completion import Attempt, SignedIn, complete, usable
+from gatehouse.sso.failure import reason_of
 from gatehouse.sso.protocol import (
     CallbackRefused,
     ProviderError,
@@ -62,64 +56,13 @@ from gatehouse.sso.tokens import (
     new_state,
     validate_id_token,
 )
-from gatehouse.store import login_options, sessions, sso_candidates, sso_links, sso_states, user_events
-from gatehouse.store import users as user_store
+from gatehouse.store import login_options, sso_states
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
-from gatehouse.store.tables import users
 
 log = logging.getLogger("gatehouse.sso")
 
-SIGN_IN = Change("auth:SignIn", "user")
 START = Change("auth:StartSignIn", "login_option")
-
-
-class OptionUnavailable(Reasoned, NotFound):
-    """The login option does not exist or is disabled."""
-
-    default_detail = "This sign-in option does not exist or is turned off. Go back to the sign-in page."
-
-    def __init__(self) -> None:
-        super().__init__("option_unavailable")
-
-
-class SsoRefused(Reasoned, Forbidden):
-    """The provider vouched for the user, but Gatehouse does not let them in (see :mod:`linking`)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SignedIn:
-    """A completed SSO sign-in: the session cookie and where to go."""
-
-    cookie: str
-    user_id: str
-    user_name: str
-    next_path: str
-    option_id: str
-
-
-@dataclass(slots=True)
-class _Attempt:
-    """What is known of a sign-in so far, for its audit record."""
-
-    option_id: str
-    ip: str | None
-    agent: str | None
-    option_name: str | None = None
-    subject: str | None = None
-    user_name: str | None = None
-    user_id: str | None = None
-    summary: dict[str, Any] = field(default_factory=dict)
-
-    def origin(self) -> Origin:
-        actor = (self.user_name or self.subject or "anonymous")[:255]
-        return Origin("sso", actor, self.user_id, self.ip, self.agent)
-
-    def change(self, reason: str | None = None) -> Change:
-        summary = {"method": "oidc", "login_option": self.option_name or self.option_id, **self.summary}
-        if reason:
-            summary["reason"] = reason
-        return SIGN_IN.about(self.user_id, **summary)
 
 
 class OidcSignIn:
@@ -151,14 +94,14 @@ class OidcSignIn:
         ``issuer_hint`` is the ``iss`` of a login initiated by a third party (OIDC Core §4): it must be the
         option's issuer. ``next_path`` must be a local path (anything else becomes ``/``).
         """
-        attempt = _Attempt(option_id, ip, agent)
+        attempt = Attempt(option_id, ip, agent)
         try:
             option = await self._option(option_id, attempt)
             if issuer_hint is not None and issuer_hint.rstrip("/") != option.issuer.rstrip("/"):
                 raise CallbackRefused("issuer_mismatch", "This sign-in link names another identity provider.")
             metadata = await self.provider.metadata(option.issuer)
             state, nonce, pkce = new_state(), new_nonce(), new_pkce()
-            target = next_path if sso_states.is_local_path(next_path) and len(next_path) <= 500 else "/"
+            target = local_target(next_path)
             now = utcnow()
             await self.db.write(lambda c: sso_states.create(c, state, option.id, nonce, pkce.verifier, target, now))
         except GatehouseError as exc:
@@ -202,14 +145,14 @@ class OidcSignIn:
         self, option_id: str, params: Mapping[str, str], *, ip: str | None, agent: str | None
     ) -> SignedIn:
         """Finish the sign-in of a callback (see the module); raises after an audit record on refusal."""
-        attempt = _Attempt(option_id, ip, agent)
+        attempt = Attempt(option_id, ip, agent)
         try:
             return await self._complete(attempt, params)
         except GatehouseError as exc:
             await record_apart(self.db, attempt.origin(), attempt.change(reason_of(exc)), exc.status, exc.detail)
             raise
 
-    async def _complete(self, attempt: _Attempt, params: Mapping[str, str]) -> SignedIn:
+    async def _complete(self, attempt: Attempt, params: Mapping[str, str]) -> SignedIn:
         state_value = params.get("state", "")
         taken = None
         if state_value and len(state_value) <= 512:
@@ -242,15 +185,13 @@ class OidcSignIn:
             claims = merge_userinfo(id_token, await self.provider.userinfo(metadata, response.access_token))
         login = self._identity(option, id_token, claims)
         attempt.user_name = login.user_name or login.email
-        cookie, user_id, user_name = await self.db.write(lambda c: self._sign_in(c, attempt, option, login, claims))
+        life = self.session_lifetime
+        cookie, user_id, user_name = await self.db.write(lambda c: complete(c, attempt, option, login, claims, life))
         return SignedIn(cookie, user_id, user_name, taken.next_path, option.id)
 
-    async def _option(self, option_id: str, attempt: _Attempt) -> LoginOption:
+    async def _option(self, option_id: str, attempt: Attempt) -> LoginOption:
         option = await self.db.read(lambda c: login_options.get(c, option_id)) if len(option_id) <= 64 else None
-        if option is None or not option.enabled:
-            raise OptionUnavailable()
-        attempt.option_name = option.name
-        return option
+        return usable(option, KIND_OIDC, attempt)
 
     def _client_secret(self, option: LoginOption) -> str:
         if option.client_secret_env is not None:
@@ -301,74 +242,3 @@ class OidcSignIn:
             email_verified=email_verified(claims),
             name=text(option.name_claim),
         )
-
-    # -- step 3: the sign-in itself, in one transaction ------------------------------------------------
-
-    def _sign_in(
-        self, connection: Connection, attempt: _Attempt, option: LoginOption, login: linking.LoginIdentity,
-        claims: Mapping[str, Any],
-    ) -> tuple[str, str, str]:  # fmt: skip
-        candidates, email_matches = sso_candidates.load(connection, login)
-        decision = _ambiguous(candidates, email_matches, login) or linking.decide(
-            login, candidates, scim_only=option.effective_scim_only(scim_control.is_enabled(connection))
-        )
-        now = utcnow()
-        if isinstance(decision, linking.Refuse):
-            if candidates.linked is not None:
-                attempt.user_id = candidates.linked.id
-            raise SsoRefused(decision.code, decision.message)
-        if isinstance(decision, linking.CreateUser):
-            user_id, user_name = self._create(connection, decision, attempt.option_name or option.id, now)
-            attempt.summary["created"] = True
-        else:
-            user_id, user_name = decision.user.id, decision.user.user_name
-        attempt.user_id, attempt.user_name = user_id, user_name
-        if isinstance(decision, linking.UseLinked):
-            sso_links.touch(connection, option.id, login.subject, now)
-        else:
-            sso_links.link(connection, option.id, login.subject, user_id, now)
-            sso_links.touch(connection, option.id, login.subject, now)
-            attempt.summary["linked_by"] = decision.reason if isinstance(decision, linking.LinkExisting) else "created"
-        result = evaluate(option.rules(), claims)
-        granted, removed = sso_links.set_mapped(
-            connection, user_id, result.roles.keys(), result.boundaries.keys(), f"SSO: {option.name}", now
-        )
-        attempt.summary.update(
-            roles_granted=sorted(granted.roles), roles_removed=sorted(removed.roles),
-            boundaries_granted=sorted(granted.boundaries), boundaries_removed=sorted(removed.boundaries),
-        )  # fmt: skip
-        cookie, _ = sessions.create(
-            connection, user_id, now, self.session_lifetime, attempt.ip, attempt.agent, login_option_id=option.id
-        )
-        connection.execute(users.update().where(users.c.id == user_id).values(last_login_at=now))
-        record(connection, attempt.origin(), attempt.change(), now=now)
-        return cookie, user_id, user_name
-
-    @staticmethod
-    def _create(connection: Connection, create: linking.CreateUser, option_name: str, now: Any) -> tuple[str, str]:
-        try:
-            doc = local_user_document(NewLocalUser(create.user_name[:255], create.email, create.name))
-        except InvalidInput as exc:
-            raise SsoRefused(
-                "profile_invalid", f"Your identity provider's profile cannot be used: {exc.detail}"
-            ) from exc
-        write = user_store.UserWrite(id=str(uuid.uuid4()), doc=doc, source="sso")
-        try:
-            created = user_store.insert(connection, write, now)
-        except Conflict as exc:
-            raise SsoRefused("user_name_taken", linking.MESSAGES["user_name_taken"]) from exc
-        user_events.record(connection, created.id, user_events.CREATED, f"SSO: {option_name}", now)
-        return created.id, create.user_name
-
-
-def _ambiguous(
-    candidates: linking.Candidates, matches: list[linking.UserRef], login: linking.LoginIdentity
-) -> linking.Refuse | None:
-    """An email shared by several users links to none of them (unless a link or externalId decides first)."""
-    if candidates.linked is not None or len({user.id for user in matches}) < 2:
-        return None
-    if candidates.by_external_id is not None and candidates.by_external_id.source == "scim":
-        return None
-    if any(user.source == "local" or user.super_admin for user in matches):
-        return linking.refuse("takeover_refused")
-    return linking.refuse("ambiguous_match") if login.email_verified else None

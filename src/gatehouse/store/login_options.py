@@ -1,17 +1,18 @@
-"""SSO login options (OpenID Connect): their storage, and pure checks of what is stored.
+"""SSO login options (OpenID Connect, LDAP, SAML 2.0): their storage, and pure checks of what is stored.
 
 Functions take an open connection and never commit. Names are unique ignoring case (a unique index on
 ``name_lower`` decides races: :class:`Conflict`); :func:`update` takes an expected version, so two admins
 editing one option cannot silently overwrite each other (:class:`PreconditionFailed`). Deleting an option
 deletes its user links and its sign-ins in flight (foreign key cascades).
 
-The client secret is either stored encrypted (``client_secret_encrypted``, made by
+The option's secret (the OIDC client secret, the LDAP bind password, the SAML SP key) is either stored
+encrypted (``client_secret_encrypted``, made by
 :class:`gatehouse.secrets_box.SecretBox` with the option's id as associated data) or named by an
 environment variable (``client_secret_env``), never both (a CHECK constraint). To edit an option, start
 from :meth:`LoginOption.write` so the stored secret is kept unless replaced.
 
 The built-in username/password option is the setting :data:`PASSWORD_LOGIN_ENABLED` (on unless set). It
-may be off only while some OIDC option is enabled: :func:`set_password_login`, :func:`update` and
+may be off only while some other option (of any kind) is enabled: :func:`set_password_login`, :func:`update` and
 :func:`delete` refuse a change that would leave no way to sign in (``gatehouse login-options
 enable-password`` is the way back in when the IdP is down). On PostgreSQL they lock the setting's row, then
 the enabled options, in that order, so concurrent changes cannot together disable everything.
@@ -35,7 +36,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import Conflict, NotFound, PreconditionFailed
-from gatehouse.login.options import KIND_OIDC, LoginOption, LoginOptionWrite
+from gatehouse.login.options import LoginOption, LoginOptionWrite
 from gatehouse.store import settings
 from gatehouse.store.records import as_utc
 from gatehouse.store.tables import app_settings, login_options
@@ -57,8 +58,8 @@ def _name_taken(name: str) -> Conflict:
 
 
 def insert(connection: Connection, option_id: str, write: LoginOptionWrite, now: datetime) -> LoginOption:
-    """Insert an OIDC login option; a taken name (in any case) raises :class:`Conflict`."""
-    values = {**write.columns(), "id": option_id, "kind": KIND_OIDC, "created": now, "updated": now, "version": 1}
+    """Insert a login option (of ``write.kind``); a taken name (in any case) raises :class:`Conflict`."""
+    values = {**write.columns(), "id": option_id, "kind": write.kind, "created": now, "updated": now, "version": 1}
     try:
         with connection.begin_nested():
             connection.execute(login_options.insert().values(values))
@@ -146,7 +147,7 @@ def password_login_enabled(connection: Connection) -> bool:
 
 
 def set_password_login(connection: Connection, enabled: bool) -> None:
-    """Turn password sign-in on or off; off needs an enabled OIDC option (:class:`Conflict` otherwise)."""
+    """Turn password sign-in on or off; off needs another enabled option (:class:`Conflict` otherwise)."""
     try:
         with connection.begin_nested():
             settings.put(connection, PASSWORD_LOGIN_ENABLED, enabled)
@@ -155,7 +156,7 @@ def set_password_login(connection: Connection, enabled: bool) -> None:
     except Conflict as exc:
         raise Conflict(
             "Password sign-in cannot be turned off while no other login option is enabled: enable an OpenID "
-            "Connect login option first, so that people can still sign in."
+            "Connect, LDAP or SAML login option first, so that people can still sign in."
         ) from exc
 
 

@@ -1,5 +1,6 @@
 """Login options (API7 parity: Organization → Settings → Login Options; ``/api/login_options``): the
-built-in password option's switch, OpenID Connect options, and dry runs of their mapping rules.
+built-in password option's switch, OpenID Connect, LDAP and SAML 2.0 options, and dry runs of their mapping
+rules.
 
 Thin routes over :mod:`gatehouse.iam.login_options`: reading and dry runs are ``iam:GetLoginOption``,
 every change ``iam:UpdateLoginOption`` (both on the organization); changes run through the audit log as
@@ -16,7 +17,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
-from sqlalchemy.engine import Connection
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import Api, ApiDep, Caller
@@ -35,11 +35,13 @@ from gatehouse.api.schemas_sso import (
     ProviderCheckOut,
     rule_json,
 )
+from gatehouse.errors import GatehouseError
 from gatehouse.iam import login_options as options
 from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.login_options import OptionInput, OptionView
+from gatehouse.sso.failure import reason_of
 from gatehouse.sso.protocol import ProviderError
-from gatehouse.store import login_options as option_store
+from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
 
 router = APIRouter(prefix="/login_options", tags=["Login options"])
@@ -210,13 +212,11 @@ async def change_login_option(
     responses=responses(401, 403, 404, 409, 422),
 )
 async def delete_login_option(option_id: OptionId, caller: CallerDep, api: ApiDep) -> Response:
-    def work(connection: Connection) -> str | None:
-        found = option_store.get(connection, option_id)
-        options.delete(connection, caller.principal, option_id)
-        return found.name if found else None
-
     await api.change(
-        caller, options.DELETE.about(option_id), work, describe=lambda name, recorded: recorded.about(name=name)
+        caller,
+        options.DELETE.about(option_id),
+        lambda c: options.delete(c, caller.principal, option_id),
+        describe=lambda name, recorded: recorded.about(name=name),
     )
     return Response(status_code=204)
 
@@ -260,12 +260,23 @@ async def dry_run_option(option_id: OptionId, body: ClaimsSample, caller: Caller
     "/{option_id}/check",
     response_model=ProviderCheckOut,
     summary="Check an option's provider",
-    description="Fetches the provider's discovery document and signing keys now, as a sign-in would, and says "
-    "what was found or what is wrong (`ok: false` with a reason). Changes nothing (`iam:GetLoginOption`).",
+    description="OpenID Connect: fetches the provider's discovery document and signing keys now, as a sign-in "
+    "would. LDAP: connects, starts TLS, binds as the bind DN and reads the base DN (`steps`, the failed one last). "
+    "SAML: reads the IdP metadata and builds a request. Says what was found or what is wrong (`ok: false` with a "
+    "reason). Changes nothing (`iam:GetLoginOption`).",
     responses=responses(401, 403, 404, 422),
 )
 async def check_provider(option_id: OptionId, caller: CallerDep, api: ApiDep) -> ProviderCheckOut:
     view = await api.db.read(lambda c: options.get(c, caller.principal, option_id, api.settings.public_url))
+    if view.kind == "ldap":
+        steps = await api.ldap.test_connection(view.id)
+        return ProviderCheckOut.of_steps(steps)
+    if view.kind == "saml":
+        try:
+            idp, sso_url = await api.saml.check(view.id)
+        except GatehouseError as exc:
+            return ProviderCheckOut(ok=False, reason=reason_of(exc), detail=exc.detail)
+        return ProviderCheckOut(ok=True, idp_entity_id=idp, sso_url=sso_url)
     try:
         found = await api.provider.check(view.issuer)
     except ProviderError as exc:

@@ -1,0 +1,178 @@
+"""An LDAP login option's own fields, the filter a sign-in searches with, and the steps a sign-in takes.
+
+Fields as API7 names them (Host, Port, Base DN, Bind DN, Bind Password, Identifier, attribute mapping, TLS,
+timeout); the bind password is the option's secret (stored encrypted, see :mod:`gatehouse.login.options`),
+never a field here. Pure: no I/O. The client is :mod:`gatehouse.sso.ldap_client`, the sign-in
+:mod:`gatehouse.sso.ldap_signin`.
+
+A sign-in (:data:`STEPS`): connect, TLS (StartTLS or LDAPS, the server's certificate verified against the CA
+bundle or the system's), bind as the service DN, search ``(&(<identifier>=<escaped username>)<user
+filter>)`` under the base DN (exactly one entry), bind as that entry with the typed password, then read the
+groups and map the roles. The username is escaped per RFC 4515 §3 (:func:`escape_filter_value`), so
+``*)(uid=*`` searches for that literal text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Final, Literal, get_args
+
+from gatehouse.errors import InvalidInput
+
+TlsMode = Literal["none", "starttls", "ldaps"]
+TLS_MODES: Final[tuple[TlsMode, ...]] = get_args(TlsMode)
+Step = Literal["connect", "tls", "service_bind", "search", "user_bind", "groups", "mapping"]
+STEPS: Final[tuple[Step, ...]] = get_args(Step)
+STEP_NAMES: Final[Mapping[Step, str]] = {
+    "connect": "Connect",
+    "tls": "TLS",
+    "service_bind": "Bind as the service account",
+    "search": "Find the user",
+    "user_bind": "Bind as the user",
+    "groups": "Read the groups",
+    "mapping": "Map attributes and roles",
+}
+DEFAULT_PORTS: Final[Mapping[TlsMode, int]] = {"none": 389, "starttls": 389, "ldaps": 636}
+MAX_TIMEOUT: Final = 60
+MAX_CA_BUNDLE: Final = 64 * 1024
+_ATTRIBUTE: Final = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,99}|\d+(?:\.\d+)+")  # RFC 4512 §2.5 descr or OID
+_HOST: Final = re.compile(r"[A-Za-z0-9._:\[\]-]{1,255}")
+_ESCAPES: Final = {"\\": r"\5c", "*": r"\2a", "(": r"\28", ")": r"\29", "\0": r"\00"}
+
+
+def escape_filter_value(value: str) -> str:
+    """A value as an RFC 4515 §3 assertion value: ``\\``, ``*``, ``(``, ``)`` and NUL as ``\\XX``."""
+    return "".join(_ESCAPES.get(char, char) for char in value)
+
+
+def user_filter(identifier: str, username: str, extra: str = "") -> str:
+    """The search filter of a sign-in: the identifier attribute equal to the (escaped) username, and ``extra``
+    (a filter such as ``(objectClass=inetOrgPerson)``) when given."""
+    match = f"({identifier}={escape_filter_value(username)})"
+    return f"(&{match}{extra})" if extra else match
+
+
+def member_filter(dn: str) -> str:
+    """The search filter of the groups whose ``member`` is ``dn`` (servers without the memberOf overlay)."""
+    return f"(|(member={escape_filter_value(dn)})(uniqueMember={escape_filter_value(dn)}))"
+
+
+def check_filter(text: str) -> str:
+    """An extra filter as typed: empty, or one parenthesized filter with balanced parentheses."""
+    text = text.strip()
+    if not text:
+        return ""
+    depth, escaped = 0, False
+    for index, char in enumerate(text):
+        if char == "(" and not escaped:
+            depth += 1
+        elif char == ")" and not escaped:
+            depth -= 1
+            if depth == 0 and index != len(text) - 1:
+                depth = -1
+        if depth < 0:
+            break
+        escaped = char == "\\" and not escaped
+    if not text.startswith("(") or depth != 0 or len(text) > 500:
+        raise InvalidInput("The user filter must be one LDAP filter in parentheses, e.g. (objectClass=person).")
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class LdapSettings:
+    """The fields of an LDAP login option besides the common ones (name, enabled, rules, SCIM-only)."""
+
+    host: str
+    base_dn: str
+    bind_dn: str = ""
+    port: int = 389
+    tls: TlsMode = "none"
+    verify_certificate: bool = True
+    ca_bundle: str = ""
+    """PEM certificates to trust for the server's (empty: the system's)."""
+    identifier: str = "uid"
+    """The attribute a username is looked up by (``uid``; Active Directory ``sAMAccountName``)."""
+    user_filter: str = ""
+    subject_attribute: str = "entryUUID"
+    """The attribute that identifies the entry for good (matched with SCIM's externalId; AD ``objectGUID``)."""
+    username_attribute: str = "uid"
+    email_attribute: str = "mail"
+    name_attribute: str = "cn"
+    groups_attribute: str = "memberOf"
+    group_search_base: str = ""
+    """When set, the groups are also searched there with ``member=<user DN>`` (no memberOf overlay)."""
+    timeout: int = 10
+    trust_email: bool = True
+    """Whether the directory's email addresses count as verified (for linking to SCIM users by email)."""
+
+    def checked(self) -> LdapSettings:
+        """These settings, trimmed and checked (:class:`InvalidInput` names the first wrong field)."""
+        host = self.host.strip()
+        if not _HOST.fullmatch(host):
+            raise InvalidInput("The host must be a host name or an address, without a scheme (e.g. ldap.example.com).")
+        if self.tls not in TLS_MODES:
+            raise InvalidInput(f"TLS must be one of {', '.join(TLS_MODES)}.")
+        if not 1 <= self.port <= 65535:
+            raise InvalidInput("The port must be 1 to 65535 (389 for LDAP and StartTLS, 636 for LDAPS).")
+        if not 1 <= self.timeout <= MAX_TIMEOUT:
+            raise InvalidInput(f"The timeout must be 1 to {MAX_TIMEOUT} seconds.")
+        ca = self.ca_bundle.strip()
+        if ca and ("-----BEGIN CERTIFICATE-----" not in ca or len(ca) > MAX_CA_BUNDLE):
+            raise InvalidInput("The CA bundle must be PEM certificates (-----BEGIN CERTIFICATE-----), at most 64 KiB.")
+        texts = {"base DN": self.base_dn.strip(), "bind DN": self.bind_dn.strip(), "group search base": ""}
+        texts["group search base"] = self.group_search_base.strip()
+        if not texts["base DN"]:
+            raise InvalidInput("The base DN is required (e.g. ou=people,dc=example,dc=org).")
+        for label, text in texts.items():
+            if len(text) > 1000 or any(ord(char) < 0x20 for char in text):
+                raise InvalidInput(f"The {label} must be at most 1000 characters, on one line.")
+        attributes = {
+            "identifier": self.identifier, "subject attribute": self.subject_attribute,
+            "username attribute": self.username_attribute, "email attribute": self.email_attribute,
+            "name attribute": self.name_attribute, "groups attribute": self.groups_attribute,
+        }  # fmt: skip
+        for label, value in attributes.items():
+            if not _ATTRIBUTE.fullmatch(value.strip()):
+                raise InvalidInput(f"The {label} must be an LDAP attribute name, e.g. uid or sAMAccountName.")
+        return LdapSettings(
+            host=host, base_dn=texts["base DN"], bind_dn=texts["bind DN"], port=self.port, tls=self.tls,
+            verify_certificate=self.verify_certificate, ca_bundle=ca, identifier=self.identifier.strip(),
+            user_filter=check_filter(self.user_filter), subject_attribute=self.subject_attribute.strip(),
+            username_attribute=self.username_attribute.strip(), email_attribute=self.email_attribute.strip(),
+            name_attribute=self.name_attribute.strip(), groups_attribute=self.groups_attribute.strip(),
+            group_search_base=texts["group search base"], timeout=self.timeout, trust_email=self.trust_email,
+        )  # fmt: skip
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LdapSettings:
+        """Settings as stored (unknown keys ignored, so an older row still reads)."""
+        known = {key: value for key, value in data.items() if key in cls.__dataclass_fields__}
+        return cls(**known)
+
+    @property
+    def url(self) -> str:
+        """The server's URL as shown (``ldaps://`` for LDAPS)."""
+        return f"{'ldaps' if self.tls == 'ldaps' else 'ldap'}://{self.host}:{self.port}"
+
+    def attributes(self) -> list[str]:
+        """The attributes a sign-in reads from the user's entry."""
+        names = (self.subject_attribute, self.username_attribute, self.email_attribute, self.name_attribute)
+        return list(dict.fromkeys((*names, self.identifier, self.groups_attribute)))
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """One step of a sign-in or of a connection test: whether it passed, and what it found or what failed."""
+
+    step: Step
+    ok: bool
+    detail: str
+
+    @property
+    def label(self) -> str:
+        return STEP_NAMES[self.step]

@@ -1,0 +1,161 @@
+"""A SAML 2.0 login option's own fields (Gatehouse is the service provider), and the addresses an IdP needs.
+
+Fields as API7 names them (IdP metadata URL, SP root URL, Entity ID, sign requests, private key and
+certificate, attribute mapping), with the IdP's metadata pasted as XML as an alternative to its URL, the
+NameID format, and whether IdP-initiated sign-in is allowed (off by default: an unsolicited response carries
+no request id to match). Single logout is not offered (signing out of Gatehouse ends its own session only).
+The SP's private key
+is the option's secret (stored encrypted, :mod:`gatehouse.login.options`), never a field here.
+
+Pure: no I/O. The SP is :mod:`gatehouse.sso.saml_sp`, the sign-in :mod:`gatehouse.sso.saml_signin`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Final, Literal, get_args
+from urllib.parse import urlsplit
+
+from gatehouse.errors import InvalidInput
+
+NameIdFormat = Literal["persistent", "email", "unspecified"]
+NAME_ID_FORMATS: Final[Mapping[NameIdFormat, str]] = {
+    "persistent": "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+    "email": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+    "unspecified": "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+}
+NAME_ID_CHOICES: Final[tuple[NameIdFormat, ...]] = get_args(NameIdFormat)
+MAX_METADATA: Final = 512 * 1024
+MAX_CERTIFICATE: Final = 16 * 1024
+NAME_ID: Final = "name_id"
+"""The claim that holds the assertion's NameID (for the attribute mapping and role rules)."""
+
+LOGIN_PATH: Final = "/sso/saml/{option_id}/login"
+ACS_PATH: Final = "/sso/saml/{option_id}/acs"
+METADATA_PATH: Final = "/sso/saml/{option_id}/metadata"
+
+
+@dataclass(frozen=True, slots=True)
+class SpAddresses:
+    """What the IdP is told about Gatehouse: its entity id, the ACS URL (HTTP-POST), the SP metadata URL, and
+    the URL that starts a sign-in (an IdP's app tile may link to it)."""
+
+    entity_id: str
+    acs_url: str
+    metadata_url: str
+    login_url: str
+
+
+def sp_addresses(root_url: str, option_id: str, entity_id: str = "") -> SpAddresses:
+    """The SP's addresses under ``root_url`` (the option's SP root URL, else ``GATEHOUSE_PUBLIC_URL``); the
+    entity id defaults to the SP metadata URL, as Okta and Entra ID suggest."""
+    root = root_url.rstrip("/")
+    metadata = root + METADATA_PATH.format(option_id=option_id)
+    return SpAddresses(
+        entity_id=entity_id or metadata,
+        acs_url=root + ACS_PATH.format(option_id=option_id),
+        metadata_url=metadata,
+        login_url=root + LOGIN_PATH.format(option_id=option_id),
+    )
+
+
+def _check_url(label: str, url: str, *, required: bool = False) -> str:
+    url = url.strip()
+    if not url and not required:
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
+        raise InvalidInput(f"The {label} must be an http(s) URL without fragment.")
+    if len(url) > 1000:
+        raise InvalidInput(f"The {label} must be at most 1000 characters.")
+    return url
+
+
+@dataclass(frozen=True, slots=True)
+class SamlSettings:
+    """The fields of a SAML login option besides the common ones (name, enabled, rules, SCIM-only)."""
+
+    idp_metadata_url: str = ""
+    idp_metadata_xml: str = ""
+    """The IdP's metadata pasted as XML (used when there is no URL)."""
+    entity_id: str = ""
+    """Gatehouse's SP entity id (empty: the SP metadata URL)."""
+    sp_root_url: str = ""
+    """The base of the SP's addresses (empty: ``GATEHOUSE_PUBLIC_URL``)."""
+    name_id_format: NameIdFormat = "persistent"
+    username_attribute: str = ""
+    """The attribute holding the username (empty: the NameID)."""
+    email_attribute: str = "email"
+    name_attribute: str = "displayName"
+    groups_attribute: str = "groups"
+    sign_requests: bool = False
+    sp_certificate: str = ""
+    """The SP's certificate (PEM), published in the SP metadata; its private key is the option's secret."""
+    allow_idp_initiated: bool = False
+    trust_email: bool = True
+    """Whether the IdP's email addresses count as verified (for linking to SCIM users by email)."""
+
+    def checked(self) -> SamlSettings:
+        """These settings, trimmed and checked (:class:`InvalidInput` names the first wrong field)."""
+        url = _check_url("IdP metadata URL", self.idp_metadata_url)
+        xml = self.idp_metadata_xml.strip()
+        if not url and not xml:
+            raise InvalidInput("Give the IdP's metadata URL, or paste its metadata XML.")
+        if len(xml) > MAX_METADATA or (xml and "EntityDescriptor" not in xml):
+            raise InvalidInput("The IdP metadata must be a SAML EntityDescriptor, at most 512 KiB.")
+        if self.name_id_format not in NAME_ID_FORMATS:
+            raise InvalidInput(f"The NameID format must be one of {', '.join(NAME_ID_FORMATS)}.")
+        entity_id = self.entity_id.strip()
+        if len(entity_id) > 1000 or any(ord(char) <= 0x20 for char in entity_id):
+            raise InvalidInput("The entity ID must be a URI of at most 1000 characters, without spaces.")
+        names = {"username": self.username_attribute, "email": self.email_attribute,
+                 "name": self.name_attribute, "groups": self.groups_attribute}  # fmt: skip
+        for label, value in names.items():
+            if len(value.strip()) > 300 or (label != "username" and not value.strip()):
+                raise InvalidInput(f"The {label} attribute must be 1 to 300 characters.")
+        certificate = self.sp_certificate.strip()
+        if certificate and ("-----BEGIN CERTIFICATE-----" not in certificate or len(certificate) > MAX_CERTIFICATE):
+            raise InvalidInput("The SP certificate must be one PEM certificate (-----BEGIN CERTIFICATE-----).")
+        return SamlSettings(
+            idp_metadata_url=url, idp_metadata_xml=xml, entity_id=entity_id,
+            sp_root_url=_check_url("SP root URL", self.sp_root_url).rstrip("/"), name_id_format=self.name_id_format,
+            username_attribute=self.username_attribute.strip(), email_attribute=self.email_attribute.strip(),
+            name_attribute=self.name_attribute.strip(), groups_attribute=self.groups_attribute.strip(),
+            sign_requests=self.sign_requests, sp_certificate=certificate,
+            allow_idp_initiated=self.allow_idp_initiated, trust_email=self.trust_email,
+        )  # fmt: skip
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SamlSettings:
+        """Settings as stored (unknown keys ignored, so an older row still reads)."""
+        return cls(**{key: value for key, value in data.items() if key in cls.__dataclass_fields__})
+
+    def addresses(self, public_url: str, option_id: str) -> SpAddresses:
+        return sp_addresses(self.sp_root_url or public_url, option_id, self.entity_id)
+
+    @property
+    def name_id_uri(self) -> str:
+        return NAME_ID_FORMATS[self.name_id_format]
+
+
+def claims_of(name_id: str, attributes: Mapping[str, list[str]]) -> dict[str, Any]:
+    """The claims a SAML sign-in maps roles from: each attribute by its name (a list of its values), and the
+    NameID under :data:`NAME_ID` (``$.groups[*]``, ``$.name_id``)."""
+    claims: dict[str, Any] = {name: [str(value) for value in values] for name, values in attributes.items()}
+    claims[NAME_ID] = name_id
+    return claims
+
+
+def first(claims: Mapping[str, Any], name: str) -> str | None:
+    """The first value of an attribute (or the NameID for ``""``), trimmed; ``None`` if there is none."""
+    value = claims.get(name or NAME_ID)
+    if isinstance(value, list):
+        value = next((item for item in value if isinstance(item, str) and item.strip()), None)
+    return value.strip()[:320] if isinstance(value, str) and value.strip() else None

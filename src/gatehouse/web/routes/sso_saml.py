@@ -1,0 +1,70 @@
+"""Signing in through a SAML 2.0 login option: ``/sso/saml/{option_id}/login`` (to the IdP, HTTP-Redirect),
+``/acs`` (the assertion consumer service: the IdP's HTTP-POST back) and ``/metadata`` (the SP metadata an
+administrator gives the IdP).
+
+Thin routes over the dashboard's :class:`gatehouse.sso.saml_signin.SamlSignIn` (``Dashboard.saml``). The ACS
+takes a cross-site POST by design, so it carries no CSRF token: the single-use ``RelayState`` bound to the
+request id, and the signed response itself, are what a forged POST lacks. A refusal renders a page that says
+why, with the reason code of its audit record; it never signs anyone in.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from gatehouse.errors import GatehouseError
+from gatehouse.login.saml import ACS_PATH, LOGIN_PATH, METADATA_PATH
+from gatehouse.web.dashboard import dashboard_of
+from gatehouse.web.routes.sso import failure_page
+
+MAX_FIELD: Final = 1024 * 1024
+
+
+async def start(request: Request) -> Response:
+    dashboard = dashboard_of(request)
+    try:
+        url = await dashboard.saml.begin(
+            request.path_params["option_id"], request.query_params.get("next") or "/",
+            ip=dashboard.client_ip(request), agent=request.headers.get("user-agent"),
+        )  # fmt: skip
+    except GatehouseError as exc:
+        return failure_page(request, exc)
+    response = RedirectResponse(url, status_code=303)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def acs(request: Request) -> Response:
+    dashboard = dashboard_of(request)
+    form = await request.form(max_files=0, max_fields=10, max_part_size=MAX_FIELD)
+    fields = {name: str(form.get(name, "")) for name in ("SAMLResponse", "RelayState")}
+    try:
+        signed_in = await dashboard.saml.complete(
+            request.path_params["option_id"], fields,
+            ip=dashboard.client_ip(request), agent=request.headers.get("user-agent"),
+        )  # fmt: skip
+    except GatehouseError as exc:
+        return failure_page(request, exc)
+    response = dashboard.redirect(signed_in.next_path)
+    dashboard.set_session(response, signed_in.cookie)
+    return response
+
+
+async def metadata(request: Request) -> Response:
+    dashboard = dashboard_of(request)
+    try:
+        xml = await dashboard.saml.sp_metadata(request.path_params["option_id"])
+    except GatehouseError as exc:
+        return failure_page(request, exc)
+    return Response(xml, media_type="application/samlmetadata+xml")
+
+
+ROUTES: Final = [
+    Route(LOGIN_PATH, start, methods=["GET"]),
+    Route(ACS_PATH, acs, methods=["POST"]),
+    Route(METADATA_PATH, metadata, methods=["GET"]),
+]
