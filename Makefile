@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # One worker per CPU; a test file stays on one worker (its module fixtures and servers are set up once).
 PYTEST_WORKERS ?= -n auto --dist loadfile
 
-.PHONY: run test lint typecheck bench clean venv
+.PHONY: run test lint typecheck bench bench-authz clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/scim_bench.py
+
+bench-authz: $(VENV)/.installed-dev
+	$(BIN)/python bench/authz_bench.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

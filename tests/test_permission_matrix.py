@@ -24,8 +24,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute, Mount, Route
 from starlette.testclient import TestClient
 from typer.main import get_command
 from typer.testing import CliRunner
@@ -34,9 +32,10 @@ from gatehouse.app import create_app
 from gatehouse.cli.main import app as cli_app
 from gatehouse.config import Settings
 from gatehouse.errors import Forbidden, Unauthorized
-from gatehouse.iam import scim_control
+from gatehouse.iam import gateway_preset, scim_control
 from gatehouse.store import login_options as login_option_store
 from gatehouse.store import migration
+from gatehouse.store import settings as setting_store
 from gatehouse.store import users as user_store
 from gatehouse.store.database import Database
 from support.permission_cases import (
@@ -47,10 +46,13 @@ from support.permission_cases import (
     Case,
     Params,
     anonymous_get,
+    anonymous_post,
+    authz_rule,
     body,
     fields,
     group,
     inactive_user,
+    ldap_option,
     login_option,
     own_token,
     policy,
@@ -64,6 +66,7 @@ from support.permission_cases import (
     user_and_role,
 )
 from support.permission_world import IDP, IDP_SECRET_ENV, PRINCIPALS, RIGHTS, World, build_world
+from support.routes import registered_routes
 from support.scim import PUBLIC_URL
 from support.web import sign_in
 
@@ -78,7 +81,20 @@ LOGIN_OPTION_FORM = unique_fields(
 )  # fmt: skip
 """The fields of a login option's form (``version`` is read by the edit form only)."""
 
+RULE_FORM = unique_fields(
+    method="GET", path="/matrix/{unique}", query="", action="gateway:GetGatewayGroup",
+    resource="arn:api7:gateway:gatewaygroup/*", labels="", description="", position="", version="1",
+)  # fmt: skip
+"""The fields of a forward-auth rule's form (``version`` is read by the edit form only)."""
+RULE_BODY = body(
+    methods=["GET"],
+    path="/matrix/{unique}",
+    action="gateway:GetGatewayGroup",
+    resource="arn:api7:gateway:gatewaygroup/*",
+)
+
 U = "/organization/users"
+GA = "/organization/gateway-access"
 R = "/organization/roles"
 LO = "/organization/settings/login-options"
 P = "/organization/permission-policies"
@@ -138,12 +154,26 @@ DASHBOARD: dict[tuple[str, str], Case] = {
     ("GET", LO + "/{option_id}/dry-run"): Case("iam:GetLoginOption", login_option),
     ("POST", LO + "/{option_id}/dry-run"): Case("iam:GetLoginOption", login_option, fields(rules="[]", claims="{{}}")),
     ("POST", LO + "/{option_id}/check"): Case("iam:GetLoginOption", login_option),  # the provider is down
+    ("POST", LO + "/{option_id}/test-sign-in"): Case(  # binds as a person: only those who manage the option
+        "iam:UpdateLoginOption", ldap_option, fields(username="ada", password="not checked: nothing listens")
+    ),
     # Single sign-on (public: a browser on its way in; stray requests get a page that says why, never a 5xx)
     ("GET", "/sso/oidc/{option_id}/login"): Case(
         PUBLIC, call=anonymous_get("/sso/oidc/{option_id}/login?iss=https://elsewhere.invalid"), error_ok=True
     ),
     ("GET", "/sso/oidc/{option_id}/callback"): Case(
         PUBLIC, call=anonymous_get("/sso/oidc/{option_id}/callback"), error_ok=True
+    ),
+    ("GET", "/sso/ldap/{option_id}/login"): Case(PUBLIC, call=anonymous_get("/sso/ldap/{option_id}/login", "ldap")),
+    ("POST", "/sso/ldap/{option_id}/login"): Case(  # no such option: 404 (a refused password would be 401)
+        PUBLIC, call=anonymous_post("/sso/ldap/{option_id}/login", None, {"username": "x"}), error_ok=True
+    ),
+    ("GET", "/sso/saml/{option_id}/login"): Case(PUBLIC, call=anonymous_get("/sso/saml/{option_id}/login", "saml")),
+    ("POST", "/sso/saml/{option_id}/acs"): Case(
+        PUBLIC, call=anonymous_post("/sso/saml/{option_id}/acs", "saml", {"SAMLResponse": "PHg+"}), error_ok=True
+    ),
+    ("GET", "/sso/saml/{option_id}/metadata"): Case(
+        PUBLIC, call=anonymous_get("/sso/saml/{option_id}/metadata", "saml")
     ),
     # Organization → Tokens (one's own) and Audit Logs
     ("GET", "/organization/tokens"): Case("iam:GetToken"),
@@ -199,6 +229,18 @@ DASHBOARD: dict[tuple[str, str], Case] = {
     ("GET", "/docs"): Case(PUBLIC),
     ("GET", "/docs/init.js"): Case(PUBLIC),
     ("GET", "/docs/static"): Case(PUBLIC, url="/docs/static/swagger-ui.css"),
+    # Organization → Gateway access (the forward-auth rule table and its preset)
+    ("GET", GA): Case("iam:GetAuthzRule"),
+    ("GET", f"{GA}/new"): Case("iam:UpdateAuthzRule"),
+    ("POST", f"{GA}/new"): Case("iam:UpdateAuthzRule", form=RULE_FORM),
+    ("POST", f"{GA}/preset"): Case("iam:UpdateAuthzRule", form=fields(enabled="on")),
+    ("GET", GA + "/{rule_id}/edit"): Case("iam:UpdateAuthzRule", authz_rule),
+    ("POST", GA + "/{rule_id}/edit"): Case("iam:UpdateAuthzRule", authz_rule, RULE_FORM),
+    ("GET", GA + "/{rule_id}/delete"): Case("iam:UpdateAuthzRule", authz_rule),
+    ("POST", GA + "/{rule_id}/delete"): Case("iam:UpdateAuthzRule", authz_rule),
+    ("POST", GA + "/{rule_id}/move"): Case("iam:UpdateAuthzRule", authz_rule, fields(direction="up")),
+    # Forward authentication: a proxy asks about GET /api/roles/r1, which the preset maps to iam:GetRole
+    ("GET", "/authz/forward"): Case("iam:GetRole", call=lambda world, who: forward_as(world, who)),
 }
 
 
@@ -288,6 +330,24 @@ API: dict[tuple[str, str], Case] = {
     ("DELETE", A + "/tokens/{token_id}"): Case("iam:DeleteToken", own_token),
     ("GET", f"{A}/audit-logs"): Case("iam:GetAudit"),
     ("GET", f"{A}/audit-logs/export"): Case("iam:ExportAudits"),
+    # Gateway authorization: decisions, forward-auth rules, the preset, labels of gateway resources
+    ("POST", f"{A}/v1/authz/check"): Case(
+        "iam:CheckAccess",
+        form=body(
+            subject={"username": "viewer"}, checks=[{"action": "iam:GetRole", "resource": "arn:api7:iam:role/*"}]
+        ),
+    ),
+    ("GET", f"{A}/v1/authz/rules"): Case("iam:GetAuthzRule"),
+    ("POST", f"{A}/v1/authz/rules"): Case("iam:UpdateAuthzRule", form=RULE_BODY),
+    ("GET", A + "/v1/authz/rules/{rule_id}"): Case("iam:GetAuthzRule", authz_rule),
+    ("PUT", A + "/v1/authz/rules/{rule_id}"): Case("iam:UpdateAuthzRule", authz_rule, RULE_BODY),
+    ("DELETE", A + "/v1/authz/rules/{rule_id}"): Case("iam:UpdateAuthzRule", authz_rule),
+    ("GET", f"{A}/v1/authz/preset"): Case("iam:GetAuthzRule"),
+    ("PUT", f"{A}/v1/authz/preset"): Case("iam:UpdateAuthzRule", form=body(enabled=True)),
+    ("GET", f"{A}/v1/authz/resources"): Case(SIGNED_IN),  # lists only what the caller may read
+    ("PUT", f"{A}/v1/authz/resources"): Case(
+        "gateway:UpdateGatewayGroup", form=body(resource="arn:api7:gateway:gatewaygroup/{unique}", labels={"env": "x"})
+    ),
 }
 
 
@@ -303,34 +363,6 @@ def api_call(world: World, who: str, method: str, path: str, case: Case) -> http
 
 
 # ------------------------------------------------------------------------------------------ plumbing
-
-
-def registered_routes(app: Any) -> Iterator[tuple[str, str, str]]:
-    """(surface, method, path) of every route the app registers, through its mounts."""
-
-    def walk(routes: list[BaseRoute], prefix: str, surface: str) -> Iterator[tuple[str, str, str]]:
-        for route in routes:
-            if isinstance(route, Mount):
-                inner = route.app
-                while not hasattr(inner, "routes") and hasattr(inner, "app"):
-                    inner = inner.app  # middleware around a sub-application
-                path = prefix + route.path
-                kind = "scim" if path.startswith("/scim") else "api" if path.startswith("/api") else surface
-                if hasattr(inner, "routes"):
-                    yield from walk(inner.routes, path, kind)
-                else:
-                    yield surface, "GET", path  # static files
-            elif isinstance(route, APIRoute | Route):
-                for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
-                    yield surface, method, prefix + route.path
-            elif hasattr(route, "effective_route_contexts"):  # FastAPI's included routers
-                for context in route.effective_route_contexts():
-                    for method in sorted(set(context.methods or {"GET"}) - {"HEAD"}):
-                        yield surface, method, prefix + context.path
-            else:
-                raise AssertionError(f"a kind of route the matrix cannot enumerate: {route!r}")
-
-    yield from walk(app.routes, "", "dashboard")
 
 
 def expected_allowed(rule: str, who: str) -> bool:
@@ -349,6 +381,14 @@ def fill(path: str, params: Params) -> str:
         path = path.replace("{" + key + "}", value)
     assert "{" not in path, f"unfilled path parameter in {path}"
     return path
+
+
+def forward_as(world: World, who: str) -> httpx.Response:
+    """What nginx's auth_request asks with the principal's browser session, the preset on."""
+    with world.db.transaction() as connection:
+        setting_store.put(connection, gateway_preset.SETTING, True)
+    headers = {"X-Original-Method": "GET", "X-Original-URI": f"/api/roles/{uuid.uuid4()}"}
+    return world.actors[who].browser.get("/authz/forward", headers=headers)
 
 
 def sign_in_as(world: World, who: str) -> httpx.Response:
@@ -486,12 +526,18 @@ CLI_RULES: dict[str, str] = {
     "login-options list": "iam:GetLoginOption",
     "login-options disable-password": "iam:UpdateLoginOption",
     "login-options enable-password": "iam:UpdateLoginOption",  # after disable: the matrix signs in with passwords
+    "authz rules list": "iam:GetAuthzRule",
+    "authz rules add": "iam:UpdateAuthzRule",
+    "authz rules delete": "iam:UpdateAuthzRule",
+    "authz preset enable": "iam:UpdateAuthzRule",
+    "authz preset disable": "iam:UpdateAuthzRule",
 }
 """Every CLI command that reads or changes organization data, and the rule it runs under."""
 
 HOST_ONLY = {
     "serve": "starts the server; changes no data (its first-run Super Admin is bootstrap, not a request)",
     "db upgrade": "migrates the schema; host maintenance, changes no organization data",
+    "db check": "checks the database's integrity, read-only; host maintenance with the database credentials",
 }
 """Commands outside the matrix, with the reason."""
 
@@ -534,6 +580,21 @@ def cli_args(world: World, command: str) -> tuple[list[str], str | None]:
         return ["scim", "enable", "--name", name], None
     if command == "login-options disable-password":
         world.new_login_option()  # an enabled option, else password sign-in may not be turned off (409)
+    if command == "authz rules add":
+        resource = "arn:api7:gateway:gatewaygroup/*"
+        return [
+            "authz",
+            "rules",
+            "add",
+            "--path",
+            f"/{name}",
+            "--action",
+            "gateway:GetGatewayGroup",
+            "--resource",
+            resource,
+        ], None
+    if command == "authz rules delete":
+        return ["authz", "rules", "delete", world.new_authz_rule()], None
     return command.split(), None
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -17,6 +18,8 @@ from gatehouse.api.app import api_routes
 from gatehouse.config import Settings, load_settings
 from gatehouse.errors import GatehouseError
 from gatehouse.iam.retention import purging
+from gatehouse.iam.signin import SESSION_COOKIE
+from gatehouse.response_headers import ResponseHeaders
 from gatehouse.scim.activity import ActivityMiddleware, ActivityRecorder
 from gatehouse.scim.discovery import Discovery
 from gatehouse.scim.groups import GroupService
@@ -67,12 +70,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        def check(connection: sa.Connection) -> bool:
-            connection.execute(sa.text("SELECT 1"))
-            return migration.current_revision(connection) == migration.head_revision()
-
         try:
-            current = await database.read(check)
+            current = await database.read(migration.at_head)
         except Exception:  # any database failure means "not ready", never a 500
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         if not current:
@@ -94,6 +93,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     dashboard = Dashboard(settings, database)
     app = Starlette(
+        middleware=[Middleware(ResponseHeaders, session_cookie=SESSION_COOKIE, https=settings.secure_cookies)],
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
@@ -104,7 +104,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         exception_handlers=error_handlers(dashboard),  # type: ignore[arg-type]
         lifespan=lifespan,
     )
+    for route in app.routes:
+        if isinstance(route, Mount):  # "/scim/v2/Users/a%0Ab" stays SCIM's: a mount takes any path, newlines too
+            route.path_regex = re.compile(route.path_regex.pattern, route.path_regex.flags | re.DOTALL)
     app.state.settings = settings
     app.state.db = database
+    app.state.dashboard = dashboard  # the dashboard's handlers find their services here
     app.state.scim_activity = activity
     return app

@@ -31,7 +31,9 @@ from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
 from gatehouse.store.tables import sessions, sso_login_states
 from gatehouse.store.tables import users as users_table
+from support.api import token_for
 from support.oidc_provider import Provider, add_option, count, path_of
+from support.redirects import HOSTILE
 from support.scim import PUBLIC_URL, USER, patch
 from support.web import ADMIN_PASSWORD, csrf_of, make_admin
 
@@ -345,6 +347,12 @@ def test_third_party_initiated_login_and_next_paths(world: World) -> None:
     world.provision(f"{name}@example.org", external_id=name)
     landed = world.gatehouse.get(world.callback_for(at_idp, next_path="//evil.example/x"), follow_redirects=False)
     assert landed.status_code == 303 and landed.headers["location"] == "/"
+    # Every other form a browser would follow away is kept as "/" when the sign-in starts.
+    for target in HOSTILE:
+        world.start(target)
+    with world.db.snapshot() as connection:
+        stored = connection.execute(sa.select(sso_login_states.c.next_path)).scalars().all()
+    assert len(stored) > len(HOSTILE) and set(stored) == {"/"}  # and the third-party login's, at the start
 
 
 def test_sign_out_ends_the_providers_session_too_when_the_option_asks(world: World) -> None:
@@ -431,6 +439,18 @@ def test_an_administrator_checks_the_provider_from_the_dashboard_and_the_api(wor
         )
     down = world.gatehouse.post(f"/api/login_options/{world.option_id}/check", headers=key).json()
     assert down["ok"] is False and down["reason"] == "unreachable" and "could not be reached" in down["detail"]
+
+
+def test_with_private_addresses_denied_a_provider_on_loopback_is_not_called(world: World, settings: Settings) -> None:
+    """GATEHOUSE_OUTBOUND_DENY_PRIVATE on: the provider check (and so any sign-in) refuses the provider, which
+    sits on loopback here, before calling it."""
+    admin_id = make_admin(world.db)
+    strict = settings.model_copy(update={"outbound_deny_private": True})
+    with TestClient(create_app(strict, world.db), base_url="https://testserver") as gatehouse:
+        key = {"X-API-KEY": token_for(world.db, admin_id)}
+        refused = gatehouse.post(f"/api/login_options/{world.option_id}/check", headers=key).json()
+    assert refused["ok"] is False and refused["reason"] == "refused"
+    assert "GATEHOUSE_OUTBOUND_DENY_PRIVATE" in refused["detail"]
 
 
 def test_an_answer_naming_another_issuer_is_refused(world: World) -> None:

@@ -4,6 +4,8 @@ forms and JSON bodies it sends. No tests here."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +76,14 @@ def login_option(world: World, who: str) -> Params:
     return {"option_id": world.new_login_option()}
 
 
+def ldap_option(world: World, who: str) -> Params:
+    return {"option_id": world.new_login_option("ldap")}
+
+
+def authz_rule(world: World, who: str) -> Params:
+    return {"rule_id": world.new_authz_rule()}
+
+
 @dataclass(frozen=True)
 class Case:
     """How to exercise one route, and the rule that governs it."""
@@ -126,10 +136,25 @@ def body(**values: Any) -> Callable[[World, Params], dict[str, Any]]:
     return build
 
 
-def anonymous_get(url: str) -> Callable[[World, str], httpx.Response]:
-    """A GET from a browser with no session; ``{option_id}`` in ``url`` is a fresh login option."""
+def anonymous_get(url: str, kind: str = "oidc") -> Callable[[World, str], httpx.Response]:
+    """A GET from a browser with no session; ``{option_id}`` in ``url`` is a fresh login option of ``kind``."""
 
     def call(world: World, who: str) -> httpx.Response:
-        return world.client().get(url.format(option_id=world.new_login_option()), follow_redirects=False)
+        return world.client().get(url.format(option_id=world.new_login_option(kind)), follow_redirects=False)
+
+    return call
+
+
+def anonymous_post(url: str, kind: str | None, data: dict[str, str]) -> Callable[[World, str], httpx.Response]:
+    """A POST from a browser with no session, carrying the double-submit CSRF token of ``url``'s page when it
+    has one; ``{option_id}`` is a fresh login option of ``kind`` (``None``: an id no option has)."""
+
+    def call(world: World, who: str) -> httpx.Response:
+        option_id = world.new_login_option(kind) if kind else str(uuid.uuid4())
+        browser, target = world.client(), url.format(option_id=option_id)
+        page = browser.get(target)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text) if page.status_code == 200 else None
+        form = {**data, **({"csrf_token": token.group(1)} if token else {})}
+        return browser.post(target, data=form, follow_redirects=False)
 
     return call

@@ -5,11 +5,11 @@ principal is allowed to make never changes what the next principal meets.
 The five principals and what each may do are written out here as plain sets, independently of the
 evaluator under test:
 
-- ``super``: the built-in Super Admin, every action;
+- ``super``: the built-in Super Admin, every action (the gateway's included);
 - ``viewer``: the starter Viewer role, every ``iam:Get*`` action except ``iam:GetAnyToken``, plus creating
   and revoking their own API tokens;
-- ``denier``: a custom role allowing ``iam:*`` with a deny statement on ``iam:Delete<.*>`` (a regex
-  segment) and on ``iam:UpdateSCIMProvisioning``;
+- ``denier``: a custom role allowing ``iam:*`` (no gateway action) with a deny statement on
+  ``iam:Delete<.*>`` (a regex segment) and on ``iam:UpdateSCIMProvisioning``;
 - ``bounded``: the starter Organization Admin role, under a permission boundary that allows only
   ``iam:Get<.*>`` and ``iam:UpdateUserStatus``;
 - ``norole``: a signed-in user with no role.
@@ -27,14 +27,16 @@ from starlette.testclient import TestClient
 
 from gatehouse.credentials import generate_token, hash_token, token_hint
 from gatehouse.iam import api_tokens as token_cases
+from gatehouse.iam import gateway_access, policies, scim_control
 from gatehouse.iam import roles as rbac
-from gatehouse.iam import scim_control
 from gatehouse.iam import users as admin_cases
 from gatehouse.iam.authorizer import Principal, load_principal
 from gatehouse.iam.bootstrap import ensure_rbac
 from gatehouse.iam.catalog import ACTION_NAMES, ORGANIZATION_ADMIN_EXCLUDED
 from gatehouse.iam.rbac_forms import policy_input, role_input
+from gatehouse.login.ldap import LdapSettings
 from gatehouse.login.options import LoginOptionWrite
+from gatehouse.login.saml import SamlSettings
 from gatehouse.store import api_tokens as token_store
 from gatehouse.store import login_options as login_option_store
 from gatehouse.store import roles as role_store
@@ -49,13 +51,23 @@ IDP: Final = "http://127.0.0.1:9"
 """The issuer of the matrix's login options: nothing listens on the discard port, so no request gets an answer
 (and none leaves this machine)."""
 IDP_SECRET_ENV: Final = "MATRIX_SSO_SECRET"
+IDP_METADATA: Final = (
+    '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="http://127.0.0.1:9/idp">'
+    '<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+    '<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" '
+    'Location="http://127.0.0.1:9/idp/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>'
+)
+"""A SAML IdP's metadata for the matrix's SAML options (nothing listens there either)."""
+GROUPS: Final = "arn:api7:gateway:gatewaygroup/*"
 
 _ALL = frozenset(ACTION_NAMES)
 _GETS = frozenset(a for a in _ALL if a.startswith("iam:Get"))
 RIGHTS: Final[dict[str, frozenset[str]]] = {
     "super": _ALL,
     "viewer": (_GETS - {"iam:GetAnyToken"}) | {"iam:CreateToken", "iam:DeleteToken"},
-    "denier": frozenset(a for a in _ALL if not a.startswith("iam:Delete") and a != "iam:UpdateSCIMProvisioning"),
+    "denier": frozenset(
+        a for a in _ALL if a.startswith("iam:") and not a.startswith("iam:Delete") and a != "iam:UpdateSCIMProvisioning"
+    ),
     "bounded": (_ALL - ORGANIZATION_ADMIN_EXCLUDED) & (_GETS | {"iam:UpdateUserStatus"}),
     "norole": frozenset(),
 }
@@ -129,7 +141,7 @@ class World:
     def new_policy(self, document: Any = None) -> str:
         with self.db.transaction() as connection:
             form = policy_input(self.unique("policy"), document or BOUNDARY_POLICY)
-            return rbac.create_policy(connection, self.admin(connection), form).id
+            return policies.create_policy(connection, self.admin(connection), form).id
 
     def new_role(self, *, assigned: bool = False) -> str:
         with self.db.transaction() as connection:
@@ -154,9 +166,23 @@ class World:
         with self.db.transaction() as connection:
             return scim_control.issue_token(connection, self.unique("idp")).info.id
 
-    def new_login_option(self) -> str:
-        """An enabled OIDC login option (its client secret named by an environment variable); its id."""
+    def new_authz_rule(self) -> str:
+        """A custom forward-auth rule; its id."""
+        rule = gateway_access.rule_input("GET", f"/matrix/{self.unique('rule')}", "gateway:GetGatewayGroup", GROUPS)
+        with self.db.transaction() as connection:
+            return gateway_access.create_rule(connection, self.admin(connection), rule).id
+
+    def new_login_option(self, kind: str = "oidc") -> str:
+        """An enabled login option; its id. OIDC: its client secret named by an environment variable; LDAP: a
+        directory on the discard port (nothing answers), anonymous; SAML: IdP metadata pasted."""
         write = LoginOptionWrite(self.unique("sso"), IDP, "matrix", client_secret_env=IDP_SECRET_ENV)
+        if kind == "ldap":
+            settings: Any = LdapSettings(host="127.0.0.1", port=9, base_dn="dc=example,dc=org", timeout=2)
+            write = LoginOptionWrite(self.unique("ldap"), "", "", kind="ldap", settings=settings)
+        elif kind == "saml":
+            write = LoginOptionWrite(
+                self.unique("saml"), "", "", kind="saml", settings=SamlSettings(idp_metadata_xml=IDP_METADATA)
+            )
         with self.db.transaction() as connection:
             return login_option_store.insert(connection, str(uuid.uuid4()), write, utcnow()).id
 
@@ -195,9 +221,9 @@ def build_world(app: Any, db: Database) -> World:
         viewer = role_store.get_by_name(connection, "Viewer")
         org_admin = role_store.get_by_name(connection, "Organization Admin")
         assert viewer is not None and org_admin is not None
-        deny_policy = rbac.create_policy(connection, acting, policy_input("matrix-denier", DENIER_POLICY))
+        deny_policy = policies.create_policy(connection, acting, policy_input("matrix-denier", DENIER_POLICY))
         denier = rbac.create_role(connection, acting, role_input("Matrix Denier"), [deny_policy.id])
-        boundary = rbac.create_policy(connection, acting, policy_input("matrix-boundary", BOUNDARY_POLICY))
+        boundary = policies.create_policy(connection, acting, policy_input("matrix-boundary", BOUNDARY_POLICY))
         rbac.assign_role(connection, acting, ids["viewer"], viewer.id)
         rbac.assign_role(connection, acting, ids["denier"], denier.role.id)
         rbac.assign_role(connection, acting, ids["bounded"], org_admin.id)

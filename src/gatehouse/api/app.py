@@ -19,9 +19,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
+from gatehouse.api import forward_auth
 from gatehouse.api.context import Api
 from gatehouse.api.errors import HANDLERS, Guard
-from gatehouse.api.routes import audit, auth, login_options, policies, roles, scim, tokens, users
+from gatehouse.api.routes import audit, auth, authz, login_options, policies, roles, scim, tokens, users
 from gatehouse.config import Settings
 from gatehouse.store.database import Database
 
@@ -60,6 +61,11 @@ TAGS: Final = [
     },
     {"name": "API tokens", "description": "Personal API tokens."},
     {"name": "Audit logs", "description": "Who changed what: search and export."},
+    {
+        "name": "Gateway authorization",
+        "description": "The decision API (`POST /api/v1/authz/check`), the forward-auth rule table and its preset "
+        "(the endpoint a proxy asks is `GET /authz/forward`, outside /api), and the labels of gateway resources.",
+    },
 ]
 
 
@@ -79,7 +85,7 @@ def build_api(settings: Settings, db: Database) -> FastAPI:
     )
     api.add_middleware(Guard, max_body_bytes=MAX_BODY_BYTES)
     api.state.api = Api(settings, db)
-    for module in (auth, users, roles, policies, scim, login_options, tokens, audit):
+    for module in (auth, users, roles, policies, scim, login_options, tokens, audit, authz):
         api.include_router(module.router)
     return api
 
@@ -158,6 +164,6 @@ def openapi_routes(api: FastAPI) -> list[BaseRoute]:
 
 
 def api_routes(settings: Settings, db: Database) -> list[BaseRoute]:
-    """Everything the app factory mounts for the admin API."""
+    """Everything the app factory mounts for the admin API, and the forward-auth endpoint (``/authz/forward``)."""
     api = build_api(settings, db)
-    return [Mount(PREFIX, app=api), *openapi_routes(api)]
+    return [Mount(PREFIX, app=api), *openapi_routes(api), *forward_auth.routes(api.state.api)]

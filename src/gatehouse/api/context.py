@@ -10,7 +10,6 @@ from typing import Annotated, Any, TypeVar
 
 from anyio import to_thread
 from fastapi import Depends
-from sqlalchemy.engine import Connection
 from starlette.requests import Request
 
 from gatehouse.config import Settings
@@ -22,8 +21,10 @@ from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.signin import SignInPolicy
 from gatehouse.network import client_ip
 from gatehouse.secrets_box import LazySecretBox
+from gatehouse.sso.ldap_signin import LdapSignIn
 from gatehouse.sso.provider import ProviderClient
-from gatehouse.store.database import Database
+from gatehouse.sso.saml_signin import SamlSignIn
+from gatehouse.store.database import Connection, Database
 from gatehouse.store.sessions import SessionUser
 
 T = TypeVar("T")
@@ -60,7 +61,14 @@ class Api:
         )
         self.last_use = LastUseRecorder()
         self.secrets = LazySecretBox(settings.secret_key_path)  # SSO client secrets at rest
-        self.provider = ProviderClient(settings.sso_http_timeout_seconds, settings.sso_metadata_ttl_seconds)
+        self.provider = ProviderClient(
+            settings.sso_http_timeout_seconds,
+            settings.sso_metadata_ttl_seconds,
+            deny_private=settings.outbound_deny_private,
+        )
+        self.ldap = LdapSignIn(db, self.secrets, self.policy)  # the LDAP and SAML options' checks
+        ttl = settings.sso_metadata_ttl_seconds
+        self.saml = SamlSignIn(db, self.provider, settings.public_url, self.secrets, self.policy.absolute, ttl)
 
     def client_ip(self, request: Request) -> str | None:
         """The client's address (``X-Forwarded-For`` believed from trusted proxies only)."""

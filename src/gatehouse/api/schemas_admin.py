@@ -165,7 +165,7 @@ class AuditEntry(BaseModel):
 
     id: int
     occurred_at: datetime
-    source: Literal["dashboard", "api", "scim", "cli", "sso", "system"]
+    source: Literal["dashboard", "api", "scim", "cli", "sso", "system", "gateway"]
     event: str = Field(description="A catalog action (`iam:UpdateUserStatus`), `scim:CreateUser`, `auth:SignIn`...")
     actor: str = Field(description="e.g. `alice`, `alice (token ci)`, `SCIM token okta`.")
     actor_id: str | None

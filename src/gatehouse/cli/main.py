@@ -6,10 +6,11 @@ import json
 import os
 import secrets
 import sys
+from typing import Any
 
 import typer
-from sqlalchemy.engine import Connection
 
+from gatehouse.cli.authz import authz_app
 from gatehouse.cli.context import open_database, require_super_admin, run_change, use_token
 from gatehouse.cli.login_options import login_options_app
 from gatehouse.cli.scim import scim_app
@@ -18,7 +19,11 @@ from gatehouse.errors import GatehouseError
 from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.bootstrap import BOOTSTRAP_USER, ensure_super_admin
 from gatehouse.store import migration
+from gatehouse.store.database import Connection
 from gatehouse.store.records import StoredUser
+
+KEEP_ALIVE_SECONDS = 75
+"""How long ``serve`` keeps an idle connection open (nginx's default ``keepalive_timeout``)."""
 
 app = typer.Typer(help="Gatehouse: SCIM provisioning, RBAC and SSO for an API-gateway dashboard.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
@@ -27,6 +32,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(scim_app, name="scim")
 app.add_typer(admin_app, name="admin")
 app.add_typer(login_options_app, name="login-options")
+app.add_typer(authz_app, name="authz")
 
 
 @app.callback()
@@ -77,16 +83,34 @@ def serve(
         )
     typer.echo(f"Gatehouse on http://{host}:{port} — SCIM endpoint {settings.scim_base_url}", err=True)
     uvicorn.run(
-        "gatehouse.app:create_app",
+        "gatehouse.server:create_app",  # the app inside its outermost guard (gatehouse.server)
         factory=True,
+        http="gatehouse.server:GatehouseHttpProtocol",  # limits answered 414/431/400, lingering close
+        ws="none",  # no WebSocket endpoint: an Upgrade header is an ordinary request
+        # Longer than the idle timeout of the clients and proxies in front (httpx 5 s, load balancers 60 s): a
+        # server that closes an idle connection first races the client's next request on it.
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         host=host,
         port=port,
         workers=workers,
         log_level=settings.log_level,
+        log_config=_log_config(settings.log_level),
         access_log=access_log,
         proxy_headers=False,
         server_header=False,
     )
+
+
+def _log_config(level: str) -> dict[str, object]:
+    """uvicorn's logging configuration, with Gatehouse's own loggers (``gatehouse.*``: why a request was
+    refused, errors with their tracebacks) written by the same handler, at the configured level."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["gatehouse"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return config
 
 
 @db_app.command("upgrade")
@@ -95,6 +119,22 @@ def db_upgrade() -> None:
     with open_database(load_settings()) as db:
         revision = migration.upgrade(db.engine)
     typer.echo(f"Database at revision {revision}.")
+
+
+@db_app.command("check")
+def db_check(
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Check the database's integrity (read-only): row counts, SQLite integrity_check, foreign keys, the
+    uniqueness of userNames, group names and other names, and that stored documents match their rows.
+    Exit status 1 when something is wrong."""
+    from gatehouse.store import integrity
+
+    with open_database(load_settings()) as db:
+        report = integrity.run(db)
+    typer.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.text())
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @admin_app.command("reset-password")

@@ -49,6 +49,7 @@ users = sa.Table(
     sa.Column("last_modified", Timestamp, nullable=False),
     sa.Column("version", sa.Integer, nullable=False, default=1),
     sa.Column("data", sa.Text, nullable=False),
+    sa.Column("search_text", sa.Text, nullable=False, server_default=""),
     sa.CheckConstraint("source IN ('local', 'scim', 'sso')", name="source"),
     sa.CheckConstraint("NOT super_admin OR source = 'local'", name="super_admin_is_local"),
     sa.Index("uq_users_user_name_lower", "user_name_lower", unique=True),
@@ -70,8 +71,13 @@ users = sa.Table(
     sa.Index("ix_users_email_pattern", "email_lower", postgresql_ops={"email_lower": "varchar_pattern_ops"}).ddl_if(
         dialect="postgresql"
     ),
+    # Substring search on PostgreSQL (pg_trgm); on SQLite the FTS5 tables of SQLITE_SEARCH_INDEX serve it.
+    sa.Index(
+        "ix_users_search_trgm", "search_text", postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"}
+    ).ddl_if(dialect="postgresql"),
 )
-"""Users. ``data`` holds the canonical SCIM JSON without ``id``, ``meta``, ``groups`` and ``password``."""
+"""Users. ``data`` holds the canonical SCIM JSON without ``id``, ``meta``, ``groups`` and ``password``;
+``search_text`` what a search finds them by (:func:`gatehouse.resources.search.search_text`)."""
 
 user_emails = sa.Table(
     "user_emails",
@@ -97,12 +103,51 @@ groups = sa.Table(
     sa.Column("last_modified", Timestamp, nullable=False),
     sa.Column("version", sa.Integer, nullable=False, default=1),
     sa.Column("data", sa.Text, nullable=False),
+    sa.Column("search_text", sa.Text, nullable=False, server_default=""),
     sa.Index("uq_groups_display_name_lower", "display_name_lower", unique=True),
     sa.Index("ix_groups_external_id", "external_id"),
     sa.Index("ix_groups_created", "created"),
     sa.Index("ix_groups_last_modified", "last_modified"),
+    sa.Index(
+        "ix_groups_search_trgm", "search_text", postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"}
+    ).ddl_if(dialect="postgresql"),
 )
-"""Groups. ``data`` holds the canonical SCIM JSON without ``id``, ``meta`` and ``members``."""
+"""Groups. ``data`` holds the canonical SCIM JSON without ``id``, ``meta`` and ``members``; ``search_text``
+what a search finds them by."""
+
+# The substring-search index on SQLite (migration 0009): per searchable table, a side table with an INTEGER
+# PRIMARY KEY (a rowid that VACUUM keeps) naming the row and holding a copy of its sort key (lower-cased
+# userName or display name) and ``search_text``, and an FTS5 ``trigram`` table over that copy (external
+# content). Triggers on ``users`` and ``groups`` keep the side table in step, in the writing transaction, and
+# triggers on the side table keep the FTS5 index in step. They are SQLite's only (PostgreSQL has the GIN
+# indexes above), so they live outside ``metadata``; a migration that rebuilds ``users`` or ``groups`` (batch
+# mode) drops their triggers and must create them again.
+search_metadata = sa.MetaData()
+
+user_search = sa.Table(
+    "user_search",
+    search_metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("owner_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("search_text", sa.Text, nullable=False),
+)
+group_search = sa.Table(
+    "group_search",
+    search_metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("owner_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("search_text", sa.Text, nullable=False),
+)
+SQLITE_SEARCH_INDEX = {"users": ("user_search", "user_search_fts"), "groups": ("group_search", "group_search_fts")}
+"""Searchable table → (side table, FTS5 table), on SQLite."""
+SQLITE_SEARCH_TABLES = frozenset(
+    name
+    for side, fts in SQLITE_SEARCH_INDEX.values()
+    for name in (side, fts, *(f"{fts}_{shadow}" for shadow in ("data", "idx", "docsize", "config")))
+)
+"""Every table the SQLite search index creates (FTS5 shadow tables included): not part of ``metadata``."""
 
 group_members = sa.Table(
     "group_members",
@@ -381,13 +426,17 @@ login_options = sa.Table(
     sa.Column("created", Timestamp, nullable=False),
     sa.Column("updated", Timestamp, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
-    sa.CheckConstraint("kind IN ('oidc')", name="kind"),
+    sa.Column("settings", sa.Text, nullable=False, server_default="{}"),  # LDAP's or SAML's own fields (JSON)
+    sa.CheckConstraint("kind IN ('oidc', 'ldap', 'saml')", name="kind"),
     sa.CheckConstraint("client_secret_encrypted IS NULL OR client_secret_env IS NULL", name="one_secret"),
     sa.Index("uq_login_options_name_lower", "name_lower", unique=True),
 )
-"""SSO login options (OpenID Connect). The client secret is stored encrypted (:mod:`gatehouse.secrets_box`)
-or named by an environment variable, never both; ``scim_only`` NULL follows whether SCIM is enabled;
-``role_rules`` is the JSON list of :func:`gatehouse.login.mapping.parse_rules`."""
+"""SSO login options: OpenID Connect, LDAP and SAML 2.0 (``kind``). The option's secret (OIDC client secret,
+LDAP bind password, SAML SP private key) is stored encrypted (:mod:`gatehouse.secrets_box`) or named by an
+environment variable, never both; ``scim_only`` NULL follows whether SCIM is enabled; ``role_rules`` is the
+JSON list of :func:`gatehouse.login.mapping.parse_rules`; ``settings`` the JSON of the kind's own fields
+(:mod:`gatehouse.login.ldap`, :mod:`gatehouse.login.saml`; ``{}`` for OIDC, whose fields are columns, and
+``issuer``/``client_id`` empty for the other kinds)."""
 
 sso_links = sa.Table(
     "sso_links",
@@ -418,3 +467,51 @@ sso_login_states = sa.Table(
     sa.Index("ix_sso_login_states_option_id", "option_id"),
 )
 """Sign-ins in flight, keyed by the SHA-256 of their ``state``: taken (deleted) once by the callback."""
+
+saml_assertions = sa.Table(
+    "saml_assertions",
+    metadata,
+    sa.Column("option_id", sa.String(36), sa.ForeignKey("login_options.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("assertion_id", sa.String(255), nullable=False),
+    sa.Column("expires_at", Timestamp, nullable=False),
+    sa.PrimaryKeyConstraint("option_id", "assertion_id"),
+    sa.Index("ix_saml_assertions_expires_at", "expires_at"),
+)
+"""SAML assertions already consumed, kept until they expire: a second use of one is a replay (the primary key
+decides, in every process on the database)."""
+
+# ------------------------------------------------------------------------------------------ gateway access
+#
+# The forward-auth rule table (custom rules, in order; the built-in preset is code, switched on by a row of
+# ``app_settings``) and the labels Gatehouse keeps for gateway resources (see :mod:`gatehouse.iam.gateway_rules`).
+
+authz_rules = sa.Table(
+    "authz_rules",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("methods", sa.String(100), nullable=False),
+    sa.Column("path", sa.String(512), nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("action", sa.String(100), nullable=False),
+    sa.Column("resource", sa.String(300), nullable=False),
+    sa.Column("labels", sa.Text, nullable=False),
+    sa.Column("description", sa.String(300), nullable=False),
+    sa.Column("created", Timestamp, nullable=False),
+    sa.Column("updated", Timestamp, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_authz_rules_position", "position", "id"),
+)
+"""Custom forward-auth rules, applied by ``position`` (then id). ``methods`` is comma-separated; ``query`` and
+``labels`` are JSON objects (part → query parameter; condition key → label templates)."""
+
+gateway_labels = sa.Table(
+    "gateway_labels",
+    metadata,
+    sa.Column("resource", sa.String(300), primary_key=True),
+    sa.Column("labels", sa.Text, nullable=False),
+    sa.Column("updated", Timestamp, nullable=False),
+    sa.Column("updated_by", sa.String(255), nullable=True),
+)
+"""Labels of gateway resources (a group, a published service, a consumer, a service template), by resource
+name: what label conditions test when a check or a rule gives none."""

@@ -12,10 +12,24 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from gatehouse.errors import GatehouseError
-from gatehouse.sso.provider import ProviderClient
-from gatehouse.sso.signin import OidcSignIn
 from gatehouse.web.dashboard import Dashboard
-from gatehouse.web.routes import account, audit, groups, login_options, policies, roles, settings, sso, tokens, users
+from gatehouse.web.routes import (
+    account,
+    audit,
+    gateway_access,
+    groups,
+    login_option_tests,
+    login_options,
+    policies,
+    roles,
+    settings,
+    sso,
+    sso_ldap,
+    sso_saml,
+    tokens,
+    user_access,
+    users,
+)
 
 log = logging.getLogger("gatehouse.web")
 STATIC = Path(__file__).parent / "static"
@@ -32,21 +46,23 @@ _TITLES = {
 
 def dashboard_routes(dashboard: Dashboard) -> list[BaseRoute]:
     """Every dashboard route, plus the static assets."""
-    config = dashboard.settings
-    provider = ProviderClient(config.sso_http_timeout_seconds, config.sso_metadata_ttl_seconds)
-    flow = OidcSignIn(dashboard.db, provider, config.public_url, dashboard.secrets, dashboard.policy.absolute)
     return [
         Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
-        *account.routes(dashboard, flow),
-        *sso.routes(dashboard, flow),
-        *users.routes(dashboard),
-        *settings.routes(dashboard),
-        *login_options.routes(dashboard, provider),
-        *tokens.routes(dashboard),
-        *audit.routes(dashboard),
-        *roles.routes(dashboard),
-        *policies.routes(dashboard),
-        *groups.routes(dashboard),
+        *account.ROUTES,
+        *sso.ROUTES,
+        *sso_ldap.ROUTES,
+        *sso_saml.ROUTES,
+        *users.ROUTES,
+        *user_access.ROUTES,
+        *settings.ROUTES,
+        *login_options.ROUTES,
+        *login_option_tests.ROUTES,
+        *tokens.ROUTES,
+        *audit.ROUTES,
+        *roles.ROUTES,
+        *policies.ROUTES,
+        *groups.ROUTES,
+        *gateway_access.ROUTES,
     ]
 
 

@@ -11,16 +11,14 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 from urllib.parse import quote, unquote
 
 import orjson
 from anyio import to_thread
-from sqlalchemy.engine import Connection
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -31,11 +29,17 @@ from gatehouse.errors import Forbidden
 from gatehouse.iam.audit import Origin
 from gatehouse.iam.authorizer import Principal, allowed, load_principal
 from gatehouse.iam.catalog import ResourceKind, resource_name
+from gatehouse.iam.login_options import sign_in_choices
 from gatehouse.iam.signin import SESSION_COOKIE, SignInPolicy
 from gatehouse.login.urls import post_logout_uri
 from gatehouse.network import client_ip
+from gatehouse.resources.search import marked
 from gatehouse.secrets_box import LazySecretBox
-from gatehouse.store import login_options, sessions
+from gatehouse.sso.ldap_signin import LdapSignIn
+from gatehouse.sso.provider import ProviderClient
+from gatehouse.sso.saml_signin import SamlSignIn
+from gatehouse.sso.signin import OidcSignIn
+from gatehouse.store import sessions
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
 from gatehouse.store.sessions import SessionUser
@@ -55,7 +59,10 @@ class CsrfFailed(Forbidden):
 
 
 class Dashboard:
-    """The dashboard's shared services, built once per app."""
+    """The dashboard's shared services, built once per app: its settings and database, the templates, the
+    sign-in policy, and the sign-ins of the login options: OpenID Connect (``sso``, with its client of the
+    providers, ``provider``), LDAP (``ldap``) and SAML (``saml``).
+    """
 
     def __init__(self, settings: Settings, db: Database) -> None:
         self.settings = settings
@@ -64,6 +71,7 @@ class Dashboard:
         self.templates.env.globals["scim_endpoint"] = settings.scim_base_url
         self.templates.env.globals["sign_out_redirect_uri"] = post_logout_uri(settings.public_url)
         self.templates.env.filters["when"] = _when
+        self.templates.env.filters["search_pieces"] = marked  # a search's matches, for templates/_search.html
         self.idle = timedelta(minutes=settings.session_idle_minutes)
         self.secrets = LazySecretBox(settings.secret_key_path)  # SSO client secrets at rest
         self.policy = SignInPolicy(
@@ -72,6 +80,15 @@ class Dashboard:
             idle=self.idle,
             absolute=timedelta(hours=settings.session_absolute_hours),
         )
+        self.provider = ProviderClient(
+            settings.sso_http_timeout_seconds,
+            settings.sso_metadata_ttl_seconds,
+            deny_private=settings.outbound_deny_private,
+        )
+        self.sso = OidcSignIn(db, self.provider, settings.public_url, self.secrets, self.policy.absolute)
+        self.ldap = LdapSignIn(db, self.secrets, self.policy)
+        ttl = settings.sso_metadata_ttl_seconds
+        self.saml = SamlSignIn(db, self.provider, settings.public_url, self.secrets, self.policy.absolute, ttl)
 
     # -- who is asking ------------------------------------------------------------------------------
 
@@ -147,12 +164,7 @@ class Dashboard:
         )
         if flash:
             response.delete_cookie(FLASH_COOKIE, path="/")
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
-        )
-        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Cache-Control"] = "no-store"  # a page may hold a CSRF token; the rest: ResponseHeaders
         return response
 
     def redirect(self, url: str, message: str | None = None, kind: str = "success") -> RedirectResponse:
@@ -187,8 +199,13 @@ class Dashboard:
         """The sign-in page: a "Sign in with {name}" button per enabled login option and, unless it is
         turned off, the password form, whose CSRF token is in the form and in a cookie."""
         choices = await self.db.read(sign_in_choices)
+        return self.sign_in_form(request, "auth/login.html", status, choices=choices, **context)
+
+    def sign_in_form(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """A page with a form posted before any session exists (the sign-in page, an LDAP option's form): its
+        CSRF token is in the form and in a cookie (double submit)."""
         token = self.login_csrf(request)
-        response = self.render(request, "auth/login.html", status=status, login_csrf=token, choices=choices, **context)
+        response = self.render(request, template, status=status, login_csrf=token, **context)
         response.set_cookie(
             LOGIN_CSRF_COOKIE,
             token,
@@ -199,20 +216,6 @@ class Dashboard:
             secure=self.settings.secure_cookies,
         )
         return response
-
-
-@dataclass(frozen=True, slots=True)
-class SignInChoices:
-    """What the sign-in page offers."""
-
-    password: bool
-    options: list[tuple[str, str]]  # (id, name) of each enabled login option, by name
-
-
-def sign_in_choices(connection: Connection) -> SignInChoices:
-    """The enabled ways to sign in, read in one go."""
-    options = [(option.id, option.name) for option in login_options.enabled_options(connection)]
-    return SignInChoices(login_options.password_login_enabled(connection), options)
 
 
 def _read_flash(request: Request) -> dict[str, str] | None:
@@ -236,25 +239,49 @@ def _when(value: Any) -> str:
     return str(value.strftime("%Y-%m-%d %H:%M UTC"))
 
 
-def page(dashboard: Dashboard, *, allow_password_change: bool = False) -> Callable[[Handler], Handler]:
-    """Decorate a page handler: sign-in required, forced password change honoured, CSRF on POST."""
+@overload
+def page(target: Handler) -> Handler: ...
 
-    def decorate(handler: Handler) -> Handler:
-        @wraps(handler)
-        async def guarded(request: Request) -> Response:
-            user = await dashboard.current_user(request)
-            if user is None:
-                return _to_sign_in(dashboard, request)
-            if user.must_change_password and not allow_password_change:
-                return dashboard.redirect("/account/password", "Choose a new password to continue.", "info")
-            if request.method == "POST":
-                request.scope["gatehouse.form"] = await dashboard.form(request, user)
-            await dashboard.principal(request)
-            return await handler(request)
 
-        return guarded
+@overload
+def page(target: Dashboard | None = None, *, allow_password_change: bool = False) -> Callable[[Handler], Handler]: ...
 
-    return decorate
+
+def page(
+    target: Handler | Dashboard | None = None, *, allow_password_change: bool = False
+) -> Handler | Callable[[Handler], Handler]:
+    """Decorate a page handler (``@page``, or ``@page(allow_password_change=True)``): sign-in required,
+    forced password change honoured, CSRF checked on POST, the principal read once."""
+    if callable(target):
+        return _guarded(target, None, allow_password_change)
+    return lambda handler: _guarded(handler, target, allow_password_change)
+
+
+def _guarded(handler: Handler, fixed: Dashboard | None, allow_password_change: bool) -> Handler:
+    @wraps(handler)
+    async def guarded(request: Request) -> Response:
+        dashboard = fixed or dashboard_of(request)
+        user = await dashboard.current_user(request)
+        if user is None:
+            return _to_sign_in(dashboard, request)
+        if user.must_change_password and not allow_password_change:
+            return dashboard.redirect("/account/password", "Choose a new password to continue.", "info")
+        if request.method == "POST":
+            request.scope["gatehouse.form"] = await dashboard.form(request, user)
+        await dashboard.principal(request)
+        return await handler(request)
+
+    return guarded
+
+
+def dashboard_of(request: Request) -> Dashboard:
+    """The dashboard's services, set on the app by the app factory."""
+    return request.app.state.dashboard  # type: ignore[no-any-return]
+
+
+def principal_of(request: Request) -> Principal:
+    """The principal of a request that :func:`page` let through (read once, in the guard)."""
+    return request.scope["gatehouse.principal"]  # type: ignore[no-any-return]
 
 
 def _to_sign_in(dashboard: Dashboard, request: Request) -> Response:

@@ -38,7 +38,7 @@ def filters(
         str | None, Query(max_length=audit_log.MAX_FILTER, description="An actor as logged, or a user id.")
     ] = None,
     resource_id: Text = None,
-    source: Annotated[Literal["dashboard", "api", "scim", "cli", "sso", "system"] | None, Query()] = None,
+    source: Annotated[Literal["dashboard", "api", "scim", "cli", "sso", "system", "gateway"] | None, Query()] = None,
     outcome: Annotated[Literal["success", "refused", "failed"] | None, Query()] = None,
     since: Annotated[datetime | None, Query(description="From this moment (inclusive; UTC if no zone).")] = None,
     until: Annotated[datetime | None, Query(description="Before this moment (exclusive).")] = None,
