@@ -206,7 +206,12 @@ def running_idp(root: Path) -> Iterator[Idp]:
     log = (root / "php.log").open("w")
     env = {"PATH": "/usr/bin:/bin", "SIMPLESAMLPHP_CONFIG_DIR": str(root / "config")}
     process = subprocess.Popen(
-        ["php", "-S", f"127.0.0.1:{port}", "-t", str(SSP / "www")], env=env, stdout=log, stderr=subprocess.STDOUT
+        # OPcache off: the tests rewrite the metadata files between requests, and OPcache (on by default in
+        # Debian's php-cli for the built-in server) would keep serving a copy up to two seconds old.
+        ["php", "-d", "opcache.enable=0", "-S", f"127.0.0.1:{port}", "-t", str(SSP / "www")],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 20
