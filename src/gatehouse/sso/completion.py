@@ -10,11 +10,12 @@ its own (:meth:`Attempt.change`), so no refusal opens a session or changes a use
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gatehouse.iam import scim_control
@@ -25,12 +26,39 @@ from gatehouse.login.mapping import evaluate
 from gatehouse.login.options import LoginOption
 from gatehouse.secrets_box import LazySecretBox
 from gatehouse.sso.failure import Reasoned
+from gatehouse.sso.provider import ProviderClient
 from gatehouse.store import sessions, sso_candidates, sso_links, user_events
 from gatehouse.store import users as user_store
-from gatehouse.store.database import Connection
+from gatehouse.store.database import Connection, Database
 from gatehouse.store.records import utcnow
 
 SIGN_IN = Change("auth:SignIn", "user")
+
+
+START: Final = Change("auth:StartSignIn", "login_option")
+"""The audit event of a sign-in that starts at Gatehouse (to the provider), by any protocol."""
+
+
+class RedirectFlow:
+    """What a sign-in flow that sends the browser to a provider holds, for one app: the database, the
+    provider client, the public URL, the secrets box, how long a session lasts, and the environment (for
+    secrets named by a variable)."""
+
+    def __init__(
+        self,
+        db: Database,
+        provider: ProviderClient,
+        public_url: str,
+        secrets: LazySecretBox,
+        session_lifetime: timedelta,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.db = db
+        self.provider = provider
+        self.public_url = public_url
+        self.secrets = secrets
+        self.session_lifetime = session_lifetime
+        self.environ = os.environ if environ is None else environ
 
 
 class OptionUnavailable(Reasoned, NotFound):

@@ -132,9 +132,8 @@ class ProviderClient:
     async def exchange(self, request: TokenRequest) -> TokenResponse:
         """POST the token request (OIDC Core §3.1.3.1) and read the answer."""
         async with self._http() as client:
-            status, document = await self._send(
-                client, "POST", request.url, "token endpoint", request.headers, request.body
-            )
+            answer = await self._fetch(client, "POST", request.url, "token endpoint", request.headers, request.body)
+        status, document = self._decoded(answer)
         return read_token_response(status, document)
 
     async def userinfo(self, metadata: ProviderMetadata, access_token: str) -> dict[str, Any]:
@@ -142,27 +141,20 @@ class ProviderClient:
         assert metadata.userinfo_endpoint is not None
         headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
         async with self._http() as client:
-            status, document = await self._send(client, "GET", metadata.userinfo_endpoint, "UserInfo endpoint", headers)
+            answer = await self._fetch(client, "GET", metadata.userinfo_endpoint, "UserInfo endpoint", headers)
+        status, document = self._decoded(answer)
         if status != 200 or not isinstance(document, dict):
             raise ProviderError("userinfo_failed", f"The identity provider's UserInfo endpoint answered HTTP {status}.")
         return document
 
     async def _get_json(self, url: str, what: str) -> tuple[int, object]:
         async with self._http() as client:
-            return await self._send(client, "GET", url, what, {"Accept": "application/json"})
+            return self._decoded(await self._fetch(client, "GET", url, what, {"Accept": "application/json"}))
 
-    async def _send(
-        self,
-        client: httpx.AsyncClient,
-        method: str,
-        url: str,
-        what: str,
-        headers: dict[str, str],
-        body: str | None = None,
-    ) -> tuple[int, object]:
-        """Send one request; the status and the decoded JSON body (``None`` when it is not JSON). Where it may
-        go is :func:`gatehouse.outbound.destination`'s to say."""
-        status, content = await self._fetch(client, method, url, what, headers, body)
+    @staticmethod
+    def _decoded(answer: tuple[int, bytes]) -> tuple[int, object]:
+        """A status and body as the status and the decoded JSON body (``None`` when it is not JSON)."""
+        status, content = answer
         try:
             return status, orjson.loads(content)
         except orjson.JSONDecodeError:

@@ -16,7 +16,6 @@ outbound rules, a timeout, a size cap) and kept for the metadata TTL.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -24,13 +23,13 @@ from datetime import timedelta
 from anyio import to_thread
 
 from gatehouse.errors import GatehouseError
-from gatehouse.iam.audit import Change, record_apart
+from gatehouse.iam.audit import record_apart
 from gatehouse.login import linking
 from gatehouse.login.options import KIND_SAML, LoginOption
 from gatehouse.login.saml import first
 from gatehouse.login.urls import local_target
 from gatehouse.secrets_box import LazySecretBox
-from gatehouse.sso.completion import Attempt, SignedIn, complete, option_secret, usable
+from gatehouse.sso.completion import START, Attempt, RedirectFlow, SignedIn, complete, option_secret, usable
 from gatehouse.sso.failure import reason_of
 from gatehouse.sso.protocol import ProviderError
 from gatehouse.sso.provider import ProviderClient
@@ -41,11 +40,10 @@ from gatehouse.store import login_options, saml_assertions, sso_states
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
 
-START = Change("auth:StartSignIn", "login_option")
 REQUEST_MARK = "saml"  # the sign-in state's code verifier: SAML has none
 
 
-class SamlSignIn:
+class SamlSignIn(RedirectFlow):
     """The SAML sign-in use cases of one app."""
 
     def __init__(
@@ -59,12 +57,7 @@ class SamlSignIn:
         environ: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.db = db
-        self.provider = provider
-        self.public_url = public_url
-        self.secrets = secrets
-        self.session_lifetime = session_lifetime
-        self.environ = os.environ if environ is None else environ
+        super().__init__(db, provider, public_url, secrets, session_lifetime, environ)
         self._ttl, self._clock = metadata_ttl, clock
         self._metadata: dict[str, tuple[float, str]] = {}
 

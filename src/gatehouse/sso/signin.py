@@ -21,18 +21,15 @@ record written in its own transaction; no refusal opens a session or changes a u
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from gatehouse.errors import GatehouseError
-from gatehouse.iam.audit import Change, record_apart
+from gatehouse.iam.audit import record_apart
 from gatehouse.login import linking
 from gatehouse.login.options import KIND_OIDC, LoginOption
 from gatehouse.login.urls import local_target, post_logout_uri, redirect_uri
-from gatehouse.secrets_box import LazySecretBox
-from gatehouse.sso.completion import Attempt, SignedIn, complete, usable
+from gatehouse.sso.completion import START, Attempt, RedirectFlow, SignedIn, complete, usable
 from gatehouse.sso.failure import reason_of
 from gatehouse.sso.protocol import (
     CallbackRefused,
@@ -43,7 +40,6 @@ from gatehouse.sso.protocol import (
     read_callback,
     token_request,
 )
-from gatehouse.sso.provider import ProviderClient
 from gatehouse.sso.tokens import (
     DEFAULT_ALGORITHMS,
     SUPPORTED_ALGORITHMS,
@@ -57,32 +53,13 @@ from gatehouse.sso.tokens import (
     validate_id_token,
 )
 from gatehouse.store import login_options, sso_states
-from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
 
 log = logging.getLogger("gatehouse.sso")
 
-START = Change("auth:StartSignIn", "login_option")
 
-
-class OidcSignIn:
+class OidcSignIn(RedirectFlow):
     """The OIDC sign-in use cases of one app."""
-
-    def __init__(
-        self,
-        db: Database,
-        provider: ProviderClient,
-        public_url: str,
-        secrets: LazySecretBox,
-        session_lifetime: timedelta,
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
-        self.db = db
-        self.provider = provider
-        self.public_url = public_url
-        self.secrets = secrets
-        self.session_lifetime = session_lifetime
-        self.environ = os.environ if environ is None else environ
 
     # -- step 1: to the provider ----------------------------------------------------------------------
 

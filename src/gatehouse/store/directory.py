@@ -44,6 +44,7 @@ from gatehouse.resources.search import Term, term_of
 from gatehouse.store import search as relevance
 from gatehouse.store import user_events
 from gatehouse.store import users as user_store
+from gatehouse.store.pages import ListedPage
 from gatehouse.store.records import Reference, as_utc, utcnow
 from gatehouse.store.sessions import SessionInfo
 from gatehouse.store.tables import SOURCES, user_search, users
@@ -111,46 +112,10 @@ class DirectoryRow:
     created: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class DirectoryPage:
-    """One page of users, the number of users matching in all, and the page actually served.
+class DirectoryPage(ListedPage[DirectoryRow]):
+    """One page of users (:class:`~gatehouse.store.pages.ListedPage`)."""
 
-    A search's page (``ranked``) is ordered by relevance; its ``total`` is exact only when ``exact`` (else
-    there are more than :data:`~gatehouse.store.search.CAP`), ``offset`` says how many matches come before
-    it, and the cursors lead to the pages around it."""
-
-    rows: list[DirectoryRow]
-    total: int
-    page: int = 1
-    per_page: int = PAGE_SIZE
-    exact: bool = True
-    offset: int | None = None
-    next_cursor: str | None = None
-    prev_cursor: str | None = None
-    ranked: bool = False
-
-    @property
-    def pages(self) -> int:
-        """How many pages (at least: a total that is not exact counts one match more than it knows of)."""
-        known = self.total if self.exact else self.total - 1
-        return max(1, -(-known // self.per_page))
-
-    @property
-    def last_cursor(self) -> str | None:
-        """The cursor of a search's last page, when its total is exact and the page is not the last."""
-        return relevance.last_page().encode() if self.ranked and self.exact and self.next_cursor else None
-
-    @property
-    def first(self) -> int:
-        """1-based position of the first row shown (0 when none)."""
-        if not self.rows:
-            return 0
-        return (self.offset if self.offset is not None else (self.page - 1) * self.per_page) + 1
-
-    @property
-    def last(self) -> int:
-        """1-based position of the last row shown (0 when none)."""
-        return self.first + len(self.rows) - 1 if self.rows else 0
+    __slots__ = ()
 
 
 # --------------------------------------------------------------------------------------- search

@@ -30,7 +30,9 @@ from gatehouse.resources.search import term_of
 from gatehouse.store import search as relevance
 from gatehouse.store.batches import in_chunks
 from gatehouse.store.directory import like_prefix, next_prefix
-from gatehouse.store.records import Reference, as_utc
+from gatehouse.store.holdings import unexpired
+from gatehouse.store.pages import ListedPage
+from gatehouse.store.records import Reference, as_utc, utcnow
 from gatehouse.store.tables import group_members, group_role_bindings, group_search, groups, roles, user_roles, users
 
 PAGE_SIZE = 50
@@ -52,44 +54,10 @@ class GroupRow:
     last_modified: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class GroupPage:
-    """One page of groups, how many match in all, and the page actually served. A search's page
-    (``ranked``: by relevance) has a total that is exact only when ``exact``, the number of matches before
-    it (``offset``) and the cursors of the pages around it (see :mod:`gatehouse.store.search`)."""
+class GroupPage(ListedPage[GroupRow]):
+    """One page of groups (:class:`~gatehouse.store.pages.ListedPage`)."""
 
-    rows: list[GroupRow]
-    total: int
-    page: int
-    per_page: int
-    exact: bool = True
-    offset: int | None = None
-    next_cursor: str | None = None
-    prev_cursor: str | None = None
-    ranked: bool = False
-
-    @property
-    def pages(self) -> int:
-        """How many pages (at least: a total that is not exact counts one match more than it knows of)."""
-        known = self.total if self.exact else self.total - 1
-        return max(1, -(-known // self.per_page))
-
-    @property
-    def first(self) -> int:
-        """1-based position of the first row shown (0 when none)."""
-        if not self.rows:
-            return 0
-        return (self.offset if self.offset is not None else (self.page - 1) * self.per_page) + 1
-
-    @property
-    def last(self) -> int:
-        """1-based position of the last row shown (0 when none)."""
-        return self.first + len(self.rows) - 1 if self.rows else 0
-
-    @property
-    def last_cursor(self) -> str | None:
-        """The cursor of a search's last page, when its total is exact and the page is not the last."""
-        return relevance.last_page().encode() if self.ranked and self.exact and self.next_cursor else None
+    __slots__ = ()
 
 
 def _matching(search: str, dialect: str) -> list[sa.ColumnElement[bool]]:
@@ -340,13 +308,13 @@ def role_counts(connection: Connection, role_ids: Iterable[str]) -> dict[str, Ro
     for chunk in in_chunks(ids):
         holder_rows = connection.execute(
             sa.select(user_roles.c.role_id, sa.func.count(sa.distinct(user_roles.c.user_id)))
-            .where(user_roles.c.role_id.in_(chunk))
+            .where(user_roles.c.role_id.in_(chunk), unexpired(user_roles.c.expires_at, utcnow()))
             .group_by(user_roles.c.role_id)
         )
         holders.update((role_id, int(count)) for role_id, count in holder_rows)
         bound_rows = connection.execute(
             sa.select(group_role_bindings.c.role_id, sa.func.count())
-            .where(group_role_bindings.c.role_id.in_(chunk))
+            .where(group_role_bindings.c.role_id.in_(chunk), unexpired(group_role_bindings.c.expires_at, utcnow()))
             .group_by(group_role_bindings.c.role_id)
         )
         bound.update((role_id, int(count)) for role_id, count in bound_rows)
@@ -357,7 +325,13 @@ def role_holders(connection: Connection, role_id: str, limit: int = 20) -> list[
     """The first ``limit`` users (id, username) holding a role directly, by username."""
     rows = connection.execute(
         sa.select(users.c.id, users.c.user_name)
-        .where(users.c.id.in_(sa.select(user_roles.c.user_id).where(user_roles.c.role_id == role_id)))
+        .where(
+            users.c.id.in_(
+                sa.select(user_roles.c.user_id).where(
+                    user_roles.c.role_id == role_id, unexpired(user_roles.c.expires_at, utcnow())
+                )
+            )
+        )
         .order_by(users.c.user_name_lower)
         .limit(limit)
     )
