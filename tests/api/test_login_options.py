@@ -17,6 +17,7 @@ from gatehouse.store import login_options as option_store
 from gatehouse.store.database import Database
 from gatehouse.store.tables import login_options as login_options_table
 from support.api import World, assert_error, audit, key, raw_audit_text, role_id
+from support.login_options import admin_signed_in_through
 from support.scim import PUBLIC_URL
 
 SECRET = "client-secret-value-0123456789"
@@ -231,6 +232,9 @@ def test_password_sign_in_may_be_off_only_while_an_option_is_enabled(
     disabled = create(client, admin, name="Disabled", enabled=False)
     assert_error(client.put(f"{L}/password", headers=admin, json={"enabled": False}), 409)
     option_id = create(client, admin)["id"]
+    error = assert_error(client.put(f"{L}/password", headers=admin, json={"enabled": False}), 409)
+    assert "nobody who may change login options has signed in through an enabled option" in error["detail"]
+    admin_signed_in_through(db, option_id)  # the way back in: the Super Admin signed in through it
     off = client.put(f"{L}/password", headers=admin, json={"enabled": False})
     assert off.status_code == 200 and off.json() == {"enabled": False}
     assert client.get(L, headers=admin).json()["password_enabled"] is False

@@ -23,6 +23,7 @@ from gatehouse.store.audit import search as audit_search
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
 from support.api import VIEWER, add_user, token_for
+from support.login_options import admin_signed_in_through
 from support.servers import cli, cli_env
 from support.web import ADMIN_PASSWORD, make_admin, sign_in
 
@@ -78,7 +79,10 @@ def test_enable_password_gets_an_admin_back_in_with_the_idp_down(
     env: dict[str, str], db: Database, browser: TestClient
 ) -> None:
     make_admin(db)
-    add_option(db)
+    option_id = add_option(db)
+    refused = cli(env, "login-options", "disable-password")  # nobody has signed in through Okta yet
+    assert refused.returncode == 1 and "nobody who may change login options has signed in" in refused.stderr
+    admin_signed_in_through(db, option_id)
     off = cli(env, "login-options", "disable-password")
     assert off.returncode == 0, off.stderr
     assert "Password sign-in disabled" in off.stdout and "enable-password" in off.stdout
@@ -101,12 +105,13 @@ def test_enable_password_gets_an_admin_back_in_with_the_idp_down(
     assert 'id="password-form"' in browser.get("/login").text
     signed_in = sign_in(browser)
     assert signed_in.status_code == 303  # type: ignore[attr-defined]
-    assert browser.get("/organization/settings", follow_redirects=False).status_code == 200
+    assert browser.get("/organization/settings/login-options", follow_redirects=False).status_code == 200
     assert browser.post("/api/auth/sign-in", json={"username": "admin", "password": ADMIN_PASSWORD}).status_code == 200
 
     again = cli(env, "login-options", "enable-password")
     assert again.returncode == 0 and "already enabled" in again.stdout
     assert audit_of(db) == [
+        ("failed", "operator (CLI)", "cli", {"enabled": False}),
         ("success", "operator (CLI)", "cli", {"enabled": False}),
         ("success", "operator (CLI)", "cli", {"enabled": True}),
         ("success", "operator (CLI)", "cli", {"enabled": True}),

@@ -32,6 +32,7 @@ from gatehouse.store import users as user_store
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
 from gatehouse.store.tables import audit_events
+from support.login_options import signed_in_through
 from support.web import make_admin
 
 PUBLIC = "https://gatehouse.test"
@@ -244,7 +245,20 @@ def test_password_sign_in_stays_on_while_no_option_is_enabled(world: World) -> N
         uc.set_password_login(connection, world.admin, False)
 
     enabled = _create(world, name="Entra ID")
+    with pytest.raises(Conflict) as refused, world.db.transaction() as connection:  # nobody has used it yet
+        uc.set_password_login(connection, world.admin, False)
+    assert "nobody who may change login options has signed in through an enabled option (Entra ID)" in str(
+        refused.value.detail
+    )
+    with world.db.transaction() as connection:  # people who may not change login options are no way back
+        signed_in_through(connection, enabled.id, world.viewer.user_id or "")
+        signed_in_through(connection, enabled.id, world.org_admin.user_id or "")
+    with pytest.raises(Conflict), world.db.transaction() as connection:
+        uc.set_password_login(connection, world.admin, False)
     with world.db.transaction() as connection:
+        assert uc.way_back(connection, world.admin).admins == ()
+        signed_in_through(connection, enabled.id, world.admin.user_id or "")
+        assert uc.way_back(connection, world.admin).admins == (("Entra ID", "admin"),)
         uc.set_password_login(connection, world.admin, False)
     with world.db.snapshot() as connection:
         assert uc.state(connection, world.admin, PUBLIC).password_enabled is False
@@ -401,6 +415,7 @@ def test_the_sign_in_page_offers_the_enabled_options_by_name(world: World) -> No
     _create(world, name="Entra", enabled=False)
     auth0 = _create(world, name="Auth0")
     with world.db.transaction() as connection:
+        signed_in_through(connection, okta.id, world.admin.user_id or "")
         uc.set_password_login(connection, world.admin, False)
     with world.db.snapshot() as connection:
         expected = [(auth0.id, "Auth0", "oidc"), (okta.id, "Okta", "oidc")]

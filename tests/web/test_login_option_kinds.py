@@ -25,7 +25,7 @@ from support.slapd import PASSWORD, PEOPLE, SERVICE_DN, SERVICE_PASSWORD, Direct
 from support.web import csrf_of, sign_in
 
 pytestmark = pytest.mark.slow
-SETTINGS = "/organization/settings"
+SETTINGS = "/organization/settings/login-options"  # the list of login options (its own page)
 BASE = "/organization/settings/login-options"
 
 

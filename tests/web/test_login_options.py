@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -30,7 +31,7 @@ from gatehouse.store.records import utcnow
 from gatehouse.store.tables import audit_events
 from support.web import ADMIN_PASSWORD, csrf_of, make_admin, sign_in
 
-SETTINGS = "/organization/settings"
+SETTINGS = "/organization/settings/login-options"  # the list of login options (its own page)
 BASE = "/organization/settings/login-options"
 SECRET = "very-secret-client-value-42"
 OPS_RULE = {"target_id": "Ops", "attribute": "$.groups[*]", "operation": "exact_match", "value": "ops"}
@@ -152,12 +153,13 @@ def test_the_new_page_shows_the_uris_before_the_option_exists(console: TestClien
 def test_create_then_the_setup_page_never_shows_the_secret(console: TestClient, db: Database) -> None:
     option_id = created_id(create(console))
     page = console.get(f"{BASE}/{option_id}")
-    assert page.status_code == 200 and "Login option Okta created." in page.text
+    assert page.status_code == 200 and "Login option Okta created, disabled." in page.text
     assert f"https://gatehouse.test/sso/oidc/{option_id}/callback" in page.text
     assert "stored (encrypted)" in page.text and SECRET not in page.text
     assert 'name="client_secret" type="password" value=""' in page.text
     option = stored(db, option_id)
     assert option is not None and option.scopes == "openid profile email groups"
+    assert not option.enabled  # a new option starts disabled, whatever the form says
     assert option.client_secret_encrypted and SECRET not in option.client_secret_encrypted
     [rule] = option.rules()
     with db.snapshot() as connection:
@@ -233,25 +235,46 @@ def test_delete_asks_first(console: TestClient, db: Database) -> None:
     assert confirm.status_code == 200 and "Delete the login option Okta?" in confirm.text
     assert "Roles and boundaries mapped at their last sign-in stay" in confirm.text
     gone = post(console, f"{BASE}/{option_id}/delete", page=f"{BASE}/{option_id}")
-    assert gone.status_code == 303 and gone.headers["location"] == f"{SETTINGS}#login-options"
+    assert gone.status_code == 303 and gone.headers["location"] == SETTINGS
     assert stored(db, option_id) is None
     assert console.get(f"{BASE}/{option_id}").status_code == 404
     [record] = audit(db, "iam:DeleteLoginOption")
     assert orjson.loads(record["summary"]) == {"name": "Okta"}
 
 
-def test_password_sign_in_can_be_turned_off_only_with_another_option(console: TestClient, db: Database) -> None:
-    refused = post(console, f"{BASE}/password", page=SETTINGS)  # no "enabled": off
-    assert refused.status_code == 303
-    page = console.get(SETTINGS).text
-    assert "Password sign-in was not turned off." in page and "while no other login option is enabled" in page
-    with db.snapshot() as connection:
-        assert store.password_login_enabled(connection)
+def test_password_sign_in_turns_off_only_with_a_way_back_in(console: TestClient, db: Database) -> None:
+    """The switch asks on its own page; that page refuses, saying why, until an enabled option has signed in
+    someone who may change login options; then it names them, and only the confirming POST turns it off."""
+    off = f"{BASE}/password/disable"
+    asked = post(console, f"{BASE}/password", page=SETTINGS)  # no "enabled": off
+    assert asked.status_code == 303 and asked.headers["location"] == off
+    refused = console.get(off)
+    assert refused.status_code == 409 and "while no other login option is enabled" in refused.text
+    forced = post(console, off, page=SETTINGS)  # the confirming POST without a page that offered it
+    assert forced.status_code == 409 and "while no other login option is enabled" in forced.text
 
-    created_id(create(console))
-    assert post(console, f"{BASE}/password", page=SETTINGS).status_code == 303
+    option_id = created_id(create(console))
+    with db.transaction() as connection:  # the option enabled (its provider check passed), nobody signed in yet
+        current = store.get(connection, option_id)
+        assert current is not None
+        store.update(connection, option_id, replace(current.write(), enabled=True), utcnow())
+    refused = console.get(off)
+    assert refused.status_code == 409 and "nobody who may change login options has signed in" in refused.text
+    assert "(Okta)" in refused.text and "Nothing was changed." in refused.text
+    with db.transaction() as connection:  # admin signs in through Okta once
+        admin_id = user_store.get_by_user_name(connection, "admin").id  # type: ignore[union-attr]
+        sso_links.link(connection, option_id, "okta-subject-1", admin_id, utcnow())
+        sso_links.touch(connection, option_id, "okta-subject-1", utcnow())
+    confirm = console.get(off)
+    assert confirm.status_code == 200 and "Turn off password sign-in?" in confirm.text
+    assert "admin (through Okta)" in confirm.text and "gatehouse login-options enable-password" in confirm.text
+    with db.snapshot() as connection:
+        assert store.password_login_enabled(connection)  # asking changed nothing
+    done = console.post(off, data={"csrf_token": csrf_of(confirm.text)}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == SETTINGS
     page = console.get(SETTINGS).text
-    assert "Username and password sign-in is off" in page and "The built-in option is <strong>off</strong>" in page
+    assert "Password sign-in is off" in page and "The built-in option is <strong>off</strong>" in page
+    assert console.get(off, follow_redirects=False).status_code == 303  # off already: nothing to ask
     assert post(console, f"{BASE}/password", {"enabled": "on"}, SETTINGS).status_code == 303
     with db.snapshot() as connection:
         assert store.password_login_enabled(connection)
@@ -324,9 +347,10 @@ def test_without_the_get_permission_there_is_no_section_and_every_route_is_refus
         rbac.create_role(connection, admin, role_input("SCIM reader", "", None), [policy.id])
     add_user(db, "sam", "SCIM reader")
     sam = browser(console, "sam")
-    settings = sam.get(SETTINGS)
+    settings = sam.get("/organization/settings")  # opens SCIM Provisioning, the part sam may read
     assert settings.status_code == 200 and "SCIM Provisioning" in settings.text
-    assert 'id="login-options"' not in settings.text and "Username and password" not in settings.text
+    assert 'href="/organization/settings/login-options"' not in settings.text  # not in the menu either
+    assert sam.get(SETTINGS).status_code == 403
     for url in (f"{BASE}/new", f"{BASE}/{option_id}", f"{BASE}/{option_id}/dry-run", f"{BASE}/{option_id}/delete"):
         assert sam.get(url).status_code == 403, url
     dry = post(sam, f"{BASE}/{option_id}/dry-run", {"claims": "{}", "rules": "[]"}, SETTINGS)
@@ -389,3 +413,39 @@ def test_a_user_without_sso_has_no_mapped_section(console: TestClient, db: Datab
     user_id = add_user(db, "bob", "Viewer")
     html = console.get(f"/organization/users/{user_id}").text
     assert "Mapped at SSO sign-in" not in html and 'id="sso-links"' not in html
+
+
+def test_an_option_is_enabled_only_while_its_provider_check_passes(
+    console: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new option starts disabled (an "enabled" sent with the new form is ignored); ticking Enabled saves the
+    form, runs the provider check, and enables the option only if it passes: else it stays disabled and the
+    page says why. The sign-in page never offers an option whose check failed."""
+    new = console.get(f"{BASE}/new")
+    assert 'name="enabled"' not in new.text and "A new login option starts <strong>disabled</strong>" in new.text
+    option_id = created_id(create(console, issuer="http://127.0.0.1:9", enabled="on"))
+    option = stored(db, option_id)
+    assert option is not None and not option.enabled
+    page = console.get(f"{BASE}/{option_id}")
+    assert "Enabling it checks the provider first" in page.text
+    url = f"{BASE}/{option_id}"
+    failed = post(console, url, form(issuer="http://127.0.0.1:9", client_secret="", enabled="on", version="1"), url)
+    assert failed.status_code == 303 and failed.headers["location"] == url
+    shown = console.get(url).text
+    assert "Saved, but Okta stays disabled: its provider check failed." in shown
+    assert stored(db, option_id).enabled is False  # type: ignore[union-attr]
+    assert "Sign in with Okta" not in console.get("/login").text
+
+    async def passes(issuer: str) -> object:
+        return object()
+
+    monkeypatch.setattr(console.app.state.dashboard.provider, "check", passes)  # type: ignore[attr-defined]
+    version = str(stored(db, option_id).version)  # type: ignore[union-attr]
+    enabled = post(
+        console, url, form(issuer="http://127.0.0.1:9", client_secret="", enabled="on", version=version), url
+    )
+    assert enabled.status_code == 303
+    assert "saved and enabled: its provider check passed" in console.get(url).text
+    assert stored(db, option_id).enabled is True  # type: ignore[union-attr]
+    records = [orjson.loads(r["summary"]) for r in audit(db, "iam:UpdateLoginOption")]
+    assert {"enabled": True, "provider_check": "passed"} in records

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from gatehouse.iam import roles as rbac
 from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, load_principal
+from gatehouse.store import policies as policy_store
 from gatehouse.store import roles as role_store
 from gatehouse.store import users as user_store
 from gatehouse.store.database import Database
@@ -281,3 +282,37 @@ def test_every_form_needs_its_csrf_token(console: TestClient, db: Database) -> N
 def test_unknown_roles_are_not_found(console: TestClient) -> None:
     assert console.get(f"{ROLES}/{uuid.uuid4()}").status_code == 404
     assert post_form(console, f"{ROLES}/{uuid.uuid4()}/delete").status_code == 404
+
+
+def test_the_role_page_has_no_dangerous_defaults(console: TestClient, db: Database) -> None:
+    """ "Attach a policy" starts on "Choose a policy…"; a policy that grants everything is attached only after a
+    confirmation that says so; a group is chosen among those that exist; a role that cannot be deleted says why
+    instead of offering Delete."""
+    role_id = add_role(db, "SRE")
+    group_id = add_group(db, "Platform")
+    page = console.get(f"{ROLES}/{role_id}")
+    assert '<option value="" selected disabled>Choose a policy…</option>' in page.text
+    assert '<option value="" selected disabled>Choose a group…</option>' in page.text
+    assert f'<option value="{group_id}">Platform</option>' in page.text and 'name="group"' not in page.text
+    with db.snapshot() as connection:
+        everything = policy_store.get_by_name(connection, "super-admin-permission-policy")
+    assert everything is not None
+    asked = post_form(console, f"{ROLES}/{role_id}/policies/attach", {"policy_id": everything.id})
+    assert asked.status_code == 303 and asked.headers["location"].startswith(f"{ROLES}/{role_id}/policies/attach?")
+    confirm = console.get(asked.headers["location"])
+    assert confirm.status_code == 200 and "grants every IAM action on every resource" in confirm.text
+    assert "Attach and grant everything" in confirm.text and 'name="confirmed" value="yes"' in confirm.text
+    with db.snapshot() as connection:
+        assert role_store.policy_ids_of(connection, [role_id])[role_id] == []  # asking attached nothing
+    done = post_form(console, f"{ROLES}/{role_id}/policies/attach", {"policy_id": everything.id, "confirmed": "yes"})
+    assert done.status_code == 303
+    with db.snapshot() as connection:
+        assert role_store.policy_ids_of(connection, [role_id])[role_id] == [everything.id]
+
+    bound = post_form(console, f"{ROLES}/{role_id}/groups/bind", {"group_id": group_id})
+    assert bound.status_code == 303
+    page = console.get(f"{ROLES}/{role_id}")
+    assert "Members of Platform now hold this role." in page.text
+    assert "Every group is bound to this role already." in page.text
+    assert f'href="{ROLES}/{role_id}/delete"' not in page.text
+    assert "It cannot be deleted while 1 group is bound to it: remove them first." in page.text

@@ -1,4 +1,6 @@
-"""Organization → Settings → SCIM Provisioning, over HTTP as an admin's browser uses it (both databases)."""
+"""Organization → Settings → SCIM Provisioning and Provisioning activity, over HTTP as an admin's browser uses
+them (both databases): their own pages, Post/Redirect/Get everywhere (a new token crosses the redirect in the
+server-side session, shown once), turning SCIM off confirmed first."""
 
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ from gatehouse.store.records import utcnow
 from gatehouse.web.routes.settings import endpoint_warning
 from support.web import csrf_of, make_admin, sign_in
 
-PAGE = "/organization/settings"
+SETTINGS = "/organization/settings"
+PAGE = f"{SETTINGS}/scim"
+ACTIVITY = f"{PAGE}/activity"
 SCIM = "/scim/v2"
 TOKEN = re.compile(r"ghs_[A-Za-z0-9_-]{20,}")
 
@@ -41,14 +45,30 @@ def post(client: TestClient, path: str, **data: str) -> Response:
 
 
 def enable(client: TestClient) -> None:
-    response = post(client, f"{PAGE}/scim", enabled="on")
+    response = post(client, PAGE, enabled="on")
     assert response.status_code == 303
 
 
 def generate(client: TestClient, name: str = "Okta") -> tuple[Response, str]:
-    response = post(client, f"{PAGE}/tokens", name=name)
+    """Post the token form; on success (303) the token is read from the page the redirect leads to."""
+    response = post(client, f"{SETTINGS}/tokens", name=name)
+    if response.status_code == 303:
+        assert response.headers["location"] == f"{PAGE}#tokens"
+        assert not TOKEN.search(response.headers["location"] + response.text)
+        shown = client.get(PAGE)
+        found = TOKEN.findall(shown.text)
+        return shown, found[0] if found else ""
     found = TOKEN.findall(response.text)
     return response, found[0] if found else ""
+
+
+def disable(client: TestClient) -> Response:
+    """Turn SCIM off as the browser does: the switch, then the confirmation page."""
+    asked = post(client, PAGE)
+    assert asked.status_code == 303 and asked.headers["location"] == f"{PAGE}/disable"
+    confirm = client.get(f"{PAGE}/disable")
+    assert confirm.status_code == 200
+    return client.post(f"{PAGE}/disable", data={"csrf_token": csrf_of(confirm.text)}, follow_redirects=False)
 
 
 def scim_get(client: TestClient, token: str, path: str = "/Users") -> int:
@@ -59,23 +79,33 @@ def test_anonymous_visitors_are_sent_to_sign_in(app_client: TestClient) -> None:
     """The page and its forms need a session."""
     response = app_client.get(PAGE, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == f"/login?next={PAGE}"
-    forged = app_client.post(f"{PAGE}/scim", data={"enabled": "on"}, follow_redirects=False)
+    home = app_client.get(SETTINGS, follow_redirects=False)
+    assert home.status_code == 303 and home.headers["location"] == f"/login?next={SETTINGS}"
+    forged = app_client.post(PAGE, data={"enabled": "on"}, follow_redirects=False)
     assert forged.status_code == 303 and forged.headers["location"].startswith("/login")
 
 
 def test_the_page_is_in_the_navigation_and_starts_off(admin: TestClient) -> None:
-    """Organization → Settings shows SCIM Provisioning, off, with the Enable switch and no endpoint yet."""
+    """Organization → Settings opens SCIM Provisioning, a page of its own in the menu, off, with the Enable switch
+    and no endpoint yet; the provisioning log is a page of its own too."""
+    home = admin.get(SETTINGS, follow_redirects=False)
+    assert home.status_code == 303 and home.headers["location"] == PAGE
     page = admin.get(PAGE)
     assert page.status_code == 200
-    assert 'href="/organization/settings" aria-current="page"' in page.text
+    assert 'href="/organization/settings" class="nav-group"' in page.text
+    assert f'href="{PAGE}" aria-current="page">SCIM Provisioning</a>' in page.text
+    assert f'href="{ACTIVITY}" >Provisioning activity</a>' in page.text
+    assert 'href="/organization/settings/login-options" >Login Options</a>' in page.text
     assert "SCIM Provisioning" in page.text and 'id="scim-enabled"' in page.text
     assert "Your tokens are kept, not deleted" in page.text
     assert (
         'id="scim-enabled" name="enabled" value="on" role="switch" aria-describedby="scim-enabled-help">' in page.text
     )
     assert 'id="scim-endpoint"' not in page.text and "Generate token" not in page.text
-    assert "Recent provisioning activity" in page.text and "No SCIM requests yet" in page.text
+    assert "Login Options</h" not in page.text  # the login options are on their own page
     assert page.headers["cache-control"] == "no-store"
+    log = admin.get(ACTIVITY)
+    assert log.status_code == 200 and "No SCIM requests yet" in log.text
 
 
 def test_enable_and_disable_switch_scim_and_keep_tokens(admin: TestClient, db: Database) -> None:
@@ -87,8 +117,14 @@ def test_enable_and_disable_switch_scim_and_keep_tokens(admin: TestClient, db: D
     _, token = generate(admin)
     assert scim_get(admin, token) == 200
 
-    off = post(admin, f"{PAGE}/scim")
-    assert off.status_code == 303 and off.headers["location"] == f"{PAGE}#scim"
+    asked = post(admin, PAGE)
+    assert asked.status_code == 303 and asked.headers["location"] == f"{PAGE}/disable"
+    assert scim_get(admin, token) == 200  # asking changes nothing
+    confirm = admin.get(f"{PAGE}/disable")
+    assert "Turn off SCIM provisioning?" in confirm.text and "403 Forbidden on every SCIM request" in confirm.text
+    assert "Its SCIM token will be kept." in confirm.text
+    off = admin.post(f"{PAGE}/disable", data={"csrf_token": csrf_of(confirm.text)}, follow_redirects=False)
+    assert off.status_code == 303 and off.headers["location"] == PAGE
     page = admin.get(PAGE)
     assert "Your SCIM token is kept and will work again when you turn it back on." in page.text
     assert "SCIM provisioning is <strong>off</strong>" in page.text and "Okta" in page.text
@@ -98,19 +134,21 @@ def test_enable_and_disable_switch_scim_and_keep_tokens(admin: TestClient, db: D
             "Okta"
         ]
 
+    assert admin.get(f"{PAGE}/disable", follow_redirects=False).status_code == 303  # off already: nothing to ask
     enable(admin)
     assert scim_get(admin, token) == 200
 
 
 def test_a_generated_token_is_shown_once_and_works(admin: TestClient) -> None:
-    """The POST renders the page itself (200) with the token in a dialog and in the page; it works
-    against the SCIM endpoint; it is in no cookie or header; reloading does not show it again."""
+    """The POST redirects (Post/Redirect/Get) and the page it leads to shows the token, once, in a dialog and in
+    the page; it works against the SCIM endpoint; it is in no URL, cookie or header; reloading does not show it
+    again, and re-sending the form creates nothing."""
     enable(admin)
     response, token = generate(admin, "Okta")
     assert response.status_code == 200
     html = response.text
     assert token and html.count(token) == 2
-    assert '<dialog id="new-token-dialog" data-open' in html and "data-secret-fallback" in html
+    assert '<dialog id="new-token-dialog" class="token-dialog" data-open' in html and "data-secret-fallback" in html
     assert 'data-copy="#new-token-dialog-value"' in html and 'data-copy="#new-token-page-value"' in html
     assert "Enter it in your IdP as <code>Bearer &lt;token&gt;</code>" in html
     assert "Secret Token takes the token alone" in html
@@ -146,22 +184,22 @@ def test_revoke_asks_first_and_stops_the_token_at_once(admin: TestClient, db: Da
     _, token = generate(admin, "Okta")
     with db.snapshot() as connection:
         token_id = scim_control.list_tokens(connection)[0].id
-    confirm = admin.get(f"{PAGE}/tokens/{token_id}/revoke")
+    confirm = admin.get(f"{SETTINGS}/tokens/{token_id}/revoke")
     assert confirm.status_code == 200 and "Revoke SCIM token" in confirm.text and "Okta" in confirm.text
-    assert f'action="{PAGE}/tokens/{token_id}/revoke"' in confirm.text
+    assert f'action="{SETTINGS}/tokens/{token_id}/revoke"' in confirm.text
     done = admin.post(
-        f"{PAGE}/tokens/{token_id}/revoke", data={"csrf_token": csrf_of(confirm.text)}, follow_redirects=False
+        f"{SETTINGS}/tokens/{token_id}/revoke", data={"csrf_token": csrf_of(confirm.text)}, follow_redirects=False
     )
     assert done.status_code == 303
     assert scim_get(admin, token) == 401
     page = admin.get(PAGE)
     assert "is revoked: it no longer works" in page.text and "No SCIM tokens yet" in page.text
     twice = admin.post(
-        f"{PAGE}/tokens/{token_id}/revoke", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False
+        f"{SETTINGS}/tokens/{token_id}/revoke", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False
     )
     assert twice.status_code == 303
     assert "already revoked or replaced" in admin.get(PAGE).text
-    assert admin.get(f"{PAGE}/tokens/{token_id}/revoke", follow_redirects=False).status_code == 303
+    assert admin.get(f"{SETTINGS}/tokens/{token_id}/revoke", follow_redirects=False).status_code == 303
 
 
 def test_regenerate_replaces_the_token(admin: TestClient, db: Database) -> None:
@@ -170,9 +208,13 @@ def test_regenerate_replaces_the_token(admin: TestClient, db: Database) -> None:
     _, old = generate(admin, "Entra ID")
     with db.snapshot() as connection:
         token_id = scim_control.list_tokens(connection)[0].id
-    confirm = admin.get(f"{PAGE}/tokens/{token_id}/regenerate")
+    confirm = admin.get(f"{SETTINGS}/tokens/{token_id}/regenerate")
     assert confirm.status_code == 200 and "Regenerate SCIM token" in confirm.text
-    response = admin.post(f"{PAGE}/tokens/{token_id}/regenerate", data={"csrf_token": csrf_of(confirm.text)})
+    posted = admin.post(
+        f"{SETTINGS}/tokens/{token_id}/regenerate", data={"csrf_token": csrf_of(confirm.text)}, follow_redirects=False
+    )
+    assert posted.status_code == 303 and posted.headers["location"] == f"{PAGE}#tokens"
+    response = admin.get(PAGE)
     assert response.status_code == 200
     new = TOKEN.findall(response.text)[0]
     assert new != old and "New token for “Entra ID”" in response.text
@@ -182,7 +224,7 @@ def test_regenerate_replaces_the_token(admin: TestClient, db: Database) -> None:
         assert [t.name for t in scim_control.list_tokens(connection)] == ["Entra ID"]
     assert new not in admin.get(PAGE).text
     resent = admin.post(
-        f"{PAGE}/tokens/{token_id}/regenerate", data={"csrf_token": csrf_of(confirm.text)}, follow_redirects=False
+        f"{SETTINGS}/tokens/{token_id}/regenerate", data={"csrf_token": csrf_of(confirm.text)}, follow_redirects=False
     )
     assert resent.status_code == 303 and not TOKEN.search(resent.text)
     assert scim_get(admin, new) == 200
@@ -192,14 +234,14 @@ def test_password_sign_in_switch(admin: TestClient, db: Database) -> None:
     """The setting is off by default, explained, and switched by its own form."""
     page = admin.get(PAGE)
     assert "Provisioned users may sign in with a password" in page.text and "sign in through SSO" in page.text
-    assert post(admin, f"{PAGE}/password-sign-in", allowed="on").status_code == 303
+    assert post(admin, f"{SETTINGS}/password-sign-in", allowed="on").status_code == 303
     with db.snapshot() as connection:
         assert scim_control.password_sign_in(connection)
     assert (
         'name="allowed" value="on" role="switch" aria-describedby="password-sign-in-help" checked'
         in admin.get(PAGE).text
     )
-    assert post(admin, f"{PAGE}/password-sign-in").status_code == 303
+    assert post(admin, f"{SETTINGS}/password-sign-in").status_code == 303
     with db.snapshot() as connection:
         assert not scim_control.password_sign_in(connection)
 
@@ -210,11 +252,12 @@ def test_every_form_needs_its_csrf_token(admin: TestClient, db: Database) -> Non
         scim_control.enable(connection)
         token_id = scim_control.issue_token(connection, "Okta").info.id
     forms = {
-        f"{PAGE}/scim": {"enabled": ""},
-        f"{PAGE}/password-sign-in": {"allowed": "on"},
-        f"{PAGE}/tokens": {"name": "Intruder"},
-        f"{PAGE}/tokens/{token_id}/revoke": {},
-        f"{PAGE}/tokens/{token_id}/regenerate": {},
+        PAGE: {"enabled": ""},
+        f"{PAGE}/disable": {},
+        f"{SETTINGS}/password-sign-in": {"allowed": "on"},
+        f"{SETTINGS}/tokens": {"name": "Intruder"},
+        f"{SETTINGS}/tokens/{token_id}/revoke": {},
+        f"{SETTINGS}/tokens/{token_id}/regenerate": {},
     }
     for path, data in forms.items():
         for csrf in ({}, {"csrf_token": "forged"}):
@@ -232,10 +275,10 @@ def test_activity_shows_why_requests_failed(admin: TestClient, db: Database) -> 
     _, token = generate(admin, "Okta")
     assert scim_get(admin, token, "/ServiceProviderConfig") == 200
     assert scim_get(admin, "ghs_not-a-real-token", "/Users?count=1") == 401
-    post(admin, f"{PAGE}/scim")
+    assert disable(admin).status_code == 303
     assert scim_get(admin, token, "/Users") == 403
-    html = admin.get(PAGE).text
-    section = html[html.index('id="activity"') :]
+    html = admin.get(ACTIVITY).text
+    section = html[html.index("<tbody>") :]
     assert "The SCIM token is invalid or has been revoked." in section
     assert "SCIM provisioning is disabled for this organization." in section
     assert "GET /scim/v2/Users?count=1" in section and "GET /scim/v2/ServiceProviderConfig" in section
@@ -324,7 +367,9 @@ def test_a_viewer_reads_the_settings_but_cannot_change_them(admin: TestClient, d
     assert page.status_code == 200 and "SCIM Endpoint URL" in page.text
     assert 'action="/organization/settings/scim"' not in page.text
     assert 'action="/organization/settings/tokens"' not in page.text
-    refused = viewer.post(f"{PAGE}/scim", data={"csrf_token": csrf_of(page.text)}, follow_redirects=False)
+    assert viewer.get(ACTIVITY).status_code == 200
+    refused = viewer.post(PAGE, data={"csrf_token": csrf_of(page.text), "enabled": "on"}, follow_redirects=False)
+    assert viewer.post(PAGE, data={"csrf_token": csrf_of(page.text)}, follow_redirects=False).status_code == 403
     assert refused.status_code == 403 and "iam:UpdateSCIMProvisioning" in refused.text
     with db.snapshot() as connection:
         assert scim_control.is_enabled(connection)
@@ -336,3 +381,4 @@ def test_a_viewer_reads_the_settings_but_cannot_change_them(admin: TestClient, d
     nobody = TestClient(admin.app, base_url="https://testserver")
     sign_in(nobody, "nobody", password)
     assert nobody.get(PAGE).status_code == 403
+    assert nobody.get(SETTINGS).status_code == 403 and nobody.get(ACTIVITY).status_code == 403

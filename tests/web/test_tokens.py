@@ -79,7 +79,14 @@ def post(client: TestClient, url: str, **data: str) -> httpx.Response:
 
 
 def create(client: TestClient, name: str = "ci", expiry: str = "30", expires_on: str = "") -> httpx.Response:
-    return post(client, PAGE, name=name, expiry=expiry, expires_on=expires_on)
+    """Post the form; a token made is shown by the page the redirect leads to (Post/Redirect/Get), never in the
+    redirect itself."""
+    response = post(client, PAGE, name=name, expiry=expiry, expires_on=expires_on)
+    if response.status_code != 303:
+        return response
+    assert response.headers["location"] == PAGE and not SECRET.search(str(response.headers) + response.text)
+    shown: httpx.Response = client.get(PAGE)
+    return shown
 
 
 def secret_of(response: httpx.Response) -> str:
@@ -120,9 +127,10 @@ def test_a_new_token_is_shown_once_and_only_its_digest_is_stored(console: TestCl
     assert created.status_code == 200 and created.headers["cache-control"] == "no-store"
     secret = secret_of(created)
     assert "Copy it now: it is shown only this once." in created.text
-    assert f'<code id="new-token-value" class="secret">{secret}</code>' in created.text
+    assert f'<code id="new-token-page-value" class="secret">{secret}</code>' in created.text
+    assert f'<code id="new-token-dialog-value" class="secret">{secret}</code>' in created.text  # one way, as SCIM's
     assert f'curl -H "X-API-KEY: {secret}" {PUBLIC_URL}/api/me' in created.text
-    assert 'data-copy="#new-token-value"' in created.text
+    assert 'data-copy="#new-token-page-value"' in created.text
     [row] = stored_tokens(db)
     assert row.token_hash == hash_token(secret) and row.name == "deploy bot" and row.hint == "…" + secret[-4:]
     assert not [value for value in row if isinstance(value, str) and secret[4:24] in value]

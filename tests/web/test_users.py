@@ -63,7 +63,7 @@ def stored(db: Database, user_id: str) -> Any:
 
 def table_user_names(html: str) -> list[str]:
     """The usernames of the table, as read (a search's highlights, ``<mark>``, left out)."""
-    found = re.findall(r'<td><a href="/organization/users/[^"]+">(.*?)</a>', html)
+    found = re.findall(r'<a class="truncate" href="/organization/users/[^"]+" title="[^"]*">(.*?)</a>', html)
     return [re.sub(r"</?mark>", "", name) for name in found]
 
 
@@ -133,7 +133,8 @@ def test_a_search_finds_any_part_by_relevance_highlights_it_safely_and_pages_by_
     assert "Showing 1–50 of 53" in page.text and "Sorted by relevance" in page.text
     assert "&lt;b&gt;Mal&lt;/b&gt; <mark>Urney</mark> &amp; co" in page.text and "<b>Mal" not in page.text
     assert '<a href="/organization/users/' in page.text and "jo<mark>urney</mark>.00" in page.text
-    assert '<th scope="col">Username</th>' in page.text and "aria-sort" not in page.text
+    assert '<th scope="col">Username <span class="muted">/</span> Email</th>' in page.text
+    assert "aria-sort" not in page.text
     following = re.search(r'rel="next" href="([^"]+)"', page.text)
     assert following and "cursor=" in following.group(1) and "sort=created" in following.group(1)
     second = console.get(following.group(1).replace("&amp;", "&"))
@@ -200,6 +201,7 @@ def test_user_page_shows_every_scim_attribute_groups_manager_history_and_session
                   "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef", "Operators", "SCIM"):  # fmt: skip
         assert shown in page, shown
     assert f'<a href="/organization/users/{boss["id"]}">Test User</a>' in page  # the manager's page
+    assert f'<a href="/organization/groups/{group.json()["id"]}">Operators</a>' in page  # the group's page
     assert "<td>Created</td>" in page and "<td>SCIM</td>" in page  # history: event and actor
     assert "Delete" not in page and "Reset password" not in page and "Hand to the IdP" not in page
     assert "may change the status back" in page  # the status can still change, with a warning

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 from gatehouse.errors import Conflict, InvalidInput, NotFound
 from gatehouse.iam import scim_control
 from gatehouse.iam.audit import Change
-from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, Principal, require
+from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, Principal, allowed, load_principal, require
 from gatehouse.iam.catalog import ORGANIZATION
 from gatehouse.login import mapping, options, saml_keys
 from gatehouse.login.ldap import LdapSettings
@@ -60,6 +60,7 @@ from gatehouse.secrets_box import SecretBox
 from gatehouse.store import login_options as store
 from gatehouse.store import policies as policy_store
 from gatehouse.store import roles as role_store
+from gatehouse.store import sso_signins
 from gatehouse.store.database import Connection
 from gatehouse.store.policies import StoredPolicy
 from gatehouse.store.roles import StoredRole
@@ -526,6 +527,17 @@ def update(
     return view_of(stored, scim_control.is_enabled(connection), public_url)
 
 
+def set_enabled(
+    connection: Connection, principal: Principal, option_id: str, enabled: bool, public_url: str, now: datetime
+) -> OptionView:
+    """Enable or disable an option and nothing else. The dashboard enables one only after its provider check
+    passed; disabling the last enabled option while password sign-in is off is :class:`Conflict`."""
+    require(principal, UPDATE_ACTION, ORGANIZATION)
+    current = _load(connection, option_id)
+    stored = store.update(connection, option_id, replace(current.write(), enabled=enabled), now)
+    return view_of(stored, scim_control.is_enabled(connection), public_url)
+
+
 def delete(connection: Connection, principal: Principal, option_id: str) -> str:
     """Delete an option with its user links; its name. Mapped grants stay until the users' next SSO sign-in;
     :class:`NotFound` if there is none."""
@@ -535,9 +547,58 @@ def delete(connection: Connection, principal: Principal, option_id: str) -> str:
     return name
 
 
-def set_password_login(connection: Connection, principal: Principal, enabled: bool) -> None:
-    """Offer the built-in username/password option or not; off needs an enabled OIDC option (Conflict)."""
+@dataclass(frozen=True, slots=True)
+class WayBack:
+    """Whether password sign-in may be turned off: the people who could still change login options then
+    (an enabled option has signed them in, and they hold ``iam:UpdateLoginOption``), or why not."""
+
+    password_enabled: bool
+    enabled_options: tuple[str, ...]
+    """The names of the enabled login options."""
+    admins: tuple[tuple[str, str], ...]
+    """(option name, username) of each way back in."""
+
+    @property
+    def refusal(self) -> str | None:
+        """Why password sign-in may not be turned off now, or ``None``."""
+        if not self.enabled_options:
+            return (
+                "Password sign-in cannot be turned off while no other login option is enabled: enable an OpenID "
+                "Connect, LDAP or SAML login option first (its provider check must pass), so that people can "
+                "still sign in."
+            )
+        if not self.admins:
+            shown = self.enabled_options[:5]
+            more = len(self.enabled_options) - len(shown)
+            names = ", ".join(shown) + (f" and {more} more" if more else "")
+            return (
+                f"Password sign-in cannot be turned off yet: nobody who may change login options has signed in "
+                f"through an enabled option ({names}). Sign in through one of them yourself first (or have another "
+                "administrator do so), so that someone can get back in and turn password sign-in on again."
+            )
+        return None
+
+
+def way_back(connection: Connection, principal: Principal) -> WayBack:
+    """Who could still get in and change login options with password sign-in off (``iam:UpdateLoginOption``)."""
     require(principal, UPDATE_ACTION, ORGANIZATION)
+    enabled = tuple(option.name for option in store.enabled_options(connection))
+    admins = []
+    for found in sso_signins.through_enabled_options(connection):
+        if allowed(load_principal(connection, found.user_id), UPDATE_ACTION, ORGANIZATION):
+            admins.append((found.option_name, found.user_name))
+    return WayBack(store.password_login_enabled(connection), enabled, tuple(admins))
+
+
+def set_password_login(connection: Connection, principal: Principal, enabled: bool) -> None:
+    """Offer the built-in username/password option or not. Off is refused (:class:`Conflict`, saying why)
+    unless an enabled option has signed in someone who may change login options (:func:`way_back`), so that
+    turning it off can never lock every administrator out."""
+    require(principal, UPDATE_ACTION, ORGANIZATION)
+    if not enabled:
+        refusal = way_back(connection, principal).refusal
+        if refusal is not None:
+            raise Conflict(refusal)
     store.set_password_login(connection, enabled)
 
 

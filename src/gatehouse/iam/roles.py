@@ -38,6 +38,7 @@ from gatehouse.iam.authorizer import (
     require,
 )
 from gatehouse.iam.catalog import ANY_ID, resource_name
+from gatehouse.iam.grant_expiry import settle
 from gatehouse.iam.policies import list_policies, load_policies, names_text
 from gatehouse.iam.rbac_forms import (  # noqa: F401 - re-exported: the forms belong to these use cases
     MAX_IDS,
@@ -201,6 +202,12 @@ def set_role_policies(
     return update_role(connection, principal, role_id, RoleInput(role.name, role.description, role.labels), policy_ids)
 
 
+def require_update(connection: Connection, principal: Principal, role_id: str) -> None:
+    """``iam:UpdateRole`` on the role, or :class:`~gatehouse.errors.Forbidden` (before a change is confirmed)."""
+    role = _load_role(connection, role_id)
+    require(principal, "iam:UpdateRole", resource_name("role", role.id), _role_labels(role))
+
+
 def attach_policies(connection: Connection, principal: Principal, role_id: str, policy_ids: Sequence[str]) -> RoleView:
     """Attach policies to a custom role (already attached ones are skipped)."""
     role = _load_role(connection, role_id, for_update=True)
@@ -230,6 +237,7 @@ def delete_role(connection: Connection, principal: Principal, role_id: str) -> S
     role = _load_role(connection, role_id, for_update=True)
     require(principal, "iam:DeleteRole", resource_name("role", role.id), _role_labels(role))
     _refuse_built_in_role(role)
+    settle(connection)  # an expired grant, not yet recorded, holds nothing and keeps nothing from being deleted
     count, names = role_store.holders(connection, role.id)
     bound = role_store.groups_bound_to(connection, role.id)
     if count or bound:
@@ -277,7 +285,9 @@ def assign_role(connection: Connection, principal: Principal, user_id: str, role
     require(principal, "iam:UpdateUserRole", resource_name("user", user.id))
     _refuse_super_admin_account(user, "roles")
     _refuse_super_admin_role(_load_roles(connection, [role_id]), to="to a user")
-    return role_store.assign(connection, user.id, role_id, MANUAL, principal.actor, utcnow())
+    now = utcnow()
+    settle(connection, now)  # a time-bound grant that has ended is recorded and gone: this one takes
+    return role_store.assign(connection, user.id, role_id, MANUAL, principal.actor, now)
 
 
 def unassign_role(connection: Connection, principal: Principal, user_id: str, role_id: str) -> bool:
@@ -296,6 +306,7 @@ def set_user_roles(
     _refuse_super_admin_account(user, "roles")
     wanted = checked_ids(role_ids, "roles")
     _refuse_super_admin_role(_load_roles(connection, wanted), to="to a user")
+    settle(connection)  # ended time-bound grants recorded and gone first: they are neither kept nor "held"
     current = [a.role_id for a in role_store.assignments_of(connection, [user.id])[user.id] if a.source == MANUAL]
     removed = tuple(role_id for role_id in current if role_id not in wanted)
     for role_id in removed:
@@ -359,7 +370,9 @@ def bind_group_role(connection: Connection, principal: Principal, group_id: str,
     group = _target_group(connection, group_id)
     require(principal, "iam:UpdateGroupBinding", resource_name("group", group))
     _refuse_super_admin_role(_load_roles(connection, [role_id]), to="to a group")
-    return role_store.bind(connection, group, role_id, principal.actor, utcnow())
+    now = utcnow()
+    settle(connection, now)  # a time-bound binding that has ended is recorded and gone: this one takes
+    return role_store.bind(connection, group, role_id, principal.actor, now)
 
 
 def unbind_group_role(connection: Connection, principal: Principal, group_id: str, role_id: str) -> bool:
@@ -377,6 +390,7 @@ def set_group_roles(
     require(principal, "iam:UpdateGroupBinding", resource_name("group", group))
     wanted = checked_ids(role_ids, "roles")
     _refuse_super_admin_role(_load_roles(connection, wanted), to="to a group")
+    settle(connection)  # ended time-bound bindings recorded and gone first
     current = [binding.role_id for binding in role_store.bindings_of(connection, [group])[group]]
     removed = tuple(role_id for role_id in current if role_id not in wanted)
     for role_id in removed:

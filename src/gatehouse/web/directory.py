@@ -17,6 +17,8 @@ from gatehouse.store.directory import DirectoryQuery
 BASE: Final = "/organization/users"
 MAX_PAGE: Final = 1_000_000
 MAX_CURSOR: Final = 1_500
+PAGE_SIZES: Final = (25, 50, 100)
+"""Users a page, as the list offers them (``per_page``; 50 by default)."""
 
 COLUMNS: Final = (
     ("username", "Username", "asc"),
@@ -42,8 +44,9 @@ def directory_query(params: Mapping[str, str]) -> DirectoryQuery:
 
     sort = choice("sort", directory.SORTS, "username")
     order = params.get("order")
-    raw_page = params.get("page", "1")
+    raw_page, raw_size = params.get("page", "1"), params.get("per_page", "")
     number = int(raw_page) if raw_page.isdigit() else 1
+    size = int(raw_size) if raw_size.isdigit() and int(raw_size) in PAGE_SIZES else directory.PAGE_SIZE
     return DirectoryQuery(
         search=params.get("q", "")[: directory.MAX_SEARCH],
         status=choice("status", directory.STATUSES, "all"),
@@ -51,6 +54,7 @@ def directory_query(params: Mapping[str, str]) -> DirectoryQuery:
         sort=sort,
         descending=order == "desc" if order in ("asc", "desc") else FIRST_DIRECTION[sort] == "desc",
         page=min(max(number, 1), MAX_PAGE),
+        per_page=size,
         cursor=params.get("cursor", "")[:MAX_CURSOR],
     )
 
@@ -65,12 +69,16 @@ def list_url(query: DirectoryQuery, **changes: Any) -> str:
         "sort": query.sort,
         "order": "desc" if query.descending else "asc",
         "page": query.page,
+        "per_page": query.per_page,
         "cursor": "",
     }
     values.update(changes)
     if values["order"] == FIRST_DIRECTION[values["sort"]]:
         values["order"] = None
-    defaults = {"q": "", "status": "all", "source": "all", "sort": "username", "page": 1, "cursor": ""}
+    defaults = {
+        "q": "", "status": "all", "source": "all", "sort": "username", "page": 1, "cursor": "",
+        "per_page": directory.PAGE_SIZE,
+    }  # fmt: skip
     kept = {k: v for k, v in values.items() if v is not None and defaults.get(k) != v}
     return f"{BASE}?{urlencode(kept)}" if kept else BASE
 
@@ -113,6 +121,8 @@ def list_context(query: DirectoryQuery) -> dict[str, Any]:
     return {
         "query": query,
         "headers": headers(query),
+        "header": {found.key: found for found in headers(query)},
+        "page_sizes": PAGE_SIZES,
         "link": lambda **changes: list_url(query, **changes),
         "filters": describe_filters(query),
         "statuses": [("all", "All"), *STATUS_LABELS.items()],

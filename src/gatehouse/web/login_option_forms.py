@@ -33,7 +33,7 @@ CHECKBOXES: Final = ("enabled", "end_session")
 DEFAULTS: Final[Mapping[str, str]] = {
     "name": "", "issuer": "", "client_id": "", "client_secret_env": "", "scopes": DEFAULT_SCOPES,
     "username_claim": "preferred_username", "email_claim": "email", "name_claim": "name", "subject_claim": "sub",
-    "rules": "[]", "scim_only": "default", "secret_mode": "stored", "enabled": "on", "end_session": "",
+    "rules": "[]", "scim_only": "default", "secret_mode": "stored", "enabled": "", "end_session": "",
     "kind": "oidc",
 }  # fmt: skip
 KINDS: Final = ("oidc", "ldap", "saml")

@@ -57,7 +57,7 @@ def defaults(kind: str) -> dict[str, str]:
     """A new option's form."""
     settings: LdapSettings | SamlSettings = LdapSettings("", "") if kind == "ldap" else SamlSettings()
     values = _settings_values(kind, settings)
-    return {**values, "kind": kind, "name": "", "rules": "[]", "scim_only": "default", "enabled": "on",
+    return {**values, "kind": kind, "name": "", "rules": "[]", "scim_only": "default", "enabled": "",
             "secret_mode": "stored", "client_secret_env": ""}  # fmt: skip
 
 

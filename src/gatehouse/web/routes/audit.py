@@ -30,6 +30,7 @@ from gatehouse.iam.catalog import ACTIONS, GROUPS
 from gatehouse.store.audit import OUTCOMES, AuditPage, AuditQuery, AuditRecord
 from gatehouse.store.records import utcnow
 from gatehouse.web.actions import change, refused
+from gatehouse.web.audit_sentences import sentence
 from gatehouse.web.dashboard import dashboard_of, page, principal_of
 
 BASE: Final = "/organization/audit-logs"
@@ -121,6 +122,11 @@ class Entry:
 
     record: AuditRecord
     summary_json: str
+
+    @property
+    def sentence(self) -> str:
+        """The record in words, with the names recorded at the time (:mod:`gatehouse.web.audit_sentences`)."""
+        return sentence(self.record)
 
     @property
     def resource(self) -> str:

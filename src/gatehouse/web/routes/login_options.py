@@ -32,7 +32,7 @@ from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
 from gatehouse.web.actions import Confirmation, act_or_show, change, confirm_then_act, form_text, form_version, refused
 from gatehouse.web.dashboard import dashboard_of, page, principal_of
-from gatehouse.web.login_option_checks import check_other
+from gatehouse.web.login_option_checks import check_other, provider_problem
 from gatehouse.web.login_option_forms import (
     KINDS,
     MAX_RULES_TEXT,
@@ -52,7 +52,7 @@ from gatehouse.web.login_option_forms import (
 from gatehouse.web.login_option_kinds import SAMPLES
 
 BASE: Final = "/organization/settings/login-options"
-SECTION: Final = "/organization/settings#login-options"
+SECTION: Final = BASE
 
 
 async def form_page(
@@ -100,6 +100,7 @@ async def new(request: Request) -> Response:
 async def create(request: Request) -> Response:
     dashboard, principal, kind = dashboard_of(request), principal_of(request), form_text(request, "kind", 10)
     values, secret = posted_values(request, kind if kind in KINDS else "oidc"), posted_secret(request)
+    values["enabled"] = ""  # a new option starts disabled: it is enabled on its page, once its provider check passes
     new_id = form_text(request, "option_id", 100)
 
     def work(connection: Connection) -> OptionView:
@@ -118,7 +119,8 @@ async def create(request: Request) -> Response:
         show_again=show_again,
         done=lambda view: (
             f"{BASE}/{view.id}",
-            f"Login option {view.name} created. Register its redirect URI at your provider if you have not yet.",
+            f"Login option {view.name} created, disabled. Register its addresses at your provider, then check it "
+            "and enable it here.",
         ),
         describe=lambda view, recorded: recorded.about(view.id),
     )
@@ -131,6 +133,9 @@ async def detail(request: Request) -> Response:
     if request.method == "GET":
         return await form_page(request, option_id, values_of(current))
     values, secret, version = posted_values(request, current.kind), posted_secret(request), form_version(request)
+    enabling = values["enabled"] == "on" and not current.enabled
+    if enabling:  # saved as it is first; enabled only once its provider check passes (_enable_checked)
+        values["enabled"] = ""
 
     def work(connection: Connection) -> OptionView:
         data, url, box = option_input(values, secret), dashboard.settings.public_url, dashboard.secrets()
@@ -139,13 +144,35 @@ async def detail(request: Request) -> Response:
     async def show_again(exc: GatehouseError) -> Response:
         return await form_page(request, option_id, values, status=exc.status, error=exc.detail, version=version)
 
-    return await act_or_show(
+    saved = await act_or_show(
         request,
         uc.UPDATE.about(option_id, **summary_of(values, secret)),
         work,
         back=SECTION,
         show_again=show_again,
         done=lambda view: (f"{BASE}/{option_id}", f"Login option {view.name} saved."),
+    )
+    return await _enable_checked(request, option_id) if enabling and saved.status_code == 303 else saved
+
+
+async def _enable_checked(request: Request, option_id: str) -> Response:
+    """Enable a saved option if its provider check passes now; else it stays disabled, and the page says why."""
+    dashboard, principal, view = dashboard_of(request), principal_of(request), await _option(request)
+    problem = await provider_problem(dashboard, view)
+    if problem is not None:
+        note = f"Saved, but {view.name} stays disabled: its provider check failed. {problem}"
+        return dashboard.redirect(f"{BASE}/{option_id}", note, "error")
+    public = dashboard.settings.public_url
+    try:
+        await change(
+            request,
+            uc.UPDATE.about(option_id, enabled=True, provider_check="passed"),
+            lambda c: uc.set_enabled(c, principal, option_id, True, public, utcnow()),
+        )
+    except GatehouseError as exc:
+        return refused(request, exc, f"{BASE}/{option_id}")
+    return dashboard.redirect(
+        f"{BASE}/{option_id}", f"Login option {view.name} saved and enabled: its provider check passed."
     )
 
 
@@ -174,22 +201,6 @@ async def delete(request: Request) -> Response:
         done=lambda name: (SECTION, f"Login option {name} deleted."),
         describe=lambda name, recorded: recorded.about(name=name),
     )
-
-
-@page
-async def password(request: Request) -> Response:
-    dashboard, principal = dashboard_of(request), principal_of(request)
-    enabled = form_text(request, "enabled", 10) == "on"
-    what = uc.PASSWORD.about(None, enabled=enabled)
-    try:
-        await change(request, what, lambda c: uc.set_password_login(c, principal, enabled))
-    except GatehouseError as exc:
-        if exc.status == 403:
-            return refused(request, exc, SECTION)
-        return dashboard.redirect(SECTION, f"Password sign-in was not turned off. {exc.detail}", "error")
-    if enabled:
-        return dashboard.redirect(SECTION, "Users may sign in with their username and password.")
-    return dashboard.redirect(SECTION, "Username and password sign-in is off: users sign in through SSO.")
 
 
 @page
@@ -233,7 +244,6 @@ async def dry_run(request: Request) -> Response:
 ROUTES: Final = [
     Route(f"{BASE}/new", new, methods=["GET"]),
     Route(BASE, create, methods=["POST"]),
-    Route(f"{BASE}/password", password, methods=["POST"]),
     Route(BASE + "/{option_id}", detail, methods=["GET", "POST"]),
     Route(BASE + "/{option_id}/delete", delete, methods=["GET", "POST"]),
     Route(BASE + "/{option_id}/dry-run", dry_run, methods=["GET", "POST"]),

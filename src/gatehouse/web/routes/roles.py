@@ -8,12 +8,14 @@ Plain links and forms: everything works without JavaScript; deleting asks on its
 from __future__ import annotations
 
 from typing import Final
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from gatehouse.errors import GatehouseError, InvalidInput
+from gatehouse.iam import role_safety as safety
 from gatehouse.iam import roles as rbac
 from gatehouse.iam.audit import Change
 from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID
@@ -94,10 +96,13 @@ async def create(request: Request) -> Response:
 async def detail(request: Request) -> Response:
     principal, role_id = principal_of(request), request.path_params["role_id"]
     shown = await dashboard_of(request).db.read(lambda c: rbac.role_page(c, principal, role_id, HOLDERS_SHOWN))
-    role = shown.view.role
+    role, may = shown.view.role, rbac.role_abilities(principal, shown.view.role)
+    choices = (
+        await dashboard_of(request).db.read(lambda c: safety.group_choices(c, principal, role_id)) if may.bind else None
+    )
     return dashboard_of(request).render(
-        request, "roles/detail.html", page=shown, role=role, may=rbac.role_abilities(principal, role),
-        super_admin=role.id == SUPER_ADMIN_ROLE_ID, labels_text=labels_text,
+        request, "roles/detail.html", page=shown, role=role, may=may, super_admin=role.id == SUPER_ADMIN_ROLE_ID,
+        labels_text=labels_text, group_choices=choices, delete_blocker=safety.delete_blocker(shown),
     )  # fmt: skip
 
 
@@ -165,17 +170,50 @@ async def delete(request: Request) -> Response:
     )
 
 
+def _attach_question(connection: Connection, request: Request) -> Confirmation | GatehouseError:
+    ids = [i for i in request.query_params.getlist("policy_id") if i][:20]
+    try:
+        sweeping = safety.sweeping_policies(connection, principal_of(request), request.path_params["role_id"], ids)
+        role = rbac.get_role(connection, principal_of(request), request.path_params["role_id"]).role
+    except GatehouseError as exc:
+        return exc
+    names = ", ".join(p.name for p in sweeping) or ", ".join(ids)
+    return Confirmation(
+        f"Attach {names} to {role.name}?",
+        f"{names} grants every IAM action on every resource: everyone holding {role.name} could then do anything "
+        "an administrator can, including changing their own roles, login options and SCIM provisioning.",
+        "Attach and grant everything",
+        "Attach a narrower policy unless this role is meant to be all-powerful.",
+        {"policy_id": ids[0] if ids else "", "confirmed": "yes"},
+    )
+
+
 @page
 async def attach(request: Request) -> Response:
-    principal, role_id, ids = principal_of(request), request.path_params["role_id"], form_list(request, "policy_id")
+    """A policy that grants everything is attached only after its own confirmation page says so."""
+    dashboard, principal, role_id = dashboard_of(request), principal_of(request), request.path_params["role_id"]
+    ids = form_list(request, "policy_id") if request.method == "POST" else []
+    confirmed = request.method == "POST" and form_text(request, "confirmed", 5) == "yes"
+    if request.method == "POST" and not confirmed and ids:
+        try:
+            sweeping = await dashboard.db.read(lambda c: safety.sweeping_policies(c, principal, role_id, ids))
+        except GatehouseError as exc:
+            return refused(request, exc, _back(request))
+        if sweeping:
+            return dashboard.redirect(f"{BASE}/{role_id}/policies/attach?{urlencode({'policy_id': ids[0]})}")
 
     def work(connection: Connection) -> rbac.RoleView:
         if not ids:
             raise InvalidInput("Choose a permission policy to attach.")
         return rbac.attach_policies(connection, principal, role_id, ids)
 
-    done = "Policy attached." if len(ids) == 1 else f"{len(ids)} policies attached."
     what = Change("iam:UpdateRole", "role", role_id, {"attach_policies": ids})
+    done = "Policy attached." if len(ids) == 1 else f"{len(ids)} policies attached."
+    if request.method == "GET":
+        return await confirm_then_act(
+            request, back=_back(request), ask=lambda c: _attach_question(c, request), what=what, work=work,
+            done=lambda _: (_back(request), done),
+        )  # fmt: skip
     return await act(request, what, work, _back(request), done)
 
 
@@ -191,12 +229,18 @@ async def detach(request: Request) -> Response:
 @page
 async def bind(request: Request) -> Response:
     principal, role_id, back = principal_of(request), request.path_params["role_id"], _back(request)
-    name = form_text(request, "group", 300).strip()
-    what = Change("iam:UpdateGroupBinding", "group", None, {"bind_role": role_id, "group_name": name})
+    name, group_id = form_text(request, "group", 300).strip(), form_text(request, "group_id", 100)
+
+    def work(connection: Connection) -> Reference:
+        if group_id:
+            return safety.bind_group_by_id(connection, principal, group_id, role_id)
+        if not name:
+            raise InvalidInput("Choose a group to bind.")
+        return rbac.bind_group_by_name(connection, principal, name, role_id)
+
+    what = Change("iam:UpdateGroupBinding", "group", group_id or None, {"bind_role": role_id, "group_name": name})
     try:
-        group: Reference = await change(
-            request, what, lambda c: rbac.bind_group_by_name(c, principal, name, role_id), lambda g, c: c.about(g.id)
-        )
+        group: Reference = await change(request, what, work, lambda g, c: c.about(g.id))
     except GatehouseError as exc:
         return refused(request, exc, back)
     return dashboard_of(request).redirect(back, f"Members of {group.display} now hold this role.")
@@ -219,7 +263,7 @@ ROUTES: Final = [
     Route(BASE + "/{role_id}", detail, methods=["GET"]),
     Route(BASE + "/{role_id}/edit", edit, methods=["GET", "POST"]),
     Route(BASE + "/{role_id}/delete", delete, methods=["GET", "POST"]),
-    Route(BASE + "/{role_id}/policies/attach", attach, methods=["POST"]),
+    Route(BASE + "/{role_id}/policies/attach", attach, methods=["GET", "POST"]),
     Route(BASE + "/{role_id}/policies/detach", detach, methods=["POST"]),
     Route(BASE + "/{role_id}/groups/bind", bind, methods=["POST"]),
     Route(BASE + "/{role_id}/groups/unbind", unbind, methods=["POST"]),

@@ -1,14 +1,13 @@
-"""Organization → Settings: SCIM Provisioning (the switch, the endpoint URL, tokens, password sign-in of
-provisioned users, IdP checklists and the recent provisioning activity), and the Login Options section.
+"""Organization → Settings → SCIM Provisioning (``/organization/settings/scim``): the switch, the endpoint
+URL, tokens, password sign-in of provisioned users and the IdP checklists. ``/organization/settings`` opens
+the first settings page the viewer may read; the provisioning log (:mod:`~gatehouse.web.routes.provisioning_activity`)
+and the login options (:mod:`~gatehouse.web.routes.login_option_list`) have pages of their own.
 
-Thin handlers over :mod:`gatehouse.iam.provisioning`, which checks every permission itself (the page shows
-each part to those who may read it: :func:`gatehouse.iam.provisioning.settings_page`); every change is
-audited (:mod:`gatehouse.web.actions`). Revoking and regenerating a token ask on their own page first.
-
-A new token's secret is known only in the request that creates it: the POST handler renders the page
-itself (200) with the token in it, once — never through a redirect, a cookie or a query string — and
-nothing keeps it. Reloading the page does not show it again; re-sending the form creates nothing
-(the name is taken, or the regenerated token is already gone).
+Thin handlers over :mod:`gatehouse.iam.provisioning`, which checks every permission itself; every change is
+audited (:mod:`gatehouse.web.actions`). Turning SCIM off, revoking and regenerating a token ask on their own
+page first. Every form follows Post/Redirect/Get: a new token's secret crosses the redirect sealed in the
+server-side session (:mod:`gatehouse.web.reveals`), never in a URL or a cookie, and the page after the
+redirect takes it once: reloading shows the page without it and re-sends nothing.
 """
 
 from __future__ import annotations
@@ -22,17 +21,28 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gatehouse.errors import GatehouseError, InvalidInput
-from gatehouse.iam import provisioning
+from gatehouse.errors import Forbidden, GatehouseError, InvalidInput
+from gatehouse.iam import login_options, provisioning, scim_guard
 from gatehouse.iam.audit import Change
+from gatehouse.iam.authorizer import allowed
+from gatehouse.iam.catalog import ORGANIZATION
 from gatehouse.iam.scim_control import IssuedToken
 from gatehouse.store.database import Connection
-from gatehouse.store.scim_activity import KEEP_ROWS, RECENT, Recorder
-from gatehouse.web.actions import Confirmation, act, change, confirm_then_act, form_text, refused
+from gatehouse.web import reveals
+from gatehouse.web.actions import Confirmation, Settled, act, change, confirm_then_act, form_text, refused
 from gatehouse.web.dashboard import dashboard_of, page, principal_of
 
 BASE: Final = "/organization/settings"
-SCIM_SECTION: Final = f"{BASE}#scim"
+SCIM_PAGE: Final = f"{BASE}/scim"
+SCIM_SECTION: Final = SCIM_PAGE
+TOKENS: Final = f"{SCIM_PAGE}#tokens"
+LOGIN_OPTIONS: Final = f"{BASE}/login-options"
+REVEAL: Final = "scim_token"
+OFF_WARNING: Final = (
+    "Your identity provider gets 403 Forbidden on every SCIM request from that moment: nothing it changes "
+    "(new people, deactivations, group changes) reaches Gatehouse until you turn provisioning back on. "
+    "Okta and Entra ID report the integration as failing. Your tokens are kept and work again then."
+)
 
 _LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa", ".localdomain")
 
@@ -68,17 +78,18 @@ def _local_host(host: str) -> bool:
 
 
 async def show(request: Request, status: int = 200, **extra: Any) -> Response:
-    """The settings page (with ``extra`` in its context: a new token, a form's error)."""
+    """The SCIM Provisioning page (with ``extra`` in its context: a form's error); a token kept for this page
+    by the POST that made it is shown, once."""
     dashboard, principal = dashboard_of(request), principal_of(request)
-    recorder: Recorder | None = getattr(request.app.state, "scim_activity", None)
-    if recorder is not None:
-        await recorder.flush_async(dashboard.db)  # this process's latest requests, without waiting for the tick
-    state = await dashboard.db.read(lambda c: provisioning.settings_page(c, principal, dashboard.settings.public_url))
+    state, guard_banner = await dashboard.db.read(
+        lambda c: (provisioning.state(c, principal), scim_guard.banner(c, principal))
+    )
+    issued = await reveals.take(request, REVEAL)
     endpoint = dashboard.settings.scim_base_url
     return dashboard.render(
-        request, "settings/index.html", status=status, state=state, endpoint=endpoint,
-        endpoint_warning=endpoint_warning(endpoint), dropped=recorder.dropped if recorder is not None else 0,
-        keep_rows=KEEP_ROWS, recent_count=RECENT, **extra,
+        request, "settings/scim.html", status=status, state=state, endpoint=endpoint,
+        endpoint_warning=endpoint_warning(endpoint), issued=issued,
+        regenerated=bool(issued and issued.get("regenerated")), guard_banner=guard_banner, **extra,
     )  # fmt: skip
 
 
@@ -105,39 +116,99 @@ def switched(turned_on: bool, kept: int) -> str:
 
 
 @page
-async def settings_page(request: Request) -> Response:
-    return await show(request)
+async def settings_home(request: Request) -> Response:
+    """Organization → Settings: the first settings page the viewer may read."""
+    principal = principal_of(request)
+    if allowed(principal, provisioning.READ, ORGANIZATION):
+        return dashboard_of(request).redirect(SCIM_PAGE)
+    if allowed(principal, login_options.GET_ACTION, ORGANIZATION):
+        return dashboard_of(request).redirect(LOGIN_OPTIONS)
+    return refused(request, Forbidden("You may not see the organization's settings."), "/")
+
+
+@page
+async def scim_page(request: Request) -> Response:
+    return await show(request)  # without iam:GetSCIMProvisioning: the 403 page (web/error_pages.py)
 
 
 @page
 async def scim_switch(request: Request) -> Response:
-    principal, turn_on = principal_of(request), form_text(request, "enabled", 10) == "on"
+    """On at once; off only after its own confirmation page (what the IdP will see)."""
+    dashboard, principal, turn_on = (
+        dashboard_of(request),
+        principal_of(request),
+        form_text(request, "enabled", 10) == "on",
+    )
+    if not turn_on:
+        try:
+            await dashboard.db.read(lambda c: provisioning.state_to_change(c, principal))
+        except GatehouseError as exc:
+            return refused(request, exc, SCIM_PAGE)
+        return dashboard.redirect(f"{SCIM_PAGE}/disable")
     try:
         now = await change(
-            request, _change(enabled=turn_on), lambda c: provisioning.update_settings(c, principal, enabled=turn_on)
+            request, _change(enabled=True), lambda c: provisioning.update_settings(c, principal, enabled=True)
         )
     except GatehouseError as exc:
-        return refused(request, exc, SCIM_SECTION)
-    return dashboard_of(request).redirect(SCIM_SECTION, switched(turn_on, len(now.tokens)))
+        return refused(request, exc, SCIM_PAGE)
+    return dashboard_of(request).redirect(SCIM_PAGE, switched(True, len(now.tokens)))
+
+
+def _disable_question(connection: Connection, request: Request) -> Confirmation | Settled | GatehouseError:
+    try:
+        state = provisioning.state_to_change(connection, principal_of(request))
+    except GatehouseError as exc:
+        return exc
+    if not state.enabled:
+        return Settled("SCIM provisioning is already off.")
+    kept = f" Its {_tokens(len(state.tokens))} will be kept." if state.tokens else ""
+    endpoint = dashboard_of(request).settings.scim_base_url
+    return Confirmation(
+        "Turn off SCIM provisioning?",
+        f"Gatehouse will refuse every request of your identity provider at {endpoint}.{kept}",
+        "Turn off SCIM provisioning",
+        OFF_WARNING,
+    )
+
+
+@page
+async def scim_disable(request: Request) -> Response:
+    principal = principal_of(request)
+    return await confirm_then_act(
+        request,
+        back=SCIM_PAGE,
+        ask=lambda c: _disable_question(c, request),
+        what=_change(enabled=False),
+        work=lambda c: provisioning.update_settings(c, principal, enabled=False),
+        done=lambda now: (SCIM_PAGE, switched(False, len(now.tokens))),
+    )
 
 
 @page
 async def password_switch(request: Request) -> Response:
-    principal, allowed = principal_of(request), form_text(request, "allowed", 10) == "on"
-    if allowed:
+    principal, allowed_ = principal_of(request), form_text(request, "allowed", 10) == "on"
+    if allowed_:
         done = "Provisioned users may now sign in with the password their IdP sends."
     else:
         done = "Provisioned users sign in through SSO only; passwords sent by the IdP are discarded."
     return await act(
         request,
-        _change(password_sign_in=allowed),
-        lambda c: provisioning.update_settings(c, principal, password_sign_in=allowed),
-        f"{BASE}#password-sign-in",
+        _change(password_sign_in=allowed_),
+        lambda c: provisioning.update_settings(c, principal, password_sign_in=allowed_),
+        f"{SCIM_PAGE}#password-sign-in",
         done,
     )
 
 
 # ------------------------------------------------------------------------------------------ tokens
+
+
+async def _reveal(request: Request, issued: IssuedToken, regenerated: bool) -> Response:
+    """Keep the new token for the page, then redirect to it (Post/Redirect/Get)."""
+    value = {"name": issued.name, "token": issued.token, "hint": issued.info.hint, "regenerated": regenerated}
+    await reveals.keep(request, REVEAL, value)
+    verb = "regenerated" if regenerated else "created"
+    return dashboard_of(request).redirect(TOKENS, f"SCIM token “{issued.name}” {verb}: copy it now.")
 
 
 @page
@@ -152,9 +223,9 @@ async def generate(request: Request) -> Response:
         )
     except GatehouseError as exc:
         if exc.status == 403:
-            return refused(request, exc, SCIM_SECTION)
+            return refused(request, exc, SCIM_PAGE)
         return await show(request, status=exc.status, token_error=exc.detail, token_name=name)
-    return await show(request, issued=issued)
+    return await _reveal(request, issued, regenerated=False)
 
 
 _QUESTIONS: Final = {
@@ -185,8 +256,8 @@ def _token_question(connection: Connection, request: Request, action: str) -> Co
 def _token_refused(request: Request, exc: GatehouseError) -> Response:
     """Not allowed: the refusal page; the token gone or SCIM off: back to the tokens, saying so."""
     if exc.status == 403:
-        return refused(request, exc, SCIM_SECTION)
-    return dashboard_of(request).redirect(SCIM_SECTION, exc.detail, "error")
+        return refused(request, exc, SCIM_PAGE)
+    return dashboard_of(request).redirect(TOKENS, exc.detail, "error")
 
 
 @page
@@ -194,11 +265,11 @@ async def revoke(request: Request) -> Response:
     principal, token_id = principal_of(request), request.path_params["token_id"]
     return await confirm_then_act(
         request,
-        back=SCIM_SECTION,
+        back=TOKENS,
         ask=lambda c: _token_question(c, request, "revoke"),
         what=Change(provisioning.UPDATE, "scimtoken", token_id, {"action": "revoke"}),
         work=lambda c: provisioning.revoke_token(c, principal, token_id),
-        done=lambda name: (SCIM_SECTION, f"The SCIM token “{name}” is revoked: it no longer works."),
+        done=lambda name: (TOKENS, f"The SCIM token “{name}” is revoked: it no longer works."),
         refusal=lambda exc: _token_refused(request, exc),
     )
 
@@ -208,19 +279,21 @@ async def regenerate(request: Request) -> Response:
     principal, token_id = principal_of(request), request.path_params["token_id"]
     return await confirm_then_act(
         request,
-        back=SCIM_SECTION,
+        back=TOKENS,
         ask=lambda c: _token_question(c, request, "regenerate"),
         what=Change(provisioning.UPDATE, "scimtoken", token_id, {"action": "regenerate"}),
         work=lambda c: provisioning.regenerate_token(c, principal, token_id),
-        done=lambda issued: show(request, issued=issued, regenerated=True),
+        done=lambda issued: _reveal(request, issued, regenerated=True),
         describe=lambda issued, recorded: recorded.about(new_token_id=issued.info.id),
         refusal=lambda exc: _token_refused(request, exc),
     )
 
 
 ROUTES: Final = [
-    Route(BASE, settings_page, methods=["GET"]),
-    Route(f"{BASE}/scim", scim_switch, methods=["POST"]),
+    Route(BASE, settings_home, methods=["GET"]),
+    Route(SCIM_PAGE, scim_page, methods=["GET"]),
+    Route(SCIM_PAGE, scim_switch, methods=["POST"]),
+    Route(f"{SCIM_PAGE}/disable", scim_disable, methods=["GET", "POST"]),
     Route(f"{BASE}/password-sign-in", password_switch, methods=["POST"]),
     Route(f"{BASE}/tokens", generate, methods=["POST"]),
     Route(BASE + "/tokens/{token_id}/revoke", revoke, methods=["GET", "POST"]),

@@ -6,9 +6,9 @@ Thin handlers over :mod:`gatehouse.iam.api_tokens`, whose use cases check every 
 audited (:mod:`gatehouse.web.actions`), refusals included; the secret never reaches the audit log.
 Revoking asks on its own page first.
 
-A new token's secret exists only in the response to the POST that creates it: the handler renders the
-page itself (200, ``no-store``) with the token in it, once; no redirect, cookie or query string carries it
-and the database keeps only its SHA-256. Reloading shows the list without it.
+Post/Redirect/Get: a new token's secret crosses the redirect sealed in the server-side session
+(:mod:`gatehouse.web.reveals`), never in a URL or a cookie, and the page after it takes it once (200,
+``no-store``); the database keeps only its SHA-256. Reloading shows the list without it.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from gatehouse.iam.audit import Change
 from gatehouse.store.api_tokens import TokenStatus
 from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
+from gatehouse.web import reveals
 from gatehouse.web.actions import Confirmation, Settled, change, confirm_then_act, form_text, refused
 from gatehouse.web.dashboard import dashboard_of, page, principal_of
 
@@ -35,6 +36,7 @@ BACK_LABEL: Final = "Back to the tokens"
 EXPIRY_CHOICES: Final = tuple(days for days in (7, 30, 90, 365) if days in tokens.EXPIRY_DAYS)
 """The expiries offered in the form, in days (a date may be chosen instead)."""
 DEFAULT_EXPIRY: Final = 30
+REVEAL: Final = "api_token"
 STATUS_LABELS: Final[dict[TokenStatus, str]] = {"active": "Active", "expired": "Expired", "revoked": "Revoked"}
 REVOKE_WARNING: Final = (
     "Scripts and tools that use it are refused at once (401). This cannot be undone: create a new token to replace it."
@@ -83,7 +85,8 @@ async def _show(request: Request, status: int = 200, **extra: Any) -> Response:
         max_name=tokens.MAX_NAME, status_labels=STATUS_LABELS, today=today.isoformat(),
         latest=(today + timedelta(days=tokens.MAX_EXPIRY_DAYS - 1)).isoformat(),
         values=extra.pop("values", {"name": "", "expiry": str(DEFAULT_EXPIRY), "expires_on": ""}),
-        api_me=f"{dashboard.settings.public_url}/api/me", all_limit=tokens.ALL_LIMIT, **extra,
+        api_me=f"{dashboard.settings.public_url}/api/me", all_limit=tokens.ALL_LIMIT,
+        new=await reveals.take(request, REVEAL), **extra,
     )  # fmt: skip
 
 
@@ -113,7 +116,13 @@ async def create(request: Request) -> Response:
             return refused(request, exc, BASE, BACK_LABEL)
         typed = {"name": name, "expiry": choice, "expires_on": on}
         return await _show(request, exc.status, error=exc.detail, values=typed)
-    return await _show(request, new=new)
+    shown = {
+        "name": new.info.name,
+        "token": new.token,
+        "expires_at": new.info.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    await reveals.keep(request, REVEAL, shown)
+    return dashboard_of(request).redirect(BASE, f"API token “{new.info.name}” created: copy it now.")
 
 
 def _revoke_question(connection: Connection, request: Request) -> Confirmation | Settled | GatehouseError:

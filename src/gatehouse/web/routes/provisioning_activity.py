@@ -1,0 +1,55 @@
+"""Organization → Settings → Provisioning activity (``/organization/settings/scim/activity``): every SCIM request
+Gatehouse recorded (the newest :data:`~gatehouse.store.scim_activity.KEEP_ROWS`), filtered by outcome, token and
+method, paged, with a chart of requests and errors per hour over the last day (an SVG drawn on the server: no
+script). A thin handler over :func:`gatehouse.iam.provisioning_activity.activity`."""
+
+from __future__ import annotations
+
+from typing import Final
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gatehouse.errors import GatehouseError
+from gatehouse.iam import provisioning_activity as uc
+from gatehouse.store.records import utcnow
+from gatehouse.store.scim_activity import KEEP_ROWS, Recorder
+from gatehouse.web.actions import refused
+from gatehouse.web.dashboard import dashboard_of, page, principal_of
+
+PATH: Final = "/organization/settings/scim/activity"
+DEFAULT_PER_PAGE: Final = 50
+
+
+def _number(text: str | None, default: int) -> int:
+    return int(text) if text and text.isdigit() and len(text) < 7 else default
+
+
+def page_url(view: uc.ActivityView, page_number: int) -> str:
+    """The address of another page of the same filtered list."""
+    query = {"outcome": view.wanted.outcome, "token": view.wanted.token, "method": view.wanted.method}
+    kept = {key: value for key, value in query.items() if value}
+    return f"{PATH}?{urlencode({**kept, 'per_page': view.per_page, 'page': page_number})}"
+
+
+@page
+async def activity(request: Request) -> Response:
+    dashboard, principal, query = dashboard_of(request), principal_of(request), request.query_params
+    recorder: Recorder | None = getattr(request.app.state, "scim_activity", None)
+    if recorder is not None:
+        await recorder.flush_async(dashboard.db)  # this process's latest requests, without waiting for the tick
+    try:
+        wanted = uc.wanted_of(query.get("outcome", ""), query.get("token", ""), query.get("method", ""))
+        number, per_page = _number(query.get("page"), 1), _number(query.get("per_page"), DEFAULT_PER_PAGE)
+        view = await dashboard.db.read(lambda c: uc.activity(c, principal, wanted, number, per_page, utcnow()))
+    except GatehouseError as exc:
+        return refused(request, exc, PATH if exc.status == 400 else "/", "Back to Provisioning activity")
+    return dashboard.render(
+        request, "settings/activity.html", view=view, page_url=page_url, keep_rows=KEEP_ROWS,
+        page_sizes=uc.PAGE_SIZES, dropped=recorder.dropped if recorder is not None else 0,
+    )  # fmt: skip
+
+
+ROUTES: Final = [Route(PATH, activity, methods=["GET"])]
