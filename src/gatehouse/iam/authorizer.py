@@ -9,7 +9,9 @@ group bound to roles takes effect on the next request everywhere:
    stored in ``user_roles``) and nothing else — no other role's deny and no boundary applies to it;
 2. otherwise one indexed query: the roles held directly (``user_roles``) ∪ the roles bound to the groups
    the user is a member of (``group_members`` ⋈ ``group_role_bindings``), each with where it comes from,
-   the (id, name, version) of their policies, and the user's permission boundaries.
+   the (id, name, version) of their policies, and the user's permission boundaries. A time-bound grant
+   whose ``expires_at`` has passed is not read (it stops counting at that instant, in every process, with
+   no job to wait for; :mod:`gatehouse.iam.grant_expiry` records the expiry in the audit log).
 
 Parsed policy documents are cached in-process under (policy id, version): a policy's version moves with
 every change of its document, so an entry never goes stale and needs no invalidation across processes;
@@ -27,6 +29,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Final, Literal
 
 import orjson
@@ -75,19 +78,26 @@ Labels = Mapping[str, Mapping[str, str]]
 class RoleOrigin:
     """Why a user holds a role."""
 
-    kind: Literal["super_admin", "direct", "sso", "group"]
+    kind: Literal["super_admin", "direct", "sso", "group", "request"]
     group_id: str | None = None
     group_name: str | None = None
+    until: datetime | None = None
+    """A time-bound grant's end (``None``: until taken away)."""
 
     def describe(self) -> str:
-        """For display: ``direct``, ``via SSO``, ``via group Ops``, ``Super Admin account``."""
+        """For display: ``direct``, ``via SSO``, ``via group Ops``, ``Super Admin account``, ``access request``;
+        a time-bound one adds ``until 2026-12-01 10:00 UTC``."""
         if self.kind == "group":
-            return f"via group {self.group_name}"
-        if self.kind == "sso":
-            return "via SSO"
-        if self.kind == "super_admin":
-            return "Super Admin account"
-        return "direct"
+            text = f"via group {self.group_name}"
+        elif self.kind == "sso":
+            text = "via SSO"
+        elif self.kind == "super_admin":
+            text = "Super Admin account"
+        elif self.kind == "request":
+            text = "access request"
+        else:
+            text = "direct"
+        return text if self.until is None else f"{text}, until {self.until.strftime('%Y-%m-%d %H:%M UTC')}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +112,7 @@ class HeldRole:
     @property
     def direct(self) -> bool:
         """Whether it is assigned to the user themselves (not only through groups)."""
-        return any(origin.kind in ("direct", "sso", "super_admin") for origin in self.origins)
+        return any(origin.kind in ("direct", "sso", "super_admin", "request") for origin in self.origins)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,12 +242,13 @@ def _grants(connection: Connection, user_id: str) -> tuple[tuple[HeldRole, ...],
 
 def _origin(grant: holdings.RoleGrant) -> RoleOrigin:
     if grant.origin == "group":
-        return RoleOrigin("group", grant.group_id, grant.group_name)
-    return RoleOrigin("sso" if grant.origin == "sso" else "direct")
+        return RoleOrigin("group", grant.group_id, grant.group_name, grant.expires_at)
+    kind: Literal["sso", "request", "direct"] = grant.origin if grant.origin in ("sso", "request") else "direct"  # type: ignore[assignment]
+    return RoleOrigin(kind, until=grant.expires_at)
 
 
 def _origin_order(origin: RoleOrigin) -> tuple[int, str, str]:
-    rank = {"super_admin": 0, "direct": 1, "sso": 2, "group": 3}[origin.kind]
+    rank = {"super_admin": 0, "direct": 1, "request": 2, "sso": 3, "group": 4}[origin.kind]
     return rank, (origin.group_name or "").lower(), origin.group_id or ""
 
 
@@ -276,6 +287,12 @@ class DocumentCache:
 
 documents_cache = DocumentCache()
 """The process's cache of parsed documents (safe across processes: see the module)."""
+
+
+def parsed_documents(connection: Connection, versions: Mapping[str, int]) -> dict[str, PolicyDocument]:
+    """The parsed document of each policy at the version given (cached like the ones :func:`load_principal`
+    reads): for evaluating a grant set that is not one user's (:mod:`gatehouse.iam.access_review`)."""
+    return _documents(connection, versions)
 
 
 def _documents(connection: Connection, versions: Mapping[str, int]) -> dict[str, PolicyDocument]:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gatehouse.errors import InvalidInput
-from gatehouse.store import driver
+from gatehouse.store import audit_outbox, driver
 from gatehouse.store.parameters import clean_text
 from gatehouse.store.tables import audit_events
 
@@ -109,7 +109,8 @@ def insert(connection: Connection, record: AuditRecord) -> None:
         "error": clean_text(record.error),
         "summary": _summary(record.summary),
     }
-    driver.run(connection, driver.insert_sql(connection, "audit_events", values), values)
+    # queued for the enabled streaming sinks too, in this transaction (gatehouse.store.audit_outbox)
+    audit_outbox.append(connection, driver.insert_sql(connection, "audit_events", values), values, record.as_dict())
 
 
 def _summary(summary: dict[str, Any]) -> str:

@@ -5,18 +5,24 @@ indexes of both tables.
 - :func:`roles_of_users`: the roles of one page of users (the Users list's Roles column);
 - :func:`grants_of`: everything one user holds, with each role's policies and the user's permission
   boundaries (what :mod:`gatehouse.iam.authorizer` decides with, on every request).
+
+A time-bound grant (``user_roles.expires_at``, ``group_role_bindings.expires_at``) counts until that moment
+and not after: both reads leave out the rows whose time has passed (:func:`unexpired`), whether or not
+:mod:`gatehouse.iam.grant_expiry` has deleted them yet, so an expiry takes effect at once in every process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gatehouse.store.policies import PolicyVersion
+from gatehouse.store.records import as_utc, utcnow
 from gatehouse.store.tables import (
     group_members,
     group_role_bindings,
@@ -48,6 +54,11 @@ class Holding:
         return self.role_name
 
 
+def unexpired(column: sa.ColumnElement[Any], now: datetime) -> sa.ColumnElement[bool]:
+    """A grant's ``expires_at`` column: no expiry, or one still to come."""
+    return sa.or_(column.is_(None), column > now)
+
+
 def _held_directly() -> sa.Join:
     return user_roles.join(roles, roles.c.id == user_roles.c.role_id)
 
@@ -67,11 +78,14 @@ def _with_policies(held: sa.Join) -> sa.Join:
     )
 
 
-def roles_of_users(connection: Connection, user_ids: Sequence[str]) -> dict[str, list[Holding]]:
-    """Each user's roles, direct ones first, then by role name."""
+def roles_of_users(
+    connection: Connection, user_ids: Sequence[str], now: datetime | None = None
+) -> dict[str, list[Holding]]:
+    """Each user's roles (unexpired), direct ones first, then by role name."""
     found: dict[str, list[Holding]] = {user_id: [] for user_id in user_ids}
     if not user_ids:
         return found
+    now = now or utcnow()
     direct = (
         sa.select(
             user_roles.c.user_id,
@@ -81,7 +95,7 @@ def roles_of_users(connection: Connection, user_ids: Sequence[str]) -> dict[str,
             sa.cast(sa.null(), sa.String()).label("via"),
         )
         .select_from(_held_directly())
-        .where(user_roles.c.user_id.in_(list(user_ids)))
+        .where(user_roles.c.user_id.in_(list(user_ids)), unexpired(user_roles.c.expires_at, now))
     )
     through_groups = (
         sa.select(
@@ -92,7 +106,7 @@ def roles_of_users(connection: Connection, user_ids: Sequence[str]) -> dict[str,
             groups.c.display_name,
         )
         .select_from(_held_through_groups())
-        .where(group_members.c.user_id.in_(list(user_ids)))
+        .where(group_members.c.user_id.in_(list(user_ids)), unexpired(group_role_bindings.c.expires_at, now))
     )
     rows = connection.execute(sa.union_all(direct, through_groups)).all()
     for row in sorted(rows, key=lambda r: (r.via is not None, r.role_name.lower(), (r.via or "").lower())):
@@ -115,6 +129,8 @@ class RoleGrant:
     group_name: str | None
     """The group it is held through (``origin`` ``group``)."""
     policy: PolicyVersion | None
+    expires_at: datetime | None = None
+    """Until when the grant counts (``None``: until it is taken away)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,25 +143,31 @@ class Grants:
     """The user's permission boundaries."""
 
 
-def grants_of(connection: Connection, user_id: str) -> Grants:
-    """Everything the user holds (see :class:`Grants`), whatever the user's status, read in one statement
-    (:func:`grants_statement`). In no particular order: callers sort."""
+def grants_of(connection: Connection, user_id: str, now: datetime | None = None) -> Grants:
+    """Everything the user holds at ``now`` (see :class:`Grants`), whatever the user's status, read in one
+    statement (:func:`grants_statement`). In no particular order: callers sort."""
     grants = Grants([], [])
-    for row in connection.execute(grants_statement(user_id)):
+    for row in connection.execute(grants_statement(user_id, now or utcnow())):
         policy = None if row.policy_id is None else PolicyVersion(row.policy_id, row.policy_name, row.policy_version)
         if row.kind == "boundary":
             assert policy is not None  # an inner join
             grants.boundaries.append(policy)
         else:
-            grants.roles.append(RoleGrant(row.role_id, row.role_name, row.origin, row.group_id, row.group_name, policy))
+            until = None if row.expires_at is None else as_utc(row.expires_at)
+            grants.roles.append(
+                RoleGrant(row.role_id, row.role_name, row.origin, row.group_id, row.group_name, policy, until)
+            )
     return grants
 
 
-def grants_statement(user_id: str) -> sa.CompoundSelect[Any]:
+def grants_statement(user_id: str, now: datetime | None = None) -> sa.CompoundSelect[Any]:
     """The statement :func:`grants_of` runs: a ``UNION ALL`` of the roles held directly, those held through
-    groups (each joined to its policies) and the boundaries, each reading its tables through indexes."""
+    groups (each joined to its policies) and the boundaries, each reading its tables through indexes; grants
+    whose ``expires_at`` is not after ``now`` are left out."""
+    now = now or utcnow()
     text = sa.String()
     no_text = sa.cast(sa.null(), text)
+    no_time = sa.cast(sa.null(), user_roles.c.expires_at.type)
     direct = (
         sa.select(
             sa.literal_column("'role'", text).label("kind"),
@@ -157,9 +179,10 @@ def grants_statement(user_id: str) -> sa.CompoundSelect[Any]:
             permission_policies.c.id.label("policy_id"),
             permission_policies.c.name.label("policy_name"),
             permission_policies.c.version.label("policy_version"),
+            user_roles.c.expires_at.label("expires_at"),
         )
         .select_from(_with_policies(_held_directly()))
-        .where(user_roles.c.user_id == user_id)
+        .where(user_roles.c.user_id == user_id, unexpired(user_roles.c.expires_at, now))
     )
     via_groups = (
         sa.select(
@@ -172,9 +195,10 @@ def grants_statement(user_id: str) -> sa.CompoundSelect[Any]:
             permission_policies.c.id,
             permission_policies.c.name,
             permission_policies.c.version,
+            group_role_bindings.c.expires_at,
         )
         .select_from(_with_policies(_held_through_groups()))
-        .where(group_members.c.user_id == user_id)
+        .where(group_members.c.user_id == user_id, unexpired(group_role_bindings.c.expires_at, now))
     )
     bounds = (
         sa.select(
@@ -187,6 +211,7 @@ def grants_statement(user_id: str) -> sa.CompoundSelect[Any]:
             permission_policies.c.id,
             permission_policies.c.name,
             permission_policies.c.version,
+            no_time,
         )
         .select_from(user_boundaries.join(permission_policies, permission_policies.c.id == user_boundaries.c.policy_id))
         .where(user_boundaries.c.user_id == user_id)
