@@ -7,13 +7,16 @@ Every SCIM and storage test that takes ``db_url`` runs once per backend. Postgre
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
+from gatehouse import passwords
 from gatehouse.app import create_app
 from gatehouse.config import Settings
 from gatehouse.iam import scim_control
@@ -32,15 +35,33 @@ def _postgres_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2id at its lowest cost inside the test process (hashes still verify with the production
+    parameters: Argon2 reads them from the hash). The servers the tests start keep the real cost."""
+    original = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    yield
+    passwords._hasher = original
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated to head per test process; each test gets a copy (migrating costs ~0.5 s)."""
+    path = tmp_path_factory.mktemp("template") / "gatehouse.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    migration.upgrade(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database on each backend."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'gatehouse.db'}"
-        engine = sa.create_engine(url)
-        migration.upgrade(engine)
-        engine.dispose()
-        yield url
+        path = tmp_path / "gatehouse.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
     url = request.getfixturevalue("_postgres_url")
     engine = sa.create_engine(url)

@@ -52,7 +52,7 @@ def running_server(env: dict[str, str], *extra: str, output: Path | None = None)
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a fresh database migrates first; CI machines are busy
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"gatehouse serve exited: {log_path.read_text()}")
@@ -62,7 +62,7 @@ def running_server(env: dict[str, str], *extra: str, output: Path | None = None)
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("gatehouse serve did not become ready in 30 s")
+                raise RuntimeError("gatehouse serve did not become ready in 60 s")
             time.sleep(0.1)
         yield base
     finally:

@@ -2,13 +2,13 @@
 
 SQLite runs in WAL mode with a busy timeout, and every write transaction starts with ``BEGIN IMMEDIATE``
 so that two writers never deadlock on a lock upgrade. On SQLite, reads and writes run inline (a few
-microseconds to a fraction of a millisecond; writers of one process queue on an asyncio lock); on
+microseconds to a fraction of a millisecond; writers of one process take a thread lock); on
 PostgreSQL, everything runs in the thread pool so that network waits never block the event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeAlias, TypeVar
@@ -94,7 +94,7 @@ class Database:
         self.is_sqlite = self.dialect == "sqlite"
         # SQLite has one writer at a time; its busy handler waits by sleeping (up to 100 ms a step), so
         # writers of this process queue on a lock instead and only other processes meet the busy wait.
-        self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
+        self._sqlite_writer = threading.Lock() if self.is_sqlite else None
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
@@ -138,10 +138,12 @@ class Database:
         """Run ``work`` in a write transaction in a worker thread; it commits only if ``work`` returns."""
         if self._sqlite_writer is None:
             return await to_thread.run_sync(self._write_sync, work)
-        async with self._sqlite_writer:
-            # Inline: one writer at a time in this process anyway, and a SQLite write transaction is
-            # a fraction of a millisecond of CPU, less than the thread hand-off and GIL ping-pong it
-            # would cost. Only another process holding the write lock can make it wait (busy timeout).
+        # Inline: one writer at a time in this process anyway, and a SQLite write transaction is a fraction of
+        # a millisecond of CPU, less than the thread hand-off and GIL ping-pong it would cost. Nothing awaits
+        # inside, so coroutines of one event loop never contend; the thread lock orders writers of other
+        # threads (a CLI or test calling in from another loop). Only another process holding SQLite's write
+        # lock can make it wait (busy timeout).
+        with self._sqlite_writer:
             return self._write_sync(work)
 
     def _read_sync(self, work: Callable[[Connection], T]) -> T:
