@@ -97,6 +97,7 @@ def test_no_credentials(client: TestClient, gateway: dict[str, dict[str, str]]) 
     assert api.headers["www-authenticate"].startswith("Bearer") and api.json()["error"]["code"] == "unauthorized"
     dead = forward(client, {"X-API-KEY": "gha_not-a-token"}, "GET", "/api/gateway_groups/dev")
     assert dead.status_code == 401 and "invalid, expired or revoked" in dead.json()["error"]["detail"]
+    assert dead.json()["error"]["detail"].endswith(".") and not dead.json()["error"]["detail"].endswith("..")
 
 
 def test_the_session_cookie(client: TestClient, db: Database, gateway: dict[str, dict[str, str]]) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from gatehouse.app import create_app
 from gatehouse.config import Settings
-from support.servers import cli, cli_env
+from support.servers import cli, cli_env, running_server
 
 
 def env_for(tmp_path: Path) -> dict[str, str]:
@@ -26,6 +27,21 @@ def test_scim_enable_json_prints_endpoint_token_and_name(tmp_path: Path) -> None
     assert out["endpoint"] == "https://gh.example.com/scim/v2"
     assert out["token"].startswith("ghs_") and len(out["token"]) > 40
     assert out["token"] not in result.stderr
+
+
+def test_scim_enable_again_keeps_the_live_tokens_unless_asked_for_a_new_one(tmp_path: Path) -> None:
+    """A second `scim enable` makes no token (the first still works, and cannot be shown again);
+    `--new-token` makes one more."""
+    env = env_for(tmp_path)
+    first = json.loads(cli(env, "scim", "enable", "--json").stdout)
+    again = cli(env, "scim", "enable", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == {"endpoint": first["endpoint"], "token": None, "token_name": None}
+    assert "--new-token" in again.stderr
+    assert len(json.loads(cli(env, "scim", "token", "list", "--json").stdout)) == 1
+    fresh = json.loads(cli(env, "scim", "enable", "--json", "--new-token").stdout)
+    assert fresh["token"] and fresh["token"] != first["token"]
+    assert len(json.loads(cli(env, "scim", "token", "list", "--json").stdout)) == 2
 
 
 def test_token_create_list_revoke(tmp_path: Path) -> None:
@@ -81,3 +97,21 @@ def test_password_sign_in_setting(tmp_path: Path) -> None:
     assert cli(env, "scim", "password-sign-in", "on").stdout.strip().endswith("on")
     assert cli(env, "scim", "password-sign-in").stdout.strip().endswith("on")
     assert cli(env, "scim", "password-sign-in", "maybe").returncode != 0
+
+
+def test_serve_says_whether_the_configured_admin_password_was_applied(tmp_path: Path) -> None:
+    """With GATEHOUSE_ADMIN_PASSWORD set, `serve` confirms it created the Super Admin with it; on the next start
+    (an admin exists) it says the variable was not applied, and how to change a password."""
+    env = {**env_for(tmp_path), "GATEHOUSE_ADMIN_PASSWORD": "a long enough password"}
+    first, second = tmp_path / "first.log", tmp_path / "second.log"
+    with running_server(env, output=first) as base:
+        signed_in = httpx.post(
+            f"{base}/api/auth/sign-in", json={"username": "admin", "password": "a long enough password"}
+        )
+        assert signed_in.status_code == 200, signed_in.text
+    assert "Created the Super Admin 'admin' with the password of GATEHOUSE_ADMIN_PASSWORD." in first.read_text()
+    assert "a long enough password" not in first.read_text()
+    with running_server(env, output=second):
+        pass
+    assert "a Super Admin exists already, so it was not applied" in second.read_text()
+    assert "gatehouse admin reset-password admin" in second.read_text()

@@ -184,17 +184,17 @@ class ForwardAuth:
             sign_in = self._sign_in_url(target)
             if browser:
                 page = (
-                    f"<!doctype html><title>Sign in</title><p>{escape(reason)}.</p>"
+                    f"<!doctype html><title>Sign in</title><p>{escape(_sentence(reason))}</p>"
                     f'<p><a href="{escape(sign_in)}">Sign in to continue</a></p>'
                 )
                 headers = {"Location": sign_in, "WWW-Authenticate": 'Bearer realm="gatehouse"', **_NO_STORE}
                 return HTMLResponse(page, status_code=401, headers=headers, background=background)
-            response = error_response(401, f"Not signed in: {reason}.", headers=_NO_STORE)
+            response = error_response(401, f"Not signed in: {_sentence(reason)}", headers=_NO_STORE)
         elif browser:
-            page = f"<!doctype html><title>Not allowed</title><p>Not allowed: {escape(reason)}.</p>"
+            page = f"<!doctype html><title>Not allowed</title><p>Not allowed: {escape(_sentence(reason))}</p>"
             response = HTMLResponse(page, status_code=status, headers=_NO_STORE)
         else:
-            response = error_response(status, f"Not allowed: {reason}.", headers=_NO_STORE)
+            response = error_response(status, f"Not allowed: {_sentence(reason)}", headers=_NO_STORE)
         response.background = background
         return response
 
@@ -244,3 +244,8 @@ def routes(api: Api) -> list[Route]:
     """The forward-auth route, bound to the admin API's services."""
     endpoint = ForwardAuth(api)
     return [Route(PATH, endpoint.answer, methods=["GET"], name="forward_auth")]
+
+
+def _sentence(reason: str) -> str:
+    """A reason ending in exactly one full stop (some already end in one)."""
+    return reason if reason.endswith(".") else reason + "."

@@ -10,14 +10,17 @@ from typing import Any
 
 import typer
 
+from gatehouse.cli.access import access_app
+from gatehouse.cli.audit_sinks import audit_sinks_app
 from gatehouse.cli.authz import authz_app
+from gatehouse.cli.config import config_app
 from gatehouse.cli.context import open_database, require_super_admin, run_change, use_token
 from gatehouse.cli.login_options import login_options_app
 from gatehouse.cli.scim import scim_app
 from gatehouse.config import load_settings
 from gatehouse.errors import GatehouseError
 from gatehouse.iam.authorizer import Principal
-from gatehouse.iam.bootstrap import BOOTSTRAP_USER, ensure_super_admin
+from gatehouse.iam.bootstrap import BOOTSTRAP_USER, ensure_super_admin, has_super_admin
 from gatehouse.store import migration
 from gatehouse.store.database import Connection
 from gatehouse.store.records import StoredUser
@@ -33,6 +36,9 @@ app.add_typer(scim_app, name="scim")
 app.add_typer(admin_app, name="admin")
 app.add_typer(login_options_app, name="login-options")
 app.add_typer(authz_app, name="authz")
+app.add_typer(access_app, name="access")
+app.add_typer(audit_sinks_app, name="audit-sinks")
+app.add_typer(config_app, name="config")
 
 
 @app.callback()
@@ -73,8 +79,19 @@ def serve(
     with open_database(settings) as db:
         revision = migration.upgrade(db.engine)
         with db.transaction() as connection:
+            existed = has_super_admin(connection)
             generated = ensure_super_admin(connection, settings.admin_password)
     typer.echo(f"Database at revision {revision}.", err=True)
+    if settings.admin_password and not existed:
+        typer.echo(
+            f"Created the Super Admin '{BOOTSTRAP_USER}' with the password of GATEHOUSE_ADMIN_PASSWORD.", err=True
+        )
+    elif settings.admin_password:
+        typer.echo(
+            "GATEHOUSE_ADMIN_PASSWORD is set but a Super Admin exists already, so it was not applied "
+            f"(to change a password: gatehouse admin reset-password {BOOTSTRAP_USER}).",
+            err=True,
+        )
     if generated:
         # Standard output only, once: never the log stream.
         typer.echo(

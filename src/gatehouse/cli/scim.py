@@ -10,13 +10,15 @@ import typer
 from gatehouse.cli.context import run_change, run_read
 from gatehouse.config import load_settings
 from gatehouse.errors import NotFound
-from gatehouse.iam import provisioning, scim_control
+from gatehouse.iam import provisioning, scim_control, scim_guard
 from gatehouse.iam.authorizer import Principal
 from gatehouse.store.database import Connection
 
 scim_app = typer.Typer(help="SCIM provisioning.", no_args_is_help=True)
 token_app = typer.Typer(help="SCIM bearer tokens.", no_args_is_help=True)
+guard_app = typer.Typer(help="The mass-deprovisioning guard.", no_args_is_help=True)
 scim_app.add_typer(token_app, name="token")
+scim_app.add_typer(guard_app, name="guard")
 
 UPDATE = provisioning.UPDATE
 
@@ -34,12 +36,20 @@ def _issued(issued: scim_control.IssuedToken, as_json: bool) -> None:
 @scim_app.command("enable")
 def enable(
     as_json: bool = typer.Option(False, "--json", help="Print endpoint and token as JSON."),
-    name: str | None = typer.Option(None, "--name", help="Name of the token to create."),
+    name: str | None = typer.Option(None, "--name", help="Name of the token to create (implies --new-token)."),
+    new_token: bool = typer.Option(
+        False, "--new-token", help="Create a token even when live ones exist (each is shown once, only when made)."
+    ),
 ) -> None:
-    """Turn SCIM provisioning on and create a token."""
+    """Turn SCIM provisioning on; create a token when none is live (or with --new-token / --name).
 
-    def work(connection: Connection, principal: Principal) -> scim_control.IssuedToken:
+    Tokens are stored as hashes, so an existing one cannot be shown again: a second run leaves them as they are
+    and prints ``"token": null`` unless asked for a new one."""
+
+    def work(connection: Connection, principal: Principal) -> scim_control.IssuedToken | None:
         provisioning.set_enabled(connection, principal, True)
+        if not (new_token or name) and provisioning.state(connection, principal).tokens:
+            return None
         return provisioning.issue_token(connection, principal, name or "")
 
     issued = run_change(
@@ -48,9 +58,16 @@ def enable(
         "scim",
         work,
         summary={"enabled": True, "token_name": name},
-        describe=lambda result, change: change.about(token_name=result.name, token_id=result.info.id),
+        describe=lambda result, change: (
+            change.about(token_name=result.name, token_id=result.info.id) if result is not None else change
+        ),
     )
-    _issued(issued, as_json)
+    if issued is not None:
+        _issued(issued, as_json)
+        return
+    endpoint = load_settings().scim_base_url
+    typer.echo("SCIM provisioning is on; its live tokens are kept (run with --new-token for another).", err=True)
+    typer.echo(json.dumps({"endpoint": endpoint, "token": None, "token_name": None}) if as_json else endpoint)
 
 
 @scim_app.command("disable")
@@ -139,3 +156,65 @@ def password_sign_in(
     else:
         raise typer.BadParameter("Say 'on' or 'off'.")
     typer.echo(f"Password sign-in for provisioned users: {'on' if current else 'off'}")
+
+
+def _policy() -> scim_guard.Policy:
+    return scim_guard.Policy.of(load_settings())
+
+
+@guard_app.command("status")
+def guard_status(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """What the guard counts and holds: the threshold, what applied within the window, the held requests."""
+    policy = _policy()
+    status = run_read(lambda c, p: scim_guard.status(c, p, policy))
+    if as_json:
+        typer.echo(json.dumps(status.as_dict()))
+        return
+    state = "on" if status.enabled else "off"
+    typer.echo(
+        f"Guard {state}: at most {status.threshold} deactivations and deletions within {status.window_minutes} "
+        f"minutes ({status.applied_in_window} applied)."
+    )
+    if status.allowed_until:
+        typer.echo(f"Allowed until {status.allowed_until.isoformat(timespec='seconds')}.")
+    if not status.held:
+        typer.echo("No requests held.")
+        return
+    typer.echo(f"{status.held_count} requests held:")
+    for h in status.held:
+        typer.echo(f"{h.at.isoformat(timespec='seconds')}\t{h.kind}\t{h.user_name}\ttoken {h.token_name or '-'}")
+
+
+@guard_app.command("allow")
+def guard_allow(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """Allow: the guard opens until its window passes, and the IdP's retries of the held requests apply."""
+    policy = _policy()
+    cleared = run_change(
+        UPDATE,
+        "organization",
+        "scim",
+        lambda c, p: scim_guard.allow(c, p, policy),
+        summary={"operation": "allow_deprovisioning"},
+        describe=lambda result, change: change.about(held=result),
+    )
+    if as_json:
+        typer.echo(json.dumps({"allowed": True, "held": cleared, "window_minutes": policy.window_minutes}))
+        return
+    typer.echo(f"Allowed {cleared} held requests: the guard is open for {policy.window_minutes} minutes.")
+
+
+@guard_app.command("block")
+def guard_block(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """Keep blocking: the held requests are forgotten and the guard stays closed."""
+    cleared = run_change(
+        UPDATE,
+        "organization",
+        "scim",
+        scim_guard.block,
+        summary={"operation": "block_deprovisioning"},
+        describe=lambda result, change: change.about(held=result),
+    )
+    if as_json:
+        typer.echo(json.dumps({"allowed": False, "held": cleared}))
+        return
+    typer.echo(f"Kept blocking: {cleared} held requests cleared; the guard stays closed.")

@@ -42,7 +42,8 @@ RBAC_SEEDED = "rbac.seeded"
 """The ``app_settings`` key whose row says the starter roles were created (once, ever)."""
 
 STARTER_DESCRIPTIONS: Mapping[str, str] = {
-    "Organization Admin": "Every action except changing SCIM provisioning and login options. Editable.",
+    "Organization Admin": "Every action except changing SCIM provisioning, login options and audit streaming. "
+    "Editable.",
     "Viewer": "Views everything except other users' API tokens. Editable.",
 }
 
