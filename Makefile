@@ -1,6 +1,7 @@
 # Gatehouse: two commands set everything up on a fresh machine.
 #   make run   — venv, install, migrate, serve on the embedded SQLite default
 #   make test  — venv with dev extras, then the whole suite (SQLite and PostgreSQL)
+#   make docs  — the guides (docs/, mkdocs.yml) built offline into site/; make screenshots retakes their pictures
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -11,7 +12,7 @@ PYTEST_ARGS ?=
 # One worker per CPU; a test file stays on one worker (its module fixtures and servers are set up once).
 PYTEST_WORKERS ?= -n auto --dist loadfile
 
-.PHONY: run test lint typecheck bench bench-authz clean venv
+.PHONY: run test lint typecheck bench bench-authz clean venv docs screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,14 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
+
+# Every dashboard picture of the guides, retaken by the browser tests (tests/support/browser.py copies each
+# screenshot into docs/screenshots/ when GATEHOUSE_UPDATE_SCREENSHOTS=1).
+screenshots: $(VENV)/.installed-dev
+	GATEHOUSE_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/scim_bench.py
 
@@ -53,4 +62,4 @@ bench-authz: $(VENV)/.installed-dev
 	$(BIN)/python bench/authz_bench.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data site .pytest_cache .mypy_cache .ruff_cache

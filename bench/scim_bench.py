@@ -126,6 +126,7 @@ class Options:
     profile_top: int
     profile_gil: bool
     revision: str
+    scim_rate: float = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +249,9 @@ def measure_size(users: int, options: Options, root: Path) -> SizeReport:
     base = f"http://127.0.0.1:{port}"
     database_url = f"sqlite:///{workdir / 'gatehouse.db'}"
     env = gatehouse_env(database_url, base)
+    # The per-token rate limit stays on (its cost is part of every figure) but above what wrk can send, so that
+    # throughput is measured, not refusals: ``--scim-rate 0`` turns it off to compare.
+    env["GATEHOUSE_SCIM_RATE_PER_SECOND"] = str(options.scim_rate)
     progress(f"N = {users:,}: migrating and seeding {workdir}")
     seeded, token = _prepare(users, database_url, env, options)
     measured = scenarios(token, seeded, f"bench{users}-{secrets.token_hex(4)}")
@@ -563,6 +567,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Options, Path | None,
     parser.add_argument("--timeout", type=int, default=10, help="wrk's per-request timeout, seconds")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
+    parser.add_argument(
+        "--scim-rate", type=float, default=1_000_000, help="GATEHOUSE_SCIM_RATE_PER_SECOND of the server (0: off)"
+    )
     parser.add_argument("--sample", type=int, default=2000, help="real ids/userNames the scripts rotate over")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the sampling")
     parser.add_argument(
@@ -598,6 +605,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Options, Path | None,
         profile_top=args.profile_top,
         profile_gil=args.profile_gil,
         revision=revision(),
+        scim_rate=args.scim_rate,
     )
     return options, args.json, args.keep
 

@@ -38,6 +38,7 @@ from gatehouse.store import migration
 from gatehouse.store import settings as setting_store
 from gatehouse.store import users as user_store
 from gatehouse.store.database import Database
+from support import governance_cases as governance
 from support.permission_cases import (
     PUBLIC,
     SCIM_ONLY,
@@ -60,6 +61,7 @@ from support.permission_cases import (
     role_and_group,
     role_and_policy,
     scim_token,
+    then_restore,
     unique_fields,
     user,
     user_and_policy,
@@ -135,8 +137,19 @@ DASHBOARD: dict[tuple[str, str], Case] = {
     ("POST", U + "/{user_id}/roles"): Case("iam:UpdateUserRole", user, fields(role_id="")),
     ("POST", U + "/{user_id}/boundaries"): Case("iam:UpdateUserBoundary", user, fields(policy_id="")),
     # Organization → Settings
-    ("GET", "/organization/settings"): Case("iam:GetSCIMProvisioning"),
+    ("GET", "/organization/settings"): Case("iam:GetSCIMProvisioning", error_ok=True),  # to a page one may read
+    ("GET", "/organization/settings/scim"): Case("iam:GetSCIMProvisioning"),
     ("POST", "/organization/settings/scim"): Case("iam:UpdateSCIMProvisioning", form=fields(enabled="on")),
+    ("GET", "/organization/settings/scim/disable"): Case("iam:UpdateSCIMProvisioning"),
+    ("POST", "/organization/settings/scim/disable"): Case(
+        "iam:UpdateSCIMProvisioning", call=then_restore("/organization/settings/scim/disable")
+    ),
+    ("GET", "/organization/settings/scim/activity"): Case("iam:GetSCIMProvisioning"),
+    ("GET", "/organization/settings/scim/guard"): Case("iam:GetSCIMProvisioning"),
+    ("GET", "/organization/settings/scim/guard/allow"): Case("iam:UpdateSCIMProvisioning"),
+    ("POST", "/organization/settings/scim/guard/allow"): Case("iam:UpdateSCIMProvisioning"),
+    ("GET", "/organization/settings/scim/guard/block"): Case("iam:UpdateSCIMProvisioning"),
+    ("POST", "/organization/settings/scim/guard/block"): Case("iam:UpdateSCIMProvisioning"),
     ("POST", "/organization/settings/password-sign-in"): Case("iam:UpdateSCIMProvisioning", form=fields()),
     ("POST", "/organization/settings/tokens"): Case("iam:UpdateSCIMProvisioning", form=unique_fields(name="{unique}")),
     ("GET", "/organization/settings/tokens/{token_id}/revoke"): Case("iam:UpdateSCIMProvisioning", scim_token),
@@ -144,6 +157,10 @@ DASHBOARD: dict[tuple[str, str], Case] = {
     ("GET", "/organization/settings/tokens/{token_id}/regenerate"): Case("iam:UpdateSCIMProvisioning", scim_token),
     ("POST", "/organization/settings/tokens/{token_id}/regenerate"): Case("iam:UpdateSCIMProvisioning", scim_token),
     # Organization → Settings → Login options (password sign-in stays on: the matrix signs in with passwords)
+    ("GET", LO): Case("iam:GetLoginOption"),
+    ("GET", f"{LO}/password"): Case(SIGNED_IN),  # a form's address: to the list of login options
+    ("GET", f"{LO}/password/disable"): Case("iam:UpdateLoginOption", error_ok=True),  # 409: no way back in yet
+    ("POST", f"{LO}/password/disable"): Case("iam:UpdateLoginOption", call=then_restore(f"{LO}/password/disable")),
     ("GET", f"{LO}/new"): Case("iam:UpdateLoginOption"),
     ("POST", LO): Case("iam:UpdateLoginOption", form=LOGIN_OPTION_FORM),
     ("POST", f"{LO}/password"): Case("iam:UpdateLoginOption", form=fields(enabled="on")),
@@ -193,6 +210,7 @@ DASHBOARD: dict[tuple[str, str], Case] = {
     ("POST", R + "/{role_id}/edit"): Case("iam:UpdateRole", role, unique_fields(name="{unique}", version="1")),
     ("GET", R + "/{role_id}/delete"): Case("iam:DeleteRole", role),
     ("POST", R + "/{role_id}/delete"): Case("iam:DeleteRole", role),
+    ("GET", R + "/{role_id}/policies/attach"): Case("iam:UpdateRole", role_and_policy),
     ("POST", R + "/{role_id}/policies/attach"): Case(
         "iam:UpdateRole", role_and_policy, fields(policy_id="{policy_id}")
     ),
@@ -312,6 +330,9 @@ API: dict[tuple[str, str], Case] = {
     ("POST", f"{A}/scim/tokens"): Case("iam:UpdateSCIMProvisioning", form=body(name="{unique}")),
     ("DELETE", A + "/scim/tokens/{token_id}"): Case("iam:UpdateSCIMProvisioning", scim_token),
     ("POST", A + "/scim/tokens/{token_id}/regenerate"): Case("iam:UpdateSCIMProvisioning", scim_token),
+    ("GET", f"{A}/scim/guard"): Case("iam:GetSCIMProvisioning"),
+    ("POST", f"{A}/scim/guard/allow"): Case("iam:UpdateSCIMProvisioning"),
+    ("POST", f"{A}/scim/guard/block"): Case("iam:UpdateSCIMProvisioning"),
     ("GET", f"{A}/login_options"): Case("iam:GetLoginOption"),
     ("POST", f"{A}/login_options"): Case("iam:UpdateLoginOption", form=OPTION_BODY),
     ("PUT", f"{A}/login_options/password"): Case("iam:UpdateLoginOption", form=body(enabled=True)),
@@ -348,6 +369,12 @@ API: dict[tuple[str, str], Case] = {
     ("PUT", f"{A}/v1/authz/resources"): Case(
         "gateway:UpdateGatewayGroup", form=body(resource="arn:api7:gateway:gatewaygroup/{unique}", labels={"env": "x"})
     ),
+    # Gatehouse as code: export, plan and apply (apply needs iam:ExportConfig too: it plans first); the file's
+    # schema is public, like /openapi.json
+    ("GET", f"{A}/config/schema"): Case(PUBLIC),
+    ("GET", f"{A}/config/export"): Case("iam:ExportConfig"),
+    ("POST", f"{A}/config/plan"): Case("iam:ExportConfig", form=body(config={"version": 1})),
+    ("POST", f"{A}/config/apply"): Case("iam:ApplyConfig", form=body(config={"version": 1})),
 }
 
 
@@ -435,7 +462,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def cases() -> dict[tuple[str, str], Case]:
-    return {**DASHBOARD, **API}
+    return {**DASHBOARD, **API, **governance.DASHBOARD, **governance.API}
 
 
 # ------------------------------------------------------------------------------------------ tests
@@ -521,6 +548,9 @@ CLI_RULES: dict[str, str] = {
     "scim token revoke": "iam:UpdateSCIMProvisioning",
     "scim token list": "iam:GetSCIMProvisioning",
     "scim password-sign-in": "iam:UpdateSCIMProvisioning",
+    "scim guard status": "iam:GetSCIMProvisioning",
+    "scim guard allow": "iam:UpdateSCIMProvisioning",
+    "scim guard block": "iam:UpdateSCIMProvisioning",
     "admin create": SUPER_ONLY,
     "admin reset-password": SUPER_ONLY,
     "login-options list": "iam:GetLoginOption",
@@ -531,13 +561,18 @@ CLI_RULES: dict[str, str] = {
     "authz rules delete": "iam:UpdateAuthzRule",
     "authz preset enable": "iam:UpdateAuthzRule",
     "authz preset disable": "iam:UpdateAuthzRule",
+    "config export": "iam:ExportConfig",
+    "config plan": "iam:ExportConfig",
+    "config apply": "iam:ApplyConfig",
 }
+CLI_RULES.update(governance.CLI_RULES)  # gatehouse access …, gatehouse audit-sinks …
 """Every CLI command that reads or changes organization data, and the rule it runs under."""
 
 HOST_ONLY = {
     "serve": "starts the server; changes no data (its first-run Super Admin is bootstrap, not a request)",
     "db upgrade": "migrates the schema; host maintenance, changes no organization data",
     "db check": "checks the database's integrity, read-only; host maintenance with the database credentials",
+    "config schema": "prints the configuration file's JSON Schema: a format, no organization data",
 }
 """Commands outside the matrix, with the reason."""
 
@@ -558,8 +593,11 @@ def test_every_cli_command_has_a_rule() -> None:
     assert sorted(cli_commands()) == sorted([*CLI_RULES, *HOST_ONLY])
 
 
-def cli_args(world: World, command: str) -> tuple[list[str], str | None]:
+def cli_args(world: World, command: str, who: str = "super") -> tuple[list[str], str | None]:
     name = world.unique("cli")
+    governed = governance.cli_args(world, command, who)
+    if governed is not None:
+        return governed, None
     if command == "scim token create":
         return ["scim", "token", "create", "--name", name], None
     if command == "scim token revoke":
@@ -579,7 +617,7 @@ def cli_args(world: World, command: str) -> tuple[list[str], str | None]:
     if command == "scim enable":
         return ["scim", "enable", "--name", name], None
     if command == "login-options disable-password":
-        world.new_login_option()  # an enabled option, else password sign-in may not be turned off (409)
+        world.way_back_in()  # an enabled option the Super Admin signed in through, else it may not be turned off (409)
     if command == "authz rules add":
         resource = "arn:api7:gateway:gatewaygroup/*"
         return [
@@ -595,6 +633,10 @@ def cli_args(world: World, command: str) -> tuple[list[str], str | None]:
         ], None
     if command == "authz rules delete":
         return ["authz", "rules", "delete", world.new_authz_rule()], None
+    if command == "config plan":
+        return ["config", "plan", "-f", "-"], "version: 1\n"
+    if command == "config apply":
+        return ["config", "apply", "-f", "-", "--yes"], "version: 1\n"
     return command.split(), None
 
 
@@ -605,7 +647,7 @@ def test_cli_commands(world: World, who: str, monkeypatch: pytest.MonkeyPatch) -
     runner = CliRunner()
     wrong = []
     for command, rule in CLI_RULES.items():
-        args, stdin = cli_args(world, command)
+        args, stdin = cli_args(world, command, who)
         result = runner.invoke(cli_app, ["--token", world.actors[who].api_token, *args], input=stdin)
         refused = isinstance(result.exception, Forbidden | Unauthorized)
         if result.exception is not None and not refused and not isinstance(result.exception, SystemExit):

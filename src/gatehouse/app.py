@@ -17,12 +17,15 @@ from starlette.routing import Mount, Route
 from gatehouse.api.app import api_routes
 from gatehouse.config import Settings, load_settings
 from gatehouse.errors import GatehouseError
+from gatehouse.iam import scim_guard
+from gatehouse.iam.grant_expiry import settling
 from gatehouse.iam.retention import purging
 from gatehouse.iam.signin import SESSION_COOKIE
 from gatehouse.response_headers import ResponseHeaders
 from gatehouse.scim.activity import ActivityMiddleware, ActivityRecorder
 from gatehouse.scim.discovery import Discovery
 from gatehouse.scim.groups import GroupService
+from gatehouse.scim.rate_limit import RateLimit
 from gatehouse.scim.render import Renderer
 from gatehouse.scim.routes import (
     ScimEndpoints,
@@ -32,8 +35,10 @@ from gatehouse.scim.routes import (
     handle_unexpected,
 )
 from gatehouse.scim.users import UserService
+from gatehouse.secrets_box import LazySecretBox
 from gatehouse.store import migration
 from gatehouse.store.database import Database
+from gatehouse.streaming.deliverer import Deliverer, delivering
 from gatehouse.web.app import dashboard_routes, error_handlers
 from gatehouse.web.dashboard import Dashboard
 
@@ -43,7 +48,7 @@ def build_scim_app(settings: Settings, db: Database) -> Starlette:
     renderer = Renderer(settings.scim_base_url)
     endpoints = ScimEndpoints(
         db,
-        UserService(renderer),
+        UserService(renderer, scim_guard.Policy.of(settings)),
         GroupService(renderer),
         Discovery(settings.scim_base_url, settings.scim_max_results),
         default_count=settings.scim_default_count,
@@ -84,20 +89,32 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         retention = timedelta(days=settings.audit_retention_days)
         idle = timedelta(minutes=settings.session_idle_minutes)
+        deliverer = Deliverer(
+            database,
+            LazySecretBox(settings.secret_key_path),
+            settings.audit_file_path,
+            deny_private=settings.outbound_deny_private,
+            max_backoff=settings.audit_stream_max_backoff_seconds,
+        )
         async with (
             activity.running(database),  # the SCIM activity flusher; flushes on the way out
             purging(database, retention, settings.audit_purge_interval_seconds, idle),
+            settling(database, settings.grant_expiry_check_seconds),  # expired grants, recorded once each
+            delivering(deliverer, settings.audit_stream_poll_seconds),  # the audit outbox to the sinks
         ):
             yield
         database.dispose()
 
     dashboard = Dashboard(settings, database)
+    scim_app = RateLimit(
+        build_scim_app(settings, database), settings.scim_rate_per_second, settings.scim_burst, settings.trusted_proxies
+    )
     app = Starlette(
         middleware=[Middleware(ResponseHeaders, session_cookie=SESSION_COOKIE, https=settings.secure_cookies)],
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
-            Mount("/scim/v2", app=ActivityMiddleware(build_scim_app(settings, database), activity)),
+            Mount("/scim/v2", app=ActivityMiddleware(scim_app, activity)),
             *api_routes(settings, database),  # /api, /openapi.json, /docs
             *dashboard_routes(dashboard),
         ],

@@ -35,6 +35,28 @@ class Settings(BaseSettings):
     scim_default_count: int = Field(default=100, ge=1)
     """Page size when a list request gives no ``count``."""
 
+    scim_rate_per_second: float = Field(default=200.0, ge=0, le=1_000_000)
+    """Requests per second each SCIM token may make (a token bucket per token and process); 0 turns the limit
+    off. Over it: 429 with ``Retry-After`` (:mod:`gatehouse.scim.rate_limit`)."""
+
+    scim_burst: int = Field(default=400, ge=1, le=1_000_000)
+    """How many requests a SCIM token may make at once above its rate (the bucket's size)."""
+
+    scim_guard_enabled: bool = True
+    """The mass-deprovisioning guard: past a threshold of SCIM deactivations and deletions within a window,
+    further ones are held (429 with ``Retry-After``) until an administrator allows them
+    (:mod:`gatehouse.iam.scim_guard`). Off: every deactivation and deletion applies at once."""
+
+    scim_guard_window_minutes: int = Field(default=10, ge=1, le=1440)
+    """The window over which the guard counts SCIM deactivations and deletions."""
+
+    scim_guard_percent: float = Field(default=10.0, gt=0, le=100)
+    """The guard's threshold as a share of active SCIM users (percent); the threshold is this share or
+    ``scim_guard_min_users``, whichever is larger."""
+
+    scim_guard_min_users: int = Field(default=25, ge=1, le=10_000_000)
+    """The guard's smallest threshold: this many deactivations and deletions within the window always apply."""
+
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     """Largest request body accepted (a full PUT of a big group is the largest legitimate one)."""
 
@@ -86,6 +108,27 @@ class Settings(BaseSettings):
     """Refuse outbound calls that an administrator can aim (an OpenID provider's endpoints) to loopback,
     link-local (the cloud metadata address among them), private and reserved addresses, checked after DNS
     resolution. Off by default, since identity providers often sit on private networks."""
+
+    grant_expiry_check_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """How often each process records, at the latest, the end of time-bound grants and of access requests left
+    unanswered (they stop counting at once regardless: every permission check leaves them out)."""
+
+    audit_stream_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    """How often each process looks for audit records waiting for a streaming sink."""
+
+    audit_stream_max_backoff_seconds: float = Field(default=300.0, gt=0, le=3600)
+    """The longest wait between two attempts to deliver to a sink that fails (the wait doubles from 1 s)."""
+
+    audit_file_dir: Path | None = None
+    """Where JSON-lines file sinks write (a sink names a file in it, never a path). Default: ``audit/`` beside the
+    SQLite database, or in the data directory for PostgreSQL."""
+
+    @property
+    def audit_file_path(self) -> Path:
+        """The directory of file sinks (see :attr:`audit_file_dir`)."""
+        if self.audit_file_dir is not None:
+            return self.audit_file_dir
+        return default_key_path(self.database_url).parent / "audit"
 
     @field_validator("public_url")
     @classmethod

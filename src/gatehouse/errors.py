@@ -134,6 +134,8 @@ class TooManyRequests(GatehouseError):
 
     status = 429
     default_detail = "Too many requests; retry later."
+    retry_after: int = 60
+    """Seconds the caller should wait (``Retry-After``)."""
 
 
 class NotImplementedFeature(GatehouseError):

@@ -92,7 +92,7 @@ def new_context(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Co
     def make(server: LiveServer, *, javascript: bool = True, **options: object) -> BrowserContext:
         context = browser.new_context(
             base_url=server.base,
-            viewport=VIEWPORT,  # type: ignore[arg-type]
+            viewport=options.pop("viewport", VIEWPORT),  # type: ignore[arg-type]
             locale="en-US",
             timezone_id="UTC",
             java_script_enabled=javascript,

@@ -1,10 +1,11 @@
 """The seed journey, end to end in a real browser on a first-run server.
 
 Sign in as ``admin`` with the one-time password printed at first run → forced password change →
-Organization → Settings → enable SCIM Provisioning → generate a token named "Okta" → read the SCIM
-Endpoint URL and the token from the page → an IdP (httpx, Okta's bodies) creates, updates and
-deactivates users → Organization → Users shows them with the right status → the deactivated user,
-who had a password from the IdP, is signed out and cannot sign in again.
+Organization → Settings (its SCIM Provisioning page) → enable SCIM Provisioning → generate a token named
+"Okta" → read the SCIM Endpoint URL and the token from the page → an IdP (httpx, Okta's bodies) creates,
+updates and deactivates users → Organization → Users shows them with the right status → the deactivated
+user, who had a password from the IdP, is signed out and cannot sign in again → Settings → Provisioning
+activity lists the IdP's requests.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from support.browser import (
+    ACTIVITY_URL,
     DEACTIVATED,
     SETTINGS_URL,
     USERS_URL,
@@ -164,15 +166,15 @@ def test_the_seed_journey(first_run: LiveServer, new_context: ContextFactory) ->
     }
     for user_name, (name, status) in expected.items():
         cells = user_row(page, user_name).get_by_role("cell")
+        expect(cells.nth(0)).to_have_text(f"{user_name} (also the e-mail address)")  # Okta's: shown once
         expect(cells.nth(1)).to_have_text(name)
-        expect(cells.nth(2)).to_have_text(user_name)
-        expect(cells.nth(3)).to_have_text("SCIM")
-        expect(cells.nth(4)).to_have_text(status)
+        expect(cells.nth(2)).to_have_text("SCIM")
+        expect(cells.nth(3)).to_have_text(status)
     admin_cells = user_row(page, "admin").get_by_role("cell")
-    expect(admin_cells.nth(3)).to_have_text("Local")
-    expect(admin_cells.nth(4)).to_have_text("Active")
-    expect(user_row(page, "ada.lovelace@example.com").get_by_role("cell").nth(5)).not_to_have_text("Never")
-    screenshot(page, "users")
+    expect(admin_cells.nth(2)).to_have_text("Local")
+    expect(admin_cells.nth(3)).to_have_text("Active")
+    expect(user_row(page, "ada.lovelace@example.com").get_by_role("cell").nth(4)).not_to_have_text("Never")
+    screenshot(page, "users", docs=False)  # the docs picture: test_every_page (50 users)
 
     # 7. A user's detail: the IdP's attributes, read-only, and the status history.
     page.get_by_role("link", name="grace.hopper@example.com", exact=True).click()
@@ -195,12 +197,15 @@ def test_the_seed_journey(first_run: LiveServer, new_context: ContextFactory) ->
     expect(history.filter(has_text="Deactivated")).to_have_count(1)
     expect(page.get_by_role("region", name="Active sessions")).to_contain_text("No active dashboard sessions.")
 
-    # 8. Back on Settings: the token's last use and the provisioning activity.
+    # 8. Back on Settings → SCIM Provisioning: the token's last use; then Settings → Provisioning activity.
     nav(page, "Settings")
+    page.wait_for_url(f"**{SETTINGS_URL}")
     okta = page.get_by_role("table", name="SCIM tokens").get_by_role("row").filter(has_text="Okta")
     expect(okta).to_contain_text("127.0.0.1")
     expect(okta).to_contain_text("python-httpx")
-    activity = page.get_by_role("table", name="Recent provisioning activity")
+    screenshot(page, "settings-scim", docs=False)  # the docs picture: test_every_page
+    nav(page, "Provisioning activity")
+    page.wait_for_url(f"**{ACTIVITY_URL}")
+    activity = page.get_by_role("table", name="SCIM requests")
     expect(activity.get_by_role("row").filter(has_text="POST")).to_have_count(3)
     expect(activity.get_by_role("row").filter(has_text="PATCH").first).to_contain_text("200")
-    screenshot(page, "settings-scim")

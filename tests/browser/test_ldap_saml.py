@@ -1,7 +1,7 @@
 """LDAP and SAML login options in a real browser: an administrator adds each one in Organization → Settings →
-Login Options, tests the directory from the option's page, and a person signs in through it end to end (a real
-slapd; a real SimpleSAMLphp with its own login page), landing with the role the rules give. The pictures of
-the README's LDAP and SAML sections are taken here.
+Login Options, tests the directory from the option's page, enables it (a new option starts disabled), and a
+person signs in through it end to end (a real slapd; a real SimpleSAMLphp with its own login page), landing
+with the role the rules give. The pictures of the README's LDAP and SAML sections are taken here.
 """
 
 from __future__ import annotations
@@ -12,7 +12,16 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from support.browser import ADMIN_PASSWORD, SETTINGS_URL, ContextFactory, LiveServer, live_server, screenshot, sign_in
+from support.browser import (
+    ADMIN_PASSWORD,
+    LOGIN_OPTIONS_URL,
+    ContextFactory,
+    LiveServer,
+    enable_login_option,
+    live_server,
+    screenshot,
+    sign_in,
+)
 from support.simplesaml import PASSWORD as IDP_PASSWORD
 from support.simplesaml import Idp, running_idp
 from support.slapd import PASSWORD, PEOPLE, SERVICE_DN, SERVICE_PASSWORD, Directory, running_slapd
@@ -48,7 +57,7 @@ def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Idp]:
 
 
 def add_option(admin: Page, kind: str) -> None:
-    admin.goto(SETTINGS_URL)
+    admin.goto(LOGIN_OPTIONS_URL)
     admin.locator("#login-options").get_by_role("link", name=f"Add {kind}").click()
 
 
@@ -78,6 +87,7 @@ def test_ldap_option_set_up_tested_and_used_to_sign_in(
     admin.get_by_role("button", name="Test sign-in").click()
     expect(admin.locator("#steps-result")).to_contain_text("The rules grant Viewer.")
     screenshot(admin, "login-option-ldap")
+    enable_login_option(admin, "Corp LDAP")  # tested: now on the sign-in page
 
     page = new_context(own_server).new_page()
     page.goto("/login")
@@ -115,6 +125,7 @@ def test_saml_option_set_up_and_used_to_sign_in_through_the_idp(
     admin.get_by_role("button", name="Check the IdP").click()
     expect(admin.locator("#check-result")).to_contain_text("The IdP's metadata is usable")
     screenshot(admin, "login-option-saml")
+    enable_login_option(admin, "Corp SAML")  # registered at the IdP and checked: now on the sign-in page
 
     page = new_context(own_server).new_page()
     page.goto("/login")

@@ -36,6 +36,18 @@ def save_switch(page: Page, name: str, on: bool) -> None:
     page.wait_for_url(f"**{SETTINGS_URL}*")
 
 
+def turn_scim_off(page: Page) -> None:
+    """Untick Enable and Save: turning SCIM off asks first, on a page of its own, saying what the IdP will get."""
+    switch = page.get_by_role("switch", name="Enable")
+    switch.set_checked(False)
+    switch.locator("xpath=ancestor::form").get_by_role("button", name="Save").click()
+    page.wait_for_url(f"**{SETTINGS_URL}/disable")
+    expect(page.get_by_role("heading", name="Turn off SCIM provisioning?")).to_be_visible()
+    expect(page.get_by_text("403 Forbidden on every SCIM request")).to_be_visible()
+    page.get_by_role("button", name="Turn off SCIM provisioning").click()
+    page.wait_for_url(f"**{SETTINGS_URL}")
+
+
 def shown_token(page: Page) -> str:
     """The token on the result page; the dialog stays closed and the copy button hidden."""
     expect(page.get_by_role("dialog")).to_have_count(0)
@@ -57,12 +69,13 @@ def test_users_list_without_javascript(page: Page, server: LiveServer) -> None:
 
 
 def test_settings_without_javascript(page: Page, scim_client: ScimClient) -> None:
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings", exact=True).click()
+    page.wait_for_url(f"**{SETTINGS_URL}")  # Organization → Settings opens SCIM Provisioning
     expect(page.get_by_role("switch", name="Enable")).to_be_checked()
     expect(page.locator("#scim-endpoint")).to_have_text(scim_client.endpoint)
 
-    # The Enable switch: off refuses SCIM at once, and the tokens are kept; on again, they work.
-    save_switch(page, "Enable", False)
+    # The Enable switch: off (once confirmed) refuses SCIM at once, and the tokens are kept; on again, they work.
+    turn_scim_off(page)
     expect(page.get_by_role("status")).to_contain_text("SCIM provisioning is off: every SCIM request is now refused.")
     expect(page.get_by_role("switch", name="Enable")).not_to_be_checked()
     assert scim_client.probe() == 403

@@ -47,7 +47,8 @@ TYPO_DOCUMENT = """{
 }"""
 DOCUMENT = TYPO_DOCUMENT.replace(' "iam:GetUsers",', "")
 TYPO_ERROR = "statement[0].actions[1]: 'iam:GetUsers' matches no action of the catalog; did you mean 'iam:GetUser'?"
-ACCOUNT_MENU = ["My profile", "Change password"]
+ACCOUNT_MENU = ["My profile", "My access", "Change password"]
+SETTINGS_MENU = ["Settings", "SCIM Provisioning", "Provisioning activity", "Login Options"]
 NO_ROLES_SELF = "No roles: you see only your own profile."
 NO_ROLES_OTHER = "No roles: this user sees only their own profile."
 
@@ -126,7 +127,18 @@ def test_a_role_grants_read_access_and_its_removal_takes_it_back(
     admin = new_context(rbac_server).new_page()
     sign_in(admin, "admin", ADMIN_PASSWORD)
     expect_menu(
-        admin, "Users", "Groups", "Roles", "Permission Policies", "Tokens", "Audit Logs", "Gateway access", "Settings"
+        admin,
+        "Users",
+        "Groups",
+        "Roles",
+        "Permission Policies",
+        "Tokens",
+        "Audit Logs",
+        "Audit streaming",
+        "Access requests",
+        "Access review",
+        "Gateway access",
+        *SETTINGS_MENU,
     )
 
     # 1. The Super Admin invites Rita (who will get a role) and Sam (whose page she will look at).
@@ -269,7 +281,7 @@ def test_a_role_grants_read_access_and_its_removal_takes_it_back(
     failed = created.nth(1)
     expect(failed).to_contain_text("Failed 400")
     screenshot(admin, "rbac-audit")
-    failed.get_by_text(re.compile(r"^Record \d+$")).click()
+    failed.get_by_text(re.compile(r"^Details of record \d+$")).click()
     expect(failed.get_by_role("definition").first).to_have_text(TYPO_ERROR)
     for event in ("iam:CreateRole", "iam:UpdateRole", "iam:UpdateUserRole"):
         expect(audit_rows(admin, event)).to_have_count(1)

@@ -1,7 +1,8 @@
 """SSO in a real browser: an administrator sets up an OpenID Connect login option in Organization → Settings
-→ Login Options, a user provisioned by SCIM signs in through the provider (Canaille from pytest-iam, on
-localhost: its own sign-in and consent pages) and lands with exactly the roles the rules give; the provider
-moves them to another group, they sign in again, and the roles follow. A deactivated user is refused.
+→ Login Options and enables it once it is registered at the provider (a new option starts disabled); a user
+provisioned by SCIM signs in through the provider (Canaille from pytest-iam, on localhost: its own sign-in
+and consent pages) and lands with exactly the roles the rules give; the provider moves them to another group,
+they sign in again, and the roles follow. A deactivated user is refused.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from pytest_iam import Server
 
 from support.browser import (
     ADMIN_PASSWORD,
-    SETTINGS_URL,
+    LOGIN_OPTIONS_URL,
     ContextFactory,
     LiveServer,
     ScimClient,
+    enable_login_option,
     live_server,
     okta_person,
     screenshot,
@@ -61,7 +63,7 @@ def test_sso_sign_in_with_role_mapping_in_the_browser(
     # The administrator adds the login option.
     admin = new_context(sso_server).new_page()
     sign_in(admin, "admin", ADMIN_PASSWORD)
-    admin.goto(SETTINGS_URL)
+    admin.goto(LOGIN_OPTIONS_URL)
     login_options = admin.locator("#login-options")
     expect(login_options).to_contain_text("Username and password")
     login_options.get_by_role("link", name="Add Login Option").click()
@@ -72,6 +74,7 @@ def test_sso_sign_in_with_role_mapping_in_the_browser(
     admin.get_by_label("Scopes").fill("openid profile email groups")
     admin.get_by_label("Rules").fill(RULES)
     admin.get_by_role("button", name="Add login option").click()
+    expect(admin.get_by_role("status")).to_contain_text("Login option Canaille created, disabled.")
 
     # The setup page shows the URIs to register at the provider, and the rule as stated.
     redirect = admin.locator("#redirect-uri").inner_text().strip()
@@ -81,6 +84,7 @@ def test_sso_sign_in_with_role_mapping_in_the_browser(
     expect(admin.locator("body")).to_contain_text("Roles granted by hand or through group bindings")
     screenshot(admin, "login-option-setup")
     provider.register_redirect(client_id, redirect)
+    enable_login_option(admin, "Canaille")  # registered at the provider: now on the sign-in page
 
     # The IdP provisions the user by SCIM; the provider knows them with the same subject.
     login = f"ada{uuid.uuid4().hex[:6]}"

@@ -51,8 +51,11 @@ EXPECTED = {
     "scim": {"iam:GetSCIMProvisioning", "iam:UpdateSCIMProvisioning"},
     "group_bindings": {"iam:GetGroupBinding", "iam:UpdateGroupBinding"},
     "tokens": {"iam:GetToken", "iam:CreateToken", "iam:DeleteToken", "iam:GetAnyToken", "iam:DeleteAnyToken"},
-    "audit": {"iam:GetAudit", "iam:ExportAudits"},
+    "audit": {"iam:GetAudit", "iam:ExportAudits", "iam:GetAuditSink", "iam:UpdateAuditSink"},
+    # governance: access requests and reviews
+    "access": {"iam:GetAccessRequest", "iam:ApproveAccessRequest", "iam:GetAccessReview", "iam:CreateAccessReview"},
     "login_options": {"iam:GetLoginOption", "iam:UpdateLoginOption"},
+    "config": {"iam:ExportConfig", "iam:ApplyConfig"},
     # API7's license, the decision API and forward-auth rules
     "license": {"iam:UpdateLicense"},
     "gateway_access": {"iam:CheckAccess", "iam:GetAuthzRule", "iam:UpdateAuthzRule"},
@@ -249,13 +252,14 @@ def test_viewer(action: Action) -> None:
 
 @pytest.mark.parametrize("action", ACTIONS, ids=lambda action: action.name)
 def test_organization_admin(action: Action) -> None:
-    """Organization Admin may do every IAM action except change login options and SCIM provisioning; no gateway
-    action (the starter roles keep to IAM: gateway permissions come from policies written for them)."""
+    """Organization Admin may do every IAM action except change login options, SCIM provisioning and audit
+    streaming; no gateway action (the starter roles keep to IAM: gateway permissions come from policies written
+    for them)."""
     role = as_role("Organization Admin", ORGANIZATION_ADMIN_POLICY)
     expected = action.name.startswith("iam:") and action.name not in ORGANIZATION_ADMIN_EXCLUDED
     for name in concrete_names(action):
         assert evaluate(EvaluationRequest(action.name, name), [role]).allowed is expected
-    assert {"iam:UpdateLoginOption", "iam:UpdateSCIMProvisioning"} == ORGANIZATION_ADMIN_EXCLUDED
+    assert {"iam:UpdateLoginOption", "iam:UpdateSCIMProvisioning", "iam:UpdateAuditSink"} == ORGANIZATION_ADMIN_EXCLUDED
 
 
 def test_viewer_includes_audit() -> None:

@@ -27,7 +27,12 @@ DOC_SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 ADMIN_PASSWORD = "browser admin passphrase"
 USERS_URL = "/organization/users"
-SETTINGS_URL = "/organization/settings"
+SETTINGS_URL = "/organization/settings/scim"
+"""Organization → Settings → SCIM Provisioning, where Organization → Settings (``/organization/settings``) leads."""
+ACTIVITY_URL = "/organization/settings/scim/activity"
+"""Organization → Settings → Provisioning activity."""
+LOGIN_OPTIONS_URL = "/organization/settings/login-options"
+"""Organization → Settings → Login Options."""
 DEACTIVATED = "This account is deactivated. Ask an administrator to reactivate it."
 _ONE_TIME = re.compile(r"one-time password: (\S+)")
 
@@ -170,6 +175,17 @@ def change_password(page: Page, current: str, new: str) -> None:
     page.get_by_role("button", name="Change password").click()
     page.wait_for_url("**/login")
     expect(page.get_by_role("status")).to_contain_text("Password changed")
+
+
+def enable_login_option(page: Page, name: str) -> None:
+    """On a login option's own page: tick Enabled and save. A new option starts disabled, and saving enables it
+    only when its provider check passes: wait for the page to say it did."""
+    page.get_by_label("Enabled (shown on the sign-in page)").check()
+    page.get_by_role("button", name="Save login option").click()
+    expect(page.get_by_role("status")).to_have_text(
+        f"Login option {name} saved and enabled: its provider check passed."
+    )
+    expect(page.locator(".page-head .badges")).to_contain_text("Enabled")
 
 
 def tamper_csrf(page: Page, form: str = "form") -> None:

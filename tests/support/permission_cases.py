@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from gatehouse.iam import scim_control
+from gatehouse.store import login_options as login_option_store
 from support.permission_world import World
 
 PUBLIC = "PUBLIC"
@@ -156,5 +158,21 @@ def anonymous_post(url: str, kind: str | None, data: dict[str, str]) -> Callable
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text) if page.status_code == 200 else None
         form = {**data, **({"csrf_token": token.group(1)} if token else {})}
         return browser.post(target, data=form, follow_redirects=False)
+
+    return call
+
+
+def then_restore(path: str) -> Callable[[World, str], httpx.Response]:
+    """A POST of a confirmation page that switches something off (SCIM provisioning, password sign-in), with
+    a way back in for the latter; switched on again afterwards, so the other cases still have them."""
+
+    def call(world: World, who: str) -> httpx.Response:
+        world.way_back_in()
+        actor = world.actors[who]
+        response = actor.browser.post(path, data={"csrf_token": actor.csrf}, follow_redirects=False)
+        with world.db.transaction() as connection:
+            scim_control.enable(connection)
+            login_option_store.set_password_login(connection, True)
+        return response
 
     return call

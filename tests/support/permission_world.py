@@ -43,6 +43,7 @@ from gatehouse.store import roles as role_store
 from gatehouse.store import users as user_store
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
+from support.login_options import signed_in_through
 from support.web import ADMIN_PASSWORD, csrf_of, make_admin, sign_in
 
 PRINCIPALS: Final = ("super", "viewer", "denier", "bounded", "norole")
@@ -185,6 +186,14 @@ class World:
             )
         with self.db.transaction() as connection:
             return login_option_store.insert(connection, str(uuid.uuid4()), write, utcnow()).id
+
+    def way_back_in(self) -> str:
+        """An enabled login option the Super Admin ``super`` has signed in through (what turning password sign-in
+        off requires); its id."""
+        option_id = self.new_login_option()
+        with self.db.transaction() as connection:
+            signed_in_through(connection, option_id, self.actors["super"].user_id)
+        return option_id
 
     def new_api_token(self, owner: str) -> str:
         """A live API token of ``owner`` (a principal's name); its id."""

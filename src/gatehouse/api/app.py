@@ -1,6 +1,8 @@
 """The admin REST API (``/api``): a FastAPI application mounted by the app factory, its OpenAPI document
-served at the root (``/openapi.json``, with ``servers: [{"url": "/api"}]``) and the Swagger UI at
-``/docs``, whose files come from the ``swagger_ui_bundle`` package (no CDN: it works offline).
+served at the root (``/openapi.json``, with ``servers: [{"url": "/api"}]``) and its reference at ``/docs``:
+Swagger UI 5 (it reads OpenAPI 3.1), vendored from the npm package ``swagger-ui-dist`` into
+``api/swagger-ui/`` (version and licence in its ``VERSION``, ``LICENSE`` and ``NOTICE``; no CDN, no build
+step: it works offline, under a CSP without inline script).
 
 API7 parity: the Dashboard's Admin API under ``/api/*`` (users, roles, permission policies, SCIM settings,
 login options, tokens, audit logs), authenticated by a personal token in ``X-API-KEY``
@@ -9,6 +11,7 @@ login options, tokens, audit logs), authenticated by a personal token in ``X-API
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Final
 
 from fastapi import FastAPI
@@ -17,12 +20,25 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from gatehouse.api import forward_auth
 from gatehouse.api.context import Api
 from gatehouse.api.errors import HANDLERS, Guard
-from gatehouse.api.routes import audit, auth, authz, login_options, policies, roles, scim, tokens, users
+from gatehouse.api.routes import (
+    access,
+    access_review,
+    audit,
+    audit_sinks,
+    auth,
+    authz,
+    config,
+    login_options,
+    policies,
+    roles,
+    scim,
+    tokens,
+    users,
+)
 from gatehouse.config import Settings
 from gatehouse.store.database import Database
 
@@ -60,11 +76,21 @@ TAGS: Final = [
         "runs of their role mapping rules.",
     },
     {"name": "API tokens", "description": "Personal API tokens."},
-    {"name": "Audit logs", "description": "Who changed what: search and export."},
+    {"name": "Audit logs", "description": "Who changed what: search and export; streaming sinks and their lag."},
+    {
+        "name": "Access requests",
+        "description": "Requestable roles, requests and their answers, one's own time-bound access, time-bound grants.",
+    },
+    {"name": "Access review", "description": "Effective access, who may do what, revoking, reviews recorded."},
     {
         "name": "Gateway authorization",
         "description": "The decision API (`POST /api/v1/authz/check`), the forward-auth rule table and its preset "
         "(the endpoint a proxy asks is `GET /authz/forward`, outside /api), and the labels of gateway resources.",
+    },
+    {
+        "name": "Configuration as code",
+        "description": "Export the whole access configuration as a file, plan a file against it, apply it in one "
+        "transaction (`gatehouse config` in a terminal).",
     },
 ]
 
@@ -85,7 +111,9 @@ def build_api(settings: Settings, db: Database) -> FastAPI:
     )
     api.add_middleware(Guard, max_body_bytes=MAX_BODY_BYTES)
     api.state.api = Api(settings, db)
-    for module in (auth, users, roles, policies, scim, login_options, tokens, audit, authz):
+    for module in (auth, users, roles, policies, scim, login_options, tokens, audit, authz, config):
+        api.include_router(module.router)
+    for module in (access, access_review, audit_sinks):  # governance: requests, reviews, streaming
         api.include_router(module.router)
     return api
 
@@ -102,36 +130,55 @@ def openapi_document(api: FastAPI) -> dict[str, Any]:
             tags=api.openapi_tags,
             servers=api.servers,
         )
+        _body_limit_documented(api.openapi_schema)
     return api.openapi_schema
 
+
+def _body_limit_documented(document: dict[str, Any]) -> None:
+    """Every operation that takes a body may answer 413 (the :class:`~gatehouse.api.errors.Guard`'s limit)."""
+    too_large = {
+        "description": "The request body is larger than the API accepts (1 MiB).",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+    }
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault("413", too_large)
+
+
+SWAGGER_UI: Final = Path(__file__).parent / "swagger-ui"
+"""Swagger UI's files (``swagger-ui-dist`` 5.35.0 from the npm registry, Apache-2.0)."""
 
 _DOCS_PAGE: Final = """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Gatehouse admin API</title>
 <link rel="stylesheet" href="/docs/static/swagger-ui.css">
 <link rel="icon" type="image/png" href="/docs/static/favicon-32x32.png">
 </head>
 <body>
-<div id="swagger-ui"></div>
+<main id="swagger-ui" aria-label="Gatehouse admin API reference"></main>
 <script src="/docs/static/swagger-ui-bundle.js"></script>
-<script src="/docs/static/swagger-ui-standalone-preset.js"></script>
 <script src="/docs/init.js"></script>
 </body>
 </html>
 """
 
-_DOCS_INIT: Final = """window.onload = function () {
+# "Authorize" takes an API token (X-API-KEY or Bearer); "Try it out" then sends it from this origin.
+_DOCS_INIT: Final = """window.addEventListener("DOMContentLoaded", function () {
   window.ui = SwaggerUIBundle({
     url: "/openapi.json",
     dom_id: "#swagger-ui",
     deepLinking: true,
     validatorUrl: null,
-    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
-    layout: "StandaloneLayout"
+    tryItOutEnabled: false,
+    persistAuthorization: false,
+    presets: [SwaggerUIBundle.presets.apis],
+    layout: "BaseLayout"
   });
-};
+});
 """
 
 _CSP: Final = (
@@ -159,7 +206,7 @@ def openapi_routes(api: FastAPI) -> list[BaseRoute]:
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
         Route("/docs/init.js", init, methods=["GET"]),
-        Mount("/docs/static", app=StaticFiles(directory=swagger_ui_path), name="swagger-ui"),
+        Mount("/docs/static", app=StaticFiles(directory=str(SWAGGER_UI)), name="swagger-ui"),
     ]
 
 

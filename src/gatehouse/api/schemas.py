@@ -87,10 +87,14 @@ class Reference(BaseModel):
 class RoleOriginOut(BaseModel):
     """Why a user holds a role."""
 
-    kind: Literal["super_admin", "direct", "sso", "group"]
+    kind: Literal["super_admin", "direct", "sso", "group", "request"]
     group_id: str | None = None
     group_name: str | None = None
-    description: str = Field(description="`direct`, `via SSO`, `via group Ops`, `Super Admin account`.")
+    expires_at: datetime | None = Field(default=None, description="A time-bound grant's end (none: until taken away).")
+    description: str = Field(
+        description="`direct`, `via SSO`, `via group Ops`, `Super Admin account`, `access request`; a time-bound "
+        "grant adds `, until 2026-12-31 18:00 UTC`."
+    )
 
 
 class HeldRoleOut(BaseModel):
@@ -107,7 +111,13 @@ class HeldRoleOut(BaseModel):
             id=role.id,
             name=role.name,
             origins=[
-                RoleOriginOut(kind=o.kind, group_id=o.group_id, group_name=o.group_name, description=o.describe())
+                RoleOriginOut(
+                    kind=o.kind,
+                    group_id=o.group_id,
+                    group_name=o.group_name,
+                    expires_at=o.until,
+                    description=o.describe(),
+                )
                 for o in role.origins
             ],
             policies=[Reference(id=p.id, name=p.name) for p in role.policies],

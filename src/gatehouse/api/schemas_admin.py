@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 from gatehouse.api.schemas import Body
 from gatehouse.iam.provisioning import Provisioning
 from gatehouse.iam.scim_control import IssuedToken
+from gatehouse.iam.scim_guard import GuardStatus
 from gatehouse.store.api_tokens import TokenInfo
 from gatehouse.store.audit import AuditPage, AuditRecord
 from gatehouse.store.records import utcnow
@@ -59,6 +60,43 @@ class ScimSettings(BaseModel):
             endpoint_url=endpoint_url,
             tokens=[ScimTokenOut.of(t) for t in state.tokens],
         )
+
+
+class HeldDeprovisioning(BaseModel):
+    """A SCIM deactivation or deletion held by the mass-deprovisioning guard."""
+
+    user_id: str
+    user_name: str
+    kind: Literal["deactivate", "delete"]
+    token_name: str | None = Field(description="The SCIM token that sent it.")
+    at: datetime
+
+
+class ScimGuard(BaseModel):
+    """The mass-deprovisioning guard: its settings, what applied within its window, what it holds."""
+
+    enabled: bool
+    window_minutes: int
+    percent: float
+    min_users: int
+    threshold: int = Field(description="Deactivations and deletions that may apply within the window now.")
+    applied_in_window: int
+    held_count: int
+    held_since: datetime | None
+    allowed_until: datetime | None = Field(description="Until when an Allow keeps the guard open, if it does.")
+    tripped_at: datetime | None = Field(description="When the guard last tripped.")
+    held: list[HeldDeprovisioning] = Field(description="The held requests, oldest first (at most 1,000).")
+
+    @classmethod
+    def of(cls, status: GuardStatus) -> ScimGuard:
+        return cls.model_validate(status.as_dict())
+
+
+class ScimGuardDecision(BaseModel):
+    """The outcome of Allow or Keep blocking."""
+
+    allowed: bool = Field(description="True after Allow (the guard is open until the window passes).")
+    held: int = Field(description="How many held requests the decision cleared.")
 
 
 class ScimSettingsChange(Body):

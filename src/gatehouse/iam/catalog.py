@@ -145,7 +145,9 @@ GROUPS: Final[Mapping[str, str]] = MappingProxyType(
         "group_bindings": "Group → role bindings",
         "tokens": "API tokens",
         "audit": "Audit log",
+        "access": "Access requests and reviews",
         "login_options": "Login options",
+        "config": "Configuration as code",
         **gateway.IAM_GROUPS,
         **gateway.GATEWAY_GROUPS,
     }
@@ -220,9 +222,19 @@ ACTIONS: Final[tuple[Action, ...]] = (
     # audit
     _action("iam:GetAudit", "audit", "organization", "View the audit log."),
     _action("iam:ExportAudits", "audit", "organization", "Export the audit log as CSV or JSON."),
+    _action("iam:GetAuditSink", "audit", "organization", "View audit streaming sinks and their delivery lag."),
+    _action("iam:UpdateAuditSink", "audit", "organization", "Create, change or delete audit streaming sinks."),
+    # access requests and reviews
+    _action("iam:GetAccessRequest", "access", "role", "View the access requests for a role."),
+    _action("iam:ApproveAccessRequest", "access", "role", "Approve or deny requests for a requestable role."),
+    _action("iam:GetAccessReview", "access", "organization", "Run the access review report and who-may questions."),
+    _action("iam:CreateAccessReview", "access", "organization", "Record an access review of a scope."),
     # login options
     _action("iam:GetLoginOption", "login_options", "organization", "View login options (secrets masked)."),
     _action("iam:UpdateLoginOption", "login_options", "organization", "Create, change or delete login options."),
+    # configuration as code (each change an apply makes is also checked as the dashboard checks it)
+    _action("iam:ExportConfig", "config", "organization", "Export the access configuration; plan a file (no secrets)."),
+    _action("iam:ApplyConfig", "config", "organization", "Apply a configuration file (with each change's own action)."),
     # API7's license, the decision API and forward-auth rules; then API7's gateway actions
     *(
         _action(name, group, kind, description, create=create)  # type: ignore[arg-type]
@@ -245,7 +257,10 @@ def catalog_json() -> list[dict[str, str]]:
 # with Super Admin. The actions are listed one by one (rather than `iam:*` plus a deny statement) so
 # that another role can still grant the two and the role can be edited by removing lines; actions
 # added to the catalog later are not granted by it automatically.
-ORGANIZATION_ADMIN_EXCLUDED: Final[frozenset[str]] = frozenset({"iam:UpdateLoginOption", "iam:UpdateSCIMProvisioning"})
+# Where audit records leave the box is the auditors' and platform team's business: the streaming sinks too.
+ORGANIZATION_ADMIN_EXCLUDED: Final[frozenset[str]] = frozenset(
+    {"iam:UpdateLoginOption", "iam:UpdateSCIMProvisioning", "iam:UpdateAuditSink"}
+)
 
 # Viewer: read everything except other users' tokens.
 VIEWER_EXCLUDED: Final[frozenset[str]] = frozenset({"iam:GetAnyToken"})

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
@@ -69,17 +68,8 @@ class RuleTable:
     may_update: bool = False
 
 
-def rule_input(
-    methods: Sequence[str] | str,
-    path: str,
-    action: str,
-    resource: str,
-    query: Mapping[str, str] | None = None,
-    labels: Mapping[str, Mapping[str, str]] | None = None,
-    description: str = "",
-) -> Rule:
-    """Check a rule's fields (:func:`~gatehouse.iam.gateway_rules.compile_rule`), before any transaction."""
-    return compile_rule(methods, path, action, resource, query, labels, description)
+rule_input = compile_rule
+"""Check a rule's fields before any transaction: :func:`~gatehouse.iam.gateway_rules.compile_rule`."""
 
 
 def rule_write(rule: Rule) -> RuleWrite:

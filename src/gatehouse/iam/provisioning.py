@@ -48,6 +48,13 @@ def state(connection: Connection, principal: Principal) -> Provisioning:
     )
 
 
+def state_to_change(connection: Connection, principal: Principal) -> Provisioning:
+    """The settings a change would act on, for its confirmation page: refused (403) without
+    ``iam:UpdateSCIMProvisioning``."""
+    require(principal, UPDATE, ORGANIZATION)
+    return state(connection, principal)
+
+
 def update_settings(
     connection: Connection, principal: Principal, *, enabled: bool | None = None, password_sign_in: bool | None = None
 ) -> Provisioning:

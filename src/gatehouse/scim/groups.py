@@ -85,6 +85,8 @@ class GroupService:
         body: object,
         precondition: Precondition | None,
         projection: Projection,
+        *,
+        caller: object = None,
     ) -> Rendered:
         """PUT /Groups/{id} (RFC 7644 §3.5.1): the member list becomes the one given (none if absent)."""
         stored = self._load(connection, group_id)
@@ -107,6 +109,8 @@ class GroupService:
         body: object,
         precondition: Precondition | None,
         projection: Projection | None,
+        *,
+        caller: object = None,
     ) -> Rendered | None:
         """PATCH /Groups/{id} (RFC 7644 §3.5.2). Returns the resource only when ``projection`` is given."""
         stored = self._load(connection, group_id)
@@ -135,7 +139,9 @@ class GroupService:
         else:
             store.clear_members(connection, group_id)
 
-    def delete(self, connection: Connection, group_id: str, precondition: Precondition | None) -> None:
+    def delete(
+        self, connection: Connection, group_id: str, precondition: Precondition | None, *, caller: object = None
+    ) -> None:
         """DELETE /Groups/{id} (RFC 7644 §3.6)."""
         stored = self._load(connection, group_id)
         expected = precondition.check(stored.version) if precondition else None

@@ -27,13 +27,15 @@ from gatehouse.errors import (
     NotFound,
     NotImplementedFeature,
     PayloadTooLarge,
+    TooManyRequests,
     UnsupportedMediaType,
 )
-from gatehouse.iam import audit
+from gatehouse.iam import audit, scim_guard
 from gatehouse.network import client_ip
 from gatehouse.resources.schemas import GROUP_SCHEMA, USER_SCHEMA
 from gatehouse.scim import listing
 from gatehouse.scim.activity import ERROR_KEY, TOKEN_KEY
+from gatehouse.scim.audit_summary import summary
 from gatehouse.scim.auth import ScimClient, ScimDisabled, ScimUnauthorized, authenticate
 from gatehouse.scim.discovery import Discovery
 from gatehouse.scim.preconditions import if_match, none_match
@@ -64,11 +66,22 @@ class ResourceService(Protocol):
         body: object,
         precondition: Any,
         projection: Projection,
+        *,
+        caller: ScimClient | None = None,
     ) -> Rendered: ...
     def patch(
-        self, connection: Connection, resource_id: str, body: object, precondition: Any, projection: Any
+        self,
+        connection: Connection,
+        resource_id: str,
+        body: object,
+        precondition: Any,
+        projection: Any,
+        *,
+        caller: ScimClient | None = None,
     ) -> Rendered | None: ...
-    def delete(self, connection: Connection, resource_id: str, precondition: Any) -> None: ...
+    def delete(
+        self, connection: Connection, resource_id: str, precondition: Any, *, caller: ScimClient | None = None
+    ) -> None: ...
 
 
 def scim_response(body: bytes | None, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -81,6 +94,8 @@ def error_response(exc: GatehouseError) -> Response:
     headers = {}
     if isinstance(exc, ScimUnauthorized):
         headers["WWW-Authenticate"] = exc.challenge
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
     scim_type = exc.scim_type if exc.status == 400 or exc.status == 409 else None
     return scim_response(error(exc.status, exc.detail, scim_type), exc.status, headers)
 
@@ -187,14 +202,15 @@ class ScimEndpoints:
     async def _write(
         self,
         request: Request,
-        work: Callable[[Connection, object], T],
+        work: Callable[[Connection, object, ScimClient], T],
         *,
         body: bool = True,
         event: str | None = None,
     ) -> tuple[T, BackgroundTask | None]:
-        """Authenticate, then run ``work`` in one write transaction. A change (``event`` given, such as
-        ``scim:PatchUser``) writes its audit record in that transaction; a refused or failed change
-        writes it in a transaction of its own (:mod:`gatehouse.iam.audit`)."""
+        """Authenticate, then run ``work`` (given the body and the client) in one write transaction. A change
+        (``event`` given, such as ``scim:PatchUser``) writes its audit record in that transaction; a refused or
+        failed change writes it in a transaction of its own (:mod:`gatehouse.iam.audit`), and so does a
+        deactivation or deletion held by the mass-deprovisioning guard (:mod:`gatehouse.iam.scim_guard`)."""
         header = request.headers.get("authorization")
         holder: list[ScimClient] = []
         try:
@@ -204,14 +220,16 @@ class ScimEndpoints:
                 client = authenticate(connection, header)
                 request.scope[TOKEN_KEY] = client.token_name  # for the activity record
                 holder.append(client)
-                result = work(connection, self._json(raw) if body else None)
+                result = work(connection, self._json(raw) if body else None, client)
                 if event is not None:
-                    done = self._change(request, event, result)
+                    done = self._change(request, event, result, self._json(raw) if body and raw else None)
                     audit.record(connection, self._origin(request, holder), done, status=_SUCCESS.get(event[5:11], 200))
                 return result
 
             result = await self.db.write(run)
         except Exception as exc:
+            if isinstance(exc, scim_guard.GuardHeld):
+                await self._hold(request, holder, exc)
             if event is not None:
                 status, detail = (
                     (exc.status, exc.detail) if isinstance(exc, GatehouseError) else (500, "internal error")
@@ -221,19 +239,28 @@ class ScimEndpoints:
             raise
         return result, self._usage_task(request, holder[0])
 
+    async def _hold(self, request: Request, holder: list[ScimClient], held: scim_guard.GuardHeld) -> None:
+        """Keep a request the guard held, in a transaction of its own (logged, never raised, if that fails)."""
+        origin = self._origin(request, holder)
+        try:
+            if await self.db.write(lambda c: scim_guard.record_hold(c, held, origin)):
+                log.warning("The mass-deprovisioning guard tripped: %s", held.detail)
+        except Exception:
+            log.exception("could not record a request held by the mass-deprovisioning guard")
+
     def _origin(self, request: Request, holder: list[ScimClient]) -> audit.Origin:
         actor = f"SCIM token {holder[0].token_name}" if holder else "unauthenticated SCIM client"
         ip = client_ip(request, self.trusted_proxies)
         return audit.Origin("scim", actor, None, ip, request.headers.get("user-agent"))
 
     @staticmethod
-    def _change(request: Request, event: str, result: object) -> audit.Change:
+    def _change(request: Request, event: str, result: object, sent: object = None) -> audit.Change:
         resource_id = request.path_params.get("id")
         location = getattr(result, "location", None)
         if resource_id is None and isinstance(location, str):
             resource_id = location.rsplit("/", 1)[-1]  # a create: the new resource's id
         kind = "group" if request.scope.get("gatehouse.collection") == "Groups" else "user"
-        return audit.Change(event, kind, resource_id, {"method": request.method, "path": request.url.path})
+        return audit.Change(event, kind, resource_id, summary(request.method, request.url.path, sent, result))
 
     # -- discovery (RFC 7644 §4) ----------------------------------------------------------------
 
@@ -269,7 +296,7 @@ class ScimEndpoints:
             body, task = await self._read(request, lambda c: service.search(c, query, projection))
             return Response(body, media_type=SCIM_MEDIA_TYPE, background=task)
         created, task = await self._write(
-            request, lambda c, b: service.create(c, b, projection), event=_event("Create", name)
+            request, lambda c, b, _: service.create(c, b, projection), event=_event("Create", name)
         )
         headers = {"Location": created.location, "ETag": created.etag}
         return Response(created.body, 201, headers, media_type=SCIM_MEDIA_TYPE, background=task)
@@ -280,7 +307,7 @@ class ScimEndpoints:
         service = self.services[name]
         projection_names = self._projection(request, name)
 
-        def run(connection: Connection, body: object) -> bytes:
+        def run(connection: Connection, body: object, _: ScimClient) -> bytes:
             query = listing.from_search_request(body, default_count=self.default_count, max_results=self.max_results)
             projection = Projection(
                 projection_names.core_schema,
@@ -295,7 +322,7 @@ class ScimEndpoints:
     async def root_search(self, request: Request) -> Response:
         """POST /.search across every resource type (§3.4.3)."""
 
-        def run(connection: Connection, body: object) -> bytes:
+        def run(connection: Connection, body: object, _: ScimClient) -> bytes:
             query = listing.from_search_request(body, default_count=self.default_count, max_results=self.max_results)
             return search_all(connection, query, self.services)
 
@@ -320,7 +347,7 @@ class ScimEndpoints:
         if method == "PUT":
             replaced, task = await self._write(
                 request,
-                lambda c, b: service.replace(c, resource_id, b, precondition, projection),
+                lambda c, b, caller: service.replace(c, resource_id, b, precondition, projection, caller=caller),
                 event=_event("Replace", name),
             )
             return Response(replaced.body, headers={"ETag": replaced.etag}, media_type=SCIM_MEDIA_TYPE, background=task)
@@ -328,14 +355,19 @@ class ScimEndpoints:
             wants_body = name == "Users" or not projection.is_identity
             patched, task = await self._write(
                 request,
-                lambda c, b: service.patch(c, resource_id, b, precondition, projection if wants_body else None),
+                lambda c, b, caller: service.patch(
+                    c, resource_id, b, precondition, projection if wants_body else None, caller=caller
+                ),
                 event=_event("Patch", name),
             )
             if patched is None:
                 return Response(status_code=204, background=task)
             return Response(patched.body, headers={"ETag": patched.etag}, media_type=SCIM_MEDIA_TYPE, background=task)
         _, task = await self._write(
-            request, lambda c, b: service.delete(c, resource_id, precondition), body=False, event=_event("Delete", name)
+            request,
+            lambda c, b, caller: service.delete(c, resource_id, precondition, caller=caller),
+            body=False,
+            event=_event("Delete", name),
         )
         return Response(status_code=204, background=task)
 

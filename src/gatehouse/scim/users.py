@@ -14,8 +14,9 @@ from typing import Any
 import orjson
 
 from gatehouse.errors import Conflict, NotFound
-from gatehouse.iam import access, scim_control
+from gatehouse.iam import access, scim_control, scim_guard
 from gatehouse.passwords import hash_password
+from gatehouse.scim.auth import ScimClient
 from gatehouse.scim.filter import compile_filter, compile_sort
 from gatehouse.scim.listing import ListQuery
 from gatehouse.scim.patch import patch_user
@@ -45,8 +46,10 @@ class Rendered:
 class UserService:
     """The User endpoint's operations, for one renderer (public URL)."""
 
-    def __init__(self, renderer: Renderer) -> None:
+    def __init__(self, renderer: Renderer, guard: scim_guard.Policy | None = None) -> None:
         self.renderer = renderer
+        self.guard = guard or scim_guard.Policy(enabled=False)
+        """The mass-deprovisioning guard's settings (:mod:`gatehouse.iam.scim_guard`)."""
 
     def _render(
         self,
@@ -135,6 +138,8 @@ class UserService:
         body: object,
         precondition: Precondition | None,
         projection: Projection,
+        *,
+        caller: ScimClient | None = None,
     ) -> Rendered:
         """PUT /Users/{id} (RFC 7644 §3.5.1). ``active``, ``externalId`` and a stored password are
         kept when the body omits them (Okta's PUT leaves them out)."""
@@ -146,7 +151,7 @@ class UserService:
         for key in ("active", "externalId"):
             if key not in parsed.present and key in current:
                 doc[key] = current[key]
-        return self._write(connection, stored, doc, parsed.password, expected, projection)
+        return self._write(connection, stored, doc, parsed.password, expected, projection, caller)
 
     def patch(
         self,
@@ -155,6 +160,8 @@ class UserService:
         body: object,
         precondition: Precondition | None,
         projection: Projection,
+        *,
+        caller: ScimClient | None = None,
     ) -> Rendered:
         """PATCH /Users/{id} (RFC 7644 §3.5.2): load, apply, validate, write at the loaded version."""
         stored = self._load(connection, user_id)
@@ -162,7 +169,7 @@ class UserService:
         doc = orjson.loads(stored.data)
         doc.pop("id", None)
         patched = patch_user(doc, body)
-        return self._write(connection, stored, patched.doc, patched.password, expected, projection)
+        return self._write(connection, stored, patched.doc, patched.password, expected, projection, caller)
 
     def _write(
         self,
@@ -172,6 +179,7 @@ class UserService:
         password: str | None,
         expected: int,
         projection: Projection,
+        caller: ScimClient | None,
     ) -> Rendered:
         """Write ``doc`` over the stored user at the ``expected`` version (PUT and PATCH); the stored password
         stays unless one was sent."""
@@ -184,26 +192,55 @@ class UserService:
             password_hash=password_hash,
             keep_password=password_hash is None,
         )
-        return self._render(connection, self._update(connection, stored, write, expected), projection)
+        return self._render(connection, self._update(connection, stored, write, expected, caller), projection)
 
-    @staticmethod
-    def _update(connection: Connection, before: StoredUser, write: store.UserWrite, expected: int) -> StoredUser:
+    def _update(
+        self,
+        connection: Connection,
+        before: StoredUser,
+        write: store.UserWrite,
+        expected: int,
+        caller: ScimClient | None,
+    ) -> StoredUser:
         """Write at the expected version; a change of ``active`` is recorded, and a deactivation ends the
-        user's dashboard sessions (they are refused anyway from the next request on)."""
+        user's dashboard sessions (they are refused anyway from the next request on). A deactivation passes
+        the mass-deprovisioning guard first (which may hold it: 429, and the transaction rolls back)."""
         now = utcnow()
         after = store.update(connection, write, expected, now)
         event = user_events.status_change(before.active, after.active)
+        if event is not None and not after.active:
+            self._guard(connection, before, scim_guard.DEACTIVATE, caller)
         if event is not None:
             user_events.record(connection, after.id, event, ACTOR, now)
             if not after.active:
                 access.withdraw(connection, after.id)
         return after
 
-    def delete(self, connection: Connection, user_id: str, precondition: Precondition | None) -> None:
-        """DELETE /Users/{id} (RFC 7644 §3.6): the user and its memberships go; then 404."""
+    def delete(
+        self,
+        connection: Connection,
+        user_id: str,
+        precondition: Precondition | None,
+        *,
+        caller: ScimClient | None = None,
+    ) -> None:
+        """DELETE /Users/{id} (RFC 7644 §3.6): the user and its memberships go; then 404. The deletion passes
+        the mass-deprovisioning guard first."""
         stored = self._load(connection, user_id)
         expected = precondition.check(stored.version) if precondition else None
+        self._guard(connection, stored, scim_guard.DELETE, caller)
         store.delete(connection, user_id, expected)
+
+    def _guard(self, connection: Connection, user: StoredUser, kind: str, caller: ScimClient | None) -> None:
+        scim_guard.check(
+            connection,
+            self.guard,
+            token_id=caller.token_id if caller else None,
+            token_name=caller.token_name if caller else None,
+            user_id=user.id,
+            user_name=user.user_name,
+            kind=kind,
+        )
 
     def _check_rename(self, connection: Connection, stored: StoredUser, user_name: str) -> None:
         if user_name.lower() == stored.user_name.lower():

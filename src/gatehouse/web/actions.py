@@ -98,12 +98,17 @@ async def change(
 
 
 async def act(
-    request: Request, what: Change, work: Callable[[Connection], T], back: str, done: str | Callable[[T], str]
+    request: Request,
+    what: Change,
+    work: Callable[[Connection], T],
+    back: str,
+    done: str | Callable[[T], str],
+    describe: Callable[[T, Change], Change] | None = None,
 ) -> Response:
-    """Run a change audited, then back to ``back`` with ``done`` (or ``done(result)``) as the message, or the
-    refusal page."""
+    """Run a change audited (its record completed by ``describe``), then back to ``back`` with ``done`` (or
+    ``done(result)``) as the message, or the refusal page."""
     try:
-        result = await change(request, what, work)
+        result = await change(request, what, work, describe)
     except GatehouseError as exc:
         return refused(request, exc, back)
     return dashboard_of(request).redirect(back, done if isinstance(done, str) else done(result))

@@ -13,19 +13,28 @@ from starlette.staticfiles import StaticFiles
 
 from gatehouse.errors import GatehouseError
 from gatehouse.web.dashboard import Dashboard
+from gatehouse.web.error_pages import error_page, method_not_allowed
 from gatehouse.web.routes import (
+    access_requests,
+    access_review,
     account,
     audit,
+    audit_sinks,
     gateway_access,
     groups,
+    login_option_list,
     login_option_tests,
     login_options,
+    my_access,
     policies,
+    provisioning_activity,
     roles,
+    scim_guard,
     settings,
     sso,
     sso_ldap,
     sso_saml,
+    timed_grants,
     tokens,
     user_access,
     users,
@@ -33,15 +42,6 @@ from gatehouse.web.routes import (
 
 log = logging.getLogger("gatehouse.web")
 STATIC = Path(__file__).parent / "static"
-
-_TITLES = {
-    400: "Something is not right",
-    403: "Not allowed",
-    404: "Page not found",
-    405: "Not allowed",
-    409: "Conflict",
-    429: "Too many attempts",
-}
 
 
 def dashboard_routes(dashboard: Dashboard) -> list[BaseRoute]:
@@ -55,6 +55,9 @@ def dashboard_routes(dashboard: Dashboard) -> list[BaseRoute]:
         *users.ROUTES,
         *user_access.ROUTES,
         *settings.ROUTES,
+        *provisioning_activity.ROUTES,
+        *scim_guard.ROUTES,
+        *login_option_list.ROUTES,
         *login_options.ROUTES,
         *login_option_tests.ROUTES,
         *tokens.ROUTES,
@@ -63,26 +66,30 @@ def dashboard_routes(dashboard: Dashboard) -> list[BaseRoute]:
         *policies.ROUTES,
         *groups.ROUTES,
         *gateway_access.ROUTES,
+        *my_access.ROUTES,  # governance: time-bound access, requests, reviews, audit streaming
+        *access_requests.ROUTES,
+        *timed_grants.ROUTES,
+        *access_review.ROUTES,
+        *audit_sinks.ROUTES,
     ]
 
 
 def error_handlers(dashboard: Dashboard) -> dict[type[Exception] | int, object]:
     """Render domain errors, routing errors and crashes as dashboard pages (never a traceback)."""
 
-    def page(request: Request, status: int, detail: str) -> Response:
-        return dashboard.render(request, "error.html", status=status, title=_TITLES.get(status, "Error"), detail=detail)
-
     async def domain(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, GatehouseError)
-        return page(request, exc.status, exc.detail)
+        return await error_page(dashboard, request, exc.status, exc.detail)
 
     async def http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:  # a form's address opened as a page: to that page (web/error_pages.py)
+            return await method_not_allowed(dashboard, request)
         detail = "There is no page at this address." if exc.status_code == 404 else str(exc.detail)
-        return page(request, exc.status_code, detail)
+        return await error_page(dashboard, request, exc.status_code, detail)
 
     async def crash(request: Request, exc: Exception) -> Response:
         log.exception("Unhandled error on %s %s", request.method, request.url.path)
-        return page(request, 500, "Something went wrong on our side; it has been logged.")
+        return await error_page(dashboard, request, 500, "Something went wrong on our side; it has been logged.")
 
     return {GatehouseError: domain, HTTPException: http, Exception: crash}

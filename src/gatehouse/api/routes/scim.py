@@ -15,8 +15,15 @@ from fastapi import APIRouter, Path, Response
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import ApiDep
 from gatehouse.api.errors import responses
-from gatehouse.api.schemas_admin import IssuedScimToken, NewScimToken, ScimSettings, ScimSettingsChange
-from gatehouse.iam import provisioning
+from gatehouse.api.schemas_admin import (
+    IssuedScimToken,
+    NewScimToken,
+    ScimGuard,
+    ScimGuardDecision,
+    ScimSettings,
+    ScimSettingsChange,
+)
+from gatehouse.iam import provisioning, scim_guard
 from gatehouse.iam.audit import Change
 
 router = APIRouter(prefix="/scim", tags=["SCIM provisioning"])
@@ -121,3 +128,54 @@ async def regenerate_scim_token(token_id: TokenId, caller: CallerDep, api: ApiDe
         status=201,
     )
     return IssuedScimToken.of(issued)
+
+
+@router.get(
+    "/guard",
+    response_model=ScimGuard,
+    summary="The mass-deprovisioning guard",
+    description="Its settings, the threshold now, the deactivations and deletions applied within its window and "
+    "the requests it holds (`iam:GetSCIMProvisioning`).",
+    responses=responses(401, 403),
+)
+async def get_scim_guard(caller: CallerDep, api: ApiDep) -> ScimGuard:
+    policy = scim_guard.Policy.of(api.settings)
+    status = await api.db.read(lambda c: scim_guard.status(c, caller.principal, policy))
+    return ScimGuard.of(status)
+
+
+@router.post(
+    "/guard/allow",
+    response_model=ScimGuardDecision,
+    summary="Allow the held deprovisioning",
+    description="The guard opens until its window passes: the identity provider's retries of the held "
+    "deactivations and deletions then apply. The held list is cleared (`iam:UpdateSCIMProvisioning`).",
+    responses=responses(401, 403),
+)
+async def allow_scim_guard(caller: CallerDep, api: ApiDep) -> ScimGuardDecision:
+    policy = scim_guard.Policy.of(api.settings)
+    cleared = await api.change(
+        caller,
+        Change(EVENT, KIND, None, {"operation": "allow_deprovisioning"}),
+        lambda c: scim_guard.allow(c, caller.principal, policy),
+        describe=lambda done, recorded: recorded.about(held=done),
+    )
+    return ScimGuardDecision(allowed=True, held=cleared)
+
+
+@router.post(
+    "/guard/block",
+    response_model=ScimGuardDecision,
+    summary="Keep blocking the held deprovisioning",
+    description="The held list is cleared and the guard stays closed (an earlier Allow ends): the identity "
+    "provider's retries are held again (`iam:UpdateSCIMProvisioning`).",
+    responses=responses(401, 403),
+)
+async def block_scim_guard(caller: CallerDep, api: ApiDep) -> ScimGuardDecision:
+    cleared = await api.change(
+        caller,
+        Change(EVENT, KIND, None, {"operation": "block_deprovisioning"}),
+        lambda c: scim_guard.block(c, caller.principal),
+        describe=lambda done, recorded: recorded.about(held=done),
+    )
+    return ScimGuardDecision(allowed=False, held=cleared)

@@ -198,7 +198,9 @@ async def attach(request: Request) -> Response:
         try:
             sweeping = await dashboard.db.read(lambda c: safety.sweeping_policies(c, principal, role_id, ids))
         except GatehouseError as exc:
-            return refused(request, exc, _back(request))
+            if exc.status != 403:
+                return refused(request, exc, _back(request))
+            sweeping = []  # not allowed: the change below is refused and the refusal recorded
         if sweeping:
             return dashboard.redirect(f"{BASE}/{role_id}/policies/attach?{urlencode({'policy_id': ids[0]})}")
 

@@ -6,8 +6,7 @@ and the login options (:mod:`~gatehouse.web.routes.login_option_list`) have page
 Thin handlers over :mod:`gatehouse.iam.provisioning`, which checks every permission itself; every change is
 audited (:mod:`gatehouse.web.actions`). Turning SCIM off, revoking and regenerating a token ask on their own
 page first. Every form follows Post/Redirect/Get: a new token's secret crosses the redirect sealed in the
-server-side session (:mod:`gatehouse.web.reveals`), never in a URL or a cookie, and the page after the
-redirect takes it once: reloading shows the page without it and re-sends nothing.
+server-side session (:mod:`gatehouse.web.reveals`), never in a URL or a cookie, taken once by the next page.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gatehouse.errors import Forbidden, GatehouseError, InvalidInput
+from gatehouse.iam import scim_guard
 from gatehouse.iam import users as admin
 from gatehouse.iam.accounts import MIN_PASSWORD_LENGTH
 from gatehouse.iam.audit import Change
@@ -81,12 +82,14 @@ async def listing(request: Request) -> Response:
     dashboard, principal = dashboard_of(request), principal_of(request)
     query = directory_query(request.query_params)
     try:
-        lines = await dashboard.db.read(lambda c: admin.user_lines(c, principal, query))
+        lines, guard_banner = await dashboard.db.read(
+            lambda c: (admin.user_lines(c, principal, query), scim_guard.banner(c, principal))
+        )
     except Forbidden:  # with no right to list: their own profile
         return dashboard.redirect(f"{BASE}/{principal.user_id}")
     return dashboard.render(
         request, "users/list.html", result=lines.result, held=lines.held, can_invite=lines.may_invite,
-        **list_context(query),
+        guard_banner=guard_banner, **list_context(query),
     )  # fmt: skip
 
 
