@@ -4,7 +4,6 @@ token without ``iam:GetAuditSink``."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from gatehouse.secrets_box import LazySecretBox
 from gatehouse.store.database import Database
 from gatehouse.streaming.deliverer import Deliverer
 from support.api import ROOT, roleless
+from support.coroutines import run_apart
 from support.servers import free_port
 from support.web import make_admin
 
@@ -62,7 +62,7 @@ def test_every_sink_with_its_status(cli_db: Database, tmp_path: Path) -> None:
     with cli_db.transaction() as connection:  # a record to deliver
         record(connection, Origin("cli", "tester"), Change("test:Streamed", "thing", "1"))
     deliverer = Deliverer(cli_db, box, tmp_path / "audit", max_backoff=60, environ={})
-    asyncio.run(deliverer.run_once())  # nothing listens on either port
+    run_apart(deliverer.run_once())  # nothing listens on either port
 
     listed = json.loads(run("audit-sinks", "list", "--json"))
     assert [s["name"] for s in listed] == ["SIEM", "Syslog"] and KEY not in json.dumps(listed)

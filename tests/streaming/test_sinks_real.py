@@ -8,7 +8,6 @@ deadline."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import os
@@ -37,6 +36,7 @@ from gatehouse.store.records import utcnow
 from gatehouse.streaming import deliverer as deliverer_module
 from gatehouse.streaming.deliverer import Deliverer
 from support.api import ROOT, key, seed
+from support.coroutines import run_apart
 from support.receivers import HttpsReceiver, Rsyslog, make_certificate
 from support.scim import PUBLIC_URL
 
@@ -235,19 +235,19 @@ def test_a_crash_between_sending_and_recording_sends_again_with_the_same_ids(
     dying = Deliverer(db, box, tmp_path, max_backoff=0.05)
     killed = mock.patch.object(deliverer_module.outbox, "remove_delivered", side_effect=RuntimeError("killed"))
     with killed, pytest.raises(RuntimeError, match="killed"):
-        asyncio.run(dying.run_once())  # sent all six, then died before recording it
+        run_apart(dying.run_once())  # sent all six, then died before recording it
     sent_once = [r["summary"]["n"] for r in hook.received]
     assert sent_once == list(range(6))
 
     successor = Deliverer(db, box, tmp_path, max_backoff=0.05)
-    assert asyncio.run(successor.run_once()) == 0  # the dead process's lease still holds the sink
+    assert run_apart(successor.run_once()) == 0  # the dead process's lease still holds the sink
     with db.transaction() as connection:  # … until it runs out (as it would 30 s later)
         sink_store.claim_due(connection, dying.owner, utcnow() - timedelta(seconds=5), lease=1)
-    assert asyncio.run(successor.run_once()) == 6
+    assert run_apart(successor.run_once()) == 6
     again = hook.received[6:]
     assert [r["summary"]["n"] for r in again] == list(range(6))
     assert [r["id"] for r in again] == [r["id"] for r in hook.received[:6]]  # the same ids: receivers de-duplicate
-    assert asyncio.run(successor.run_once()) == 0
+    assert run_apart(successor.run_once()) == 0
 
 
 def test_a_json_lines_file_sink(db: Database, tmp_path: Path) -> None:
@@ -258,7 +258,7 @@ def test_a_json_lines_file_sink(db: Database, tmp_path: Path) -> None:
         for n in range(3):
             record(connection, Origin("api", "ana"), Change("test:Streamed", "thing", str(n), {"n": n, "text": "é\n"}))
     directory = tmp_path / "not-yet-made"
-    assert asyncio.run(Deliverer(db, LazySecretBox(tmp_path / "k"), directory).run_once()) == 3
+    assert run_apart(Deliverer(db, LazySecretBox(tmp_path / "k"), directory).run_once()) == 3
     lines = (directory / "a.jsonl").read_bytes().split(b"\n")
     assert lines[-1] == b"" and len(lines) == 4  # one object a line, each ending in a newline
     parsed = [orjson.loads(line) for line in lines[:3]]
@@ -268,7 +268,7 @@ def test_a_json_lines_file_sink(db: Database, tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(directory).st_mode) == 0o750
     with db.transaction() as connection:  # appended to, never rewritten
         record(connection, Origin("api", "ana"), Change("test:Streamed", "thing", "3", {"n": 3}))
-    asyncio.run(Deliverer(db, LazySecretBox(tmp_path / "k"), directory).run_once())
+    run_apart(Deliverer(db, LazySecretBox(tmp_path / "k"), directory).run_once())
     assert [orjson.loads(line)["summary"]["n"] for line in (directory / "a.jsonl").read_text().splitlines()] == [
         0, 1, 2, 3
     ]  # fmt: skip
