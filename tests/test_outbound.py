@@ -3,12 +3,12 @@ every address a host resolves to must be public, and the call is pinned to the a
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 
 import pytest
 
 from gatehouse.outbound import Destination, OutboundRefused, check_scheme, destination, is_public
+from support.coroutines import run_apart
 
 
 @pytest.mark.parametrize(
@@ -42,17 +42,17 @@ def test_only_http_urls_with_a_host(url: str) -> None:
 
 def test_by_default_the_url_is_used_as_it_is() -> None:
     url = "http://127.0.0.1:8080/.well-known/openid-configuration"
-    assert asyncio.run(destination(url, deny_private=False)) == Destination(url)
+    assert run_apart(destination(url, deny_private=False)) == Destination(url)
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9/x", "https://localhost/x", "http://[::1]/x", "http://10.0.0.1/"])
 def test_private_destinations_are_refused_when_denied(url: str) -> None:
     with pytest.raises(OutboundRefused, match="does not call"):
-        asyncio.run(destination(url, deny_private=True))
+        run_apart(destination(url, deny_private=True))
 
 
 def test_a_public_destination_is_pinned_with_its_name_kept_for_host_and_tls() -> None:
-    pinned = asyncio.run(destination("https://93.184.216.34:8443/jwks?x=1", deny_private=True))
+    pinned = run_apart(destination("https://93.184.216.34:8443/jwks?x=1", deny_private=True))
     assert pinned == Destination("https://93.184.216.34:8443/jwks?x=1", "93.184.216.34:8443", "93.184.216.34")
-    six = asyncio.run(destination("http://[2606:4700:4700::1111]/x", deny_private=True))
+    six = run_apart(destination("http://[2606:4700:4700::1111]/x", deny_private=True))
     assert six.url == "http://[2606:4700:4700::1111]/x" and six.server_name is None

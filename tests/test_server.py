@@ -4,7 +4,6 @@ the log says why, and no exception of the app reaches uvicorn."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import socket
@@ -16,6 +15,7 @@ import orjson
 import pytest
 
 from gatehouse.server import MAX_HEADER_BYTES, MAX_HEADERS, MAX_TARGET_BYTES, Shield, error_response
+from support.coroutines import run_apart
 from support.scim_fuzz import Answer, exchange, exchange_on
 from support.servers import cli, cli_env, running_server
 
@@ -196,7 +196,7 @@ def run_shield(path: str, respond_first: bool) -> list[dict[str, Any]]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
     scope = {"type": "http", "method": "GET", "path": path, "headers": []}
-    asyncio.run(Shield(app)(scope, receive, send))
+    run_apart(Shield(app)(scope, receive, send))
     return sent
 
 

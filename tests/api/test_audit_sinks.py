@@ -5,7 +5,6 @@ nothing; each sink's status (records waiting, lag, last delivery, last error, ne
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from gatehouse.secrets_box import LazySecretBox
 from gatehouse.store.database import Database
 from gatehouse.streaming.deliverer import Deliverer
 from support.api import World, assert_error, key, raw_audit_text
+from support.coroutines import run_apart
 from support.governance import records
 from support.servers import free_port
 
@@ -127,7 +127,7 @@ def test_the_status_shows_waiting_records_and_the_last_error(
     sink_id = client.post(A, json=body, headers=admin).json()["id"]
     client.post(A, json={**FILE, "enabled": False}, headers=admin)  # one more record, queued for the syslog sink
     deliverer = Deliverer(db, LazySecretBox(tmp_path / "key"), tmp_path, max_backoff=60)
-    assert asyncio.run(deliverer.run_once()) == 0
+    assert run_apart(deliverer.run_once()) == 0
     status = client.get(f"{A}/{sink_id}", headers=admin).json()["status"]
     assert status["waiting"] >= 1 and status["oldest_waiting"] is not None and status["lag_seconds"] >= 0
     assert status["failures"] == 1 and "ConnectionRefusedError" in status["last_error"]

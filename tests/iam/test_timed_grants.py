@@ -24,6 +24,7 @@ from gatehouse.store.audit import AuditQuery
 from gatehouse.store.database import Connection, Database
 from gatehouse.store.records import utcnow
 from support.api import assert_error, key, seed
+from support.coroutines import run_apart
 from support.iam import People, add_group, add_user
 
 READ_USERS = {"statement": [{"effect": "allow", "actions": ["iam:GetUser"], "resources": ["*"]}]}
@@ -61,7 +62,7 @@ def settle_all_at(db: Database, at: datetime, times: int = 1) -> list[int]:
         return list(await asyncio.gather(*(grant_expiry.settle_all(db) for _ in range(times))))
 
     with mock.patch("gatehouse.iam.grant_expiry.utcnow", return_value=at):
-        return asyncio.run(run())
+        return run_apart(run())
 
 
 # ------------------------------------------------------------------------------------------ the instant
@@ -150,7 +151,7 @@ def test_settling_in_the_background_records_an_end_shortly_after_it(people: Peop
                 await asyncio.sleep(0.05)
             return found
 
-    [record] = asyncio.run(watch())
+    [record] = run_apart(watch())
     assert record.resource_id == user_id and record.occurred_at == ends
     assert not may_read(people, user_id)
 

@@ -6,7 +6,6 @@ answers, one that answers HTML or too much.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import socket
 import threading
@@ -30,6 +29,7 @@ from gatehouse.sso.protocol import (
     token_request,
 )
 from gatehouse.sso.provider import MAX_RESPONSE_BYTES, ProviderClient
+from support.coroutines import run_apart
 
 ISSUER = "https://idp.example.com/tenant"
 
@@ -228,27 +228,27 @@ def test_an_unreachable_provider_is_a_clear_error() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(ProviderError) as failed:
-        asyncio.run(ProviderClient(timeout=2, ttl=60).metadata(f"http://127.0.0.1:{port}"))
+        run_apart(ProviderClient(timeout=2, ttl=60).metadata(f"http://127.0.0.1:{port}"))
     assert failed.value.reason == "unreachable" and "could not be reached" in failed.value.detail
 
 
 def test_a_provider_that_does_not_answer_times_out(odd_server: ThreadingHTTPServer) -> None:
     odd_server.mode = "hang"  # type: ignore[attr-defined]
     with pytest.raises(ProviderError) as failed:
-        asyncio.run(ProviderClient(timeout=0.3, ttl=60).metadata(_issuer(odd_server)))
+        run_apart(ProviderClient(timeout=0.3, ttl=60).metadata(_issuer(odd_server)))
     assert failed.value.reason == "timeout"
 
 
 def test_a_discovery_document_that_is_not_json(odd_server: ThreadingHTTPServer) -> None:
     with pytest.raises(ProviderError) as failed:
-        asyncio.run(ProviderClient(timeout=2, ttl=60).metadata(_issuer(odd_server)))
+        run_apart(ProviderClient(timeout=2, ttl=60).metadata(_issuer(odd_server)))
     assert failed.value.reason == "discovery_invalid"
 
 
 def test_an_oversized_answer_is_cut_off(odd_server: ThreadingHTTPServer) -> None:
     odd_server.mode = "huge"  # type: ignore[attr-defined]
     with pytest.raises(ProviderError) as failed:
-        asyncio.run(ProviderClient(timeout=5, ttl=60).metadata(_issuer(odd_server)))
+        run_apart(ProviderClient(timeout=5, ttl=60).metadata(_issuer(odd_server)))
     assert failed.value.reason == "response_too_large"
 
 
@@ -257,7 +257,7 @@ def test_a_redirect_is_not_followed(odd_server: ThreadingHTTPServer) -> None:
     is an error: nothing is fetched from where it points."""
     odd_server.mode = "redirect"  # type: ignore[attr-defined]
     with pytest.raises(ProviderError) as failed:
-        asyncio.run(ProviderClient(timeout=2, ttl=60).metadata(_issuer(odd_server)))
+        run_apart(ProviderClient(timeout=2, ttl=60).metadata(_issuer(odd_server)))
     assert failed.value.reason == "discovery_failed" and "HTTP 302" in failed.value.detail
     assert odd_server.requests == 1  # type: ignore[attr-defined]
 
@@ -267,11 +267,11 @@ def test_private_addresses_are_refused_when_the_setting_says_so(odd_server: Thre
     to it) is refused before any connection; with it off (the default) it is called."""
     for issuer in (_issuer(odd_server), f"http://localhost:{odd_server.server_address[1]}"):
         with pytest.raises(ProviderError) as failed:
-            asyncio.run(ProviderClient(timeout=2, ttl=60, deny_private=True).metadata(issuer))
+            run_apart(ProviderClient(timeout=2, ttl=60, deny_private=True).metadata(issuer))
         assert failed.value.reason == "refused" and "GATEHOUSE_OUTBOUND_DENY_PRIVATE" in failed.value.detail
     assert odd_server.requests == 0  # type: ignore[attr-defined]
     with pytest.raises(ProviderError) as answered:  # the default: called (and its HTML is not a document)
-        asyncio.run(ProviderClient(timeout=2, ttl=60).metadata(_issuer(odd_server)))
+        run_apart(ProviderClient(timeout=2, ttl=60).metadata(_issuer(odd_server)))
     assert answered.value.reason == "discovery_invalid" and odd_server.requests == 1  # type: ignore[attr-defined]
 
 
@@ -287,5 +287,5 @@ def test_metadata_is_cached_for_the_ttl(iam_server: Any) -> None:
         third = await client.metadata(issuer)
         return first, second, third
 
-    first, second, third = asyncio.run(twice())
+    first, second, third = run_apart(twice())
     assert first is second and third is not first and third == first

@@ -5,7 +5,6 @@ receiver that is down for a while, concurrent writers, and two deliverers racing
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from gatehouse.store import audit_sinks as sink_store
 from gatehouse.store.database import Database
 from gatehouse.streaming.deliverer import Deliverer
 from gatehouse.streaming.transports import syslog_message
+from support.coroutines import run_apart
 from support.receivers import HttpsReceiver, Rsyslog, make_certificate
 
 OPERATOR = Principal(None, "operator (CLI)", True, True, (super_admin_role(),))
@@ -52,7 +52,7 @@ def drain(deliverer: Deliverer, db: Database, sink_id: str, seconds: float = 20)
     """Turn the deliverer until nothing waits for the sink (retrying failures as their backoff allows)."""
     deadline = time.monotonic() + seconds
     while waiting(db, sink_id):
-        asyncio.run(deliverer.run_once())
+        run_apart(deliverer.run_once())
         assert time.monotonic() < deadline, f"{waiting(db, sink_id)} record(s) still waiting"
         time.sleep(0.02)
 
@@ -138,7 +138,7 @@ def test_a_webhook_down_for_a_while_then_back_gets_everything_once_in_order(
     receiver.stop()  # down
     write(db, 10, 15)
     for _ in range(3):
-        asyncio.run(streaming.run_once())
+        run_apart(streaming.run_once())
         time.sleep(0.1)
     state = sink(db, sink_id)
     assert state.failures >= 1 and state.last_error and waiting(db, sink_id) == 15
@@ -160,7 +160,7 @@ def test_a_webhook_key_from_the_environment_and_a_wrong_key_refused(
     receiver.start()
     sink_id = add_sink(db, "webhook", {"url": receiver.url, "ca_bundle": certificate.pem}, secret_env="HOOK_KEY")
     write(db, 0, 2)
-    asyncio.run(deliverer(db, box, tmp_path).run_once())
+    run_apart(deliverer(db, box, tmp_path).run_once())
     state = sink(db, sink_id)
     assert receiver.bad == 1 and receiver.received == [] and state.last_error == "the webhook answered 401"
     receiver.stop()
@@ -188,7 +188,7 @@ def test_rsyslog_down_for_a_while_then_back_gets_everything_once_in_order(
         syslog.stop()  # down
         write(db, 10, 15)
         for _ in range(3):
-            asyncio.run(streaming.run_once())
+            run_apart(streaming.run_once())
             time.sleep(0.1)
         assert sink(db, sink_id).failures >= 1 and waiting(db, sink_id) == 15
         syslog.start()  # back

@@ -6,7 +6,6 @@ waiting records, lag and last error are on the page; changes need ``iam:UpdateAu
 
 from __future__ import annotations
 
-import asyncio
 import html
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from gatehouse.store.audit_sinks import Sink
 from gatehouse.store.database import Database
 from gatehouse.streaming.deliverer import Deliverer
 from support.api import ROOT, raw_audit_text
+from support.coroutines import run_apart
 from support.dashboard import browser
 from support.governance import custom_role, local_user, records
 from support.servers import free_port
@@ -148,7 +148,7 @@ def test_lag_and_last_error_are_on_the_page(console: TestClient, db: Database, t
     assert post(console, f"{BASE}/new", **down).status_code == 303
     [sink] = sinks(db)
     deliverer = Deliverer(db, LazySecretBox(tmp_path / "key"), tmp_path, max_backoff=60)
-    assert asyncio.run(deliverer.run_once()) == 0
+    assert run_apart(deliverer.run_once()) == 0
     page = text(console.get(BASE))
     row = page[page.index(">Syslog<") :]
     assert "ConnectionRefusedError" in row and "1 failure(s) in a row, next attempt" in row
