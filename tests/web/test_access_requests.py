@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from gatehouse.store.database import Database
+from gatehouse.store.governance_tables import access_requests as request_table
 from gatehouse.store.records import utcnow
-from gatehouse.store.tables import access_requests as request_table
 from support.dashboard import browser
 from support.governance import (
     SINKS_READ,

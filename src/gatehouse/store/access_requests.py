@@ -19,10 +19,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import Conflict, NotFound
+from gatehouse.store.governance_tables import access_requests, requestable_roles
 from gatehouse.store.holdings import unexpired
 from gatehouse.store.named import load_labels
 from gatehouse.store.records import as_utc
-from gatehouse.store.tables import access_requests, requestable_roles, roles, user_roles, users
+from gatehouse.store.tables import roles, user_roles, users
 
 PENDING = "pending"
 APPROVED = "approved"

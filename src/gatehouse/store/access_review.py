@@ -25,11 +25,11 @@ from sqlalchemy.engine import Connection
 
 from gatehouse.store import driver
 from gatehouse.store.batches import in_chunks
+from gatehouse.store.governance_tables import access_reviews
 from gatehouse.store.holdings import unexpired
 from gatehouse.store.policies import PolicyVersion
 from gatehouse.store.records import as_utc
 from gatehouse.store.tables import (
-    access_reviews,
     api_tokens,
     group_members,
     group_role_bindings,

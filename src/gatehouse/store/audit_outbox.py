@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gatehouse.store import driver
+from gatehouse.store.governance_tables import audit_outbox
 from gatehouse.store.records import as_utc
-from gatehouse.store.tables import audit_outbox
 
 LOCK_KEY: Final = 0x6761746561756474  # "gateaudt"
 

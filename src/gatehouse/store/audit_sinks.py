@@ -22,8 +22,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import Conflict
+from gatehouse.store.governance_tables import audit_outbox, audit_sinks
 from gatehouse.store.records import as_utc
-from gatehouse.store.tables import audit_outbox, audit_sinks
 
 LEASE_SECONDS: Final = 30
 

@@ -29,7 +29,10 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gatehouse.store import migration
+from gatehouse.store import (
+    governance_tables,  # noqa: F401  (its tables join metadata)
+    migration,
+)
 from gatehouse.store.database import Database
 from gatehouse.store.tables import (
     api_tokens,

@@ -1,5 +1,5 @@
 """The mass-deprovisioning guard's storage: SCIM deactivations and deletions applied and held
-(:data:`~gatehouse.store.tables.scim_deprovisions`), and the guard's state (an ``app_settings`` value).
+(:data:`~gatehouse.store.governance_tables.scim_deprovisions`), and the guard's state (an ``app_settings`` value).
 
 Functions take an open connection and never commit. :func:`lock` serialises the guard's decisions across
 processes: a PostgreSQL transaction-scoped advisory lock (SQLite's write transactions are serialised anyway).
@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gatehouse.store import settings
+from gatehouse.store.governance_tables import scim_deprovisions
 from gatehouse.store.records import as_utc
-from gatehouse.store.tables import scim_deprovisions, users
+from gatehouse.store.tables import users
 
 STATE_KEY: Final = "scim.guard"
 """The guard's state: ``{"tripped_at", "last_held_at", "allowed_until"}`` (ISO times or null)."""

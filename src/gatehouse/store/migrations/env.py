@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from gatehouse.store import governance_tables  # noqa: F401  (its tables join metadata)
 from gatehouse.store.tables import metadata
 
 connection = context.config.attributes.get("connection")
