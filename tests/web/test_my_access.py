@@ -200,3 +200,13 @@ def test_what_is_offered_and_what_is_held_otherwise(setup: tuple[TestClient, str
     refused = post(hal, f"{PAGE}/requests", role_id=role_id, amount="1", unit="hours", reason="more")
     assert refused.status_code == 409 and "You hold Sink readers already (direct)" in text(refused)
     assert requests_of(db, held) == []
+
+
+def test_a_user_without_organization_pages_sees_no_empty_organization_heading(
+    setup: tuple[TestClient, str, str], console: TestClient
+) -> None:
+    ana, _, _ = setup
+    menu = text(ana.get(PAGE)).split('aria-label="Main"')[1].split("</nav>")[0]
+    assert "Organization</p>" not in menu and "My access" in menu
+    admin_menu = text(console.get(PAGE)).split('aria-label="Main"')[1].split("</nav>")[0]
+    assert admin_menu.index("Organization</p>") < admin_menu.index("Users") < admin_menu.index("Account</p>")
