@@ -62,8 +62,11 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(directory: Path, admin_password: str | None = None) -> Iterator[LiveServer]:
-    """``gatehouse serve`` on a free port and a fresh SQLite database in ``directory``.
+def live_server(
+    directory: Path, admin_password: str | None = None, settings: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
+    """``gatehouse serve`` on a free port and a fresh SQLite database in ``directory`` (``settings``: more
+    ``GATEHOUSE_*`` variables, for the server and the CLI alike).
 
     The public URL is the server's own address, so the SCIM Endpoint URL the dashboard shows is the
     one a client can use. ``running_server`` picks its port itself: the chosen one is handed to it."""
@@ -74,6 +77,7 @@ def live_server(directory: Path, admin_password: str | None = None) -> Iterator[
         env.pop(name, None)
     if admin_password:
         env["GATEHOUSE_ADMIN_PASSWORD"] = admin_password
+    env.update(settings or {})
     log = directory / "serve.log"
     with ExitStack() as stack:
         with mock.patch.object(servers, "free_port", return_value=port):
