@@ -45,6 +45,7 @@ PAGE = 100
 RATIO_GOALS = {"get": 0.20, "filter": 0.15, "post": 0.05}
 TAIL_LIMIT = 5.0
 SCALE_LIMIT = 0.30
+DEEP_PAGE_LIMIT = 2.0
 CONTENDED_CORES = 0.10  # a run during which other processes used more is repeated, then flagged
 
 
@@ -66,6 +67,11 @@ def _post_make(tag: str) -> str:
     body = " .. user .. ".join(lua_string(part) for part in parts)
     user = f'"{tag}-" .. run_id .. "-" .. thread_id .. "-" .. n .. "@okta.local"'
     return f'  local user = {user}\n  return "{SCIM}/Users", {body}'
+
+
+def deep_start(users: int) -> int:
+    """The ``startIndex`` 90% of the way down the listing (900,001 at a million users)."""
+    return int(users * 0.9) + 1
 
 
 def scenarios(token: str, seeded: Seeded, tag: str) -> list[Scenario]:
@@ -91,6 +97,20 @@ def scenarios(token: str, seeded: Seeded, tag: str) -> list[Scenario]:
             f'  return "{SCIM}/Users?startIndex=" .. pick(starts) .. "&count={PAGE}", nil',
             auth,
             {"starts": _page_starts(seeded.count)},
+        ),
+        Scenario(
+            "first",
+            f"GET /Users?startIndex=1&count={PAGE}",
+            "GET",
+            f'  return "{SCIM}/Users?startIndex=1&count={PAGE}", nil',
+            auth,
+        ),
+        Scenario(
+            "deep",
+            f"GET /Users?startIndex={deep_start(seeded.count)}&count={PAGE}",
+            "GET",
+            f'  return "{SCIM}/Users?startIndex={deep_start(seeded.count)}&count={PAGE}", nil',
+            auth,
         ),
         Scenario(
             "patch",
@@ -317,6 +337,21 @@ def scale_targets(small: SizeReport, large: SizeReport) -> list[Target]:
     return found
 
 
+def deep_page_targets(size: SizeReport) -> list[Target]:
+    """A page 90% of the way down costs at most :data:`DEEP_PAGE_LIMIT` times the first (keyset under index
+    paging, ``gatehouse.store.page_anchors``)."""
+    first, deep = size.endpoints["first"].result, size.endpoints["deep"].result
+    ratio = deep.p50_us / first.p50_us
+    return [
+        Target(
+            f"p50 of {size.labels['deep']} / startIndex=1 at N={size.users:,}",
+            f"{ratio:.2f}x",
+            f"<= {DEEP_PAGE_LIMIT:.0f}x",
+            ratio <= DEEP_PAGE_LIMIT,
+        )
+    ]
+
+
 def memory_targets(sizes: Sequence[SizeReport]) -> list[Target]:
     return [
         Target(
@@ -348,7 +383,7 @@ def status_targets(sizes: Sequence[SizeReport]) -> list[Target]:
 
 def targets(sizes: Sequence[SizeReport], hello: Measured) -> list[Target]:
     small, large = min(sizes, key=lambda s: s.users), max(sizes, key=lambda s: s.users)
-    found = ratio_targets(large, hello) + tail_targets(large)
+    found = ratio_targets(large, hello) + tail_targets(large) + deep_page_targets(large)
     if small is not large:
         found += scale_targets(small, large)
     return found + memory_targets(sizes) + status_targets(sizes)

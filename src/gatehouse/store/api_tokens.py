@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -164,21 +164,25 @@ def revoke_all_for_user(connection: Connection, user_id: str, now: datetime) -> 
     return driver.run(connection, sql, {"now": driver.to_db_time(connection, now), "u": user_id})
 
 
+_LOOKUP: Final = (
+    sa.select(
+        api_tokens.c.id,
+        api_tokens.c.name,
+        api_tokens.c.expires_at,
+        api_tokens.c.last_used_at,
+        users.c.id.label("user_id"),
+        users.c.user_name,
+        users.c.active,
+    )
+    .join(users, users.c.id == api_tokens.c.user_id)
+    .where(api_tokens.c.token_hash == sa.bindparam("token_hash", type_=sa.String()), api_tokens.c.revoked_at.is_(None))
+)
+"""What :func:`lookup` runs, built once (every API request authenticates its token)."""
+
+
 def lookup(connection: Connection, token_hash: str, now: datetime) -> TokenOwner | None:
     """The working token with this digest and its user: unrevoked, unexpired, the user active."""
-    row = connection.execute(
-        sa.select(
-            api_tokens.c.id,
-            api_tokens.c.name,
-            api_tokens.c.expires_at,
-            api_tokens.c.last_used_at,
-            users.c.id.label("user_id"),
-            users.c.user_name,
-            users.c.active,
-        )
-        .join(users, users.c.id == api_tokens.c.user_id)
-        .where(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None))
-    ).first()
+    row = connection.execute(_LOOKUP, {"token_hash": token_hash}).first()
     if row is None or not row.active:
         return None
     expires_at = as_utc(row.expires_at)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -29,15 +30,19 @@ class StoredLabels:
     updated_by: str | None
 
 
+_LABELS_OF: Final = sa.select(gateway_labels.c.resource, gateway_labels.c.labels).where(
+    gateway_labels.c.resource.in_(sa.bindparam("names", expanding=True))
+)
+"""What :func:`labels_of` runs per chunk, built once (every decision resolves its resources' labels)."""
+
+
 def labels_of(connection: Connection, names: Iterable[str]) -> dict[str, dict[str, str]]:
     """The labels kept for each of ``names`` that has some (a name without labels is left out)."""
     wanted = sorted(set(names))
     found: dict[str, dict[str, str]] = {}
     for start in range(0, len(wanted), CHUNK):
         chunk = wanted[start : start + CHUNK]
-        rows = connection.execute(
-            sa.select(gateway_labels.c.resource, gateway_labels.c.labels).where(gateway_labels.c.resource.in_(chunk))
-        )
+        rows = connection.execute(_LABELS_OF, {"names": chunk})
         found.update((row.resource, load_labels(row.labels)) for row in rows)
     return found
 

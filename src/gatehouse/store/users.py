@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import orjson
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict, NotFound, PreconditionFailed
 from gatehouse.resources.search import search_text
-from gatehouse.store import driver
+from gatehouse.store import driver, page_anchors
 from gatehouse.store.batches import in_chunks
 from gatehouse.store.pages import filtered_page
 from gatehouse.store.records import Reference, StoredUser
@@ -154,6 +154,7 @@ def insert(connection: Connection, write: UserWrite, now: datetime) -> StoredUse
 
     The unique index decides: of concurrent inserts of one ``userName``, exactly one succeeds.
     """
+    page_anchors.forget()
     values = write.columns()
     values.update(
         id=write.id,
@@ -217,6 +218,7 @@ def _insert_emails(connection: Connection, user_id: str, doc: dict[str, Any]) ->
 
 def delete(connection: Connection, user_id: str, expected_version: int | None = None) -> None:
     """Delete a user and (by cascade) its emails and memberships."""
+    page_anchors.forget()
     condition = users.c.id == user_id
     if expected_version is not None:
         condition = sa.and_(condition, users.c.version == expected_version)
@@ -311,6 +313,7 @@ def lock(connection: Connection, user_id: str) -> bool:
 def set_source(connection: Connection, user_id: str, source: str, now: datetime) -> None:
     """Hand the user to ``source`` (a local account to the identity provider): the version moves and
     ``lastModified`` becomes ``now``; the document is unchanged."""
+    page_anchors.forget()
     connection.execute(
         users.update()
         .where(users.c.id == user_id)
@@ -339,10 +342,14 @@ class Standing:
 
 def standing(connection: Connection, user_id: str) -> Standing | None:
     """The user's name, status and Super Admin flag (one primary-key read), or ``None`` if there is no such user."""
-    row = connection.execute(
-        sa.select(users.c.user_name, users.c.active, users.c.super_admin).where(users.c.id == user_id)
-    ).first()
+    row = connection.execute(_STANDING, {"user_id": user_id}).first()
     return None if row is None else Standing(row.user_name, bool(row.active), bool(row.super_admin))
+
+
+_STANDING: Final = sa.select(users.c.user_name, users.c.active, users.c.super_admin).where(
+    users.c.id == sa.bindparam("user_id", type_=sa.String())
+)
+"""What :func:`standing` runs, built once (it runs on every authenticated request)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,9 +391,29 @@ def search_ids(
     """How many users of ``source`` meet ``condition`` (all of them when ``None``), and the ids of those from
     ``offset`` on, at most ``limit``: by ``order`` and then id (see :func:`~gatehouse.store.pages.filtered_page`)."""
     where = users.c.source == source
+    if condition is None and order is None and not descending:
+        return _listed_by_id(connection, source, offset, limit)
     if condition is not None:
         where = sa.and_(where, condition)
     total, rows = filtered_page(
         connection, users, (users.c.id,), where, order, descending=descending, offset=offset, limit=limit
     )
     return total, [row.id for row in rows]
+
+
+def _listed_by_id(connection: Connection, source: str, offset: int, limit: int) -> tuple[int, list[str]]:
+    """The whole listing by id, the page sought past an anchor when one is known (:mod:`page_anchors`)."""
+    where = users.c.source == source
+    total = int(connection.execute(sa.select(sa.func.count()).select_from(users).where(where)).scalar_one())
+    if limit == 0 or total <= offset:
+        return total, []
+    query = sa.select(users.c.id).order_by(users.c.id).limit(limit)
+    anchor = page_anchors.find(connection.engine, source, offset)
+    if anchor is None:
+        query = query.where(where).offset(offset)
+    else:
+        key, inclusive = anchor
+        query = query.where(where, users.c.id >= key if inclusive else users.c.id > key)
+    ids = [row.id for row in connection.execute(query)]
+    page_anchors.remember(connection.engine, source, offset, ids)
+    return total, ids
