@@ -8,44 +8,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from gatehouse.cli.main import app
 from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
 from support.api import ORG_ADMIN, add_user, roleless, token_for
+from support.cli import as_json, invoke, run
 from support.governance import SINKS_READ, close_to, custom_role, may, records, requests_of
-from support.web import make_admin
-
-
-@pytest.fixture
-def cli_db(db_url: str, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
-    """The test database (SQLite or PostgreSQL) as the CLI's, with the starter roles and a Super Admin."""
-    monkeypatch.setenv("GATEHOUSE_DATABASE_URL", db_url)
-    monkeypatch.setenv("GATEHOUSE_PUBLIC_URL", "https://gh.example.com")
-    monkeypatch.setenv("GATEHOUSE_SECRET_KEY_FILE", str(tmp_path / "secret.key"))
-    monkeypatch.delenv("GATEHOUSE_API_TOKEN", raising=False)
-    make_admin(db)
-    yield db
-
-
-def run(*args: str) -> str:
-    result = CliRunner().invoke(app, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def as_json(*args: str) -> Any:
-    return json.loads(run(*args, "--json"))
 
 
 class Org:
@@ -69,7 +41,7 @@ def test_requestable_roles_as_the_host_operator(org: Org, cli_db: Database) -> N
     listed = as_json("--token", org.ana, "access", "requestable", "list")
     assert listed == [{"role_id": org.role_id, "role": "Sink readers", "max_minutes": 240, "answer_within_minutes": 60}]
     for bad in ("0", "-5", "ten"):
-        result = CliRunner().invoke(app, ["access", "requestable", "set", "Sink readers", "--max-minutes", bad])
+        result = invoke("access", "requestable", "set", "Sink readers", "--max-minutes", bad)
         assert result.exit_code == 2 and "--max-minutes" in result.output
     with pytest.raises(InvalidInput, match="max_minutes: from 1 minute to 90 days"):
         run("access", "requestable", "set", "Sink readers", "--max-minutes", str(10**9))
@@ -118,8 +90,9 @@ def test_request_approve_and_the_role_counts_until_then(org: Org, cli_db: Databa
 def test_deny_cancel_and_bad_requests(org: Org, cli_db: Database) -> None:
     run("access", "requestable", "set", org.role_id, "--max-minutes", "60")
     for minutes in ("0", "-1", "soon"):
-        result = CliRunner().invoke(app, ["--token", org.ana, "access", "request", "Sink readers", "--reason",
-                                          "why not", "--minutes", minutes])  # fmt: skip
+        result = invoke(
+            "--token", org.ana, "access", "request", "Sink readers", "--reason", "why not", "--minutes", minutes
+        )
         assert result.exit_code == 2 and "--minutes" in result.output
     with pytest.raises(InvalidInput, match="minutes: Sink readers may be granted for 1 to 60 minutes"):
         run("--token", org.ana, "access", "request", "Sink readers", "--reason", "why not", "--minutes", "61")
@@ -157,7 +130,7 @@ def test_the_review_export_and_who_may(org: Org, cli_db: Database) -> None:
     assert [entry["username"] for entry in as_list] == ["ana"] and as_list[0]["roles"][0]["origin"] == "request"
     with pytest.raises(InvalidInput, match="origin: one of"):
         run("access", "review", "--origin", "magic")
-    result = CliRunner().invoke(app, ["access", "review", "--not-signed-in-days", "-1"])
+    result = invoke("access", "review", "--not-signed-in-days", "-1")
     assert result.exit_code == 2
     assert [r.summary["export"] for r in records(cli_db, "iam:GetAccessReview", outcome="success")] == ["json", "csv"]
 

@@ -5,13 +5,10 @@ token without ``iam:GetAuditSink``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from gatehouse.cli.main import app
 from gatehouse.errors import Forbidden
 from gatehouse.iam import audit_sinks
 from gatehouse.iam.audit import Change, Origin, record
@@ -19,29 +16,11 @@ from gatehouse.secrets_box import LazySecretBox
 from gatehouse.store.database import Database
 from gatehouse.streaming.deliverer import Deliverer
 from support.api import ROOT, roleless
+from support.cli import as_json, run
 from support.coroutines import run_apart
 from support.servers import free_port
-from support.web import make_admin
 
 KEY = "a key the CLI never prints"
-
-
-@pytest.fixture
-def cli_db(db_url: str, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
-    monkeypatch.setenv("GATEHOUSE_DATABASE_URL", db_url)
-    monkeypatch.setenv("GATEHOUSE_PUBLIC_URL", "https://gh.example.com")
-    monkeypatch.setenv("GATEHOUSE_SECRET_KEY_FILE", str(tmp_path / "secret.key"))
-    monkeypatch.delenv("GATEHOUSE_API_TOKEN", raising=False)
-    make_admin(db)
-    yield db
-
-
-def run(*args: str) -> str:
-    result = CliRunner().invoke(app, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def add(db: Database, name: str, kind: str, settings: dict[str, object], box: LazySecretBox, **extra: str) -> str:
@@ -52,7 +31,7 @@ def add(db: Database, name: str, kind: str, settings: dict[str, object], box: La
 
 def test_no_sink(cli_db: Database) -> None:
     assert run("audit-sinks", "list") == "No audit sink: records stay in Gatehouse's audit log only.\n"
-    assert json.loads(run("audit-sinks", "list", "--json")) == []
+    assert as_json("audit-sinks", "list") == []
 
 
 def test_every_sink_with_its_status(cli_db: Database, tmp_path: Path) -> None:
@@ -64,7 +43,7 @@ def test_every_sink_with_its_status(cli_db: Database, tmp_path: Path) -> None:
     deliverer = Deliverer(cli_db, box, tmp_path / "audit", max_backoff=60, environ={})
     run_apart(deliverer.run_once())  # nothing listens on either port
 
-    listed = json.loads(run("audit-sinks", "list", "--json"))
+    listed = as_json("audit-sinks", "list")
     assert [s["name"] for s in listed] == ["SIEM", "Syslog"] and KEY not in json.dumps(listed)
     hook, syslog = listed
     assert hook["hmac_key"] == "stored encrypted" and syslog["hmac_key"] is None

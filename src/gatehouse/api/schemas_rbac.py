@@ -68,12 +68,16 @@ class RolePage(BaseModel):
     paging: Paging
 
 
-class RoleFields(Body):
-    """A custom role."""
+class NamedFields(Body):
+    """What a custom role and a custom permission policy both have: a name, a description, labels."""
 
     name: str = Field(min_length=1, max_length=100, description="Unique, case-insensitively.")
     description: str = Field(default="", max_length=1000)
     labels: Labels = Field(default_factory=dict, max_length=32, description=LABELS_DESCRIPTION)
+
+
+class RoleFields(NamedFields):
+    """A custom role."""
 
 
 class NewRole(RoleFields):
@@ -156,12 +160,9 @@ class PolicyPage(BaseModel):
     paging: Paging
 
 
-class PolicyFields(Body):
+class PolicyFields(NamedFields):
     """A custom permission policy (its document is validated against the action catalog)."""
 
-    name: str = Field(min_length=1, max_length=100, description="Unique, case-insensitively.")
-    description: str = Field(default="", max_length=1000)
-    labels: Labels = Field(default_factory=dict, max_length=32, description=LABELS_DESCRIPTION)
     document: dict[str, Any] = Field(
         description='The document, e.g. `{"statement": [{"effect": "allow", "actions": ["iam:Get<.*>"], '
         '"resources": ["*"]}]}`.'

@@ -45,7 +45,8 @@ from gatehouse.iam.config_changes import ObjectChange
 from gatehouse.iam.config_export import APPLY_ACTION
 from gatehouse.iam.config_file import Locator
 from gatehouse.iam.config_model import ConfigFile, fold
-from gatehouse.iam.config_plan import GrantPayload, OptionPayload, Plan, PolicyPayload, RolePayload, TablePayload, plan
+from gatehouse.iam.config_payloads import GrantPayload, OptionPayload, PolicyPayload, RolePayload, TablePayload
+from gatehouse.iam.config_plan import Plan, plan
 from gatehouse.iam.login_options import OptionInput
 from gatehouse.iam.resource_names import LABELLED, parse_resource
 from gatehouse.iam.scim_control import IssuedToken

@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-import anyio
-
 from gatehouse.iam.audit import Change, Origin, record
+from gatehouse.iam.background import repeating
 from gatehouse.store import access_requests as request_store
 from gatehouse.store import grants as grant_store
 from gatehouse.store.access_requests import AccessRequest
@@ -117,21 +116,11 @@ async def settling(db: Database, interval: float) -> AsyncIterator[None]:
     """Settle expired grants and requests in the background while the block runs (see the module). A database
     error is logged and retried at the next turn."""
 
-    async def loop() -> None:
-        while True:
-            pause = interval
-            try:
-                settled = await settle_all(db)
-                if settled:
-                    log.info("recorded the end of %d time-bound grant(s) or request(s)", settled)
-                pause = await _pause(db, interval)
-            except Exception:
-                log.exception("settling expired grants failed; retrying at the next turn")
-            await anyio.sleep(pause)
+    async def turn() -> float:
+        settled = await settle_all(db)
+        if settled:
+            log.info("recorded the end of %d time-bound grant(s) or request(s)", settled)
+        return await _pause(db, interval)
 
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(loop)
-        try:
-            yield
-        finally:
-            tasks.cancel_scope.cancel()
+    async with repeating(turn, interval, log, "settling expired grants failed; retrying at the next turn"):
+        yield

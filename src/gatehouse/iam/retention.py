@@ -15,9 +15,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-import anyio
-
 from gatehouse.iam.audit import purge_expired
+from gatehouse.iam.background import repeating
 from gatehouse.store import saml_assertions, sessions, sso_states
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
@@ -39,23 +38,15 @@ async def purging(
 ) -> AsyncIterator[None]:
     """Run the purges in the background while the block runs (sessions too when ``idle`` is given)."""
 
-    async def loop() -> None:
-        while True:
-            try:
-                gone = await purge_expired(db, retention)
-                if gone:
-                    log.info("audit log: purged %d record(s) older than %s", gone, retention)
-                if idle is not None:
-                    states, ended = await purge_stale(db, idle)
-                    if states or ended:
-                        log.info("purged %d abandoned SSO sign-in(s) and %d expired session(s)", states, ended)
-            except Exception:
-                log.exception("purge failed; retrying at the next run")
-            await anyio.sleep(interval)
+    async def turn() -> float:
+        gone = await purge_expired(db, retention)
+        if gone:
+            log.info("audit log: purged %d record(s) older than %s", gone, retention)
+        if idle is not None:
+            states, ended = await purge_stale(db, idle)
+            if states or ended:
+                log.info("purged %d abandoned SSO sign-in(s) and %d expired session(s)", states, ended)
+        return interval
 
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(loop)
-        try:
-            yield
-        finally:
-            tasks.cancel_scope.cancel()
+    async with repeating(turn, interval, log, "purge failed; retrying at the next run"):
+        yield

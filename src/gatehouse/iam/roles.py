@@ -265,11 +265,16 @@ def _target_user(connection: Connection, user_id: str) -> StoredUser:
     return user
 
 
-def _refuse_super_admin_account(user: StoredUser, what: str) -> None:
+def _user_to_change(connection: Connection, principal: Principal, user_id: str, action: str, what: str) -> StoredUser:
+    """The user whose ``what`` (roles, permission boundaries) the principal changes by ``action``; never a Super
+    Admin account (:class:`Protected`)."""
+    user = _target_user(connection, user_id)
+    require(principal, action, resource_name("user", user.id))
     if user.super_admin:
         raise Protected(
             f"{user.user_name} is a Super Admin account: it holds every permission, and {what} do not apply to it."
         )
+    return user
 
 
 def roles_of_user(connection: Connection, principal: Principal, user_id: str) -> tuple[HeldRole, ...]:
@@ -281,9 +286,7 @@ def roles_of_user(connection: Connection, principal: Principal, user_id: str) ->
 
 def assign_role(connection: Connection, principal: Principal, user_id: str, role_id: str) -> bool:
     """Give a user a role directly; ``False`` if they held it directly already."""
-    user = _target_user(connection, user_id)
-    require(principal, "iam:UpdateUserRole", resource_name("user", user.id))
-    _refuse_super_admin_account(user, "roles")
+    user = _user_to_change(connection, principal, user_id, "iam:UpdateUserRole", "roles")
     _refuse_super_admin_role(_load_roles(connection, [role_id]), to="to a user")
     now = utcnow()
     settle(connection, now)  # a time-bound grant that has ended is recorded and gone: this one takes
@@ -301,9 +304,7 @@ def set_user_roles(
     connection: Connection, principal: Principal, user_id: str, role_ids: Sequence[str]
 ) -> AssignmentChange:
     """Make the user's directly assigned roles exactly ``role_ids`` (roles through groups and SSO stay)."""
-    user = _target_user(connection, user_id)
-    require(principal, "iam:UpdateUserRole", resource_name("user", user.id))
-    _refuse_super_admin_account(user, "roles")
+    user = _user_to_change(connection, principal, user_id, "iam:UpdateUserRole", "roles")
     wanted = checked_ids(role_ids, "roles")
     _refuse_super_admin_role(_load_roles(connection, wanted), to="to a user")
     settle(connection)  # ended time-bound grants recorded and gone first: they are neither kept nor "held"
@@ -331,9 +332,7 @@ def set_boundaries(
     connection: Connection, principal: Principal, user_id: str, policy_ids: Sequence[str]
 ) -> AssignmentChange:
     """Make the user's permission boundaries exactly ``policy_ids`` (empty: no boundary)."""
-    user = _target_user(connection, user_id)
-    require(principal, "iam:UpdateUserBoundary", resource_name("user", user.id))
-    _refuse_super_admin_account(user, "permission boundaries")
+    user = _user_to_change(connection, principal, user_id, "iam:UpdateUserBoundary", "permission boundaries")
     wanted = checked_ids(policy_ids, "boundaries")
     load_policies(connection, wanted)
     added, removed = policy_store.set_boundaries(connection, user.id, wanted, MANUAL, principal.actor, utcnow())

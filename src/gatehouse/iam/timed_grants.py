@@ -9,8 +9,10 @@ moved, or removed (``until`` ``None``: until taken away). The moment must be in 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, Literal
 
 from gatehouse.errors import InvalidInput, NotFound, Protected
 from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, Principal, require
@@ -60,10 +62,7 @@ def grant_role_until(
     require(principal, "iam:UpdateUserRole", resource_name("user", user.id))
     if user.super_admin:
         raise Protected(f"{user.user_name} is a Super Admin account: roles do not apply to it.")
-    role = _role(connection, role_id)
-    now = utcnow()
-    ends = check_until(until, now)
-    settle(connection, now)  # an earlier grant that has ended is recorded as ended before this one replaces it
+    role, now, ends = _giving(connection, role_id, until)
     grant_store.grant_role(connection, user.id, role.id, MANUAL, principal.actor, now, ends)
     return role
 
@@ -76,12 +75,21 @@ def bind_group_role_until(
     if group is None:
         raise NotFound("There is no such group. It may have been deleted by the identity provider.")
     require(principal, "iam:UpdateGroupBinding", resource_name("group", group.id))
+    role, now, ends = _giving(connection, role_id, until)
+    grant_store.bind_role(connection, group.id, role.id, principal.actor, now, ends)
+    return role
+
+
+def _giving(
+    connection: Connection, role_id: str, until: datetime | None
+) -> tuple[StoredRole, datetime, datetime | None]:
+    """Before a role is given until ``until``: the role (never Super Admin), now, and the end checked; an earlier
+    grant or binding that has ended is recorded as ended, before the new one replaces it."""
     role = _role(connection, role_id)
     now = utcnow()
     ends = check_until(until, now)
-    settle(connection, now)  # an earlier binding that has ended is recorded as ended before this one replaces it
-    grant_store.bind_role(connection, group.id, role.id, principal.actor, now, ends)
-    return role
+    settle(connection, now)
+    return role, now, ends
 
 
 def revoke_grant(connection: Connection, principal: Principal, user_id: str, role_id: str, source: str) -> bool:
@@ -96,11 +104,22 @@ def revoke_grant(connection: Connection, principal: Principal, user_id: str, rol
     return role_store.unassign(connection, user.id, role_id, source)
 
 
-def require_grant(connection: Connection, principal: Principal, user_id: str) -> None:
-    """Refused (403) unless the principal may change the user's roles: before showing the form."""
-    require(principal, "iam:UpdateUserRole", resource_name("user", user_id))
+@dataclass(frozen=True)
+class Holder:
+    """Who an administrator gives a role until a moment: a user (a direct grant) or a group (a binding)."""
+
+    kind: Literal["user", "group"]
+    action: str
+    """The action that gives the role and takes it away, on the user or the group (the audit record's event)."""
+    gives: str
+    takes: str
+    """How an audit record's details name giving and taking the role away."""
+    give_until: Callable[[Connection, Principal, str, str, datetime | None], StoredRole]
+
+    def require(self, principal: Principal, holder_id: str) -> None:
+        """Refused (403) unless the principal may change the holder's roles: before showing the form."""
+        require(principal, self.action, resource_name(self.kind, holder_id))
 
 
-def require_bind(connection: Connection, principal: Principal, group_id: str) -> None:
-    """Refused (403) unless the principal may change the group's roles: before showing the form."""
-    require(principal, "iam:UpdateGroupBinding", resource_name("group", group_id))
+USER: Final = Holder("user", "iam:UpdateUserRole", "grant_role", "revoke_role", grant_role_until)
+GROUP: Final = Holder("group", "iam:UpdateGroupBinding", "bind_role", "unbind_role", bind_group_role_until)

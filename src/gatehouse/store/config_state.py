@@ -16,6 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gatehouse.store import users as user_store
 from gatehouse.store.batches import in_chunks
 from gatehouse.store.gateway_labels import StoredLabels
 from gatehouse.store.holdings import unexpired
@@ -163,7 +164,7 @@ def other_role_holders(
         user_roles.c.source != MANUAL,
         unexpired(user_roles.c.expires_at, now or utcnow()),
     )
-    return _named(connection, user_roles.c.user_id, condition, limit)
+    return user_store.named_in(connection, user_roles.c.user_id, condition, limit)
 
 
 def expired_rows(
@@ -189,20 +190,7 @@ def other_boundary_holders(connection: Connection, policy_id: str, limit: int = 
     """How many users have the policy as a boundary otherwise than by hand (SSO role mapping), and the first
     ``limit`` user names."""
     condition = sa.and_(user_boundaries.c.policy_id == policy_id, user_boundaries.c.source != MANUAL)
-    return _named(connection, user_boundaries.c.user_id, condition, limit)
-
-
-def _named(
-    connection: Connection, user_id: sa.Column[str], condition: sa.ColumnElement[bool], limit: int
-) -> tuple[int, list[str]]:
-    count = connection.execute(sa.select(sa.func.count(sa.distinct(user_id))).where(condition)).scalar_one()
-    names = connection.execute(
-        sa.select(users.c.user_name)
-        .where(users.c.id.in_(sa.select(user_id).where(condition)))
-        .order_by(users.c.user_name_lower)
-        .limit(limit)
-    ).scalars()
-    return int(count), list(names)
+    return user_store.named_in(connection, user_boundaries.c.user_id, condition, limit)
 
 
 def all_labels(connection: Connection) -> list[StoredLabels]:

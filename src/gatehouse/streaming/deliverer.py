@@ -25,9 +25,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
 
-import anyio
-
 from gatehouse.iam.audit_sinks import secret_of
+from gatehouse.iam.background import repeating
 from gatehouse.secrets_box import LazySecretBox, SecretBox, SecretBoxError
 from gatehouse.store import audit_outbox as outbox
 from gatehouse.store import audit_sinks as sinks
@@ -156,19 +155,11 @@ async def delivering(deliverer: Deliverer, poll: float) -> AsyncIterator[None]:
     """Run the deliverer in the background while the block runs: a turn, then another at once while there was
     something to deliver, else after ``poll`` seconds. An error is logged and the next turn tries again."""
 
-    async def loop() -> None:
-        while True:
-            busy = 0
-            try:
-                busy = await deliverer.run_once()
-            except Exception:
-                log.exception("audit streaming: a delivery turn failed; trying again")
-            await anyio.sleep(0 if busy else poll)
+    async def turn() -> float:
+        return 0 if await deliverer.run_once() else poll
 
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(loop)
+    async with repeating(turn, poll, log, "audit streaming: a delivery turn failed; trying again"):
         try:
             yield
         finally:
-            tasks.cancel_scope.cancel()
             deliverer.close()

@@ -8,6 +8,7 @@ own request; ``iam:UpdateUserRole`` / ``iam:UpdateGroupBinding`` for time-bound 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
@@ -15,13 +16,15 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from gatehouse.api.auth import CallerDep
-from gatehouse.api.context import ApiDep
+from gatehouse.api.context import Api, ApiDep, Caller
 from gatehouse.api.errors import responses
 from gatehouse.iam import access_requests as access
 from gatehouse.iam import roles as rbac
 from gatehouse.iam import timed_grants
 from gatehouse.iam.audit import Change
+from gatehouse.iam.timed_grants import Holder
 from gatehouse.store.access_requests import AccessRequest, HeldForAWhile, Requestable
+from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
 
 router = APIRouter(tags=["Access requests"])
@@ -313,11 +316,7 @@ async def give_up(role_id: Id, caller: CallerDep, api: ApiDep) -> Response:
     tags=["Users"],
 )
 async def grant_role(user_id: Id, role_id: Id, body: Until, caller: CallerDep, api: ApiDep) -> dict[str, Any]:
-    until = body.expires_at.isoformat() if body.expires_at else None
-    change = Change("iam:UpdateUserRole", "user", user_id, {"grant_role": role_id, "expires_at": until})
-    work = lambda c: timed_grants.grant_role_until(c, caller.principal, user_id, role_id, body.expires_at)  # noqa: E731
-    role = await api.change(caller, change, work)
-    return {"user_id": user_id, "role_id": role.id, "role": role.name, "expires_at": until}
+    return await _give(timed_grants.USER, user_id, role_id, body, caller, api)
 
 
 @router.delete(
@@ -336,10 +335,8 @@ async def revoke_role(
     api: ApiDep,
     source: Annotated[Literal["manual", "request", "sso"], Query()] = "manual",
 ) -> Response:
-    change = Change("iam:UpdateUserRole", "user", user_id, {"revoke_role": role_id, "source": source})
     work = lambda c: timed_grants.revoke_grant(c, caller.principal, user_id, role_id, source)  # noqa: E731
-    await api.change(caller, change, work)
-    return Response(status_code=204)
+    return await _take(timed_grants.USER, user_id, role_id, work, caller, api, source=source)
 
 
 @router.put(
@@ -350,11 +347,7 @@ async def revoke_role(
     tags=["Groups"],
 )
 async def bind_role(group_id: Id, role_id: Id, body: Until, caller: CallerDep, api: ApiDep) -> dict[str, Any]:
-    until = body.expires_at.isoformat() if body.expires_at else None
-    change = Change("iam:UpdateGroupBinding", "group", group_id, {"bind_role": role_id, "expires_at": until})
-    work = lambda c: timed_grants.bind_group_role_until(c, caller.principal, group_id, role_id, body.expires_at)  # noqa: E731
-    role = await api.change(caller, change, work)
-    return {"group_id": group_id, "role_id": role.id, "role": role.name, "expires_at": until}
+    return await _give(timed_grants.GROUP, group_id, role_id, body, caller, api)
 
 
 @router.delete(
@@ -366,6 +359,29 @@ async def bind_role(group_id: Id, role_id: Id, body: Until, caller: CallerDep, a
     tags=["Groups"],
 )
 async def unbind_role(group_id: Id, role_id: Id, caller: CallerDep, api: ApiDep) -> Response:
-    change = Change("iam:UpdateGroupBinding", "group", group_id, {"unbind_role": role_id})
-    await api.change(caller, change, lambda c: rbac.unbind_group_role(c, caller.principal, group_id, role_id))
+    work = lambda c: rbac.unbind_group_role(c, caller.principal, group_id, role_id)  # noqa: E731
+    return await _take(timed_grants.GROUP, group_id, role_id, work, caller, api)
+
+
+async def _give(holder: Holder, holder_id: str, role_id: str, body: Until, caller: Caller, api: Api) -> dict[str, Any]:
+    """Give ``holder_id`` the role until ``body.expires_at``, audited; what it now holds."""
+    until = body.expires_at.isoformat() if body.expires_at else None
+    change = Change(holder.action, holder.kind, holder_id, {holder.gives: role_id, "expires_at": until})
+    work = lambda c: holder.give_until(c, caller.principal, holder_id, role_id, body.expires_at)  # noqa: E731
+    role = await api.change(caller, change, work)
+    return {f"{holder.kind}_id": holder_id, "role_id": role.id, "role": role.name, "expires_at": until}
+
+
+async def _take(
+    holder: Holder,
+    holder_id: str,
+    role_id: str,
+    work: Callable[[Connection], bool],
+    caller: Caller,
+    api: Api,
+    **details: str,
+) -> Response:
+    """Take the role away from ``holder_id`` by ``work``, audited (``details``: more of what the record says)."""
+    change = Change(holder.action, holder.kind, holder_id, {holder.takes: role_id, **details})
+    await api.change(caller, change, work)
     return Response(status_code=204)

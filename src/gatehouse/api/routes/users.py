@@ -10,6 +10,7 @@ the ``role_ids`` body of a user's roles; boundaries have their own call here (no
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Path, Query, Response
@@ -35,6 +36,8 @@ from gatehouse.errors import Forbidden, InvalidInput
 from gatehouse.iam import roles as rbac
 from gatehouse.iam import users as admin
 from gatehouse.iam.audit import Change
+from gatehouse.iam.roles import AssignmentChange
+from gatehouse.store.database import Connection
 from gatehouse.store.directory import DirectoryQuery
 
 router = APIRouter(prefix="/users", tags=["Users"])
@@ -263,14 +266,9 @@ async def hand_over_user(user_id: UserId, caller: CallerDep, api: ApiDep) -> Use
     responses=responses(400, 401, 403, 404, 422),
 )
 async def set_user_roles(user_id: UserId, body: RoleIds, caller: CallerDep, api: ApiDep) -> AssignmentResult:
-    done = await api.change(
-        caller,
-        Change("iam:UpdateUserRole", KIND, user_id, {"role_ids": body.role_ids}),
-        lambda c: rbac.set_user_roles(c, caller.principal, user_id, body.role_ids),
-        describe=lambda result, change: change.about(added=list(result.added), removed=list(result.removed)),
-    )
-    user = await detail_or_none(api, caller, user_id)
-    return AssignmentResult(added=list(done.added), removed=list(done.removed), user=user)
+    change = Change("iam:UpdateUserRole", KIND, user_id, {"role_ids": body.role_ids})
+    work = lambda c: rbac.set_user_roles(c, caller.principal, user_id, body.role_ids)  # noqa: E731
+    return await _assign(user_id, change, work, caller, api)
 
 
 @router.put(
@@ -282,11 +280,21 @@ async def set_user_roles(user_id: UserId, body: RoleIds, caller: CallerDep, api:
     responses=responses(400, 401, 403, 404, 422),
 )
 async def set_user_boundaries(user_id: UserId, body: PolicyIds, caller: CallerDep, api: ApiDep) -> AssignmentResult:
+    change = Change("iam:UpdateUserBoundary", KIND, user_id, {"policy_ids": body.policy_ids})
+    work = lambda c: rbac.set_boundaries(c, caller.principal, user_id, body.policy_ids)  # noqa: E731
+    return await _assign(user_id, change, work, caller, api)
+
+
+async def _assign(
+    user_id: str, change: Change, work: Callable[[Connection], AssignmentChange], caller: Caller, api: Api
+) -> AssignmentResult:
+    """Set what the user is assigned (roles, boundaries) by ``work``, audited with what was added and removed;
+    the user as they are after."""
     done = await api.change(
         caller,
-        Change("iam:UpdateUserBoundary", KIND, user_id, {"policy_ids": body.policy_ids}),
-        lambda c: rbac.set_boundaries(c, caller.principal, user_id, body.policy_ids),
-        describe=lambda result, change: change.about(added=list(result.added), removed=list(result.removed)),
+        change,
+        work,
+        describe=lambda result, recorded: recorded.about(added=list(result.added), removed=list(result.removed)),
     )
     user = await detail_or_none(api, caller, user_id)
     return AssignmentResult(added=list(done.added), removed=list(done.removed), user=user)

@@ -19,6 +19,7 @@ from gatehouse.errors import GatehouseError, InvalidInput
 from gatehouse.iam import roles as rbac
 from gatehouse.iam import timed_grants
 from gatehouse.iam.audit import Change
+from gatehouse.iam.timed_grants import Holder
 from gatehouse.store.database import Connection
 from gatehouse.store.roles import StoredRole
 from gatehouse.web.actions import act_or_show, form_text, refused
@@ -39,13 +40,11 @@ def posted_until(request: Request) -> datetime | None:
         raise InvalidInput("Until: a date (YYYY-MM-DD) and a time (HH:MM), UTC.") from None
 
 
-async def _form(request: Request, target: str, back: str, status: int = 200, error: str | None = None) -> Response:
-    principal, params = principal_of(request), request.path_params
-    check = timed_grants.require_grant if target == "user" else timed_grants.require_bind
-    target_id = params["user_id"] if target == "user" else params["group_id"]
+async def _form(request: Request, holder: Holder, back: str, status: int = 200, error: str | None = None) -> Response:
+    principal, holder_id = principal_of(request), request.path_params[f"{holder.kind}_id"]
 
     def read(connection: Connection) -> list[StoredRole]:
-        check(connection, principal, target_id)
+        holder.require(principal, holder_id)
         return rbac.viewable_roles(connection, principal)
 
     try:
@@ -54,52 +53,39 @@ async def _form(request: Request, target: str, back: str, status: int = 200, err
         return refused(request, exc, back)
     values = {name: form_text(request, name, 64) for name in ("role_id", "date", "time")} if error else {}
     return dashboard_of(request).render(
-        request, "access/timed_grant.html", status=status, error=error, target=target, back=back,
+        request, "access/timed_grant.html", status=status, error=error, target=holder.kind, back=back,
         roles=[role for role in roles if not role.built_in], values=values,
     )  # fmt: skip
 
 
 @page
 async def for_user(request: Request) -> Response:
-    principal, user_id = principal_of(request), request.path_params["user_id"]
-    back = f"{USERS}/{user_id}"
-    if request.method == "GET":
-        return await _form(request, "user", back)
-    role_id = form_text(request, "role_id", 64)
-
-    def work(connection: Connection) -> StoredRole:
-        return timed_grants.grant_role_until(connection, principal, user_id, role_id, posted_until(request))
-
-    return await act_or_show(
-        request,
-        Change("iam:UpdateUserRole", "user", user_id, {"grant_role": role_id, "until": form_text(request, "date", 20)}),
-        work,
-        back=back,
-        show_again=lambda exc: _form(request, "user", back, exc.status, exc.detail),
-        done=lambda role: (back, f"{role.name} granted{_until_text(request)}."),
-    )
+    return await _give(request, timed_grants.USER, USERS, "granted")
 
 
 @page
 async def for_group(request: Request) -> Response:
-    principal, group_id = principal_of(request), request.path_params["group_id"]
-    back = f"{GROUPS}/{group_id}"
+    return await _give(request, timed_grants.GROUP, GROUPS, "bound to the group")
+
+
+async def _give(request: Request, holder: Holder, pages: str, done: str) -> Response:
+    """The form (GET), or the role given until the posted moment (POST), audited; back to the holder's page."""
+    principal, holder_id = principal_of(request), request.path_params[f"{holder.kind}_id"]
+    back = f"{pages}/{holder_id}"
     if request.method == "GET":
-        return await _form(request, "group", back)
+        return await _form(request, holder, back)
     role_id = form_text(request, "role_id", 64)
 
     def work(connection: Connection) -> StoredRole:
-        return timed_grants.bind_group_role_until(connection, principal, group_id, role_id, posted_until(request))
+        return holder.give_until(connection, principal, holder_id, role_id, posted_until(request))
 
     return await act_or_show(
         request,
-        Change(
-            "iam:UpdateGroupBinding", "group", group_id, {"bind_role": role_id, "until": form_text(request, "date", 20)}
-        ),
+        Change(holder.action, holder.kind, holder_id, {holder.gives: role_id, "until": form_text(request, "date", 20)}),
         work,
         back=back,
-        show_again=lambda exc: _form(request, "group", back, exc.status, exc.detail),
-        done=lambda role: (back, f"{role.name} bound to the group{_until_text(request)}."),
+        show_again=lambda exc: _form(request, holder, back, exc.status, exc.detail),
+        done=lambda role: (back, f"{role.name} {done}{_until_text(request)}."),
     )
 
 
