@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -174,6 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(line)
     finally:
         db.dispose()
+        shutil.rmtree(workdir, ignore_errors=True)  # a 100,000-user SQLite file is over 200 MB
         if schema is not None:
             with admin.begin() as connection:
                 connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
