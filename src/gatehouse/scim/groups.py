@@ -89,6 +89,7 @@ class GroupService:
         caller: object = None,
     ) -> Rendered:
         """PUT /Groups/{id} (RFC 7644 §3.5.1): the member list becomes the one given (none if absent)."""
+        store.lock(connection, group_id)  # concurrent writes of one group queue up: none fails with 412 unasked
         stored = self._load(connection, group_id)
         expected = precondition.check(stored.version) if precondition else stored.version
         parsed = parse_group(body)
@@ -112,7 +113,9 @@ class GroupService:
         *,
         caller: object = None,
     ) -> Rendered | None:
-        """PATCH /Groups/{id} (RFC 7644 §3.5.2). Returns the resource only when ``projection`` is given."""
+        """PATCH /Groups/{id} (RFC 7644 §3.5.2). Returns the resource only when ``projection`` is given. Entra ID
+        sends membership changes of one group in parallel: they queue on the group's row lock."""
+        store.lock(connection, group_id)
         stored = self._load(connection, group_id)
         expected = precondition.check(stored.version) if precondition else stored.version
         doc = orjson.loads(stored.data)

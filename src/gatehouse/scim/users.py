@@ -143,6 +143,7 @@ class UserService:
     ) -> Rendered:
         """PUT /Users/{id} (RFC 7644 §3.5.1). ``active``, ``externalId`` and a stored password are
         kept when the body omits them (Okta's PUT leaves them out)."""
+        store.lock(connection, user_id)  # concurrent writes of one user queue up: none fails with 412 unasked
         stored = self._load(connection, user_id)
         expected = precondition.check(stored.version) if precondition else stored.version
         parsed = parse_user(body)
@@ -163,7 +164,9 @@ class UserService:
         *,
         caller: ScimClient | None = None,
     ) -> Rendered:
-        """PATCH /Users/{id} (RFC 7644 §3.5.2): load, apply, validate, write at the loaded version."""
+        """PATCH /Users/{id} (RFC 7644 §3.5.2): lock, load, apply, validate, write at the loaded version (a
+        concurrent PATCH waits for this one rather than failing with 412 when the client sent no ``If-Match``)."""
+        store.lock(connection, user_id)
         stored = self._load(connection, user_id)
         expected = precondition.check(stored.version) if precondition else stored.version
         doc = orjson.loads(stored.data)

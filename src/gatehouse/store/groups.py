@@ -65,6 +65,14 @@ def get(connection: Connection, group_id: str) -> StoredResource | None:
     return to_group(row) if row else None
 
 
+def lock(connection: Connection, group_id: str) -> bool:
+    """Lock the group's row until the transaction ends (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write
+    transaction already holds the only write lock); returns whether the group exists."""
+    return (
+        connection.execute(sa.select(groups.c.id).where(groups.c.id == group_id).with_for_update()).first() is not None
+    )
+
+
 def search(
     connection: Connection,
     condition: sa.ColumnElement[bool] | None,
