@@ -186,9 +186,13 @@ def test_names_are_unique_ignoring_case(client: TestClient, admin: dict[str, str
         ({"scopes": 'openid "quoted"'}, 400, "not valid"),
         ({"issuer": "http://idp.example.com"}, 400, "https"),
         ({"issuer": "https://idp.example.com/?tenant=1"}, 400, "https URL"),
-        ({"rules": [{**RULE, "attribute": "groups"}]}, 400, "Rule 1, attribute"),
-        ({"rules": [RULE, {**RULE, "operation": "regex", "value": "(a+)+"}]}, 400, "Rule 2, value"),
-        ({"rules": [{**RULE, "target_id": "No such role"}]}, 400, "Rule 1, target_id"),
+        ({"rules": [{**RULE, "attribute": "groups"}]}, 400, "In rule 1, the attribute must be a JSONPath"),
+        (
+            {"rules": [RULE, {**RULE, "operation": "regex", "value": "(a+)+"}]},
+            400,
+            "In rule 2, the value is an unsafe regular expression",
+        ),
+        ({"rules": [{**RULE, "target_id": "No such role"}]}, 400, "In rule 1, there is no role with the id or name"),
         ({"rules": [{**RULE, "target_id": "Super Admin"}]}, 400, "cannot be granted"),
         ({"rules": [{**RULE, "kind": "boundary", "target_id": "Viewer"}]}, 400, "no permission policy"),
         ({"rules": [{**RULE, "operation": "equals"}]}, 422, "rules.0.operation"),
@@ -216,7 +220,8 @@ def test_a_change_is_checked_like_a_creation(client: TestClient, admin: dict[str
     assert "openid" in error["detail"]
     bad_rule = {"rules": [{**RULE, "value": ""}]}
     assert (
-        "Rule 1, value" in assert_error(client.patch(f"{L}/{option_id}", headers=admin, json=bad_rule), 400)["detail"]
+        "In rule 1, give the value"
+        in assert_error(client.patch(f"{L}/{option_id}", headers=admin, json=bad_rule), 400)["detail"]
     )
     assert client.get(f"{L}/{option_id}", headers=admin).json()["version"] == 1
 
@@ -278,7 +283,7 @@ def test_dry_run_of_rules_and_of_an_options_rules(client: TestClient, db: Databa
     assert missing.json()["rules"][0]["target"]["problem"] == "no such role"
 
     assert (
-        "Rule 1, attribute"
+        "In rule 1, the attribute"
         in assert_error(
             client.post(f"{L}/dry_run", headers=admin, json={"rules": [{**RULE, "attribute": "x"}], "claims": {}}), 400
         )["detail"]

@@ -1,7 +1,7 @@
 """LDAP and SAML login options in a real browser: an administrator adds each one in Organization → Settings →
 Login Options, tests the directory from the option's page, enables it (a new option starts disabled), and a
 person signs in through it end to end (a real slapd; a real SimpleSAMLphp with its own login page), landing
-with the role the rules give. The pictures of the README's LDAP and SAML sections are taken here.
+with the role the rules give. The pictures of the LDAP and SAML guides are taken here.
 """
 
 from __future__ import annotations
@@ -28,10 +28,6 @@ from support.slapd import PASSWORD, PEOPLE, SERVICE_DN, SERVICE_PASSWORD, Direct
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-LDAP_RULES = """[
-  {"kind": "role", "target_id": "Viewer", "attribute": "$.memberOf[*]", "operation": "contains_string",
-   "value": "cn=sre"}
-]"""
 SAML_RULES = """[
   {"kind": "role", "target_id": "Viewer", "attribute": "$.groups[*]", "operation": "exact_match", "value": "sre"}
 ]"""
@@ -76,7 +72,10 @@ def test_ldap_option_set_up_tested_and_used_to_sign_in(
     admin.locator("#base_dn").fill(PEOPLE)
     admin.locator("#bind_dn").fill(SERVICE_DN)
     admin.locator("#client_secret").fill(SERVICE_PASSWORD)
-    admin.locator("#rules").fill(LDAP_RULES)
+    admin.locator("#rules-0-target").select_option(label="Viewer")  # the rule as a row
+    admin.locator("#rules-0-attribute").fill("$.memberOf[*]")
+    admin.locator("#rules-0-operation").select_option("contains_string")
+    admin.locator("#rules-0-value").fill("cn=sre")
     admin.get_by_role("button", name="Add login option").click()
     expect(admin.locator("h1")).to_have_text("Corp LDAP")
 
@@ -117,8 +116,9 @@ def test_saml_option_set_up_and_used_to_sign_in_through_the_idp(
     admin.locator("#name").fill("Corp SAML")
     admin.locator("#idp_metadata_url").fill(idp.metadata_url)
     admin.locator("#username_attribute").fill("uid")
+    admin.get_by_text("Advanced: edit the rules as JSON").click()  # the rules as JSON
     admin.locator("#rules").fill(SAML_RULES)
-    admin.get_by_role("button", name="Add login option").click()
+    admin.get_by_role("button", name="Save with these JSON rules").click()
     expect(admin.locator("h1")).to_have_text("Corp SAML")
     expect(admin.locator("#acs-url")).to_have_text(acs)  # what was registered before saving stays right
     idp.register_sp(admin.locator("#sp-entity-id").inner_text().strip(), acs)

@@ -72,8 +72,9 @@ def test_sso_sign_in_with_role_mapping_in_the_browser(
     admin.get_by_label("Client ID").fill(client_id)
     admin.get_by_label("Client secret").fill(secret)
     admin.get_by_label("Scopes").fill("openid profile email groups")
-    admin.get_by_label("Rules").fill(RULES)
-    admin.get_by_role("button", name="Add login option").click()
+    admin.get_by_text("Advanced: edit the rules as JSON").click()
+    admin.get_by_label("Rules as JSON").fill(RULES)
+    admin.get_by_role("button", name="Save with these JSON rules").click()
     expect(admin.get_by_role("status")).to_contain_text("Login option Canaille created, disabled.")
 
     # The setup page shows the URIs to register at the provider, and the rule as stated.

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from gatehouse.iam import login_options as uc
-from gatehouse.iam import policies, scim_control
+from gatehouse.iam import policies, role_mapping_rules, scim_control
 from gatehouse.iam import roles as rbac
 from gatehouse.iam.audit import Origin, audited_sync
 from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, Principal, load_principal
@@ -209,17 +209,17 @@ def test_nobody_reads_without_the_get_permission(world: World, db: Database) -> 
         with pytest.raises(Forbidden):
             uc.state(connection, nobody, PUBLIC)
         with pytest.raises(Forbidden):
-            uc.dry_run(connection, nobody, "[]", "{}")
+            role_mapping_rules.dry_run(connection, nobody, "[]", "{}")
 
 
 def test_rule_targets_must_exist_and_are_named_by_number(world: World) -> None:
     good = {"target_id": world.ops_role, "attribute": "$.groups[*]", "operation": "exact_match", "value": "ops"}
     missing = {**good, "target_id": "no-such-role"}
-    with pytest.raises(InvalidInput, match=r"^Rule 2, target_id: there is no role with the id or name 'no-such-role'"):
+    with pytest.raises(InvalidInput, match=r"^In rule 2, there is no role with the id or name “no-such-role”\.$"):
         _create(world, rules=[good, missing])
-    with pytest.raises(InvalidInput, match=r"^Rule 1, target_id: there is no permission policy"):
+    with pytest.raises(InvalidInput, match=r"^In rule 1, there is no permission policy"):
         _create(world, rules=[{**good, "kind": "boundary"}])  # a role's id is no policy
-    with pytest.raises(InvalidInput, match=r"^Rule 2, operation: unknown operation 'equals'"):
+    with pytest.raises(InvalidInput, match=r"^In rule 2, the operation “equals” is not one of exact_match, "):
         _create(world, rules=[good, {**good, "operation": "equals"}])
     view = _create(world, rules=[good, {**good, "kind": "boundary", "target_id": "READ-ONLY"}])
     assert [(r.kind, r.target_id) for r in view.rules] == [("role", world.ops_role), ("boundary", world.boundary)]
@@ -228,7 +228,7 @@ def test_rule_targets_must_exist_and_are_named_by_number(world: World) -> None:
 @pytest.mark.parametrize("target", [SUPER_ADMIN_ROLE_ID, "Super Admin", "super admin"])
 def test_the_super_admin_role_is_never_a_mapping_target(world: World, target: str) -> None:
     rule = {"target_id": target, "attribute": "$.groups[*]", "operation": "exact_match", "value": "admins"}
-    with pytest.raises(InvalidInput, match=r"^Rule 1, target_id: the built-in role 'Super Admin' cannot be granted"):
+    with pytest.raises(InvalidInput, match=r"^In rule 1, the built-in role Super Admin cannot be granted"):
         _create(world, rules=[rule])
     view = _create(world)
     with pytest.raises(InvalidInput, match="Super Admin accounts only"):
@@ -316,7 +316,7 @@ def test_dry_run_names_targets_and_the_matching_rule(world: World) -> None:
     ]  # fmt: skip
     claims = {"sub": "1", "groups": ["eng", "devops"], "department": "Support"}
     with world.db.snapshot() as connection:
-        result = uc.dry_run(connection, world.viewer, orjson.dumps(rules).decode(), claims)
+        result = role_mapping_rules.dry_run(connection, world.viewer, orjson.dumps(rules).decode(), claims)
     assert [o.matched for o in result.outcomes] == [False, True, True, True]
     second = result.outcomes[1]
     assert (second.number, second.target.name, second.value, second.location) == (2, "Ops", "devops", "$['groups'][1]")
@@ -325,12 +325,19 @@ def test_dry_run_names_targets_and_the_matching_rule(world: World) -> None:
     assert [(g.target.name, g.rule) for g in result.boundaries] == [("read-only", 3)]
     as_json = result.to_json()
     assert as_json["roles"][0] == {"kind": "role", "id": world.ops_role, "name": "Ops", "problem": None, "rule": 2}
-    with world.db.snapshot() as connection, pytest.raises(InvalidInput, match=r"^Claims: must be a JSON object"):
-        uc.dry_run(connection, world.viewer, rules, "[1]")
-    with world.db.snapshot() as connection, pytest.raises(InvalidInput, match=r"^Rule 1, value: is required"):
-        uc.dry_run(connection, world.viewer, [{k: v for k, v in rules[0].items() if k != "value"}], "{}")
-    with world.db.snapshot() as connection, pytest.raises(InvalidInput, match=r"^Rules: not valid JSON"):
-        uc.dry_run(connection, world.viewer, "[{", "{}")
+    with (
+        world.db.snapshot() as connection,
+        pytest.raises(InvalidInput, match=r"^The sample claims must be a JSON object"),
+    ):
+        role_mapping_rules.dry_run(connection, world.viewer, rules, "[1]")
+    with (
+        world.db.snapshot() as connection,
+        pytest.raises(InvalidInput, match=r"^In rule 1, give the value to compare with\.$"),
+    ):
+        no_value = [{k: v for k, v in rules[0].items() if k != "value"}]
+        role_mapping_rules.dry_run(connection, world.viewer, no_value, "{}")
+    with world.db.snapshot() as connection, pytest.raises(InvalidInput, match=r"^The rules are not valid JSON"):
+        role_mapping_rules.dry_run(connection, world.viewer, "[{", "{}")
 
 
 def test_a_proposed_id_is_used_once_and_must_be_a_random_uuid(world: World) -> None:

@@ -190,7 +190,7 @@ def test_invalid_forms_are_shown_again_with_the_reason(console: TestClient, db: 
     assert 'value="Okta"' in missing.text and 'value="0oa123"' in missing.text
     bad_rule = create(console, rules=orjson.dumps([OPS_RULE, {**OPS_RULE, "target_id": "Nope"}]).decode())
     assert bad_rule.status_code == 400
-    assert "Rule 2, target_id: there is no role with the id or name &#39;Nope&#39;" in bad_rule.text
+    assert "In rule 2, there is no role with the id or name “Nope”." in bad_rule.text
     assert SECRET not in bad_rule.text  # the secret typed is not sent back
     admin_rule = create(console, rules=orjson.dumps([{**OPS_RULE, "target_id": "Super Admin"}]).decode())
     assert admin_rule.status_code == 400 and "Super Admin accounts only" in admin_rule.text
@@ -309,7 +309,7 @@ def test_the_dry_run_names_the_matching_rule_and_the_resulting_roles(console: Te
     edited = post(console, url, {"claims": '{"department": "Sales"}', "rules": orjson.dumps(rules[1:]).decode()}, url)
     assert "These are edited rules" in edited.text and ">read-only</a>" in edited.text
     bad = post(console, url, {"claims": "[]", "rules": "[]"}, url)
-    assert bad.status_code == 400 and "Claims: must be a JSON object" in bad.text
+    assert bad.status_code == 400 and "The sample claims must be a JSON object" in bad.text
 
 
 def _unescape(text: str) -> str:

@@ -17,7 +17,8 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel, Field, model_validator
 
 from gatehouse.api.schemas import Body
-from gatehouse.iam.login_options import DryRunView, LoginOptionsState, OptionInput, OptionView, RuleLine, Target
+from gatehouse.iam.login_options import LoginOptionsState, OptionInput, OptionView
+from gatehouse.iam.role_mapping_rules import DryRunView, RuleLine, Target
 from gatehouse.login.ldap import MAX_CA_BUNDLE, LdapSettings, StepResult, TlsMode
 from gatehouse.login.mapping import MAX_RULES, Kind, Operation
 from gatehouse.login.options import DEFAULT_SCOPES, KindSettings

@@ -18,17 +18,13 @@ Rules beyond permissions:
   requests" is on; without an uploaded key and certificate, a pair is generated.
 - The issuer is an ``https`` URL without query or fragment (``http`` only on a loopback host, for local
   tests); discovery reads ``{issuer}/.well-known/openid-configuration``.
-- Each mapping rule's ``target_id`` is a role id (``kind`` ``role``) or a permission policy id (``kind``
-  ``boundary``), or that role's or policy's name, which is stored as its id. Every target must exist, and
-  the built-in Super Admin role is never one: it is held by Super Admin accounts only, so no sign-in can
-  make someone Super Admin. Errors name the rule by number (1 for the first) and field.
+- Role-mapping rules are checked, and their targets resolved to ids, by
+  :mod:`gatehouse.iam.role_mapping_rules`.
 - :func:`audit_summary` is what the audit log may keep of an input: never the secret.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -39,11 +35,12 @@ from urllib.parse import urlsplit
 from gatehouse.errors import Conflict, InvalidInput, NotFound
 from gatehouse.iam import scim_control
 from gatehouse.iam.audit import Change
-from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, Principal, allowed, load_principal, require
+from gatehouse.iam.authorizer import Principal, allowed, load_principal, require
 from gatehouse.iam.catalog import ORGANIZATION
-from gatehouse.login import mapping, options, saml_keys
+from gatehouse.iam.role_mapping_rules import RuleLine, check_rules, describe_rules
+from gatehouse.login import options, saml_keys
 from gatehouse.login.ldap import LdapSettings
-from gatehouse.login.mapping import Kind, MappingError, Rule
+from gatehouse.login.mapping import Rule
 from gatehouse.login.options import (
     DEFAULT_SCOPES,
     KIND_LDAP,
@@ -75,25 +72,6 @@ PASSWORD: Final = Change("iam:UpdatePasswordLogin", "login_option", "password")
 SecretSource = Literal["stored", "env", "none"]
 MAX_SECRET_LENGTH: Final = 16_000  # a PEM private key (SAML) is longer than a client secret
 _LOOPBACK: Final = frozenset({"localhost", "127.0.0.1", "::1"})
-_LOCATION: Final = re.compile(r"rules\[(\d+)\](?:\.(\w+))?")
-
-
-class RuleError(MappingError):
-    """A mapping rule is not acceptable; the message names the rule by number (1 for the first) and field."""
-
-    def __init__(self, location: str, reason: str) -> None:
-        super().__init__(location, reason)
-        self.detail = f"{rule_label(location)}: {reason}"
-        self.args = (self.detail,)
-
-
-def rule_label(location: str) -> str:
-    """``rules[2].value`` → ``Rule 3, value``; other locations (``rules``, ``claims``) capitalized."""
-    found = _LOCATION.fullmatch(location)
-    if found is None:
-        return location.capitalize()
-    number, name = int(found.group(1)) + 1, found.group(2)
-    return f"Rule {number}, {name}" if name else f"Rule {number}"
 
 
 # ------------------------------------------------------------------------------------------ input and views
@@ -182,84 +160,6 @@ class LoginOptionsState:
     password_enabled: bool
     scim_enabled: bool
     options: list[OptionView]
-
-
-@dataclass(frozen=True)
-class Target:
-    """A rule's target for display: ``name`` is ``None`` when no such role or policy exists (any more)."""
-
-    kind: Kind
-    id: str
-    name: str | None
-    built_in: bool = False
-
-    @property
-    def problem(self) -> str | None:
-        """Why a sign-in would not grant it, if it would not."""
-        if self.name is None:
-            return f"no such {'role' if self.kind == 'role' else 'permission policy'}"
-        if self.kind == "role" and self.built_in:
-            return "built-in role, never granted by mapping"
-        return None
-
-    @property
-    def label(self) -> str:
-        return self.name if self.name is not None else self.id
-
-
-@dataclass(frozen=True)
-class RuleLine:
-    """One rule with its number (1 for the first) and its target's name."""
-
-    number: int
-    rule: Rule
-    target: Target
-
-
-@dataclass(frozen=True)
-class OutcomeView:
-    """One rule's dry-run outcome: whether it matched, and the claim value and its location if so."""
-
-    number: int
-    rule: Rule
-    target: Target
-    matched: bool
-    value: str | None
-    location: str | None
-
-
-@dataclass(frozen=True)
-class GrantView:
-    """A resulting role or boundary, with the number of the first rule that grants it."""
-
-    target: Target
-    rule: int
-
-
-@dataclass(frozen=True)
-class DryRunView:
-    """What the rules grant for the sample claims, targets named."""
-
-    outcomes: tuple[OutcomeView, ...]
-    roles: tuple[GrantView, ...]
-    boundaries: tuple[GrantView, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        def target(t: Target) -> dict[str, Any]:
-            return {"kind": t.kind, "id": t.id, "name": t.name, "problem": t.problem}
-
-        def grants(items: tuple[GrantView, ...]) -> list[dict[str, Any]]:
-            return [{**target(g.target), "rule": g.rule} for g in items]
-
-        return {
-            "rules": [
-                {"number": o.number, **o.rule.to_json(), "target": target(o.target), "matched": o.matched,
-                 "matched_value": o.value, "matched_at": o.location}
-                for o in self.outcomes
-            ],
-            "roles": grants(self.roles),
-            "boundaries": grants(self.boundaries),
-        }  # fmt: skip
 
 
 def secret_source(option: LoginOption) -> SecretSource:
@@ -358,13 +258,6 @@ def get(connection: Connection, principal: Principal, option_id: str, public_url
     return view_of(_load(connection, option_id), scim_control.is_enabled(connection), public_url)
 
 
-def describe_rules(connection: Connection, principal: Principal, rules: Sequence[Rule]) -> list[RuleLine]:
-    """Rules numbered, with their targets' names (for the rules table)."""
-    require(principal, GET_ACTION, ORGANIZATION)
-    targets = _targets(connection, rules)
-    return [RuleLine(i + 1, rule, targets[i]) for i, rule in enumerate(rules)]
-
-
 def mapping_targets(connection: Connection, principal: Principal) -> tuple[list[StoredRole], list[StoredPolicy]]:
     """The roles (the built-in ones left out) and permission policies rules may name, by name."""
     require(principal, GET_ACTION, ORGANIZATION)
@@ -384,10 +277,13 @@ class SetupPage:
     policies: list[StoredPolicy]
 
 
-def setup_page(connection: Connection, principal: Principal, option_id: str | None, public_url: str) -> SetupPage:
+def setup_page(
+    connection: Connection, principal: Principal, option_id: str | None, public_url: str, *, changing: bool = False
+) -> SetupPage:
     """A login option's setup page (``iam:GetLoginOption``; :class:`NotFound` if there is none), or with
-    ``option_id`` ``None`` the new option's form, the form of a change (``iam:UpdateLoginOption`` first)."""
-    if option_id is None:
+    ``option_id`` ``None`` the new option's form, the form of a change (``iam:UpdateLoginOption`` first), as
+    it is ``changing`` (its rules moved or rows added before saving) too."""
+    if option_id is None or changing:
         require(principal, UPDATE_ACTION, ORGANIZATION)
     current = state(connection, principal, public_url)
     option = get(connection, principal, option_id, public_url) if option_id is not None else None
@@ -702,90 +598,3 @@ def check_issuer(issuer: str) -> str:
     if parts.scheme == "http" and host not in _LOOPBACK:
         raise InvalidInput("The issuer must use https (http is accepted only for localhost, for tests).")
     return text
-
-
-# ------------------------------------------------------------------------------------------ rules
-
-
-def rules_from_text(text: str) -> list[Any]:
-    """Rules typed as JSON (an array of rule objects; blank is none), decoded but not yet checked."""
-    if not text.strip():
-        return []
-    if len(text) > mapping.MAX_JSON_TEXT_LENGTH:
-        raise RuleError("rules", f"is longer than {mapping.MAX_JSON_TEXT_LENGTH} characters")
-    try:
-        decoded = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RuleError("rules", f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    except RecursionError:
-        raise RuleError("rules", "is nested too deeply") from None
-    if not isinstance(decoded, list):
-        raise RuleError("rules", "must be a JSON array of rules, [ {...}, {...} ]")
-    return decoded
-
-
-def check_rules(connection: Connection, raw: object) -> tuple[Rule, ...]:
-    """Validate rules and resolve their targets to ids (see the module); :class:`RuleError` otherwise."""
-    parsed = _parse(raw)
-    resolved = []
-    for index, rule in enumerate(parsed):
-        target = _resolve(connection, rule)
-        where = f"rules[{index}].target_id"
-        if target is None:
-            kind = "role" if rule.kind == "role" else "permission policy"
-            raise RuleError(where, f"there is no {kind} with the id or name {rule.target_id!r}")
-        if rule.kind == "role" and (target.built_in or target.id == SUPER_ADMIN_ROLE_ID):
-            raise RuleError(
-                where,
-                f"the built-in role '{target.name}' cannot be granted by mapping: it is held by Super Admin "
-                "accounts only (`gatehouse admin create`), so no sign-in can make someone Super Admin",
-            )
-        resolved.append(replace(rule, target_id=target.id))
-    return tuple(resolved)
-
-
-def _parse(raw: object) -> tuple[Rule, ...]:
-    try:
-        return mapping.parse_rules(list(raw) if isinstance(raw, Sequence) and not isinstance(raw, str) else raw)
-    except RuleError:
-        raise
-    except MappingError as exc:
-        raise RuleError(exc.location, exc.reason) from None
-
-
-def _resolve(connection: Connection, rule: Rule) -> Target | None:
-    if rule.kind == "role":
-        role = role_store.get(connection, rule.target_id) or role_store.get_by_name(connection, rule.target_id)
-        return None if role is None else Target("role", role.id, role.name, role.built_in)
-    policy = policy_store.get(connection, rule.target_id) or policy_store.get_by_name(connection, rule.target_id)
-    return None if policy is None else Target("boundary", policy.id, policy.name, policy.built_in)
-
-
-def _targets(connection: Connection, rules: Sequence[Rule]) -> list[Target]:
-    """Each rule's target, named (a missing one unnamed), without raising."""
-    return [_resolve(connection, rule) or Target(rule.kind, rule.target_id, None) for rule in rules]
-
-
-def dry_run(connection: Connection, principal: Principal, rules: object, claims: object) -> DryRunView:
-    """What ``rules`` (JSON text or decoded; targets by id or name) grant for ``claims`` (JSON text or an
-    object). Targets that do not exist or are built-in are shown with their problem and granted to nobody.
-    """
-    require(principal, GET_ACTION, ORGANIZATION)
-    decoded = rules_from_text(rules) if isinstance(rules, str) else rules
-    parsed = _parse(decoded)
-    try:
-        sample = mapping.parse_claims(claims)
-    except MappingError as exc:
-        raise RuleError(exc.location, exc.reason) from None
-    targets = _targets(connection, parsed)
-    by_index = {index: target for index, target in enumerate(targets)}
-    result = mapping.evaluate([replace(r, target_id=t.id) for r, t in zip(parsed, targets, strict=True)], sample)
-    outcomes = tuple(
-        OutcomeView(o.index + 1, parsed[o.index], by_index[o.index], o.matched, o.value, o.location)
-        for o in result.outcomes
-    )
-    return DryRunView(outcomes, _granted(result.roles, by_index), _granted(result.boundaries, by_index))
-
-
-def _granted(granted: Mapping[str, int], targets: Mapping[int, Target]) -> tuple[GrantView, ...]:
-    return tuple(GrantView(targets[index], index + 1) for _, index in sorted(granted.items(), key=lambda x: x[1]))

@@ -4,25 +4,31 @@ Connect's here; LDAP's and SAML's in :mod:`gatehouse.web.login_option_kinds`, wh
 form's ``kind``.
 
 Pure view helpers of :mod:`gatehouse.web.routes.login_options`; the rules themselves are checked by
-:mod:`gatehouse.iam.login_options`.
+:mod:`gatehouse.iam.role_mapping_rules`, and shown as rows by :mod:`gatehouse.web.rule_rows`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, TypeVar
 
 from starlette.requests import Request
 
 from gatehouse.errors import InvalidInput
 from gatehouse.iam import login_options as uc
-from gatehouse.iam.login_options import DryRunView, OptionInput, OptionView
+from gatehouse.iam import role_mapping_rules
+from gatehouse.iam.authorizer import Principal
+from gatehouse.iam.login_options import OptionInput, OptionView
+from gatehouse.iam.role_mapping_rules import DryRunView, RuleError, rules_from_text
 from gatehouse.login.mapping import Operation, Rule
 from gatehouse.login.options import DEFAULT_SCOPES
+from gatehouse.store.database import Connection
 from gatehouse.web import login_option_kinds as kinds
 from gatehouse.web.actions import form_text
+
+T = TypeVar("T")
 
 SCIM_ONLY: Final[Mapping[str, bool | None]] = {"default": None, "always": True, "never": False}
 TEXT_FIELDS: Final = (
@@ -113,8 +119,26 @@ def option_input(values: Mapping[str, str], secret: str) -> OptionInput:
         subject_claim=values["subject_claim"].strip() or "sub",
         end_session=values["end_session"] == "on",
         scim_only=SCIM_ONLY[values["scim_only"]],
-        rules=uc.rules_from_text(values["rules"]),
+        rules=rules_from_text(values["rules"]),
     )
+
+
+def with_rule_problems(connection: Connection, principal: Principal, rules: str, save: Callable[[], T]) -> T:
+    """``save()``; when it refuses another field (400), the rules' problems too, so that all show at once."""
+    try:
+        return save()
+    except RuleError:
+        raise
+    except InvalidInput as exc:
+        if exc.status != 400:
+            raise
+        try:
+            problems = role_mapping_rules.problems_of(connection, principal, rules_from_text(rules))
+        except RuleError as unreadable:
+            problems = list(unreadable.problems)
+        if problems:
+            raise RuleError(problems, also=exc.detail) from None
+        raise
 
 
 def summary_of(values: Mapping[str, str], secret: str) -> dict[str, Any]:

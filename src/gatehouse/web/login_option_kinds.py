@@ -15,6 +15,7 @@ from starlette.requests import Request
 from gatehouse.errors import InvalidInput
 from gatehouse.iam import login_options as uc
 from gatehouse.iam.login_options import OptionInput, OptionView
+from gatehouse.iam.role_mapping_rules import rules_from_text
 from gatehouse.login.ldap import DEFAULT_PORTS, TLS_MODES, LdapSettings
 from gatehouse.login.saml import NAME_ID_CHOICES, SamlSettings
 from gatehouse.web.actions import form_text
@@ -134,7 +135,7 @@ def option_input(values: Mapping[str, str], secret: str) -> OptionInput:
     return OptionInput(
         name=values["name"], kind=kind, settings=settings, enabled=values["enabled"] == "on",
         client_secret=secret if env is None and secret.strip() else None, client_secret_env=env,
-        scim_only=SCIM_ONLY[values["scim_only"]], rules=uc.rules_from_text(values["rules"]),
+        scim_only=SCIM_ONLY[values["scim_only"]], rules=rules_from_text(values["rules"]),
     )  # fmt: skip
 
 

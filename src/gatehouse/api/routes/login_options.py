@@ -37,6 +37,7 @@ from gatehouse.api.schemas_sso import (
 )
 from gatehouse.errors import GatehouseError
 from gatehouse.iam import login_options as options
+from gatehouse.iam import role_mapping_rules as rules_uc
 from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.login_options import OptionInput, OptionView
 from gatehouse.sso.failure import reason_of
@@ -49,7 +50,7 @@ OptionId = Annotated[str, Path(min_length=1, max_length=64, description="The log
 
 
 def _out(connection: Connection, principal: Principal, view: OptionView) -> LoginOptionOut:
-    return LoginOptionOut.of(view, options.describe_rules(connection, principal, view.rules))
+    return LoginOptionOut.of(view, rules_uc.describe_rules(connection, principal, view.rules))
 
 
 def _changes_summary(body: LoginOptionChanges) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def _changes_summary(body: LoginOptionChanges) -> dict[str, Any]:
 async def list_login_options(caller: CallerDep, api: ApiDep) -> LoginOptionList:
     def read(connection: Connection) -> LoginOptionList:
         state = options.state(connection, caller.principal, api.settings.public_url)
-        rules = {view.id: options.describe_rules(connection, caller.principal, view.rules) for view in state.options}
+        rules = {view.id: rules_uc.describe_rules(connection, caller.principal, view.rules) for view in state.options}
         return LoginOptionList.of(state, rules)
 
     return await api.db.read(read)
@@ -235,7 +236,7 @@ async def delete_login_option(option_id: OptionId, caller: CallerDep, api: ApiDe
 )
 async def dry_run(body: DryRunRequest, caller: CallerDep, api: ApiDep) -> DryRunResult:
     rules = rule_json(body.rules)
-    found = await api.db.read(lambda c: options.dry_run(c, caller.principal, rules, body.claims))
+    found = await api.db.read(lambda c: rules_uc.dry_run(c, caller.principal, rules, body.claims))
     return DryRunResult.of(found)
 
 
@@ -251,7 +252,7 @@ async def dry_run_option(option_id: OptionId, body: ClaimsSample, caller: Caller
     def read(connection: Connection) -> DryRunResult:
         view = options.get(connection, caller.principal, option_id, api.settings.public_url)
         rules = [rule.to_json() for rule in view.rules]
-        return DryRunResult.of(options.dry_run(connection, caller.principal, rules, body.claims))
+        return DryRunResult.of(rules_uc.dry_run(connection, caller.principal, rules, body.claims))
 
     return await api.db.read(read)
 

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from gatehouse.errors import InvalidInput
 from gatehouse.iam import login_options as uc
+from gatehouse.iam import role_mapping_rules
 from gatehouse.iam.audit import Change, record_apart
 from gatehouse.login.ldap import StepResult
 from gatehouse.web.actions import form_text
@@ -38,7 +39,7 @@ async def test_sign_in(request: Request) -> Response:
     if claims is not None:
         rules = [rule.to_json() for rule in view.rules]
         try:
-            mapping = await dashboard.db.read(lambda c: uc.dry_run(c, principal, rules, claims))
+            mapping = await dashboard.db.read(lambda c: role_mapping_rules.dry_run(c, principal, rules, claims))
         except InvalidInput as exc:
             steps = [*steps, StepResult("mapping", False, exc.detail)]
         else:

@@ -5,8 +5,10 @@ role-mapping rules and a dry run of them), create, edit and delete.
 Thin handlers over :mod:`gatehouse.iam.login_options`, which checks every permission itself; the pages
 only hide what the viewer may not use. Every change is audited (:mod:`gatehouse.web.actions`; summaries
 never hold the client secret), and deleting asks on its own page first. Plain forms: everything works
-without JavaScript, the rules included (a JSON textarea checked on the server, with a table of the rules
-beside it). The forms' fields are read and written by :mod:`gatehouse.web.login_option_forms`.
+without JavaScript, the rules included: rows whose buttons (move, add) show the form again changed without
+saving (:mod:`gatehouse.web.rule_rows`), and their JSON as an advanced view; every problem of the rules is
+shown beside its field at once. A saved form redirects to its page (Post/Redirect/Get). The forms' fields are
+read and written by :mod:`gatehouse.web.login_option_forms`.
 
 A new option's id is drawn when its form is shown, so the page can show the exact redirect URI before
 the option exists: Okta and Entra ID ask for it when their app is created, before they give out the
@@ -15,7 +17,7 @@ client id and secret that this form needs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from starlette.requests import Request
@@ -24,14 +26,17 @@ from starlette.routing import Route
 
 from gatehouse.errors import GatehouseError, InvalidInput
 from gatehouse.iam import login_options as uc
-from gatehouse.iam.login_options import DryRunView, OptionView
+from gatehouse.iam import role_mapping_rules
+from gatehouse.iam.login_options import OptionView
+from gatehouse.iam.role_mapping_rules import DryRunView, RuleProblem
 from gatehouse.login.saml import sp_addresses
 from gatehouse.login.urls import initiate_login_uri, redirect_uri
 from gatehouse.sso.protocol import ProviderError
 from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
+from gatehouse.web import rule_rows
 from gatehouse.web.actions import Confirmation, act_or_show, change, confirm_then_act, form_text, form_version, refused
-from gatehouse.web.dashboard import dashboard_of, page, principal_of
+from gatehouse.web.dashboard import dashboard_of, page, posted, principal_of
 from gatehouse.web.login_option_checks import check_other, provider_problem
 from gatehouse.web.login_option_forms import (
     KINDS,
@@ -48,8 +53,10 @@ from gatehouse.web.login_option_forms import (
     same_rules,
     summary_of,
     values_of,
+    with_rule_problems,
 )
 from gatehouse.web.login_option_kinds import SAMPLES
+from gatehouse.web.rule_rows import RulesForm, failure, posted_rules
 
 BASE: Final = "/organization/settings/login-options"
 SECTION: Final = BASE
@@ -64,12 +71,16 @@ async def form_page(
     status: int = 200,
     error: str | None = None,
     version: int | None = None,
+    rules: RulesForm | None = None,
+    problems: Sequence[RuleProblem] = (),
     **extra: Any,
 ) -> Response:
-    """An option's setup page (or, with ``option_id`` ``None``, the new option's) with ``values`` in its form."""
+    """An option's setup page (or, with ``option_id`` ``None``, the new option's) with ``values`` in its form,
+    the rules as ``rules`` has them (else as ``values``) and their ``problems`` beside their fields."""
     dashboard, principal = dashboard_of(request), principal_of(request)
     public = dashboard.settings.public_url
-    shown = await dashboard.db.read(lambda c: uc.setup_page(c, principal, option_id, public))
+    changing = rules is not None and rules.editing  # a form being changed: only by those who may save it
+    shown = await dashboard.db.read(lambda c: uc.setup_page(c, principal, option_id, public, changing=changing))
     option, target = shown.option, shown.option.id if shown.option is not None else new_id or ""
     kind = option.kind if option is not None else values.get("kind", "oidc")
     return dashboard.render(
@@ -77,7 +88,9 @@ async def form_page(
         new_id=new_id, version=version if version is not None else (option.version if option else None),
         redirect_uri=redirect_uri(public, target), initiate_login_uri=initiate_login_uri(public, target),
         sp=sp_addresses(values.get("sp_root_url") or public, target, values.get("entity_id", "")),
-        env_missing=env_missing(option), operations=OPERATIONS, error=error, **extra,
+        env_missing=env_missing(option), operations=OPERATIONS, error=error,
+        operation_labels=rule_rows.OPERATION_LABELS,
+        rules_view=rule_rows.view(rules or rule_rows.saved(values.get("rules", "[]")), problems), **extra,
     )  # fmt: skip
 
 
@@ -101,15 +114,20 @@ async def create(request: Request) -> Response:
     dashboard, principal, kind = dashboard_of(request), principal_of(request), form_text(request, "kind", 10)
     values, secret = posted_values(request, kind if kind in KINDS else "oidc"), posted_secret(request)
     values["enabled"] = ""  # a new option starts disabled: it is enabled on its page, once its provider check passes
-    new_id = form_text(request, "option_id", 100)
+    new_id, rules = form_text(request, "option_id", 100), posted_rules(posted(request), MAX_RULES_TEXT)
+    values["rules"] = rules.text
+    again: dict[str, Any] = {"new_id": new_id, "rules": rules, "secret_dropped": bool(secret.strip())}
+    if rules.editing:  # a rule moved, rows added: the form again, nothing saved
+        return await form_page(request, None, values, **again)
 
     def work(connection: Connection) -> OptionView:
-        data = option_input(values, secret)
         url, box = dashboard.settings.public_url, dashboard.secrets()
-        return uc.create(connection, principal, data, box, url, utcnow(), option_id=new_id or None)
+        return with_rule_problems(connection, principal, values["rules"], lambda: uc.create(
+            connection, principal, option_input(values, secret), box, url, utcnow(), option_id=new_id or None
+        ))  # fmt: skip
 
     async def show_again(exc: GatehouseError) -> Response:
-        return await form_page(request, None, values, new_id=new_id, status=exc.status, error=exc.detail)
+        return await form_page(request, None, values, **again, **failure(exc))
 
     return await act_or_show(
         request,
@@ -133,16 +151,23 @@ async def detail(request: Request) -> Response:
     if request.method == "GET":
         return await form_page(request, option_id, values_of(current))
     values, secret, version = posted_values(request, current.kind), posted_secret(request), form_version(request)
+    rules = posted_rules(posted(request), MAX_RULES_TEXT)
+    values["rules"] = rules.text
+    again: dict[str, Any] = {"version": version, "rules": rules, "secret_dropped": bool(secret.strip())}
+    if rules.editing:  # a rule moved, rows added: the form again, nothing saved
+        return await form_page(request, option_id, values, **again)
     enabling = values["enabled"] == "on" and not current.enabled
     if enabling:  # saved as it is first; enabled only once its provider check passes (_enable_checked)
         values["enabled"] = ""
 
     def work(connection: Connection) -> OptionView:
-        data, url, box = option_input(values, secret), dashboard.settings.public_url, dashboard.secrets()
-        return uc.update(connection, principal, option_id, data, box, url, utcnow(), version, keep="stored")
+        url, box = dashboard.settings.public_url, dashboard.secrets()
+        return with_rule_problems(connection, principal, values["rules"], lambda: uc.update(
+            connection, principal, option_id, option_input(values, secret), box, url, utcnow(), version, keep="stored"
+        ))  # fmt: skip
 
     async def show_again(exc: GatehouseError) -> Response:
-        return await form_page(request, option_id, values, status=exc.status, error=exc.detail, version=version)
+        return await form_page(request, option_id, values, **again, **failure(exc))
 
     saved = await act_or_show(
         request,
@@ -235,7 +260,9 @@ async def dry_run(request: Request) -> Response:
         return _dry_run_page(request, view, {"claims": sample, "rules": rules_text(view.rules)}, None)
     values = {name: form_text(request, name, MAX_RULES_TEXT) for name in ("claims", "rules")}
     try:
-        result = await dashboard.db.read(lambda c: uc.dry_run(c, principal, values["rules"], values["claims"]))
+        result = await dashboard.db.read(
+            lambda c: role_mapping_rules.dry_run(c, principal, values["rules"], values["claims"])
+        )
     except InvalidInput as exc:
         return _dry_run_page(request, view, values, None, exc.detail)
     return _dry_run_page(request, view, values, result)
