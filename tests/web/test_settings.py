@@ -287,6 +287,59 @@ def test_activity_shows_why_requests_failed(admin: TestClient, db: Database) -> 
     assert token not in html and "ghs_not-a-real-token" not in html
 
 
+def test_activity_filters_and_the_bodies_of_a_failure(admin: TestClient, db: Database) -> None:
+    """Status class, resource, token, method and time filter the rows; a failed row opens to its redacted
+    bodies, User-Agent and client IP; bad filter values are a clear 400 page."""
+    enable(admin)
+    _, token = generate(admin, "Okta")
+    idp = {"Authorization": f"Bearer {token}", "User-Agent": "Okta SCIM Client 1.0.0"}
+    user = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "jane@example.com",
+        "password": "Sup3r-Secret-Passw0rd",
+    }  # fmt: skip
+    assert admin.post(f"{SCIM}/Users", json=user, headers=idp).status_code == 201
+    assert admin.post(f"{SCIM}/Users", json=user, headers=idp).status_code == 409
+    assert scim_get(admin, token, "/Groups/nope") == 404
+    assert scim_get(admin, token, "/Schemas") == 200
+
+    def requests(**query: str) -> list[str]:
+        html = admin.get(ACTIVITY, params=query).text
+        return re.findall(r'<code class="request">([^<]+)</code>', html)
+
+    assert requests() == [
+        "GET /scim/v2/Schemas", "GET /scim/v2/Groups/nope", "POST /scim/v2/Users", "POST /scim/v2/Users",
+    ]  # fmt: skip
+    assert requests(status="4xx") == ["GET /scim/v2/Groups/nope", "POST /scim/v2/Users"]
+    assert requests(status="2xx", resource="Users") == ["POST /scim/v2/Users"]
+    assert requests(resource="discovery") == ["GET /scim/v2/Schemas"]
+    assert requests(token="Okta", method="POST", status="failed") == ["POST /scim/v2/Users"]
+    assert len(requests(period="1h")) == 4 and requests(status="5xx") == []
+    html = admin.get(ACTIVITY, params={"status": "failed", "resource": "Users"}).text
+    assert '<option value="Users" selected>' in html and '<option value="failed" selected>' in html
+    assert "<details>" in html and "Okta SCIM Client 1.0.0" in html
+    assert "&#34;password&#34;: &#34;[redacted]&#34;" in html and "Sup3r-Secret-Passw0rd" not in html
+    assert "&#34;status&#34;: &#34;409&#34;" in html and token not in html
+    for bad in ({"status": "6xx"}, {"resource": "Roles"}, {"period": "forever"}, {"method": "TRACE"}):
+        refused = admin.get(ACTIVITY, params=bad)
+        assert refused.status_code == 400 and "Choose the" in refused.text
+
+
+def test_the_page_counts_the_failures_of_the_last_hour(admin: TestClient, db: Database) -> None:
+    """ "N failed requests (4xx/5xx) in the last hour", linked to Provisioning activity filtered to them."""
+    enable(admin)
+    _, token = generate(admin, "Okta")
+    link = f'<a href="{ACTIVITY}?status=failed&amp;period=1h">'
+    assert f"{link}0 failed requests (4xx/5xx) in the last hour</a>" in admin.get(PAGE).text
+    assert scim_get(admin, "ghs_wrong-token-for-the-count") == 401
+    assert scim_get(admin, token, "/Users/nope") == 404
+    assert scim_get(admin, token) == 200
+    admin.app.state.scim_activity.flush(db)  # type: ignore[attr-defined]
+    html = admin.get(PAGE).text
+    assert f"{link}2 failed requests (4xx/5xx) in the last hour</a>" in html
+    listed = re.findall(r'<code class="request">([^<]+)</code>', admin.get(f"{ACTIVITY}?status=failed&period=1h").text)
+    assert listed == ["GET /scim/v2/Users/nope", "GET /scim/v2/Users"]
+
+
 @pytest.mark.parametrize(
     ("url", "warned"),
     [

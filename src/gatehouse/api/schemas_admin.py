@@ -15,6 +15,7 @@ from gatehouse.iam.scim_guard import GuardStatus
 from gatehouse.store.api_tokens import TokenInfo
 from gatehouse.store.audit import AuditPage, AuditRecord
 from gatehouse.store.records import utcnow
+from gatehouse.store.scim_activity_pages import ActivityPage
 from gatehouse.store.scim_tokens import TokenInfo as ScimTokenInfo
 
 # ------------------------------------------------------------------------------------------ SCIM
@@ -97,6 +98,38 @@ class ScimGuardDecision(BaseModel):
 
     allowed: bool = Field(description="True after Allow (the guard is open until the window passes).")
     held: int = Field(description="How many held requests the decision cleared.")
+
+
+class ScimRequest(BaseModel):
+    """One SCIM request of the provisioning log. The bodies are kept for failed requests only (status 400 and
+    above), with secrets redacted and capped at 4 KiB; never a header but the User-Agent, never a token."""
+
+    id: int
+    at: datetime
+    token_name: str | None = Field(description="The SCIM token that authenticated it, if one did.")
+    method: str
+    path: str = Field(description="SCIM's own query parameters with their values, any other by name only.")
+    resource: Literal["Users", "Groups", "discovery", "other"]
+    status: int
+    detail: str | None = Field(description="The SCIM error's detail.")
+    ip: str | None
+    user_agent: str | None
+    request_body: str | None = Field(description="Failed requests only: the body as far as it was read, redacted.")
+    response_body: str | None = Field(description="Failed requests only: the response body, redacted.")
+
+
+class ScimActivity(BaseModel):
+    """The matching SCIM requests, newest first, from `offset`."""
+
+    items: list[ScimRequest]
+    total: int = Field(description="How many requests match.")
+    offset: int
+    limit: int
+
+    @classmethod
+    def of(cls, found: ActivityPage, offset: int, limit: int) -> ScimActivity:
+        items = [ScimRequest.model_validate(item.as_dict()) for item in found.items]
+        return cls(items=items, total=found.total, offset=offset, limit=limit)
 
 
 class ScimSettingsChange(Body):

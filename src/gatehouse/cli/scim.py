@@ -1,5 +1,5 @@
-"""``gatehouse scim …``: turn provisioning on/off and manage SCIM tokens (permission-checked and audited:
-see :mod:`gatehouse.cli.context`)."""
+"""``gatehouse scim …``: turn provisioning on/off, manage SCIM tokens and the guard, read the provisioning log
+(``scim activity``) (permission-checked and audited: see :mod:`gatehouse.cli.context`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from gatehouse.cli.context import run_change, run_read
 from gatehouse.config import load_settings
 from gatehouse.errors import NotFound
-from gatehouse.iam import provisioning, scim_control, scim_guard
+from gatehouse.iam import provisioning, provisioning_activity, scim_control, scim_guard
 from gatehouse.iam.authorizer import Principal
 from gatehouse.store.database import Connection
 
@@ -218,3 +218,34 @@ def guard_block(as_json: bool = typer.Option(False, "--json", help="Print as JSO
         typer.echo(json.dumps({"allowed": False, "held": cleared}))
         return
     typer.echo(f"Kept blocking: {cleared} held requests cleared; the guard stays closed.")
+
+
+@scim_app.command("activity")
+def activity(
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON (with the bodies of failed requests)."),
+    status: str = typer.Option("", "--status", help="failed (4xx, 5xx), succeeded, 2xx, 3xx, 4xx or 5xx."),
+    token: str = typer.Option("", "--token", help="A SCIM token's name."),
+    method: str = typer.Option("", "--method", help="GET, POST, PUT, PATCH or DELETE."),
+    resource: str = typer.Option("", "--resource", help="Users, Groups, discovery or other."),
+    period: str = typer.Option("", "--period", help="1h, 24h or 7d: the last hour, day or week."),
+    since: str = typer.Option("", "--since", help="From this time (ISO 8601, UTC if no zone)."),
+    until: str = typer.Option("", "--until", help="Before this time (ISO 8601)."),
+    limit: int = typer.Option(50, "--limit", help=f"At most this many (1 to {provisioning_activity.MAX_LIMIT})."),
+    offset: int = typer.Option(0, "--offset", help="Skip this many of the newest first."),
+) -> None:
+    """The provisioning log: the SCIM requests recorded, newest first, filtered (bodies of failed ones with --json)."""
+    wanted = provisioning_activity.wanted_of(status, token, method, resource, period, since, until)
+    found = run_read(lambda c, p: provisioning_activity.log(c, p, wanted, offset, limit))
+    if as_json:
+        items = [item.as_dict() for item in found.items]
+        typer.echo(json.dumps({"items": items, "total": found.total, "offset": offset, "limit": limit}))
+        return
+    if not found.items:
+        typer.echo("No SCIM request matches.")
+        return
+    for a in found.items:
+        at = a.at.isoformat(timespec="seconds")
+        typer.echo(
+            f"{at}\t{a.status}\t{a.method} {a.path}\ttoken {a.token_name or '-'}\t{a.ip or '-'}\t{a.detail or ''}"
+        )
+    typer.echo(f"{len(found.items)} of {found.total} requests.", err=True)

@@ -1,20 +1,29 @@
-"""Recent provisioning activity: what each SCIM request was, and why it failed, for the admin's eyes.
+"""The provisioning log: what each SCIM request was, and why it failed, for the admin's eyes.
 
-Organization → Settings shows the last SCIM requests (time, token name, method, path, status and the
-SCIM error detail), so an admin can see why an IdP's "Test API Credentials" failed. Nothing secret is
-kept: no bodies, no headers (so no ``Authorization``), no tokens; query parameters other than SCIM's
-own (``filter``, ``count``…) are stored as ``name=…`` without their value.
+Organization → Settings → Provisioning activity (and ``GET /api/scim/activity``, ``gatehouse scim activity``)
+shows the SCIM requests: time, token name, method, path, resource (``Users``, ``Groups``, ``discovery``,
+``other``), status, the SCIM error detail, client IP and the IdP's User-Agent, so an admin can see why an IdP's
+"Test API Credentials" failed. For a failed request (status 400 and above) the request body (as far as the SCIM
+app read it: a request refused before, say for its token, has none) and the response body are kept too, with
+every secret redacted and capped (:mod:`gatehouse.scim.activity_bodies`). Never kept: headers other than
+User-Agent (so no ``Authorization``), tokens, passwords, the bodies of successful requests; query parameters
+other than SCIM's own (``filter``, ``count``…) are stored as ``name=…`` without their value.
 
 The SCIM hot path pays for one tuple appended to an in-memory queue (:meth:`ActivityRecorder.record`,
 a few microseconds): :class:`ActivityMiddleware` wraps the SCIM sub-application, takes the status
 from ``http.response.start`` and the token name and error detail from the ASGI scope, where the SCIM
-routes leave them (:data:`TOKEN_KEY`, :data:`ERROR_KEY`). A background task started with the app
-(:meth:`ActivityRecorder.running`) writes the queue in batches — every second, or as soon as
-:data:`BATCH_SIZE` records wait — each batch in its own transaction, so the records of failed
-requests are kept although their own transaction rolled back. The same transaction trims the table
-to the newest :data:`KEEP_ROWS` rows (by id). The queue is bounded: when it is full the oldest
-record goes and a counter says how many went. A database error is logged and the batch retried on
-the next tick; the app never stops because of it.
+routes leave them (:data:`TOKEN_KEY`, :data:`ERROR_KEY`); it wraps ``receive`` and ``send`` only to keep
+references to the body chunks, up to :data:`~gatehouse.scim.activity_bodies.CAPTURE_LIMIT` bytes each, and
+hands them on with the record only when the request failed (and while the bodies queued since the last flush
+stay under :data:`BODY_BUDGET` bytes; a batch the database refused keeps its bodies within that budget too).
+Decoding, redacting and capping wait for the flush.
+A background task started with the app (:meth:`ActivityRecorder.running`) writes the queue in batches —
+every second, or as soon as :data:`BATCH_SIZE` records wait — each batch in its own transaction, so the
+records of failed requests are kept although their own transaction rolled back. The same transaction
+trims the table to its retention: the newest ``keep`` rows (by id) and none older than ``keep_days``
+(``GATEHOUSE_SCIM_ACTIVITY_KEEP_ROWS``, ``GATEHOUSE_SCIM_ACTIVITY_KEEP_DAYS``). The queue is bounded: when
+it is full the oldest record goes and a counter says how many went. A database error is logged and the
+batch retried on the next tick; the app never stops because of it.
 
 Each process flushes its own queue into the shared table.
 """
@@ -36,8 +45,9 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatehouse.network import client_ip
+from gatehouse.scim.activity_bodies import CAPTURE_LIMIT, stored_body
 from gatehouse.store.database import Database
-from gatehouse.store.scim_activity import KEEP_ROWS, write
+from gatehouse.store.scim_activity import KEEP_DAYS, KEEP_ROWS, write
 
 log = logging.getLogger("gatehouse.scim.activity")
 
@@ -62,14 +72,26 @@ SCIM_PARAMETERS = frozenset(
 )
 """Query parameters whose values are kept (RFC 7644 §3.4.2); any other keeps only its name."""
 
+BODY_BUDGET = 16 * 1024 * 1024
+"""Bytes of bodies the queue holds at most; past it, failed requests are recorded without their bodies."""
+
 MAX_PATH = 500
 MAX_QUERY = 200
 MAX_DETAIL = 500
 MAX_IP = 64
+MAX_USER_AGENT = 300
 
-# What the hot path appends, raw; formatting waits for the flush:
-# (time, method, path, query string, status, token name, error detail, peer address, X-Forwarded-For).
-Record = tuple[float, str, str, bytes, int, str | None, str | None, str | None, bytes | None]
+SCIM_PREFIX = "/scim/v2"
+DISCOVERY = frozenset({"serviceproviderconfig", "serviceproviderconfigs", "schemas", "resourcetypes"})
+
+# The bodies of a failed request, raw: (request chunks, request size, response chunks, response size).
+Bodies = tuple[list[bytes], int, list[bytes], int]
+
+# What the hot path appends, raw; formatting waits for the flush: (time, method, path, query string, status,
+# token name, error detail, peer address, X-Forwarded-For, User-Agent, bodies of a failed request).
+Record = tuple[
+    float, str, str, bytes, int, str | None, str | None, str | None, bytes | None, bytes | None, Bodies | None
+]
 
 
 class ActivityRecorder:
@@ -82,6 +104,7 @@ class ActivityRecorder:
         batch_size: int = BATCH_SIZE,
         interval: float = FLUSH_INTERVAL,
         keep: int = KEEP_ROWS,
+        keep_days: int = KEEP_DAYS,
         trusted_proxies: Sequence[str] = (),
     ) -> None:
         self._queue: deque[Record] = deque(maxlen=limit)
@@ -89,6 +112,9 @@ class ActivityRecorder:
         self._batch_size = batch_size
         self._interval = interval
         self._keep = keep
+        self._keep_days = keep_days
+        # Bytes of bodies queued since the last flush took the queue (a soft bound: the flush resets it).
+        self._body_bytes = 0
         self._trusted_proxies = tuple(trusted_proxies)
         self._wake: anyio.Event | None = None
         self._retry: list[Record] = []
@@ -100,16 +126,24 @@ class ActivityRecorder:
 
     # -- the hot path ---------------------------------------------------------------------------------
 
-    def record(self, scope: Scope, started: float, status: int) -> None:
-        """Queue one finished request (runs on the event loop: a tuple append, nothing more)."""
+    def record(self, scope: Scope, started: float, status: int, bodies: Bodies | None = None) -> None:
+        """Queue one finished request (runs on the event loop: a tuple append, nothing more); ``bodies`` are
+        kept for a failed request only."""
         queue = self._queue
         if len(queue) == self._limit:
             self._dropped_full += 1
-        forwarded = None
-        if self._trusted_proxies:
-            for name, value in scope["headers"]:
-                if name == b"x-forwarded-for":
-                    forwarded = value if forwarded is None else forwarded + b", " + value
+        agent = forwarded = None
+        for name, value in scope["headers"]:
+            if name == b"user-agent":
+                agent = value
+            elif name == b"x-forwarded-for" and self._trusted_proxies:
+                forwarded = value if forwarded is None else forwarded + b", " + value
+        if bodies is not None:
+            size = _size(bodies)
+            if status < 400 or self._body_bytes + size > BODY_BUDGET:
+                bodies = None
+            else:
+                self._body_bytes += size
         client = scope.get("client")
         queue.append(
             (
@@ -122,6 +156,8 @@ class ActivityRecorder:
                 scope.get(ERROR_KEY),
                 client[0] if client else None,
                 forwarded,
+                agent,
+                bodies,
             )
         )
         if len(queue) >= self._batch_size and self._wake is not None:
@@ -144,8 +180,8 @@ class ActivityRecorder:
     def flush(self, db: Database) -> int:
         """Write what is queued in one transaction, with the trim; the number of rows written.
 
-        Blocking (run it in a worker thread). At most the newest :data:`KEEP_ROWS` records are
-        written: older ones would be trimmed by the same transaction (they count as superseded). A
+        Blocking (run it in a worker thread). At most the newest ``keep`` records are written: older
+        ones would be trimmed by the same transaction (they count as superseded). A
         database error is logged and the batch kept for the next flush; it is never raised.
         """
         with self._flush_lock:
@@ -154,6 +190,7 @@ class ActivityRecorder:
             queue = self._queue
             for _ in range(len(queue)):  # the event loop only appends meanwhile: never runs dry
                 batch.append(queue.popleft())
+            self._body_bytes = 0
             if len(batch) > self._keep:
                 self.superseded += len(batch) - self._keep
                 batch = batch[-self._keep :]
@@ -167,9 +204,11 @@ class ActivityRecorder:
                 return 0
             try:
                 with db.transaction() as connection:
-                    write(connection, rows, self._keep)
+                    write(connection, rows, self._keep, self._keep_days)
             except Exception:
                 log.warning("Could not write %d SCIM activity records; retrying later", len(batch), exc_info=True)
+                if sum(_size(r[-1]) for r in batch if r[-1] is not None) > BODY_BUDGET:
+                    batch = [(*r[:-1], None) for r in batch]  # the records wait, not their bodies
                 self._retry = batch
                 return 0
             return len(batch)
@@ -210,15 +249,22 @@ class ActivityRecorder:
             raise failure
 
     def _row(self, record: Record) -> dict[str, object]:
-        started, method, path, query, status, token_name, detail, peer, forwarded = record
+        started, method, path, query, status, token_name, detail, peer, forwarded, agent, bodies = record
+        request_body = response_body = None
+        if bodies is not None:
+            request_body, response_body = stored_body(bodies[0], bodies[1]), stored_body(bodies[2], bodies[3])
         return {
             "at": datetime.fromtimestamp(started, UTC),
             "token_name": token_name[:100] if token_name else None,
             "method": method[:10],
             "path": shown_path(path, query),
+            "resource": resource_of(path),
             "status": status,
             "detail": _cut(detail, MAX_DETAIL) if detail else None,
             "ip": self._ip(peer, forwarded),
+            "user_agent": _cut(agent.decode("latin-1"), MAX_USER_AGENT) if agent else None,
+            "request_body": request_body,
+            "response_body": response_body,
         }
 
     def _ip(self, peer: str | None, forwarded: bytes | None) -> str | None:
@@ -227,6 +273,22 @@ class ActivityRecorder:
         scope = {"type": "http", "client": (peer, 0), "headers": [(b"x-forwarded-for", forwarded)]}
         found = client_ip(Request(scope), self._trusted_proxies)
         return found[:MAX_IP] if found else None
+
+
+def _size(bodies: Bodies) -> int:
+    return min(bodies[1], CAPTURE_LIMIT) + min(bodies[3], CAPTURE_LIMIT)
+
+
+def resource_of(path: str) -> str:
+    """What a request was about, from its path: ``Users``, ``Groups``, ``discovery`` (ServiceProviderConfig,
+    Schemas, ResourceTypes) or ``other``."""
+    rest = path[len(SCIM_PREFIX) :] if path.startswith(SCIM_PREFIX) else path
+    first = rest.lstrip("/").split("/", 1)[0].lower()
+    if first == "users":
+        return "Users"
+    if first == "groups":
+        return "Groups"
+    return "discovery" if first in DISCOVERY else "other"
 
 
 def _cut(text: str, limit: int) -> str:
@@ -270,14 +332,36 @@ class ActivityMiddleware:
             return
         started = time.time()
         status = 500  # if the app fails before it answers
+        received: list[bytes] = []
+        sent: list[bytes] = []
+        sizes = [0, 0]  # bytes received, sent
+
+        async def tap() -> Message:
+            message = await receive()
+            body = message.get("body")
+            if body:
+                kept = sizes[0]
+                if kept < CAPTURE_LIMIT:  # a reference, or a slice of what fits
+                    received.append(body if kept + len(body) <= CAPTURE_LIMIT else body[: CAPTURE_LIMIT - kept])
+                sizes[0] = kept + len(body)
+            return message
 
         async def capture(message: Message) -> None:
             nonlocal status
-            if message["type"] == "http.response.start":
+            kind = message["type"]
+            if kind == "http.response.start":
                 status = message["status"]
+            elif kind == "http.response.body":
+                body = message.get("body")
+                if body:
+                    kept = sizes[1]
+                    if kept < CAPTURE_LIMIT:
+                        sent.append(body if kept + len(body) <= CAPTURE_LIMIT else body[: CAPTURE_LIMIT - kept])
+                    sizes[1] = kept + len(body)
             await send(message)
 
         try:
-            await self.app(scope, receive, capture)
+            await self.app(scope, tap, capture)
         finally:
-            self.recorder.record(scope, started, status)
+            bodies = (received, sizes[0], sent, sizes[1]) if status >= 400 else None
+            self.recorder.record(scope, started, status, bodies)

@@ -1,32 +1,39 @@
 """The provisioning log's storage: the SCIM requests recorded by :mod:`gatehouse.scim.activity`.
 
-Functions take an open connection and never commit. The table keeps the newest :data:`KEEP_ROWS` rows.
+Functions take an open connection and never commit. Each write trims the table to its retention: the newest
+``keep`` rows (:data:`KEEP_ROWS` by default) and none older than ``keep_days`` days (:data:`KEEP_DAYS`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Any, Final, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gatehouse.store.database import Database
 from gatehouse.store.parameters import clean_text
-from gatehouse.store.records import as_utc
+from gatehouse.store.records import as_utc, utcnow
 from gatehouse.store.tables import scim_activity
 
-KEEP_ROWS = 1000
-"""Rows the table keeps (the newest, by id); older ones are deleted by each flush."""
+KEEP_ROWS: Final = 10_000
+"""Rows the table keeps by default (the newest, by id); ``GATEHOUSE_SCIM_ACTIVITY_KEEP_ROWS``."""
 
-RECENT = 50
+KEEP_DAYS: Final = 30
+"""Days a row is kept by default; ``GATEHOUSE_SCIM_ACTIVITY_KEEP_DAYS``."""
+
+RECENT: Final = 50
 """Requests the settings page shows."""
+
+RESOURCES: Final = ("Users", "Groups", "discovery", "other")
+"""What a request was about, from its path: ``discovery`` is ServiceProviderConfig, Schemas and ResourceTypes."""
 
 
 @dataclass(frozen=True, slots=True)
 class Activity:
-    """One recorded SCIM request, as the settings page shows it."""
+    """One recorded SCIM request. The bodies are kept for failed requests only (redacted, capped)."""
 
     id: int
     at: datetime
@@ -36,10 +43,39 @@ class Activity:
     status: int
     detail: str | None
     ip: str | None
+    resource: str = "other"
+    user_agent: str | None = None
+    request_body: str | None = None
+    response_body: str | None = None
 
     @property
     def failed(self) -> bool:
         return self.status >= 400
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON the admin API and the CLI print."""
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "token_name": self.token_name,
+            "method": self.method,
+            "path": self.path,
+            "resource": self.resource,
+            "status": self.status,
+            "detail": self.detail,
+            "ip": self.ip,
+            "user_agent": self.user_agent,
+            "request_body": self.request_body,
+            "response_body": self.response_body,
+        }
+
+
+def activity_of(row: Any) -> Activity:
+    """A row of :data:`~gatehouse.store.tables.scim_activity` as an :class:`Activity`."""
+    return Activity(
+        row.id, as_utc(row.at), row.token_name, row.method, row.path, row.status, row.detail, row.ip,
+        row.resource, row.user_agent, row.request_body, row.response_body,
+    )  # fmt: skip
 
 
 class Recorder(Protocol):
@@ -51,15 +87,25 @@ class Recorder(Protocol):
     async def flush_async(self, db: Database) -> int: ...
 
 
-def write(connection: Connection, rows: list[dict[str, object]], keep: int = KEEP_ROWS) -> None:
-    """Insert ``rows`` and delete all but the newest ``keep`` rows of the table (by id). Text that cannot be
-    stored (a NUL from a ``%00`` in a path) is made storable, so a record never blocks the ones after it."""
+def write(
+    connection: Connection,
+    rows: list[dict[str, object]],
+    keep: int = KEEP_ROWS,
+    keep_days: int = KEEP_DAYS,
+    now: datetime | None = None,
+) -> None:
+    """Insert ``rows``, then delete all but the newest ``keep`` rows of the table (by id) and every row older than
+    ``keep_days`` days. Text that cannot be stored (a NUL from a ``%00`` in a path) is made storable, so a record
+    never blocks the ones after it."""
     rows = [{key: clean_text(value) if isinstance(value, str) else value for key, value in row.items()} for row in rows]
-    connection.execute(scim_activity.insert(), rows)
+    if rows:
+        connection.execute(scim_activity.insert(), rows)
     newest = (
         sa.select(scim_activity.c.id).order_by(scim_activity.c.id.desc()).offset(keep - 1).limit(1).scalar_subquery()
     )
     connection.execute(scim_activity.delete().where(scim_activity.c.id < newest))
+    oldest = (now or utcnow()) - timedelta(days=keep_days)
+    connection.execute(scim_activity.delete().where(scim_activity.c.at < oldest))
 
 
 def recent(connection: Connection, limit: int = RECENT) -> list[Activity]:
@@ -67,7 +113,4 @@ def recent(connection: Connection, limit: int = RECENT) -> list[Activity]:
     rows = connection.execute(
         sa.select(scim_activity).order_by(scim_activity.c.at.desc(), scim_activity.c.id.desc()).limit(limit)
     )
-    return [
-        Activity(row.id, as_utc(row.at), row.token_name, row.method, row.path, row.status, row.detail, row.ip)
-        for row in rows
-    ]
+    return [activity_of(row) for row in rows]

@@ -1,30 +1,38 @@
 """The provisioning log read page by page, filtered, and counted per hour (Organization → Settings →
-Provisioning activity). Functions take an open connection and never commit; the log keeps its newest
-:data:`~gatehouse.store.scim_activity.KEEP_ROWS` rows, so every read here is small.
+Provisioning activity, ``GET /api/scim/activity``, ``gatehouse scim activity``). Functions take an open connection
+and never commit; every filter is a SQL condition served by an index of the table (``status``, ``resource``,
+``token_name`` and ``method``, each with ``at``), and the log is bounded by its retention.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gatehouse.store.records import as_utc
-from gatehouse.store.scim_activity import Activity
+from gatehouse.store.scim_activity import Activity, activity_of
 from gatehouse.store.tables import scim_activity
+
+STATUSES: Final = ("", "failed", "succeeded", "2xx", "3xx", "4xx", "5xx")
+"""Status filters: any, 4xx and 5xx, below 400, or one class."""
 
 
 @dataclass(frozen=True, slots=True)
 class ActivityFilter:
-    """What the page asks for: ``outcome`` ``failed`` (4xx/5xx), ``succeeded`` or any (``""``), a token name and
-    an HTTP method (each ``""`` for any)."""
+    """What is asked for, each ``""`` or ``None`` for any: a status filter of :data:`STATUSES`, a token name, an
+    HTTP method, a resource (:data:`~gatehouse.store.scim_activity.RESOURCES`), and a time range
+    (``since`` included, ``until`` excluded)."""
 
-    outcome: str = ""
+    status: str = ""
     token: str = ""
     method: str = ""
+    resource: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,31 +51,44 @@ class Hour:
 
 
 def _where(wanted: ActivityFilter) -> list[Any]:
+    column = scim_activity.c
     clauses: list[Any] = []
-    if wanted.outcome == "failed":
-        clauses.append(scim_activity.c.status >= 400)
-    elif wanted.outcome == "succeeded":
-        clauses.append(scim_activity.c.status < 400)
+    if wanted.status == "failed":
+        clauses.append(column.status >= 400)
+    elif wanted.status == "succeeded":
+        clauses.append(column.status < 400)
+    elif wanted.status:
+        low = int(wanted.status[0]) * 100
+        clauses.extend([column.status >= low, column.status < low + 100])
     if wanted.token:
-        clauses.append(scim_activity.c.token_name == wanted.token)
+        clauses.append(column.token_name == wanted.token)
     if wanted.method:
-        clauses.append(scim_activity.c.method == wanted.method)
+        clauses.append(column.method == wanted.method)
+    if wanted.resource:
+        clauses.append(column.resource == wanted.resource)
+    if wanted.since is not None:
+        clauses.append(column.at >= wanted.since)
+    if wanted.until is not None:
+        clauses.append(column.at < wanted.until)
     return clauses
+
+
+def count(connection: Connection, wanted: ActivityFilter) -> int:
+    """How many recorded requests match."""
+    query = sa.select(sa.func.count()).select_from(scim_activity).where(*_where(wanted))
+    return int(connection.execute(query).scalar_one())
 
 
 def page(connection: Connection, wanted: ActivityFilter, offset: int, limit: int) -> ActivityPage:
     """One page of the matching requests, newest first, and how many match."""
-    clauses = _where(wanted)
-    total = connection.execute(sa.select(sa.func.count()).select_from(scim_activity).where(*clauses)).scalar_one()
     rows = connection.execute(
         sa.select(scim_activity)
-        .where(*clauses)
+        .where(*_where(wanted))
         .order_by(scim_activity.c.at.desc(), scim_activity.c.id.desc())
         .offset(offset)
         .limit(limit)
     )
-    items = [Activity(r.id, as_utc(r.at), r.token_name, r.method, r.path, r.status, r.detail, r.ip) for r in rows]
-    return ActivityPage(items, int(total))
+    return ActivityPage([activity_of(row) for row in rows], count(connection, wanted))
 
 
 def token_names(connection: Connection) -> list[str]:

@@ -253,9 +253,19 @@ scim_activity = sa.Table(
     sa.Column("status", sa.Integer, nullable=False),
     sa.Column("detail", sa.String(500), nullable=True),
     sa.Column("ip", sa.String(64), nullable=True),
+    sa.Column("resource", sa.String(20), nullable=False, server_default="other"),
+    sa.Column("user_agent", sa.String(300), nullable=True),
+    sa.Column("request_body", sa.Text, nullable=True),
+    sa.Column("response_body", sa.Text, nullable=True),
     sa.Index("ix_scim_activity_at", "at"),
+    sa.Index("ix_scim_activity_status_at", "status", "at"),
+    sa.Index("ix_scim_activity_resource_at", "resource", "at"),
+    sa.Index("ix_scim_activity_token_name_at", "token_name", "at"),
+    sa.Index("ix_scim_activity_method_at", "method", "at"),
 )
-"""Recent SCIM requests (no bodies, no secrets), so an admin can see why an IdP's test failed."""
+"""Recent SCIM requests, so an admin can see why an IdP's test failed: the resource (``Users``, ``Groups``,
+``discovery``, ``other``) derived from the path, the IdP's User-Agent and, for failed requests only, the
+request and response bodies, capped and with secrets redacted (no header, no token, no password)."""
 
 # ------------------------------------------------------------------------------------------ RBAC
 #

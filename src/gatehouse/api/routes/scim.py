@@ -1,5 +1,6 @@
 """SCIM provisioning settings and tokens (API7 parity: Organization → Settings → SCIM Provisioning;
-``GET``/``PUT /api/system_settings/scim`` and token generation there).
+``GET``/``PUT /api/system_settings/scim`` and token generation there), the mass-deprovisioning guard, and the
+provisioning log (``GET /api/scim/activity``).
 
 Thin routes over :mod:`gatehouse.iam.provisioning`: reading is ``iam:GetSCIMProvisioning``, every
 change ``iam:UpdateSCIMProvisioning`` (both on the organization) and runs through the audit log under
@@ -8,9 +9,9 @@ that event. A token's secret is in the response of its creation or regeneration 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import ApiDep
@@ -18,16 +19,18 @@ from gatehouse.api.errors import responses
 from gatehouse.api.schemas_admin import (
     IssuedScimToken,
     NewScimToken,
+    ScimActivity,
     ScimGuard,
     ScimGuardDecision,
     ScimSettings,
     ScimSettingsChange,
 )
-from gatehouse.iam import provisioning, scim_guard
+from gatehouse.iam import provisioning, provisioning_activity, scim_guard
 from gatehouse.iam.audit import Change
 
 router = APIRouter(prefix="/scim", tags=["SCIM provisioning"])
 TokenId = Annotated[str, Path(min_length=1, max_length=64, description="The SCIM token's id.")]
+Time = Annotated[str, Query(max_length=40, description="ISO 8601; UTC if no zone.")]
 EVENT: Final = provisioning.UPDATE
 KIND: Final = "organization"
 
@@ -179,3 +182,36 @@ async def block_scim_guard(caller: CallerDep, api: ApiDep) -> ScimGuardDecision:
         describe=lambda done, recorded: recorded.about(held=done),
     )
     return ScimGuardDecision(allowed=False, held=cleared)
+
+
+@router.get(
+    "/activity",
+    response_model=ScimActivity,
+    summary="Provisioning activity",
+    description="The SCIM requests recorded (within the log's retention), newest first, filtered; failed ones "
+    "with their request and response bodies, secrets redacted. A request shows up within about a second "
+    "(`iam:GetSCIMProvisioning`).",
+    responses=responses(400, 401, 403, 422),
+)
+async def get_scim_activity(
+    caller: CallerDep,
+    api: ApiDep,
+    status: Annotated[
+        Literal["failed", "succeeded", "2xx", "3xx", "4xx", "5xx", ""],
+        Query(description="`failed` is 4xx and 5xx, `succeeded` below 400."),
+    ] = "",
+    token: Annotated[str, Query(max_length=100, description="A SCIM token's name.")] = "",
+    method: Annotated[Literal["GET", "POST", "PUT", "PATCH", "DELETE", ""], Query()] = "",
+    resource: Annotated[
+        Literal["Users", "Groups", "discovery", "other", ""],
+        Query(description="`discovery`: ServiceProviderConfig, Schemas, ResourceTypes."),
+    ] = "",
+    period: Annotated[Literal["1h", "24h", "7d", ""], Query(description="The last hour, 24 hours or 7 days.")] = "",
+    since: Time = "",
+    until: Time = "",
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=provisioning_activity.MAX_LIMIT)] = 50,
+) -> ScimActivity:
+    wanted = provisioning_activity.wanted_of(status, token, method, resource, period, since, until)
+    found = await api.db.read(lambda c: provisioning_activity.log(c, caller.principal, wanted, offset, limit))
+    return ScimActivity.of(found, offset, limit)

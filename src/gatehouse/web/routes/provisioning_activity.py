@@ -1,7 +1,8 @@
 """Organization → Settings → Provisioning activity (``/organization/settings/scim/activity``): every SCIM request
-Gatehouse recorded (the newest :data:`~gatehouse.store.scim_activity.KEEP_ROWS`), filtered by outcome, token and
-method, paged, with a chart of requests and errors per hour over the last day (an SVG drawn on the server: no
-script). A thin handler over :func:`gatehouse.iam.provisioning_activity.activity`."""
+Gatehouse recorded (within its retention), filtered by status class, token, method, resource and time, paged, with
+a chart of requests and errors per hour over the last day (an SVG drawn on the server: no script); a failed
+request's bodies (redacted), User-Agent and client IP open below its row (``<details>``, no script). A thin handler
+over :func:`gatehouse.iam.provisioning_activity.activity`."""
 
 from __future__ import annotations
 
@@ -15,12 +16,17 @@ from starlette.routing import Route
 from gatehouse.errors import GatehouseError
 from gatehouse.iam import provisioning_activity as uc
 from gatehouse.store.records import utcnow
-from gatehouse.store.scim_activity import KEEP_ROWS, Recorder
+from gatehouse.store.scim_activity import RESOURCES, Recorder
 from gatehouse.web.actions import refused
 from gatehouse.web.dashboard import dashboard_of, page, principal_of
 
 PATH: Final = "/organization/settings/scim/activity"
 DEFAULT_PER_PAGE: Final = 50
+STATUS_CHOICES: Final = (
+    ("", "All"), ("failed", "Failed (4xx, 5xx)"), ("succeeded", "Succeeded"), ("2xx", "2xx"), ("4xx", "4xx"),
+    ("5xx", "5xx"),
+)  # fmt: skip
+PERIOD_CHOICES: Final = (("", "Any time"), ("1h", "Last hour"), ("24h", "Last 24 hours"), ("7d", "Last 7 days"))
 
 
 def _number(text: str | None, default: int) -> int:
@@ -29,7 +35,11 @@ def _number(text: str | None, default: int) -> int:
 
 def page_url(view: uc.ActivityView, page_number: int) -> str:
     """The address of another page of the same filtered list."""
-    query = {"outcome": view.wanted.outcome, "token": view.wanted.token, "method": view.wanted.method}
+    wanted = view.wanted
+    query = {
+        "status": wanted.status, "token": wanted.token, "method": wanted.method, "resource": wanted.resource,
+        "period": view.period,
+    }  # fmt: skip
     kept = {key: value for key, value in query.items() if value}
     return f"{PATH}?{urlencode({**kept, 'per_page': view.per_page, 'page': page_number})}"
 
@@ -41,14 +51,19 @@ async def activity(request: Request) -> Response:
     if recorder is not None:
         await recorder.flush_async(dashboard.db)  # this process's latest requests, without waiting for the tick
     try:
-        wanted = uc.wanted_of(query.get("outcome", ""), query.get("token", ""), query.get("method", ""))
+        wanted = uc.wanted_of(
+            query.get("status") or query.get("outcome", ""), query.get("token", ""), query.get("method", ""),
+            query.get("resource", ""), query.get("period", ""),
+        )  # fmt: skip
         number, per_page = _number(query.get("page"), 1), _number(query.get("per_page"), DEFAULT_PER_PAGE)
         view = await dashboard.db.read(lambda c: uc.activity(c, principal, wanted, number, per_page, utcnow()))
     except GatehouseError as exc:
         return refused(request, exc, PATH if exc.status == 400 else "/", "Back to Provisioning activity")
+    settings = dashboard.settings
     return dashboard.render(
-        request, "settings/activity.html", view=view, page_url=page_url, keep_rows=KEEP_ROWS,
-        page_sizes=uc.PAGE_SIZES, dropped=recorder.dropped if recorder is not None else 0,
+        request, "settings/activity.html", view=view, page_url=page_url, keep_rows=settings.scim_activity_keep_rows,
+        keep_days=settings.scim_activity_keep_days, page_sizes=uc.PAGE_SIZES, statuses=STATUS_CHOICES,
+        periods=PERIOD_CHOICES, resources=RESOURCES, dropped=recorder.dropped if recorder is not None else 0,
     )  # fmt: skip
 
 

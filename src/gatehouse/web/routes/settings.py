@@ -1,13 +1,12 @@
-"""Organization → Settings → SCIM Provisioning (``/organization/settings/scim``): the switch, the endpoint
-URL, tokens, password sign-in of provisioned users and the IdP checklists. ``/organization/settings`` opens
-the first settings page the viewer may read; the provisioning log (:mod:`~gatehouse.web.routes.provisioning_activity`)
-and the login options (:mod:`~gatehouse.web.routes.login_option_list`) have pages of their own.
+"""Organization → Settings → SCIM Provisioning (``/organization/settings/scim``): the switch, the endpoint URL,
+tokens, password sign-in of provisioned users, the IdP checklists, and how many SCIM requests failed in the last
+hour (a link to them in Provisioning activity, :mod:`~gatehouse.web.routes.provisioning_activity`).
+``/organization/settings`` opens the first settings page the viewer may read; login options have pages of their own.
 
-Thin handlers over :mod:`gatehouse.iam.provisioning`, which checks every permission itself; every change is
-audited (:mod:`gatehouse.web.actions`). Turning SCIM off, revoking and regenerating a token ask on their own
-page first. Every form follows Post/Redirect/Get: a new token's secret crosses the redirect sealed in the
-server-side session (:mod:`gatehouse.web.reveals`), never in a URL or a cookie, taken once by the next page.
-"""
+Thin handlers over :mod:`gatehouse.iam.provisioning`, which checks every permission itself; every change is audited
+(:mod:`gatehouse.web.actions`). Turning SCIM off, revoking and regenerating a token ask on their own page first.
+Forms follow Post/Redirect/Get: a new token's secret crosses the redirect sealed in the server-side session
+(:mod:`gatehouse.web.reveals`), never in a URL or a cookie, taken once by the next page."""
 
 from __future__ import annotations
 
@@ -25,6 +24,7 @@ from gatehouse.iam import login_options, provisioning, scim_guard
 from gatehouse.iam.audit import Change
 from gatehouse.iam.authorizer import allowed
 from gatehouse.iam.catalog import ORGANIZATION
+from gatehouse.iam.provisioning_activity import failures_last_hour
 from gatehouse.iam.scim_control import IssuedToken
 from gatehouse.store.database import Connection
 from gatehouse.web import reveals
@@ -80,15 +80,15 @@ async def show(request: Request, status: int = 200, **extra: Any) -> Response:
     """The SCIM Provisioning page (with ``extra`` in its context: a form's error); a token kept for this page
     by the POST that made it is shown, once."""
     dashboard, principal = dashboard_of(request), principal_of(request)
-    state, guard_banner = await dashboard.db.read(
-        lambda c: (provisioning.state(c, principal), scim_guard.banner(c, principal))
+    state, guard_banner, failures = await dashboard.db.read(
+        lambda c: (provisioning.state(c, principal), scim_guard.banner(c, principal), failures_last_hour(c, principal))
     )
     issued = await reveals.take(request, REVEAL)
     endpoint = dashboard.settings.scim_base_url
     return dashboard.render(
         request, "settings/scim.html", status=status, state=state, endpoint=endpoint,
         endpoint_warning=endpoint_warning(endpoint), issued=issued,
-        regenerated=bool(issued and issued.get("regenerated")), guard_banner=guard_banner, **extra,
+        regenerated=bool(issued and issued.get("regenerated")), guard_banner=guard_banner, failures=failures, **extra,
     )  # fmt: skip
 
 
