@@ -1,6 +1,6 @@
-"""The layer contract of README's "Architecture": import-linter's contracts (``[tool.importlinter]`` in
-``pyproject.toml``) hold for the tree, and they do catch an upward import, a cycle, or SQL outside the store
-when one appears."""
+"""The layer contract ("Layers" in docs/reference/architecture.md): import-linter's contracts
+(``[tool.importlinter]`` in ``pyproject.toml``) hold for the tree, and they do catch an upward import, a cycle,
+or SQL outside the store when one appears."""
 
 from __future__ import annotations
 

@@ -8,8 +8,11 @@ for a browser without ``ResizeObserver`` or a page with a Mermaid diagram: neith
 
 And the guides stay true to the code: every setting of :class:`gatehouse.config.Settings` is in the configuration
 reference, every ``gatehouse`` command in the CLI reference, every policy shown in the RBAC guide is valid, the
-nginx and Caddy configurations are those the README shows (which ``test_forward_auth_proxies.py`` runs), and every
-dashboard picture the guides use is one a browser test takes (``make screenshots`` retakes them all).
+gateway guide shows the nginx, Caddy and Traefik configurations (``test_forward_auth_proxies.py`` reads and runs
+them from there, so what is shown is what is tested), and every dashboard picture the guides use is one a browser
+test takes (``make screenshots`` retakes them all).
+
+The README stays short: what Gatehouse is, the two commands, and links to the guides, where everything else lives.
 """
 
 from __future__ import annotations
@@ -191,14 +194,27 @@ def proxy_snippet(text: str, name: str) -> str | None:
     return found.group(1) if found else None
 
 
-@pytest.mark.parametrize("proxy", ["nginx", "caddy"])
-def test_the_proxy_configurations_are_the_tested_ones(proxy: str) -> None:
+@pytest.mark.parametrize("proxy", ["nginx", "caddy", "traefik"])
+def test_the_gateway_guide_shows_the_tested_proxy_configurations(proxy: str) -> None:
+    """``test_forward_auth_proxies.py`` runs the snippet this block holds: the guide must keep it, where it reads it."""
     shown = proxy_snippet((DOCS / "guides" / "gateway.md").read_text(), proxy)
-    assert shown, f"docs/guides/gateway.md has no forward-auth:{proxy} snippet"
-    tested = proxy_snippet((ROOT / "README.md").read_text(), proxy)
-    if tested is None:
-        pytest.skip(f"README.md no longer shows the {proxy} snippet: test_forward_auth_proxies.py reads it elsewhere")
-    assert shown == tested, f"the {proxy} configuration of docs/guides/gateway.md differs from the one the tests run"
+    assert shown, f"docs/guides/gateway.md has no forward-auth:{proxy} snippet, which the proxy tests run"
+    assert "127.0.0.1:8080" in shown and "127.0.0.1:9180" in shown  # the addresses the tests replace
+
+
+def test_the_readme_is_short_and_points_to_the_guides() -> None:
+    readme = (ROOT / "README.md").read_text()
+    lines = readme.splitlines()
+    assert len(lines) <= 80, f"README.md has {len(lines)} lines: keep it to what Gatehouse is, the two commands, links"
+    assert "make run" in readme and "make test" in readme, "the README names the two set-up commands"
+    assert "make docs" in readme and "site/index.html" in readme, "the README says how to build the guides"
+    linked = set(re.findall(r"\]\((docs/[\w/.-]+\.md)\)", readme))
+    assert "docs/index.md" in linked
+    missing = [page for page in linked if not (ROOT / page).is_file()]
+    assert not missing, f"README.md links to {missing}, which are not in docs/"
+    config = yaml.safe_load(CONFIG.read_text())
+    unlisted = sorted(f"docs/{page}" for page in nav_pages(config["nav"]) if f"docs/{page}" not in linked)
+    assert not unlisted, f"README.md does not link to {unlisted}: list every page of the guides"
 
 
 def pictures_taken() -> set[str]:

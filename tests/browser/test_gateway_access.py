@@ -1,6 +1,6 @@
 """Organization → Gateway access in a real browser with JavaScript off, on a server of its own: the admin adds
 forward-auth rules through the form (a wrong one first: the form comes back with why), moves one up, turns the
-API7 preset on, and deletes a rule after its confirmation page. The picture of the table goes to the README
+API7 preset on, and deletes a rule after its confirmation page. The picture of the table goes to the guides
 (``docs/screenshots/gateway-access.png`` with ``GATEHOUSE_UPDATE_SCREENSHOTS=1``)."""
 
 from __future__ import annotations

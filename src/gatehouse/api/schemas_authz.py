@@ -107,7 +107,7 @@ class CheckResponse(BaseModel):
 
 
 class RuleFields(Body):
-    """A forward-auth rule (see README, "Gateway authorization")."""
+    """A forward-auth rule (see the guide "Guarding the gateway", docs/guides/gateway.md)."""
 
     methods: list[str] = Field(
         min_length=1, max_length=8, description='HTTP methods (`GET` also covers `HEAD`), or `["*"]` for any.'

@@ -31,7 +31,7 @@ SECRET_PREFIXES: Final = (SCIM_TOKEN_PREFIX, "gha_")
 """How Gatehouse's tokens start (SCIM, API): a problem never repeats such a text."""
 HEADER: Final = """\
 # Gatehouse access configuration: `gatehouse config plan -f FILE` shows what applying it would change,
-# `gatehouse config apply -f FILE` applies it (README, "Gatehouse as code"). Objects are named, never by id.
+# `gatehouse config apply -f FILE` applies it (docs/guides/as-code.md). Objects are named, never by id.
 # Secrets are never written here: a login option's secret is `{env: NAME}` (read from that environment
 # variable on the server) or `{stored: true}` (kept encrypted in Gatehouse, not exported; apply keeps it).
 """

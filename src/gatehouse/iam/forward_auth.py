@@ -125,7 +125,7 @@ def header_value(text: str) -> str:
 
 
 def identity_headers(principal: Principal, email: str | None) -> dict[str, str]:
-    """What the proxy copies to the upstream: who is asking (see README, "Gateway authorization")."""
+    """What the proxy copies to the upstream: who is asking (see docs/guides/gateway.md)."""
     return {
         "X-Gatehouse-User": header_value(principal.user_name or ""),
         "X-Gatehouse-User-Id": header_value(principal.user_id or ""),

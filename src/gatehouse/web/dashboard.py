@@ -70,6 +70,7 @@ class Dashboard:
         self.templates = Jinja2Templates(directory=str(TEMPLATES))
         self.templates.env.globals["scim_endpoint"] = settings.scim_base_url
         self.templates.env.globals["sign_out_redirect_uri"] = post_logout_uri(settings.public_url)
+        self.templates.env.globals["docs_url"] = settings.docs_url  # templates/_guides.html links to the guides
         self.templates.env.filters["when"] = _when
         self.templates.env.filters["search_pieces"] = marked  # a search's matches, for templates/_search.html
         self.idle = timedelta(minutes=settings.session_idle_minutes)
