@@ -8,7 +8,8 @@ the rule that governs it (:mod:`permission_cases` says how a case is exercised):
 - an action of the catalog: allowed exactly for the principals whose rights (written out by hand in
   :data:`permission_world.RIGHTS`) include it;
 - ``PUBLIC`` (no sign-in needed), ``SIGNED_IN`` (any active user: their own session, password, profile),
-  ``SCIM_ONLY`` (only a SCIM token opens it: every principal is refused with 401), ``SUPER_ONLY``.
+  ``SCIM_ONLY`` (only a SCIM token opens it: every principal is refused with 401), ``SCRAPER_ONLY`` (``/metrics``:
+  only the metrics token or a loopback peer), ``SUPER_ONLY``.
 
 Allowed means answered without 401/403 (a 400, 404 or 409 on the data is still "allowed"); denied means
 401/403 (or, for the user directory, being sent to one's own profile). No request may answer 5xx.
@@ -42,6 +43,7 @@ from support import governance_cases as governance
 from support.permission_cases import (
     PUBLIC,
     SCIM_ONLY,
+    SCRAPER_ONLY,
     SIGNED_IN,
     SUPER_ONLY,
     Case,
@@ -114,6 +116,7 @@ DASHBOARD: dict[tuple[str, str], Case] = {
     ),
     ("GET", "/healthz"): Case(PUBLIC),
     ("GET", "/readyz"): Case(PUBLIC),
+    ("GET", "/metrics"): Case(SCRAPER_ONLY),  # the matrix's client is no loopback peer and has no metrics token
     ("GET", "/static"): Case(PUBLIC, url="/static/app.css"),
     # Organization → Users
     ("GET", U): Case("iam:GetUser", denied_redirect="{own}"),
@@ -331,6 +334,7 @@ API: dict[tuple[str, str], Case] = {
     ("DELETE", A + "/scim/tokens/{token_id}"): Case("iam:UpdateSCIMProvisioning", scim_token),
     ("POST", A + "/scim/tokens/{token_id}/regenerate"): Case("iam:UpdateSCIMProvisioning", scim_token),
     ("GET", f"{A}/scim/guard"): Case("iam:GetSCIMProvisioning"),
+    ("GET", f"{A}/scim/activity"): Case("iam:GetSCIMProvisioning"),
     ("POST", f"{A}/scim/guard/allow"): Case("iam:UpdateSCIMProvisioning"),
     ("POST", f"{A}/scim/guard/block"): Case("iam:UpdateSCIMProvisioning"),
     ("GET", f"{A}/login_options"): Case("iam:GetLoginOption"),
@@ -395,7 +399,7 @@ def api_call(world: World, who: str, method: str, path: str, case: Case) -> http
 def expected_allowed(rule: str, who: str) -> bool:
     if rule in (PUBLIC, SIGNED_IN):
         return True
-    if rule == SCIM_ONLY:
+    if rule in (SCIM_ONLY, SCRAPER_ONLY):
         return False
     if rule == SUPER_ONLY:
         return who == "super"
@@ -549,6 +553,7 @@ CLI_RULES: dict[str, str] = {
     "scim token list": "iam:GetSCIMProvisioning",
     "scim password-sign-in": "iam:UpdateSCIMProvisioning",
     "scim guard status": "iam:GetSCIMProvisioning",
+    "scim activity": "iam:GetSCIMProvisioning",
     "scim guard allow": "iam:UpdateSCIMProvisioning",
     "scim guard block": "iam:UpdateSCIMProvisioning",
     "admin create": SUPER_ONLY,

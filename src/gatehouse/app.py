@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
 from gatehouse.api.app import api_routes
@@ -20,11 +21,21 @@ from gatehouse.errors import GatehouseError
 from gatehouse.iam import scim_guard
 from gatehouse.iam.grant_expiry import settling
 from gatehouse.iam.retention import purging
-from gatehouse.iam.signin import SESSION_COOKIE
+from gatehouse.iam.signin import SESSION_COOKIE, active_sessions
+from gatehouse.metrics import (
+    CONTENT_TYPE,
+    DB_POOL_IN_USE,
+    LiveCollector,
+    MetricsMiddleware,
+    ScrapeAccess,
+    exposition,
+    sampling_pool,
+)
 from gatehouse.response_headers import ResponseHeaders
 from gatehouse.scim.activity import ActivityMiddleware, ActivityRecorder
 from gatehouse.scim.discovery import Discovery
 from gatehouse.scim.groups import GroupService
+from gatehouse.scim.operations import operation_of
 from gatehouse.scim.rate_limit import RateLimit
 from gatehouse.scim.render import Renderer
 from gatehouse.scim.routes import (
@@ -83,7 +94,32 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             return JSONResponse({"status": "unavailable", "migrations": "pending"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    activity = ActivityRecorder(trusted_proxies=settings.trusted_proxies)
+    activity = ActivityRecorder(
+        keep=settings.scim_activity_keep_rows,
+        keep_days=settings.scim_activity_keep_days,
+        trusted_proxies=settings.trusted_proxies,
+    )
+
+    scrape = ScrapeAccess(settings.metrics_token, settings.trusted_proxies)
+    idle_session = timedelta(minutes=settings.session_idle_minutes)
+    live = LiveCollector(lambda: database.read_sync(lambda c: active_sessions(c, idle_session)))
+
+    async def metrics(request: Request) -> Response:
+        forwarded = "x-forwarded-for" in request.headers
+        peer = request.client.host if request.client else None
+        if not scrape.allows(peer, request.headers.get("authorization"), forwarded):
+            if scrape.needs_token:
+                return PlainTextResponse(
+                    "Send the metrics token: Authorization: Bearer <GATEHOUSE_METRICS_TOKEN>.\n",
+                    status_code=401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                )  # fmt: skip
+            return PlainTextResponse(
+                "Metrics are served to loopback clients only; set GATEHOUSE_METRICS_TOKEN to scrape from elsewhere.\n",
+                status_code=403,
+            )
+        DB_POOL_IN_USE.set(database.pool_in_use())
+        body = await to_thread.run_sync(exposition, live)
+        return Response(body, media_type=CONTENT_TYPE)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -101,6 +137,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             purging(database, retention, settings.audit_purge_interval_seconds, idle),
             settling(database, settings.grant_expiry_check_seconds),  # expired grants, recorded once each
             delivering(deliverer, settings.audit_stream_poll_seconds),  # the audit outbox to the sinks
+            sampling_pool(database.pool_in_use),  # gatehouse_db_pool_connections_in_use, per process
         ):
             yield
         database.dispose()
@@ -110,10 +147,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         build_scim_app(settings, database), settings.scim_rate_per_second, settings.scim_burst, settings.trusted_proxies
     )
     app = Starlette(
-        middleware=[Middleware(ResponseHeaders, session_cookie=SESSION_COOKIE, https=settings.secure_cookies)],
+        middleware=[
+            *([Middleware(MetricsMiddleware, scim_operation=operation_of)] if settings.metrics_enabled else []),
+            Middleware(ResponseHeaders, session_cookie=SESSION_COOKIE, https=settings.secure_cookies),
+        ],
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            *([Route("/metrics", metrics, methods=["GET"])] if settings.metrics_enabled else []),
             Mount("/scim/v2", app=ActivityMiddleware(scim_app, activity)),
             *api_routes(settings, database),  # /api, /openapi.json, /docs
             *dashboard_routes(dashboard),

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import unquote
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("data")
 KEY_FILE_NAME: Final = "secret.key"
+SECRET_WORDS: Final = ("TOKEN", "PASSWORD", "SECRET")
+"""Settings whose name holds one of these are never repeated in an error message."""
 
 
 class Settings(BaseSettings):
@@ -28,6 +30,10 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8080"
     """External base URL: used in ``meta.location``, ``Location`` headers and the SCIM endpoint URL shown
     to admins. Never derived from the Host header."""
+
+    docs_url: str = ""
+    """Where the built guides (``make docs``) are served, ``https://…`` or ``http://…``: error pages then link to
+    their Troubleshooting page. Empty: they name the page in text."""
 
     scim_max_results: int = Field(default=1000, ge=1, le=100_000)
     """``filter.maxResults`` of the ServiceProviderConfig: the largest page a list request may get."""
@@ -56,6 +62,12 @@ class Settings(BaseSettings):
 
     scim_guard_min_users: int = Field(default=25, ge=1, le=10_000_000)
     """The guard's smallest threshold: this many deactivations and deletions within the window always apply."""
+
+    scim_activity_keep_rows: int = Field(default=10_000, ge=1, le=1_000_000)
+    """Provisioning activity: how many SCIM requests the log keeps at most (the newest), 1 to 1,000,000."""
+
+    scim_activity_keep_days: int = Field(default=30, ge=1, le=3650)
+    """Provisioning activity: SCIM requests older than this many days are deleted from the log, 1 to 3650."""
 
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     """Largest request body accepted (a full PUT of a big group is the largest legitimate one)."""
@@ -123,6 +135,17 @@ class Settings(BaseSettings):
     """Where JSON-lines file sinks write (a sink names a file in it, never a path). Default: ``audit/`` beside the
     SQLite database, or in the data directory for PostgreSQL."""
 
+    access_log: bool = True
+    """One JSON line per request on standard error, written by a thread off the event loop
+    (:mod:`gatehouse.access_log`); ``gatehouse serve --no-access-log`` turns it off."""
+
+    metrics_enabled: bool = True
+    """``/metrics``: Prometheus metrics in the text format (:mod:`gatehouse.metrics`). Off: no such endpoint."""
+
+    metrics_token: str | None = Field(default=None, min_length=16, max_length=512)
+    """A bearer token Prometheus sends to scrape ``/metrics`` from any address (at least 16 characters; compared
+    in constant time). Unset: ``/metrics`` answers loopback clients only."""
+
     @property
     def audit_file_path(self) -> Path:
         """The directory of file sinks (see :attr:`audit_file_dir`)."""
@@ -133,6 +156,13 @@ class Settings(BaseSettings):
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("docs_url")
+    @classmethod
+    def _docs_url(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http:// or https:// URL, or empty")
         return value.rstrip("/")
 
     @field_validator("database_url")
@@ -183,6 +213,19 @@ def default_key_path(database_url: str, data_dir: Path = DEFAULT_DATA_DIR) -> Pa
     in ``data_dir``."""
     database = sqlite_file(database_url)
     return (database.parent if database is not None else data_dir) / KEY_FILE_NAME
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """One line per setting refused, named as in the environment: ``GATEHOUSE_SCIM_BURST: Input should be greater
+    than or equal to 1 (got '0')``."""
+    lines = []
+    for problem in error.errors(include_url=False):
+        name = "_".join(str(part) for part in problem["loc"][:1]).upper()
+        secret = any(word in name for word in SECRET_WORDS)  # never echo a secret into a log or a terminal
+        shown = isinstance(problem.get("input"), str | int | float) and not secret
+        given = f" (got {problem['input']!r})" if shown else ""
+        lines.append(f"GATEHOUSE_{name}: {problem['msg']}{given}")
+    return lines
 
 
 def load_settings(**overrides: object) -> Settings:

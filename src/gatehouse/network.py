@@ -24,6 +24,11 @@ def _trusted(address: str, networks: Sequence[Network]) -> bool:
     return any(ip in network for network in networks)
 
 
+def is_trusted_proxy(address: str, trusted_proxies: Sequence[str]) -> bool:
+    """Whether ``address`` is one of the configured trusted proxies (IPs or CIDRs)."""
+    return _trusted(address, _networks(tuple(trusted_proxies)))
+
+
 def client_ip(request: Request, trusted_proxies: Sequence[str]) -> str | None:
     """The peer's address, or — when the peer is a trusted proxy — the nearest untrusted address in
     ``X-Forwarded-For`` (read from the right, so a client cannot spoof it by prepending entries)."""

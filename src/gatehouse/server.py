@@ -38,8 +38,10 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from gatehouse.access_log import AccessLog
 from gatehouse.api.errors import CODES
 from gatehouse.app import create_app as create_gatehouse_app
+from gatehouse.config import load_settings
 from gatehouse.scim.render import error as scim_error
 
 log = logging.getLogger("gatehouse.server")
@@ -362,5 +364,8 @@ class Shield:
 
 
 def create_app() -> ASGIApp:
-    """The app ``gatehouse serve`` runs: :func:`gatehouse.app.create_app` inside :class:`Shield`."""
-    return Shield(create_gatehouse_app())
+    """The app ``gatehouse serve`` runs: :func:`gatehouse.app.create_app` inside :class:`Shield`, inside the
+    access log (:mod:`gatehouse.access_log`) unless ``GATEHOUSE_ACCESS_LOG=false``."""
+    settings = load_settings()
+    guarded = Shield(create_gatehouse_app(settings))
+    return AccessLog(guarded) if settings.access_log else guarded

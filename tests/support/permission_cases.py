@@ -19,6 +19,8 @@ from support.permission_world import World
 PUBLIC = "PUBLIC"
 SIGNED_IN = "SIGNED_IN"
 SCIM_ONLY = "SCIM_ONLY"
+SCRAPER_ONLY = "SCRAPER_ONLY"
+"""``/metrics``: opened by the metrics token or a loopback peer, never by a user's permission."""
 SUPER_ONLY = "SUPER_ONLY"
 
 Params = dict[str, str]

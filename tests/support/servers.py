@@ -35,7 +35,9 @@ def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess
 
 
 @contextmanager
-def running_server(env: dict[str, str], *extra: str, output: Path | None = None) -> Iterator[str]:
+def running_server(
+    env: dict[str, str], *extra: str, output: Path | None = None, access_log: bool = False
+) -> Iterator[str]:
     """``gatehouse serve`` on a free port; yields its base URL once /readyz answers 200.
 
     Its standard output and error go to ``output`` (a temporary file by default), never to a pipe
@@ -44,7 +46,7 @@ def running_server(env: dict[str, str], *extra: str, output: Path | None = None)
     log_path = output or Path(tempfile.mkstemp(prefix="gatehouse-serve-", suffix=".log")[1])
     log = log_path.open("w")
     process = subprocess.Popen(
-        [GATEHOUSE, "serve", "--port", str(port), "--no-access-log", *extra],
+        [GATEHOUSE, "serve", "--port", str(port), "--access-log" if access_log else "--no-access-log", *extra],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 
 from gatehouse.cli.access import access_app
 from gatehouse.cli.audit_sinks import audit_sinks_app
@@ -17,7 +21,7 @@ from gatehouse.cli.config import config_app
 from gatehouse.cli.context import open_database, require_super_admin, run_change, use_token
 from gatehouse.cli.login_options import login_options_app
 from gatehouse.cli.scim import scim_app
-from gatehouse.config import load_settings
+from gatehouse.config import load_settings, settings_problems
 from gatehouse.errors import GatehouseError
 from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.bootstrap import BOOTSTRAP_USER, ensure_super_admin, has_super_admin
@@ -62,13 +66,15 @@ def serve(
     workers: int = typer.Option(1, min=1, help="Worker processes."),
     database_url: str | None = typer.Option(None, help="Overrides GATEHOUSE_DATABASE_URL."),
     public_url: str | None = typer.Option(None, help="Overrides GATEHOUSE_PUBLIC_URL."),
-    access_log: bool = typer.Option(True, help="Log one line per request."),
+    access_log: bool = typer.Option(True, help="Log one JSON line per request (GATEHOUSE_ACCESS_LOG)."),
 ) -> None:
     """Apply pending migrations (under a lock), then serve HTTP."""
     import uvicorn
 
     if database_url:
         os.environ["GATEHOUSE_DATABASE_URL"] = database_url
+    if not access_log:
+        os.environ["GATEHOUSE_ACCESS_LOG"] = "false"  # read by each worker's app factory (gatehouse.server)
     if public_url:
         os.environ["GATEHOUSE_PUBLIC_URL"] = public_url
     elif "GATEHOUSE_PUBLIC_URL" not in os.environ:
@@ -99,6 +105,11 @@ def serve(
             "Sign in with it; you will be asked to choose your own password.\n"
         )
     typer.echo(f"Gatehouse on http://{host}:{port} — SCIM endpoint {settings.scim_base_url}", err=True)
+    if workers > 1 and settings.metrics_enabled and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker writes its metrics here; whichever answers /metrics sums them (gatehouse.metrics).
+        shared = tempfile.mkdtemp(prefix="gatehouse-metrics-")
+        atexit.register(shutil.rmtree, shared, True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared
     uvicorn.run(
         "gatehouse.server:create_app",  # the app inside its outermost guard (gatehouse.server)
         factory=True,
@@ -112,7 +123,7 @@ def serve(
         workers=workers,
         log_level=settings.log_level,
         log_config=_log_config(settings.log_level),
-        access_log=access_log,
+        access_log=False,  # uvicorn's text line on the event loop: Gatehouse writes its own (gatehouse.access_log)
         proxy_headers=False,
         server_header=False,
     )
@@ -216,9 +227,16 @@ def admin_create(
 
 
 def main() -> None:
-    """Entry point of the ``gatehouse`` console script: domain errors become a message and exit 1."""
+    """Entry point of the ``gatehouse`` console script: domain errors become a message and exit 1, a setting
+    refused (a bad ``GATEHOUSE_*`` value) a message naming it and exit 2."""
     try:
         app()
     except GatehouseError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise SystemExit(1) from None
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        for line in settings_problems(exc):  # a bad GATEHOUSE_* value: say which, never a traceback
+            typer.echo(f"error: {line}", err=True)
+        raise SystemExit(2) from None

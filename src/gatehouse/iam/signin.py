@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gatehouse.errors import Forbidden, TooManyRequests, Unauthorized
+from gatehouse.metrics import LOGIN_FAILURES
 from gatehouse.passwords import verify_password
 from gatehouse.store import login_options, sessions, throttle, users
 from gatehouse.store.database import Connection, Database
@@ -91,6 +92,7 @@ def sign_in(
     valid = verify_password(account.password_hash if account else None, password)
     if account is None or not valid:
         _count_failure(db, policy, user_key, ip_key, now)
+        LOGIN_FAILURES.labels("password").inc()
         raise InvalidCredentials()
     if not account.active:
         raise AccountDeactivated()
@@ -113,8 +115,9 @@ def throttled(connection: Connection, keys: tuple[str, str | None], now: datetim
 
 
 def count_failure(db: Database, policy: SignInPolicy, keys: tuple[str, str | None], now: datetime) -> None:
-    """Count a failed attempt (in its own committed transaction)."""
+    """Count a failed LDAP attempt (in its own committed transaction)."""
     _count_failure(db, policy, keys[0], keys[1], now)
+    LOGIN_FAILURES.labels("ldap").inc()
 
 
 def clear_failures(connection: Connection, keys: tuple[str, str | None]) -> None:
@@ -128,6 +131,11 @@ def _count_failure(db: Database, policy: SignInPolicy, user_key: str, ip_key: st
         throttle.record_failure(connection, user_key, policy.max_failures, policy.window, now)
         if ip_key:
             throttle.record_failure(connection, ip_key, policy.max_failures * IP_FACTOR, policy.window, now)
+
+
+def active_sessions(connection: Connection, idle: timedelta) -> int:
+    """How many dashboard sessions are open now (for the ``gatehouse_sessions_active`` metric)."""
+    return sessions.active_count(connection, utcnow(), idle)
 
 
 def opened_session(connection: Connection, opened: OpenedSession, idle: timedelta) -> SessionUser:

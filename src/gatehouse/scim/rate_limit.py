@@ -9,7 +9,7 @@ requests that fail authentication; over the limit, ``429 Too Many Requests`` wit
   address's bucket is empty, its requests are refused before any database lookup. Tokens that authenticate
   never touch the address buckets, so an IdP behind a shared egress address is not slowed by a stranger.
 
-State is per process (see the README: with N replicas behind a balancer, a token may reach up to N times the
+State is per process (see docs/reference/scim.md: with N replicas behind a balancer, a token may reach up to N times the
 rate). The buckets are a bounded map: the least recently used key goes when it is full; a forgotten bucket
 comes back full, which errs on the side of letting an IdP through.
 """
@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatehouse.credentials import hash_token
+from gatehouse.metrics import SCIM_REFUSALS
 from gatehouse.network import client_ip
 from gatehouse.scim.render import error
 
@@ -153,6 +154,7 @@ class RateLimit:
                 self.known.popitem(last=False)
 
     async def _refuse(self, send: Send, wait: float, whom: str) -> None:
+        SCIM_REFUSALS.labels("rate_limit").inc()
         seconds = retry_after(wait)
         rate, burst = self.tokens.rate, self.tokens.burst
         body = error(

@@ -31,6 +31,7 @@ from gatehouse.errors import (
     UnsupportedMediaType,
 )
 from gatehouse.iam import audit, scim_guard
+from gatehouse.metrics import SCIM_REFUSALS
 from gatehouse.network import client_ip
 from gatehouse.resources.schemas import GROUP_SCHEMA, USER_SCHEMA
 from gatehouse.scim import listing
@@ -242,6 +243,7 @@ class ScimEndpoints:
     async def _hold(self, request: Request, holder: list[ScimClient], held: scim_guard.GuardHeld) -> None:
         """Keep a request the guard held, in a transaction of its own (logged, never raised, if that fails)."""
         origin = self._origin(request, holder)
+        SCIM_REFUSALS.labels("guard").inc()
         try:
             if await self.db.write(lambda c: scim_guard.record_hold(c, held, origin)):
                 log.warning("The mass-deprovisioning guard tripped: %s", held.detail)

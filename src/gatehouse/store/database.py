@@ -150,6 +150,14 @@ class Database:
         with self.reader() as connection:
             return work(connection)
 
+    read_sync = _read_sync
+    """Run read-only ``work`` on an autocommit reader, in the calling thread (for code off the event loop)."""
+
+    def pool_in_use(self) -> int:
+        """How many connections are checked out of the pool now (0 for a pool that does not count them)."""
+        checkedout = getattr(self.engine.pool, "checkedout", None)
+        return int(checkedout()) if callable(checkedout) else 0
+
     def _write_sync(self, work: Callable[[Connection], T]) -> T:
         with self.transaction() as connection:
             return work(connection)

@@ -144,6 +144,17 @@ def purge(connection: Connection, now: datetime, idle: timedelta) -> int:
     return int(result.rowcount)
 
 
+def active_count(connection: Connection, now: datetime, idle: timedelta) -> int:
+    """How many sessions are neither expired nor idle (on the ``expires_at`` index, then a filter)."""
+    return int(
+        connection.execute(
+            sa.select(sa.func.count())
+            .select_from(sessions)
+            .where(sessions.c.expires_at > now, sessions.c.last_seen > now - idle)
+        ).scalar_one()
+    )
+
+
 def of_user(connection: Connection, user_id: str) -> list[SessionInfo]:
     """A user's sessions, newest first."""
     rows = connection.execute(

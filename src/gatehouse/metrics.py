@@ -1,0 +1,207 @@
+"""Prometheus metrics: what Gatehouse counts, the ASGI middleware that times every request, and ``/metrics`` in
+the text exposition format (Prometheus' "Exposition formats", version 0.0.4).
+
+What is measured:
+
+- ``gatehouse_http_requests_total{route, method, status}`` and ``gatehouse_http_request_duration_seconds{route,
+  method}``: every request, labelled by its **route template** (``/scim/v2/Users/{id}``, never the concrete
+  path, so the number of series stays bounded; ``unmatched`` for a path no route knows);
+- ``gatehouse_scim_operations_total{token, operation, outcome}``: SCIM operations (``Users:create``,
+  ``Groups:patch``…) by token name and outcome (``success``, ``client_error``, ``server_error``), classified by
+  the SCIM package (:func:`gatehouse.scim.operations.operation_of`) and handed to the middleware;
+- ``gatehouse_scim_refusals_total{reason}``: requests refused by the rate limit (``rate_limit``) or held by the
+  mass-deprovisioning guard (``guard``);
+- ``gatehouse_login_failures_total{method}``: failed password and LDAP sign-ins (``password``, ``ldap``);
+- ``gatehouse_db_pool_connections_in_use``: database connections checked out of the pool (sampled every few
+  seconds in each process, summed over live processes);
+- ``gatehouse_sessions_active``: dashboard sessions neither expired nor idle (counted in the database when
+  scraped, so it is the same whichever process answers);
+- in a single process, prometheus-client's own ``process_*`` (resident memory, CPU, open files) and
+  ``python_*`` metrics.
+
+**Several workers.** ``gatehouse serve --workers N`` points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory
+before the workers start; each writes its values there and whichever answers a scrape sums them all
+(prometheus-client's multi-process mode). The variable must be set before this module is first imported.
+
+**Who may scrape.** ``/metrics`` answers loopback clients (the TCP peer, never ``X-Forwarded-For``; a request
+a trusted proxy relays, with ``X-Forwarded-For``, is not a loopback one) unless ``GATEHOUSE_METRICS_TOKEN`` is
+set: then any client with ``Authorization: Bearer <token>``, compared in constant time.
+``GATEHOUSE_METRICS_ENABLED=false`` removes the endpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Final
+
+import anyio
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gatehouse.network import is_trusted_proxy
+from gatehouse.response_status import StatusWatch
+
+CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+MULTIPROCESS_DIR: Final = "PROMETHEUS_MULTIPROC_DIR"
+UNMATCHED: Final = "unmatched"
+POOL_SAMPLE_SECONDS: Final = 5.0
+"""How often each process samples its database pool."""
+BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""Latency buckets (seconds): fine below 10 ms, where SCIM reads and decisions answer."""
+
+REQUESTS: Final = Counter(
+    "gatehouse_http_requests", "HTTP requests answered, by route template, method and status.",
+    ["route", "method", "status"],
+)  # fmt: skip
+LATENCY: Final = Histogram(
+    "gatehouse_http_request_duration_seconds", "Time to answer an HTTP request, by route template and method.",
+    ["route", "method"], buckets=BUCKETS,
+)  # fmt: skip
+SCIM_OPERATIONS: Final = Counter(
+    "gatehouse_scim_operations", "SCIM operations, by token name, operation and outcome.",
+    ["token", "operation", "outcome"],
+)  # fmt: skip
+SCIM_REFUSALS: Final = Counter(
+    "gatehouse_scim_refusals", "SCIM requests refused by the rate limit or held by the deprovisioning guard.",
+    ["reason"],
+)  # fmt: skip
+LOGIN_FAILURES: Final = Counter("gatehouse_login_failures", "Failed sign-ins, by method.", ["method"])
+DB_POOL_IN_USE: Final = Gauge(
+    "gatehouse_db_pool_connections_in_use", "Database connections checked out of the pool.",
+    multiprocess_mode="livesum",
+)  # fmt: skip
+
+ScimOperation = Callable[[str, Scope, int], tuple[str, str, str] | None]
+"""What the SCIM package says of a finished request (its route template, scope and status): ``(token,
+operation, outcome)``, or None if not SCIM."""
+
+
+def route_of(scope: Scope) -> str:
+    """The template of the route that answered (``/scim/v2/Users/{id}``), or :data:`UNMATCHED`."""
+    path = getattr(scope.get("route"), "path", None)
+    if not isinstance(path, str):
+        return UNMATCHED
+    root: str = scope.get("root_path", "")
+    return root + path if root and not path.startswith(root) else path or "/"
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request (a few microseconds: a clock read, two label lookups)."""
+
+    def __init__(self, app: ASGIApp, scim_operation: ScimOperation | None = None) -> None:
+        self.app = app
+        self.scim_operation = scim_operation
+        # Each (route, method, status)'s histogram and counter: bounded by the routes, methods and statuses.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._operations: dict[tuple[str, str, str], Any] = {}  # bounded by tokens × operations × outcomes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        watch = StatusWatch(send)
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            key = (route_of(scope), scope["method"], watch.status)
+            children = self._children.get(key)
+            if children is None:  # the first request of its kind: look its series up once
+                route, method, _ = key
+                children = LATENCY.labels(route, method), REQUESTS.labels(route, method, str(watch.status))
+                self._children[key] = children
+            children[0].observe(time.perf_counter() - started)
+            children[1].inc()
+            if self.scim_operation is not None:
+                found = self.scim_operation(key[0], scope, watch.status)
+                if found is not None:
+                    counter = self._operations.get(found)
+                    if counter is None:
+                        counter = self._operations[found] = SCIM_OPERATIONS.labels(*found)
+                    counter.inc()
+
+
+@asynccontextmanager
+async def sampling_pool(in_use: Callable[[], int], interval: float = POOL_SAMPLE_SECONDS) -> AsyncIterator[None]:
+    """Set :data:`DB_POOL_IN_USE` from ``in_use`` every ``interval`` seconds while the app runs."""
+
+    async def sample() -> None:
+        while True:
+            DB_POOL_IN_USE.set(in_use())
+            await anyio.sleep(interval)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(sample)
+        try:
+            yield
+        finally:
+            group.cancel_scope.cancel()
+
+
+def outcome_of(status: int) -> str:
+    """``success`` (below 400), ``client_error`` (4xx) or ``server_error`` (5xx)."""
+    return "success" if status < 400 else "client_error" if status < 500 else "server_error"
+
+
+class LiveCollector(Collector):
+    """Values read when scraped: the active dashboard sessions (``count_sessions``, a database count)."""
+
+    def __init__(self, count_sessions: Callable[[], int]) -> None:
+        self.count_sessions = count_sessions
+
+    def collect(self) -> Iterable[Metric]:
+        sessions = GaugeMetricFamily("gatehouse_sessions_active", "Dashboard sessions neither expired nor idle.")
+        sessions.add_metric([], self.count_sessions())
+        yield sessions
+
+
+def exposition(live: Collector) -> bytes:
+    """Every metric in the text format: this process's (or, with several workers, all workers' summed) and
+    ``live``'s."""
+    if os.environ.get(MULTIPROCESS_DIR):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        counted = generate_latest(registry)
+    else:
+        counted = generate_latest(REGISTRY)
+    extra = CollectorRegistry()
+    extra.register(live)
+    return counted + generate_latest(extra)
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode()).digest()
+
+
+class ScrapeAccess:
+    """Who may read ``/metrics``: the holder of the metrics token, or (without one) a loopback peer that is
+    not a trusted proxy relaying someone else."""
+
+    def __init__(self, token: str | None, trusted_proxies: Sequence[str]) -> None:
+        self._digest = _digest(token) if token else None
+        self._trusted_proxies = tuple(trusted_proxies)
+
+    @property
+    def needs_token(self) -> bool:
+        return self._digest is not None
+
+    def allows(self, peer: str | None, authorization: str | None, forwarded: bool) -> bool:
+        """Whether a request from ``peer`` with this ``Authorization`` header (and ``X-Forwarded-For`` or not)
+        may scrape."""
+        if self._digest is not None:
+            scheme, _, given = (authorization or "").partition(" ")
+            return scheme.lower() == "bearer" and hmac.compare_digest(_digest(given.strip()), self._digest)
+        if peer is None or (forwarded and is_trusted_proxy(peer, self._trusted_proxies)):
+            return False
+        try:
+            return ipaddress.ip_address(peer).is_loopback
+        except ValueError:
+            return False
