@@ -173,10 +173,12 @@ DASHBOARD: dict[tuple[str, str], Case] = {
     ("POST", LO + "/{option_id}/delete"): Case("iam:UpdateLoginOption", login_option),
     ("GET", LO + "/{option_id}/dry-run"): Case("iam:GetLoginOption", login_option),
     ("POST", LO + "/{option_id}/dry-run"): Case("iam:GetLoginOption", login_option, fields(rules="[]", claims="{{}}")),
-    ("POST", LO + "/{option_id}/check"): Case("iam:GetLoginOption", login_option),  # the provider is down
+    ("GET", LO + "/{option_id}/check"): Case("iam:GetLoginOption", login_option),  # the provider is down
+    ("POST", LO + "/{option_id}/check"): Case("iam:GetLoginOption", login_option),  # sent to the GET
     ("POST", LO + "/{option_id}/test-sign-in"): Case(  # binds as a person: only those who manage the option
         "iam:UpdateLoginOption", ldap_option, fields(username="ada", password="not checked: nothing listens")
     ),
+    ("GET", LO + "/{option_id}/test-sign-in"): Case("iam:UpdateLoginOption", ldap_option),  # its result, once
     # Single sign-on (public: a browser on its way in; stray requests get a page that says why, never a 5xx)
     ("GET", "/sso/oidc/{option_id}/login"): Case(
         PUBLIC, call=anonymous_get("/sso/oidc/{option_id}/login?iss=https://elsewhere.invalid"), error_ok=True

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from gatehouse.errors import GatehouseError, InvalidInput
@@ -231,8 +231,11 @@ async def delete(request: Request) -> Response:
 @page
 async def check(request: Request) -> Response:
     """Check the option's provider now and say what was found (reads only): an OpenID provider's discovery
-    document and keys, an LDAP directory's connection steps, a SAML IdP's metadata."""
+    document and keys, an LDAP directory's connection steps, a SAML IdP's metadata. A page of its own that a GET
+    shows (a reload checks again and changes nothing); a POST, from an older page, is sent there."""
     view = await _option(request)
+    if request.method == "POST":
+        return RedirectResponse(request.url.path, status_code=303)
     if view.kind != "oidc":
         return await form_page(request, view.id, values_of(view), **await check_other(dashboard_of(request), view))
     try:
@@ -274,5 +277,5 @@ ROUTES: Final = [
     Route(BASE + "/{option_id}", detail, methods=["GET", "POST"]),
     Route(BASE + "/{option_id}/delete", delete, methods=["GET", "POST"]),
     Route(BASE + "/{option_id}/dry-run", dry_run, methods=["GET", "POST"]),
-    Route(BASE + "/{option_id}/check", check, methods=["POST"]),
+    Route(BASE + "/{option_id}/check", check, methods=["GET", "POST"]),
 ]
