@@ -13,6 +13,7 @@ from typing import Any, Final, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gatehouse.store import driver
 from gatehouse.store.database import Database
 from gatehouse.store.parameters import clean_text
 from gatehouse.store.records import as_utc, utcnow
@@ -97,15 +98,46 @@ def write(
     """Insert ``rows``, then delete all but the newest ``keep`` rows of the table (by id) and every row older than
     ``keep_days`` days. Text that cannot be stored (a NUL from a ``%00`` in a path) is made storable, so a record
     never blocks the ones after it."""
-    rows = [{key: clean_text(value) if isinstance(value, str) else value for key, value in row.items()} for row in rows]
     if rows:
-        connection.execute(scim_activity.insert(), rows)
+        _insert(connection, rows)
     newest = (
         sa.select(scim_activity.c.id).order_by(scim_activity.c.id.desc()).offset(keep - 1).limit(1).scalar_subquery()
     )
     connection.execute(scim_activity.delete().where(scim_activity.c.id < newest))
     oldest = (now or utcnow()) - timedelta(days=keep_days)
     connection.execute(scim_activity.delete().where(scim_activity.c.at < oldest))
+
+
+_COLUMNS: Final = (
+    "at", "token_name", "method", "path", "resource", "status", "detail", "ip", "user_agent", "request_body",
+    "response_body",
+)  # fmt: skip
+
+
+def _insert(connection: Connection, rows: list[dict[str, object]]) -> None:
+    """One ``executemany`` on the driver's cursor: about a third of what SQLAlchemy's costs per row, which counts
+    here (a row per SCIM request). Every text is made storable first (:func:`clean_text`), the only thing the
+    parameter check (:mod:`gatehouse.store.parameters`) would refuse in these values."""
+    marks = ", ".join("?" if connection.dialect.name == "sqlite" else "%s" for _ in _COLUMNS)
+    sql = f"INSERT INTO {scim_activity.name} ({', '.join(_COLUMNS)}) VALUES ({marks})"
+
+    def at(value: object) -> object:
+        return driver.to_db_time(connection, value) if isinstance(value, datetime) else value
+
+    def text(value: object) -> object:
+        return clean_text(value) if isinstance(value, str) else value
+
+    values = [
+        (at(row["at"]), text(row.get("token_name")), row["method"], text(row["path"]),
+         row.get("resource") or "other", row["status"], text(row.get("detail")), text(row.get("ip")),
+         text(row.get("user_agent")), text(row.get("request_body")), text(row.get("response_body")))
+        for row in rows
+    ]  # fmt: skip
+    handle = driver.cursor(connection)
+    try:
+        handle.executemany(sql, values)
+    finally:
+        handle.close()
 
 
 def recent(connection: Connection, limit: int = RECENT) -> list[Activity]:
