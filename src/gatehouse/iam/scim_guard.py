@@ -110,7 +110,7 @@ def check(
         applied = store.applied_since(connection, now - policy.window)
         # The threshold is never below min_users: the users are counted only once that many applied.
         if applied >= policy.min_users:
-            limit = threshold(store.active_scim_users(connection) + applied, policy)
+            limit = threshold(store.population(connection, applied), policy)
             if applied >= limit:
                 raise GuardHeld(request, limit, policy)
         elif applied == 0:

@@ -10,9 +10,9 @@ same deep page again both cost what the first page costs.
 What an anchor may cost in exactness: positions are those of the moment the anchor was set. RFC 7644 §3.4.2.4
 says index paging need not stay consistent while resources change; a seek even makes it steadier (a user added
 or removed before the anchor shifts no row of the next page). All the same, anchors are dropped when this process
-writes users (:func:`forget`), expire after :data:`TTL_SECONDS`, are kept per engine (a database of its own per
-test or tenant never sees another's), and serve only positions from :data:`SEEK_FROM` on: below that an
-``OFFSET`` is cheap and exact.
+adds or removes users (:mod:`gatehouse.store.user_writes`), expire after :data:`TTL_SECONDS`, are kept per engine
+(a database of its own per test or tenant never sees another's), and serve only positions from :data:`SEEK_FROM`
+on: below that an ``OFFSET`` is cheap and exact.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from collections import OrderedDict
 from typing import Final
 
 from sqlalchemy.engine import Engine
+
+from gatehouse.store import user_writes
 
 SEEK_FROM: Final = 1000
 """The smallest 0-based position served from an anchor."""
@@ -39,13 +41,6 @@ Anchor = tuple[str, bool, float, int]
 
 _lock = threading.Lock()
 _anchors: weakref.WeakKeyDictionary[Engine, OrderedDict[tuple[str, int], Anchor]] = weakref.WeakKeyDictionary()
-_generation = 0
-
-
-def forget() -> None:
-    """This process wrote users (created, deleted, moved between sources): every anchor is now in doubt."""
-    global _generation
-    _generation += 1
 
 
 def find(engine: Engine, source: str, position: int) -> tuple[str, bool] | None:
@@ -58,7 +53,7 @@ def find(engine: Engine, source: str, position: int) -> tuple[str, bool] | None:
         if anchor is None:
             return None
         key, inclusive, at, generation = anchor
-        if generation != _generation or time.monotonic() - at > TTL_SECONDS:
+        if generation != user_writes.generation() or time.monotonic() - at > TTL_SECONDS:
             del kept[(source, position)]  # type: ignore[union-attr]
             return None
         kept.move_to_end((source, position))  # type: ignore[union-attr]
@@ -70,7 +65,7 @@ def remember(engine: Engine, source: str, position: int, ids: list[str]) -> None
     the position after the page (exclusive)."""
     if not ids:
         return
-    now, generation = time.monotonic(), _generation
+    now, generation = time.monotonic(), user_writes.generation()
     with _lock:
         kept = _anchors.setdefault(engine, OrderedDict())
         for at_position, anchor in ((position, (ids[0], True)), (position + len(ids), (ids[-1], False))):

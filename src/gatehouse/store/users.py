@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict, NotFound, PreconditionFailed
 from gatehouse.resources.search import search_text
-from gatehouse.store import driver, page_anchors
+from gatehouse.store import driver, page_anchors, user_writes
 from gatehouse.store.batches import in_chunks
 from gatehouse.store.pages import filtered_page
 from gatehouse.store.records import Reference, StoredUser
@@ -154,7 +154,7 @@ def insert(connection: Connection, write: UserWrite, now: datetime) -> StoredUse
 
     The unique index decides: of concurrent inserts of one ``userName``, exactly one succeeds.
     """
-    page_anchors.forget()
+    user_writes.added()
     values = write.columns()
     values.update(
         id=write.id,
@@ -218,7 +218,7 @@ def _insert_emails(connection: Connection, user_id: str, doc: dict[str, Any]) ->
 
 def delete(connection: Connection, user_id: str, expected_version: int | None = None) -> None:
     """Delete a user and (by cascade) its emails and memberships."""
-    page_anchors.forget()
+    user_writes.removed()
     condition = users.c.id == user_id
     if expected_version is not None:
         condition = sa.and_(condition, users.c.version == expected_version)
@@ -313,7 +313,7 @@ def lock(connection: Connection, user_id: str) -> bool:
 def set_source(connection: Connection, user_id: str, source: str, now: datetime) -> None:
     """Hand the user to ``source`` (a local account to the identity provider): the version moves and
     ``lastModified`` becomes ``now``; the document is unchanged."""
-    page_anchors.forget()
+    user_writes.added()
     connection.execute(
         users.update()
         .where(users.c.id == user_id)
