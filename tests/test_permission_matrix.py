@@ -561,6 +561,7 @@ CLI_RULES: dict[str, str] = {
     "admin create": SUPER_ONLY,
     "admin reset-password": SUPER_ONLY,
     "login-options list": "iam:GetLoginOption",
+    "login-options check": "iam:GetLoginOption",
     "login-options disable-password": "iam:UpdateLoginOption",
     "login-options enable-password": "iam:UpdateLoginOption",  # after disable: the matrix signs in with passwords
     "authz rules list": "iam:GetAuthzRule",
@@ -625,6 +626,8 @@ def cli_args(world: World, command: str, who: str = "super") -> tuple[list[str],
         return ["scim", "enable", "--name", name], None
     if command == "login-options disable-password":
         world.way_back_in()  # an enabled option the Super Admin signed in through, else it may not be turned off (409)
+    if command == "login-options check":  # an OIDC option at a provider that does not answer: exit status 1
+        return ["login-options", "check", world.new_login_option()], None
     if command == "authz rules add":
         resource = "arn:api7:gateway:gatewaygroup/*"
         return [

@@ -155,3 +155,18 @@ def test_a_viewers_token_lists_but_may_not_switch(env: dict[str, str], db: Datab
     assert refused.returncode == 1 and "iam:UpdateLoginOption" in refused.stderr
     assert password_enabled(db)
     assert audit_of(db)[-1][:2] == ("refused", "vera (token ci)")
+
+
+def test_check_says_what_the_providers_check_found(env: dict[str, str], db: Database) -> None:
+    """``login-options check``: the same check as the option's page and the API (reads only); exit status 1 when it
+    fails, with the reason; an unknown name is a clear error."""
+    add_option(db, enabled=False)
+    done = cli(env, "login-options", "check", "okta", "--json")  # any case
+    assert done.returncode == 1, done.stderr
+    result = json.loads(done.stdout)
+    assert result["ok"] is False and result["reason"] == "unreachable" and "could not be reached" in result["detail"]
+    text = cli(env, "login-options", "check", "Okta")
+    assert text.returncode == 1 and text.stdout.startswith("Okta (oidc): the check failed")
+    unknown = cli(env, "login-options", "check", "Nope")
+    assert unknown.returncode == 1 and "No login option is named 'Nope'" in unknown.stderr
+    assert "Traceback" not in done.stderr + text.stderr + unknown.stderr

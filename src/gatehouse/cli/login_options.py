@@ -1,5 +1,6 @@
-"""``gatehouse login-options …``: list the login options, and turn the built-in password option on or off
-(permission-checked and audited: see :mod:`gatehouse.cli.context`).
+"""``gatehouse login-options …``: list the login options, check one's provider, and turn the built-in password
+option on or off (permission-checked and audited: see :mod:`gatehouse.cli.context`). Options are created and
+changed in the dashboard, the admin API, or as code (``gatehouse config apply``).
 
 ``enable-password`` is the way back in when password sign-in is off and the identity provider is down: run
 on the server as the host operator (no token), it needs neither the provider nor a signed-in admin, and
@@ -9,13 +10,19 @@ as ``iam:UpdatePasswordLogin`` by ``operator (CLI)``.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Any
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import typer
 
-from gatehouse.cli.context import run_change, run_read
+from gatehouse.api import provider_checks
+from gatehouse.api.context import Api
+from gatehouse.cli.context import open_database, run_change, run_read
 from gatehouse.config import load_settings
+from gatehouse.errors import NotFound
 from gatehouse.iam import login_options as options
 from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.login_options import LoginOptionsState, OptionView
@@ -27,6 +34,7 @@ login_options_app = typer.Typer(
 )
 
 PASSWORD = options.PASSWORD
+T = TypeVar("T")
 
 
 def _option_json(view: OptionView) -> dict[str, Any]:
@@ -107,3 +115,40 @@ def disable_password() -> None:
     run_change(PASSWORD.event, PASSWORD.resource_type, PASSWORD.resource_id, work, summary={"enabled": False})
     typer.echo("Password sign-in disabled: users sign in with another login option.")
     typer.echo("Should the provider be down, run on the server: gatehouse login-options enable-password")
+
+
+@login_options_app.command("check")
+def check(
+    option: str = typer.Argument(..., help="The option's name (in any case) or id."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (the admin API's shape)."),
+) -> None:
+    """Check an option's provider now, as its page's Check button does (OpenID Connect: discovery and keys;
+    LDAP: connect, TLS, service bind, base DN; SAML: the IdP's metadata). Reads only. Exit status 1 when the
+    check fails."""
+    settings = load_settings()
+
+    def find(connection: Connection, principal: Principal) -> OptionView:
+        for view in options.state(connection, principal, settings.public_url).options:
+            if option in (view.id, view.name) or view.name.lower() == option.lower():
+                return view
+        raise NotFound(f"No login option is named {option!r} (gatehouse login-options list shows them).")
+
+    view = run_read(find, settings)
+    with open_database(settings) as db:
+        result = apart(provider_checks.check(Api(settings, db), view))
+    if as_json:
+        typer.echo(json.dumps(result.model_dump(mode="json", exclude_none=True)))
+    else:
+        typer.echo(f"{view.name} ({view.kind}): {'the check passed' if result.ok else 'the check failed'}")
+        for step in result.steps or []:
+            typer.echo(f"  {step.step}: {'passed' if step.ok else 'FAILED'}: {step.detail}")
+        if result.detail:
+            typer.echo(f"  {result.detail}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def apart(work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` to its end on an event loop of its own thread (the caller may have a loop of its own)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()

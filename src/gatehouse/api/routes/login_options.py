@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
+from gatehouse.api import provider_checks
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import Api, ApiDep, Caller
 from gatehouse.api.errors import responses
@@ -35,13 +36,10 @@ from gatehouse.api.schemas_sso import (
     ProviderCheckOut,
     rule_json,
 )
-from gatehouse.errors import GatehouseError
 from gatehouse.iam import login_options as options
 from gatehouse.iam import role_mapping_rules as rules_uc
 from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.login_options import OptionInput, OptionView
-from gatehouse.sso.failure import reason_of
-from gatehouse.sso.protocol import ProviderError
 from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
 
@@ -269,17 +267,4 @@ async def dry_run_option(option_id: OptionId, body: ClaimsSample, caller: Caller
 )
 async def check_provider(option_id: OptionId, caller: CallerDep, api: ApiDep) -> ProviderCheckOut:
     view = await api.db.read(lambda c: options.get(c, caller.principal, option_id, api.settings.public_url))
-    if view.kind == "ldap":
-        steps = await api.ldap.test_connection(view.id)
-        return ProviderCheckOut.of_steps(steps)
-    if view.kind == "saml":
-        try:
-            idp, sso_url = await api.saml.check(view.id)
-        except GatehouseError as exc:
-            return ProviderCheckOut(ok=False, reason=reason_of(exc), detail=exc.detail)
-        return ProviderCheckOut(ok=True, idp_entity_id=idp, sso_url=sso_url)
-    try:
-        found = await api.provider.check(view.issuer)
-    except ProviderError as exc:
-        return ProviderCheckOut(ok=False, reason=exc.reason, detail=exc.detail)
-    return ProviderCheckOut.of(found, found.warnings(end_session=view.end_session, scopes=view.scopes.split()))
+    return await provider_checks.check(api, view)
