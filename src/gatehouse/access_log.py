@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from typing import Final, TextIO
 
 import orjson
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
-from gatehouse.response_status import StatusWatch
+from gatehouse.response_status import AfterEachRequest
 
 QUEUE_LIMIT: Final = 100_000
 """Lines waiting for the writer at most; more are dropped and counted."""
@@ -52,33 +52,24 @@ def render(line: Line) -> bytes:
     return orjson.dumps(document) + b"\n"
 
 
-class AccessLog:
+class AccessLog(AfterEachRequest):
     """ASGI middleware: queues one line per HTTP request; a daemon thread writes them to ``stream``."""
 
     def __init__(self, app: ASGIApp, stream: TextIO | None = None, limit: int = QUEUE_LIMIT) -> None:
-        self.app = app
+        super().__init__(app)
         self._stream = stream if stream is not None else sys.stderr
         self._queue: queue.Queue[Line] = queue.Queue(maxsize=limit)
         self.dropped = 0
         self._writer = threading.Thread(target=self._write_forever, name="gatehouse-access-log", daemon=True)
         self._writer.start()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        watch = StatusWatch(send)
+    def finished(self, scope: Scope, status: int, seconds: float) -> None:
+        client = scope.get("client")
+        line = (time.time(), client[0] if client else None, scope["method"], scope["path"], status, seconds)
         try:
-            await self.app(scope, receive, watch)
-        finally:
-            client = scope.get("client")
-            line = (time.time(), client[0] if client else None, scope["method"], scope["path"], watch.status,
-                    time.perf_counter() - started)  # fmt: skip
-            try:
-                self._queue.put_nowait(line)
-            except queue.Full:
-                self.dropped += 1
+            self._queue.put_nowait(line)
+        except queue.Full:
+            self.dropped += 1
 
     def _write_forever(self) -> None:
         reported = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,17 +20,18 @@ from gatehouse.api.app import api_routes
 from gatehouse.config import Settings, load_settings
 from gatehouse.errors import GatehouseError
 from gatehouse.iam import scim_guard
+from gatehouse.iam.background import repeating
 from gatehouse.iam.grant_expiry import settling
 from gatehouse.iam.retention import purging
 from gatehouse.iam.signin import SESSION_COOKIE, active_sessions
 from gatehouse.metrics import (
     CONTENT_TYPE,
     DB_POOL_IN_USE,
+    POOL_SAMPLE_SECONDS,
     LiveCollector,
     MetricsMiddleware,
     ScrapeAccess,
     exposition,
-    sampling_pool,
 )
 from gatehouse.response_headers import ResponseHeaders
 from gatehouse.scim.activity import ActivityMiddleware, ActivityRecorder
@@ -52,6 +54,8 @@ from gatehouse.store.database import Database
 from gatehouse.streaming.deliverer import Deliverer, delivering
 from gatehouse.web.app import dashboard_routes, error_handlers
 from gatehouse.web.dashboard import Dashboard
+
+log = logging.getLogger("gatehouse.app")
 
 
 def build_scim_app(settings: Settings, db: Database) -> Starlette:
@@ -121,6 +125,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         body = await to_thread.run_sync(exposition, live)
         return Response(body, media_type=CONTENT_TYPE)
 
+    async def sample_pool() -> float:
+        DB_POOL_IN_USE.set(database.pool_in_use())  # gatehouse_db_pool_connections_in_use, per process
+        return POOL_SAMPLE_SECONDS
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         retention = timedelta(days=settings.audit_retention_days)
@@ -137,7 +145,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             purging(database, retention, settings.audit_purge_interval_seconds, idle),
             settling(database, settings.grant_expiry_check_seconds),  # expired grants, recorded once each
             delivering(deliverer, settings.audit_stream_poll_seconds),  # the audit outbox to the sinks
-            sampling_pool(database.pool_in_use),  # gatehouse_db_pool_connections_in_use, per process
+            repeating(sample_pool, POOL_SAMPLE_SECONDS, log, "could not sample the database pool"),
         ):
             yield
         database.dispose()

@@ -1,8 +1,11 @@
-"""The status an ASGI app answered with, seen from a middleware around it (the access log, the metrics)."""
+"""The status an ASGI app answered with, seen from a middleware around it, and the middleware that acts once each
+HTTP request is answered (the access log, the metrics)."""
 
 from __future__ import annotations
 
-from starlette.types import Message, Send
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class StatusWatch:
@@ -19,3 +22,26 @@ class StatusWatch:
         if message["type"] == "http.response.start":
             self.status = message["status"]
         await self.send(message)
+
+
+class AfterEachRequest:
+    """ASGI middleware: runs the app, then :meth:`finished` with the request's scope, the status it was answered
+    with and the seconds it took (also when the app raised: the status is then 500). Other scopes pass through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        watch = StatusWatch(send)
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            self.finished(scope, watch.status, time.perf_counter() - started)
+
+    def finished(self, scope: Scope, status: int, seconds: float) -> None:
+        """What to do once a request is answered (on the event loop: keep it to microseconds)."""
+        raise NotImplementedError

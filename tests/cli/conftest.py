@@ -1,4 +1,5 @@
-"""What the in-process CLI tests share: the test database as the CLI's own."""
+"""What the CLI tests share: the test database as the in-process CLI's own (``cli_db``), and for the tests that
+run ``gatehouse`` as a real process, a migrated SQLite file of their own (``database_url``, ``file_db``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from gatehouse.store import migration
 from gatehouse.store.database import Database
 from support.web import make_admin
 
@@ -21,3 +23,18 @@ def cli_db(db_url: str, db: Database, tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.delenv("GATEHOUSE_API_TOKEN", raising=False)
     make_admin(db)
     yield db
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """A SQLite file for a real ``gatehouse`` process and the test to share."""
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+@pytest.fixture
+def file_db(database_url: str) -> Iterator[Database]:
+    """The database at ``database_url``, migrated."""
+    database = Database.from_url(database_url)
+    migration.upgrade(database.engine)
+    yield database
+    database.dispose()

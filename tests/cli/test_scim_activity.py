@@ -5,8 +5,6 @@ error (no traceback) and change nothing."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +14,6 @@ from starlette.testclient import TestClient
 from gatehouse.app import create_app
 from gatehouse.config import Settings
 from gatehouse.iam import scim_control
-from gatehouse.store import migration
 from gatehouse.store.database import Database
 from gatehouse.store.tables import scim_activity
 from support.scim import okta_user
@@ -27,16 +24,9 @@ SECRET = "Sup3r-Secret-Passw0rd"
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'cli.db'}"
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database.from_url(database_url)
-    migration.upgrade(database.engine)
-    yield database
-    database.dispose()
+def db(file_db: Database) -> Database:
+    """The real process's database (tests/cli/conftest.py), under the name the tests use."""
+    return file_db
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -13,7 +12,6 @@ from starlette.testclient import TestClient
 from gatehouse.app import create_app
 from gatehouse.config import Settings
 from gatehouse.iam import scim_control
-from gatehouse.store import migration
 from gatehouse.store.audit import AuditQuery
 from gatehouse.store.audit import search as audit_search
 from gatehouse.store.database import Database
@@ -24,16 +22,9 @@ USERS = "/scim/v2/Users"
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'cli.db'}"
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database.from_url(database_url)
-    migration.upgrade(database.engine)
-    yield database
-    database.dispose()
+def db(file_db: Database) -> Database:
+    """The real process's database (tests/cli/conftest.py), under the name the tests use."""
+    return file_db
 
 
 @pytest.fixture
