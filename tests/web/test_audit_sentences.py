@@ -24,6 +24,15 @@ def test_sentences_name_people_and_objects_not_ids() -> None:
     assert sentence(created) == "SCIM token Okta created user bob@example.com"
     attach = record("iam:UpdateRole", "admin", "role", {"name": "SRE", "attach_policies": ["p1"]})
     assert sentence(attach) == "admin attached a policy to role SRE"
+    named = record(
+        "iam:UpdateRole", "admin", "role", {"name": "SRE", "attach_policies": ["p1"], "policy_names": ["Viewer"]}
+    )
+    assert sentence(named) == "admin attached policy Viewer to role SRE"
+    two = {"name": "SRE", "detach_policies": ["p1", "p2"], "policy_names": ["Viewer", "Editor"]}
+    assert (
+        sentence(record("iam:UpdateRole", "admin", "role", two))
+        == "admin detached policies Viewer, Editor from role SRE"
+    )
     off = record("iam:UpdateSCIMProvisioning", "admin", "organization", {"enabled": False})
     assert sentence(off) == "admin turned SCIM provisioning off"
     token = record("iam:UpdateSCIMProvisioning", "admin", "scimtoken", {"action": "create", "token_name": "Okta"})

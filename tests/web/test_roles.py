@@ -176,10 +176,10 @@ def test_attach_and_detach_policies(console: TestClient, db: Database) -> None:
     with db.snapshot() as connection:
         assert role_store.policy_ids_of(connection, [role_id])[role_id] == []
     summaries = [(r["outcome"], r["summary"]) for r in audit(db, "iam:UpdateRole")]
-    assert summaries == [
-        ("success", {"attach_policies": [policy_id]}),
+    assert summaries == [  # with the names of the moment (the audit log's sentences use them)
+        ("success", {"attach_policies": [policy_id], "name": "Ops", "policy_names": ["read-users"]}),
         ("failed", {"attach_policies": []}),
-        ("success", {"detach_policies": [policy_id]}),
+        ("success", {"detach_policies": [policy_id], "name": "Ops", "policy_names": ["read-users"]}),
     ]
 
 

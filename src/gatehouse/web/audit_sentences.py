@@ -90,7 +90,10 @@ def _special(record: AuditRecord, actor: str, summary: Mapping[str, Any]) -> str
     if event == "iam:UpdateRole" and (summary.get("attach_policies") or summary.get("detach_policies")):
         attached = bool(summary.get("attach_policies"))
         count = len(summary.get("attach_policies") or summary.get("detach_policies") or [])
+        named = [str(n)[:120] for n in summary.get("policy_names") or [] if isinstance(n, str)]
         what = "a policy" if count == 1 else f"{count} policies"
+        if named and len(named) == count:  # the names recorded at the time
+            what = f"policy {named[0]}" if count == 1 else f"policies {', '.join(named)}"
         direction = "to" if attached else "from"
         return f"{actor} {'attached' if attached else 'detached'} {what} {direction} {_object(record)}"
     return None

@@ -211,21 +211,33 @@ async def attach(request: Request) -> Response:
 
     what = Change("iam:UpdateRole", "role", role_id, {"attach_policies": ids})
     done = "Policy attached." if len(ids) == 1 else f"{len(ids)} policies attached."
+
+    def describe(view: rbac.RoleView, recorded: Change) -> Change:  # the names of the moment, for the audit log
+        return recorded.about(name=view.role.name, policy_names=[p.name for p in view.policies if p.id in ids])
+
     if request.method == "GET":
         return await confirm_then_act(
             request, back=_back(request), ask=lambda c: _attach_question(c, request), what=what, work=work,
-            done=lambda _: (_back(request), done),
+            done=lambda _: (_back(request), done), describe=describe,
         )  # fmt: skip
-    return await act(request, what, work, _back(request), done)
+    return await act(request, what, work, _back(request), done, describe)
 
 
 @page
 async def detach(request: Request) -> Response:
     principal, role_id, ids = principal_of(request), request.path_params["role_id"], form_list(request, "policy_id")
     what = Change("iam:UpdateRole", "role", role_id, {"detach_policies": ids})
-    return await act(
-        request, what, lambda c: rbac.detach_policies(c, principal, role_id, ids), _back(request), "Policy detached."
-    )
+
+    def work(connection: Connection) -> tuple[rbac.RoleView, list[str]]:
+        before = rbac.get_role(connection, principal, role_id)
+        return rbac.detach_policies(connection, principal, role_id, ids), [
+            p.name for p in before.policies if p.id in ids
+        ]
+
+    def describe(done: tuple[rbac.RoleView, list[str]], recorded: Change) -> Change:
+        return recorded.about(name=done[0].role.name, policy_names=done[1])
+
+    return await act(request, what, work, _back(request), "Policy detached.", describe)
 
 
 @page
