@@ -310,6 +310,11 @@ def test_the_dry_run_names_the_matching_rule_and_the_resulting_roles(console: Te
     assert "These are edited rules" in edited.text and ">read-only</a>" in edited.text
     bad = post(console, url, {"claims": "[]", "rules": "[]"}, url)
     assert bad.status_code == 400 and "The sample claims must be a JSON object" in bad.text
+    # The page's form is a GET (a dry run reads only): the same answers, at an address a reload shows again.
+    assert '<form method="get" action="' + url + '"' in page.text and "csrf_token" not in page.text.split(url)[1][:200]
+    again = console.get(url, params=sent)
+    assert again.status_code == 200 and ">Ops</a>" in again.text.split('id="result-roles-heading"')[1]
+    assert console.get(url, params={"claims": "[]", "rules": "[]"}).status_code == 400
 
 
 def _unescape(text: str) -> str:

@@ -258,10 +258,14 @@ def _dry_run_page(
 @page
 async def dry_run(request: Request) -> Response:
     dashboard, principal, view = dashboard_of(request), principal_of(request), await _option(request)
-    if request.method == "GET":
+    asked = request.query_params if request.method == "GET" else None  # the page's form is a GET: it reads only
+    if asked is not None and "claims" not in asked:
         sample = SAMPLES.get(view.kind, SAMPLE_CLAIMS)
         return _dry_run_page(request, view, {"claims": sample, "rules": rules_text(view.rules)}, None)
-    values = {name: form_text(request, name, MAX_RULES_TEXT) for name in ("claims", "rules")}
+    values = {
+        name: (asked.get(name, "")[:MAX_RULES_TEXT] if asked is not None else form_text(request, name, MAX_RULES_TEXT))
+        for name in ("claims", "rules")
+    }
     try:
         result = await dashboard.db.read(
             lambda c: role_mapping_rules.dry_run(c, principal, values["rules"], values["claims"])
