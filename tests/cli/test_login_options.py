@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -17,7 +16,6 @@ from gatehouse.config import Settings
 from gatehouse.iam import login_options as options
 from gatehouse.login.options import LoginOptionWrite
 from gatehouse.store import login_options as option_store
-from gatehouse.store import migration
 from gatehouse.store.audit import AuditQuery
 from gatehouse.store.audit import search as audit_search
 from gatehouse.store.database import Database
@@ -32,21 +30,14 @@ DOWN_IDP = "http://127.0.0.1:9"  # nothing listens on the discard port: the prov
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'cli.db'}"
-
-
-@pytest.fixture
 def env(database_url: str) -> dict[str, str]:
     return cli_env(database_url, public_url=PUBLIC_URL)
 
 
 @pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database.from_url(database_url)
-    migration.upgrade(database.engine)
-    yield database
-    database.dispose()
+def db(file_db: Database) -> Database:
+    """The real process's database (tests/cli/conftest.py), under the name the tests use."""
+    return file_db
 
 
 @pytest.fixture
