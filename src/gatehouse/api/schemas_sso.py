@@ -19,12 +19,12 @@ from pydantic import BaseModel, Field, model_validator
 from gatehouse.api.schemas import Body
 from gatehouse.iam.login_options import LoginOptionsState, OptionInput, OptionView
 from gatehouse.iam.role_mapping_rules import DryRunView, RuleLine, Target
-from gatehouse.login.ldap import MAX_CA_BUNDLE, LdapSettings, StepResult, TlsMode
+from gatehouse.login.ldap import MAX_CA_BUNDLE, LdapSettings, TlsMode
 from gatehouse.login.mapping import MAX_RULES, Kind, Operation
 from gatehouse.login.options import DEFAULT_SCOPES, KindSettings
 from gatehouse.login.options import Kind as OptionKind
 from gatehouse.login.saml import MAX_CERTIFICATE, MAX_METADATA, NameIdFormat, SamlSettings
-from gatehouse.sso.provider import ProviderCheck
+from gatehouse.sso.provider_checks import Found
 
 Scopes = str | list[str]
 RULES_DESCRIPTION = f"In order, at most {MAX_RULES}; errors name the rule by number (400)."
@@ -476,25 +476,18 @@ class ProviderCheckOut(BaseModel):
     sso_url: str | None = Field(default=None, description="SAML: where sign-ins are sent (HTTP-Redirect).")
 
     @classmethod
-    def of_steps(cls, steps: list[StepResult]) -> ProviderCheckOut:
-        failed = next((step for step in steps if not step.ok), None)
+    def of(cls, found: Found) -> ProviderCheckOut:
+        """A check's result (:func:`gatehouse.sso.provider_checks.check`) as the API says it."""
+        discovered = found.oidc.metadata if found.oidc is not None else None
         return cls(
-            ok=failed is None, reason=None if failed is None else f"ldap_{failed.step}_failed",
-            detail=None if failed is None else failed.detail,
-            steps=[StepOut(step=step.step, ok=step.ok, detail=step.detail) for step in steps],
+            ok=found.ok, reason=found.reason, detail=found.detail, warnings=found.warnings,
+            authorization_endpoint=discovered.authorization_endpoint if discovered else None,
+            token_endpoint=discovered.token_endpoint if discovered else None,
+            token_auth_method=discovered.token_auth_method if discovered else None,
+            userinfo_endpoint=discovered.userinfo_endpoint if discovered else None,
+            end_session_endpoint=discovered.end_session_endpoint if discovered else None,
+            signing_algs=list(discovered.signing_algs) if discovered else [],
+            signing_keys=found.oidc.signing_keys if found.oidc is not None else 0,
+            steps=[StepOut(step=step.step, ok=step.ok, detail=step.detail) for step in found.steps],
+            idp_entity_id=found.idp_entity_id, sso_url=found.sso_url,
         )  # fmt: skip
-
-    @classmethod
-    def of(cls, found: ProviderCheck, warnings: list[str]) -> ProviderCheckOut:
-        metadata = found.metadata
-        return cls(
-            ok=True,
-            authorization_endpoint=metadata.authorization_endpoint,
-            token_endpoint=metadata.token_endpoint,
-            token_auth_method=metadata.token_auth_method,
-            userinfo_endpoint=metadata.userinfo_endpoint,
-            end_session_endpoint=metadata.end_session_endpoint,
-            signing_algs=list(metadata.signing_algs),
-            signing_keys=found.signing_keys,
-            warnings=warnings,
-        )

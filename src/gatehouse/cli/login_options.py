@@ -18,14 +18,15 @@ from typing import Any, TypeVar
 
 import typer
 
-from gatehouse.api import provider_checks
 from gatehouse.api.context import Api
+from gatehouse.api.schemas_sso import ProviderCheckOut
 from gatehouse.cli.context import open_database, run_change, run_read
 from gatehouse.config import load_settings
 from gatehouse.errors import NotFound
 from gatehouse.iam import login_options as options
 from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.login_options import LoginOptionsState, OptionView
+from gatehouse.sso import provider_checks
 from gatehouse.store import login_options as option_store
 from gatehouse.store.database import Connection
 
@@ -135,7 +136,7 @@ def check(
 
     view = run_read(find, settings)
     with open_database(settings) as db:
-        result = apart(provider_checks.check(Api(settings, db), view))
+        result = ProviderCheckOut.of(apart(provider_checks.check(Api(settings, db), view)))
     if as_json:
         typer.echo(json.dumps(result.model_dump(mode="json", exclude_none=True)))
     else:

@@ -18,7 +18,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 
-from gatehouse.api import provider_checks
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import Api, ApiDep, Caller
 from gatehouse.api.errors import responses
@@ -40,6 +39,7 @@ from gatehouse.iam import login_options as options
 from gatehouse.iam import role_mapping_rules as rules_uc
 from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.login_options import OptionInput, OptionView
+from gatehouse.sso import provider_checks
 from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
 
@@ -267,4 +267,4 @@ async def dry_run_option(option_id: OptionId, body: ClaimsSample, caller: Caller
 )
 async def check_provider(option_id: OptionId, caller: CallerDep, api: ApiDep) -> ProviderCheckOut:
     view = await api.db.read(lambda c: options.get(c, caller.principal, option_id, api.settings.public_url))
-    return await provider_checks.check(api, view)
+    return ProviderCheckOut.of(await provider_checks.check(api, view))

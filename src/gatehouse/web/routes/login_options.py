@@ -31,13 +31,12 @@ from gatehouse.iam.login_options import OptionView
 from gatehouse.iam.role_mapping_rules import DryRunView, RuleProblem
 from gatehouse.login.saml import sp_addresses
 from gatehouse.login.urls import initiate_login_uri, redirect_uri
-from gatehouse.sso.protocol import ProviderError
 from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
 from gatehouse.web import rule_rows
 from gatehouse.web.actions import Confirmation, act_or_show, change, confirm_then_act, form_text, form_version, refused
 from gatehouse.web.dashboard import dashboard_of, page, posted, principal_of
-from gatehouse.web.login_option_checks import check_other, provider_problem
+from gatehouse.web.login_option_checks import check_page, provider_problem
 from gatehouse.web.login_option_forms import (
     KINDS,
     MAX_RULES_TEXT,
@@ -236,14 +235,7 @@ async def check(request: Request) -> Response:
     view = await _option(request)
     if request.method == "POST":
         return RedirectResponse(request.url.path, status_code=303)
-    if view.kind != "oidc":
-        return await form_page(request, view.id, values_of(view), **await check_other(dashboard_of(request), view))
-    try:
-        found = await dashboard_of(request).provider.check(view.issuer)
-    except ProviderError as exc:
-        return await form_page(request, view.id, values_of(view), check_error=exc.detail)
-    warnings = found.warnings(end_session=view.end_session, scopes=view.scopes.split())
-    return await form_page(request, view.id, values_of(view), check=found, check_warnings=warnings)
+    return await form_page(request, view.id, values_of(view), **await check_page(dashboard_of(request), view))
 
 
 def _dry_run_page(
