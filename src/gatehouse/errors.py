@@ -6,6 +6,11 @@ the SCIM ``scim_type``. Services raise these; they never build responses themsel
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class GatehouseError(Exception):
     """Base of every error that a request may legitimately end with."""
@@ -24,6 +29,50 @@ class InvalidInput(GatehouseError):
 
     scim_type = "invalidValue"
     default_detail = "A required value was missing, or the value specified was not compatible."
+
+
+class FieldProblems(InvalidInput):
+    """Several fields of one form or body are not acceptable: :attr:`fields` maps each field (dotted for a
+    nested one, e.g. ``ldap.host``) to its sentence, so that a surface shows every problem at once, beside
+    its field; the detail is the sentences in order."""
+
+    def __init__(self, fields: Mapping[str, str]) -> None:
+        self.fields = dict(fields)
+        super().__init__(" ".join(self.fields.values()))
+
+
+class Findings:
+    """Collects the problems of a form's fields instead of stopping at the first: :meth:`check` runs one
+    field's check, :meth:`add` records a problem found inline, :meth:`done` raises them all together
+    (:class:`FieldProblems`). The first problem of a field is the one kept."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, str] = {}
+
+    def add(self, field: str, sentence: str) -> None:
+        self.found.setdefault(field, sentence)
+
+    def check(self, field: str, check: Callable[[], T], fallback: T) -> T:
+        """``check()``, or ``fallback`` when it refuses. A refusal of several fields (:class:`FieldProblems`)
+        is merged under ``field`` (``ldap`` and ``host`` make ``ldap.host``; an empty ``field``: as they are)."""
+        try:
+            return check()
+        except InvalidInput as problem:
+            self.take(problem, field)
+        return fallback
+
+    def take(self, problem: InvalidInput, field: str = "") -> None:
+        """Record a refusal: each field of a :class:`FieldProblems` (under ``field``), else its detail."""
+        if isinstance(problem, FieldProblems):
+            for name, sentence in problem.fields.items():
+                self.add(f"{field}.{name}" if field else name, sentence)
+        else:
+            self.add(field, problem.detail)
+
+    def done(self) -> None:
+        """Raise what was found, if anything."""
+        if self.found:
+            raise FieldProblems(self.found)
 
 
 class InvalidSyntax(InvalidInput):

@@ -92,6 +92,19 @@ def test_a_wrong_ldap_option_is_refused(
     assert response.status_code == status and message in response.text, response.text
 
 
+def test_every_wrong_field_is_named_in_fields(client: TestClient, admin: dict[str, str]) -> None:
+    body = ldap_body(389, name=" ", ldap={"host": "ldap://x", "base_dn": " ", "identifier": "u id"})
+    response = client.post(L, headers=admin, json=body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_input" and "without a scheme" in error["detail"]
+    assert {tuple(found["loc"]): found["type"] for found in error["fields"]} == {
+        ("body", "name"): "invalid_value", ("body", "ldap", "host"): "invalid_value",
+        ("body", "ldap", "base_dn"): "invalid_value", ("body", "ldap", "identifier"): "invalid_value",
+    }  # fmt: skip
+    assert client.get(L, headers=admin).json()["items"] == []
+
+
 def test_a_saml_option_with_pasted_metadata_shows_its_sp_addresses(client: TestClient, admin: dict[str, str]) -> None:
     body = {"kind": "saml", "name": "Corp SAML", "saml": {"idp_metadata_xml": METADATA, "sign_requests": True}}
     created = client.post(L, headers=admin, json=body)

@@ -45,6 +45,16 @@ def rows(page: Page) -> list[tuple[str, str, str]]:
     return found
 
 
+def shown_beside_their_fields(page: Page, expected: dict[str, str]) -> None:
+    """Each field of ``expected`` is marked invalid and shows its message right beside it, tied to it."""
+    for where, message in expected.items():
+        field = page.locator(f"#{where}")
+        expect(field).to_have_attribute("aria-invalid", "true")
+        expect(field).to_have_attribute("aria-describedby", f"{where}-error")
+        expect(page.locator(f"#{where}-error")).to_contain_text(message)
+        expect(page.locator(f"#{where}-error")).to_be_visible()
+
+
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
 def test_rules_rows_move_remove_save_and_show_every_error(
     rules_server: LiveServer, new_context: ContextFactory, javascript: bool
@@ -104,12 +114,7 @@ def test_rules_rows_move_remove_save_and_show_every_error(
         "rules-1-value": "Give the value to compare with.",
         "rules-2-value": "The value is an unsafe regular expression",
     }
-    for where, message in expected.items():
-        field = page.locator(f"#{where}")
-        expect(field).to_have_attribute("aria-invalid", "true")
-        expect(field).to_have_attribute("aria-describedby", f"{where}-error")
-        expect(page.locator(f"#{where}-error")).to_contain_text(message)
-        expect(page.locator(f"#{where}-error")).to_be_visible()
+    shown_beside_their_fields(page, expected)
     expect(summary.get_by_role("link")).to_have_count(3)
     summary.get_by_role("link", name="In rule 2, give the value to compare with.").click()
     if javascript:
@@ -118,6 +123,43 @@ def test_rules_rows_move_remove_save_and_show_every_error(
     screenshot(page, f"login-option-rules-errors-{'js' if javascript else 'nojs'}", docs=False)
     page.goto(option_url)
     assert rows(page) == saved  # nothing was saved
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+def test_every_wrong_field_shows_beside_it_at_once(
+    rules_server: LiveServer, new_context: ContextFactory, javascript: bool
+) -> None:
+    page = new_context(rules_server, javascript=javascript).new_page()
+    sign_in_as(page, "admin", ADMIN_PASSWORD)
+    page.goto(f"{LOGIN_OPTIONS_URL}/new")
+    name = f"Wrong {'js' if javascript else 'nojs'}"
+    page.locator("#name").fill(name)
+    page.locator("#issuer").fill("http://idp.example.com")
+    page.locator("#client_id").fill("0oa123")
+    page.get_by_label("Read it from an environment variable").check()
+    page.locator("#scopes").fill("profile email")
+    fill_row(page, 0, "Viewer", "groups", "exact_match", "dev")
+    page.get_by_role("button", name="Add login option").click()
+    summary = page.locator("#form-error")
+    expect(summary).to_contain_text("Nothing was saved. 4 problems need fixing.")
+    expected = {
+        "issuer": "The issuer must use https (http is accepted only for localhost, for tests).",
+        "client_secret_env": "Name the environment variable that holds the client secret.",
+        "scopes": "The scopes must include 'openid' (OpenID Connect requires it).",
+        "rules-0-attribute": "The attribute must be a JSONPath starting with $",
+    }
+    shown_beside_their_fields(page, expected)
+    expect(page.locator("#name")).not_to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#issuer")).to_have_value("http://idp.example.com")  # what was typed, kept
+    expect(summary.get_by_role("link")).to_have_count(4)
+    links = [link.inner_text().strip() for link in summary.get_by_role("link").all()]
+    assert links[:3] == [expected["issuer"], expected["client_secret_env"], expected["scopes"]]  # as the form goes
+    assert links[3].startswith("In rule 1, the attribute must be a JSONPath")
+    summary.get_by_role("link", name=expected["scopes"]).click()
+    assert page.url.endswith("#scopes")
+    screenshot(page, f"login-option-field-errors-{'js' if javascript else 'nojs'}", docs=False)
+    page.goto(LOGIN_OPTIONS_URL)
+    expect(page.get_by_text(name)).to_have_count(0)  # nothing was saved
 
 
 def test_the_rows_fit_and_pass_axe_with_errors(rules_server: LiveServer, new_context: ContextFactory) -> None:

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from gatehouse.errors import Conflict, FieldProblems, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from gatehouse.iam import login_options as uc
 from gatehouse.iam import policies, role_mapping_rules, scim_control
 from gatehouse.iam import roles as rbac
@@ -157,6 +157,26 @@ def test_a_secret_is_required_and_not_both(world: World) -> None:
         _create(world, client_secret=None, client_secret_env="NOT-A-NAME")
     with world.db.snapshot() as connection:
         assert store.list_all(connection) == []
+
+
+def test_every_wrong_field_is_named_at_once_and_nothing_is_stored(world: World) -> None:
+    with pytest.raises(FieldProblems) as raised:
+        _create(
+            world, name=" ", issuer="http://idp.example.com", client_id="", scopes="profile",
+            client_secret=None, client_secret_env="NOT-A-NAME", email_claim="x" * 101,
+            rules=[{"target_id": "Ops", "attribute": "groups", "operation": "exact_match", "value": "ops"}],
+        )  # fmt: skip
+    assert set(raised.value.fields) == {"name", "issuer", "client_id", "scopes", "client_secret_env", "email_claim"}
+    assert (
+        raised.value.fields["issuer"] == "The issuer must use https (http is accepted only for localhost, for tests)."
+    )
+    option = _create(world)
+    with pytest.raises(FieldProblems) as changed:
+        _update(world, option.id, option.version, issuer="ftp://x", scopes="email", client_secret=None)
+    assert set(changed.value.fields) == {"issuer", "scopes"}
+    with world.db.snapshot() as connection:
+        assert [found.id for found in store.list_all(connection)] == [option.id]
+        assert store.get(connection, option.id).version == option.version  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

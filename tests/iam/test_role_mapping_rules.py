@@ -72,11 +72,12 @@ def test_problems_of_the_rules_as_a_whole() -> None:
     assert broken.value.detail.startswith("The rules are not valid JSON (") and broken.value.problems[0].index is None
 
 
-def test_a_rule_error_says_every_problem_and_another_field_first() -> None:
+def test_a_rule_error_says_every_problem_and_the_other_fields_first() -> None:
     problems = [RuleProblem(0, "value", "give the value to compare with"), RuleProblem(1, "kind", "the kind is bad")]
-    error = RuleError(problems, also="The issuer must use https.")
-    assert (
-        error.detail
-        == "The issuer must use https. In rule 1, give the value to compare with. In rule 2, the kind is bad."
+    fields = {"issuer": "The issuer must use https.", "name": "The name must be 1 to 100 characters."}
+    error = RuleError(problems, fields)
+    assert error.detail == (
+        "The issuer must use https. The name must be 1 to 100 characters. "
+        "In rule 1, give the value to compare with. In rule 2, the kind is bad."
     )
-    assert error.status == 400 and error.problems == tuple(problems)
+    assert error.status == 400 and error.problems == tuple(problems) and error.fields == fields

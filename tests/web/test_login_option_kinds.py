@@ -163,6 +163,30 @@ def test_the_ldap_form_refuses_what_is_wrong_and_shows_it_again(console: TestCli
         assert response.status_code == 400 and message in response.text, (changes, response.text[:300])
 
 
+def test_every_wrong_field_of_the_ldap_form_shows_beside_it_at_once(console: TestClient, directory: Directory) -> None:
+    wrong = {
+        "host": "ldap://x", "port": "38a9", "base_dn": "", "identifier": "u id", "timeout": "99",
+        "rules": '[{"target_id": "Ops", "attribute": "memberOf", "operation": "exact_match", "value": "x"}]',
+    }  # fmt: skip
+    response = create(console, ldap_form(directory, name="Every problem", **wrong), "ldap")
+    assert response.status_code == 400
+    page = response.text
+    assert "Nothing was saved. 6 problems need fixing." in page
+    for field, message in (
+        ("host", "The host must be a host name or an address, without a scheme"),
+        ("port", "The port must be a whole number."),
+        ("base_dn", "The base DN is required"),
+        ("identifier", "The identifier must be an LDAP attribute name"),
+        ("timeout", "The timeout must be 1 to 60 seconds."),
+    ):
+        assert re.search(rf'id="{field}" aria-invalid="true" aria-describedby="{field}-error"', page), field
+        assert re.search(rf'<p class="field-error" id="{field}-error">{re.escape(message)}', page), field
+        assert f'<a href="#{field}">{message}' in page, field  # the summary links to it
+    assert 'id="rules-0-attribute-error"' in page  # and the rule's own problem, beside its field
+    assert 'id="name" aria-invalid' not in page and 'value="38a9"' in page  # what was typed, shown again
+    assert "Every problem" not in console.get(SETTINGS).text  # nothing was saved
+
+
 def test_a_viewer_may_test_the_connection_but_not_sign_in_as_someone(
     console: TestClient, db: Database, directory: Directory
 ) -> None:

@@ -27,7 +27,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gatehouse.errors import GatehouseError
+from gatehouse.errors import FieldProblems, GatehouseError
 
 log = logging.getLogger("gatehouse.api")
 
@@ -78,7 +78,11 @@ class ErrorDetail(BaseModel):
     status: int = Field(description="The HTTP status, repeated.")
     code: str = Field(description="A stable code: " + ", ".join(f"`{c}`" for c in CODES.values()) + ".")
     detail: str = Field(description="A sentence for people.")
-    fields: list[FieldError] | None = Field(default=None, description="Validation problems (422 only).")
+    fields: list[FieldError] | None = Field(
+        default=None,
+        description="Validation problems: 422; and 400 when several fields' values are refused at once, one "
+        "entry each (`type` `invalid_value`).",
+    )
 
 
 class ErrorResponse(BaseModel):
@@ -116,7 +120,11 @@ def _refused(request: Request, status: int, detail: str) -> None:
 async def on_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatehouseError)
     _refused(request, exc.status, exc.detail)
-    return error_response(exc.status, exc.detail)
+    fields = [
+        FieldError(loc=["body", *name.split(".")] if name else ["body"], message=sentence, type="invalid_value")
+        for name, sentence in (exc.fields.items() if isinstance(exc, FieldProblems) else ())
+    ]
+    return error_response(exc.status, exc.detail, fields)
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:

@@ -32,7 +32,7 @@ from datetime import datetime
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
-from gatehouse.errors import Conflict, InvalidInput, NotFound
+from gatehouse.errors import Conflict, Findings, InvalidInput, NotFound
 from gatehouse.iam import scim_control
 from gatehouse.iam.audit import Change
 from gatehouse.iam.authorizer import Principal, allowed, load_principal, require
@@ -353,12 +353,15 @@ def create(
     option_id = new_option_id() if option_id is None else check_option_id(option_id)
     if store.get(connection, option_id) is not None:
         raise Conflict("This login option was created already (the form was sent twice): open it in Settings.")
-    secret, env = _secret_choice(data)
+    found = Findings()
+    secret, env = _secret_choice(data, found)
     if data.kind == KIND_SAML:
-        data, secret = _saml_key(data, secret, None, now)
-    if secret is None and env is None and _needs_secret(data):
-        raise InvalidInput(_SECRET_REQUIRED[data.kind])
-    write = _write(connection, data, None)
+        unchanged: tuple[OptionInput, str | None] = (data, None)
+        data, secret = found.check("client_secret", lambda: _saml_key(data, secret, None, now), unchanged)
+    named = {"client_secret", "client_secret_env"} & found.found.keys()  # a secret given, though refused
+    if secret is None and env is None and _needs_secret(data) and not named:
+        found.add("client_secret", _SECRET_REQUIRED[data.kind])
+    write = _write(connection, data, None, found)
     write = replace(
         write, client_secret_encrypted=None if secret is None else box.encrypt(secret, option_id), client_secret_env=env
     )
@@ -408,13 +411,15 @@ def update(
         raise InvalidInput(
             f"This is a {current.kind_name} login option; its kind cannot change (add a new option instead)."
         )
-    secret, env = _secret_choice(data)
+    found = Findings()
+    secret, env = _secret_choice(data, found, blank_env=keep == "stored")
     if data.kind == KIND_SAML:
-        data, secret = _saml_key(data, secret, current, now)
-    given = secret is not None or env is not None
+        unchanged: tuple[OptionInput, str | None] = (data, None)
+        data, secret = found.check("client_secret", lambda: _saml_key(data, secret, current, now), unchanged)
+    given = secret is not None or env is not None or bool({"client_secret", "client_secret_env"} & found.found.keys())
     if keep == "stored" and not given and secret_source(current) != "stored" and _needs_secret(data):
-        raise InvalidInput(_TO_STORE[data.kind])
-    write = _write(connection, data, current)
+        found.add("client_secret", _TO_STORE[data.kind])
+    write = _write(connection, data, current, found)
     if secret is not None:
         write = replace(write, client_secret_encrypted=box.encrypt(secret, option_id), client_secret_env=None)
     elif env is not None:
@@ -502,16 +507,26 @@ def _blank(text: str | None) -> str | None:
     return None if text is None or not text.strip() else text.strip()
 
 
-def _secret_choice(data: OptionInput) -> tuple[str | None, str | None]:
-    """(new secret, environment variable name), each ``None`` when not given; both is refused."""
+def _secret_choice(data: OptionInput, found: Findings, blank_env: bool = True) -> tuple[str | None, str | None]:
+    """(new secret, environment variable name), each ``None`` when not given; both is refused (in ``found``),
+    and so is, with ``blank_env``, an environment variable chosen (not ``None``) but left blank without a
+    secret (an update through the API: blank keeps what is stored)."""
     secret = None if data.client_secret is None or not data.client_secret.strip() else data.client_secret
     env = _blank(data.client_secret_env)
+    if blank_env and data.client_secret_env is not None and env is None and secret is None:
+        found.add("client_secret_env", f"Name the environment variable that holds the {_SECRET_NAMES[data.kind]}.")
     if secret is not None and env is not None:
-        raise InvalidInput("Store the client secret or name its environment variable, not both.")
+        found.add("client_secret_env", "Store the client secret or name its environment variable, not both.")
     if secret is not None and len(secret) > MAX_SECRET_LENGTH:
-        raise InvalidInput(f"The client secret must be at most {MAX_SECRET_LENGTH} characters.")
-    return secret, None if env is None else options.check_env_name(env)
+        found.add("client_secret", f"The client secret must be at most {MAX_SECRET_LENGTH} characters.")
+        secret = None
+    if env is None:
+        return secret, None
+    named = env
+    return secret, found.check("client_secret_env", lambda: options.check_env_name(named), None)
 
+
+_SECRET_NAMES: Final = {KIND_OIDC: "client secret", KIND_LDAP: "bind password", KIND_SAML: "SP private key"}
 
 _SECRET_REQUIRED: Final = {
     KIND_OIDC: "Give the client secret, or the name of the environment variable that holds it: Gatehouse signs in "
@@ -560,15 +575,17 @@ def _saml_key(
     return data, None
 
 
-def _write(connection: Connection, data: OptionInput, current: LoginOption | None) -> LoginOptionWrite:
+def _write(connection: Connection, data: OptionInput, current: LoginOption | None, found: Findings) -> LoginOptionWrite:
+    """The row to write for ``data``: every field checked, each problem in ``found`` with those found before,
+    raised together (:class:`~gatehouse.errors.FieldProblems`); only then the rules (:class:`RuleError`)."""
     base = current.write() if current is not None else LoginOptionWrite(data.name, data.issuer, data.client_id)
     oidc = data.kind == KIND_OIDC
-    return replace(
+    write = replace(
         base,
         kind=data.kind,
         settings=data.settings,
         name=data.name,
-        issuer=check_issuer(data.issuer) if oidc else "",
+        issuer=found.check("issuer", lambda: check_issuer(data.issuer), data.issuer) if oidc else "",
         client_id=data.client_id,
         scopes=data.scopes if oidc else DEFAULT_SCOPES,
         enabled=data.enabled,
@@ -578,8 +595,11 @@ def _write(connection: Connection, data: OptionInput, current: LoginOption | Non
         subject_claim=data.subject_claim,
         end_session=data.end_session,
         scim_only=data.scim_only,
-        role_rules=check_rules(connection, data.rules),
+        role_rules=(),
     )
+    found.check("", write.columns, None)
+    found.done()
+    return replace(write, role_rules=check_rules(connection, data.rules))
 
 
 def check_issuer(issuer: str) -> str:

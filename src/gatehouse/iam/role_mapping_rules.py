@@ -77,12 +77,13 @@ class RuleProblem:
 
 
 class RuleError(InvalidInput):
-    """Rules that are not acceptable: every problem found (:attr:`problems`); the detail is their sentences,
-    after ``also``, the error of another field of the same form if there is one."""
+    """Rules that are not acceptable: every problem found (:attr:`problems`), and :attr:`fields`, the problems
+    of the form's other fields if there are some (as :class:`~gatehouse.errors.FieldProblems` has them); the
+    detail is all their sentences, the other fields' first."""
 
-    def __init__(self, problems: Sequence[RuleProblem], also: str | None = None) -> None:
-        self.problems, self.also = tuple(problems), also
-        super().__init__(" ".join([*([also] if also else []), *(problem.sentence for problem in self.problems)]))
+    def __init__(self, problems: Sequence[RuleProblem], fields: Mapping[str, str] | None = None) -> None:
+        self.problems, self.fields = tuple(problems), dict(fields or {})
+        super().__init__(" ".join([*self.fields.values(), *(problem.sentence for problem in self.problems)]))
 
 
 def _error(reason: str, index: int | None = None, field: str | None = None) -> RuleError:

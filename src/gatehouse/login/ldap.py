@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Final, Literal, get_args
 
-from gatehouse.errors import InvalidInput
+from gatehouse.errors import Findings, InvalidInput
 
 TlsMode = Literal["none", "starttls", "ldaps"]
 TLS_MODES: Final[tuple[TlsMode, ...]] = get_args(TlsMode)
@@ -57,6 +57,12 @@ def user_filter(identifier: str, username: str, extra: str = "") -> str:
 def member_filter(dn: str) -> str:
     """The search filter of the groups whose ``member`` is ``dn`` (servers without the memberOf overlay)."""
     return f"(|(member={escape_filter_value(dn)})(uniqueMember={escape_filter_value(dn)}))"
+
+
+_ATTRIBUTES: Final = ("identifier", "subject_attribute", "username_attribute", "email_attribute",
+                      "name_attribute", "groups_attribute")  # fmt: skip
+_LABELS: Final = {"base_dn": "base DN", "bind_dn": "bind DN", "group_search_base": "group search base",
+                  **{name: name.replace("_", " ") for name in _ATTRIBUTES}}  # fmt: skip
 
 
 def check_filter(text: str) -> str:
@@ -108,41 +114,40 @@ class LdapSettings:
     """Whether the directory's email addresses count as verified (for linking to SCIM users by email)."""
 
     def checked(self) -> LdapSettings:
-        """These settings, trimmed and checked (:class:`InvalidInput` names the first wrong field)."""
-        host = self.host.strip()
+        """These settings, trimmed and checked (:class:`~gatehouse.errors.FieldProblems` names every wrong
+        field, by its attribute name)."""
+        found, host, ca = Findings(), self.host.strip(), self.ca_bundle.strip()
         if not _HOST.fullmatch(host):
-            raise InvalidInput("The host must be a host name or an address, without a scheme (e.g. ldap.example.com).")
+            found.add("host", "The host must be a host name or an address, without a scheme (e.g. ldap.example.com).")
         if self.tls not in TLS_MODES:
-            raise InvalidInput(f"TLS must be one of {', '.join(TLS_MODES)}.")
+            found.add("tls", f"TLS must be one of {', '.join(TLS_MODES)}.")
         if not 1 <= self.port <= 65535:
-            raise InvalidInput("The port must be 1 to 65535 (389 for LDAP and StartTLS, 636 for LDAPS).")
+            found.add("port", "The port must be 1 to 65535 (389 for LDAP and StartTLS, 636 for LDAPS).")
         if not 1 <= self.timeout <= MAX_TIMEOUT:
-            raise InvalidInput(f"The timeout must be 1 to {MAX_TIMEOUT} seconds.")
-        ca = self.ca_bundle.strip()
+            found.add("timeout", f"The timeout must be 1 to {MAX_TIMEOUT} seconds.")
         if ca and ("-----BEGIN CERTIFICATE-----" not in ca or len(ca) > MAX_CA_BUNDLE):
-            raise InvalidInput("The CA bundle must be PEM certificates (-----BEGIN CERTIFICATE-----), at most 64 KiB.")
-        texts = {"base DN": self.base_dn.strip(), "bind DN": self.bind_dn.strip(), "group search base": ""}
-        texts["group search base"] = self.group_search_base.strip()
-        if not texts["base DN"]:
-            raise InvalidInput("The base DN is required (e.g. ou=people,dc=example,dc=org).")
-        for label, text in texts.items():
+            found.add(
+                "ca_bundle", "The CA bundle must be PEM certificates (-----BEGIN CERTIFICATE-----), at most 64 KiB."
+            )
+        texts = {"base_dn": self.base_dn.strip(), "bind_dn": self.bind_dn.strip(),
+                 "group_search_base": self.group_search_base.strip()}  # fmt: skip
+        if not texts["base_dn"]:
+            found.add("base_dn", "The base DN is required (e.g. ou=people,dc=example,dc=org).")
+        for name, text in texts.items():
             if len(text) > 1000 or any(ord(char) < 0x20 for char in text):
-                raise InvalidInput(f"The {label} must be at most 1000 characters, on one line.")
-        attributes = {
-            "identifier": self.identifier, "subject attribute": self.subject_attribute,
-            "username attribute": self.username_attribute, "email attribute": self.email_attribute,
-            "name attribute": self.name_attribute, "groups attribute": self.groups_attribute,
-        }  # fmt: skip
-        for label, value in attributes.items():
-            if not _ATTRIBUTE.fullmatch(value.strip()):
-                raise InvalidInput(f"The {label} must be an LDAP attribute name, e.g. uid or sAMAccountName.")
+                found.add(name, f"The {_LABELS[name]} must be at most 1000 characters, on one line.")
+        for name in _ATTRIBUTES:
+            if not _ATTRIBUTE.fullmatch(getattr(self, name).strip()):
+                found.add(name, f"The {_LABELS[name]} must be an LDAP attribute name, e.g. uid or sAMAccountName.")
+        user_filter = found.check("user_filter", lambda: check_filter(self.user_filter), "")
+        found.done()
         return LdapSettings(
-            host=host, base_dn=texts["base DN"], bind_dn=texts["bind DN"], port=self.port, tls=self.tls,
+            host=host, base_dn=texts["base_dn"], bind_dn=texts["bind_dn"], port=self.port, tls=self.tls,
             verify_certificate=self.verify_certificate, ca_bundle=ca, identifier=self.identifier.strip(),
-            user_filter=check_filter(self.user_filter), subject_attribute=self.subject_attribute.strip(),
+            user_filter=user_filter, subject_attribute=self.subject_attribute.strip(),
             username_attribute=self.username_attribute.strip(), email_attribute=self.email_attribute.strip(),
             name_attribute=self.name_attribute.strip(), groups_attribute=self.groups_attribute.strip(),
-            group_search_base=texts["group search base"], timeout=self.timeout, trust_email=self.trust_email,
+            group_search_base=texts["group_search_base"], timeout=self.timeout, trust_email=self.trust_email,
         )  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:

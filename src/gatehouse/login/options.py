@@ -19,7 +19,7 @@ from typing import Any, Final, Literal, get_args
 
 import orjson
 
-from gatehouse.errors import InvalidInput
+from gatehouse.errors import Findings, InvalidInput
 from gatehouse.login.ldap import LdapSettings
 from gatehouse.login.mapping import Rule, parse_rules
 from gatehouse.login.saml import SamlSettings
@@ -90,23 +90,29 @@ class LoginOptionWrite:
     """The LDAP or SAML fields (``None`` for OIDC, whose fields are the ones above)."""
 
     def columns(self) -> dict[str, Any]:
-        """The row's columns; a value that is not acceptable raises :class:`InvalidInput`."""
-        kind_settings = _settings_json(self.kind, self.settings)
+        """The row's columns; values that are not acceptable raise :class:`~gatehouse.errors.FieldProblems`,
+        naming every one (an LDAP or SAML field under its kind, e.g. ``ldap.host``)."""
+        found = Findings()
+        kind_settings = found.check(self.kind, lambda: _settings_json(self.kind, self.settings), "{}")
         values: dict[str, Any] = {key: getattr(self, key).strip() for key in _LIMITS}
         for key, limit in _LIMITS.items():
             if self.kind != KIND_OIDC and key in ("issuer", "client_id"):
                 values[key] = ""  # OIDC's own fields
             elif not values[key] or len(values[key]) > limit:
-                raise InvalidInput(f"The {key.replace('_', ' ')} must be 1 to {limit} characters.")
+                found.add(key, f"The {key.replace('_', ' ')} must be 1 to {limit} characters.")
         if self.client_secret_encrypted is not None and self.client_secret_env is not None:
-            raise InvalidInput("Store the client secret or name its environment variable, not both.")
+            found.add("client_secret_env", "Store the client secret or name its environment variable, not both.")
+        named = self.client_secret_env
+        env = None if named is None else found.check("client_secret_env", lambda: check_env_name(named), named)
+        scopes = found.check("scopes", lambda: parse_scopes(self.scopes), "") if self.kind == KIND_OIDC else ""
+        found.done()
         return {
             **values,
             "name_lower": values["name"].lower(),
             "enabled": self.enabled,
             "client_secret_encrypted": self.client_secret_encrypted,
-            "client_secret_env": None if self.client_secret_env is None else check_env_name(self.client_secret_env),
-            "scopes": parse_scopes(self.scopes) if self.kind == KIND_OIDC else "",
+            "client_secret_env": env,
+            "scopes": scopes,
             "end_session": self.end_session,
             "scim_only": self.scim_only,
             "role_rules": dump_rules(self.role_rules),

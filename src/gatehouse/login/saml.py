@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Final, Literal, get_args
 from urllib.parse import urlsplit
 
-from gatehouse.errors import InvalidInput
+from gatehouse.errors import Findings, InvalidInput
 
 NameIdFormat = Literal["persistent", "email", "unspecified"]
 NAME_ID_FORMATS: Final[Mapping[NameIdFormat, str]] = {
@@ -100,29 +100,32 @@ class SamlSettings:
     """Whether the IdP's email addresses count as verified (for linking to SCIM users by email)."""
 
     def checked(self) -> SamlSettings:
-        """These settings, trimmed and checked (:class:`InvalidInput` names the first wrong field)."""
-        url = _check_url("IdP metadata URL", self.idp_metadata_url)
+        """These settings, trimmed and checked (:class:`~gatehouse.errors.FieldProblems` names every wrong
+        field, by its attribute name)."""
+        found = Findings()
+        url = found.check("idp_metadata_url", lambda: _check_url("IdP metadata URL", self.idp_metadata_url), "")
         xml = self.idp_metadata_xml.strip()
-        if not url and not xml:
-            raise InvalidInput("Give the IdP's metadata URL, or paste its metadata XML.")
+        if not url and not xml and "idp_metadata_url" not in found.found:
+            found.add("idp_metadata_url", "Give the IdP's metadata URL, or paste its metadata XML.")
         if len(xml) > MAX_METADATA or (xml and "EntityDescriptor" not in xml):
-            raise InvalidInput("The IdP metadata must be a SAML EntityDescriptor, at most 512 KiB.")
+            found.add("idp_metadata_xml", "The IdP metadata must be a SAML EntityDescriptor, at most 512 KiB.")
         if self.name_id_format not in NAME_ID_FORMATS:
-            raise InvalidInput(f"The NameID format must be one of {', '.join(NAME_ID_FORMATS)}.")
+            found.add("name_id_format", f"The NameID format must be one of {', '.join(NAME_ID_FORMATS)}.")
         entity_id = self.entity_id.strip()
         if len(entity_id) > 1000 or any(ord(char) <= 0x20 for char in entity_id):
-            raise InvalidInput("The entity ID must be a URI of at most 1000 characters, without spaces.")
-        names = {"username": self.username_attribute, "email": self.email_attribute,
-                 "name": self.name_attribute, "groups": self.groups_attribute}  # fmt: skip
-        for label, value in names.items():
-            if len(value.strip()) > 300 or (label != "username" and not value.strip()):
-                raise InvalidInput(f"The {label} attribute must be 1 to 300 characters.")
+            found.add("entity_id", "The entity ID must be a URI of at most 1000 characters, without spaces.")
+        for label in ("username", "email", "name", "groups"):
+            value = getattr(self, f"{label}_attribute").strip()
+            if len(value) > 300 or (label != "username" and not value):
+                found.add(f"{label}_attribute", f"The {label} attribute must be 1 to 300 characters.")
         certificate = self.sp_certificate.strip()
         if certificate and ("-----BEGIN CERTIFICATE-----" not in certificate or len(certificate) > MAX_CERTIFICATE):
-            raise InvalidInput("The SP certificate must be one PEM certificate (-----BEGIN CERTIFICATE-----).")
+            found.add("sp_certificate", "The SP certificate must be one PEM certificate (-----BEGIN CERTIFICATE-----).")
+        root = found.check("sp_root_url", lambda: _check_url("SP root URL", self.sp_root_url).rstrip("/"), "")
+        found.done()
         return SamlSettings(
             idp_metadata_url=url, idp_metadata_xml=xml, entity_id=entity_id,
-            sp_root_url=_check_url("SP root URL", self.sp_root_url).rstrip("/"), name_id_format=self.name_id_format,
+            sp_root_url=root, name_id_format=self.name_id_format,
             username_attribute=self.username_attribute.strip(), email_attribute=self.email_attribute.strip(),
             name_attribute=self.name_attribute.strip(), groups_attribute=self.groups_attribute.strip(),
             sign_requests=self.sign_requests, sp_certificate=certificate,

@@ -16,7 +16,7 @@ from typing import Any, Final, TypeVar
 
 from starlette.requests import Request
 
-from gatehouse.errors import InvalidInput
+from gatehouse.errors import Findings, InvalidInput
 from gatehouse.iam import login_options as uc
 from gatehouse.iam import role_mapping_rules
 from gatehouse.iam.authorizer import Principal
@@ -43,6 +43,18 @@ DEFAULTS: Final[Mapping[str, str]] = {
     "kind": "oidc",
 }  # fmt: skip
 KINDS: Final = ("oidc", "ldap", "saml")
+_SECRET: Final = ("client_secret", "client_secret_env")
+FIELD_ORDER: Final[Mapping[str, tuple[str, ...]]] = {
+    "oidc": ("name", "issuer", "client_id", *_SECRET, "scopes", "username_claim", "email_claim", "name_claim",
+             "subject_claim", "scim_only"),
+    "ldap": ("name", "host", "tls", "port", "ca_bundle", "base_dn", "bind_dn", *_SECRET, "identifier", "user_filter",
+             "subject_attribute", "username_attribute", "email_attribute", "name_attribute", "groups_attribute",
+             "group_search_base", "timeout", "scim_only"),
+    "saml": ("name", "idp_metadata_url", "idp_metadata_xml", "entity_id", "sp_root_url", "name_id_format",
+             "username_attribute", "email_attribute", "name_attribute", "groups_attribute", "sp_certificate",
+             *_SECRET, "scim_only"),
+}  # fmt: skip
+"""The ids of each kind's fields, in the order its form shows them (its problems are summed up in that order)."""
 TEMPLATES: Final = {"oidc": "login_options/form.html", "ldap": "login_options/form_ldap.html",
                     "saml": "login_options/form_saml.html"}  # fmt: skip
 SAMPLE_CLAIMS: Final = (
@@ -96,21 +108,29 @@ def posted_secret(request: Request) -> str:
     return form_text(request, "client_secret", 17_000)
 
 
-def option_input(values: Mapping[str, str], secret: str) -> OptionInput:
-    """The use case's input from the form (the rules JSON decoded; errors name the rule and field)."""
+def option_input(values: Mapping[str, str], secret: str, found: Findings | None = None) -> OptionInput:
+    """The use case's input from the form (the rules JSON decoded; errors name the rule and field). The form's
+    own problems (a choice or a number that cannot be read) go to ``found`` with a stand-in value, so that the
+    use case's checks still run and every problem shows at once; without ``found`` the first is raised."""
+    collect = Findings() if found is None else found
+    data = _option_input(values, secret, collect)
+    if found is None:
+        collect.done()
+    return data
+
+
+def _option_input(values: Mapping[str, str], secret: str, found: Findings) -> OptionInput:
     if values.get("kind", "oidc") != "oidc":
-        return kinds.option_input(values, secret)
+        return kinds.option_input(values, secret, found)
     if values["scim_only"] not in SCIM_ONLY:
-        raise InvalidInput("Choose whether only users provisioned by SCIM may sign in.")
+        found.add("scim_only", "Choose whether only users provisioned by SCIM may sign in.")
     env = values["client_secret_env"].strip()
-    if values["secret_mode"] == "env" and not env:
-        raise InvalidInput("Name the environment variable that holds the client secret.")
     return OptionInput(
         name=values["name"],
         issuer=values["issuer"],
         client_id=values["client_id"],
         client_secret=secret if values["secret_mode"] != "env" and secret.strip() else None,
-        client_secret_env=env if values["secret_mode"] == "env" else None,
+        client_secret_env=env if values["secret_mode"] == "env" else None,  # blank: the use case asks for it
         scopes=values["scopes"],
         enabled=values["enabled"] == "on",
         username_claim=values["username_claim"],
@@ -118,27 +138,34 @@ def option_input(values: Mapping[str, str], secret: str) -> OptionInput:
         name_claim=values["name_claim"],
         subject_claim=values["subject_claim"].strip() or "sub",
         end_session=values["end_session"] == "on",
-        scim_only=SCIM_ONLY[values["scim_only"]],
+        scim_only=SCIM_ONLY.get(values["scim_only"]),
         rules=rules_from_text(values["rules"]),
     )
 
 
-def with_rule_problems(connection: Connection, principal: Principal, rules: str, save: Callable[[], T]) -> T:
-    """``save()``; when it refuses another field (400), the rules' problems too, so that all show at once."""
+def with_every_problem(connection: Connection, principal: Principal, rules: str, save: Callable[[Findings], T]) -> T:
+    """``save(found)``, which reads the form into ``found`` first; when the form or the use case refuses a
+    field (400), every problem is raised together: the fields' (:class:`FieldProblems`) and the rules'
+    (:class:`RuleError`, carrying the fields' too). Nothing is saved then: the write is rolled back."""
+    found = Findings()
     try:
-        return save()
-    except RuleError:
-        raise
+        result = save(found)
+    except RuleError as exc:
+        raise RuleError(exc.problems, {**found.found, **exc.fields}) if found.found else exc from None
     except InvalidInput as exc:
         if exc.status != 400:
             raise
+        found.take(exc)
         try:
             problems = role_mapping_rules.problems_of(connection, principal, rules_from_text(rules))
         except RuleError as unreadable:
             problems = list(unreadable.problems)
         if problems:
-            raise RuleError(problems, also=exc.detail) from None
+            raise RuleError(problems, found.found) from None
+        found.done()
         raise
+    found.done()  # the form's own problems, though the use case took the stand-ins
+    return result
 
 
 def summary_of(values: Mapping[str, str], secret: str) -> dict[str, Any]:

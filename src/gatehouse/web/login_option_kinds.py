@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from starlette.requests import Request
 
-from gatehouse.errors import InvalidInput
+from gatehouse.errors import Findings, InvalidInput
 from gatehouse.iam import login_options as uc
 from gatehouse.iam.login_options import OptionInput, OptionView
 from gatehouse.iam.role_mapping_rules import rules_from_text
@@ -91,37 +91,37 @@ def posted_values(request: Request, kind: str, max_rules: int) -> dict[str, str]
     return values
 
 
-def _number(values: Mapping[str, str], name: str, label: str, default: int) -> int:
+def _number(values: Mapping[str, str], name: str, default: int, found: Findings) -> int:
     text = values.get(name, "").strip()
     if not text:
         return default
     if not text.isdigit() or len(text) > 6:
-        raise InvalidInput(f"The {label} must be a whole number.")
+        found.add(name, f"The {name} must be a whole number.")
+        return default
     return int(text)
 
 
-def option_input(values: Mapping[str, str], secret: str) -> OptionInput:
-    """The use case's input from an LDAP or SAML form (the rules JSON decoded; errors name the field)."""
+def option_input(values: Mapping[str, str], secret: str, found: Findings) -> OptionInput:
+    """The use case's input from an LDAP or SAML form (the rules JSON decoded); the form's own problems go to
+    ``found``, each with a stand-in value (see :func:`gatehouse.web.login_option_forms.option_input`)."""
     kind = values["kind"]
     if values.get("scim_only") not in SCIM_ONLY:
-        raise InvalidInput("Choose whether only users provisioned by SCIM may sign in.")
+        found.add("scim_only", "Choose whether only users provisioned by SCIM may sign in.")
     settings: LdapSettings | SamlSettings
     env: str | None = None
     if kind == "ldap":
         tls = values["tls"] if values["tls"] in TLS_MODES else "none"
         settings = LdapSettings(
             host=values["host"], base_dn=values["base_dn"], bind_dn=values["bind_dn"], tls=tls,
-            port=_number(values, "port", "port", DEFAULT_PORTS[tls]),
+            port=_number(values, "port", DEFAULT_PORTS[tls], found),
             verify_certificate=values["verify_certificate"] == "on", ca_bundle=values["ca_bundle"],
             identifier=values["identifier"], user_filter=values["user_filter"],
             subject_attribute=values["subject_attribute"], username_attribute=values["username_attribute"],
             email_attribute=values["email_attribute"], name_attribute=values["name_attribute"],
             groups_attribute=values["groups_attribute"], group_search_base=values["group_search_base"],
-            timeout=_number(values, "timeout", "timeout", 10), trust_email=values["trust_email"] == "on",
+            timeout=_number(values, "timeout", 10, found), trust_email=values["trust_email"] == "on",
         )  # fmt: skip
         env = values["client_secret_env"].strip() if values.get("secret_mode") == "env" else None
-        if values.get("secret_mode") == "env" and not env:
-            raise InvalidInput("Name the environment variable that holds the bind password.")
     else:
         name_id = values["name_id_format"] if values["name_id_format"] in NAME_ID_CHOICES else "persistent"
         settings = SamlSettings(
@@ -135,14 +135,16 @@ def option_input(values: Mapping[str, str], secret: str) -> OptionInput:
     return OptionInput(
         name=values["name"], kind=kind, settings=settings, enabled=values["enabled"] == "on",
         client_secret=secret if env is None and secret.strip() else None, client_secret_env=env,
-        scim_only=SCIM_ONLY[values["scim_only"]], rules=rules_from_text(values["rules"]),
+        scim_only=SCIM_ONLY.get(values["scim_only"]), rules=rules_from_text(values["rules"]),
     )  # fmt: skip
 
 
 def summary_of(values: Mapping[str, str], secret: str) -> dict[str, Any]:
     """The audit summary of a submitted LDAP or SAML form (never the secret)."""
     try:
-        data = option_input({**values, "rules": "[]"}, secret)
+        found = Findings()
+        data = option_input({**values, "rules": "[]"}, secret, found)
+        found.done()
     except InvalidInput:
         return {"kind": values["kind"], "name": values["name"]}
     return {**uc.audit_summary(data), "rules": None}

@@ -196,6 +196,7 @@ def _unreadable(text: str) -> list[RuleProblem]:
 
 
 def failure(exc: GatehouseError) -> dict[str, Any]:
-    """How a refused form is shown again: its status, the error, and the rules' problems if those."""
+    """How a refused form is shown again: its status, the error, and the problems of its rules and of its other
+    fields if those."""
     return {"status": exc.status, "error": exc.detail, "problems": getattr(exc, "problems", ()),
-            "also": getattr(exc, "also", None)}  # fmt: skip
+            "fields": getattr(exc, "fields", None)}  # fmt: skip

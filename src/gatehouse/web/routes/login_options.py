@@ -38,6 +38,7 @@ from gatehouse.web.actions import Confirmation, act_or_show, change, confirm_the
 from gatehouse.web.dashboard import dashboard_of, page, posted, principal_of
 from gatehouse.web.login_option_checks import check_page, provider_problem
 from gatehouse.web.login_option_forms import (
+    FIELD_ORDER,
     KINDS,
     MAX_RULES_TEXT,
     OPERATIONS,
@@ -52,7 +53,7 @@ from gatehouse.web.login_option_forms import (
     same_rules,
     summary_of,
     values_of,
-    with_rule_problems,
+    with_every_problem,
 )
 from gatehouse.web.login_option_kinds import SAMPLES
 from gatehouse.web.rule_rows import RulesForm, failure, posted_rules
@@ -72,6 +73,7 @@ async def form_page(
     version: int | None = None,
     rules: RulesForm | None = None,
     problems: Sequence[RuleProblem] = (),
+    fields: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> Response:
     """An option's setup page (or, with ``option_id`` ``None``, the new option's) with ``values`` in its form,
@@ -89,8 +91,18 @@ async def form_page(
         sp=sp_addresses(values.get("sp_root_url") or public, target, values.get("entity_id", "")),
         env_missing=env_missing(option), operations=OPERATIONS, error=error,
         operation_labels=rule_rows.OPERATION_LABELS,
-        rules_view=rule_rows.view(rules or rule_rows.saved(values.get("rules", "[]")), problems), **extra,
+        rules_view=rule_rows.view(rules or rule_rows.saved(values.get("rules", "[]")), problems),
+        field_errors=field_errors(fields or {}, kind), **extra,
     )  # fmt: skip
+
+
+def field_errors(fields: Mapping[str, str], kind: str) -> dict[str, str]:
+    """The problems of the form's fields by the id of their input (``ldap.host`` is the input ``host``), in
+    the order the form shows its fields (the summary reads top to bottom); a problem of no field (an empty
+    name) comes last, in the summary only."""
+    order = FIELD_ORDER.get(kind, FIELD_ORDER["oidc"])
+    found = {name.rsplit(".", 1)[-1]: sentence for name, sentence in fields.items()}
+    return dict(sorted(found.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)))
 
 
 async def _option(request: Request) -> OptionView:
@@ -121,8 +133,8 @@ async def create(request: Request) -> Response:
 
     def work(connection: Connection) -> OptionView:
         url, box = dashboard.settings.public_url, dashboard.secrets()
-        return with_rule_problems(connection, principal, values["rules"], lambda: uc.create(
-            connection, principal, option_input(values, secret), box, url, utcnow(), option_id=new_id or None
+        return with_every_problem(connection, principal, values["rules"], lambda found: uc.create(
+            connection, principal, option_input(values, secret, found), box, url, utcnow(), option_id=new_id or None
         ))  # fmt: skip
 
     async def show_again(exc: GatehouseError) -> Response:
@@ -161,8 +173,9 @@ async def detail(request: Request) -> Response:
 
     def work(connection: Connection) -> OptionView:
         url, box = dashboard.settings.public_url, dashboard.secrets()
-        return with_rule_problems(connection, principal, values["rules"], lambda: uc.update(
-            connection, principal, option_id, option_input(values, secret), box, url, utcnow(), version, keep="stored"
+        return with_every_problem(connection, principal, values["rules"], lambda found: uc.update(
+            connection, principal, option_id, option_input(values, secret, found), box, url, utcnow(), version,
+            keep="stored",
         ))  # fmt: skip
 
     async def show_again(exc: GatehouseError) -> Response:
