@@ -197,6 +197,9 @@ DASHBOARD: dict[tuple[str, str], Case] = {
     ("GET", "/sso/saml/{option_id}/metadata"): Case(
         PUBLIC, call=anonymous_get("/sso/saml/{option_id}/metadata", "saml")
     ),
+    ("GET", "/sso/saml/{option_id}/slo"): Case(  # unsigned, for an option without Single Logout: refused, 400
+        PUBLIC, call=anonymous_get("/sso/saml/{option_id}/slo?SAMLRequest=PHg%2B", "saml"), error_ok=True
+    ),
     # Organization → Tokens (one's own) and Audit Logs
     ("GET", "/organization/tokens"): Case("iam:GetToken"),
     ("POST", "/organization/tokens"): Case("iam:CreateToken", form=unique_fields(name="{unique}", expiry="30")),

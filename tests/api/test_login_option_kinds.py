@@ -115,7 +115,9 @@ def test_a_saml_option_with_pasted_metadata_shows_its_sp_addresses(client: TestC
         "entity_id": f"{PUBLIC_URL}/sso/saml/{option_id}/metadata",
         "acs_url": f"{PUBLIC_URL}/sso/saml/{option_id}/acs",
         "metadata_url": f"{PUBLIC_URL}/sso/saml/{option_id}/metadata",
+        "slo_url": f"{PUBLIC_URL}/sso/saml/{option_id}/slo",
     }
+    assert found["saml"]["single_logout"] is False
     assert found["saml"]["sp_certificate"].startswith("-----BEGIN CERTIFICATE-----")  # generated
     assert found["secret_source"] == "stored" and "PRIVATE KEY" not in created.text
     checked = client.post(f"{L}/{option_id}/check", headers=admin).json()

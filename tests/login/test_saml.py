@@ -58,3 +58,17 @@ def test_a_generated_key_pair_belongs_together_and_another_certificate_does_not(
         saml_keys.check_pair(key, other)
     with pytest.raises(InvalidInput, match="unencrypted PEM private key"):
         saml_keys.check_pair("junk", certificate)
+
+
+def test_single_logout_is_off_by_default_and_survives_checks_and_storage() -> None:
+    assert SamlSettings(idp_metadata_xml='<EntityDescriptor entityID="x"/>').checked().single_logout is False
+    on = SamlSettings(idp_metadata_xml='<EntityDescriptor entityID="x"/>', single_logout=True).checked()
+    assert on.single_logout is True and SamlSettings.from_json(on.to_json()).single_logout is True
+    older = {key: value for key, value in on.to_json().items() if key != "single_logout"}
+    assert SamlSettings.from_json(older).single_logout is False
+
+
+def test_the_slo_url_sits_beside_the_acs() -> None:
+    addresses = sp_addresses("https://gatehouse.example/", "opt")
+    assert addresses.acs_url == "https://gatehouse.example/sso/saml/opt/acs"
+    assert addresses.slo_url == "https://gatehouse.example/sso/saml/opt/slo"

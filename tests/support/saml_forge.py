@@ -17,7 +17,7 @@ import uuid
 import zlib
 from html import escape
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote_plus, urlsplit
 
 SIGNATURE = """<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>\
 <ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>\
@@ -142,3 +142,59 @@ def with_doctype(posted: str) -> str:
     dtd = '<!DOCTYPE samlp:Response [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
     xml = dtd + xml.replace("</saml:Issuer>", "&xxe;</saml:Issuer>", 1)
     return base64.b64encode(xml.encode()).decode()
+
+
+def redirect_query(parameter: str, xml: str, relay_state: str | None, key_pem: str | None, sigalg: str = "") -> str:
+    """An HTTP-Redirect query string (SAML 2.0 Bindings §3.4.4.1): the message DEFLATEd and base64, then the
+    RelayState, and signed over those octets with ``key_pem`` when one is given."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    deflated = compressor.compress(xml.encode()) + compressor.flush()
+    parts = [f"{parameter}={quote_plus(base64.b64encode(deflated).decode())}"]
+    if relay_state is not None:
+        parts.append(f"RelayState={quote_plus(relay_state)}")
+    if key_pem is None:
+        return "&".join(parts)
+    algorithm = sigalg or "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+    parts.append(f"SigAlg={quote_plus(algorithm)}")
+    key = serialization.load_pem_private_key(key_pem.encode(), None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    digest = hashes.SHA1() if algorithm.endswith("rsa-sha1") else hashes.SHA256()  # SHA-1: to test its refusal
+    signature = key.sign("&".join(parts).encode(), padding.PKCS1v15(), digest)
+    return "&".join(parts) + f"&Signature={quote_plus(base64.b64encode(signature).decode())}"
+
+
+def logout_response(*, issuer: str, destination: str, in_response_to: str, status: str = "Success") -> str:
+    """A LogoutResponse (SAML 2.0 Core §3.7.2) as an IdP writes it."""
+    return (
+        '<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+        f'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_l{uuid.uuid4().hex}" Version="2.0" '
+        f'IssueInstant="{stamp(datetime.datetime.now(datetime.UTC))}" Destination="{escape(destination)}" '
+        f'InResponseTo="{escape(in_response_to)}"><saml:Issuer>{escape(issuer)}</saml:Issuer>'
+        f'<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:{status}"/></samlp:Status>'
+        "</samlp:LogoutResponse>"
+    )
+
+
+def logout_request(
+    *, issuer: str, destination: str, name_id: str, session_indexes: tuple[str, ...] = (), lifetime: int = 300
+) -> str:
+    """A LogoutRequest (SAML 2.0 Core §3.7.1) as an IdP writes it."""
+    now = datetime.datetime.now(datetime.UTC)
+    indexes = "".join(f"<samlp:SessionIndex>{escape(index)}</samlp:SessionIndex>" for index in session_indexes)
+    return (
+        '<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" '
+        f'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_q{uuid.uuid4().hex}" Version="2.0" '
+        f'IssueInstant="{stamp(now)}" Destination="{escape(destination)}" '
+        f'NotOnOrAfter="{stamp(now + datetime.timedelta(seconds=lifetime))}"><saml:Issuer>{escape(issuer)}'
+        '</saml:Issuer><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent">'
+        f"{escape(name_id)}</saml:NameID>{indexes}</samlp:LogoutRequest>"
+    )
+
+
+def message_of(url: str, parameter: str = "SAMLRequest") -> str:
+    """The XML of an HTTP-Redirect message in ``url``."""
+    raw = parse_qs(urlsplit(url).query)[parameter][0]
+    return zlib.decompress(base64.b64decode(raw), -15).decode()

@@ -119,8 +119,11 @@ class Idp:
         text = "<?php\n$config = " + _php_sources(sources) + ";\n"
         (self.root / "config" / "authsources.php").write_text(text)
 
-    def register_sp(self, entity_id: str, acs_url: str, *, certificate: str | None = None) -> None:
-        """What an administrator registers at the IdP: the SP's entity id and ACS (and its signing certificate)."""
+    def register_sp(
+        self, entity_id: str, acs_url: str, *, certificate: str | None = None, single_logout_url: str | None = None
+    ) -> None:
+        """What an administrator registers at the IdP: the SP's entity id and ACS (and its signing certificate),
+        and for Single Logout the SP's SLO URL (HTTP-Redirect), with logout messages signed by the IdP."""
         entry: dict[str, object] = {
             "AssertionConsumerService": acs_url,
             "NameIDFormat": PERSISTENT,
@@ -131,6 +134,10 @@ class Idp:
         if certificate:
             entry["certData"] = "".join(line for line in certificate.splitlines() if "-----" not in line)
             entry["validate.authnrequest"] = True
+            entry["validate.logout"] = True
+        if single_logout_url:
+            entry["SingleLogoutService"] = single_logout_url
+            entry["sign.logout"] = True
         self._sps[entity_id] = entry
         body = "\n".join(
             f"$metadata[{_php(sp)}] = {_php(value)[:-1]}, 'authproc' => [10 => ['class' => 'saml:AttributeNameID', "
@@ -152,6 +159,35 @@ class Idp:
                 data={"username": uid, "password": password, "AuthState": html.unescape(state.group(1))},
             )
         return post_back_form(done.text)
+
+
+class IdpBrowser:
+    """A browser that keeps its IdP session cookie between sign-ins (for Single Logout)."""
+
+    def __init__(self) -> None:
+        self.client = httpx.Client(timeout=20, follow_redirects=False)
+        self.asked_password = False
+
+    def close(self) -> None:
+        self.client.close()
+
+    def sign_in(self, url: str, uid: str, password: str = PASSWORD) -> dict[str, str]:
+        """Follow Gatehouse's redirect to the IdP; sign in there only if the IdP asks (``asked_password``);
+        return the form its page would POST back to the ACS."""
+        page = self.client.get(url, follow_redirects=True)
+        assert page.status_code == 200, page.text[:1000]
+        state = re.search(r'name="AuthState" value="([^"]+)"', page.text)
+        self.asked_password = state is not None
+        if state is not None:
+            page = self.client.post(
+                str(page.url).split("?")[0], follow_redirects=True,
+                data={"username": uid, "password": password, "AuthState": html.unescape(state.group(1))},
+            )  # fmt: skip
+        return post_back_form(page.text)
+
+    def get(self, url: str) -> httpx.Response:
+        """One step, redirects not followed (a redirect to Gatehouse goes to its test client)."""
+        return self.client.get(url)
 
 
 def post_back_form(page: str) -> dict[str, str]:

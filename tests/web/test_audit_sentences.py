@@ -40,3 +40,12 @@ def test_sentences_name_people_and_objects_not_ids() -> None:
     refused = record("iam:DeleteRole", "viewer", "role", {"name": "SRE"}, outcome="refused")
     assert sentence(refused) == "viewer tried: deleted role SRE"
     assert "4db5ff71" not in " ".join(sentence(r) for r in (okta, created, attach, off, token, refused))
+
+
+def test_single_logout_sentences() -> None:
+    by_idp = record("auth:SingleLogout", "ada", "login_option", {"message": "LogoutRequest", "users_signed_out": 1})
+    assert sentence(by_idp) == "the identity provider signed ada out"
+    answered = record("auth:SingleLogout", "identity provider", "login_option", {"message": "LogoutResponse"})
+    assert sentence(answered) == "the identity provider confirmed a sign-out"
+    refused = record("auth:SingleLogout", "ada", "login_option", {"reason": "x"}, outcome="failed")
+    assert sentence(refused) == "ada tried to sign out with the identity provider (single sign-out)"

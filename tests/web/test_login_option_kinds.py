@@ -225,6 +225,20 @@ def test_a_saml_option_shows_its_addresses_first_and_checks_the_idp(console: Tes
     assert "The IdP's metadata is usable" in checked.text and idp.entity_id in checked.text
 
 
+def test_the_single_logout_checkbox_is_kept_and_its_url_shown_with_a_copy_button(
+    console: TestClient, idp: Idp, db: Database
+) -> None:
+    option_id = option_id_of(create(console, saml_form(idp, name="With SLO", single_logout="on"), "saml"))
+    with db.snapshot() as connection:
+        stored = store.get(connection, option_id)
+    assert stored is not None and stored.saml().single_logout is True
+    shown = console.get(f"{BASE}/{option_id}")
+    slo = f"https://gatehouse.test/sso/saml/{option_id}/slo"
+    assert f'<code id="slo-url">{slo}</code>' in shown.text and 'data-copy="#slo-url"' in shown.text
+    assert re.search(r'name="single_logout" value="on" checked', shown.text)
+    assert slo in console.get(f"/sso/saml/{option_id}/metadata").text
+
+
 def test_signing_requests_generates_a_key_pair_published_in_the_sp_metadata(
     console: TestClient, idp: Idp, db: Database
 ) -> None:

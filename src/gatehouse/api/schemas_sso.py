@@ -125,6 +125,10 @@ class SamlFields(Body):
     sp_certificate: str = Field(default="", max_length=MAX_CERTIFICATE)
     allow_idp_initiated: bool = False
     trust_email: bool = Field(default=True, description="The IdP's emails count as verified.")
+    single_logout: bool = Field(
+        default=False, description="SAML Single Logout: signing out also ends the IdP's session, and the IdP's "
+        "LogoutRequests end Gatehouse's sessions (needs a SingleLogoutService in the IdP metadata).",
+    )  # fmt: skip
 
     def settings(self) -> SamlSettings:
         return SamlSettings(**self.model_dump())
@@ -136,6 +140,7 @@ class SpOut(BaseModel):
     entity_id: str
     acs_url: str
     metadata_url: str
+    slo_url: str = Field(description="The Single Logout service (HTTP-Redirect), used when Single Logout is on.")
 
 
 def kind_settings(kind: str, ldap: LdapFields | None, saml: SamlFields | None) -> KindSettings:
@@ -192,7 +197,9 @@ class LoginOptionOut(BaseModel):
             kind=cast(OptionKind, view.kind),
             ldap=LdapFields(**view.ldap.to_json()) if view.ldap else None,
             saml=SamlFields(**view.saml.to_json()) if view.saml else None,
-            sp=SpOut(entity_id=sp.entity_id, acs_url=sp.acs_url, metadata_url=sp.metadata_url) if sp else None,
+            sp=SpOut(entity_id=sp.entity_id, acs_url=sp.acs_url, metadata_url=sp.metadata_url, slo_url=sp.slo_url)
+            if sp
+            else None,
             name=view.name,
             enabled=view.enabled,
             issuer=view.issuer,

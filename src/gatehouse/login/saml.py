@@ -2,9 +2,9 @@
 
 Fields as API7 names them (IdP metadata URL, SP root URL, Entity ID, sign requests, private key and
 certificate, attribute mapping), with the IdP's metadata pasted as XML as an alternative to its URL, the
-NameID format, and whether IdP-initiated sign-in is allowed (off by default: an unsolicited response carries
-no request id to match). Single logout is not offered (signing out of Gatehouse ends its own session only).
-The SP's private key
+NameID format, whether IdP-initiated sign-in is allowed (off by default: an unsolicited response carries
+no request id to match), and whether Single Logout (SAML 2.0 Core §3.7, HTTP-Redirect binding, Bindings §3.4)
+is on: off by default, so that signing out of Gatehouse ends its own session only. The SP's private key
 is the option's secret (stored encrypted, :mod:`gatehouse.login.options`), never a field here.
 
 Pure: no I/O. The SP is :mod:`gatehouse.sso.saml_sp`, the sign-in :mod:`gatehouse.sso.saml_signin`.
@@ -34,17 +34,20 @@ NAME_ID: Final = "name_id"
 LOGIN_PATH: Final = "/sso/saml/{option_id}/login"
 ACS_PATH: Final = "/sso/saml/{option_id}/acs"
 METADATA_PATH: Final = "/sso/saml/{option_id}/metadata"
+SLO_PATH: Final = "/sso/saml/{option_id}/slo"
 
 
 @dataclass(frozen=True, slots=True)
 class SpAddresses:
     """What the IdP is told about Gatehouse: its entity id, the ACS URL (HTTP-POST), the SP metadata URL, and
-    the URL that starts a sign-in (an IdP's app tile may link to it)."""
+    the URL that starts a sign-in (an IdP's app tile may link to it), and the Single Logout service's URL
+    (HTTP-Redirect, SAML 2.0 Bindings §3.4; used when the option's Single Logout is on)."""
 
     entity_id: str
     acs_url: str
     metadata_url: str
     login_url: str
+    slo_url: str
 
 
 def sp_addresses(root_url: str, option_id: str, entity_id: str = "") -> SpAddresses:
@@ -57,7 +60,18 @@ def sp_addresses(root_url: str, option_id: str, entity_id: str = "") -> SpAddres
         acs_url=root + ACS_PATH.format(option_id=option_id),
         metadata_url=metadata,
         login_url=root + LOGIN_PATH.format(option_id=option_id),
+        slo_url=root + SLO_PATH.format(option_id=option_id),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SamlSubject:
+    """Whom a SAML sign-in named, kept with its session for Single Logout (Core §3.7.1): the NameID, its
+    format, and the assertion's SessionIndex (each at most 255 characters)."""
+
+    name_id: str
+    name_id_format: str | None = None
+    session_index: str | None = None
 
 
 def _check_url(label: str, url: str, *, required: bool = False) -> str:
@@ -98,6 +112,9 @@ class SamlSettings:
     allow_idp_initiated: bool = False
     trust_email: bool = True
     """Whether the IdP's email addresses count as verified (for linking to SCIM users by email)."""
+    single_logout: bool = False
+    """SAML Single Logout (Core §3.7): signing out of Gatehouse sends a LogoutRequest to the IdP, and the IdP's
+    LogoutRequests end Gatehouse's sessions; the SP metadata then publishes the SLO service."""
 
     def checked(self) -> SamlSettings:
         """These settings, trimmed and checked (:class:`~gatehouse.errors.FieldProblems` names every wrong
@@ -130,6 +147,7 @@ class SamlSettings:
             name_attribute=self.name_attribute.strip(), groups_attribute=self.groups_attribute.strip(),
             sign_requests=self.sign_requests, sp_certificate=certificate,
             allow_idp_initiated=self.allow_idp_initiated, trust_email=self.trust_email,
+            single_logout=self.single_logout,
         )  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from gatehouse.iam.users import NewLocalUser, local_user_document
 from gatehouse.login import linking
 from gatehouse.login.mapping import evaluate
 from gatehouse.login.options import LoginOption
+from gatehouse.login.saml import SamlSubject
 from gatehouse.secrets_box import LazySecretBox
 from gatehouse.sso.failure import Reasoned
 from gatehouse.sso.provider import ProviderClient
@@ -125,8 +126,10 @@ def complete(
     login: linking.LoginIdentity,
     claims: Mapping[str, Any],
     session_lifetime: timedelta,
+    saml: SamlSubject | None = None,
 ) -> tuple[str, str, str]:
-    """Sign ``login`` in through ``option`` (see the module); returns (session cookie, user id, user name)."""
+    """Sign ``login`` in through ``option`` (see the module; a SAML sign-in's session keeps ``saml``, whom its
+    assertion named, for Single Logout); returns (session cookie, user id, user name)."""
     candidates, email_matches = sso_candidates.load(connection, login)
     decision = _ambiguous(candidates, email_matches, login) or linking.decide(
         login, candidates, scim_only=option.effective_scim_only(scim_control.is_enabled(connection))
@@ -157,7 +160,7 @@ def complete(
         boundaries_granted=sorted(granted.boundaries), boundaries_removed=sorted(removed.boundaries),
     )  # fmt: skip
     cookie, _ = sessions.create(
-        connection, user_id, now, session_lifetime, attempt.ip, attempt.agent, login_option_id=option.id
+        connection, user_id, now, session_lifetime, attempt.ip, attempt.agent, login_option_id=option.id, saml=saml
     )
     user_store.record_sign_in(connection, user_id, now)
     record(connection, attempt.origin(), attempt.change(), now=now)

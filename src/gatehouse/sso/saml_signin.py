@@ -26,7 +26,7 @@ from gatehouse.errors import GatehouseError
 from gatehouse.iam.audit import record_apart
 from gatehouse.login import linking
 from gatehouse.login.options import KIND_SAML, LoginOption
-from gatehouse.login.saml import first
+from gatehouse.login.saml import SamlSubject, first
 from gatehouse.login.urls import local_target
 from gatehouse.secrets_box import LazySecretBox
 from gatehouse.sso.completion import START, Attempt, RedirectFlow, SignedIn, complete, option_secret, usable
@@ -155,8 +155,9 @@ class SamlSignIn(RedirectFlow):
         identity = self._identity(option, login)
         attempt.user_name = identity.user_name or identity.email
         life = self.session_lifetime
+        subject = SamlSubject(login.name_id, login.name_id_format, login.session_index)
         cookie, user_id, user_name = await self.db.write(
-            lambda c: complete(c, attempt, option, identity, login.claims, life)
+            lambda c: complete(c, attempt, option, identity, login.claims, life, subject)
         )
         next_path = taken.next_path if taken is not None else local_target(relay if relay.startswith("/") else "/")
         return SignedIn(cookie, user_id, user_name, next_path, option.id)

@@ -14,6 +14,11 @@ entity id), ``NotBefore``/``NotOnOrAfter`` with :data:`CLOCK_SKEW` of slack, the
 Gatehouse's again: the assertion's issuer is the IdP, it names this SP as audience, its bearer confirmation's
 ``Recipient`` is this ACS. The replay check (an assertion id used once) is the caller's, in the database.
 
+Single Logout (SAML 2.0 Core §3.7, HTTP-Redirect binding, Bindings §3.4), when the option has it on: the SP's
+``LogoutRequest`` naming the NameID and SessionIndex of the sign-in, signed on the query string when the option
+signs requests, and its ``LogoutResponse`` to an IdP's request; the IdP's SLO service and signing certificates
+come from its metadata. Reading the IdP's logout messages is :mod:`gatehouse.sso.saml_redirect`'s.
+
 pysaml2 runs blocking (it calls ``xmlsec1``): callers run it in a worker thread.
 """
 
@@ -30,7 +35,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from gatehouse.login.saml import SamlSettings, SpAddresses, claims_of
+from gatehouse.login.saml import SamlSettings, SamlSubject, SpAddresses, claims_of
+from gatehouse.sso.saml_redirect import SUCCESS, LogoutMessage
 from gatehouse.sso.saml_xml import SamlRefused, outline
 
 CLOCK_SKEW: Final = 90
@@ -78,7 +84,7 @@ class ServiceProvider:
 
     @contextmanager
     def _client(self) -> Iterator[Any]:
-        from saml2 import BINDING_HTTP_POST
+        from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
         from saml2.client import Saml2Client
         from saml2.config import SPConfig
 
@@ -91,8 +97,11 @@ class ServiceProvider:
                 key_file.write_text(self._key_pem)
                 cert_file.write_text(settings.sp_certificate)
                 signing = {"key_file": str(key_file), "cert_file": str(cert_file)}
+            endpoints: dict[str, Any] = {"assertion_consumer_service": [(addresses.acs_url, BINDING_HTTP_POST)]}
+            if settings.single_logout:
+                endpoints["single_logout_service"] = [(addresses.slo_url, BINDING_HTTP_REDIRECT)]
             sp = {
-                "endpoints": {"assertion_consumer_service": [(addresses.acs_url, BINDING_HTTP_POST)]},
+                "endpoints": endpoints,
                 "allow_unsolicited": settings.allow_idp_initiated,
                 "authn_requests_signed": bool(signing) and settings.sign_requests,
                 "want_assertions_signed": False,
@@ -147,6 +156,73 @@ class ServiceProvider:
             xml = create_metadata_string(None, client.config, valid=24 * 365, sign=False)
         return xml.decode() if isinstance(xml, bytes) else str(xml)
 
+    # -- Single Logout (Core §3.7; HTTP-Redirect, Bindings §3.4) ------------------------------------------
+
+    def _idp_logout_service(self, client: Any) -> tuple[str, str, str]:
+        """(the IdP's entity id, where a LogoutRequest goes, where a LogoutResponse goes)."""
+        from saml2 import BINDING_HTTP_REDIRECT
+
+        idp = self.idp_entity_id(client)
+        services = client.metadata.single_logout_service(idp, BINDING_HTTP_REDIRECT, "idpsso") or []
+        if not services or not services[0].get("location"):
+            raise SamlRefused("metadata_no_slo", "The IdP metadata has no SingleLogoutService for HTTP-Redirect.")
+        location = str(services[0]["location"])
+        return idp, location, str(services[0].get("response_location") or location)
+
+    def idp_logout(self) -> tuple[str, list[str]]:
+        """The IdP's entity id and its signing certificates (base64 DER), from its metadata, to check its
+        logout messages with; raises when the metadata has no SLO service (Single Logout cannot work)."""
+        with self._client() as client:
+            idp, _, _ = self._idp_logout_service(client)
+            return idp, [str(cert) for _, cert in client.metadata.certs(idp, "idpsso", "signing")]
+
+    def logout_request(self, subject: SamlSubject, relay_state: str, now: datetime) -> tuple[str, str]:
+        """A new LogoutRequest (Core §3.7.1) by HTTP-Redirect: (its id, the IdP URL to send the browser to).
+        Signed on the query string (Bindings §3.4.4.1) when the option signs requests and has a key."""
+        from saml2 import BINDING_HTTP_REDIRECT
+        from saml2.saml import NameID
+        from saml2.time_util import instant
+        from saml2.xmldsig import SIG_RSA_SHA256
+
+        signed = bool(self._key_pem) and self.settings.sign_requests
+        with self._client() as client:
+            idp, location, _ = self._idp_logout_service(client)
+            name_id = NameID(text=subject.name_id, format=subject.name_id_format or self.settings.name_id_uri)
+            expire = instant(time_stamp=int((now + timedelta(minutes=5)).timestamp()))
+            request_id, request = client.create_logout_request(
+                location, idp, name_id=name_id, expire=expire, sign=False,
+                session_indexes=[subject.session_index] if subject.session_index else None,
+            )  # fmt: skip
+            info = client.apply_binding(
+                BINDING_HTTP_REDIRECT, str(request), location, relay_state, sign=signed,
+                sigalg=SIG_RSA_SHA256 if signed else None,
+            )  # fmt: skip
+        return str(request_id), _location(info)
+
+    def logout_response(self, request: LogoutMessage, relay_state: str, status: str = SUCCESS) -> str:
+        """The LogoutResponse (Core §3.7.2) to the IdP's ``request`` by HTTP-Redirect: the IdP URL to send the
+        browser to (signed as :meth:`logout_request` is)."""
+        from saml2 import BINDING_HTTP_REDIRECT
+        from saml2.s_utils import sid
+        from saml2.saml import NAMEID_FORMAT_ENTITY, Issuer
+        from saml2.samlp import LogoutResponse, Status, StatusCode
+        from saml2.time_util import instant
+        from saml2.xmldsig import SIG_RSA_SHA256
+
+        signed = bool(self._key_pem) and self.settings.sign_requests
+        with self._client() as client:
+            _, _, location = self._idp_logout_service(client)
+            response = LogoutResponse(
+                id=sid(), version="2.0", issue_instant=instant(), destination=location, in_response_to=request.id,
+                issuer=Issuer(text=self.addresses.entity_id, format=NAMEID_FORMAT_ENTITY),
+                status=Status(status_code=StatusCode(value=status)),
+            )  # fmt: skip
+            info = client.apply_binding(
+                BINDING_HTTP_REDIRECT, str(response), location, relay_state, response=True, sign=signed,
+                sigalg=SIG_RSA_SHA256 if signed else None,
+            )  # fmt: skip
+        return _location(info)
+
     # -- back from the IdP ------------------------------------------------------------------------------
 
     def read_response(self, posted: str, request_id: str | None, now: datetime) -> SamlLogin:
@@ -192,6 +268,13 @@ class ServiceProvider:
             assertion_id=str(assertion.id), expires_at=_expiry(assertion, now), in_response_to=response.in_response_to,
             session_index=info.get("session_index"),
         )  # fmt: skip
+
+
+def _location(info: Any) -> str:
+    location = dict(info["headers"]).get("Location")
+    if not location:
+        raise SamlRefused("metadata_no_slo", "The IdP metadata has no SingleLogoutService for HTTP-Redirect.")
+    return str(location)
 
 
 def _parse(client: Any, posted: str, outstanding: dict[str, str]) -> Any:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gatehouse.credentials import hash_token
+from gatehouse.login.saml import SamlSubject
 from gatehouse.store import driver
 from gatehouse.store.records import as_utc
 from gatehouse.store.tables import sessions, users
@@ -37,6 +38,8 @@ class SessionUser:
     expires_at: datetime
     login_option_id: str | None = None
     """The SSO login option the session was opened through (``None``: password sign-in)."""
+    saml: SamlSubject | None = None
+    """Whom the SAML sign-in of the session named (for Single Logout)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +60,10 @@ def create(
     ip: str | None,
     agent: str | None,
     login_option_id: str | None = None,
+    saml: SamlSubject | None = None,
 ) -> tuple[str, str]:
-    """Start a session (through ``login_option_id`` for an SSO sign-in); return the cookie value and the
-    session's CSRF token."""
+    """Start a session (through ``login_option_id`` for an SSO sign-in, naming ``saml``'s subject for a SAML
+    one); return the cookie value and the session's CSRF token."""
     raw = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     connection.execute(
@@ -73,6 +77,9 @@ def create(
             ip=ip,
             user_agent=(agent or "")[:255] or None,
             login_option_id=login_option_id,
+            saml_name_id=saml.name_id[:255] if saml else None,
+            saml_name_id_format=(saml.name_id_format or "")[:255] or None if saml else None,
+            saml_session_index=(saml.session_index or "")[:255] or None if saml else None,
         )
     )
     return raw, csrf
@@ -88,6 +95,9 @@ def lookup(connection: Connection, raw: str, now: datetime, idle: timedelta) -> 
             sessions.c.last_seen,
             sessions.c.expires_at,
             sessions.c.login_option_id,
+            sessions.c.saml_name_id,
+            sessions.c.saml_name_id_format,
+            sessions.c.saml_session_index,
             users.c.id,
             users.c.user_name,
             users.c.display_name,
@@ -115,6 +125,9 @@ def lookup(connection: Connection, raw: str, now: datetime, idle: timedelta) -> 
         last_seen=last_seen,
         expires_at=expires_at,
         login_option_id=row.login_option_id,
+        saml=SamlSubject(row.saml_name_id, row.saml_name_id_format, row.saml_session_index)
+        if row.saml_name_id
+        else None,
     )
 
 
@@ -134,6 +147,16 @@ def end_for_user(connection: Connection, user_id: str) -> int:
     return driver.run(
         connection, f"DELETE FROM sessions WHERE user_id = {driver.mark(connection, 'u')}", {"u": user_id}
     )
+
+
+def end_for_saml_subject(connection: Connection, option_id: str, name_id: str, session_indexes: list[str]) -> list[str]:
+    """End the sessions that a SAML sign-in through ``option_id`` opened for ``name_id`` (only those of
+    ``session_indexes`` when any is given: SAML 2.0 Core §3.7.3.2); returns their users' ids."""
+    where = sa.and_(sessions.c.login_option_id == option_id, sessions.c.saml_name_id == name_id[:255])
+    if session_indexes:
+        where = sa.and_(where, sessions.c.saml_session_index.in_([index[:255] for index in session_indexes]))
+    ended = connection.execute(sessions.delete().where(where).returning(sessions.c.user_id)).all()
+    return sorted({row.user_id for row in ended})
 
 
 def purge(connection: Connection, now: datetime, idle: timedelta) -> int:

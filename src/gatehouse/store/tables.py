@@ -217,8 +217,12 @@ sessions = sa.Table(
     sa.Column("ip", sa.String(64), nullable=True),
     sa.Column("user_agent", sa.String(255), nullable=True),
     sa.Column("login_option_id", sa.String(36), nullable=True),  # opened through SSO (end-session sign-out)
+    sa.Column("saml_name_id", sa.String(255), nullable=True),  # a SAML sign-in's subject (Single Logout)
+    sa.Column("saml_name_id_format", sa.String(255), nullable=True),
+    sa.Column("saml_session_index", sa.String(255), nullable=True),
     sa.Index("ix_sessions_user_id", "user_id"),
     sa.Index("ix_sessions_expires_at", "expires_at"),
+    sa.Index("ix_sessions_saml_subject", "login_option_id", "saml_name_id"),
 )
 """Dashboard sessions, server-side: the cookie holds a random id, the table only its SHA-256."""
 

@@ -62,12 +62,24 @@ _GUARD_DECISIONS: Final = {"allow_deprovisioning": "allowed", "block_deprovision
 """The mass-deprovisioning guard's decisions (:mod:`gatehouse.iam.scim_guard`)."""
 
 
+def _single_logout(record: AuditRecord, actor: str, summary: Mapping[str, Any]) -> str:
+    """SAML Single Logout (:mod:`gatehouse.sso.saml_logout`): a LogoutRequest from the IdP, its LogoutResponse,
+    or Gatehouse's LogoutRequest that could not be sent."""
+    if record.outcome != "success":
+        return f"{actor} tried to sign out with the identity provider (single sign-out)"
+    if summary.get("message") == "LogoutRequest":
+        return f"the identity provider signed {actor} out"
+    return "the identity provider confirmed a sign-out"
+
+
 def _special(record: AuditRecord, actor: str, summary: Mapping[str, Any]) -> str | None:
     event = record.event
     if event == "auth:SignIn":
         return f"{actor} signed in" if record.outcome == "success" else f"{actor} tried to sign in"
     if event == "auth:SignOut":
         return f"{actor} signed out"
+    if event == "auth:SingleLogout":
+        return _single_logout(record, actor, summary)
     if event == "auth:ChangePassword":
         return f"{actor} changed their password"
     if event == "iam:UpdateUserStatus" and isinstance(summary.get("active"), bool):

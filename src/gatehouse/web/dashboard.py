@@ -37,6 +37,7 @@ from gatehouse.resources.search import marked
 from gatehouse.secrets_box import LazySecretBox
 from gatehouse.sso.ldap_signin import LdapSignIn
 from gatehouse.sso.provider import ProviderClient
+from gatehouse.sso.saml_logout import SamlLogout
 from gatehouse.sso.saml_signin import SamlSignIn
 from gatehouse.sso.signin import OidcSignIn
 from gatehouse.store import sessions
@@ -90,6 +91,7 @@ class Dashboard:
         self.ldap = LdapSignIn(db, self.secrets, self.policy)
         ttl = settings.sso_metadata_ttl_seconds
         self.saml = SamlSignIn(db, self.provider, settings.public_url, self.secrets, self.policy.absolute, ttl)
+        self.saml_logout = SamlLogout(self.saml)
 
     # -- who is asking ------------------------------------------------------------------------------
 

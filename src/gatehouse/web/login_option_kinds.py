@@ -38,7 +38,7 @@ LONG_TEXT: Final[Mapping[str, Mapping[str, int]]] = {
 }
 CHECKBOXES: Final[Mapping[str, tuple[str, ...]]] = {
     "ldap": ("enabled", "verify_certificate", "trust_email"),
-    "saml": ("enabled", "sign_requests", "allow_idp_initiated", "trust_email"),
+    "saml": ("enabled", "sign_requests", "allow_idp_initiated", "trust_email", "single_logout"),
 }
 SCIM_ONLY: Final[Mapping[str, bool | None]] = {"default": None, "always": True, "never": False}
 SAMPLES: Final[Mapping[str, str]] = {
@@ -131,6 +131,7 @@ def option_input(values: Mapping[str, str], secret: str, found: Findings) -> Opt
             name_attribute=values["name_attribute"], groups_attribute=values["groups_attribute"],
             sign_requests=values["sign_requests"] == "on", sp_certificate=values["sp_certificate"],
             allow_idp_initiated=values["allow_idp_initiated"] == "on", trust_email=values["trust_email"] == "on",
+            single_logout=values["single_logout"] == "on",
         )  # fmt: skip
     return OptionInput(
         name=values["name"], kind=kind, settings=settings, enabled=values["enabled"] == "on",

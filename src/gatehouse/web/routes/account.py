@@ -2,7 +2,9 @@
 
 Thin handlers over :mod:`gatehouse.iam.signin` (the password sign-in with its throttling, the session's end)
 and :mod:`gatehouse.iam.accounts` (one's own password, the landing page); signing out also ends the
-provider's session when the login option asks for it (:class:`gatehouse.sso.signin.OidcSignIn`).
+provider's session when the login option asks for it (OpenID Connect's end session:
+:class:`gatehouse.sso.signin.OidcSignIn`; SAML Single Logout: :class:`gatehouse.sso.saml_logout.SamlLogout`),
+always after the local session has ended.
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ async def logout(request: Request) -> Response:
     dashboard, user = dashboard_of(request), _user(request)
     await change(request, Change("auth:SignOut", "user", user.user_id), lambda c: signin.sign_out(c, user))
     provider_sign_out = await dashboard.sso.sign_out_url(user.login_option_id)
+    if provider_sign_out is None and user.saml is not None:
+        ip, agent = dashboard.client_ip(request), request.headers.get("user-agent")
+        provider_sign_out = await dashboard.saml_logout.sign_out_url(user, ip=ip, agent=agent)
     response = dashboard.redirect(provider_sign_out or "/login", "You are signed out.", "info")
     dashboard.clear_session(response)
     return response

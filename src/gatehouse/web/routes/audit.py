@@ -143,7 +143,7 @@ def entries(found: AuditPage) -> list[Entry]:
     ]
 
 
-SIGN_IN_EVENTS = ("auth:SignIn", "auth:SignOut", "auth:ChangePassword")
+SIGN_IN_EVENTS = ("auth:SignIn", "auth:SignOut", "auth:SingleLogout", "auth:ChangePassword")
 SCIM_EVENTS = tuple(
     f"scim:{verb}{kind}" for kind in ("User", "Group") for verb in ("Create", "Replace", "Patch", "Delete")
 )

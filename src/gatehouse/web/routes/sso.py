@@ -34,13 +34,13 @@ HINTS: Final = {
 }
 
 
-def failure_page(request: Request, exc: GatehouseError) -> Response:
+def failure_page(request: Request, exc: GatehouseError, title: str | None = None) -> Response:
     reason = reason_of(exc)
     return dashboard_of(request).render(
         request,
         "auth/sso_error.html",
         status=exc.status,
-        title=TITLES.get(exc.status, "Sign-in failed"),
+        title=title or TITLES.get(exc.status, "Sign-in failed"),
         detail=exc.detail,
         hint=HINTS.get(reason),
         reason=reason,

@@ -1,6 +1,7 @@
 """Signing in through a SAML 2.0 login option: ``/sso/saml/{option_id}/login`` (to the IdP, HTTP-Redirect),
-``/acs`` (the assertion consumer service: the IdP's HTTP-POST back) and ``/metadata`` (the SP metadata an
-administrator gives the IdP).
+``/acs`` (the assertion consumer service: the IdP's HTTP-POST back), ``/metadata`` (the SP metadata an
+administrator gives the IdP) and ``/slo`` (the Single Logout service, HTTP-Redirect: the IdP's LogoutResponse
+or LogoutRequest, :class:`gatehouse.sso.saml_logout.SamlLogout`).
 
 Thin routes over the dashboard's :class:`gatehouse.sso.saml_signin.SamlSignIn` (``Dashboard.saml``). The ACS
 takes a cross-site POST by design, so it carries no CSRF token: the single-use ``RelayState`` bound to the
@@ -17,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from gatehouse.errors import GatehouseError
-from gatehouse.login.saml import ACS_PATH, LOGIN_PATH, METADATA_PATH
+from gatehouse.login.saml import ACS_PATH, LOGIN_PATH, METADATA_PATH, SLO_PATH
 from gatehouse.web.dashboard import dashboard_of
 from gatehouse.web.routes.sso import failure_page
 
@@ -63,8 +64,27 @@ async def metadata(request: Request) -> Response:
     return Response(xml, media_type="application/samlmetadata+xml")
 
 
+async def single_logout(request: Request) -> Response:
+    dashboard = dashboard_of(request)
+    query = request.query_params
+    params = {name: query[name] for name in ("SAMLRequest", "SAMLResponse", "RelayState") if name in query}
+    try:
+        done = await dashboard.saml_logout.receive(
+            request.path_params["option_id"], request.url.query, params,
+            ip=dashboard.client_ip(request), agent=request.headers.get("user-agent"),
+        )  # fmt: skip
+    except GatehouseError as exc:
+        return failure_page(request, exc, "Single sign-out refused")
+    if done.to_idp:
+        response: Response = RedirectResponse(done.location, status_code=303)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    return dashboard.redirect(done.location, "You are signed out.", "info")
+
+
 ROUTES: Final = [
     Route(LOGIN_PATH, start, methods=["GET"]),
     Route(ACS_PATH, acs, methods=["POST"]),
     Route(METADATA_PATH, metadata, methods=["GET"]),
+    Route(SLO_PATH, single_logout, methods=["GET"]),
 ]
