@@ -1,10 +1,11 @@
 """Who is calling the admin API: an API token or a dashboard session, checked on every request.
 
 API7 parity (Tokens): a token is sent as ``X-API-KEY: <token>`` (or ``Authorization: Bearer <token>``) and
-"has the same permissions" as its user. Here a token carries its user's *current* permissions: the
-principal is read on every request (:func:`~gatehouse.iam.authorizer.load_principal`, named
-``alice (token ci)`` in the audit log), and a revoked or expired token, or one whose user is deactivated
-or deleted, is refused with 401 at once (:func:`~gatehouse.iam.api_tokens.authenticate`). Its last use is
+"has the same permissions" as its user. Here a token carries its user's *current* permissions: the token
+and the principal are as the database has them for this request's security epoch (read first, on every
+request: :mod:`gatehouse.iam.principal_cache`; named ``alice (token ci)`` in the audit log), so a revoked
+or expired token, or one whose user is deactivated or deleted, is refused with 401 at once, in every
+process (:func:`~gatehouse.iam.api_tokens.authenticate`). Its last use is
 written after the response, at most once a minute (:class:`~gatehouse.credentials.LastUseRecorder`).
 
 The dashboard's session cookie works too (the Swagger UI and the dashboard's own scripts use it). A
@@ -89,8 +90,9 @@ async def _by_token(api: Api, request: Request, background: BackgroundTasks) -> 
     presented = api_tokens.presented_token(request.headers.get("x-api-key"), request.headers.get("authorization"))
 
     def read(connection: Connection) -> tuple[TokenCaller, Principal]:
-        caller = api_tokens.authenticate(connection, presented)
-        return caller, load_principal(connection, caller.user_id, token_name=caller.token_name)
+        view = api.principals.view(connection)
+        caller = view.token(presented)
+        return caller, view.token_principal(caller)
 
     token, principal = await api.db.read(read)
     if not principal.active:  # deactivated between the two statements

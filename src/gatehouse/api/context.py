@@ -18,6 +18,7 @@ from gatehouse.errors import GatehouseError
 from gatehouse.iam.api_tokens import TokenCaller
 from gatehouse.iam.audit import Change, Describe, Origin, audited, record_apart
 from gatehouse.iam.authorizer import Principal
+from gatehouse.iam.principal_cache import PrincipalCache
 from gatehouse.iam.signin import SignInPolicy
 from gatehouse.network import client_ip
 from gatehouse.secrets_box import LazySecretBox
@@ -60,6 +61,7 @@ class Api:
             absolute=timedelta(hours=settings.session_absolute_hours),
         )
         self.last_use = LastUseRecorder()
+        self.principals = PrincipalCache()  # tokens, principals and labels, while the security epoch stays
         self.secrets = LazySecretBox(settings.secret_key_path)  # SSO client secrets at rest
         self.provider = ProviderClient(
             settings.sso_http_timeout_seconds,

@@ -70,6 +70,8 @@ class TokenCaller:
     user_id: str
     user_name: str
     last_used_at: datetime | None
+    expires_at: datetime | None = None
+    """When the token stops working (kept principals end then: :mod:`gatehouse.iam.principal_cache`)."""
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -288,14 +290,21 @@ def presented_token(x_api_key: str | None, authorization: str | None) -> str:
     raise TokenUnauthorized()
 
 
-def authenticate(connection: Connection, token: str) -> TokenCaller:
-    """Who a presented token acts for, or :class:`TokenUnauthorized` (one indexed query)."""
+def check_presented(token: str) -> None:
+    """Refuse what cannot be a Gatehouse API token (:class:`TokenUnauthorized`) before looking it up."""
     if not token.startswith(API_TOKEN_PREFIX) or len(token) > _MAX_PRESENTED:
         raise TokenUnauthorized("This is not a Gatehouse API token (they start with 'gha_').")
+
+
+def authenticate(connection: Connection, token: str) -> TokenCaller:
+    """Who a presented token acts for, or :class:`TokenUnauthorized` (one indexed query)."""
+    check_presented(token)
     owner = store.lookup(connection, hash_token(token), utcnow())
     if owner is None:
         raise TokenUnauthorized("The API token is invalid, expired or revoked, or its user is deactivated.")
-    return TokenCaller(owner.token_id, owner.token_name, owner.user_id, owner.user_name, owner.last_used_at)
+    return TokenCaller(
+        owner.token_id, owner.token_name, owner.user_id, owner.user_name, owner.last_used_at, owner.expires_at
+    )
 
 
 def record_use(connection: Connection, caller: TokenCaller, ip: str | None, user_agent: str | None) -> None:

@@ -3,9 +3,10 @@
 A caller holding ``iam:CheckAccess`` (on the organization) names a subject — a user id or a user name — and
 one to :data:`MAX_CHECKS` checks, each an action, a resource and optionally labels by condition key; the
 answers come in the same order. Each is exactly what :func:`~gatehouse.iam.authorizer.authorize` decides for
-that user now, as the policy simulator would (:mod:`gatehouse.iam.simulator`): the subject's principal is
-read for this request (roles, group-bound roles, boundaries), so a deactivated or deleted subject is denied
-at once, in every process.
+that user now, as the policy simulator would (:mod:`gatehouse.iam.simulator`): the subject's principal (roles,
+group-bound roles, boundaries) is as the database has it at the security epoch this request reads first
+(:mod:`gatehouse.iam.principal_cache` keeps it between requests while that epoch stays), so a deactivated or
+deleted subject is denied at once, in every process.
 
 Labels: what a check gives, by condition key; for the keys it does not give, the labels Gatehouse keeps for
 gateway resources (:func:`gatehouse.iam.gateway_labels.resolve`). API7's spellings are accepted: action
@@ -21,12 +22,12 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from gatehouse.errors import InvalidInput
-from gatehouse.iam.authorizer import Labels, Principal, authorize, load_principal, require
+from gatehouse.iam.authorizer import Labels, Principal, authorize, require
 from gatehouse.iam.catalog import ACTION_NAMES, ORGANIZATION, canonical_action
 from gatehouse.iam.gateway_labels import resolve
 from gatehouse.iam.policy import MAX_LABEL_LENGTH, Decision
+from gatehouse.iam.principal_cache import CacheView, PrincipalCache
 from gatehouse.iam.resource_names import ResourceName, ResourceNameError, parse_resource
-from gatehouse.store import user_identity
 from gatehouse.store.database import Connection
 
 ACTION: Final = "iam:CheckAccess"
@@ -121,16 +122,14 @@ class Answer:
     labels: list[Labels]
 
 
-def find_subject(connection: Connection, user_id: str | None, user_name: str | None) -> Subject:
-    """The subject named by id or user name (one indexed read)."""
-    found = (
-        user_identity.by_id(connection, user_id[:64])
-        if user_id
-        else user_identity.by_user_name(connection, (user_name or "")[:255])
-    )
-    if found is None:
-        return Subject(user_id, user_name, False, False)
-    return Subject(found.id, found.user_name, found.active, True)
+def find_subject(view: CacheView, user_id: str | None, user_name: str | None) -> tuple[Subject, Principal]:
+    """The subject named by id or user name, and what it may do (through the view: read only when nothing is
+    kept for the epoch the request read)."""
+    found_id = user_id[:64] if user_id else view.user_id_of((user_name or "")[:255])
+    principal = view.principal(found_id) if found_id else None
+    if principal is None:
+        return Subject(user_id, user_name, False, False), Principal.nobody()
+    return Subject(principal.user_id, principal.user_name, principal.active, True), principal
 
 
 def check_access(
@@ -139,14 +138,16 @@ def check_access(
     user_id: str | None,
     user_name: str | None,
     raw_checks: Sequence[Mapping[str, Any]],
+    cache: PrincipalCache | None = None,
 ) -> Answer:
     """Decide the checks (:func:`parse_checks`) for the subject (see the module); needs ``iam:CheckAccess`` on
-    the organization, checked first."""
+    the organization, checked first. ``cache``: the process's kept principals and labels (none: read all)."""
     require(caller, ACTION, ORGANIZATION)
     if bool(user_id) == bool(user_name):
         raise InvalidInput("subject: name the user by user_id or by username (one of them).")
     checks = parse_checks(raw_checks)
-    subject = find_subject(connection, user_id, user_name)
-    principal = load_principal(connection, subject.user_id) if subject.exists else Principal.nobody()
-    labels: list[Labels] = list(resolve(connection, [check.resource for check in checks], [c.labels for c in checks]))
+    view = (cache or PrincipalCache(max_entries=0)).view(connection)
+    subject, principal = find_subject(view, user_id, user_name)
+    resources, given = [check.resource for check in checks], [check.labels for check in checks]
+    labels: list[Labels] = list(resolve(connection, resources, given, view.labels_of))
     return Answer(subject, list(checks), decide(principal, checks, labels), labels)

@@ -15,7 +15,7 @@ from itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -43,11 +43,15 @@ class LabelledResource:
 
 
 def resolve(
-    connection: Connection, resources: Sequence[ResourceName], given: Sequence[Labels | None] | None = None
+    connection: Connection,
+    resources: Sequence[ResourceName],
+    given: Sequence[Labels | None] | None = None,
+    read: Callable[[Connection, Iterable[str]], dict[str, dict[str, str]]] = store.labels_of,
 ) -> list[dict[str, dict[str, str]]]:
-    """The labels each check is decided with (see the module), reading every stored label in one query."""
+    """The labels each check is decided with (see the module), reading every stored label in one query
+    (``read``: :func:`gatehouse.store.gateway_labels.labels_of`, or the same through a cache)."""
     sources = [label_sources(resource) for resource in resources]
-    stored = store.labels_of(connection, {name for found in sources for name in found.values()})
+    stored = read(connection, {name for found in sources for name in found.values()})
     resolved: list[dict[str, dict[str, str]]] = []
     for index, found in enumerate(sources):
         labels = {key: stored[name] for key, name in found.items() if name in stored}

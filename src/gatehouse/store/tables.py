@@ -537,6 +537,17 @@ authz_rules = sa.Table(
 """Custom forward-auth rules, applied by ``position`` (then id). ``methods`` is comma-separated; ``query`` and
 ``labels`` are JSON objects (part → query parameter; condition key → label templates)."""
 
+security_epoch = sa.Table(
+    "security_epoch",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("value", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("id = 1", name="one_row"),
+)
+"""One row (``id`` 1): a counter that database triggers move in the transaction of every change that a
+principal, an API token's standing or a gateway label derives from (migration 0016 lists them). While it
+stays the same, what a process derived from those rows holds (:mod:`gatehouse.iam.principal_cache`)."""
+
 gateway_labels = sa.Table(
     "gateway_labels",
     metadata,

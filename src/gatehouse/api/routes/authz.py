@@ -53,8 +53,9 @@ KIND: Final = "authz_rule"
 )
 async def check(body: CheckRequest, caller: CallerDep, api: ApiDep) -> CheckResponse:
     checks = [item.model_dump() for item in body.checks]
+    subject = body.subject
     answer = await api.db.read(
-        lambda c: decisions.check_access(c, caller.principal, body.subject.user_id, body.subject.username, checks)
+        lambda c: decisions.check_access(c, caller.principal, subject.user_id, subject.username, checks, api.principals)
     )
     return CheckResponse.of(answer)
 
