@@ -40,6 +40,17 @@ def load_labels(text: str) -> dict[str, str]:
     return {str(key): str(value) for key, value in loaded.items()} if isinstance(loaded, dict) else {}
 
 
+def named_columns(name: str, description: str, labels: Mapping[str, str] | None) -> dict[str, Any]:
+    """The columns every named record stores its editable fields in: the name (and ``name_lower``, which
+    the unique index is on), the description and the labels."""
+    return {
+        "name": name,
+        "name_lower": name.lower(),
+        "description": description,
+        "labels": dump_labels(labels or {}),
+    }
+
+
 class NamedWrite(Protocol):
     """The editable fields of a record, already checked (a ``RoleWrite``, a ``PolicyWrite``)."""
 

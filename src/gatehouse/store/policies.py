@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from gatehouse.errors import NotFound
 from gatehouse.store import users as user_store
 from gatehouse.store.batches import in_chunks, rows_by
-from gatehouse.store.named import NamedRecords, dump_labels
+from gatehouse.store.named import NamedRecords, named_columns
 from gatehouse.store.records import as_utc
 from gatehouse.store.roles import insert_if_absent
 from gatehouse.store.tables import permission_policies, role_policies, roles, user_boundaries
@@ -54,13 +54,7 @@ class PolicyWrite:
     labels: Mapping[str, str] | None = None
 
     def columns(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "name_lower": self.name.lower(),
-            "description": self.description,
-            "labels": dump_labels(self.labels or {}),
-            "document": self.document,
-        }
+        return {**named_columns(self.name, self.description, self.labels), "document": self.document}
 
 
 @dataclass(frozen=True, slots=True)
