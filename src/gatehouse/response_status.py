@@ -10,17 +10,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 class StatusWatch:
     """A ``send`` that remembers the status of ``http.response.start``; 500 until one is sent (what the client
-    sees when the app fails before answering: the server's own error)."""
+    sees when the app fails before answering: the server's own error). ``started``: whether one was sent (then an
+    error can no longer be answered)."""
 
-    __slots__ = ("send", "status")
+    __slots__ = ("send", "started", "status")
 
     def __init__(self, send: Send) -> None:
         self.send = send
         self.status = 500
+        self.started = False
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
+            self.started = True
         await self.send(message)
 
 

@@ -35,13 +35,14 @@ from urllib.parse import urlsplit
 
 import httptools
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from gatehouse.access_log import AccessLog
 from gatehouse.api.errors import CODES
 from gatehouse.app import create_app as create_gatehouse_app
 from gatehouse.config import load_settings
+from gatehouse.response_status import StatusWatch
 from gatehouse.scim.render import error as scim_error
 
 log = logging.getLogger("gatehouse.server")
@@ -341,18 +342,11 @@ class Shield:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def sending(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watch = StatusWatch(send)
         try:
-            await self.app(scope, receive, sending)
+            await self.app(scope, receive, watch)
         except Exception:
-            if started:
+            if watch.started:
                 return
             log.exception("Unhandled error on %s %s", scope.get("method"), scope.get("path"))
             content_type, body = error_response(

@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatehouse.errors import GatehouseError
+from gatehouse.response_status import StatusWatch
 
 log = logging.getLogger("gatehouse.api")
 
@@ -176,7 +177,6 @@ class Guard:
             log.info("Refused %s %s: 413 %s", scope.get("method"), scope.get("path"), self._too_large)
             await self._send(send, 413, "payload_too_large", self._too_large)
             return
-        started = False
         read = 0
 
         async def receiving() -> Message:
@@ -188,19 +188,14 @@ class Guard:
                     raise HTTPException(413, self._too_large)
             return message
 
-        async def sending(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watch = StatusWatch(send)
         try:
-            await self.app(scope, receiving, sending)
+            await self.app(scope, receiving, watch)
         except ClientDisconnect:  # the body never arrived whole (the server refused the rest): nobody to answer
             log.info("%s %s: the request body ended before it was complete", scope.get("method"), scope.get("path"))
         except Exception:
             log.exception("Unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            if started:
+            if watch.started:
                 raise
             await self._send(send, 500, "internal_error", "Something went wrong on our side; it has been logged.")
 
