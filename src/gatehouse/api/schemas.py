@@ -143,8 +143,8 @@ def primary_email(doc: dict[str, Any]) -> str | None:
 Source = Literal["local", "scim", "sso"]
 
 
-class UserSummary(BaseModel):
-    """A user as listed."""
+class UserBasics(BaseModel):
+    """What every view of a user starts with (a list row, a user's page)."""
 
     id: str
     user_name: str
@@ -153,6 +153,11 @@ class UserSummary(BaseModel):
     source: Source
     active: bool
     super_admin: bool
+
+
+class UserSummary(UserBasics):
+    """A user as listed."""
+
     last_login_at: datetime | None
     created: datetime
 
@@ -199,16 +204,9 @@ class SessionOut(BaseModel):
     user_agent: str | None
 
 
-class UserDetail(BaseModel):
+class UserDetail(UserBasics):
     """A user's page: profile, SCIM attributes, groups, roles (with where each comes from) and boundaries."""
 
-    id: str
-    user_name: str
-    display_name: str | None
-    email: str | None
-    source: Source
-    active: bool
-    super_admin: bool
     must_change_password: bool
     external_id: str | None
     created: datetime
