@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatehouse.errors import GatehouseError
-from gatehouse.response_status import StatusWatch
+from gatehouse.response_status import HttpMiddleware, StatusWatch
 
 log = logging.getLogger("gatehouse.api")
 
@@ -154,7 +154,7 @@ HANDLERS: Final = {
 }
 
 
-class Guard:
+class Guard(HttpMiddleware):
     """The outermost guard of the API's own stack:
 
     - a body larger than ``max_body_bytes`` is refused with the 413 envelope: at once when its
@@ -165,13 +165,10 @@ class Guard:
     """
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_body_bytes = max_body_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > self.max_body_bytes:
             log.info("Refused %s %s: 413 %s", scope.get("method"), scope.get("path"), self._too_large)
