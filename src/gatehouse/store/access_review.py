@@ -28,7 +28,7 @@ from gatehouse.store.batches import in_chunks
 from gatehouse.store.governance_tables import access_reviews
 from gatehouse.store.holdings import held_directly, held_through_groups, unexpired, with_policies
 from gatehouse.store.policies import PolicyVersion
-from gatehouse.store.records import as_utc
+from gatehouse.store.records import UserBasics, as_utc
 from gatehouse.store.tables import (
     api_tokens,
     group_members,
@@ -100,16 +100,10 @@ class BoundaryLine:
     source: str
 
 
-@dataclass
-class UserAccess:
-    """Everything one user holds, for the report."""
+@dataclass(frozen=True, slots=True)
+class UserAccess(UserBasics):
+    """Everything one user holds, for the report (its lists are filled in as they are read)."""
 
-    id: str
-    user_name: str
-    display_name: str | None
-    source: str
-    active: bool
-    super_admin: bool
     last_login_at: datetime | None
     grants: list[GrantLine] = field(default_factory=list)
     boundaries: list[BoundaryLine] = field(default_factory=list)
