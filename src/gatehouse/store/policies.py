@@ -94,6 +94,10 @@ insert_if_new = _POLICIES.insert_if_new
 """Insert a policy unless its id or name is taken (seeding); whether it was inserted."""
 get = _POLICIES.get
 """The policy with this id, or ``None``; ``for_update`` locks its row (PostgreSQL)."""
+existing = _POLICIES.existing
+"""The policy with this id, or :class:`NotFound`; ``for_update`` locks its row (PostgreSQL)."""
+existing_many = _POLICIES.existing_many
+"""The policies with these ids, by id; :class:`NotFound` naming any id that is none."""
 get_many = _POLICIES.get_many
 """The policies with these ids, by id; missing ids are left out."""
 get_by_name = _POLICIES.get_by_name

@@ -116,6 +116,10 @@ insert_if_new = _ROLES.insert_if_new
 """Insert a role unless its id or name is taken (seeding); whether it was inserted."""
 get = _ROLES.get
 """The role with this id, or ``None``; ``for_update`` locks its row (PostgreSQL)."""
+existing = _ROLES.existing
+"""The role with this id, or :class:`NotFound`; ``for_update`` locks its row (PostgreSQL)."""
+existing_many = _ROLES.existing_many
+"""The roles with these ids, by id; :class:`NotFound` naming any id that is none."""
 get_many = _ROLES.get_many
 """The roles with these ids, by id; missing ids are left out."""
 get_by_name = _ROLES.get_by_name
