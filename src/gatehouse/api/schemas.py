@@ -163,17 +163,8 @@ class UserSummary(UserBasics):
 
     @classmethod
     def of(cls, row: DirectoryRow) -> UserSummary:
-        return cls(
-            id=row.id,
-            user_name=row.user_name,
-            display_name=row.display_name,
-            email=row.email,
-            source=row.source,  # type: ignore[arg-type]
-            active=row.active,
-            super_admin=row.super_admin,
-            last_login_at=row.last_login_at,
-            created=row.created,
-        )
+        """The row's fields of the same names."""
+        return cls.model_validate(row, from_attributes=True)
 
 
 class UserPage(BaseModel):
