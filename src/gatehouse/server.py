@@ -35,13 +35,14 @@ from urllib.parse import urlsplit
 
 import httptools
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from gatehouse.access_log import AccessLog
 from gatehouse.api.errors import CODES
 from gatehouse.app import create_app as create_gatehouse_app
 from gatehouse.config import load_settings
+from gatehouse.response_status import HttpMiddleware, StatusWatch
 from gatehouse.scim.render import error as scim_error
 
 log = logging.getLogger("gatehouse.server")
@@ -330,29 +331,16 @@ def _parser_reason(exc: Exception) -> str:
 # -- the outermost ASGI guard -----------------------------------------------------------------------------
 
 
-class Shield:
+class Shield(HttpMiddleware):
     """Ends every exception of the app: a 500 in the surface's shape when nothing was sent yet (logged here),
     nothing more when an error handler already answered (it logged the error)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def sending(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        watch = StatusWatch(send)
         try:
-            await self.app(scope, receive, sending)
+            await self.app(scope, receive, watch)
         except Exception:
-            if started:
+            if watch.started:
                 return
             log.exception("Unhandled error on %s %s", scope.get("method"), scope.get("path"))
             content_type, body = error_response(

@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatehouse.errors import FieldProblems, GatehouseError
+from gatehouse.response_status import HttpMiddleware, StatusWatch
 
 log = logging.getLogger("gatehouse.api")
 
@@ -161,7 +162,7 @@ HANDLERS: Final = {
 }
 
 
-class Guard:
+class Guard(HttpMiddleware):
     """The outermost guard of the API's own stack:
 
     - a body larger than ``max_body_bytes`` is refused with the 413 envelope: at once when its
@@ -172,19 +173,15 @@ class Guard:
     """
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_body_bytes = max_body_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > self.max_body_bytes:
             log.info("Refused %s %s: 413 %s", scope.get("method"), scope.get("path"), self._too_large)
             await self._send(send, 413, "payload_too_large", self._too_large)
             return
-        started = False
         read = 0
 
         async def receiving() -> Message:
@@ -196,19 +193,14 @@ class Guard:
                     raise HTTPException(413, self._too_large)
             return message
 
-        async def sending(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watch = StatusWatch(send)
         try:
-            await self.app(scope, receiving, sending)
+            await self.app(scope, receiving, watch)
         except ClientDisconnect:  # the body never arrived whole (the server refused the rest): nobody to answer
             log.info("%s %s: the request body ended before it was complete", scope.get("method"), scope.get("path"))
         except Exception:
             log.exception("Unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            if started:
+            if watch.started:
                 raise
             await self._send(send, 500, "internal_error", "Something went wrong on our side; it has been logged.")
 

@@ -176,46 +176,13 @@ class ForwardAuth:
         status: int,
         why_not: str | None = None,
     ) -> Response:
+        """The refusal (:func:`_refusal`), with its audit record written after it is sent (unless too many
+        denials come at once: then a later record counts those left out)."""
         reason = why_not if status == 401 and why_not else verdict.reason
-        background = self._audit(request, principal, verdict, target, status, reason)
-        browser = "text/html" in request.headers.get("accept", "")
-        response: Response
-        if status == 401:
-            sign_in = self._sign_in_url(target)
-            if browser:
-                page = (
-                    f"<!doctype html><title>Sign in</title><p>{escape(_sentence(reason))}</p>"
-                    f'<p><a href="{escape(sign_in)}">Sign in to continue</a></p>'
-                )
-                headers = {"Location": sign_in, "WWW-Authenticate": 'Bearer realm="gatehouse"', **_NO_STORE}
-                return HTMLResponse(page, status_code=401, headers=headers, background=background)
-            response = error_response(401, f"Not signed in: {_sentence(reason)}", headers=_NO_STORE)
-        elif browser:
-            page = f"<!doctype html><title>Not allowed</title><p>Not allowed: {escape(_sentence(reason))}</p>"
-            response = HTMLResponse(page, status_code=status, headers=_NO_STORE)
-        else:
-            response = error_response(status, f"Not allowed: {_sentence(reason)}", headers=_NO_STORE)
-        response.background = background
-        return response
-
-    def _sign_in_url(self, target: Target | None) -> str:
-        base = f"{self.api.settings.public_url.rstrip('/')}/login"
-        if target is None:
-            return base
-        return f"{base}?{urlencode({'next': target.uri})}"
-
-    def _audit(
-        self,
-        request: Request,
-        principal: Principal | None,
-        verdict: Verdict,
-        target: Target | None,
-        status: int,
-        reason: str,
-    ) -> BackgroundTask | None:
+        response = _refusal(request, status, reason, self._sign_in_url(target))
         left_out = self.denials.admit()
         if left_out is None:
-            return None
+            return response
         actor, actor_id = (principal.actor, principal.user_id) if principal is not None else ("anonymous", None)
         origin = Origin("gateway", actor, actor_id, self.api.client_ip(request), request.headers.get("user-agent"))
         summary: dict[str, object] = {"reason": reason[:500]}
@@ -228,7 +195,33 @@ class ForwardAuth:
         if left_out:
             summary["suppressed"] = left_out
         change = Change(verdict.event, "gateway", (verdict.resource or "")[:255] or None, summary)
-        return BackgroundTask(record_apart, self.api.db, origin, change, status, reason)
+        response.background = BackgroundTask(record_apart, self.api.db, origin, change, status, reason)
+        return response
+
+    def _sign_in_url(self, target: Target | None) -> str:
+        base = f"{self.api.settings.public_url.rstrip('/')}/login"
+        if target is None:
+            return base
+        return f"{base}?{urlencode({'next': target.uri})}"
+
+
+def _refusal(request: Request, status: int, reason: str, sign_in: str) -> Response:
+    """A 401 (not signed in: a browser is sent to ``sign_in``) or a 403, as a page for a browser, else as the
+    API's error envelope; never stored."""
+    browser = "text/html" in request.headers.get("accept", "")
+    if status == 401:
+        if browser:
+            page = (
+                f"<!doctype html><title>Sign in</title><p>{escape(_sentence(reason))}</p>"
+                f'<p><a href="{escape(sign_in)}">Sign in to continue</a></p>'
+            )
+            headers = {"Location": sign_in, "WWW-Authenticate": 'Bearer realm="gatehouse"', **_NO_STORE}
+            return HTMLResponse(page, status_code=401, headers=headers)
+        return error_response(401, f"Not signed in: {_sentence(reason)}", headers=_NO_STORE)
+    if browser:
+        page = f"<!doctype html><title>Not allowed</title><p>Not allowed: {escape(_sentence(reason))}</p>"
+        return HTMLResponse(page, status_code=status, headers=_NO_STORE)
+    return error_response(status, f"Not allowed: {_sentence(reason)}", headers=_NO_STORE)
 
 
 def _session_refusal(request: Request, target: Target, session: sessions.SessionUser) -> str | None:

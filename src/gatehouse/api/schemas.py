@@ -143,8 +143,8 @@ def primary_email(doc: dict[str, Any]) -> str | None:
 Source = Literal["local", "scim", "sso"]
 
 
-class UserSummary(BaseModel):
-    """A user as listed."""
+class UserBasics(BaseModel):
+    """What every view of a user starts with (a list row, a user's page)."""
 
     id: str
     user_name: str
@@ -153,22 +153,18 @@ class UserSummary(BaseModel):
     source: Source
     active: bool
     super_admin: bool
+
+
+class UserSummary(UserBasics):
+    """A user as listed."""
+
     last_login_at: datetime | None
     created: datetime
 
     @classmethod
     def of(cls, row: DirectoryRow) -> UserSummary:
-        return cls(
-            id=row.id,
-            user_name=row.user_name,
-            display_name=row.display_name,
-            email=row.email,
-            source=row.source,  # type: ignore[arg-type]
-            active=row.active,
-            super_admin=row.super_admin,
-            last_login_at=row.last_login_at,
-            created=row.created,
-        )
+        """The row's fields of the same names."""
+        return cls.model_validate(row, from_attributes=True)
 
 
 class UserPage(BaseModel):
@@ -199,16 +195,9 @@ class SessionOut(BaseModel):
     user_agent: str | None
 
 
-class UserDetail(BaseModel):
+class UserDetail(UserBasics):
     """A user's page: profile, SCIM attributes, groups, roles (with where each comes from) and boundaries."""
 
-    id: str
-    user_name: str
-    display_name: str | None
-    email: str | None
-    source: Source
-    active: bool
-    super_admin: bool
     must_change_password: bool
     external_id: str | None
     created: datetime

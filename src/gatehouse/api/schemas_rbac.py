@@ -38,16 +38,8 @@ class RoleOut(BaseModel):
 
     @classmethod
     def of(cls, role: StoredRole) -> RoleOut:
-        return cls(
-            id=role.id,
-            name=role.name,
-            description=role.description,
-            labels=dict(role.labels),
-            built_in=role.built_in,
-            created=role.created,
-            updated=role.updated,
-            version=role.version,
-        )
+        """The role's fields of the same names."""
+        return cls.model_validate(role, from_attributes=True)
 
 
 class RoleDetail(RoleOut):

@@ -43,6 +43,15 @@ EXIT_INVALID = 1
 EXIT_CHANGES = 2
 FILE_HELP = "The configuration file (YAML or JSON); - reads standard input."
 
+ConfigFileOption = Annotated[str, typer.Option("-f", "--file", help=FILE_HELP)]
+"""``-f FILE``, which ``plan`` and ``apply`` read."""
+PruneOption = Annotated[bool, typer.Option("--prune", help="Also delete what the file's sections do not list.")]
+"""``--prune``, of ``plan`` and ``apply``."""
+OutputOption = Annotated[
+    Path | None, typer.Option("-o", "--output", help="Write to this file instead of standard output.")
+]
+"""``-o FILE``, where ``export`` and ``schema`` write (standard output without it)."""
+
 
 def _read(file: str) -> tuple[Locator, ConfigFile, str]:
     """The file's data, lines and model; :class:`ConfigError` when it cannot be read or is not valid."""
@@ -64,9 +73,14 @@ def _invalid(exc: ConfigError, as_json: bool) -> typer.Exit:
     return typer.Exit(EXIT_INVALID)
 
 
-def _plan(where: Locator, model: ConfigFile, source: str, prune: bool) -> Plan:
-    found: Plan = run_read(lambda c, p: config_plan.plan(c, p, model, where, prune=prune, source=source))
-    return found
+def _plan(file: str, prune: bool, as_json: bool) -> tuple[Locator, ConfigFile, str, Plan]:
+    """The file read (as :func:`_read`) and the plan of applying it; an invalid file exits (:func:`_invalid`)."""
+    try:
+        where, model, source = _read(file)
+        found: Plan = run_read(lambda c, p: config_plan.plan(c, p, model, where, prune=prune, source=source))
+    except ConfigError as exc:
+        raise _invalid(exc, as_json) from None
+    return where, model, source, found
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -78,9 +92,7 @@ def _write(text: str, output: Path | None) -> None:
 
 @config_app.command("export")
 def export(
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write to this file instead of standard output.")
-    ] = None,
+    output: OutputOption = None,
     format: str | None = typer.Option(
         None, "--format", help="yaml or json (default: from the file's extension, else yaml)."
     ),
@@ -97,16 +109,12 @@ def export(
 
 @config_app.command("plan")
 def plan(
-    file: str = typer.Option(..., "-f", "--file", help=FILE_HELP),
-    prune: bool = typer.Option(False, "--prune", help="Also delete what the file's sections do not list."),
+    file: ConfigFileOption,
+    prune: PruneOption = False,
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
 ) -> None:
     """What applying the file would change, object by object. Exit status: 0 no changes, 2 changes, 1 invalid."""
-    try:
-        where, model, source = _read(file)
-        found = _plan(where, model, source, prune)
-    except ConfigError as exc:
-        raise _invalid(exc, as_json) from None
+    _, _, _, found = _plan(file, prune, as_json)
     if as_json:
         typer.echo(json.dumps(found.as_json(), indent=2))
     else:
@@ -116,8 +124,8 @@ def plan(
 
 @config_app.command("apply")
 def apply(
-    file: str = typer.Option(..., "-f", "--file", help=FILE_HELP),
-    prune: bool = typer.Option(False, "--prune", help="Also delete what the file's sections do not list."),
+    file: ConfigFileOption,
+    prune: PruneOption = False,
     yes: bool = typer.Option(False, "--yes", "-y", help="Apply without asking."),
     plan_id: str | None = typer.Option(
         None, "--plan-id", help="The reviewed plan's id: refused if the configuration changed since."
@@ -128,11 +136,7 @@ def apply(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (new tokens' secrets included)."),
 ) -> None:
     """Apply the file in one transaction (all or nothing), after showing its plan."""
-    try:
-        where, model, source = _read(file)
-        found = _plan(where, model, source, prune)
-    except ConfigError as exc:
-        raise _invalid(exc, as_json) from None
+    where, model, source, found = _plan(file, prune, as_json)
     if plan_id is not None and plan_id.strip() != found.plan_id:
         raise PreconditionFailed(
             f"The configuration changed since plan {plan_id.strip()} (it is now {found.plan_id}): nothing was applied. "
@@ -188,9 +192,7 @@ def _report(applied: Applied, as_json: bool) -> None:
 
 @config_app.command("schema")
 def schema(
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write to this file instead of standard output.")
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """The JSON Schema of a configuration file (point your editor's YAML or JSON support at it)."""
     document: dict[str, Any] = config_model.json_schema()

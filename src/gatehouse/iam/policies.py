@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from gatehouse.errors import Conflict, Forbidden, GatehouseError, NotFound, Protected
+from gatehouse.errors import Conflict, Forbidden, GatehouseError, Protected
 from gatehouse.iam.authorizer import Labels, Principal, allowed, require
 from gatehouse.iam.catalog import ANY_ID, resource_name
 from gatehouse.iam.rbac_forms import PolicyInput
@@ -50,19 +50,12 @@ def policy_labels(policy: StoredPolicy) -> Labels:
 
 def load_policy(connection: Connection, policy_id: str, *, for_update: bool = False) -> StoredPolicy:
     """The policy, or :class:`NotFound`."""
-    policy = policy_store.get(connection, policy_id, for_update=for_update)
-    if policy is None:
-        raise NotFound("There is no such permission policy. It may have been deleted.")
-    return policy
+    return policy_store.existing(connection, policy_id, for_update=for_update)
 
 
 def load_policies(connection: Connection, policy_ids: Sequence[str]) -> dict[str, StoredPolicy]:
     """The policies by id; :class:`NotFound` naming any id that is none."""
-    found = policy_store.get_many(connection, policy_ids)
-    missing = [policy_id for policy_id in policy_ids if policy_id not in found]
-    if missing:
-        raise NotFound(f"There is no permission policy with id {', '.join(missing)}.")
-    return found
+    return policy_store.existing_many(connection, policy_ids)
 
 
 def names_text(names: Sequence[str], total: int) -> str:

@@ -35,12 +35,7 @@ from collections.abc import Sequence
 
 from gatehouse.iam.catalog import ACTION_NAMES, canonical_action, canonical_resource
 from gatehouse.iam.policy_model import (
-    MAX_CONDITIONS,
-    MAX_DOCUMENT_CHOICES,
     MAX_LABEL_LENGTH,
-    MAX_OPTIONS,
-    MAX_PATTERNS,
-    MAX_STATEMENTS,
     Condition,
     Decision,
     Effect,
@@ -68,15 +63,10 @@ from gatehouse.iam.policy_patterns import (
 
 __all__ = [
     "MAX_CHOICES",
-    "MAX_CONDITIONS",
-    "MAX_DOCUMENT_CHOICES",
     "MAX_LABEL_LENGTH",
     "MAX_NAME_LENGTH",
-    "MAX_OPTIONS",
-    "MAX_PATTERNS",
     "MAX_PATTERN_LENGTH",
     "MAX_REGEX_LENGTH",
-    "MAX_STATEMENTS",
     "Condition",
     "Decision",
     "Effect",

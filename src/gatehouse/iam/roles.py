@@ -102,21 +102,6 @@ def _role_view(connection: Connection, role: StoredRole) -> RoleView:
     return RoleView(role, tuple(summaries))
 
 
-def _load_role(connection: Connection, role_id: str, *, for_update: bool = False) -> StoredRole:
-    role = role_store.get(connection, role_id, for_update=for_update)
-    if role is None:
-        raise NotFound("There is no such role. It may have been deleted.")
-    return role
-
-
-def _load_roles(connection: Connection, role_ids: Sequence[str]) -> dict[str, StoredRole]:
-    found = role_store.get_many(connection, role_ids)
-    missing = [role_id for role_id in role_ids if role_id not in found]
-    if missing:
-        raise NotFound(f"There is no role with id {', '.join(missing)}.")
-    return found
-
-
 def _refuse_built_in_role(role: StoredRole) -> None:
     if role.built_in:
         raise Protected(f"The built-in role '{role.name}' cannot be edited or deleted.")
@@ -145,7 +130,7 @@ def list_roles(connection: Connection, principal: Principal) -> list[StoredRole]
 
 def get_role(connection: Connection, principal: Principal, role_id: str) -> RoleView:
     """A role with its policies."""
-    role = _load_role(connection, role_id)
+    role = role_store.existing(connection, role_id)
     require(principal, "iam:GetRole", resource_name("role", role.id), _role_labels(role))
     return _role_view(connection, role)
 
@@ -172,7 +157,7 @@ def update_role(
 ) -> RoleView:
     """Change a custom role's name, description and labels, and (unless ``policy_ids`` is ``None``) make its
     policies exactly ``policy_ids``. ``expected_version`` makes it fail if the role changed meanwhile."""
-    role = _load_role(connection, role_id, for_update=True)
+    role = role_store.existing(connection, role_id, for_update=True)
     resource = resource_name("role", role.id)
     require(principal, "iam:UpdateRole", resource, _role_labels(role))
     if form.labels != role.labels:
@@ -189,7 +174,7 @@ def update_role(
         added = role_store.attach(connection, role.id, wanted)
         if added or removed:
             role_store.touch(connection, role.id, now)
-            updated = _load_role(connection, role.id)
+            updated = role_store.existing(connection, role.id)
     return _role_view(connection, updated)
 
 
@@ -198,43 +183,43 @@ def set_role_policies(
 ) -> RoleView:
     """Make a custom role's policies exactly ``policy_ids``, its name, description and labels kept
     (:func:`update_role`)."""
-    role = _load_role(connection, role_id)
+    role = role_store.existing(connection, role_id)
     return update_role(connection, principal, role_id, RoleInput(role.name, role.description, role.labels), policy_ids)
 
 
 def require_update(connection: Connection, principal: Principal, role_id: str) -> None:
     """``iam:UpdateRole`` on the role, or :class:`~gatehouse.errors.Forbidden` (before a change is confirmed)."""
-    role = _load_role(connection, role_id)
+    role = role_store.existing(connection, role_id)
     require(principal, "iam:UpdateRole", resource_name("role", role.id), _role_labels(role))
 
 
 def attach_policies(connection: Connection, principal: Principal, role_id: str, policy_ids: Sequence[str]) -> RoleView:
     """Attach policies to a custom role (already attached ones are skipped)."""
-    role = _load_role(connection, role_id, for_update=True)
+    role = role_store.existing(connection, role_id, for_update=True)
     require(principal, "iam:UpdateRole", resource_name("role", role.id), _role_labels(role))
     _refuse_built_in_role(role)
     ids = checked_ids(policy_ids, "policies")
     load_policies(connection, ids)
     if role_store.attach(connection, role.id, ids):
         role_store.touch(connection, role.id, utcnow())
-        role = _load_role(connection, role.id)
+        role = role_store.existing(connection, role.id)
     return _role_view(connection, role)
 
 
 def detach_policies(connection: Connection, principal: Principal, role_id: str, policy_ids: Sequence[str]) -> RoleView:
     """Detach policies from a custom role (ids not attached are ignored)."""
-    role = _load_role(connection, role_id, for_update=True)
+    role = role_store.existing(connection, role_id, for_update=True)
     require(principal, "iam:UpdateRole", resource_name("role", role.id), _role_labels(role))
     _refuse_built_in_role(role)
     if role_store.detach(connection, role.id, checked_ids(policy_ids, "policies")):
         role_store.touch(connection, role.id, utcnow())
-        role = _load_role(connection, role.id)
+        role = role_store.existing(connection, role.id)
     return _role_view(connection, role)
 
 
 def delete_role(connection: Connection, principal: Principal, role_id: str) -> StoredRole:
     """Delete a custom role that nobody holds directly and no group is bound to."""
-    role = _load_role(connection, role_id, for_update=True)
+    role = role_store.existing(connection, role_id, for_update=True)
     require(principal, "iam:DeleteRole", resource_name("role", role.id), _role_labels(role))
     _refuse_built_in_role(role)
     settle(connection)  # an expired grant, not yet recorded, holds nothing and keeps nothing from being deleted
@@ -287,7 +272,7 @@ def roles_of_user(connection: Connection, principal: Principal, user_id: str) ->
 def assign_role(connection: Connection, principal: Principal, user_id: str, role_id: str) -> bool:
     """Give a user a role directly; ``False`` if they held it directly already."""
     user = _user_to_change(connection, principal, user_id, "iam:UpdateUserRole", "roles")
-    _refuse_super_admin_role(_load_roles(connection, [role_id]), to="to a user")
+    _refuse_super_admin_role(role_store.existing_many(connection, [role_id]), to="to a user")
     now = utcnow()
     settle(connection, now)  # a time-bound grant that has ended is recorded and gone: this one takes
     return role_store.assign(connection, user.id, role_id, MANUAL, principal.actor, now)
@@ -306,7 +291,7 @@ def set_user_roles(
     """Make the user's directly assigned roles exactly ``role_ids`` (roles through groups and SSO stay)."""
     user = _user_to_change(connection, principal, user_id, "iam:UpdateUserRole", "roles")
     wanted = checked_ids(role_ids, "roles")
-    _refuse_super_admin_role(_load_roles(connection, wanted), to="to a user")
+    _refuse_super_admin_role(role_store.existing_many(connection, wanted), to="to a user")
     settle(connection)  # ended time-bound grants recorded and gone first: they are neither kept nor "held"
     current = [a.role_id for a in role_store.assignments_of(connection, [user.id])[user.id] if a.source == MANUAL]
     removed = tuple(role_id for role_id in current if role_id not in wanted)
@@ -359,7 +344,7 @@ def roles_of_group(connection: Connection, principal: Principal, group_id: str) 
 
 def groups_of_role(connection: Connection, principal: Principal, role_id: str) -> list[Reference]:
     """The groups a role is bound to."""
-    role = _load_role(connection, role_id)
+    role = role_store.existing(connection, role_id)
     require(principal, "iam:GetRole", resource_name("role", role.id), _role_labels(role))
     return role_store.groups_bound_to(connection, role.id)
 
@@ -368,7 +353,7 @@ def bind_group_role(connection: Connection, principal: Principal, group_id: str,
     """Bind a role to a group: its members hold the role while they are members. ``False`` if bound already."""
     group = _target_group(connection, group_id)
     require(principal, "iam:UpdateGroupBinding", resource_name("group", group))
-    _refuse_super_admin_role(_load_roles(connection, [role_id]), to="to a group")
+    _refuse_super_admin_role(role_store.existing_many(connection, [role_id]), to="to a group")
     now = utcnow()
     settle(connection, now)  # a time-bound binding that has ended is recorded and gone: this one takes
     return role_store.bind(connection, group, role_id, principal.actor, now)
@@ -388,7 +373,7 @@ def set_group_roles(
     group = _target_group(connection, group_id)
     require(principal, "iam:UpdateGroupBinding", resource_name("group", group))
     wanted = checked_ids(role_ids, "roles")
-    _refuse_super_admin_role(_load_roles(connection, wanted), to="to a group")
+    _refuse_super_admin_role(role_store.existing_many(connection, wanted), to="to a group")
     settle(connection)  # ended time-bound bindings recorded and gone first
     current = [binding.role_id for binding in role_store.bindings_of(connection, [group])[group]]
     removed = tuple(role_id for role_id in current if role_id not in wanted)
@@ -396,7 +381,7 @@ def set_group_roles(
         role_store.unbind(connection, group, role_id)
     now = utcnow()
     added = tuple(role_id for role_id in wanted if role_store.bind(connection, group, role_id, principal.actor, now))
-    bound = sorted(_load_roles(connection, wanted).values(), key=lambda role: (role.name.lower(), role.id))
+    bound = sorted(role_store.existing_many(connection, wanted).values(), key=lambda role: (role.name.lower(), role.id))
     return AssignmentChange(added, removed, tuple(bound))
 
 

@@ -44,9 +44,7 @@ def check_until(until: datetime | None, now: datetime) -> datetime | None:
 
 
 def _role(connection: Connection, role_id: str) -> StoredRole:
-    role = role_store.get(connection, role_id)
-    if role is None:
-        raise NotFound("There is no such role. It may have been deleted.")
+    role = role_store.existing(connection, role_id)
     if role.id == SUPER_ADMIN_ROLE_ID:
         raise Protected("The Super Admin role is held by Super Admin accounts only: it cannot be granted.")
     return role

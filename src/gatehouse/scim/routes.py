@@ -271,19 +271,24 @@ class ScimEndpoints:
         return Response(self.discovery.service_provider_config, media_type=SCIM_MEDIA_TYPE, background=task)
 
     async def schemas(self, request: Request) -> Response:
-        urn = request.path_params.get("urn")
-        _, task = await self._read(request, lambda c: None)
-        body = self.discovery.schemas_list if urn is None else self.discovery.schema(urn)
-        if body is None:
-            raise NotFound(f"Schema {urn} not found.")
-        return Response(body, media_type=SCIM_MEDIA_TYPE, background=task)
+        discovery = self.discovery
+        return await self._discovered(request, "urn", discovery.schemas_list, discovery.schema, "Schema")
 
     async def resource_types(self, request: Request) -> Response:
-        name = request.path_params.get("name")
+        discovery = self.discovery
+        return await self._discovered(
+            request, "name", discovery.resource_types_list, discovery.resource_type, "ResourceType"
+        )
+
+    async def _discovered(
+        self, request: Request, key: str, listing: bytes, one: Callable[[str], bytes | None], kind: str
+    ) -> Response:
+        """A discovery collection: ``listing``, or the one entry the path's ``key`` names (404 when none is)."""
+        name = request.path_params.get(key)
         _, task = await self._read(request, lambda c: None)
-        body = self.discovery.resource_types_list if name is None else self.discovery.resource_type(name)
+        body = listing if name is None else one(name)
         if body is None:
-            raise NotFound(f"ResourceType {name} not found.")
+            raise NotFound(f"{kind} {name} not found.")
         return Response(body, media_type=SCIM_MEDIA_TYPE, background=task)
 
     # -- resources (RFC 7644 §3.3–§3.6) ---------------------------------------------------------

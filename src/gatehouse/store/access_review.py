@@ -26,16 +26,15 @@ from sqlalchemy.engine import Connection
 from gatehouse.store import driver
 from gatehouse.store.batches import in_chunks
 from gatehouse.store.governance_tables import access_reviews
-from gatehouse.store.holdings import unexpired
+from gatehouse.store.holdings import held_directly, held_through_groups, unexpired, with_policies
 from gatehouse.store.policies import PolicyVersion
-from gatehouse.store.records import as_utc
+from gatehouse.store.records import UserBasics, as_utc
 from gatehouse.store.tables import (
     api_tokens,
     group_members,
     group_role_bindings,
     groups,
     permission_policies,
-    role_policies,
     roles,
     user_boundaries,
     user_roles,
@@ -101,16 +100,10 @@ class BoundaryLine:
     source: str
 
 
-@dataclass
-class UserAccess:
-    """Everything one user holds, for the report."""
+@dataclass(frozen=True, slots=True)
+class UserAccess(UserBasics):
+    """Everything one user holds, for the report (its lists are filled in as they are read)."""
 
-    id: str
-    user_name: str
-    display_name: str | None
-    source: str
-    active: bool
-    super_admin: bool
     last_login_at: datetime | None
     grants: list[GrantLine] = field(default_factory=list)
     boundaries: list[BoundaryLine] = field(default_factory=list)
@@ -235,7 +228,7 @@ def _details(connection: Connection, found: list[UserAccess], now: datetime) -> 
     for chunk in in_chunks(list(by_id)):
         for row in connection.execute(
             sa.select(user_roles, roles.c.name.label("role_name"))
-            .join(roles, roles.c.id == user_roles.c.role_id)
+            .select_from(held_directly())
             .where(user_roles.c.user_id.in_(chunk), unexpired(user_roles.c.expires_at, now))
         ):
             origin = {"manual": "direct"}.get(row.source, row.source)
@@ -256,11 +249,7 @@ def _details(connection: Connection, found: list[UserAccess], now: datetime) -> 
                 groups.c.id.label("group_id"),
                 groups.c.display_name,
             )
-            .select_from(
-                group_members.join(group_role_bindings, bindings.group_id == group_members.c.group_id)
-                .join(groups, groups.c.id == group_members.c.group_id)
-                .join(roles, roles.c.id == bindings.role_id)
-            )
+            .select_from(held_through_groups())
             .where(group_members.c.user_id.in_(chunk), unexpired(bindings.expires_at, now))
         ):
             by_id[row.user_id].grants.append(
@@ -370,11 +359,7 @@ def role_policies_of(connection: Connection, role_ids: Iterable[str]) -> dict[st
                 permission_policies.c.name.label("policy_name"),
                 permission_policies.c.version,
             )
-            .select_from(
-                roles.outerjoin(role_policies, role_policies.c.role_id == roles.c.id).outerjoin(
-                    permission_policies, permission_policies.c.id == role_policies.c.policy_id
-                )
-            )
+            .select_from(with_policies(roles))
             .where(roles.c.id.in_(chunk))
         )
         for row in rows:

@@ -8,6 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from gatehouse.store.records import Reference
+
 CHUNK = 500
 """Ids in one ``IN (…)`` list."""
 
@@ -29,4 +31,29 @@ def rows_by(
         rows = connection.execute(sa.select(key.table).where(key.in_(chunk)).order_by(key, *order))
         for row in rows:
             found[row._mapping[key]].append(row)
+    return found
+
+
+def references_by(
+    connection: Connection,
+    key: sa.Column[str],
+    ids: Iterable[str],
+    link: sa.Column[str],
+    name: sa.Column[str],
+    name_lower: sa.Column[str],
+) -> dict[str, list[Reference]]:
+    """What the rows of ``key``'s table link each of ``ids`` to (``link``, the id of a row of ``name``'s table),
+    as references (id, ``name``) by ``name_lower``, then id: every id is a key (with ``[]`` when it links to
+    nothing). A user's groups through ``group_members``, say, or a group's roles through its bindings."""
+    target = name.table
+    found: dict[str, list[Reference]] = {key_id: [] for key_id in dict.fromkeys(ids)}
+    for chunk in in_chunks(found):
+        rows = connection.execute(
+            sa.select(key, target.c.id, name)
+            .join(target, target.c.id == link)
+            .where(key.in_(chunk))
+            .order_by(key, name_lower, target.c.id)
+        )
+        for key_id, target_id, shown in rows:
+            found[key_id].append(Reference(target_id, shown))
     return found

@@ -45,7 +45,7 @@ from gatehouse.store import search as relevance
 from gatehouse.store import user_events
 from gatehouse.store import users as user_store
 from gatehouse.store.pages import ListedPage
-from gatehouse.store.records import Reference, as_utc, utcnow
+from gatehouse.store.records import Reference, UserBasics, as_utc, utcnow
 from gatehouse.store.sessions import SessionInfo
 from gatehouse.store.tables import SOURCES, user_search, users
 from gatehouse.store.tables import sessions as session_table
@@ -429,15 +429,9 @@ class ManagerLink:
 
 
 @dataclass(frozen=True, slots=True)
-class UserProfile:
+class UserProfile(UserBasics):
     """Everything the user page shows."""
 
-    id: str
-    user_name: str
-    display_name: str | None
-    source: str
-    active: bool
-    super_admin: bool
     must_change_password: bool
     external_id: str | None
     created: datetime

@@ -11,7 +11,7 @@ reported twice, and none is lost while its row exists.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -124,80 +124,84 @@ def _timed(row: Any) -> TimedGrant:
 
 def take_expired_grants(connection: Connection, now: datetime, limit: int = SETTLE_BATCH) -> list[ExpiredGrant]:
     """Delete up to ``limit`` grants of roles to users whose time is up (at ``now``); the ones this call deleted."""
-    found = connection.execute(
-        sa.select(
-            user_roles.c.user_id,
-            user_roles.c.role_id,
-            user_roles.c.source,
-            users.c.user_name,
-            roles.c.name.label("role_name"),
-        )
-        .select_from(
-            user_roles.join(users, users.c.id == user_roles.c.user_id).join(roles, roles.c.id == user_roles.c.role_id)
-        )
-        .where(user_roles.c.expires_at <= now)
-        .order_by(user_roles.c.expires_at)
-        .limit(limit)
-    ).all()
-    taken: list[ExpiredGrant] = []
-    for row in found:
-        gone = connection.execute(
-            user_roles.delete()
-            .where(
-                user_roles.c.user_id == row.user_id,
-                user_roles.c.role_id == row.role_id,
-                user_roles.c.source == row.source,
-                user_roles.c.expires_at <= now,
-            )
-            .returning(user_roles.c.expires_at, user_roles.c.granted_by)
-        ).first()
-        if gone is not None:
-            taken.append(
-                ExpiredGrant(
-                    row.role_id,
-                    row.role_name,
-                    as_utc(gone.expires_at),
-                    gone.granted_by,
-                    user_id=row.user_id,
-                    user_name=row.user_name,
-                    source=row.source,
-                )
-            )
-    return taken
+    return _take_expired(
+        connection,
+        _Holding(user_roles, ("user_id", "role_id", "source"), "granted_by", users, users.c.user_name),
+        now,
+        limit,
+        lambda row, expires_at, by: ExpiredGrant(
+            row.role_id,
+            row.role_name,
+            expires_at,
+            by,
+            user_id=row.user_id,
+            user_name=row.holder_name,
+            source=row.source,
+        ),
+    )
 
 
 def take_expired_bindings(connection: Connection, now: datetime, limit: int = SETTLE_BATCH) -> list[ExpiredGrant]:
     """Delete up to ``limit`` group → role bindings whose time is up; the ones this call deleted."""
-    bindings = group_role_bindings.c
+    return _take_expired(
+        connection,
+        _Holding(group_role_bindings, ("group_id", "role_id"), "created_by", groups, groups.c.display_name),
+        now,
+        limit,
+        lambda row, expires_at, by: ExpiredGrant(
+            row.role_id, row.role_name, expires_at, by, group_id=row.group_id, group_name=row.holder_name
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Holding:
+    """A table of time-bound holdings of roles: ``user_roles`` or ``group_role_bindings``."""
+
+    table: sa.Table
+    keys: tuple[str, ...]
+    """The primary key's columns (the holder's id first)."""
+    by: str
+    """The column of who granted it."""
+    holder: sa.Table
+    holder_name: sa.ColumnElement[str]
+
+
+def _take_expired(
+    connection: Connection,
+    holding: _Holding,
+    now: datetime,
+    limit: int,
+    expired: Callable[[Any, datetime, str | None], ExpiredGrant],
+) -> list[ExpiredGrant]:
+    """Delete up to ``limit`` rows of ``holding`` whose time is up, each by a statement of its own (see the
+    module); ``expired`` says each one this call deleted, from the row found (its keys, ``holder_name`` and
+    ``role_name``), its expiry and its grantor."""
+    table = holding.table
     found = connection.execute(
-        sa.select(bindings.group_id, bindings.role_id, groups.c.display_name, roles.c.name.label("role_name"))
+        sa.select(
+            *(table.c[key] for key in holding.keys),
+            holding.holder_name.label("holder_name"),
+            roles.c.name.label("role_name"),
+        )
         .select_from(
-            group_role_bindings.join(groups, groups.c.id == bindings.group_id).join(
-                roles, roles.c.id == bindings.role_id
+            table.join(holding.holder, holding.holder.c.id == table.c[holding.keys[0]]).join(
+                roles, roles.c.id == table.c.role_id
             )
         )
-        .where(bindings.expires_at <= now)
-        .order_by(bindings.expires_at)
+        .where(table.c.expires_at <= now)
+        .order_by(table.c.expires_at)
         .limit(limit)
     ).all()
     taken: list[ExpiredGrant] = []
     for row in found:
         gone = connection.execute(
-            group_role_bindings.delete()
-            .where(bindings.group_id == row.group_id, bindings.role_id == row.role_id, bindings.expires_at <= now)
-            .returning(bindings.expires_at, bindings.created_by)
+            table.delete()
+            .where(*(table.c[key] == getattr(row, key) for key in holding.keys), table.c.expires_at <= now)
+            .returning(table.c.expires_at, table.c[holding.by])
         ).first()
         if gone is not None:
-            taken.append(
-                ExpiredGrant(
-                    row.role_id,
-                    row.role_name,
-                    as_utc(gone.expires_at),
-                    gone.created_by,
-                    group_id=row.group_id,
-                    group_name=row.display_name,
-                )
-            )
+            taken.append(expired(row, as_utc(gone[0]), gone[1]))
     return taken
 
 

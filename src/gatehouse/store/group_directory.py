@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 
 from gatehouse.resources.search import term_of
 from gatehouse.store import search as relevance
-from gatehouse.store.batches import in_chunks
+from gatehouse.store.batches import in_chunks, references_by
 from gatehouse.store.directory import like_prefix, next_prefix
 from gatehouse.store.holdings import unexpired
 from gatehouse.store.pages import ListedPage
@@ -249,17 +249,8 @@ class RoleCounts:
 
 def bound_roles(connection: Connection, group_ids: Iterable[str]) -> dict[str, list[Reference]]:
     """The roles (id, name) bound to each group, by name (``group_role_bindings`` by group, joined to roles)."""
-    found: dict[str, list[Reference]] = {group_id: [] for group_id in dict.fromkeys(group_ids)}
-    for chunk in in_chunks(found):
-        rows = connection.execute(
-            sa.select(group_role_bindings.c.group_id, roles.c.id, roles.c.name)
-            .join(roles, roles.c.id == group_role_bindings.c.role_id)
-            .where(group_role_bindings.c.group_id.in_(chunk))
-            .order_by(group_role_bindings.c.group_id, roles.c.name_lower, roles.c.id)
-        )
-        for group_id, role_id, name in rows:
-            found[group_id].append(Reference(role_id, name))
-    return found
+    bindings = group_role_bindings.c
+    return references_by(connection, bindings.group_id, group_ids, bindings.role_id, roles.c.name, roles.c.name_lower)
 
 
 def find_by_name(connection: Connection, display_name: str) -> Reference | None:

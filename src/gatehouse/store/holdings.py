@@ -60,11 +60,14 @@ def unexpired(column: sa.ColumnElement[Any], now: datetime | sa.BindParameter[An
     return sa.or_(column.is_(None), column > now)
 
 
-def _held_directly() -> sa.Join:
+def held_directly() -> sa.Join:
+    """The roles users hold directly: ``user_roles`` joined to ``roles``."""
     return user_roles.join(roles, roles.c.id == user_roles.c.role_id)
 
 
-def _held_through_groups() -> sa.Join:
+def held_through_groups() -> sa.Join:
+    """The roles users hold through groups: ``group_members`` joined to the groups' ``group_role_bindings``,
+    ``groups`` and ``roles``."""
     return (
         group_members.join(group_role_bindings, group_role_bindings.c.group_id == group_members.c.group_id)
         .join(groups, groups.c.id == group_members.c.group_id)
@@ -72,8 +75,9 @@ def _held_through_groups() -> sa.Join:
     )
 
 
-def _with_policies(held: sa.Join) -> sa.Join:
-    """``held`` (which joins ``roles``) with each role's policies, or one row of ``NULL`` for a role without."""
+def with_policies(held: sa.FromClause) -> sa.Join:
+    """``held`` (``roles``, or a join of it) with each role's policies, or one row of ``NULL`` for a role
+    without."""
     return held.outerjoin(role_policies, role_policies.c.role_id == roles.c.id).outerjoin(
         permission_policies, permission_policies.c.id == role_policies.c.policy_id
     )
@@ -95,7 +99,7 @@ def roles_of_users(
             user_roles.c.source,
             sa.cast(sa.null(), sa.String()).label("via"),
         )
-        .select_from(_held_directly())
+        .select_from(held_directly())
         .where(user_roles.c.user_id.in_(list(user_ids)), unexpired(user_roles.c.expires_at, now))
     )
     through_groups = (
@@ -106,7 +110,7 @@ def roles_of_users(
             sa.literal_column("'group'", sa.String()),
             groups.c.display_name,
         )
-        .select_from(_held_through_groups())
+        .select_from(held_through_groups())
         .where(group_members.c.user_id.in_(list(user_ids)), unexpired(group_role_bindings.c.expires_at, now))
     )
     rows = connection.execute(sa.union_all(direct, through_groups)).all()
@@ -190,7 +194,7 @@ def _grants_template() -> sa.CompoundSelect[Any]:
             permission_policies.c.version.label("policy_version"),
             user_roles.c.expires_at.label("expires_at"),
         )
-        .select_from(_with_policies(_held_directly()))
+        .select_from(with_policies(held_directly()))
         .where(user_roles.c.user_id == user_id, unexpired(user_roles.c.expires_at, now))
     )
     via_groups = (
@@ -206,7 +210,7 @@ def _grants_template() -> sa.CompoundSelect[Any]:
             permission_policies.c.version,
             group_role_bindings.c.expires_at,
         )
-        .select_from(_with_policies(_held_through_groups()))
+        .select_from(with_policies(held_through_groups()))
         .where(group_members.c.user_id == user_id, unexpired(group_role_bindings.c.expires_at, now))
     )
     bounds = (

@@ -10,7 +10,7 @@ transaction stays usable on PostgreSQL. :mod:`~gatehouse.store.roles` and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -38,6 +38,17 @@ def load_labels(text: str) -> dict[str, str]:
     """Stored labels back as a dict."""
     loaded = orjson.loads(text)
     return {str(key): str(value) for key, value in loaded.items()} if isinstance(loaded, dict) else {}
+
+
+def named_columns(name: str, description: str, labels: Mapping[str, str] | None) -> dict[str, Any]:
+    """The columns every named record stores its editable fields in: the name (and ``name_lower``, which
+    the unique index is on), the description and the labels."""
+    return {
+        "name": name,
+        "name_lower": name.lower(),
+        "description": description,
+        "labels": dump_labels(labels or {}),
+    }
 
 
 class NamedWrite(Protocol):
@@ -84,6 +95,10 @@ class NamedRecords(Generic[R, W]):
         )
         return self.record(**found)
 
+    def gone(self) -> NotFound:
+        """The error for a record that is not (or no longer) there."""
+        return NotFound(f"There is no such {self.noun}. It may have been deleted.")
+
     def name_taken(self, name: str) -> Conflict:
         """The error for a taken name."""
         return Conflict(f"A {self.noun} named '{name}' already exists ({self.short_noun} names ignore case).")
@@ -119,6 +134,21 @@ class NamedRecords(Generic[R, W]):
             query = query.with_for_update()
         row = connection.execute(query).first()
         return self.to_record(row._mapping) if row else None
+
+    def existing(self, connection: Connection, record_id: str, *, for_update: bool = False) -> R:
+        """The record with this id (see :meth:`get`); :class:`NotFound` when there is none."""
+        record = self.get(connection, record_id, for_update=for_update)
+        if record is None:
+            raise self.gone()
+        return record
+
+    def existing_many(self, connection: Connection, record_ids: Sequence[str]) -> dict[str, R]:
+        """The records with these ids, by id; :class:`NotFound` naming every id that is none."""
+        found = self.get_many(connection, record_ids)
+        missing = [record_id for record_id in record_ids if record_id not in found]
+        if missing:
+            raise NotFound(f"There is no {self.noun} with id {', '.join(missing)}.")
+        return found
 
     def get_many(self, connection: Connection, record_ids: Iterable[str]) -> dict[str, R]:
         """The records with these ids, by id; missing ids are left out."""
@@ -157,7 +187,7 @@ class NamedRecords(Generic[R, W]):
             raise self.name_taken(write.name) from exc
         if result.rowcount != 1:
             if self.get(connection, record_id) is None:
-                raise NotFound(f"There is no such {self.noun}. It may have been deleted.")
+                raise self.gone()
             raise PreconditionFailed(f"The {self.noun} has changed since you loaded it: reload it and try again.")
         stored = self.get(connection, record_id)
         assert stored is not None
@@ -172,4 +202,4 @@ class NamedRecords(Generic[R, W]):
         except IntegrityError as exc:
             raise Conflict(self.in_use) from exc
         if result.rowcount != 1:
-            raise NotFound(f"There is no such {self.noun}. It may have been deleted.")
+            raise self.gone()

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from gatehouse.errors import NotFound
 from gatehouse.store import users as user_store
 from gatehouse.store.batches import in_chunks, rows_by
-from gatehouse.store.named import NamedRecords, dump_labels
+from gatehouse.store.named import NamedRecords, named_columns
 from gatehouse.store.records import as_utc
 from gatehouse.store.roles import insert_if_absent
 from gatehouse.store.tables import permission_policies, role_policies, roles, user_boundaries
@@ -54,13 +54,7 @@ class PolicyWrite:
     labels: Mapping[str, str] | None = None
 
     def columns(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "name_lower": self.name.lower(),
-            "description": self.description,
-            "labels": dump_labels(self.labels or {}),
-            "document": self.document,
-        }
+        return {**named_columns(self.name, self.description, self.labels), "document": self.document}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +94,10 @@ insert_if_new = _POLICIES.insert_if_new
 """Insert a policy unless its id or name is taken (seeding); whether it was inserted."""
 get = _POLICIES.get
 """The policy with this id, or ``None``; ``for_update`` locks its row (PostgreSQL)."""
+existing = _POLICIES.existing
+"""The policy with this id, or :class:`NotFound`; ``for_update`` locks its row (PostgreSQL)."""
+existing_many = _POLICIES.existing_many
+"""The policies with these ids, by id; :class:`NotFound` naming any id that is none."""
 get_many = _POLICIES.get_many
 """The policies with these ids, by id; missing ids are left out."""
 get_by_name = _POLICIES.get_by_name

@@ -44,3 +44,16 @@ class Reference:
 
     id: str
     display: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserBasics:
+    """What a user's page and a user of the access review start with: who the user is, where the record comes
+    from (``local``, ``scim``, ``sso``), whether it may sign in, and whether it is a Super Admin account."""
+
+    id: str
+    user_name: str
+    display_name: str | None
+    source: str
+    active: bool
+    super_admin: bool

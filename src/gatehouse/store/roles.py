@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from gatehouse.errors import NotFound
 from gatehouse.store import users as user_store
 from gatehouse.store.batches import CHUNK, rows_by
-from gatehouse.store.named import NamedRecords, dump_labels
+from gatehouse.store.named import NamedRecords, named_columns
 from gatehouse.store.named import load_labels as load_labels  # still public here, where it was
 from gatehouse.store.records import Reference, as_utc
 from gatehouse.store.tables import group_role_bindings, groups, role_policies, roles, user_roles
@@ -57,12 +57,7 @@ class RoleWrite:
     labels: Mapping[str, str] | None = None
 
     def columns(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "name_lower": self.name.lower(),
-            "description": self.description,
-            "labels": dump_labels(self.labels or {}),
-        }
+        return named_columns(self.name, self.description, self.labels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +116,10 @@ insert_if_new = _ROLES.insert_if_new
 """Insert a role unless its id or name is taken (seeding); whether it was inserted."""
 get = _ROLES.get
 """The role with this id, or ``None``; ``for_update`` locks its row (PostgreSQL)."""
+existing = _ROLES.existing
+"""The role with this id, or :class:`NotFound`; ``for_update`` locks its row (PostgreSQL)."""
+existing_many = _ROLES.existing_many
+"""The roles with these ids, by id; :class:`NotFound` naming any id that is none."""
 get_many = _ROLES.get_many
 """The roles with these ids, by id; missing ids are left out."""
 get_by_name = _ROLES.get_by_name

@@ -285,37 +285,32 @@ request and response bodies, capped and with secrets redacted (no header, no tok
 GRANT_SOURCES = ("manual", "sso")
 ROLE_GRANT_SOURCES = ("manual", "sso", "request")
 
-roles = sa.Table(
-    "roles",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("name", sa.String(100), nullable=False),
-    sa.Column("name_lower", sa.String(100), nullable=False),
-    sa.Column("description", sa.Text, nullable=False),
-    sa.Column("labels", sa.Text, nullable=False),
-    sa.Column("built_in", sa.Boolean, nullable=False),
-    sa.Column("created", Timestamp, nullable=False),
-    sa.Column("updated", Timestamp, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Index("uq_roles_name_lower", "name_lower", unique=True),
-)
+
+def _named_record_table(name: str, *extra: sa.Column[str]) -> sa.Table:
+    """A table of named, described, labelled records (roles, permission policies): an id, a name unique
+    regardless of case, a description, ``labels`` (a JSON object of strings), the table's own ``extra``
+    columns, whether it is built in, and its timestamps and version."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("name_lower", sa.String(100), nullable=False),
+        sa.Column("description", sa.Text, nullable=False),
+        sa.Column("labels", sa.Text, nullable=False),
+        *extra,
+        sa.Column("built_in", sa.Boolean, nullable=False),
+        sa.Column("created", Timestamp, nullable=False),
+        sa.Column("updated", Timestamp, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Index(f"uq_{name}_name_lower", "name_lower", unique=True),
+    )
+
+
+roles = _named_record_table("roles")
 """Roles. ``labels`` is a JSON object of strings (for ``role_label`` conditions)."""
 
-permission_policies = sa.Table(
-    "permission_policies",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("name", sa.String(100), nullable=False),
-    sa.Column("name_lower", sa.String(100), nullable=False),
-    sa.Column("description", sa.Text, nullable=False),
-    sa.Column("labels", sa.Text, nullable=False),
-    sa.Column("document", sa.Text, nullable=False),
-    sa.Column("built_in", sa.Boolean, nullable=False),
-    sa.Column("created", Timestamp, nullable=False),
-    sa.Column("updated", Timestamp, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Index("uq_permission_policies_name_lower", "name_lower", unique=True),
-)
+permission_policies = _named_record_table("permission_policies", sa.Column("document", sa.Text, nullable=False))
 """Permission policies. ``document`` is the canonical JSON of a validated policy document; every change
 of it increments ``version``, so a parsed document may be cached under (id, version) by any process."""
 

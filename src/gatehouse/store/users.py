@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from gatehouse.errors import Conflict, NotFound, PreconditionFailed
 from gatehouse.resources.search import search_text
 from gatehouse.store import driver, page_anchors, user_writes
-from gatehouse.store.batches import in_chunks
+from gatehouse.store.batches import in_chunks, references_by
 from gatehouse.store.pages import filtered_page
 from gatehouse.store.records import Reference, StoredUser
 from gatehouse.store.tables import group_members, groups, user_emails, users
@@ -233,19 +233,10 @@ def delete(connection: Connection, user_id: str, expected_version: int | None = 
 
 def groups_of(connection: Connection, user_ids: Iterable[str]) -> dict[str, list[Reference]]:
     """The direct groups of each user (RFC 7643 §4.1.2 ``groups``), computed from memberships."""
-    ids = list(user_ids)
-    found: dict[str, list[Reference]] = {user_id: [] for user_id in ids}
-    if not ids:
-        return found
-    rows = connection.execute(
-        sa.select(group_members.c.user_id, groups.c.id, groups.c.display_name)
-        .join(groups, groups.c.id == group_members.c.group_id)
-        .where(group_members.c.user_id.in_(ids))
-        .order_by(group_members.c.user_id, groups.c.display_name_lower, groups.c.id)
+    members = group_members.c
+    return references_by(
+        connection, members.user_id, user_ids, members.group_id, groups.c.display_name, groups.c.display_name_lower
     )
-    for user_id, group_id, display in rows:
-        found[user_id].append(Reference(group_id, display))
-    return found
 
 
 def named_in(
