@@ -4,17 +4,32 @@ SCIM switch seen at once by every process, and the userName race decided by the 
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from gatehouse.iam import api_tokens, policies
+from gatehouse.iam import roles as rbac
+from gatehouse.iam.accounts import create_super_admin
+from gatehouse.iam.authorizer import Principal, load_principal
+from gatehouse.iam.bootstrap import ensure_rbac
+from gatehouse.iam.gateway_examples import GATEWAY_READ_ONLY
+from gatehouse.iam.rbac_forms import policy_input, role_input
+from gatehouse.store import users
+from gatehouse.store.database import Connection, Database
+from gatehouse.store.records import utcnow
 from support.pg import fresh_postgres_schema
 from support.scim import okta_user
 from support.servers import cli, cli_env, running_server
 
 pytestmark = pytest.mark.slow
+DEV = "arn:api7:gateway:gatewaygroup/dev"
 
 
 @pytest.fixture
@@ -114,3 +129,76 @@ def patch_race(env: dict[str, str]) -> None:
         members = {m["value"] for m in c.get(f"/Groups/{group}").json()["members"]}
         assert members == set(people)
         assert c.get(f"/Users/{people[0]}").json()["meta"]["version"] == 'W/"17"'  # created, then 16 writes
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_two_servers_keep_decisions_and_see_every_change_at_once(backend: str, tmp_path: Path) -> None:
+    """Two `gatehouse serve` on one database keep principals and tokens between requests (the security
+    epoch): a role taken away, a deactivation and a revoked API token, each written by a third process, are
+    seen by both servers on their very next decision."""
+    with ExitStack() as stack:
+        url = (
+            f"sqlite:///{tmp_path / 'gatehouse.db'}"
+            if backend == "sqlite"
+            else stack.enter_context(fresh_postgres_schema())
+        )
+        env = cli_env(url)
+        assert cli(env, "db", "upgrade").returncode == 0
+        world = stack.enter_context(decision_world(url))
+        servers = [stack.enter_context(running_server(env)) for _ in range(2)]
+        check = {"subject": {"username": "sam"}, "checks": [{"action": "gateway:GetGatewayGroup", "resource": DEV}]}
+        auth = {"X-API-KEY": world.token}
+
+        def answers() -> list[object]:
+            found = []
+            for base in servers:
+                response = httpx.post(f"{base}/api/v1/authz/check", json=check, headers=auth)
+                found.append(response.json()["results"][0]["allowed"] if response.status_code == 200 else 401)
+            return found
+
+        assert answers() == [True, True]
+        assert answers() == [True, True]  # kept now, in both
+        world.change(lambda c, root: rbac.set_user_roles(c, root, world.sam, []))
+        assert answers() == [False, False]
+        world.change(lambda c, root: rbac.set_user_roles(c, root, world.sam, [world.readers]))
+        assert answers() == [True, True]
+        world.change(lambda c, root: users.set_active(c, world.sam, False, utcnow()))
+        assert answers() == [False, False]
+        world.change(lambda c, root: api_tokens.revoke_token(c, root, world.token_id))
+        assert answers() == [401, 401]
+
+
+@dataclass
+class DecisionWorld:
+    """A Super Admin's API token (the caller), and sam holding the role "readers" (gateway read-only)."""
+
+    db: Database
+    root_id: str
+    token: str
+    token_id: str
+    sam: str
+    readers: str
+
+    def change(self, work: Callable[[Connection, Principal], object]) -> None:
+        """A change written by this test process: for the servers, another process."""
+        with self.db.transaction() as connection:
+            work(connection, load_principal(connection, self.root_id))
+
+
+@contextmanager
+def decision_world(url: str) -> Iterator[DecisionWorld]:
+    db = Database.from_url(url, pool_size=1)
+    try:
+        with db.transaction() as connection:
+            ensure_rbac(connection)
+            root_id = create_super_admin(connection, "root", "a root password 123").id
+            root = load_principal(connection, root_id)
+            policy = policies.create_policy(connection, root, policy_input("gateway read", GATEWAY_READ_ONLY)).id
+            readers = rbac.create_role(connection, root, role_input("readers"), [policy]).role.id
+            doc = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "sam", "active": True}
+            sam = users.insert(connection, users.UserWrite(id=str(uuid.uuid4()), doc=doc), utcnow()).id
+            rbac.set_user_roles(connection, root, sam, [readers])
+            made = api_tokens.create_token(connection, root, "gateway", 7)
+        yield DecisionWorld(db, root_id, made.token, made.info.id, sam, readers)
+    finally:
+        db.dispose()

@@ -152,3 +152,20 @@ def test_an_entry_of_an_older_epoch_never_serves_and_the_table_is_bounded(db: Da
         assert cache.principals.get(ids[2], stale, view.now) is None
         assert cache.principals.get(ids[2], view.epoch, view.now) is not None
         assert cache.principals.get(ids[2], view.epoch, view.now + cache.max_age) is None  # at most max_age
+
+
+def test_a_whole_table_is_kept_until_the_epoch_moves(db: Database, other: Database) -> None:
+    cache = PrincipalCache()
+    reads: list[int] = []
+
+    def load(connection: Connection) -> int:
+        reads.append(1)
+        return len(reads)
+
+    with db.snapshot() as connection:
+        assert cache.view(connection).whole("rules", load) == 1
+        assert cache.view(connection).whole("rules", load) == 1
+    with other.transaction() as connection:
+        gateway_labels.put(connection, DEV, {"env": "dev"}, None, utcnow())
+    with db.snapshot() as connection:
+        assert cache.view(connection).whole("rules", load) == 2

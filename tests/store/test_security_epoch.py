@@ -12,7 +12,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.engine import Connection
 
-from gatehouse.store import api_tokens, gateway_labels, groups, policies, roles, security_epoch, users
+from gatehouse.store import (
+    api_tokens,
+    authz_rules,
+    gateway_labels,
+    groups,
+    policies,
+    roles,
+    security_epoch,
+    users,
+)
 from gatehouse.store.database import Database
 from gatehouse.store.policies import PolicyWrite
 from gatehouse.store.records import utcnow
@@ -20,6 +29,7 @@ from gatehouse.store.roles import RoleWrite
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "arn:api7:gateway:gatewaygroup"
+RULE = authz_rules.RuleWrite(("GET",), "/api/gateway_groups/{gg}", "gateway:GetGatewayGroup", f"{GROUP}/{{gg}}", {}, {})
 
 
 def add_user(connection: Connection, name: str) -> str:

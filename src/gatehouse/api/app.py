@@ -111,7 +111,8 @@ def build_api(settings: Settings, db: Database) -> FastAPI:
     )
     api.add_middleware(Guard, max_body_bytes=MAX_BODY_BYTES)
     api.state.api = Api(settings, db)
-    for module in (auth, users, roles, policies, scim, login_options, tokens, audit, authz, config):
+    # The decision API first: a proxy's or gateway's hot path, matched before every other route is tried.
+    for module in (authz, auth, users, roles, policies, scim, login_options, tokens, audit, config):
         api.include_router(module.router)
     for module in (access, access_review, audit_sinks):  # governance: requests, reviews, streaming
         api.include_router(module.router)

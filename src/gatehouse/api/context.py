@@ -108,8 +108,9 @@ async def blocking(work: Callable[[], T]) -> T:
     return await to_thread.run_sync(work)
 
 
-def api_of(request: Request) -> Api:
-    """The :class:`Api` of the app serving the request."""
+async def api_of(request: Request) -> Api:
+    """The :class:`Api` of the app serving the request (``async``: FastAPI runs a plain function dependency in
+    a worker thread, a hop on every API request for a dictionary look-up)."""
     found: Any = request.app.state.api
     assert isinstance(found, Api)
     return found

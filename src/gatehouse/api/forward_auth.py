@@ -44,8 +44,9 @@ from gatehouse.errors import GatehouseError
 from gatehouse.iam import api_tokens
 from gatehouse.iam.api_tokens import TokenCaller, TokenUnauthorized
 from gatehouse.iam.audit import Change, Origin, record_apart
-from gatehouse.iam.authorizer import Principal, load_principal
+from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.forward_auth import DenialLog, Verdict, decide_request, forwarded_target, identity_headers
+from gatehouse.iam.gateway_access import active_rules
 from gatehouse.iam.gateway_rules import AmbiguousRequest, Target, TargetError
 from gatehouse.iam.signin import SESSION_COOKIE
 from gatehouse.store import sessions, user_identity
@@ -95,14 +96,15 @@ class ForwardAuth:
         raw_cookie = request.cookies.get(SESSION_COOKIE)
 
         def read(connection: Connection) -> _Seen:
+            view = self.api.principals.view(connection)  # the epoch first: tokens, principals, rules, labels
             principal: Principal | None = None
             token: TokenCaller | None = None
             session: sessions.SessionUser | None = None
             why_not = "no credentials: sign in, or send an API token"
             if presented is not None:
                 try:
-                    token = api_tokens.authenticate(connection, presented)
-                    principal = load_principal(connection, token.user_id, token_name=token.token_name)
+                    token = view.token(presented)
+                    principal = view.token_principal(token)
                 except TokenUnauthorized as exc:
                     why_not = exc.detail
             elif raw_cookie:
@@ -110,10 +112,11 @@ class ForwardAuth:
                 if session is None:
                     why_not = "the session has ended: sign in again"
                 else:
-                    principal = load_principal(connection, session.user_id)
+                    principal = view.principal(session.user_id) or Principal.nobody(session.user_id)
             if principal is not None and not principal.active:
                 principal, why_not = None, "the user is deactivated or deleted"
-            verdict = decide_request(connection, principal, target)
+            table = view.whole("forward-auth rules", active_rules)
+            verdict = decide_request(connection, principal, target, table, view.labels_of)
             if principal is not None and session is not None:
                 refusal = _session_refusal(request, target, session)
                 if refusal is not None:

@@ -23,18 +23,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import quote
 
 from gatehouse.iam.authorizer import Principal, authorize
-from gatehouse.iam.gateway_access import active_rules
+from gatehouse.iam.gateway_access import ActiveRules, active_rules
 from gatehouse.iam.gateway_labels import resolve
 from gatehouse.iam.gateway_rules import AmbiguousRequest, Rule, Target, match, parse_target
 from gatehouse.iam.policy import Decision
 from gatehouse.iam.resource_names import ResourceNameError, parse_resource
 from gatehouse.store.database import Connection
+from gatehouse.store.gateway_labels import labels_of
 
 NGINX: Final = ("x-original-method", "x-original-uri")
 FORWARDED: Final = ("x-forwarded-method", "x-forwarded-uri")
@@ -87,10 +88,17 @@ class Verdict:
         return self.action or UNMATCHED_EVENT
 
 
-def decide_request(connection: Connection, principal: Principal | None, target: Target) -> Verdict:
-    """Map ``target`` to an action (the rule table) and decide it for ``principal`` (``None``: nobody signed in,
-    denied with what the request maps to, for the audit log)."""
-    table = active_rules(connection)
+def decide_request(
+    connection: Connection,
+    principal: Principal | None,
+    target: Target,
+    table: ActiveRules | None = None,
+    read_labels: Callable[[Connection, Iterable[str]], dict[str, dict[str, str]]] = labels_of,
+) -> Verdict:
+    """Map ``target`` to an action (the rule table: ``table``, or read now) and decide it for ``principal``
+    (``None``: nobody signed in, denied with what the request maps to, for the audit log); the kept labels are
+    read by ``read_labels``."""
+    table = active_rules(connection) if table is None else table
     if table.broken:
         return Verdict(
             False,
@@ -108,7 +116,7 @@ def decide_request(connection: Connection, principal: Principal | None, target: 
         return Verdict(False, f"no rule matches {target.line}: requests that no rule matches are denied")
     if principal is None:
         return Verdict(False, "no credentials", found.action, resource.name, found.rule)
-    labels = resolve(connection, [resource], [found.labels])[0]
+    labels = resolve(connection, [resource], [found.labels], read_labels)[0]
     decision = authorize(principal, found.action, resource.name, labels)
     return Verdict(decision.allowed, decision.reason, found.action, resource.name, found.rule, decision)
 

@@ -1,12 +1,13 @@
 """Principals, API tokens and gateway labels kept between requests while the security epoch stays the same.
 
-The hot questions — who is this API token, what may this user do, which labels does this gateway resource
-carry — are answered from rows that change rarely. Every process keeps what it read, tagged with the
-security epoch it read first (:mod:`gatehouse.store.security_epoch`, moved by database triggers in the
-transaction of every change those rows see), and serves an entry only to a request that reads the same
-epoch: a change made by any process reaches every process on its next request (design notes §2, "a cache
-guarded by a cheap change marker"). Entries are tagged, never cleared in place, so concurrent requests need
-no lock: one that read an older epoch may store an entry that no newer request will use.
+The hot questions (who is this API token, what may this user do, which labels does this gateway resource
+carry, which forward-auth rules apply) are answered from rows that change rarely. Every process keeps what
+it read, tagged with the security epoch it read first (:mod:`gatehouse.store.security_epoch`, moved by
+database triggers in the transaction of every change those rows see), and serves an entry only to a request
+that reads the same epoch: a change made by any process reaches every process on its next request (design
+notes §2, "a cache guarded by a cheap change marker"). Entries are tagged, never cleared in place, so
+concurrent requests need no lock: one that read an older epoch may store an entry that no newer request
+will use.
 
 An entry also ends when what it holds ends without a write: a time-bound grant's end, an API token's expiry,
 and :attr:`PrincipalCache.max_age` in any case. Only what exists is kept (an unknown user or token is read
@@ -80,6 +81,7 @@ class PrincipalCache:
         self.user_ids: _Table[str, str] = _Table(max_entries)
         self.tokens: _Table[str, TokenCaller] = _Table(max_entries)
         self.labels: _Table[str, dict[str, str] | None] = _Table(max_entries)
+        self.tables: _Table[str, object] = _Table(16)
 
     def view(self, connection: Connection) -> CacheView:
         """This request's view: the epoch read now, before anything derived from it."""
@@ -141,6 +143,15 @@ class CacheView:
         """The principal a token acts as (denied everything when its user is gone), naming the token."""
         principal = self.principal(caller.user_id) or Principal.nobody(caller.user_id)
         return replace(principal, token_name=caller.token_name)
+
+    def whole(self, name: str, load: Callable[[Connection], V]) -> V:
+        """What ``load`` reads of a whole small table (the forward-auth rule table), kept under ``name``."""
+        entry = self.cache.tables.get(name, self.epoch, self.now)
+        if entry is not None:
+            return entry.value  # type: ignore[return-value]  # kept under this name by this same ``load``
+        value = load(self.connection)
+        self.cache.tables.put(name, _Entry(self.epoch, value, self._until()))
+        return value
 
     def labels_of(self, connection: Connection, names: Iterable[str]) -> dict[str, dict[str, str]]:
         """:func:`gatehouse.store.gateway_labels.labels_of` through the cache (the same answer: the labels of

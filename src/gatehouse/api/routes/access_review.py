@@ -27,7 +27,7 @@ router = APIRouter(tags=["Access review"])
 ORG: Final = "organization"
 
 
-def scope(
+async def scope(
     role_id: Annotated[str, Query(max_length=64, description="Users holding this role (any way).")] = "",
     origin: Annotated[
         Literal["", "direct", "request", "sso", "group", "timebound", "super_admin"],

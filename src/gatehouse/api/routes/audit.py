@@ -29,7 +29,7 @@ Text = Annotated[str | None, Query(max_length=audit_log.MAX_FILTER)]
 CHUNK_BYTES: Final = 64 * 1024
 
 
-def filters(
+async def filters(
     event: Annotated[
         str | None,
         Query(max_length=audit_log.MAX_FILTER, description="An exact event (`iam:DeleteUser`) or a prefix (`scim:*`)."),

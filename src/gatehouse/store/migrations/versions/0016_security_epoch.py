@@ -1,10 +1,11 @@
 """security_epoch: one counter that every change to what a principal or an API token is moves, in its transaction
 
 A single row whose ``value`` database triggers increment whenever a row that a user's permissions, an API
-token's standing or a gateway resource's kept labels derive from is written: a user's ``active``,
-``super_admin`` or ``user_name``, a role held directly, through a group (membership or binding) or as a
-boundary, a role or policy (its name, labels, document or attachments), an API token's revocation, expiry or
-owner, a gateway label. Being written by the database in the same transaction as the change, it cannot be
+token's standing, a gateway resource's kept labels or the forward-auth rule table derive from is written: a
+user's ``active``, ``super_admin`` or ``user_name``, a role held directly, through a group (membership or
+binding) or as a boundary, a role or policy (its name, labels, document or attachments), an API token's
+revocation, expiry or owner, a gateway label, a forward-auth rule, a setting (the rule table's preset among
+them; settings change rarely). Being written by the database in the same transaction as the change, it cannot be
 forgotten by a write path, and no process can see the change without the new value or the value without the
 change. A process may keep what it derived while the value stays the same
 (:mod:`gatehouse.iam.principal_cache`).
@@ -32,7 +33,7 @@ BUMP = "UPDATE security_epoch SET value = value + 1 WHERE id = 1"
 # Every write counts on these tables.
 WHOLE = (
     "user_roles", "user_boundaries", "group_members", "group_role_bindings", "roles", "permission_policies",
-    "role_policies", "gateway_labels",
+    "role_policies", "gateway_labels", "authz_rules", "app_settings",
 )  # fmt: skip
 # Only these columns count on an update (an insert counts on neither: nothing was derived from an unknown row).
 COLUMNS = {
