@@ -146,6 +146,8 @@ def check(
             typer.echo(f"  {step.step}: {'passed' if step.ok else 'FAILED'}: {step.detail}")
         if result.detail:
             typer.echo(f"  {result.detail}")
+        for warning in result.warnings:
+            typer.echo(f"  warning: {warning}")
     if not result.ok:
         raise typer.Exit(1)
 

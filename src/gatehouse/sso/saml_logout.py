@@ -22,10 +22,10 @@ the reason code); none leaves a session alive that was to end. pysaml2 runs in w
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Final, TypeVar
 
 from anyio import to_thread
 
@@ -48,6 +48,7 @@ LOGOUT_MARK: Final = "saml-logout"
 SINGLE_LOGOUT: Final = Change("auth:SingleLogout", "login_option")
 SIGNED_OUT_PAGE: Final = "/login"
 log = logging.getLogger("gatehouse.sso.saml")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,7 @@ class SamlLogout:
         try:
             sp = await self.signin.service_provider(option)
             relay, now = new_state(), utcnow()
-            request_id, url = await to_thread.run_sync(lambda: sp.logout_request(subject, relay, now))
+            request_id, url = await _toolkit(lambda: sp.logout_request(subject, relay, now))
             await self.db.write(
                 lambda c: sso_states.create(c, relay, option.id, request_id, LOGOUT_MARK, SIGNED_OUT_PAGE, now)
             )
@@ -128,7 +129,7 @@ class SamlLogout:
     ) -> tuple[ServiceProvider, LogoutMessage]:
         """The SP and the message, once its signature, issuer and destination are the IdP's and this SLO's."""
         sp = await self.signin.service_provider(option)
-        idp, certificates = await to_thread.run_sync(sp.idp_logout)
+        idp, certificates = await _toolkit(sp.idp_logout)
         verify_signature(query, kind, certificates)
         message = read_message(encoded, kind)
         if message.issuer != idp:
@@ -177,8 +178,23 @@ class SamlLogout:
 
         await self.db.write(end)
         relay = params.get("RelayState", "")[:512]
-        url = await to_thread.run_sync(lambda: sp.logout_response(message, relay))
+        url = await _toolkit(lambda: sp.logout_response(message, relay))
         return LogoutDone(url, to_idp=True)
+
+
+async def _toolkit(work: Callable[[], T]) -> T:
+    """``work`` (pysaml2's) in a worker thread; what it raises besides a refusal (pysaml2 raises bare exceptions
+    for metadata it cannot use) becomes one, so that a broken IdP never makes a sign-out fail with a 500."""
+    try:
+        return await to_thread.run_sync(work)
+    except GatehouseError:
+        raise
+    except Exception as exc:
+        log.warning("SAML single logout: the toolkit failed (%s)", type(exc).__name__)
+        raise SamlRefused(
+            "slo_failed",
+            "Single Logout could not be handled with this IdP's metadata (an administrator should check it).",
+        ) from exc
 
 
 def _expired(not_on_or_after: str | None, now: datetime) -> bool:
