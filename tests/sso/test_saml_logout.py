@@ -204,6 +204,34 @@ def test_the_idps_sign_out_ends_the_gatehouse_session(world: World) -> None:
     assert world.idp_step(answer.headers["location"]).endswith("/saml2/idp/metadata.php")  # the IdP is done
 
 
+def test_a_logout_request_ends_only_its_session_index_and_is_used_once(world: World) -> None:
+    uid = unique("hal")
+    world.idp.user(uid)
+    world.sign_in(uid)
+    [stored] = world.saml_sessions()
+    other = forge.logout_request(issuer=world.idp.entity_id, destination=world.sp.slo_url, name_id=uid,
+                                 session_indexes=("_another_sign_in",))  # fmt: skip
+    query = forge.redirect_query("SAMLRequest", other, None, world.idp.key_pem)
+    assert world.at_gatehouse(f"{world.sp.slo_url}?{query}").status_code == 303
+    assert world.signed_in() and world.events()[0].summary["users_signed_out"] == 0
+
+    mine = forge.logout_request(issuer=world.idp.entity_id, destination=world.sp.slo_url, name_id=uid,
+                                session_indexes=(stored.saml_session_index,))  # fmt: skip
+    query = forge.redirect_query("SAMLRequest", mine, "relay", world.idp.key_pem)
+    answer = world.at_gatehouse(f"{world.sp.slo_url}?{query}")
+    assert answer.status_code == 303 and not world.signed_in()
+    assert forge.relay_state_of(answer.headers["location"]) == "relay"  # the RelayState goes back to the IdP
+    refused(world, world.at_gatehouse(f"{world.sp.slo_url}?{query}"), "request_replayed")
+
+    expired = forge.logout_request(issuer=world.idp.entity_id, destination=world.sp.slo_url, name_id=uid,
+                                   lifetime=-600)  # fmt: skip
+    query = forge.redirect_query("SAMLRequest", expired, None, world.idp.key_pem)
+    refused(world, world.at_gatehouse(f"{world.sp.slo_url}?{query}"), "request_expired")
+    elsewhere = forge.logout_request(issuer=world.idp.entity_id, destination="https://evil.example/slo", name_id=uid)
+    query = forge.redirect_query("SAMLRequest", elsewhere, None, world.idp.key_pem)
+    refused(world, world.at_gatehouse(f"{world.sp.slo_url}?{query}"), "destination_mismatch")
+
+
 def test_a_logout_request_signed_by_another_key_ends_nothing(world: World) -> None:
     uid = unique("dee")
     world.idp.user(uid)
