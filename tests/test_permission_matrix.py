@@ -565,6 +565,8 @@ CLI_RULES: dict[str, str] = {
     "admin reset-password": SUPER_ONLY,
     "login-options list": "iam:GetLoginOption",
     "login-options check": "iam:GetLoginOption",
+    "login-options create": "iam:UpdateLoginOption",
+    "login-options update": "iam:UpdateLoginOption",
     "login-options disable-password": "iam:UpdateLoginOption",
     "login-options enable-password": "iam:UpdateLoginOption",  # after disable: the matrix signs in with passwords
     "authz rules list": "iam:GetAuthzRule",
@@ -631,6 +633,11 @@ def cli_args(world: World, command: str, who: str = "super") -> tuple[list[str],
         world.way_back_in()  # an enabled option the Super Admin signed in through, else it may not be turned off (409)
     if command == "login-options check":  # an OIDC option at a provider that does not answer: exit status 1
         return ["login-options", "check", world.new_login_option()], None
+    if command == "login-options create":  # a SAML option: no secret needed
+        return ["login-options", "create", "--kind", "saml", "--name", name, "--field",
+                "idp_metadata_url=https://idp.example/metadata"], None  # fmt: skip
+    if command == "login-options update":
+        return ["login-options", "update", world.new_login_option(), "--name", name], None
     if command == "authz rules add":
         resource = "arn:api7:gateway:gatewaygroup/*"
         return [

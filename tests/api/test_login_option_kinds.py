@@ -105,6 +105,22 @@ def test_every_wrong_field_is_named_in_fields(client: TestClient, admin: dict[st
     assert client.get(L, headers=admin).json()["items"] == []
 
 
+def test_single_logout_against_metadata_without_an_slo_service_is_a_warning_of_the_check(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    body = {"kind": "saml", "name": "SLO", "saml": {"idp_metadata_xml": METADATA, "single_logout": True}}
+    created = client.post(L, headers=admin, json=body)
+    assert created.status_code == 201 and created.json()["saml"]["single_logout"] is True, created.text
+    checked = client.post(f"{L}/{created.json()['id']}/check", headers=admin).json()
+    assert checked["ok"] is True  # sign-in works; Single Logout would not
+    assert checked["warnings"] == [
+        "Single Logout is on, but the IdP metadata has no SingleLogoutService for HTTP-Redirect. Signing out ends "
+        "Gatehouse's session only."
+    ]
+    metadata = client.get(f"/sso/saml/{created.json()['id']}/metadata").text
+    assert f"/sso/saml/{created.json()['id']}/slo" in metadata  # the SP publishes its own SLO service
+
+
 def test_a_saml_option_with_pasted_metadata_shows_its_sp_addresses(client: TestClient, admin: dict[str, str]) -> None:
     body = {"kind": "saml", "name": "Corp SAML", "saml": {"idp_metadata_xml": METADATA, "sign_requests": True}}
     created = client.post(L, headers=admin, json=body)
@@ -122,6 +138,7 @@ def test_a_saml_option_with_pasted_metadata_shows_its_sp_addresses(client: TestC
     assert found["secret_source"] == "stored" and "PRIVATE KEY" not in created.text
     checked = client.post(f"{L}/{option_id}/check", headers=admin).json()
     assert checked["ok"] is True and checked["idp_entity_id"] == "https://idp.example/x"
+    assert checked["warnings"] == []  # Single Logout is off
     assert checked["sso_url"] == "https://idp.example/sso"
     metadata = client.get(f"/sso/saml/{option_id}/metadata")
     assert metadata.status_code == 200 and 'AuthnRequestsSigned="true"' in metadata.text

@@ -1,12 +1,17 @@
 """``gatehouse login-options …`` as real processes: the break-glass ``enable-password`` gets an administrator
 back in with the identity provider down and nobody signed in, ``disable-password`` is refused while no
-OpenID Connect option is enabled, ``list`` never shows a secret; each change is in the audit log."""
+OpenID Connect option is enabled, ``list`` never shows a secret; ``create`` makes OpenID Connect, LDAP and SAML
+options (disabled, the secret from standard input stored encrypted or named by its environment variable,
+printed as the admin API shows them) and ``update`` changes one; mistakes are one clear line; each change is
+in the audit log."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -15,6 +20,7 @@ from gatehouse.app import create_app
 from gatehouse.config import Settings
 from gatehouse.iam import login_options as options
 from gatehouse.login.options import LoginOptionWrite
+from gatehouse.secrets_box import SecretBox
 from gatehouse.store import login_options as option_store
 from gatehouse.store.audit import AuditQuery
 from gatehouse.store.audit import search as audit_search
@@ -161,3 +167,137 @@ def test_check_says_what_the_providers_check_found(env: dict[str, str], db: Data
     unknown = cli(env, "login-options", "check", "Nope")
     assert unknown.returncode == 1 and "No login option is named 'Nope'" in unknown.stderr
     assert "Traceback" not in done.stderr + text.stderr + unknown.stderr
+
+
+# ------------------------------------------------------------------------------------------ create, update
+
+IDP_METADATA = (
+    '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example/x">'
+    '<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+    '<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" '
+    'Location="https://idp.example/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>'
+)
+
+
+@pytest.fixture
+def keyed_env(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """The CLI's environment with a secrets key file of the test's (stored secrets are encrypted with it)."""
+    return {**env, "GATEHOUSE_SECRET_KEY_FILE": str(tmp_path / "secret.key")}
+
+
+def created_records(db: Database, event: str = "iam:CreateLoginOption") -> list[Any]:
+    with db.reader() as connection:
+        return list(reversed(audit_search(connection, AuditQuery(event=event), limit=50).records))
+
+
+def test_create_an_oidc_option_with_its_secret_from_stdin_prints_it_as_the_api_does(
+    keyed_env: dict[str, str], db: Database, tmp_path: Path
+) -> None:
+    secret = "the-client-secret-" + uuid.uuid4().hex
+    done = cli(keyed_env, "login-options", "create", "--kind", "oidc", "--name", "Okta", "--issuer",
+               "https://okta.example", "--client-id", "gatehouse", "--end-session", "--secret-stdin", "--json",
+               stdin=secret + "\n")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert secret not in done.stdout + done.stderr
+    with db.reader() as connection:
+        stored = option_store.get(connection, printed["id"])
+    assert stored is not None and stored.enabled is False and stored.end_session is True  # disabled, as the dashboard
+    assert stored.client_secret_encrypted is not None and secret not in stored.client_secret_encrypted
+    box = SecretBox.from_config(tmp_path / "secret.key")
+    assert box.decrypt(stored.client_secret_encrypted, stored.id) == secret  # stored encrypted, the newline gone
+
+    settings = Settings(database_url=keyed_env["GATEHOUSE_DATABASE_URL"], public_url=PUBLIC_URL)
+    token = token_for(db, make_admin(db))
+    with TestClient(create_app(settings, db), base_url="https://testserver") as api:
+        shown = api.get(f"/api/login_options/{printed['id']}", headers={"X-API-KEY": token}).json()
+    assert {key: value for key, value in printed.items() if key != "version"} == {
+        key: value for key, value in shown.items() if key != "version"
+    }
+    [record] = created_records(db)
+    assert (record.outcome, record.actor, record.source, record.resource_id) == (
+        "success", "operator (CLI)", "cli", printed["id"],
+    )  # fmt: skip
+    assert record.summary["client_auth"] == "stored" and secret not in json.dumps(record.summary)
+
+
+def test_create_saml_and_ldap_options_from_fields_files_and_an_environment_variable(
+    keyed_env: dict[str, str], db: Database, tmp_path: Path
+) -> None:
+    metadata = tmp_path / "idp.xml"
+    metadata.write_text(IDP_METADATA)
+    saml = cli(keyed_env, "login-options", "create", "--kind", "saml", "--name", "Corp SAML",
+               "--field", f"idp_metadata_xml=@{metadata}", "--field", "single_logout=true",
+               "--field", "name_id_format=email")  # fmt: skip
+    assert saml.returncode == 0, saml.stderr
+    assert saml.stdout.startswith("Login option Corp SAML (saml) created, disabled: id ")
+    assert "ACS URL: https://gh.example.com/sso/saml/" in saml.stdout
+    ldap = cli(keyed_env, "login-options", "create", "--kind", "ldap", "--name", "Directory", "--field",
+               "host=ldap.example.org", "--field", "base_dn=dc=example,dc=org", "--field",
+               "bind_dn=cn=gatehouse,dc=example,dc=org", "--field", "port=636", "--field", "tls=ldaps",
+               "--secret-env", "LDAP_BIND_PASSWORD", "--json")  # fmt: skip
+    assert ldap.returncode == 0, ldap.stderr
+    assert json.loads(ldap.stdout)["ldap"]["port"] == 636
+    with db.reader() as connection:
+        found = {option.name: option for option in option_store.list_all(connection)}
+    corp = found["Corp SAML"].saml()
+    assert corp.idp_metadata_xml == IDP_METADATA and corp.single_logout and corp.name_id_format == "email"
+    directory = found["Directory"]
+    assert directory.client_secret_env == "LDAP_BIND_PASSWORD" and directory.client_secret_encrypted is None
+    assert directory.ldap().tls == "ldaps" and not directory.enabled
+    assert [r.outcome for r in created_records(db)] == ["success", "success"]
+
+
+def test_update_changes_the_fields_given_and_keeps_the_rest(keyed_env: dict[str, str], db: Database) -> None:
+    created = cli(keyed_env, "login-options", "create", "--kind", "oidc", "--name", "Okta",
+                  "--issuer", "https://okta.example", "--client-id", "gatehouse", "--secret-env", "OKTA_SECRET",
+                  "--json")  # fmt: skip
+    option_id = json.loads(created.stdout)["id"]
+    done = cli(keyed_env, "login-options", "update", "okta", "--name", "Okta SSO", "--scopes", "openid email",
+               "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert (shown["id"], shown["name"], shown["scopes"], shown["version"]) == (
+        option_id, "Okta SSO", ["openid", "email"], 2,
+    )  # fmt: skip
+    assert (shown["issuer"], shown["client_secret_env"], shown["enabled"]) == (
+        "https://okta.example", "OKTA_SECRET", False,
+    )  # fmt: skip
+    [record] = created_records(db, "iam:UpdateLoginOption")
+    assert record.outcome == "success" and record.resource_id == option_id and record.summary["name"] == "Okta SSO"
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["--kind", "saml", "--name", "X", "--field", "nope=1"], None, "--field 'nope': not a SAML field"),
+        (["--kind", "saml", "--name", "X", "--field", "sign_requests=maybe"], None, "say true or false"),
+        (["--kind", "ldap", "--name", "X", "--field", "host=h", "--field", "port=x"], None, "a whole number"),
+        (["--kind", "scim", "--name", "X"], None, "--kind must be oidc, ldap or saml"),
+        (["--kind", "oidc", "--name", "X", "--issuer", "https://i.example", "--client-id", "c"], None,
+         "Give the client secret"),
+        (["--kind", "oidc", "--name", "X", "--secret-env", "A", "--secret-stdin"], "s", "not both"),
+        (["--kind", "oidc", "--name", "X", "--secret-stdin"], "\n", "standard input held no secret"),
+        (["--kind", "saml", "--name", "X", "--field", "idp_metadata_xml=@/nonexistent/md.xml"], None,
+         "cannot read /nonexistent/md.xml"),
+        (["--kind", "saml", "--name", "X"], None, "Give the IdP's metadata URL"),
+    ],
+)  # fmt: skip
+def test_create_mistakes_are_one_clear_line(
+    keyed_env: dict[str, str], db: Database, args: list[str], stdin: str | None, message: str
+) -> None:
+    done = cli(keyed_env, "login-options", "create", *args, stdin=stdin)
+    assert done.returncode != 0 and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    with db.reader() as connection:
+        assert option_store.list_all(connection) == []
+
+
+def test_a_viewers_token_may_not_create_and_the_refusal_is_recorded(keyed_env: dict[str, str], db: Database) -> None:
+    make_admin(db)
+    viewer = token_for(db, add_user(db, "vera", role=VIEWER))
+    refused = cli(keyed_env, "--token", viewer, "login-options", "create", "--kind", "saml", "--name", "X",
+                  "--field", "idp_metadata_url=https://idp.example/md")  # fmt: skip
+    assert refused.returncode == 1 and "iam:UpdateLoginOption" in refused.stderr
+    [record] = created_records(db)
+    assert (record.outcome, record.actor, record.source) == ("refused", "vera (token ci)", "cli")

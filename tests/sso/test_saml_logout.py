@@ -8,6 +8,7 @@ option without Single Logout signs out locally only.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,7 +96,7 @@ class World:
 
 def add_option(db: Database, idp: Idp, *, single_logout: bool, key_env: str | None = None, **settings: Any) -> str:
     option_id = str(uuid.uuid4())
-    kind = SamlSettings(idp_metadata_url=idp.metadata_url, single_logout=single_logout, **settings)
+    kind = SamlSettings(**{"idp_metadata_url": idp.metadata_url, "single_logout": single_logout, **settings})
     write = LoginOptionWrite("Corp SAML", "", "", kind="saml", settings=kind, client_secret_env=key_env)
     with db.transaction() as connection:
         login_options.insert(connection, option_id, write, utcnow())
@@ -203,6 +204,34 @@ def test_the_idps_sign_out_ends_the_gatehouse_session(world: World) -> None:
     assert world.idp_step(answer.headers["location"]).endswith("/saml2/idp/metadata.php")  # the IdP is done
 
 
+def test_a_logout_request_ends_only_its_session_index_and_is_used_once(world: World) -> None:
+    uid = unique("hal")
+    world.idp.user(uid)
+    world.sign_in(uid)
+    [stored] = world.saml_sessions()
+    other = forge.logout_request(issuer=world.idp.entity_id, destination=world.sp.slo_url, name_id=uid,
+                                 session_indexes=("_another_sign_in",))  # fmt: skip
+    query = forge.redirect_query("SAMLRequest", other, None, world.idp.key_pem)
+    assert world.at_gatehouse(f"{world.sp.slo_url}?{query}").status_code == 303
+    assert world.signed_in() and world.events()[0].summary["users_signed_out"] == 0
+
+    mine = forge.logout_request(issuer=world.idp.entity_id, destination=world.sp.slo_url, name_id=uid,
+                                session_indexes=(stored.saml_session_index,))  # fmt: skip
+    query = forge.redirect_query("SAMLRequest", mine, "relay", world.idp.key_pem)
+    answer = world.at_gatehouse(f"{world.sp.slo_url}?{query}")
+    assert answer.status_code == 303 and not world.signed_in()
+    assert forge.relay_state_of(answer.headers["location"]) == "relay"  # the RelayState goes back to the IdP
+    refused(world, world.at_gatehouse(f"{world.sp.slo_url}?{query}"), "request_replayed")
+
+    expired = forge.logout_request(issuer=world.idp.entity_id, destination=world.sp.slo_url, name_id=uid,
+                                   lifetime=-600)  # fmt: skip
+    query = forge.redirect_query("SAMLRequest", expired, None, world.idp.key_pem)
+    refused(world, world.at_gatehouse(f"{world.sp.slo_url}?{query}"), "request_expired")
+    elsewhere = forge.logout_request(issuer=world.idp.entity_id, destination="https://evil.example/slo", name_id=uid)
+    query = forge.redirect_query("SAMLRequest", elsewhere, None, world.idp.key_pem)
+    refused(world, world.at_gatehouse(f"{world.sp.slo_url}?{query}"), "destination_mismatch")
+
+
 def test_a_logout_request_signed_by_another_key_ends_nothing(world: World) -> None:
     uid = unique("dee")
     world.idp.user(uid)
@@ -292,7 +321,35 @@ def test_without_single_logout_signing_out_is_local_only(idp: Idp, settings: Set
         assert world.signed_in()
 
 
+def test_an_idp_without_an_slo_service_means_a_local_sign_out_and_an_audit_record(
+    idp: Idp, settings: Settings, db: Database
+) -> None:
+    without_slo = re.sub(r"<md:SingleLogoutService[^>]*/>", "", idp.metadata())
+    option_id = add_option(db, idp, single_logout=True, idp_metadata_url="", idp_metadata_xml=without_slo)
+    for world in make_world(idp, settings, db, option_id):
+        uid = unique("gus")
+        world.idp.user(uid)
+        world.sign_in(uid)
+        out = world.sign_out()
+        assert out.status_code == 303 and out.headers["location"] == "/login"
+        assert count(world.db, sessions) == 0
+        [event] = world.events()
+        assert event.outcome == "failed" and event.summary == {"direction": "to_idp", "reason": "metadata_no_slo"}
+
+
 def test_the_sp_metadata_publishes_the_slo_service_when_it_is_on(world: World) -> None:
     metadata = world.gatehouse.get(path_of(world.sp.metadata_url)).text
     assert "SingleLogoutService" in metadata and world.sp.slo_url in metadata
     assert "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" in metadata
+
+
+def test_the_provider_check_has_no_single_logout_warning_with_the_idps_metadata(world: World) -> None:
+    from gatehouse.iam.login_options import view_of
+    from gatehouse.sso import provider_checks
+
+    with world.db.snapshot() as connection:
+        option = login_options.get(connection, world.option_id)
+    assert option is not None
+    dashboard = world.gatehouse.app.state.dashboard  # type: ignore[attr-defined]
+    found = world.gatehouse.portal.call(provider_checks.check, dashboard, view_of(option, False, PUBLIC_URL))
+    assert found.ok and found.warnings == []

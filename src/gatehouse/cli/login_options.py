@@ -1,6 +1,9 @@
-"""``gatehouse login-options …``: list the login options, check one's provider, and turn the built-in password
-option on or off (permission-checked and audited: see :mod:`gatehouse.cli.context`). Options are created and
-changed in the dashboard, the admin API, or as code (``gatehouse config apply``).
+"""``gatehouse login-options …``: list the login options, create and change one, check one's provider, and turn
+the built-in password option on or off (permission-checked and audited: see :mod:`gatehouse.cli.context`).
+``create`` and ``update`` run the use cases of the dashboard and the admin API
+(:func:`gatehouse.iam.login_options.create` and ``update``), audited as theirs are; their flags are
+:mod:`gatehouse.cli.option_flags`'s. A new option starts disabled, as in the dashboard: it is enabled on its
+page once its provider check passes. Options are also managed as code (``gatehouse config apply``).
 
 ``enable-password`` is the way back in when password sign-in is off and the identity provider is down: run
 on the server as the host operator (no token), it needs neither the provider nor a signed-in admin, and
@@ -12,23 +15,28 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from gatehouse.api.context import Api
-from gatehouse.api.schemas_sso import ProviderCheckOut
+from gatehouse.api.schemas_sso import LoginOptionOut, ProviderCheckOut
+from gatehouse.cli import option_flags as flags
 from gatehouse.cli.context import open_database, run_change, run_read
-from gatehouse.config import load_settings
+from gatehouse.config import Settings, load_settings
 from gatehouse.errors import NotFound
 from gatehouse.iam import login_options as options
+from gatehouse.iam import role_mapping_rules as rules_uc
 from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.login_options import LoginOptionsState, OptionView
+from gatehouse.secrets_box import LazySecretBox
 from gatehouse.sso import provider_checks
 from gatehouse.store import login_options as option_store
 from gatehouse.store.database import Connection
+from gatehouse.store.records import utcnow
 
 login_options_app = typer.Typer(
     help="Login options: password sign-in, OpenID Connect, LDAP and SAML 2.0.", no_args_is_help=True
@@ -127,14 +135,7 @@ def check(
     LDAP: connect, TLS, service bind, base DN; SAML: the IdP's metadata). Reads only. Exit status 1 when the
     check fails."""
     settings = load_settings()
-
-    def find(connection: Connection, principal: Principal) -> OptionView:
-        for view in options.state(connection, principal, settings.public_url).options:
-            if option in (view.id, view.name) or view.name.lower() == option.lower():
-                return view
-        raise NotFound(f"No login option is named {option!r} (gatehouse login-options list shows them).")
-
-    view = run_read(find, settings)
+    view = run_read(lambda c, p: _find(c, p, option, settings), settings)
     with open_database(settings) as db:
         result = ProviderCheckOut.of(apart(provider_checks.check(Api(settings, db), view)))
     if as_json:
@@ -145,8 +146,116 @@ def check(
             typer.echo(f"  {step.step}: {'passed' if step.ok else 'FAILED'}: {step.detail}")
         if result.detail:
             typer.echo(f"  {result.detail}")
+        for warning in result.warnings:
+            typer.echo(f"  warning: {warning}")
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _find(connection: Connection, principal: Principal, option: str, settings: Settings) -> OptionView:
+    for view in options.state(connection, principal, settings.public_url).options:
+        if option in (view.id, view.name) or view.name.lower() == option.lower():
+            return view
+    raise NotFound(f"No login option is named {option!r} (gatehouse login-options list shows them).")
+
+
+FIELD_HELP = (
+    "LDAP or SAML: one of the kind's fields, NAME=VALUE (NAME=@PATH reads a file); repeatable. LDAP: "
+    + ", ".join(flags.field_names("ldap"))
+    + ". SAML: "
+    + ", ".join(flags.field_names("saml"))
+    + "."
+)
+SECRET_ENV_HELP = "The environment variable that holds the secret (client secret, bind password, SP private key)."
+SECRET_STDIN_HELP = "Read the secret from standard input (stored encrypted); a secret is never an argument."
+
+
+def _out(connection: Connection, principal: Principal, view: OptionView) -> dict[str, Any]:
+    """The option as the admin API shows it."""
+    described = rules_uc.describe_rules(connection, principal, view.rules)
+    return LoginOptionOut.of(view, described).model_dump(mode="json")
+
+
+def _echo_saved(out: dict[str, Any], verb: str, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(out))
+        return
+    state = "enabled" if out["enabled"] else "disabled"
+    typer.echo(f"Login option {out['name']} ({out['kind']}) {verb}, {state}: id {out['id']}")
+    if out.get("sp"):
+        typer.echo(f"  ACS URL: {out['sp']['acs_url']}\n  entity ID: {out['sp']['entity_id']}")
+    elif out["kind"] == "oidc":
+        typer.echo(f"  redirect URI: {out['redirect_uri']}")
+    if not out["enabled"]:
+        typer.echo(f"  Check it (gatehouse login-options check {out['id']}), then enable it on its page.")
+
+
+@login_options_app.command("create")
+def create(
+    kind: str = typer.Option(..., "--kind", help="oidc, ldap or saml."),
+    name: str = typer.Option(..., "--name", help="The sign-in button's label, unique ignoring case."),
+    issuer: str | None = typer.Option(None, "--issuer", help="OpenID Connect: the provider's issuer URL (https)."),
+    client_id: str | None = typer.Option(None, "--client-id", help="OpenID Connect: the client id."),
+    scopes: str | None = typer.Option(None, "--scopes", help="OpenID Connect: scopes, space-separated."),
+    end_session: bool = typer.Option(False, "--end-session", help="OpenID Connect: sign out at the provider too."),
+    field: Annotated[list[str] | None, typer.Option("--field", help=FIELD_HELP)] = None,
+    secret_env: str | None = typer.Option(None, "--secret-env", help=SECRET_ENV_HELP),
+    secret_stdin: bool = typer.Option(False, "--secret-stdin", help=SECRET_STDIN_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the option as the admin API does."),
+) -> None:
+    """Create an OpenID Connect, LDAP or SAML login option, disabled (as the dashboard does)."""
+    settings = load_settings()
+    secret, env = flags.secret_choice(secret_env, secret_stdin, sys.stdin.read)
+    oidc = flags.OidcFlags(issuer, client_id, scopes, end_session)
+    data = flags.new_input(kind, name, oidc, flags.parse_fields(kind, field or []), secret, env)
+    box = LazySecretBox(settings.secret_key_path)
+
+    def work(connection: Connection, principal: Principal) -> dict[str, Any]:
+        view = options.create(connection, principal, data, box(), settings.public_url, utcnow())
+        return _out(connection, principal, view)
+
+    out = run_change(
+        options.CREATE.event, options.CREATE.resource_type, None, work, summary=options.audit_summary(data),
+        describe=lambda done, recorded: recorded.about(done["id"]), settings=settings,
+    )  # fmt: skip
+    _echo_saved(out, "created", as_json)
+
+
+@login_options_app.command("update")
+def update(
+    option: str = typer.Argument(..., help="The option's name (in any case) or id."),
+    name: str | None = typer.Option(None, "--name", help="A new name."),
+    issuer: str | None = typer.Option(None, "--issuer", help="OpenID Connect: the provider's issuer URL (https)."),
+    client_id: str | None = typer.Option(None, "--client-id", help="OpenID Connect: the client id."),
+    scopes: str | None = typer.Option(None, "--scopes", help="OpenID Connect: scopes, space-separated."),
+    end_session: bool | None = typer.Option(
+        None, "--end-session/--no-end-session", help="OpenID Connect: sign out at the provider too."
+    ),
+    field: Annotated[list[str] | None, typer.Option("--field", help=FIELD_HELP)] = None,
+    secret_env: str | None = typer.Option(None, "--secret-env", help=SECRET_ENV_HELP),
+    secret_stdin: bool = typer.Option(False, "--secret-stdin", help=SECRET_STDIN_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the option as the admin API does."),
+) -> None:
+    """Change an option's fields (those not given are kept, the secret too unless a new one is given)."""
+    settings = load_settings()
+    secret, env = flags.secret_choice(secret_env, secret_stdin, sys.stdin.read)
+    oidc = flags.OidcFlags(issuer, client_id, scopes, end_session)
+    box = LazySecretBox(settings.secret_key_path)
+    summary: dict[str, Any] = {}
+
+    def work(connection: Connection, principal: Principal) -> dict[str, Any]:
+        view = _find(connection, principal, option, settings)
+        data = flags.changed_input(view, name, oidc, flags.parse_fields(view.kind, field or []), secret, env)
+        summary.update(options.audit_summary(data))
+        now = utcnow()
+        changed = options.update(connection, principal, view.id, data, box(), settings.public_url, now, view.version)
+        return _out(connection, principal, changed)
+
+    out = run_change(
+        options.UPDATE.event, options.UPDATE.resource_type, None, work,
+        describe=lambda done, recorded: recorded.about(done["id"], **summary), settings=settings,
+    )  # fmt: skip
+    _echo_saved(out, "saved", as_json)
 
 
 def apart(work: Coroutine[Any, Any, T]) -> T:

@@ -40,12 +40,14 @@ class Found:
     view: OptionView | None = None
     idp_entity_id: str | None = None
     sso_url: str | None = None
+    saml_warnings: list[str] = field(default_factory=list)
+    """What will not work of a SAML option's Single Logout with this metadata."""
 
     @property
     def warnings(self) -> list[str]:
-        """What will not work as the OpenID Connect option is configured (worked out when asked)."""
+        """What will not work as the option is configured (OpenID Connect's worked out when asked)."""
         if self.oidc is None or self.view is None:
-            return []
+            return self.saml_warnings
         return self.oidc.warnings(end_session=self.view.end_session, scopes=self.view.scopes.split())
 
     @property
@@ -68,9 +70,10 @@ async def check(checkers: Checkers, view: OptionView) -> Found:
     if view.kind == "saml":
         try:
             idp, sso_url = await checkers.saml.check(view.id)
+            warnings = await checkers.saml.logout_warnings(view.id)
         except GatehouseError as exc:
             return Found(False, reason_of(exc), exc.detail)
-        return Found(True, idp_entity_id=idp, sso_url=sso_url)
+        return Found(True, idp_entity_id=idp, sso_url=sso_url, saml_warnings=warnings)
     try:
         found = await checkers.provider.check(view.issuer)
     except ProviderError as exc:

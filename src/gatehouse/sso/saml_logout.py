@@ -11,7 +11,8 @@ for the SAML login options that have it on.
   as SAML Profiles §4.4.4.1 asks of the front channel), then its issuer, destination, ``InResponseTo`` (the
   stored request id) and status.
 * The IdP's LogoutRequest (IdP-initiated, or for another SP's sign-out; Core §3.7.3): signature, issuer,
-  destination and ``NotOnOrAfter`` checked; every Gatehouse session opened through this option for that NameID
+  destination and ``NotOnOrAfter`` checked, its id used once (kept with the consumed assertion ids,
+  :mod:`gatehouse.store.saml_assertions`); every Gatehouse session opened through this option for that NameID
   (for those SessionIndex values only, when the request names some) ends, in the transaction of its audit
   record; the answer is a LogoutResponse to the IdP's SLO service.
 
@@ -22,10 +23,10 @@ the reason code); none leaves a session alive that was to end. pysaml2 runs in w
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Final, TypeVar
 
 from anyio import to_thread
 
@@ -38,7 +39,7 @@ from gatehouse.sso.saml_signin import SamlSignIn
 from gatehouse.sso.saml_sp import CLOCK_SKEW, ServiceProvider
 from gatehouse.sso.saml_xml import SamlRefused
 from gatehouse.sso.tokens import new_state
-from gatehouse.store import login_options, sessions, sso_states
+from gatehouse.store import login_options, saml_assertions, sessions, sso_states
 from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
 from gatehouse.store.sessions import SessionUser
@@ -47,7 +48,10 @@ LOGOUT_MARK: Final = "saml-logout"
 """The code verifier of a Single Logout's state (it has none), so that a sign-in's state never answers it."""
 SINGLE_LOGOUT: Final = Change("auth:SingleLogout", "login_option")
 SIGNED_OUT_PAGE: Final = "/login"
+REPLAY_WINDOW: Final = timedelta(hours=1)
+"""How long the id of a LogoutRequest without ``NotOnOrAfter`` is remembered (a replay within it is refused)."""
 log = logging.getLogger("gatehouse.sso.saml")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +99,7 @@ class SamlLogout:
         try:
             sp = await self.signin.service_provider(option)
             relay, now = new_state(), utcnow()
-            request_id, url = await to_thread.run_sync(lambda: sp.logout_request(subject, relay, now))
+            request_id, url = await _toolkit(lambda: sp.logout_request(subject, relay, now))
             await self.db.write(
                 lambda c: sso_states.create(c, relay, option.id, request_id, LOGOUT_MARK, SIGNED_OUT_PAGE, now)
             )
@@ -128,7 +132,7 @@ class SamlLogout:
     ) -> tuple[ServiceProvider, LogoutMessage]:
         """The SP and the message, once its signature, issuer and destination are the IdP's and this SLO's."""
         sp = await self.signin.service_provider(option)
-        idp, certificates = await to_thread.run_sync(sp.idp_logout)
+        idp, certificates = await _toolkit(sp.idp_logout)
         verify_signature(query, kind, certificates)
         message = read_message(encoded, kind)
         if message.issuer != idp:
@@ -165,11 +169,14 @@ class SamlLogout:
         call.subject = message.name_id
         if not message.name_id:
             raise SamlRefused("name_id_missing", "The LogoutRequest names no subject (NameID).")
-        if _expired(message.not_on_or_after, utcnow()):
+        now = utcnow()
+        if _expired(message.not_on_or_after, now):
             raise SamlRefused("request_expired", "The LogoutRequest has expired.")
-        name_id, indexes = message.name_id, list(message.session_indexes)
+        name_id, indexes, until = message.name_id, list(message.session_indexes), _until(message.not_on_or_after, now)
 
         def end(connection: Connection) -> list[str]:
+            if not saml_assertions.consume(connection, option.id, "logout:" + message.id, until):
+                raise SamlRefused("request_replayed", "This LogoutRequest has been received already.")
             ended = sessions.end_for_saml_subject(connection, option.id, name_id, indexes)
             change = SINGLE_LOGOUT.about(option.id, message="LogoutRequest", users_signed_out=len(ended))
             record(connection, call.origin(), change)
@@ -177,18 +184,45 @@ class SamlLogout:
 
         await self.db.write(end)
         relay = params.get("RelayState", "")[:512]
-        url = await to_thread.run_sync(lambda: sp.logout_response(message, relay))
+        url = await _toolkit(lambda: sp.logout_response(message, relay))
         return LogoutDone(url, to_idp=True)
 
 
-def _expired(not_on_or_after: str | None, now: datetime) -> bool:
-    """Whether a ``NotOnOrAfter`` (xs:dateTime, UTC) has passed (with the sign-in's clock skew)."""
-    if not not_on_or_after:
-        return False
+async def _toolkit(work: Callable[[], T]) -> T:
+    """``work`` (pysaml2's) in a worker thread; what it raises besides a refusal (pysaml2 raises bare exceptions
+    for metadata it cannot use) becomes one, so that a broken IdP never makes a sign-out fail with a 500."""
+    try:
+        return await to_thread.run_sync(work)
+    except GatehouseError:
+        raise
+    except Exception as exc:
+        log.warning("SAML single logout: the toolkit failed (%s)", type(exc).__name__)
+        raise SamlRefused(
+            "slo_failed",
+            "Single Logout could not be handled with this IdP's metadata (an administrator should check it).",
+        ) from exc
+
+
+def _stamp(not_on_or_after: str) -> datetime | None:
     try:
         stamp = datetime.fromisoformat(not_on_or_after.replace("Z", "+00:00"))
     except ValueError:
-        return True
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=UTC)
-    return now >= stamp + timedelta(seconds=CLOCK_SKEW)
+        return None
+    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
+
+
+def _expired(not_on_or_after: str | None, now: datetime) -> bool:
+    """Whether a ``NotOnOrAfter`` (xs:dateTime, UTC) has passed (with the sign-in's clock skew); an unreadable
+    one has."""
+    if not not_on_or_after:
+        return False
+    stamp = _stamp(not_on_or_after)
+    return stamp is None or now >= stamp + timedelta(seconds=CLOCK_SKEW)
+
+
+def _until(not_on_or_after: str | None, now: datetime) -> datetime:
+    """Until when a LogoutRequest's id is remembered against a replay: its ``NotOnOrAfter`` (with the skew), or
+    :data:`REPLAY_WINDOW` when it has none, at most a day."""
+    stamp = _stamp(not_on_or_after) if not_on_or_after else None
+    latest = stamp + timedelta(seconds=CLOCK_SKEW) if stamp is not None else now + REPLAY_WINDOW
+    return min(latest, now + timedelta(days=1))

@@ -180,3 +180,20 @@ class SamlSignIn(RedirectFlow):
         sp = await self.service_provider(option, refresh=True)
         _, url = await to_thread.run_sync(lambda: sp.authn_request("check"))
         return await to_thread.run_sync(sp.idp), url.split("?")[0]
+
+    async def logout_warnings(self, option_id: str) -> list[str]:
+        """What will not work of the option's Single Logout (SAML 2.0 Core §3.7) as the IdP's metadata stands:
+        no SingleLogoutService for HTTP-Redirect, or no signing certificate to check its messages with."""
+        option = await self._option(option_id, Attempt(option_id, None, None, "saml"), enabled=False)
+        if not option.saml().single_logout:
+            return []
+        sp = await self.service_provider(option)
+        try:
+            _, certificates = await to_thread.run_sync(sp.idp_logout)
+        except SamlRefused as exc:
+            return [f"Single Logout is on, but {exc.detail[0].lower()}{exc.detail[1:]} Signing out ends "
+                    "Gatehouse's session only."]  # fmt: skip
+        if not certificates:
+            return ["Single Logout is on, but the IdP metadata has no signing certificate: Gatehouse will refuse "
+                    "the IdP's logout messages."]  # fmt: skip
+        return []

@@ -161,9 +161,13 @@ class ServiceProvider:
     def _idp_logout_service(self, client: Any) -> tuple[str, str, str]:
         """(the IdP's entity id, where a LogoutRequest goes, where a LogoutResponse goes)."""
         from saml2 import BINDING_HTTP_REDIRECT
+        from saml2.s_utils import UnsupportedBinding
 
         idp = self.idp_entity_id(client)
-        services = client.metadata.single_logout_service(idp, BINDING_HTTP_REDIRECT, "idpsso") or []
+        try:
+            services = client.metadata.single_logout_service(idp, BINDING_HTTP_REDIRECT, "idpsso") or []
+        except UnsupportedBinding:  # pysaml2's word for "none for this binding"
+            services = []
         if not services or not services[0].get("location"):
             raise SamlRefused("metadata_no_slo", "The IdP metadata has no SingleLogoutService for HTTP-Redirect.")
         location = str(services[0]["location"])

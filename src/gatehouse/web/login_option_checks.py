@@ -25,7 +25,7 @@ async def check_page(dashboard: Dashboard, view: OptionView) -> dict[str, Any]:
         return {"check_error": found.detail}
     if found.oidc is not None:
         return {"check": found.oidc, "check_warnings": found.warnings}
-    return {"saml_check": {"idp": found.idp_entity_id, "sso_url": found.sso_url}}
+    return {"saml_check": {"idp": found.idp_entity_id, "sso_url": found.sso_url}, "check_warnings": found.warnings}
 
 
 async def provider_problem(dashboard: Dashboard, view: OptionView) -> str | None:
