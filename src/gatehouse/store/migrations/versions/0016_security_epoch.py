@@ -10,9 +10,12 @@ forgotten by a write path, and no process can see the change without the new val
 change. A process may keep what it derived while the value stays the same
 (:mod:`gatehouse.iam.principal_cache`).
 
-SQLite triggers are per row (with ``WHEN`` where only some columns count); PostgreSQL's are per statement,
-except on ``users`` and ``api_tokens``, per row with ``WHEN``, so that a SCIM update of a user's name or
-e-mail, or a token's last use, moves nothing.
+SQLite triggers are per row (with ``WHEN`` where only some columns count); one transaction writes at a time
+there. PostgreSQL's are deferred constraint triggers: they move the counter once, as the transaction commits,
+so that the row is locked only then, after every other lock the transaction takes (locked at the first
+change, it deadlocked with the mass-deprovisioning guard's advisory lock under concurrent deactivations).
+On ``users`` and ``api_tokens`` a ``WHEN`` clause keeps a SCIM update of a user's name or e-mail, or a
+token's last use, from moving anything.
 
 Revision ID: 0016
 Revises: 0015 (sessions' SAML subject)
@@ -64,23 +67,27 @@ def _sqlite() -> None:
 
 
 def _postgresql() -> None:
+    # At commit, once per transaction: the row is locked only while its transaction commits, after every other
+    # lock it takes, so that it orders nothing (taken earlier, it deadlocked with the guard's advisory lock).
     op.execute(
-        "CREATE FUNCTION gatehouse_security_epoch_bump() RETURNS trigger LANGUAGE plpgsql AS "
-        f"$$ BEGIN {BUMP}; RETURN NULL; END $$"
+        "CREATE FUNCTION gatehouse_security_epoch_bump() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF coalesce(current_setting('gatehouse.epoch_moved', true), '') <> 'yes' THEN "
+        f"{BUMP}; PERFORM set_config('gatehouse.epoch_moved', 'yes', true); END IF; RETURN NULL; END $$"
     )
+    deferred = "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
     run = "EXECUTE FUNCTION gatehouse_security_epoch_bump()"
     for table in WHOLE:
         op.execute(
-            f"CREATE TRIGGER security_epoch_{table} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
-            f"FOR EACH STATEMENT {run}"
+            f"CREATE CONSTRAINT TRIGGER security_epoch_{table} AFTER INSERT OR UPDATE OR DELETE ON {table} "
+            f"{deferred} {run}"
         )
     for table in COLUMNS:
         op.execute(
-            f"CREATE TRIGGER security_epoch_{table}_update AFTER UPDATE ON {table} FOR EACH ROW "
+            f"CREATE CONSTRAINT TRIGGER security_epoch_{table}_update AFTER UPDATE ON {table} {deferred} "
             f"WHEN ({_changed(table)}) {run}"
         )
     for table in DELETES:
-        op.execute(f"CREATE TRIGGER security_epoch_{table}_delete AFTER DELETE ON {table} FOR EACH STATEMENT {run}")
+        op.execute(f"CREATE CONSTRAINT TRIGGER security_epoch_{table}_delete AFTER DELETE ON {table} {deferred} {run}")
 
 
 def upgrade() -> None:
