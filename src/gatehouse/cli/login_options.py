@@ -190,18 +190,28 @@ def _echo_saved(out: dict[str, Any], verb: str, as_json: bool) -> None:
         typer.echo(f"  Check it (gatehouse login-options check {out['id']}), then enable it on its page.")
 
 
+# The options create and update share.
+Issuer = Annotated[str | None, typer.Option("--issuer", help="OpenID Connect: the provider's issuer URL (https).")]
+ClientId = Annotated[str | None, typer.Option("--client-id", help="OpenID Connect: the client id.")]
+Scopes = Annotated[str | None, typer.Option("--scopes", help="OpenID Connect: scopes, space-separated.")]
+Fields = Annotated[list[str] | None, typer.Option("--field", help=FIELD_HELP)]
+SecretEnv = Annotated[str | None, typer.Option("--secret-env", help=SECRET_ENV_HELP)]
+SecretStdin = Annotated[bool, typer.Option("--secret-stdin", help=SECRET_STDIN_HELP)]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the option as the admin API does.")]
+
+
 @login_options_app.command("create")
 def create(
     kind: str = typer.Option(..., "--kind", help="oidc, ldap or saml."),
     name: str = typer.Option(..., "--name", help="The sign-in button's label, unique ignoring case."),
-    issuer: str | None = typer.Option(None, "--issuer", help="OpenID Connect: the provider's issuer URL (https)."),
-    client_id: str | None = typer.Option(None, "--client-id", help="OpenID Connect: the client id."),
-    scopes: str | None = typer.Option(None, "--scopes", help="OpenID Connect: scopes, space-separated."),
+    issuer: Issuer = None,
+    client_id: ClientId = None,
+    scopes: Scopes = None,
     end_session: bool = typer.Option(False, "--end-session", help="OpenID Connect: sign out at the provider too."),
-    field: Annotated[list[str] | None, typer.Option("--field", help=FIELD_HELP)] = None,
-    secret_env: str | None = typer.Option(None, "--secret-env", help=SECRET_ENV_HELP),
-    secret_stdin: bool = typer.Option(False, "--secret-stdin", help=SECRET_STDIN_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print the option as the admin API does."),
+    field: Fields = None,
+    secret_env: SecretEnv = None,
+    secret_stdin: SecretStdin = False,
+    as_json: AsJson = False,
 ) -> None:
     """Create an OpenID Connect, LDAP or SAML login option, disabled (as the dashboard does)."""
     settings = load_settings()
@@ -225,16 +235,16 @@ def create(
 def update(
     option: str = typer.Argument(..., help="The option's name (in any case) or id."),
     name: str | None = typer.Option(None, "--name", help="A new name."),
-    issuer: str | None = typer.Option(None, "--issuer", help="OpenID Connect: the provider's issuer URL (https)."),
-    client_id: str | None = typer.Option(None, "--client-id", help="OpenID Connect: the client id."),
-    scopes: str | None = typer.Option(None, "--scopes", help="OpenID Connect: scopes, space-separated."),
+    issuer: Issuer = None,
+    client_id: ClientId = None,
+    scopes: Scopes = None,
     end_session: bool | None = typer.Option(
         None, "--end-session/--no-end-session", help="OpenID Connect: sign out at the provider too."
     ),
-    field: Annotated[list[str] | None, typer.Option("--field", help=FIELD_HELP)] = None,
-    secret_env: str | None = typer.Option(None, "--secret-env", help=SECRET_ENV_HELP),
-    secret_stdin: bool = typer.Option(False, "--secret-stdin", help=SECRET_STDIN_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print the option as the admin API does."),
+    field: Fields = None,
+    secret_env: SecretEnv = None,
+    secret_stdin: SecretStdin = False,
+    as_json: AsJson = False,
 ) -> None:
     """Change an option's fields (those not given are kept, the secret too unless a new one is given)."""
     settings = load_settings()
