@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -222,3 +224,18 @@ def test_error_bodies_by_path() -> None:
     assert error_response("/api", 414, "x")[0] == b"application/json"
     assert error_response("/apix", 414, "x")[0] == b"text/plain; charset=utf-8"
     assert orjson.loads(error_response("/scim/v2/Users", 400, "x")[1])["scimType"] == "invalidSyntax"
+
+
+def test_the_serving_process_settles_its_garbage_collector(tmp_path: Path) -> None:
+    """What `gatehouse serve` builds in each worker freezes what was made while starting and collects the young
+    generation less often; a process that only imports Gatehouse keeps Python's defaults."""
+    env = cli_env(f"sqlite:///{tmp_path / 'gc.db'}") | {"GATEHOUSE_SECRET_KEY_FILE": str(tmp_path / "secret.key")}
+    assert cli(env, "db", "upgrade").returncode == 0
+    probe = (
+        "import gc, json, gatehouse.server as s; before = gc.get_threshold(); s.create_app(); "
+        "print(json.dumps([before, gc.get_threshold(), gc.get_freeze_count() > 1000]))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    before, after, frozen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert before == [700, 10, 10] and after == [10_000, 20, 20] and frozen

