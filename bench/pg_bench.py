@@ -1,0 +1,92 @@
+"""``GET /Users/{id}`` on SQLite and on PostgreSQL, one worker and ``--workers 2`` (issue 16, point 4). Prints
+figures; it is not a test and sets no target.
+
+For each database, in a fresh SQLite file or a fresh PostgreSQL schema: ``gatehouse db upgrade``, N users
+written directly through the store (the rows ``POST /Users`` would write: ``bench/seed.py``), SCIM enabled;
+then ``gatehouse serve`` (access log off) and wrk ``-t1 -c8`` for ``--duration`` seconds after a warm-up,
+every request a random id of a sample over the whole population.
+
+On a 2-core machine, one worker runs on core 0 and wrk on core 1 (``taskset``); two workers cannot have a core
+each *and* leave one to wrk, so they run unpinned and share both cores with wrk: say so beside the figure.
+
+Usage: ``.venv/bin/python bench/pg_bench.py [--users 100000] [--postgres postgresql://postgres@127.0.0.1/test]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from procs import Pinning, free_port, running
+from seed import GATEHOUSE, enable_scim, gatehouse, gatehouse_env, seed_users
+from soak import database
+from wrkload import Result, Scenario, Settings, run
+
+SCIM = "/scim/v2"
+
+
+def measure(url: str | None, users: int, workers: int, duration: int, workdir: Path) -> tuple[Result, int]:
+    """Seed ``users`` into a fresh database (``url``: PostgreSQL, else SQLite) and measure GET by id."""
+    with database(url, workdir) as database_url:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        # One token sends every request: the per-token rate limit (a guard against IdP loops) is set out of reach.
+        env = gatehouse_env(database_url, base) | {
+            "GATEHOUSE_SCIM_RATE_PER_SECOND": "1000000",
+            "GATEHOUSE_SCIM_BURST": "1000000",
+        }
+        gatehouse(env, "db", "upgrade")
+        seeded = seed_users(database_url, users, 2_000, random.Random(7))
+        token = enable_scim(env)
+        scenario = Scenario(
+            "get", "GET /Users/{id}", "GET", f'  return "{SCIM}/Users/" .. pick(ids), nil',
+            {"Authorization": f"Bearer {token}"}, {"ids": seeded.ids},
+        )  # fmt: skip
+        pinning = Pinning.detect() if workers == 1 else Pinning(None, None)
+        argv = [GATEHOUSE, "serve", "--port", str(port), "--no-access-log", "--workers", str(workers)]
+        settings = Settings(threads=1, connections=8, duration_s=duration, timeout_s=10)
+        with running(pinning.server_argv(argv), env, f"{base}/readyz", workdir / f"serve-{workers}.log"):
+            run(scenario, base, settings, pinning, workdir, 2)
+            result, _ = run(scenario, base, settings, pinning, workdir, duration)
+        return result, seeded.count
+
+
+def describe(result: Result) -> str:
+    return (
+        f"{result.requests_per_s:7,.0f} req/s   p50 {result.p50_us / 1000:6.2f} ms   p99 {result.p99_us / 1000:6.2f} ms"
+        f"   unexpected {result.unexpected}   socket errors {result.errors}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    options = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="pg-bench-"))
+    try:
+        sqlite, count = measure(None, options.users, 1, options.duration, workdir)
+        one, _ = measure(options.postgres, options.users, 1, options.duration, workdir)
+        two, _ = measure(options.postgres, options.users, 2, options.duration, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"GET /Users/{{id}} at {count:,} users, wrk -t1 -c8 for {options.duration} s")
+    print(f"  SQLite, 1 worker (pinned):       {describe(sqlite)}")
+    print(f"  PostgreSQL, 1 worker (pinned):   {describe(one)}")
+    print(f"  PostgreSQL, 2 workers (unpinned, sharing both cores with wrk): {describe(two)}")
+    print(f"  PostgreSQL / SQLite at 1 worker: {one.requests_per_s / sqlite.requests_per_s:.2f}")
+    print(f"  PostgreSQL 2 workers / 1 worker: {two.requests_per_s / one.requests_per_s:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
