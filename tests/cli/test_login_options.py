@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 
 from gatehouse.app import create_app
 from gatehouse.config import Settings
-from gatehouse.iam import login_options as options
+from gatehouse.iam import password_login
 from gatehouse.login.options import LoginOptionWrite
 from gatehouse.secrets_box import SecretBox
 from gatehouse.store import login_options as option_store
@@ -68,7 +68,7 @@ def password_enabled(db: Database) -> bool:
 def audit_of(db: Database) -> list[tuple[str, str, str, dict[str, object]]]:
     """The password switch's records, oldest first: (outcome, actor, source, summary)."""
     with db.reader() as connection:
-        found = audit_search(connection, AuditQuery(event=options.PASSWORD.event), limit=50).records
+        found = audit_search(connection, AuditQuery(event=password_login.PASSWORD.event), limit=50).records
     return [(r.outcome, r.actor, r.source, dict(r.summary)) for r in reversed(found)]
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict, FieldProblems, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from gatehouse.iam import login_options as uc
-from gatehouse.iam import policies, role_mapping_rules, scim_control
+from gatehouse.iam import password_login, policies, role_mapping_rules, scim_control
 from gatehouse.iam import roles as rbac
 from gatehouse.iam.audit import Origin, audited_sync
 from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, Principal, load_principal
@@ -214,7 +214,7 @@ def test_viewers_read_but_only_super_admins_change(world: World) -> None:
             lambda c, p=who: uc.create(c, p, _input(name="Other"), world.box, PUBLIC, utcnow()),
             lambda c, p=who: uc.update(c, p, view.id, _input(name="Hijack"), world.box, PUBLIC, utcnow()),
             lambda c, p=who: uc.delete(c, p, view.id),
-            lambda c, p=who: uc.set_password_login(c, p, False),
+            lambda c, p=who: password_login.set_password_login(c, p, False),
         ]
         for attempt in attempts:
             with pytest.raises(Forbidden) as refused, world.db.transaction() as connection:
@@ -258,15 +258,15 @@ def test_the_super_admin_role_is_never_a_mapping_target(world: World, target: st
 
 def test_password_sign_in_stays_on_while_no_option_is_enabled(world: World) -> None:
     with pytest.raises(Conflict) as refused, world.db.transaction() as connection:
-        uc.set_password_login(connection, world.admin, False)
+        password_login.set_password_login(connection, world.admin, False)
     assert refused.value.status == 409 and "while no other login option is enabled" in refused.value.detail
     disabled = _create(world, enabled=False)
     with pytest.raises(Conflict), world.db.transaction() as connection:
-        uc.set_password_login(connection, world.admin, False)
+        password_login.set_password_login(connection, world.admin, False)
 
     enabled = _create(world, name="Entra ID")
     with pytest.raises(Conflict) as refused, world.db.transaction() as connection:  # nobody has used it yet
-        uc.set_password_login(connection, world.admin, False)
+        password_login.set_password_login(connection, world.admin, False)
     assert "nobody who may change login options has signed in through an enabled option (Entra ID)" in str(
         refused.value.detail
     )
@@ -274,12 +274,12 @@ def test_password_sign_in_stays_on_while_no_option_is_enabled(world: World) -> N
         signed_in_through(connection, enabled.id, world.viewer.user_id or "")
         signed_in_through(connection, enabled.id, world.org_admin.user_id or "")
     with pytest.raises(Conflict), world.db.transaction() as connection:
-        uc.set_password_login(connection, world.admin, False)
+        password_login.set_password_login(connection, world.admin, False)
     with world.db.transaction() as connection:
-        assert uc.way_back(connection, world.admin).admins == ()
+        assert password_login.way_back(connection, world.admin).admins == ()
         signed_in_through(connection, enabled.id, world.admin.user_id or "")
-        assert uc.way_back(connection, world.admin).admins == (("Entra ID", "admin"),)
-        uc.set_password_login(connection, world.admin, False)
+        assert password_login.way_back(connection, world.admin).admins == (("Entra ID", "admin"),)
+        password_login.set_password_login(connection, world.admin, False)
     with world.db.snapshot() as connection:
         assert uc.state(connection, world.admin, PUBLIC).password_enabled is False
     with pytest.raises(Conflict):
@@ -288,7 +288,7 @@ def test_password_sign_in_stays_on_while_no_option_is_enabled(world: World) -> N
         uc.delete(connection, world.admin, enabled.id)
     with world.db.transaction() as connection:
         uc.delete(connection, world.admin, disabled.id)  # a disabled option may go
-        uc.set_password_login(connection, world.admin, True)
+        password_login.set_password_login(connection, world.admin, True)
     with world.db.transaction() as connection:
         uc.delete(connection, world.admin, enabled.id)
         with pytest.raises(NotFound):
@@ -443,7 +443,7 @@ def test_the_sign_in_page_offers_the_enabled_options_by_name(world: World) -> No
     auth0 = _create(world, name="Auth0")
     with world.db.transaction() as connection:
         signed_in_through(connection, okta.id, world.admin.user_id or "")
-        uc.set_password_login(connection, world.admin, False)
+        password_login.set_password_login(connection, world.admin, False)
     with world.db.snapshot() as connection:
         expected = [(auth0.id, "Auth0", "oidc"), (okta.id, "Okta", "oidc")]
         assert uc.sign_in_choices(connection) == uc.SignInChoices(False, expected)

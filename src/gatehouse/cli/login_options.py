@@ -29,6 +29,7 @@ from gatehouse.cli.context import open_database, run_change, run_read
 from gatehouse.config import Settings, load_settings
 from gatehouse.errors import NotFound
 from gatehouse.iam import login_options as options
+from gatehouse.iam import password_login
 from gatehouse.iam import role_mapping_rules as rules_uc
 from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.login_options import LoginOptionsState, OptionView
@@ -42,7 +43,7 @@ login_options_app = typer.Typer(
     help="Login options: password sign-in, OpenID Connect, LDAP and SAML 2.0.", no_args_is_help=True
 )
 
-PASSWORD = options.PASSWORD
+PASSWORD = password_login.PASSWORD
 T = TypeVar("T")
 
 
@@ -103,7 +104,7 @@ def enable_password() -> None:
 
     def work(connection: Connection, principal: Principal) -> bool:
         was = option_store.password_login_enabled(connection)
-        options.set_password_login(connection, principal, True)
+        password_login.set_password_login(connection, principal, True)
         return was
 
     was = run_change(PASSWORD.event, PASSWORD.resource_type, PASSWORD.resource_id, work, summary={"enabled": True})
@@ -119,7 +120,7 @@ def disable_password() -> None:
     """Turn password sign-in off (only while an OpenID Connect option is enabled)."""
 
     def work(connection: Connection, principal: Principal) -> None:
-        options.set_password_login(connection, principal, False)
+        password_login.set_password_login(connection, principal, False)
 
     run_change(PASSWORD.event, PASSWORD.resource_type, PASSWORD.resource_id, work, summary={"enabled": False})
     typer.echo("Password sign-in disabled: users sign in with another login option.")

@@ -33,6 +33,7 @@ from gatehouse.iam import (
     gateway_access,
     gateway_labels,
     login_options,
+    password_login,
     policies,
     provisioning,
     timed_grants,
@@ -337,8 +338,8 @@ def _option(run: _Run, change: ObjectChange) -> Done:
 
 
 def _password(run: _Run, change: ObjectChange) -> Done:
-    login_options.set_password_login(run.connection, run.principal, bool(change.payload))
-    return login_options.PASSWORD.event, "login_option", "password"
+    password_login.set_password_login(run.connection, run.principal, bool(change.payload))
+    return password_login.PASSWORD.event, "login_option", "password"
 
 
 def _scim(run: _Run, change: ObjectChange) -> Done:

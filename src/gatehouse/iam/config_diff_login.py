@@ -17,10 +17,9 @@ from gatehouse.iam.config_export import Doc
 from gatehouse.iam.config_file import Path
 from gatehouse.iam.config_model import LdapOption, OidcOption, SamlOption, fold
 from gatehouse.iam.config_payloads import OptionPayload
-from gatehouse.iam.login_options import check_issuer
 from gatehouse.login import mapping
 from gatehouse.login.ldap import LdapSettings
-from gatehouse.login.options import KIND_OIDC, LoginOption, LoginOptionWrite, parse_scopes
+from gatehouse.login.options import KIND_OIDC, LoginOption, LoginOptionWrite, check_issuer, parse_scopes
 from gatehouse.login.saml import SamlSettings
 
 _OIDC_TEXT: Final = ("issuer", "client_id", "scopes", "username_claim", "email_claim", "name_claim", "subject_claim")

@@ -2,8 +2,8 @@
 permission-checked use cases over :mod:`gatehouse.store.login_options`. No I/O but the connection given.
 
 Reading is ``iam:GetLoginOption`` (views never carry a client secret: only where it comes from);
-creating, changing and deleting options and the built-in password option's switch are
-``iam:UpdateLoginOption``. Both are checked on the organization (:data:`~gatehouse.iam.catalog.ORGANIZATION`).
+creating, changing and deleting options are ``iam:UpdateLoginOption``, as is the built-in password option's
+switch (:mod:`gatehouse.iam.password_login`). Both are checked on the organization (:data:`~gatehouse.iam.catalog.ORGANIZATION`).
 What the sign-in page offers (:func:`sign_in_choices`) is public: it is read before anyone signs in.
 
 Rules beyond permissions:
@@ -17,7 +17,8 @@ Rules beyond permissions:
   service search binds anonymously). SAML: the SP's private key (PEM) signs the requests when "sign
   requests" is on; without an uploaded key and certificate, a pair is generated.
 - The issuer is an ``https`` URL without query or fragment (``http`` only on a loopback host, for local
-  tests); discovery reads ``{issuer}/.well-known/openid-configuration``.
+  tests: :func:`gatehouse.login.options.check_issuer`); discovery reads
+  ``{issuer}/.well-known/openid-configuration``.
 - Role-mapping rules are checked, and their targets resolved to ids, by
   :mod:`gatehouse.iam.role_mapping_rules`.
 - :func:`audit_summary` is what the audit log may keep of an input: never the secret.
@@ -30,12 +31,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final, Literal
-from urllib.parse import urlsplit
 
 from gatehouse.errors import Conflict, Findings, InvalidInput, NotFound
 from gatehouse.iam import scim_control
 from gatehouse.iam.audit import Change
-from gatehouse.iam.authorizer import Principal, allowed, load_principal, require
+from gatehouse.iam.authorizer import Principal, require
 from gatehouse.iam.catalog import ORGANIZATION
 from gatehouse.iam.role_mapping_rules import RuleLine, check_rules, describe_rules
 from gatehouse.login import options, saml_keys
@@ -57,7 +57,6 @@ from gatehouse.secrets_box import SecretBox
 from gatehouse.store import login_options as store
 from gatehouse.store import policies as policy_store
 from gatehouse.store import roles as role_store
-from gatehouse.store import sso_signins
 from gatehouse.store.database import Connection
 from gatehouse.store.policies import StoredPolicy
 from gatehouse.store.roles import StoredRole
@@ -67,11 +66,9 @@ UPDATE_ACTION: Final = "iam:UpdateLoginOption"
 CREATE: Final = Change("iam:CreateLoginOption", "login_option")
 UPDATE: Final = Change("iam:UpdateLoginOption", "login_option")
 DELETE: Final = Change("iam:DeleteLoginOption", "login_option")
-PASSWORD: Final = Change("iam:UpdatePasswordLogin", "login_option", "password")
 
 SecretSource = Literal["stored", "env", "none"]
 MAX_SECRET_LENGTH: Final = 16_000  # a PEM private key (SAML) is longer than a client secret
-_LOOPBACK: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 # ------------------------------------------------------------------------------------------ input and views
@@ -448,61 +445,6 @@ def delete(connection: Connection, principal: Principal, option_id: str) -> str:
     return name
 
 
-@dataclass(frozen=True, slots=True)
-class WayBack:
-    """Whether password sign-in may be turned off: the people who could still change login options then
-    (an enabled option has signed them in, and they hold ``iam:UpdateLoginOption``), or why not."""
-
-    password_enabled: bool
-    enabled_options: tuple[str, ...]
-    """The names of the enabled login options."""
-    admins: tuple[tuple[str, str], ...]
-    """(option name, username) of each way back in."""
-
-    @property
-    def refusal(self) -> str | None:
-        """Why password sign-in may not be turned off now, or ``None``."""
-        if not self.enabled_options:
-            return (
-                "Password sign-in cannot be turned off while no other login option is enabled: enable an OpenID "
-                "Connect, LDAP or SAML login option first (its provider check must pass), so that people can "
-                "still sign in."
-            )
-        if not self.admins:
-            shown = self.enabled_options[:5]
-            more = len(self.enabled_options) - len(shown)
-            names = ", ".join(shown) + (f" and {more} more" if more else "")
-            return (
-                f"Password sign-in cannot be turned off yet: nobody who may change login options has signed in "
-                f"through an enabled option ({names}). Sign in through one of them yourself first (or have another "
-                "administrator do so), so that someone can get back in and turn password sign-in on again."
-            )
-        return None
-
-
-def way_back(connection: Connection, principal: Principal) -> WayBack:
-    """Who could still get in and change login options with password sign-in off (``iam:UpdateLoginOption``)."""
-    require(principal, UPDATE_ACTION, ORGANIZATION)
-    enabled = tuple(option.name for option in store.enabled_options(connection))
-    admins = []
-    for found in sso_signins.through_enabled_options(connection):
-        if allowed(load_principal(connection, found.user_id), UPDATE_ACTION, ORGANIZATION):
-            admins.append((found.option_name, found.user_name))
-    return WayBack(store.password_login_enabled(connection), enabled, tuple(admins))
-
-
-def set_password_login(connection: Connection, principal: Principal, enabled: bool) -> None:
-    """Offer the built-in username/password option or not. Off is refused (:class:`Conflict`, saying why)
-    unless an enabled option has signed in someone who may change login options (:func:`way_back`), so that
-    turning it off can never lock every administrator out."""
-    require(principal, UPDATE_ACTION, ORGANIZATION)
-    if not enabled:
-        refusal = way_back(connection, principal).refusal
-        if refusal is not None:
-            raise Conflict(refusal)
-    store.set_password_login(connection, enabled)
-
-
 def _blank(text: str | None) -> str | None:
     return None if text is None or not text.strip() else text.strip()
 
@@ -585,7 +527,7 @@ def _write(connection: Connection, data: OptionInput, current: LoginOption | Non
         kind=data.kind,
         settings=data.settings,
         name=data.name,
-        issuer=found.check("issuer", lambda: check_issuer(data.issuer), data.issuer) if oidc else "",
+        issuer=found.check("issuer", lambda: options.check_issuer(data.issuer), data.issuer) if oidc else "",
         client_id=data.client_id,
         scopes=data.scopes if oidc else DEFAULT_SCOPES,
         enabled=data.enabled,
@@ -600,21 +542,3 @@ def _write(connection: Connection, data: OptionInput, current: LoginOption | Non
     found.check("", write.columns, None)
     found.done()
     return replace(write, role_rules=check_rules(connection, data.rules))
-
-
-def check_issuer(issuer: str) -> str:
-    """The issuer identifier (OIDC Discovery §2): https, a host, no query or fragment; http on loopback only."""
-    text = issuer.strip()
-    try:
-        parts = urlsplit(text)
-        host = (parts.hostname or "").lower()
-    except ValueError:
-        parts, host = None, ""
-    if parts is None or parts.scheme not in ("https", "http") or not host or parts.query or parts.fragment:
-        raise InvalidInput(
-            "The issuer must be an https URL without query or fragment, e.g. https://example.okta.com or "
-            "https://login.microsoftonline.com/<tenant id>/v2.0."
-        )
-    if parts.scheme == "http" and host not in _LOOPBACK:
-        raise InvalidInput("The issuer must use https (http is accepted only for localhost, for tests).")
-    return text

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal, get_args
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -37,6 +38,8 @@ MAX_SCOPES: Final = 50
 _SCOPE_TOKEN: Final = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]{1,200}")  # RFC 6749 §3.3 scope-token
 _ENV_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
 _CLAIMS: Final = ("username_claim", "email_claim", "name_claim", "subject_claim")
+LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1"})
+"""Where an OpenID provider may be served over plain http (tests on this machine)."""
 _LIMITS: Final = {"name": 100, "issuer": 500, "client_id": 255, **dict.fromkeys(_CLAIMS, 100)}
 
 
@@ -52,6 +55,24 @@ def parse_scopes(text: str) -> str:
     if "openid" not in tokens:
         raise InvalidInput("The scopes must include 'openid' (OpenID Connect requires it).")
     return " ".join(tokens)
+
+
+def check_issuer(issuer: str) -> str:
+    """The issuer identifier (OIDC Discovery §2): https, a host, no query or fragment; http on loopback only."""
+    text = issuer.strip()
+    try:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        parts, host = None, ""
+    if parts is None or parts.scheme not in ("https", "http") or not host or parts.query or parts.fragment:
+        raise InvalidInput(
+            "The issuer must be an https URL without query or fragment, e.g. https://example.okta.com or "
+            "https://login.microsoftonline.com/<tenant id>/v2.0."
+        )
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+        raise InvalidInput("The issuer must use https (http is accepted only for localhost, for tests).")
+    return text
 
 
 def check_env_name(name: str) -> str:

@@ -36,6 +36,7 @@ from gatehouse.api.schemas_sso import (
     rule_json,
 )
 from gatehouse.iam import login_options as options
+from gatehouse.iam import password_login
 from gatehouse.iam import role_mapping_rules as rules_uc
 from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.login_options import OptionInput, OptionView
@@ -143,8 +144,8 @@ async def create_login_option(body: LoginOptionFields, caller: CallerDep, api: A
 async def set_password_option(body: PasswordLogin, caller: CallerDep, api: ApiDep) -> PasswordLoginOut:
     await api.change(
         caller,
-        options.PASSWORD.about(enabled=body.enabled),
-        lambda c: options.set_password_login(c, caller.principal, body.enabled),
+        password_login.PASSWORD.about(enabled=body.enabled),
+        lambda c: password_login.set_password_login(c, caller.principal, body.enabled),
     )
     return PasswordLoginOut(enabled=body.enabled)
 

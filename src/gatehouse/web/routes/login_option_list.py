@@ -4,7 +4,7 @@ and the built-in password option's switch. An option's own page, the new option'
 
 Turning password sign-in off asks on its own page first, and is refused there (with the reason) unless an
 enabled login option has already signed in someone who may change login options
-(:func:`gatehouse.iam.login_options.way_back`): one click can never lock every administrator out.
+(:func:`gatehouse.iam.password_login.way_back`): one click can never lock every administrator out.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from gatehouse.errors import Conflict, GatehouseError
 from gatehouse.iam import login_options as uc
+from gatehouse.iam import password_login
 from gatehouse.store.database import Connection
 from gatehouse.web.actions import Confirmation, Settled, act, confirm_then_act, form_text, refused
 from gatehouse.web.dashboard import dashboard_of, page, principal_of
@@ -44,14 +45,14 @@ async def password(request: Request) -> Response:
         return dashboard_of(request).redirect(BASE)
     if form_text(request, "enabled", 10) != "on":
         try:
-            await dashboard_of(request).db.read(lambda c: uc.way_back(c, principal))
+            await dashboard_of(request).db.read(lambda c: password_login.way_back(c, principal))
         except GatehouseError as exc:
             return refused(request, exc, BASE, BACK_LABEL)
         return dashboard_of(request).redirect(PASSWORD_OFF)
     return await act(
         request,
-        uc.PASSWORD.about(None, enabled=True),
-        lambda c: uc.set_password_login(c, principal, True),
+        password_login.PASSWORD.about(None, enabled=True),
+        lambda c: password_login.set_password_login(c, principal, True),
         BASE,
         "Users may sign in with their username and password.",
     )
@@ -59,7 +60,7 @@ async def password(request: Request) -> Response:
 
 def _off_question(connection: Connection, request: Request) -> Confirmation | Settled | GatehouseError:
     try:
-        found = uc.way_back(connection, principal_of(request))
+        found = password_login.way_back(connection, principal_of(request))
     except GatehouseError as exc:
         return exc
     if not found.password_enabled:
@@ -85,8 +86,8 @@ async def password_off(request: Request) -> Response:
         request,
         back=BASE,
         ask=lambda c: _off_question(c, request),
-        what=uc.PASSWORD.about(None, enabled=False),
-        work=lambda c: uc.set_password_login(c, principal, False),
+        what=password_login.PASSWORD.about(None, enabled=False),
+        work=lambda c: password_login.set_password_login(c, principal, False),
         done=lambda _: (BASE, "Password sign-in is off: users sign in through their login options."),
         back_label=BACK_LABEL,
     )
