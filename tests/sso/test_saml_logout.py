@@ -29,16 +29,10 @@ from gatehouse.store.tables import sessions
 from support import saml_forge as forge
 from support.oidc_provider import count, path_of
 from support.scim import PUBLIC_URL
-from support.simplesaml import Idp, IdpBrowser, key_and_certificate, running_idp
+from support.simplesaml import Idp, IdpBrowser, key_and_certificate
 from support.web import csrf_of
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Idp]:
-    with running_idp(tmp_path_factory.mktemp("simplesaml-slo")) as found:
-        yield found
 
 
 @dataclass

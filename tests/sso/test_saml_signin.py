@@ -30,15 +30,9 @@ from gatehouse.store.tables import saml_assertions, sessions
 from support import saml_forge as forge
 from support.oidc_provider import count, path_of
 from support.scim import PUBLIC_URL, USER
-from support.simplesaml import Idp, key_and_certificate, running_idp
+from support.simplesaml import Idp, key_and_certificate
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Idp]:
-    with running_idp(tmp_path_factory.mktemp("simplesaml")) as found:
-        yield found
 
 
 @dataclass
