@@ -3,7 +3,8 @@ permission-checked use cases over :mod:`gatehouse.store.login_options`. No I/O b
 
 Reading is ``iam:GetLoginOption`` (views never carry a client secret: only where it comes from);
 creating, changing and deleting options are ``iam:UpdateLoginOption``, as is the built-in password option's
-switch (:mod:`gatehouse.iam.password_login`). Both are checked on the organization (:data:`~gatehouse.iam.catalog.ORGANIZATION`).
+switch (:mod:`gatehouse.iam.password_login`). Both are checked on the organization
+(:data:`~gatehouse.iam.catalog.ORGANIZATION`).
 What the sign-in page offers (:func:`sign_in_choices`) is public: it is read before anyone signs in.
 
 Rules beyond permissions:

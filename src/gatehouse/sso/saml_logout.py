@@ -86,6 +86,13 @@ class SamlLogout:
         option = await self.db.read(lambda c: login_options.get(c, option_id))
         return option if option is not None and option.kind == KIND_SAML and option.saml().single_logout else None
 
+    async def _required(self, option_id: str) -> LoginOption:
+        """The option whose SLO service a message reached; refused when it does not use Single Logout."""
+        option = await self._option(option_id)
+        if option is None:
+            raise SamlRefused("slo_off", "This login option does not use Single Logout.")
+        return option
+
     # -- SP-initiated ----------------------------------------------------------------------------------
 
     async def sign_out_url(self, session: SessionUser, *, ip: str | None, agent: str | None) -> str | None:
@@ -146,9 +153,7 @@ class SamlLogout:
         taken = await self.db.write(lambda c: sso_states.take(c, relay, now)) if 0 < len(relay) <= 512 else None
         if taken is None or taken.option_id != call.option_id or taken.code_verifier != LOGOUT_MARK:
             raise SamlRefused("state_invalid", "This sign-out answers no sign-out started here, or came too late.")
-        option = await self._option(call.option_id)
-        if option is None:
-            raise SamlRefused("slo_off", "This login option does not use Single Logout.")
+        option = await self._required(call.option_id)
         _, message = await self._checked(option, query, params["SAMLResponse"], "LogoutResponse")
         if message.in_response_to != taken.nonce:
             raise SamlRefused("in_response_to_mismatch", "This LogoutResponse answers another sign-out request.")
@@ -162,9 +167,7 @@ class SamlLogout:
         return LogoutDone(taken.next_path, to_idp=False)
 
     async def _request(self, call: _Call, query: str, params: Mapping[str, str]) -> LogoutDone:
-        option = await self._option(call.option_id)
-        if option is None:
-            raise SamlRefused("slo_off", "This login option does not use Single Logout.")
+        option = await self._required(call.option_id)
         sp, message = await self._checked(option, query, params.get("SAMLRequest", ""), "LogoutRequest")
         call.subject = message.name_id
         if not message.name_id:
