@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from gatehouse.api.schemas_authz import CheckResponse
 from gatehouse.app import create_app
 from gatehouse.config import Settings
 from gatehouse.iam.gateway_examples import DEV_GROUPS_FULL_CONTROL, GATEWAY_READ_ONLY
 from gatehouse.iam.gateway_preset import RULES
 from gatehouse.store.database import Database
-from support.api import VIEWER, World, add_user, assert_error, audit, key, token_for
+from support.api import VIEWER, World, add_user, assert_error, audit, key, sign_in_api, token_for
 from support.gateway import GG, grant, label
 
 A = "/api/v1/authz"
@@ -118,6 +119,44 @@ def test_check_needs_check_access(client: TestClient, viewer: dict[str, str], wo
     body = {"subject": {"username": "vera"}, "checks": [CHECK_DEV]}
     assert "iam:CheckAccess" in assert_error(client.post(f"{A}/check", headers=viewer, json=body), 403)["detail"]
     assert_error(client.post(f"{A}/check", json=body), 401)
+
+
+def test_check_refuses_what_is_not_a_request_it_can_read(client: TestClient, admin: dict[str, str]) -> None:
+    """The decision API's own route (ahead of FastAPI) answers as the rest of the API: 422 for a body that is
+    not JSON or not an object, 413 over the body limit, in the API's envelope."""
+    not_json = assert_error(client.post(f"{A}/check", headers=admin, content=b"{nope"), 422, "validation_failed")
+    assert not_json["fields"][0]["loc"][0] == "body" and not_json["fields"][0]["type"] == "json_invalid"
+    listed = assert_error(client.post(f"{A}/check", headers=admin, json=[CHECK_DEV]), 422)
+    assert listed["fields"][0]["loc"] == ["body"]
+    nested = assert_error(
+        client.post(f"{A}/check", headers=admin, json={"subject": {"username": 5}, "checks": []}), 422
+    )
+    assert {tuple(field["loc"]) for field in nested["fields"]} >= {("body", "subject", "username"), ("body", "checks")}
+    big = {"subject": {"username": "vera"}, "checks": [CHECK_DEV], "pad": "x" * (1024 * 1024)}
+    assert_error(client.post(f"{A}/check", headers=admin, json=big), 413, "payload_too_large")
+
+
+def test_check_by_session_needs_the_csrf_token(client: TestClient, editor: str) -> None:
+    """A signed-in admin may ask from the browser (the Swagger UI), with the session's CSRF token."""
+    csrf = sign_in_api(client).json()["csrf_token"]
+    body = {"subject": {"username": "devon"}, "checks": [CHECK_DEV]}
+    assert_error(client.post(f"{A}/check", json=body), 403, "forbidden")
+    answer = client.post(f"{A}/check", json=body, headers={"X-CSRF-Token": csrf})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["results"][0]["allowed"] is True
+
+
+def test_check_answers_as_the_openapi_document_says(client: TestClient, admin: dict[str, str], editor: str) -> None:
+    """The route is documented from the same models it validates with; its answer fits the response model."""
+    operation = client.get("/openapi.json").json()["paths"]["/v1/authz/check"]["post"]
+    assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/CheckRequest")
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "413", "422"}
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert {"CheckRequest", "CheckResponse", "CheckIn", "SubjectIn", "CheckResult"} <= set(schemas)
+    body = {"subject": {"user_id": editor}, "checks": [CHECK_DEV, CHECK_PROD]}
+    answer = client.post(f"{A}/check", headers=admin, json=body)
+    assert CheckResponse.model_validate_json(answer.content).results[1].outcome == "not_allowed"
+    assert answer.headers["content-type"] == "application/json"
 
 
 def test_a_deactivated_subject_is_denied_at_once_in_every_app(

@@ -125,6 +125,34 @@ def test_a_token_is_kept_until_it_is_revoked_or_expires(db: Database, other: Dat
         cache.view(connection).token(token)
 
 
+def test_a_tokens_principal_is_kept_no_longer_than_its_users_grants(db: Database, other: Database) -> None:
+    """The principal named after its token is kept as one entry; it ends with the user's time-bound grant, as
+    the user's own entry does."""
+    clock = Clock()
+    cache = PrincipalCache(clock=clock)
+    token, until = generate_token(API_TOKEN_PREFIX), utcnow() + timedelta(seconds=30)
+    with db.transaction() as connection:
+        ann = add_user(connection, "ann")
+        role = roles.insert(connection, str(uuid.uuid4()), RoleWrite("Oncall"), utcnow()).id
+        roles.assign(connection, ann, role, roles.MANUAL, None, utcnow())
+        connection.execute(roles.user_roles.update().where(roles.user_roles.c.user_id == ann).values(expires_at=until))
+        api_tokens.create(
+            connection, ann, "ci", hash_token(token), token_hint(token), utcnow(), until + timedelta(days=1)
+        )
+    with db.snapshot() as connection:
+        view = cache.view(connection)
+        first = view.token_principal(view.token(token))
+        assert view.token_principal(view.token(token)) is first and first.actor == "ann (token ci)"
+        clock.now = until.timestamp() + 1  # the grant has ended: neither entry serves (both are read again)
+        view = cache.view(connection)
+        after = view.token_principal(view.token(token))
+        assert after is not first and after.token_name == "ci"
+    with other.transaction() as connection:
+        users.set_active(connection, ann, False, utcnow())
+    with db.snapshot() as connection, pytest.raises(TokenUnauthorized):  # the user is deactivated: so is the token
+        cache.view(connection).token(token)
+
+
 def test_labels_and_their_absence_are_kept_until_labels_change(db: Database, other: Database) -> None:
     cache = PrincipalCache()
     with db.snapshot() as connection:

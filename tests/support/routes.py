@@ -26,8 +26,10 @@ def registered_routes(app: Any) -> Iterator[tuple[str, str, str]]:
                 else:
                     yield surface, "GET", path  # static files
             elif isinstance(route, APIRoute | Route):
+                path = prefix + route.path
+                kind = "api" if path.startswith("/api/") else surface  # the decision API's route, ahead of /api
                 for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
-                    yield surface, method, prefix + route.path
+                    yield kind, method, path
             elif hasattr(route, "effective_route_contexts"):  # FastAPI's included routers
                 for context in route.effective_route_contexts():
                     for method in sorted(set(context.methods or {"GET"}) - {"HEAD"}):

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gatehouse.api import forward_auth
+from gatehouse.api import decision_route, forward_auth
 from gatehouse.api.context import Api
 from gatehouse.api.errors import HANDLERS, Guard
 from gatehouse.api.routes import (
@@ -111,7 +111,6 @@ def build_api(settings: Settings, db: Database) -> FastAPI:
     )
     api.add_middleware(Guard, max_body_bytes=MAX_BODY_BYTES)
     api.state.api = Api(settings, db)
-    # The decision API first: a proxy's or gateway's hot path, matched before every other route is tried.
     for module in (authz, auth, users, roles, policies, scim, login_options, tokens, audit, config):
         api.include_router(module.router)
     for module in (access, access_review, audit_sinks):  # governance: requests, reviews, streaming
@@ -131,8 +130,16 @@ def openapi_document(api: FastAPI) -> dict[str, Any]:
             tags=api.openapi_tags,
             servers=api.servers,
         )
+        _decision_api_documented(api.openapi_schema)
         _body_limit_documented(api.openapi_schema)
     return api.openapi_schema
+
+
+def _decision_api_documented(document: dict[str, Any]) -> None:
+    """The decision API, served ahead of FastAPI (:mod:`gatehouse.api.decision_route`), in the same document."""
+    operation, schemas = decision_route.openapi_operation("#/components/schemas/{model}")
+    document.setdefault("components", {}).setdefault("schemas", {}).update(schemas)
+    document.setdefault("paths", {})["/v1/authz/check"] = {"post": operation}
 
 
 def _body_limit_documented(document: dict[str, Any]) -> None:
@@ -214,4 +221,10 @@ def openapi_routes(api: FastAPI) -> list[BaseRoute]:
 def api_routes(settings: Settings, db: Database) -> list[BaseRoute]:
     """Everything the app factory mounts for the admin API, and the forward-auth endpoint (``/authz/forward``)."""
     api = build_api(settings, db)
-    return [Mount(PREFIX, app=api), *openapi_routes(api), *forward_auth.routes(api.state.api)]
+    services = api.state.api
+    return [
+        *decision_route.routes(services, MAX_BODY_BYTES),  # a gateway's hot path: matched before the mount
+        Mount(PREFIX, app=api),
+        *openapi_routes(api),
+        *forward_auth.routes(services),
+    ]

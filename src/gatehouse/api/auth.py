@@ -86,6 +86,18 @@ def _uses_token(request: Request) -> bool:
     return bool(request.headers.get("x-api-key", "").strip() or request.headers.get("authorization"))
 
 
+def last_use_task(api: Api, request: Request, token: TokenCaller) -> Callable[[], Awaitable[None]] | None:
+    """What writes the token's last use after the response, when one is due (at most once a minute)."""
+    if not api.last_use.due(token.token_id, token.last_used_at):
+        return None
+    ip, agent = api.client_ip(request), request.headers.get("user-agent")
+
+    async def record() -> None:
+        await api.db.write(lambda c: api_tokens.record_use(c, token, ip, agent))
+
+    return record
+
+
 async def _by_token(api: Api, request: Request, background: BackgroundTasks) -> Caller:
     presented = api_tokens.presented_token(request.headers.get("x-api-key"), request.headers.get("authorization"))
 
@@ -97,18 +109,16 @@ async def _by_token(api: Api, request: Request, background: BackgroundTasks) -> 
     token, principal = await api.db.read(read)
     if not principal.active:  # deactivated between the two statements
         raise TokenUnauthorized("The API token's user is deactivated.")
-    if api.last_use.due(token.token_id, token.last_used_at):
-        ip, agent = api.client_ip(request), request.headers.get("user-agent")
-
-        async def record() -> None:
-            await api.db.write(lambda c: api_tokens.record_use(c, token, ip, agent))
-
+    record = last_use_task(api, request, token)
+    if record is not None:
         background.add_task(record)
     origin = api.origin(request, principal.actor, principal.user_id)
     return Caller(principal, origin, token=token)
 
 
-async def _by_session(api: Api, request: Request, raw: str, *, allow_password_change: bool) -> Caller:
+async def by_session(api: Api, request: Request, raw: str, *, allow_password_change: bool) -> Caller:
+    """The caller signed in with the session cookie ``raw``: 401 when it has ended, 403 without the CSRF
+    token on a state-changing request (or before a required password change, unless allowed)."""
     now = utcnow()
     user: SessionUser | None = await api.db.read(lambda c: sessions.lookup(c, raw, now, api.idle))
     if user is None:
@@ -143,7 +153,7 @@ def _caller(*, allow_password_change: bool) -> Callable[..., Awaitable[Caller]]:
             return await _by_token(api, request, background)
         raw = request.cookies.get(SESSION_COOKIE)
         if raw:
-            return await _by_session(api, request, raw, allow_password_change=allow_password_change)
+            return await by_session(api, request, raw, allow_password_change=allow_password_change)
         raise TokenUnauthorized()
 
     return caller

@@ -14,7 +14,7 @@ and crashes all answer ``{"error": {"status": ..., "code": ..., "detail": ...}}`
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any, Final
 
@@ -113,14 +113,14 @@ def error_response(
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=extra)
 
 
-def _refused(request: Request, status: int, detail: str) -> None:
+def refused(request: Request, status: int, detail: str) -> None:
     """The server log's line for a refused request: why (the body says it too; never a traceback)."""
     log.info("Refused %s %s: %d %s", request.method, request.url.path[:300], status, detail)
 
 
-async def on_domain_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, GatehouseError)
-    _refused(request, exc.status, exc.detail)
+def domain_error_response(request: Request, exc: GatehouseError) -> Response:
+    """A domain error's envelope (with ``fields`` for :class:`~gatehouse.errors.FieldProblems`), logged."""
+    refused(request, exc.status, exc.detail)
     fields = [
         FieldError(loc=["body", *name.split(".")] if name else ["body"], message=sentence, type="invalid_value")
         for name, sentence in (exc.fields.items() if isinstance(exc, FieldProblems) else ())
@@ -128,31 +128,41 @@ async def on_domain_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status, exc.detail, fields)
 
 
+async def on_domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatehouseError)
+    return domain_error_response(request, exc)
+
+
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 400:  # FastAPI could not read the body (e.g. not UTF-8): a body that fits no schema
         field = FieldError(loc=["body"], message=str(exc.detail), type="body_unreadable")
-        _refused(request, 422, f"The request body could not be read as JSON ({exc.detail}).")
+        refused(request, 422, f"The request body could not be read as JSON ({exc.detail}).")
         return error_response(422, "The request body could not be read as JSON.", [field])
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and detail == "Not Found":
         detail = "There is no API endpoint at this address."
-    _refused(request, exc.status_code, detail)
+    refused(request, exc.status_code, detail)
     return error_response(exc.status_code, detail, headers=dict(exc.headers or {}))
 
 
-def _field_error(raw: dict[str, Any]) -> FieldError:
+def _field_error(raw: Mapping[str, Any]) -> FieldError:
     loc = [part if isinstance(part, int) else str(part) for part in raw.get("loc", ())]
     return FieldError(loc=loc, message=str(raw.get("msg", "invalid")), type=str(raw.get("type", "invalid")))
 
 
-async def on_validation_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
-    fields = [_field_error(dict(raw)) for raw in exc.errors()]
+def validation_error_response(request: Request, errors: Iterable[Mapping[str, Any]]) -> Response:
+    """422 with one ``fields`` entry per problem (pydantic's errors, ``loc`` from ``body``, ``query``…), logged."""
+    fields = [_field_error(raw) for raw in errors]
     where = ", ".join(".".join(str(p) for p in f.loc) for f in fields[:5])
     detail = f"The request does not match the schema: {where or 'see fields'}."
-    _refused(request, 422, detail)
+    refused(request, 422, detail)
     return error_response(422, detail, fields)
+
+
+async def on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return validation_error_response(request, exc.errors())
 
 
 HANDLERS: Final = {

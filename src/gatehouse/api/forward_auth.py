@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from gatehouse.api.auth import last_use_task
 from gatehouse.api.context import Api
 from gatehouse.api.errors import error_response
 from gatehouse.errors import GatehouseError
@@ -160,15 +161,8 @@ class ForwardAuth:
                 await self.api.db.write(lambda c: sessions.touch(c, session.session_hash, now))
 
     def _last_use(self, request: Request, seen: _Seen) -> BackgroundTask | None:
-        token = seen.token
-        if token is None or not self.api.last_use.due(token.token_id, token.last_used_at):
-            return None
-        ip, agent = self.api.client_ip(request), request.headers.get("user-agent")
-
-        async def record() -> None:
-            await self.api.db.write(lambda c: api_tokens.record_use(c, token, ip, agent))
-
-        return BackgroundTask(record)
+        record = None if seen.token is None else last_use_task(self.api, request, seen.token)
+        return None if record is None else BackgroundTask(record)
 
     async def _denied(
         self,

@@ -138,15 +138,16 @@ def check_access(
     user_id: str | None,
     user_name: str | None,
     raw_checks: Sequence[Mapping[str, Any]],
-    cache: PrincipalCache | None = None,
+    cache: PrincipalCache | CacheView | None = None,
 ) -> Answer:
     """Decide the checks (:func:`parse_checks`) for the subject (see the module); needs ``iam:CheckAccess`` on
-    the organization, checked first. ``cache``: the process's kept principals and labels (none: read all)."""
+    the organization, checked first. ``cache``: the process's kept principals and labels (none: read all), or
+    this request's view of them when the caller was read through it (one epoch for both)."""
     require(caller, ACTION, ORGANIZATION)
     if bool(user_id) == bool(user_name):
         raise InvalidInput("subject: name the user by user_id or by username (one of them).")
     checks = parse_checks(raw_checks)
-    view = (cache or PrincipalCache(max_entries=0)).view(connection)
+    view = cache if isinstance(cache, CacheView) else (cache or PrincipalCache(max_entries=0)).view(connection)
     subject, principal = find_subject(view, user_id, user_name)
     resources, given = [check.resource for check in checks], [check.labels for check in checks]
     labels: list[Labels] = list(resolve(connection, resources, given, view.labels_of))

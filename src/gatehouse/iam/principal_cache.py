@@ -80,6 +80,7 @@ class PrincipalCache:
         self.principals: _Table[str, Principal] = _Table(max_entries)
         self.user_ids: _Table[str, str] = _Table(max_entries)
         self.tokens: _Table[str, TokenCaller] = _Table(max_entries)
+        self.token_principals: _Table[str, Principal] = _Table(max_entries)
         self.labels: _Table[str, dict[str, str] | None] = _Table(max_entries)
         self.tables: _Table[str, object] = _Table(16)
 
@@ -140,9 +141,19 @@ class CacheView:
         return caller
 
     def token_principal(self, caller: TokenCaller) -> Principal:
-        """The principal a token acts as (denied everything when its user is gone), naming the token."""
-        principal = self.principal(caller.user_id) or Principal.nobody(caller.user_id)
-        return replace(principal, token_name=caller.token_name)
+        """The principal a token acts as (denied everything when its user is gone), naming the token; kept
+        as long as both the token's entry and its user's may serve."""
+        table = self.cache.token_principals
+        entry = table.get(caller.token_id, self.epoch, self.now)
+        if entry is not None:
+            return entry.value
+        principal = self.principal(caller.user_id)
+        named = replace(principal or Principal.nobody(caller.user_id), token_name=caller.token_name)
+        kept = self.cache.principals.get(caller.user_id, self.epoch, self.now)
+        if principal is not None and kept is not None:
+            expires = None if caller.expires_at is None else caller.expires_at.timestamp()
+            table.put(caller.token_id, _Entry(self.epoch, named, min(kept.until, self._until(expires))))
+        return named
 
     def whole(self, name: str, load: Callable[[Connection], V]) -> V:
         """What ``load`` reads of a whole small table (the forward-auth rule table), kept under ``name``."""

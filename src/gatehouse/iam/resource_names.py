@@ -20,6 +20,8 @@ condition key: a published service carries its own as ``service_label`` and its 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -68,6 +70,10 @@ class ResourceName:
         return self.kind in LABELLED and self.id not in (None, ANY_ID) and self.group != ANY_ID
 
 
+PARSED_KEPT: Final = 4096
+"""Resource names (and their label sources) kept parsed, per process."""
+
+
 class ResourceNameError(InvalidInput):
     """A resource name that names nothing Gatehouse knows; the message says what names look like."""
 
@@ -83,9 +89,15 @@ def _id(text: str, name: str) -> str:
 
 def parse_resource(text: str) -> ResourceName:
     """Check ``text`` and take it apart (API7's ``arn:api7:iam:`` spelling becomes Gatehouse's), or raise
-    :class:`ResourceNameError`."""
+    :class:`ResourceNameError`. Pure, so the last :data:`PARSED_KEPT` names parsed are kept (a decision asks the
+    same few again and again; a refused one is not kept)."""
     if not isinstance(text, str) or not text:
         raise ResourceNameError(f"A resource name is required; names look like {EXAMPLES}.")
+    return _parsed(text)
+
+
+@functools.lru_cache(maxsize=PARSED_KEPT)
+def _parsed(text: str) -> ResourceName:
     if len(text) > MAX_NAME_LENGTH:
         raise ResourceNameError(f"A resource name is at most {MAX_NAME_LENGTH} characters.")
     name = canonical_resource(text)
@@ -115,7 +127,8 @@ def parse_resource(text: str) -> ResourceName:
     raise ResourceNameError(f"{text!r} is not a resource name: names look like {EXAMPLES}.")
 
 
-def label_sources(resource: ResourceName) -> dict[str, str]:
+@functools.lru_cache(maxsize=PARSED_KEPT)
+def label_sources(resource: ResourceName) -> Mapping[str, str]:
     """The stored labels a check on ``resource`` reads: condition key → the name they are kept under.
 
     A group gives its ``gateway_group_label`` to itself and to what lives in it; a published service or a

@@ -1,7 +1,8 @@
-"""Gateway authorization (``/api/v1/authz``): the decision API, the forward-auth rule table and its preset, and
-the labels Gatehouse keeps for gateway resources.
+"""Gateway authorization (``/api/v1/authz``): the forward-auth rule table and its preset, and the labels
+Gatehouse keeps for gateway resources. The decision API (``POST /api/v1/authz/check``) is on the same path but
+served ahead of FastAPI: :mod:`gatehouse.api.decision_route`.
 
-Thin routes over :mod:`gatehouse.iam.decisions` (``iam:CheckAccess``), :mod:`gatehouse.iam.gateway_access`
+Thin routes over :mod:`gatehouse.iam.gateway_access`
 (``iam:GetAuthzRule`` / ``iam:UpdateAuthzRule``) and :mod:`gatehouse.iam.gateway_labels` (the resource's own
 Get / Update action, e.g. ``gateway:UpdateGatewayGroup``). Every change runs through the audit log. The
 forward-auth endpoint itself, ``GET /authz/forward``, is outside ``/api``: :mod:`gatehouse.api.forward_auth`.
@@ -17,8 +18,6 @@ from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import ApiDep
 from gatehouse.api.errors import responses
 from gatehouse.api.schemas_authz import (
-    CheckRequest,
-    CheckResponse,
     LabelsIn,
     LabelsList,
     LabelsOut,
@@ -29,7 +28,7 @@ from gatehouse.api.schemas_authz import (
     RuleTableOut,
 )
 from gatehouse.errors import GatehouseError
-from gatehouse.iam import decisions, gateway_access, gateway_labels
+from gatehouse.iam import gateway_access, gateway_labels
 from gatehouse.iam.audit import Change
 from gatehouse.iam.gateway_access import PRESET, rule_input, rule_summary
 from gatehouse.iam.gateway_rules import Rule
@@ -38,26 +37,6 @@ from gatehouse.iam.resource_names import LABELLED, parse_resource
 router = APIRouter(prefix="/v1/authz", tags=["Gateway authorization"])
 RuleId = Annotated[str, Path(min_length=1, max_length=64, description="The rule's id.")]
 KIND: Final = "authz_rule"
-
-
-@router.post(
-    "/check",
-    response_model=CheckResponse,
-    summary="Decide checks for a user",
-    description="May the subject (`user_id` or `username`) do each `action` on each `resource` now? One result per "
-    "check, in order, with the reason: the deciding statement, or `no statement allows …`. The same answers as the "
-    "policy simulator. Labels: those given per check by condition key; for the others, the labels kept for the "
-    "resource (`PUT /api/v1/authz/resources`). A deactivated, deleted or unknown subject is denied every check. "
-    "Needs `iam:CheckAccess` on the organization. An unknown action or a malformed resource is 400.",
-    responses=responses(400, 401, 403, 422),
-)
-async def check(body: CheckRequest, caller: CallerDep, api: ApiDep) -> CheckResponse:
-    checks = [item.model_dump() for item in body.checks]
-    subject = body.subject
-    answer = await api.db.read(
-        lambda c: decisions.check_access(c, caller.principal, subject.user_id, subject.username, checks, api.principals)
-    )
-    return CheckResponse.of(answer)
 
 
 # ------------------------------------------------------------------------------------------ rules
