@@ -4,6 +4,7 @@ the log says why, and no exception of the app reaches uvicorn."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import socket
@@ -16,7 +17,15 @@ from typing import Any
 import orjson
 import pytest
 
-from gatehouse.server import MAX_HEADER_BYTES, MAX_HEADERS, MAX_TARGET_BYTES, Shield, error_response
+from gatehouse.server import (
+    MAX_HEADER_BYTES,
+    MAX_HEADERS,
+    MAX_TARGET_BYTES,
+    GatehouseHttpProtocol,
+    Shield,
+    _Lingering,
+    error_response,
+)
 from support.coroutines import run_apart
 from support.scim_fuzz import Answer, exchange, exchange_on
 from support.servers import cli, cli_env, running_server
@@ -24,6 +33,7 @@ from support.servers import cli, cli_env, running_server
 pytestmark = pytest.mark.slow
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 
 class Server:
@@ -239,3 +249,59 @@ def test_the_serving_process_settles_its_garbage_collector(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     before, after = json.loads(done.stdout.strip().splitlines()[-1])
     assert before == 0 and after > 10_000
+
+
+class _Recording:
+    """A transport that records each write (what would be one ``send``)."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def test_a_response_head_goes_out_with_its_body_in_one_write() -> None:
+    """The head uvicorn writes when a response starts waits for the body; a head whose body does not follow at
+    once (a HEAD, a stream, a 100 Continue) goes out on the event loop's next turn, before anything after it."""
+    loop = asyncio.new_event_loop()
+    try:
+        transport = _Recording()
+        protocol = object.__new__(GatehouseHttpProtocol)  # only what the coalescing uses
+        protocol.loop, protocol.transport, protocol.held = loop, transport, None  # type: ignore[assignment]
+        cycle_transport = _Lingering(protocol, transport)  # type: ignore[arg-type]
+        cycle_transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+        assert transport.writes == []
+        cycle_transport.write(b"ok")
+        assert transport.writes == [b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"]
+        loop.run_until_complete(asyncio.sleep(0))  # the next turn finds nothing held
+        assert len(transport.writes) == 1
+        cycle_transport.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+        loop.run_until_complete(asyncio.sleep(0))
+        assert transport.writes[1:] == [b"HTTP/1.1 204 No Content\r\n\r\n"]
+        cycle_transport.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        protocol.flush_held()  # what the protocol does before it writes or closes itself
+        cycle_transport.write(b"2\r\nok\r\n")
+        assert transport.writes[2:] == [b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n", b"2\r\nok\r\n"]
+    finally:
+        loop.close()
+
+
+def test_a_head_without_a_body_still_arrives(server: Server) -> None:
+    """A HEAD answer and a 100 Continue have no body to ride with: each arrives on its own."""
+    head = server.send(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n", head=True)
+    assert head.failure is None and head.status == 200 and head.headers["content-length"] == "15"
+    with socket.create_connection((server.host, server.port), timeout=20) as sock:
+        body = b'{"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "count": 1}'
+        sock.sendall(
+            server.request(
+                b"POST /scim/v2/Users/.search HTTP/1.1",
+                b"Content-Type: application/scim+json\r\nExpect: 100-continue\r\nContent-Length: %d\r\n" % len(body),
+            )
+        )
+        assert sock.recv(64).startswith(b"HTTP/1.1 100 Continue\r\n")  # asked before the body is sent
+        answer = exchange_on(sock, body)
+    assert answer.status == 200 and orjson.loads(answer.body)["schemas"] == [LIST_RESPONSE]

@@ -13,7 +13,6 @@ error pages, the admin API, SCIM, forward-auth): one ASGI middleware around the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,10 +20,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 CSP: Final = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
 HSTS: Final = "max-age=31536000"
 _CREDENTIAL_HEADERS: Final = (b"authorization", b"x-api-key")
-
-
-def _has(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bool:
-    return any(key.lower() == name for key, _ in headers)
 
 
 def carries_credentials(scope: Scope, session_cookie: str) -> bool:
@@ -44,27 +39,28 @@ class ResponseHeaders:
         self.app = app
         self.session_cookie = session_cookie
         self.https = https
+        always = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"same-origin"),
+            (b"content-security-policy", CSP.encode()),
+            *([(b"strict-transport-security", HSTS.encode())] if https else []),
+        ]
+        self._public: Final = tuple(always)
+        self._private: Final = (*always, (b"cache-control", b"no-store"))
+        """The headers a response gets unless it has them: without, and with, credentials in the request."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        private = carries_credentials(scope, self.session_cookie)
+        wanted = self._private if carries_credentials(scope, self.session_cookie) else self._public
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
-                wanted = [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"same-origin"),
-                    (b"content-security-policy", CSP.encode()),
-                ]
-                if private:
-                    wanted.append((b"cache-control", b"no-store"))
-                if self.https:
-                    wanted.append((b"strict-transport-security", HSTS.encode()))
-                headers.extend((name, value) for name, value in wanted if not _has(headers, name))
+                present = {key.lower() for key, _ in headers}
+                headers.extend(header for header in wanted if header[0] not in present)
                 message = {**message, "headers": headers}
             await send(message)
 
