@@ -1,6 +1,6 @@
-"""``Database.keep_readers`` (the serving process's SQLite reads keep their connection between requests): a kept
-reader is one connection per thread, sees every commit another engine makes (as another process would), and is
-replaced once it can no longer serve."""
+"""``Database.keep_readers`` (the serving process's reads keep their connection between requests, on SQLite and
+PostgreSQL): a kept reader is one connection per thread, sees every commit another engine makes (as another
+process would), and is replaced once it can no longer serve, the read run again when the server dropped it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gatehouse.errors import NotFound
@@ -17,7 +18,6 @@ from gatehouse.store.records import utcnow
 from support.coroutines import run_apart
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # PostgreSQL reads use the pool
 
 
 @pytest.fixture
@@ -99,3 +99,23 @@ def test_a_closed_kept_reader_is_replaced(db: Database, kept: Database) -> None:
 
     first, second = run_apart(scenario())
     assert first is not second and not second.closed
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_reader_the_server_dropped_is_replaced_and_the_read_run_again(db: Database, kept: Database) -> None:
+    ann = _add(db, "ann")
+
+    def name(connection: Connection) -> str | None:
+        found = user_identity.by_id(connection, ann)
+        return found.user_name if found else None
+
+    async def scenario() -> tuple[str | None, int, int]:
+        first = await kept.read(lambda c: c.execute(sa.text("select pg_backend_pid()")).scalar_one())
+        with db.transaction() as connection:  # as a restart or a failover would
+            connection.execute(sa.text("select pg_terminate_backend(:pid)"), {"pid": first})
+        found = await kept.read(name)
+        second = await kept.read(lambda c: c.execute(sa.text("select pg_backend_pid()")).scalar_one())
+        return found, first, second
+
+    found, first, second = run_apart(scenario())
+    assert found == "ann" and first != second

@@ -131,27 +131,46 @@ class Database:
 
     async def read(self, work: Callable[[Connection], T]) -> T:
         """Run read-only ``work`` on an autocommit reader: inline on SQLite, in a worker thread otherwise."""
+        if self.keep_readers:
+            return self._read_kept(work)
         if self.is_sqlite:
-            return self._read_kept(work) if self.keep_readers else self._read_sync(work)
+            return self._read_sync(work)
         return await to_thread.run_sync(self._read_sync, work)
 
     keep_readers = False
-    """Whether :meth:`read` on SQLite keeps one reader per thread between calls (the serving process turns it
-    on: :func:`gatehouse.server.create_app`). A reader is the same pooled SQLite connection either way (the
-    pool hands out the most recent one); keeping it saves the checkout and check-in, a tenth of a cached
-    ``GET /Users/{id}``. It sees every commit as a fresh one does: it reads outside any transaction (WAL), and
-    what SQLAlchemy begins around a read is rolled back after it (nothing reaches the driver)."""
+    """Whether :meth:`read` keeps one reader per thread between calls and runs it inline, on either database
+    (the serving process turns it on: :func:`gatehouse.server.create_app`).
+
+    Keeping it saves the pool's checkout and check-in, a tenth of a cached ``GET /Users/{id}``; the reader sees
+    every commit as a fresh one does (it reads outside any transaction: WAL on SQLite, autocommit on
+    PostgreSQL), and what SQLAlchemy begins around a read is rolled back after it (nothing reaches the driver).
+    Inline on PostgreSQL too: a read is a few indexed statements, and handing each to a worker thread cost more
+    than the round trips it let overlap (``bench/pg_bench.py``: two workers did 0.97x one; inline, 1.96x). A
+    reader the database dropped (a restart, a failover) is replaced and the read run again once."""
 
     def _read_kept(self, work: Callable[[Connection], T]) -> T:
-        connection: Connection | None = getattr(self._kept, "reader", None)
-        if connection is None or connection.closed or connection.invalidated:
-            if connection is not None:
-                connection.close()
-            connection = self._kept.reader = self.engine.connect()
+        connection = self._kept_reader()
         try:
             return work(connection)
+        except sa.exc.DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            connection = self._kept_reader()  # the server dropped it: a read can run again on a new one
+            return work(connection)
         finally:
-            connection.rollback()
+            if not connection.closed and not connection.invalidated:
+                connection.rollback()
+
+    def _kept_reader(self) -> Connection:
+        connection: Connection | None = getattr(self._kept, "reader", None)
+        if connection is not None and not connection.closed and not connection.invalidated:
+            return connection
+        if connection is not None:
+            connection.close()
+        connection = self._kept.reader = self.engine.connect()
+        if not self.is_sqlite:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        return connection
 
     async def write(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in a write transaction in a worker thread; it commits only if ``work`` returns."""
