@@ -42,7 +42,9 @@ HERE = Path(__file__).resolve().parent
 MIB_LIMIT = 150.0
 PAGE = 100
 
-RATIO_GOALS = {"get": 0.20, "filter": 0.15, "post": 0.05}
+RATIO_GOALS = {"get": 0.25, "filter": 0.18, "post": 0.06}  # issue 16, point 1
+P99_LIMIT_MS = 10.0
+LOG_COST_FLOOR = 0.85  # GET by id with the access log on, at least this share of the figure with it off
 TAIL_LIMIT = 5.0
 SCALE_LIMIT = 0.30
 DEEP_PAGE_LIMIT = 2.0
@@ -172,6 +174,8 @@ class SizeReport:
     memory: Memory
     endpoints: dict[str, Measured]
     labels: dict[str, str]
+    get_other_log: Measured | None = None
+    """GET by id on the same database, the server restarted with the other access-log setting (largest N)."""
 
 
 def progress(message: str) -> None:
@@ -261,8 +265,9 @@ def _server_argv(port: int, options: Options) -> list[str]:
     return options.pinning.server_argv(argv)
 
 
-def measure_size(users: int, options: Options, root: Path) -> SizeReport:
-    """Seed a fresh database with ``users`` users, start the server, run every scenario against it."""
+def measure_size(users: int, options: Options, root: Path, *, log_cost: bool = False) -> SizeReport:
+    """Seed a fresh database with ``users`` users, start the server, run every scenario against it; with
+    ``log_cost``, start it again with the other access-log setting and run GET by id once more."""
     workdir = root / f"n{users}"
     workdir.mkdir()
     port = free_port()
@@ -285,8 +290,14 @@ def measure_size(users: int, options: Options, root: Path) -> SizeReport:
         endpoints = {s.name: measure(s, base, pid, options, workdir) for s in measured}
         loaded = memory(pid)
         after = total_results(base, token)
+    other_log = None
+    if log_cost:
+        other = replace(options, access_log=not options.access_log)
+        progress(f"GET /Users/{{id}} again with the access log {_on_off(other.access_log)}")
+        with running(_server_argv(port, other), env, f"{base}/readyz", workdir / "server-other-log.log") as pid:
+            other_log = measure(measured[0], base, pid, options, workdir)
     labels = {s.name: s.label for s in measured}
-    return SizeReport(users, seeded.seconds, total, after, idle, loaded, endpoints, labels)
+    return SizeReport(users, seeded.seconds, total, after, idle, loaded, endpoints, labels, other_log)
 
 
 # -- targets -------------------------------------------------------------------------------------
@@ -311,6 +322,29 @@ def ratio_targets(size: SizeReport, hello: Measured) -> list[Target]:
         label = f"{size.labels[name]} ratio at N={size.users:,}"
         found.append(Target(label, f"{ratio:.3f}", f">= {goal}", ratio >= goal))
     return found
+
+
+def p99_targets(size: SizeReport) -> list[Target]:
+    return [
+        Target(
+            f"{size.labels[name]} p99 at N={size.users:,}",
+            f"{size.endpoints[name].result.p99_us / 1000:.2f} ms",
+            f"<= {P99_LIMIT_MS:.0f} ms",
+            size.endpoints[name].result.p99_us / 1000 <= P99_LIMIT_MS,
+        )
+        for name in ("get", "filter", "post")
+    ]
+
+
+def log_cost_targets(size: SizeReport, access_log: bool) -> list[Target]:
+    """The default configuration (access log on) keeps at least LOG_COST_FLOOR of GET's log-off throughput."""
+    if size.get_other_log is None:
+        return []
+    measured = size.endpoints["get"]
+    logged, bare = (measured, size.get_other_log) if access_log else (size.get_other_log, measured)
+    share = logged.result.requests_per_s / bare.result.requests_per_s
+    label = f"GET /Users/{{id}} with the access log on / off at N={size.users:,}"
+    return [Target(label, f"{share:.2f}", f">= {LOG_COST_FLOOR}", share >= LOG_COST_FLOOR)]
 
 
 def tail_targets(size: SizeReport) -> list[Target]:
@@ -384,9 +418,10 @@ def status_targets(sizes: Sequence[SizeReport]) -> list[Target]:
     ]
 
 
-def targets(sizes: Sequence[SizeReport], hello: Measured) -> list[Target]:
+def targets(sizes: Sequence[SizeReport], hello: Measured, access_log: bool = False) -> list[Target]:
     small, large = min(sizes, key=lambda s: s.users), max(sizes, key=lambda s: s.users)
-    found = ratio_targets(large, hello) + tail_targets(large) + deep_page_targets(large)
+    found = ratio_targets(large, hello) + p99_targets(large) + tail_targets(large) + deep_page_targets(large)
+    found += log_cost_targets(large, access_log)
     if small is not large:
         found += scale_targets(small, large)
     return found + memory_targets(sizes) + status_targets(sizes)
@@ -432,6 +467,8 @@ def _size_lines(size: SizeReport, hello: Measured) -> list[str]:
         ROW.format("endpoint", *COLUMNS),
     ]
     lines += [_row(size.labels[name], measured, hello) for name, measured in size.endpoints.items()]
+    if size.get_other_log is not None:
+        lines.append(_row("GET /Users/{id}, other access-log setting", size.get_other_log, hello))
     lines.append(
         f"server RSS {size.memory.rss_mib:.1f} MiB after the runs "
         f"(peak VmHWM {size.memory.peak_mib:.1f} MiB; {size.memory_idle.rss_mib:.1f} MiB when ready)"
@@ -443,6 +480,8 @@ def _all_runs(sizes: Sequence[SizeReport], hello: Measured, hello_other: Measure
     runs = [(f"{HELLO.label} (the ceiling)", hello), (f"{HELLO.label} (other access-log setting)", hello_other)]
     for size in sizes:
         runs += [(f"N={size.users:,} {size.labels[name]}", m) for name, m in size.endpoints.items()]
+        if size.get_other_log is not None:
+            runs.append((f"N={size.users:,} GET /Users/{{id}}, other access-log setting", size.get_other_log))
     return runs
 
 
@@ -585,6 +624,7 @@ def as_json(
                 "memory_idle": asdict(size.memory_idle),
                 "memory": asdict(size.memory),
                 "endpoints": {n: {"label": size.labels[n], **figures(m)} for n, m in size.endpoints.items()},
+                "get_other_access_log": figures(size.get_other_log) if size.get_other_log else None,
             }
             for size in sizes
         ],
@@ -665,10 +705,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     def work(root: Path) -> int:
         before = hello_baseline(options, root, access_log=options.access_log)
         hello_other = hello_baseline(options, root, access_log=not options.access_log)
-        sizes = [measure_size(users, options, root) for users in options.sizes]
+        largest = max(options.sizes)
+        sizes = [measure_size(users, options, root, log_cost=users == largest) for users in options.sizes]
         after = hello_baseline(options, root, access_log=options.access_log)
         hello = ceiling((before, after))
-        found = targets(sizes, hello)
+        found = targets(sizes, hello, options.access_log)
         print("\n".join(report_lines(options, (before, after), hello_other, sizes, found)))
         if json_path is not None:
             json_path.parent.mkdir(parents=True, exist_ok=True)

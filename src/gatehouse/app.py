@@ -12,9 +12,11 @@ from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, Router
+from starlette.types import ASGIApp
 
 from gatehouse.api.app import api_routes
 from gatehouse.config import Settings, load_settings
@@ -58,8 +60,10 @@ from gatehouse.web.dashboard import Dashboard
 log = logging.getLogger("gatehouse.app")
 
 
-def build_scim_app(settings: Settings, db: Database) -> Starlette:
-    """The ``/scim/v2`` sub-application with its own SCIM error rendering."""
+def build_scim_app(settings: Settings, db: Database) -> ASGIApp:
+    """The ``/scim/v2`` routes with their own SCIM error rendering: a router inside the exception middleware
+    (every error, unexpected ones too, becomes a SCIM Error message; nothing reaches the dashboard's handlers).
+    Not a sub-application: Starlette's would add two more layers to every SCIM request."""
     renderer = Renderer(settings.scim_base_url)
     endpoints = ScimEndpoints(
         db,
@@ -71,14 +75,8 @@ def build_scim_app(settings: Settings, db: Database) -> Starlette:
         max_body_bytes=settings.max_body_bytes,
         trusted_proxies=settings.trusted_proxies,
     )
-    return Starlette(
-        routes=build_routes(endpoints),
-        exception_handlers={
-            GatehouseError: handle_domain_error,
-            HTTPException: handle_http_error,
-            Exception: handle_unexpected,
-        },
-    )
+    handlers = {GatehouseError: handle_domain_error, HTTPException: handle_http_error, Exception: handle_unexpected}
+    return ExceptionMiddleware(Router(routes=build_routes(endpoints)), handlers=handlers)  # type: ignore[arg-type]
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
