@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections import deque
 import time
+from collections import deque
 from datetime import UTC, datetime
 from typing import Final, TextIO
 
