@@ -60,8 +60,10 @@ ERROR_KEY = "gatehouse.scim.error"
 QUEUE_LIMIT = 10_000
 """Records kept in memory at most; beyond that the oldest is dropped (and counted)."""
 
-BATCH_SIZE = 200
-"""Records that wake the flusher before its next tick."""
+BATCH_SIZE = 1000
+"""Records that wake the flusher before its next tick. A flush costs a transaction and the trim's two deletes
+besides its rows: at several thousand SCIM requests a second, batches of 1,000 rather than 200 gave
+``GET /Users/{id}`` about 5 % more (``bench/scim_bench.py``)."""
 
 FLUSH_INTERVAL = 1.0
 """Seconds between two flushes when little happens."""
