@@ -33,11 +33,12 @@ from gatehouse.api.auth import by_session, last_use_task
 from gatehouse.api.context import Api
 from gatehouse.api.errors import DESCRIPTIONS, domain_error_response, validation_error_response
 from gatehouse.api.schemas_authz import CheckRequest, CheckResponse, answer_document
-from gatehouse.errors import GatehouseError, InvalidInput, PayloadTooLarge
+from gatehouse.errors import GatehouseError, InvalidInput
 from gatehouse.iam import api_tokens, decisions
 from gatehouse.iam.api_tokens import TokenCaller, TokenUnauthorized
 from gatehouse.iam.decisions import Answer
 from gatehouse.iam.signin import SESSION_COOKIE
+from gatehouse.request_body import bounded_body
 from gatehouse.store.database import Connection
 
 log = logging.getLogger("gatehouse.api")
@@ -66,19 +67,10 @@ class DecisionRoute:
         return Response(orjson.dumps(answer_document(answer)), media_type=JSON, background=task)
 
     async def _body(self, request: Request) -> bytes:
-        declared = request.headers.get("content-length", "")
-        if declared.isascii() and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise PayloadTooLarge(f"The request body is larger than {self.max_body_bytes} bytes.")
-        chunks, size = [], 0
         try:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > self.max_body_bytes:
-                    raise PayloadTooLarge(f"The request body is larger than {self.max_body_bytes} bytes.")
-                chunks.append(chunk)
+            return await bounded_body(request, self.max_body_bytes)
         except ClientDisconnect:
             raise InvalidInput("The request body ended before it was complete.") from None
-        return b"".join(chunks)
 
     async def _decide(self, request: Request, asked: CheckRequest) -> tuple[Answer, BackgroundTask | None]:
         subject, checks = asked.subject, [vars(check) for check in asked.checks]  # the fields, as validated

@@ -26,13 +26,13 @@ from gatehouse.errors import (
     MethodNotAllowed,
     NotFound,
     NotImplementedFeature,
-    PayloadTooLarge,
     TooManyRequests,
     UnsupportedMediaType,
 )
 from gatehouse.iam import audit, scim_guard
 from gatehouse.metrics import SCIM_REFUSALS
 from gatehouse.network import client_ip
+from gatehouse.request_body import bounded_body
 from gatehouse.resources.schemas import GROUP_SCHEMA, USER_SCHEMA
 from gatehouse.scim import listing
 from gatehouse.scim.activity import ERROR_KEY, TOKEN_KEY
@@ -149,20 +149,10 @@ class ScimEndpoints:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type and "json" not in content_type:
             raise UnsupportedMediaType(f"Content-Type '{content_type}' is not accepted; send application/scim+json.")
-        declared = request.headers.get("content-length", "")
-        if declared.isascii() and declared.isdigit() and int(declared) > self.max_body_bytes:
-            raise PayloadTooLarge(f"The request body exceeds {self.max_body_bytes} bytes.")
-        chunks = []
-        size = 0
         try:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > self.max_body_bytes:
-                    raise PayloadTooLarge(f"The request body exceeds {self.max_body_bytes} bytes.")
-                chunks.append(chunk)
+            return await bounded_body(request, self.max_body_bytes)
         except ClientDisconnect:  # the server refused the rest (a broken chunked body) or the client left
             raise InvalidSyntax("The request body ended before it was complete.") from None
-        return b"".join(chunks)
 
     @staticmethod
     def _json(raw: bytes) -> object:
