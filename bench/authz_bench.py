@@ -26,14 +26,13 @@ import json
 import random
 import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from procs import Pinning, free_port, memory, running
+from procs import Pinning, free_port, memory, running, work_dir
 from seed import GATEHOUSE, gatehouse, gatehouse_env, seed_users
-from wrkload import Result, Scenario, Settings, run
+from wrkload import Result, Scenario, Settings, run, wrk_missing
 
 from gatehouse.credentials import generate_token, hash_token, token_hint
 from gatehouse.iam import api_tokens, gateway_access, policies
@@ -165,11 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--keep", type=Path, help="keep the database and logs in this directory")
     options = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
-        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+    if wrk_missing():
         return 2
-    workdir = options.keep or Path(tempfile.mkdtemp(prefix="authz-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = work_dir(options.keep, "authz-bench-")
     database_url = f"sqlite:///{workdir / 'gatehouse.db'}"
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -10,6 +10,7 @@ headers, no server header).
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -25,8 +26,10 @@ async def hello(request: Request) -> Response:
 app = Starlette(routes=[Route("/", hello, methods=["GET"])])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def serve(app: Any, description: str | None) -> None:
+    """Serve ``app`` as ``gatehouse serve`` serves Gatehouse (the options in this module's docstring), on the
+    ``--port`` (and ``--host``, ``--no-access-log``) of the command line."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--no-access-log", action="store_true")
@@ -41,6 +44,10 @@ def main() -> None:
         proxy_headers=False,
         server_header=False,
     )
+
+
+def main() -> None:
+    serve(app, __doc__)
 
 
 if __name__ == "__main__":

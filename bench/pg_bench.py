@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,7 +25,7 @@ import sqlalchemy as sa
 from procs import Pinning, free_port, running
 from seed import GATEHOUSE, enable_scim, gatehouse, gatehouse_env, seed_users
 from soak import database
-from wrkload import Result, Scenario, Settings, run
+from wrkload import Result, Scenario, Settings, figures, run, wrk_missing
 
 SCIM = "/scim/v2"
 
@@ -70,21 +69,13 @@ def settle(database_url: str) -> None:
         engine.dispose()
 
 
-def describe(result: Result) -> str:
-    return (
-        f"{result.requests_per_s:7,.0f} req/s   p50 {result.p50_us / 1000:6.2f} ms   p99 {result.p99_us / 1000:6.2f} ms"
-        f"   unexpected {result.unexpected}   socket errors {result.errors}"
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     options = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
-        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+    if wrk_missing():
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="pg-bench-"))
     try:
@@ -94,9 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"GET /Users/{{id}} at {count:,} users, wrk -t1 -c8 for {options.duration} s")
-    print(f"  SQLite, 1 worker (pinned):       {describe(sqlite)}")
-    print(f"  PostgreSQL, 1 worker (pinned):   {describe(one)}")
-    print(f"  PostgreSQL, 2 workers (unpinned, sharing both cores with wrk): {describe(two)}")
+    print(f"  SQLite, 1 worker (pinned):       {figures(sqlite)}")
+    print(f"  PostgreSQL, 1 worker (pinned):   {figures(one)}")
+    print(f"  PostgreSQL, 2 workers (unpinned, sharing both cores with wrk): {figures(two)}")
     print(f"  PostgreSQL / SQLite at 1 worker: {one.requests_per_s / sqlite.requests_per_s:.2f}")
     print(f"  PostgreSQL 2 workers / 1 worker: {two.requests_per_s / one.requests_per_s:.2f}")
     return 0

@@ -7,6 +7,7 @@ import resource
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -47,6 +48,14 @@ class Pinning:
 def _pinned(core: str | None, argv: list[str]) -> list[str]:
     # taskset execs the command, so the process id stays the server's own.
     return argv if core is None else ["taskset", "-c", core, *argv]
+
+
+def work_dir(keep: Path | None, prefix: str) -> Path:
+    """Where a benchmark keeps its databases, logs and scripts: ``keep`` (``--keep``, made if missing), or a new
+    temporary directory the benchmark removes when it ends."""
+    directory = keep or Path(tempfile.mkdtemp(prefix=prefix))
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
 
 
 def free_port() -> int:

@@ -1,15 +1,15 @@
 """The reference: ``scim2-server``'s ASGI application, in memory, served the way ``gatehouse serve`` serves
-Gatehouse (the same ``uvicorn.run`` options as ``bench/hello_app.py``). It checks no credentials.
+Gatehouse (``bench/hello_app.py``'s :func:`serve`: the ceiling's ``uvicorn.run`` options). It checks no
+credentials.
 
     python bench/reference_app.py --port 8082 [--no-access-log]
 """
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
-import uvicorn
+from hello_app import serve
 
 
 def create() -> Any:
@@ -33,21 +33,7 @@ def create() -> Any:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--no-access-log", action="store_true")
-    args = parser.parse_args()
-    uvicorn.run(
-        create(),
-        host=args.host,
-        port=args.port,
-        workers=1,
-        log_level="info",
-        access_log=not args.no_access_log,
-        proxy_headers=False,
-        server_header=False,
-    )
+    serve(create(), __doc__)
 
 
 if __name__ == "__main__":

@@ -19,15 +19,14 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from okta import create_body
-from procs import Pinning, free_port, running
+from procs import Pinning, free_port, running, work_dir
 from seed import GATEHOUSE, enable_scim, gatehouse, gatehouse_env
-from wrkload import Result, Scenario, Settings, run
+from wrkload import Result, Scenario, Settings, figures, run, wrk_missing
 
 HERE = Path(__file__).resolve().parent
 CLIENTS = 8
@@ -67,10 +66,7 @@ def measure(scenario: Scenario, url: str, settings: Settings, pinning: Pinning, 
 
 
 def describe(label: str, result: Result) -> str:
-    return (
-        f"  {label:<28} {result.requests_per_s:>8,.0f} req/s   p50 {result.p50_us / 1000:6.2f} ms   "
-        f"p99 {result.p99_us / 1000:6.2f} ms   unexpected {result.unexpected}   socket errors {result.errors}"
-    )
+    return f"  {label:<28} {figures(result)}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,11 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="keep the database, logs and scripts in this directory")
     options = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
-        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+    if wrk_missing():
         return 2
-    workdir = options.keep or Path(tempfile.mkdtemp(prefix="reference-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir = work_dir(options.keep, "reference-bench-")
     pinning = Pinning.detect()
     settings = Settings(threads=1, connections=8, duration_s=options.duration, timeout_s=10)
     try:

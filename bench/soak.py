@@ -17,7 +17,6 @@ import argparse
 import json
 import random
 import shutil
-import sys
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
@@ -29,7 +28,7 @@ import sqlalchemy as sa
 from okta import DEACTIVATE, create_body
 from procs import Memory, Pinning, free_port, memory, running
 from seed import GATEHOUSE, enable_scim, gatehouse, gatehouse_env, seed_users
-from wrkload import Result, Scenario, Settings, lua_string, run
+from wrkload import Result, Scenario, Settings, lua_string, run, wrk_missing
 
 SCIM = "/scim/v2"
 GROWTH_LIMIT = 0.10
@@ -105,8 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--period", type=int, default=60, help="seconds per measured period (a smoke run: 5)")
     parser.add_argument("--postgres", help="a PostgreSQL URL (a fresh schema is made and dropped); default SQLite")
     options = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
-        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+    if wrk_missing():
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="soak-"))
     pinning = Pinning.detect()

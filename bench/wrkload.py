@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shutil
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +119,22 @@ class Result:
     @property
     def tail_ratio(self) -> float:
         return self.p99_us / self.p50_us if self.p50_us else float("inf")
+
+
+def wrk_missing() -> bool:
+    """Whether wrk is missing (said on standard error): a benchmark then stops with status 2."""
+    if shutil.which("wrk") is not None:
+        return False
+    print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+    return True
+
+
+def figures(result: Result) -> str:
+    """A run's figures on one line: req/s, p50, p99, unexpected statuses, socket errors."""
+    return (
+        f"{result.requests_per_s:8,.0f} req/s   p50 {result.p50_us / 1000:6.2f} ms   p99 {result.p99_us / 1000:6.2f} ms"
+        f"   unexpected {result.unexpected}   socket errors {result.errors}"
+    )
 
 
 def lua_string(value: str) -> str:

@@ -31,9 +31,9 @@ from gatehouse.errors import Forbidden
 from gatehouse.iam import api_tokens
 from gatehouse.iam.api_tokens import TokenCaller, TokenUnauthorized
 from gatehouse.iam.authorizer import Principal, load_principal
+from gatehouse.iam.principal_cache import CacheView
 from gatehouse.iam.signin import SESSION_COOKIE
 from gatehouse.store import sessions
-from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
 from gatehouse.store.sessions import SessionUser
 
@@ -82,7 +82,8 @@ class SessionUnauthorized(TokenUnauthorized):
     default_detail = "Your session has ended: sign in again, or send an API token."
 
 
-def _uses_token(request: Request) -> bool:
+def uses_token(request: Request) -> bool:
+    """Whether the request presents an API token (then the session cookie, if any, is not read)."""
     return bool(request.headers.get("x-api-key", "").strip() or request.headers.get("authorization"))
 
 
@@ -98,17 +99,19 @@ def last_use_task(api: Api, request: Request, token: TokenCaller) -> Callable[[]
     return record
 
 
-async def _by_token(api: Api, request: Request, background: BackgroundTasks) -> Caller:
-    presented = api_tokens.presented_token(request.headers.get("x-api-key"), request.headers.get("authorization"))
-
-    def read(connection: Connection) -> tuple[TokenCaller, Principal]:
-        view = api.principals.view(connection)
-        caller = view.token(presented)
-        return caller, view.token_principal(caller)
-
-    token, principal = await api.db.read(read)
+def token_caller(view: CacheView, presented: str) -> tuple[TokenCaller, Principal]:
+    """The token and the principal it acts as, read through this request's view (one epoch for both); 401 for
+    a dead token or a deactivated user."""
+    token = view.token(presented)
+    principal = view.token_principal(token)
     if not principal.active:  # deactivated between the two statements
         raise TokenUnauthorized("The API token's user is deactivated.")
+    return token, principal
+
+
+async def _by_token(api: Api, request: Request, background: BackgroundTasks) -> Caller:
+    presented = api_tokens.presented_token(request.headers.get("x-api-key"), request.headers.get("authorization"))
+    token, principal = await api.db.read(lambda c: token_caller(api.principals.view(c), presented))
     record = last_use_task(api, request, token)
     if record is not None:
         background.add_task(record)
@@ -149,7 +152,7 @@ def _caller(*, allow_password_change: bool) -> Callable[..., Awaitable[Caller]]:
         _bearer: Annotated[object, Security(bearer)] = None,
         _session: Annotated[str | None, Security(session_cookie)] = None,
     ) -> Caller:
-        if _uses_token(request):
+        if uses_token(request):
             return await _by_token(api, request, background)
         raw = request.cookies.get(SESSION_COOKIE)
         if raw:

@@ -19,7 +19,6 @@ The OpenAPI document describes it from the same models (:func:`openapi_operation
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Final
 
 import orjson
@@ -29,7 +28,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gatehouse.api.auth import by_session, last_use_task
+from gatehouse.api.auth import by_session, last_use_task, token_caller, uses_token
 from gatehouse.api.context import Api
 from gatehouse.api.errors import DESCRIPTIONS, domain_error_response, validation_error_response
 from gatehouse.api.schemas_authz import CheckRequest, CheckResponse, answer_document
@@ -40,8 +39,6 @@ from gatehouse.iam.decisions import Answer
 from gatehouse.iam.signin import SESSION_COOKIE
 from gatehouse.request_body import bounded_body
 from gatehouse.store.database import Connection
-
-log = logging.getLogger("gatehouse.api")
 
 PATH: Final = "/api/v1/authz/check"
 JSON: Final = "application/json"
@@ -75,7 +72,7 @@ class DecisionRoute:
     async def _decide(self, request: Request, asked: CheckRequest) -> tuple[Answer, BackgroundTask | None]:
         subject, checks = asked.subject, [vars(check) for check in asked.checks]  # the fields, as validated
         headers = request.headers
-        if not headers.get("x-api-key", "").strip() and not headers.get("authorization"):
+        if not uses_token(request):
             raw = request.cookies.get(SESSION_COOKIE)
             if not raw:
                 raise TokenUnauthorized()
@@ -90,10 +87,7 @@ class DecisionRoute:
 
         def read(connection: Connection) -> tuple[Answer, TokenCaller]:
             view = self.api.principals.view(connection)  # one epoch for the caller and the subject
-            token = view.token(presented)
-            principal = view.token_principal(token)
-            if not principal.active:
-                raise TokenUnauthorized("The API token's user is deactivated.")
+            token, principal = token_caller(view, presented)
             return decisions.check_access(connection, principal, subject.user_id, subject.username, checks, view), token
 
         answer, token = await self.api.db.read(read)

@@ -124,13 +124,12 @@ class Database:
     @contextmanager
     def reader(self) -> Iterator[Connection]:
         """A connection for reads outside any transaction (autocommit), the cheapest way to read."""
-        with self.engine.connect() as connection:
-            if not self.is_sqlite:
-                connection.execution_options(isolation_level="AUTOCOMMIT")
+        with self._connect_reader() as connection:
             yield connection
 
     async def read(self, work: Callable[[Connection], T]) -> T:
-        """Run read-only ``work`` on an autocommit reader: inline on SQLite, in a worker thread otherwise."""
+        """Run read-only ``work`` on an autocommit reader: on the kept one inline (:attr:`keep_readers`), else a
+        pooled one, inline on SQLite and in a worker thread on PostgreSQL."""
         if self.keep_readers:
             return self._read_kept(work)
         if self.is_sqlite:
@@ -145,7 +144,7 @@ class Database:
     every commit as a fresh one does (it reads outside any transaction: WAL on SQLite, autocommit on
     PostgreSQL), and what SQLAlchemy begins around a read is rolled back after it (nothing reaches the driver).
     Inline on PostgreSQL too: a read is a few indexed statements, and handing each to a worker thread cost more
-    than the round trips it let overlap (``bench/pg_bench.py``: two workers did 0.97x one; inline, 1.96x). A
+    than the round trips it let overlap (``bench/pg_bench.py``: two workers did 0.97x one; inline, 1.77x). A
     reader the database dropped (a restart, a failover) is replaced and the read run again once."""
 
     def _read_kept(self, work: Callable[[Connection], T]) -> T:
@@ -167,7 +166,12 @@ class Database:
             return connection
         if connection is not None:
             connection.close()
-        connection = self._kept.reader = self.engine.connect()
+        connection = self._kept.reader = self._connect_reader()
+        return connection
+
+    def _connect_reader(self) -> Connection:
+        """A new connection that reads outside any transaction (autocommit; SQLite's reads need no option)."""
+        connection = self.engine.connect()
         if not self.is_sqlite:
             connection.execution_options(isolation_level="AUTOCOMMIT")
         return connection
