@@ -46,6 +46,8 @@ class Watch:
             self.problems.append(f"console error: {message.text}")
 
     def _failed(self, request: Request) -> None:
+        if request.failure == "net::ERR_ABORTED":
+            return  # the browser cancelled it: the page navigated away before it ended (a favicon, often)
         self.problems.append(f"request failed: {request.method} {request.url} ({request.failure})")
 
     def _response(self, response: Response) -> None:
