@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any, Final, Literal
 
@@ -48,6 +48,7 @@ from gatehouse.login.options import (
     KIND_NAMES,
     KIND_OIDC,
     KIND_SAML,
+    ClaimFields,
     KindSettings,
     LoginOption,
     LoginOptionWrite,
@@ -109,23 +110,10 @@ class OptionInput:
 
 
 @dataclass(frozen=True)
-class OptionView:
+class OptionView(ClaimFields):
     """A login option as shown: never its secret, only where it comes from."""
 
-    id: str
-    name: str
-    enabled: bool
-    issuer: str
-    client_id: str
     secret_source: SecretSource
-    client_secret_env: str | None
-    scopes: str
-    username_claim: str
-    email_claim: str
-    name_claim: str
-    subject_claim: str
-    end_session: bool
-    scim_only: bool | None
     effective_scim_only: bool
     rules: tuple[Rule, ...]
     version: int
@@ -174,20 +162,8 @@ def view_of(option: LoginOption, scim_enabled: bool, public_url: str) -> OptionV
         kind=option.kind,
         settings=settings,
         sp=sp,
-        id=option.id,
-        name=option.name,
-        enabled=option.enabled,
-        issuer=option.issuer,
-        client_id=option.client_id,
+        **{shared.name: getattr(option, shared.name) for shared in fields(ClaimFields)},
         secret_source=secret_source(option),
-        client_secret_env=option.client_secret_env,
-        scopes=option.scopes,
-        username_claim=option.username_claim,
-        email_claim=option.email_claim,
-        name_claim=option.name_claim,
-        subject_claim=option.subject_claim,
-        end_session=option.end_session,
-        scim_only=option.scim_only,
         effective_scim_only=option.effective_scim_only(scim_enabled),
         rules=option.rules(),
         version=option.version,

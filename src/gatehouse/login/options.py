@@ -152,16 +152,15 @@ def _settings_json(kind: str, settings: KindSettings) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class LoginOption:
-    """A login option as stored; ``role_rules`` is the stored JSON (:meth:`rules` parses it)."""
+class ClaimFields:
+    """What a stored option and its view share: how the provider is asked and its answer read, and who may
+    sign in (``scim_only``: ``None`` follows whether SCIM is on)."""
 
     id: str
-    kind: str
     name: str
     enabled: bool
     issuer: str
     client_id: str
-    client_secret_encrypted: str | None = field(repr=False)
     client_secret_env: str | None
     scopes: str
     username_claim: str
@@ -170,6 +169,14 @@ class LoginOption:
     subject_claim: str
     end_session: bool
     scim_only: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoginOption(ClaimFields):
+    """A login option as stored; ``role_rules`` is the stored JSON (:meth:`rules` parses it)."""
+
+    kind: str
+    client_secret_encrypted: str | None = field(repr=False)
     role_rules: str
     created: datetime
     updated: datetime
