@@ -18,6 +18,7 @@ import json
 import sys
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -201,6 +202,24 @@ SecretStdin = Annotated[bool, typer.Option("--secret-stdin", help=SECRET_STDIN_H
 AsJson = Annotated[bool, typer.Option("--json", help="Print the option as the admin API does.")]
 
 
+@dataclass(frozen=True)
+class _Given:
+    """What ``create`` and ``update`` read besides the option's fields: the settings, the OpenID Connect flags
+    and the secret (from standard input) or the variable naming it, and the box that encrypts a stored one."""
+
+    settings: Settings
+    oidc: flags.OidcFlags
+    secret: str | None
+    env: str | None
+    box: LazySecretBox
+
+    @classmethod
+    def read(cls, oidc: flags.OidcFlags, secret_env: str | None, secret_stdin: bool) -> _Given:
+        settings = load_settings()
+        secret, env = flags.secret_choice(secret_env, secret_stdin, sys.stdin.read)
+        return cls(settings, oidc, secret, env, LazySecretBox(settings.secret_key_path))
+
+
 @login_options_app.command("create")
 def create(
     kind: str = typer.Option(..., "--kind", help="oidc, ldap or saml."),
@@ -215,14 +234,12 @@ def create(
     as_json: AsJson = False,
 ) -> None:
     """Create an OpenID Connect, LDAP or SAML login option, disabled (as the dashboard does)."""
-    settings = load_settings()
-    secret, env = flags.secret_choice(secret_env, secret_stdin, sys.stdin.read)
-    oidc = flags.OidcFlags(issuer, client_id, scopes, end_session)
-    data = flags.new_input(kind, name, oidc, flags.parse_fields(kind, field or []), secret, env)
-    box = LazySecretBox(settings.secret_key_path)
+    given = _Given.read(flags.OidcFlags(issuer, client_id, scopes, end_session), secret_env, secret_stdin)
+    settings = given.settings
+    data = flags.new_input(kind, name, given.oidc, flags.parse_fields(kind, field or []), given.secret, given.env)
 
     def work(connection: Connection, principal: Principal) -> dict[str, Any]:
-        view = options.create(connection, principal, data, box(), settings.public_url, utcnow())
+        view = options.create(connection, principal, data, given.box(), settings.public_url, utcnow())
         return _out(connection, principal, view)
 
     out = run_change(
@@ -248,18 +265,18 @@ def update(
     as_json: AsJson = False,
 ) -> None:
     """Change an option's fields (those not given are kept, the secret too unless a new one is given)."""
-    settings = load_settings()
-    secret, env = flags.secret_choice(secret_env, secret_stdin, sys.stdin.read)
-    oidc = flags.OidcFlags(issuer, client_id, scopes, end_session)
-    box = LazySecretBox(settings.secret_key_path)
+    given = _Given.read(flags.OidcFlags(issuer, client_id, scopes, end_session), secret_env, secret_stdin)
+    settings = given.settings
     summary: dict[str, Any] = {}
 
     def work(connection: Connection, principal: Principal) -> dict[str, Any]:
         view = _find(connection, principal, option, settings)
-        data = flags.changed_input(view, name, oidc, flags.parse_fields(view.kind, field or []), secret, env)
+        fields = flags.parse_fields(view.kind, field or [])
+        data = flags.changed_input(view, name, given.oidc, fields, given.secret, given.env)
         summary.update(options.audit_summary(data))
         now = utcnow()
-        changed = options.update(connection, principal, view.id, data, box(), settings.public_url, now, view.version)
+        box = given.box()
+        changed = options.update(connection, principal, view.id, data, box, settings.public_url, now, view.version)
         return _out(connection, principal, changed)
 
     out = run_change(
