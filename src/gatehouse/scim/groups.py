@@ -13,6 +13,7 @@ import orjson
 
 from gatehouse.errors import InvalidInput, NotFound
 from gatehouse.scim.filter import compile_filter, compile_sort
+from gatehouse.scim.item_write import ItemWrite
 from gatehouse.scim.listing import ListQuery
 from gatehouse.scim.patch import MemberOp, patch_group
 from gatehouse.scim.payload import parse_group
@@ -78,21 +79,18 @@ class GroupService:
             )
         return self._render(connection, stored, projection)
 
-    def replace(
-        self,
-        connection: Connection,
-        group_id: str,
-        body: object,
-        precondition: Precondition | None,
-        projection: Projection,
-        *,
-        caller: object = None,
-    ) -> Rendered:
+    def _locked(self, connection: Connection, write: ItemWrite) -> tuple[StoredResource, int]:
+        """Lock the group (concurrent writes of one group queue up, so none fails with 412 unasked) and load it:
+        the stored group and the version to write at."""
+        store.lock(connection, write.resource_id)
+        stored = self._load(connection, write.resource_id)
+        return stored, write.expected(stored.version)
+
+    def replace(self, connection: Connection, write: ItemWrite) -> Rendered:
         """PUT /Groups/{id} (RFC 7644 §3.5.1): the member list becomes the one given (none if absent)."""
-        store.lock(connection, group_id)  # concurrent writes of one group queue up: none fails with 412 unasked
-        stored = self._load(connection, group_id)
-        expected = precondition.check(stored.version) if precondition else stored.version
-        parsed = parse_group(body)
+        group_id = write.resource_id
+        stored, expected = self._locked(connection, write)
+        parsed = parse_group(write.body)
         doc = dict(parsed.doc)
         current = orjson.loads(stored.data)
         if "externalId" not in doc and "externalId" in current:
@@ -101,26 +99,16 @@ class GroupService:
         store.replace_members(
             connection, group_id, self._checked(connection, parsed.member_ids or []), parsed.member_displays
         )
-        return self._render(connection, updated, projection)
+        return self._render(connection, updated, write.projection)
 
-    def patch(
-        self,
-        connection: Connection,
-        group_id: str,
-        body: object,
-        precondition: Precondition | None,
-        projection: Projection | None,
-        *,
-        caller: object = None,
-    ) -> Rendered | None:
-        """PATCH /Groups/{id} (RFC 7644 §3.5.2). Returns the resource only when ``projection`` is given. Entra ID
+    def patch(self, connection: Connection, write: ItemWrite) -> Rendered | None:
+        """PATCH /Groups/{id} (RFC 7644 §3.5.2). Returns the resource only when ``write.answer``. Entra ID
         sends membership changes of one group in parallel: they queue on the group's row lock."""
-        store.lock(connection, group_id)
-        stored = self._load(connection, group_id)
-        expected = precondition.check(stored.version) if precondition else stored.version
+        group_id = write.resource_id
+        stored, expected = self._locked(connection, write)
         doc = orjson.loads(stored.data)
         doc.pop("id", None)
-        patched = patch_group(doc, body)
+        patched = patch_group(doc, write.body)
         now = utcnow()
         if patched.doc != doc:
             stored = store.update(connection, store.GroupWrite(group_id, patched.doc), expected, now)
@@ -128,9 +116,9 @@ class GroupService:
             store.touch(connection, group_id, expected, now)
         for op in patched.member_ops:
             self._apply(connection, group_id, op)
-        if projection is None:
+        if not write.answer:
             return None
-        return self._render(connection, self._load(connection, group_id), projection)
+        return self._render(connection, self._load(connection, group_id), write.projection)
 
     def _apply(self, connection: Connection, group_id: str, op: MemberOp) -> None:
         if op.kind == "add":

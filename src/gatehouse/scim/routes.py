@@ -39,6 +39,7 @@ from gatehouse.scim.activity import ERROR_KEY, TOKEN_KEY
 from gatehouse.scim.audit_summary import summary
 from gatehouse.scim.auth import ScimClient, ScimDisabled, ScimUnauthorized, authenticate
 from gatehouse.scim.discovery import Discovery
+from gatehouse.scim.item_write import ItemWrite
 from gatehouse.scim.preconditions import if_match, none_match
 from gatehouse.scim.projection import Projection
 from gatehouse.scim.render import error
@@ -60,26 +61,8 @@ class ResourceService(Protocol):
     def get(self, connection: Connection, resource_id: str, projection: Projection) -> Rendered: ...
     def search(self, connection: Connection, query: listing.ListQuery, projection: Projection) -> bytes: ...
     def create(self, connection: Connection, body: object, projection: Projection) -> Rendered: ...
-    def replace(
-        self,
-        connection: Connection,
-        resource_id: str,
-        body: object,
-        precondition: Any,
-        projection: Projection,
-        *,
-        caller: ScimClient | None = None,
-    ) -> Rendered: ...
-    def patch(
-        self,
-        connection: Connection,
-        resource_id: str,
-        body: object,
-        precondition: Any,
-        projection: Any,
-        *,
-        caller: ScimClient | None = None,
-    ) -> Rendered | None: ...
+    def replace(self, connection: Connection, write: ItemWrite) -> Rendered: ...
+    def patch(self, connection: Connection, write: ItemWrite) -> Rendered | None: ...
     def delete(
         self, connection: Connection, resource_id: str, precondition: Any, *, caller: ScimClient | None = None
     ) -> None: ...
@@ -344,16 +327,16 @@ class ScimEndpoints:
         if method == "PUT":
             replaced, task = await self._write(
                 request,
-                lambda c, b, caller: service.replace(c, resource_id, b, precondition, projection, caller=caller),
+                lambda c, b, caller: service.replace(c, ItemWrite(resource_id, b, precondition, projection, caller)),
                 event=_event("Replace", name),
             )
             return Response(replaced.body, headers={"ETag": replaced.etag}, media_type=SCIM_MEDIA_TYPE, background=task)
         if method == "PATCH":
-            wants_body = name == "Users" or not projection.is_identity
+            answer = name == "Users" or not projection.is_identity
             patched, task = await self._write(
                 request,
                 lambda c, b, caller: service.patch(
-                    c, resource_id, b, precondition, projection if wants_body else None, caller=caller
+                    c, ItemWrite(resource_id, b, precondition, projection, caller, answer)
                 ),
                 event=_event("Patch", name),
             )

@@ -18,6 +18,7 @@ from gatehouse.iam import access, scim_control, scim_guard
 from gatehouse.passwords import hash_password
 from gatehouse.scim.auth import ScimClient
 from gatehouse.scim.filter import compile_filter, compile_sort
+from gatehouse.scim.item_write import ItemWrite
 from gatehouse.scim.listing import ListQuery
 from gatehouse.scim.patch import patch_user
 from gatehouse.scim.payload import parse_user, with_manager_ref
@@ -131,48 +132,33 @@ class UserService:
         user_events.record(connection, created.id, user_events.CREATED, ACTOR, now)
         return self._render(connection, created, projection, groups=[])
 
-    def replace(
-        self,
-        connection: Connection,
-        user_id: str,
-        body: object,
-        precondition: Precondition | None,
-        projection: Projection,
-        *,
-        caller: ScimClient | None = None,
-    ) -> Rendered:
+    def _locked(self, connection: Connection, write: ItemWrite) -> tuple[StoredUser, int]:
+        """Lock the user (concurrent writes of one user queue up, so none fails with 412 unasked) and load it:
+        the stored user and the version to write at."""
+        store.lock(connection, write.resource_id)
+        stored = self._load(connection, write.resource_id)
+        return stored, write.expected(stored.version)
+
+    def replace(self, connection: Connection, write: ItemWrite) -> Rendered:
         """PUT /Users/{id} (RFC 7644 §3.5.1). ``active``, ``externalId`` and a stored password are
         kept when the body omits them (Okta's PUT leaves them out)."""
-        store.lock(connection, user_id)  # concurrent writes of one user queue up: none fails with 412 unasked
-        stored = self._load(connection, user_id)
-        expected = precondition.check(stored.version) if precondition else stored.version
-        parsed = parse_user(body)
+        stored, expected = self._locked(connection, write)
+        parsed = parse_user(write.body)
         doc = dict(parsed.doc)
         current = orjson.loads(stored.data)
         for key in ("active", "externalId"):
             if key not in parsed.present and key in current:
                 doc[key] = current[key]
-        return self._write(connection, stored, doc, parsed.password, expected, projection, caller)
+        return self._write(connection, stored, doc, parsed.password, expected, write)
 
-    def patch(
-        self,
-        connection: Connection,
-        user_id: str,
-        body: object,
-        precondition: Precondition | None,
-        projection: Projection,
-        *,
-        caller: ScimClient | None = None,
-    ) -> Rendered:
+    def patch(self, connection: Connection, write: ItemWrite) -> Rendered:
         """PATCH /Users/{id} (RFC 7644 §3.5.2): lock, load, apply, validate, write at the loaded version (a
         concurrent PATCH waits for this one rather than failing with 412 when the client sent no ``If-Match``)."""
-        store.lock(connection, user_id)
-        stored = self._load(connection, user_id)
-        expected = precondition.check(stored.version) if precondition else stored.version
+        stored, expected = self._locked(connection, write)
         doc = orjson.loads(stored.data)
         doc.pop("id", None)
-        patched = patch_user(doc, body)
-        return self._write(connection, stored, patched.doc, patched.password, expected, projection, caller)
+        patched = patch_user(doc, write.body)
+        return self._write(connection, stored, patched.doc, patched.password, expected, write)
 
     def _write(
         self,
@@ -181,21 +167,21 @@ class UserService:
         doc: dict[str, Any],
         password: str | None,
         expected: int,
-        projection: Projection,
-        caller: ScimClient | None,
+        write: ItemWrite,
     ) -> Rendered:
         """Write ``doc`` over the stored user at the ``expected`` version (PUT and PATCH); the stored password
         stays unless one was sent."""
         self._check_rename(connection, stored, str(doc["userName"]))
         password_hash = self._password_hash(connection, password)
-        write = store.UserWrite(
+        user_write = store.UserWrite(
             id=stored.id,
             doc=with_manager_ref(doc, self.renderer.user_location),
             source=SCIM_SOURCE,
             password_hash=password_hash,
             keep_password=password_hash is None,
         )
-        return self._render(connection, self._update(connection, stored, write, expected, caller), projection)
+        updated = self._update(connection, stored, user_write, expected, write.caller)
+        return self._render(connection, updated, write.projection)
 
     def _update(
         self,
