@@ -176,12 +176,11 @@ def audited_sync(
     work: Callable[[Connection], T],
     *,
     describe: Describe | None = None,
-    status: int = 200,
 ) -> T:
-    """:func:`audited` for synchronous callers (the CLI)."""
+    """:func:`audited` for synchronous callers (the CLI, whose successes are all 200)."""
     try:
         with db.transaction() as connection:
-            return _recorded(origin, change, work, describe, status)(connection)
+            return _recorded(origin, change, work, describe, 200)(connection)
     except Exception as exc:
         failed_status, detail = _failure(exc)
         try:
