@@ -70,7 +70,9 @@ class Api:
         )
         self.ldap = LdapSignIn(db, self.secrets, self.policy)  # the LDAP and SAML options' checks
         ttl = settings.sso_metadata_ttl_seconds
-        self.saml = SamlSignIn(db, self.provider, settings.public_url, self.secrets, self.policy.absolute, ttl)
+        self.saml = SamlSignIn(
+            db, self.provider, settings.public_url, self.secrets, self.policy.absolute, metadata_ttl=ttl
+        )
 
     def client_ip(self, request: Request) -> str | None:
         """The client's address (``X-Forwarded-For`` believed from trusted proxies only)."""

@@ -40,26 +40,18 @@ START: Final = Change("auth:StartSignIn", "login_option")
 """The audit event of a sign-in that starts at Gatehouse (to the provider), by any protocol."""
 
 
+@dataclass(eq=False)
 class RedirectFlow:
     """What a sign-in flow that sends the browser to a provider holds, for one app: the database, the
     provider client, the public URL, the secrets box, how long a session lasts, and the environment (for
     secrets named by a variable)."""
 
-    def __init__(
-        self,
-        db: Database,
-        provider: ProviderClient,
-        public_url: str,
-        secrets: LazySecretBox,
-        session_lifetime: timedelta,
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
-        self.db = db
-        self.provider = provider
-        self.public_url = public_url
-        self.secrets = secrets
-        self.session_lifetime = session_lifetime
-        self.environ = os.environ if environ is None else environ
+    db: Database
+    provider: ProviderClient
+    public_url: str
+    secrets: LazySecretBox
+    session_lifetime: timedelta
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
 
 class OptionUnavailable(Reasoned, NotFound):

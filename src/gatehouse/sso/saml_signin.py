@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from dataclasses import dataclass, field
 
 from anyio import to_thread
 
@@ -28,38 +28,25 @@ from gatehouse.login import linking
 from gatehouse.login.options import KIND_SAML, LoginOption
 from gatehouse.login.saml import SamlSubject, first
 from gatehouse.login.urls import local_target
-from gatehouse.secrets_box import LazySecretBox
 from gatehouse.sso.completion import START, Attempt, RedirectFlow, SignedIn, complete, option_secret, usable
 from gatehouse.sso.failure import reason_of
 from gatehouse.sso.protocol import ProviderError
-from gatehouse.sso.provider import ProviderClient
 from gatehouse.sso.saml_sp import SamlLogin, ServiceProvider
 from gatehouse.sso.saml_xml import SamlRefused
 from gatehouse.sso.tokens import new_state
 from gatehouse.store import login_options, saml_assertions, sso_states
-from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
 
 REQUEST_MARK = "saml"  # the sign-in state's code verifier: SAML has none
 
 
+@dataclass(eq=False)
 class SamlSignIn(RedirectFlow):
     """The SAML sign-in use cases of one app."""
 
-    def __init__(
-        self,
-        db: Database,
-        provider: ProviderClient,
-        public_url: str,
-        secrets: LazySecretBox,
-        session_lifetime: timedelta,
-        metadata_ttl: float = 300,
-        environ: Mapping[str, str] | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(db, provider, public_url, secrets, session_lifetime, environ)
-        self._ttl, self._clock = metadata_ttl, clock
-        self._metadata: dict[str, tuple[float, str]] = {}
+    metadata_ttl: float = 300
+    clock: Callable[[], float] = time.monotonic
+    _metadata: dict[str, tuple[float, str]] = field(default_factory=dict, init=False, repr=False)
 
     # -- the option and its SP ----------------------------------------------------------------------------
 
@@ -76,7 +63,7 @@ class SamlSignIn(RedirectFlow):
         if not url:
             return settings.idp_metadata_xml
         cached = self._metadata.get(url)
-        if cached is not None and not refresh and self._clock() - cached[0] < self._ttl:
+        if cached is not None and not refresh and self.clock() - cached[0] < self.metadata_ttl:
             return cached[1]
         try:
             status, body = await self.provider.get_document(url, "SAML metadata")
@@ -85,7 +72,7 @@ class SamlSignIn(RedirectFlow):
         if status != 200:
             raise SamlRefused("metadata_unreachable", f"The IdP metadata URL answered HTTP {status}.")
         text = body.decode("utf-8", errors="replace")
-        self._metadata[url] = (self._clock(), text)
+        self._metadata[url] = (self.clock(), text)
         return text
 
     async def service_provider(self, option: LoginOption, *, refresh: bool = False) -> ServiceProvider:

@@ -90,7 +90,9 @@ class Dashboard:
         self.sso = OidcSignIn(db, self.provider, settings.public_url, self.secrets, self.policy.absolute)
         self.ldap = LdapSignIn(db, self.secrets, self.policy)
         ttl = settings.sso_metadata_ttl_seconds
-        self.saml = SamlSignIn(db, self.provider, settings.public_url, self.secrets, self.policy.absolute, ttl)
+        self.saml = SamlSignIn(
+            db, self.provider, settings.public_url, self.secrets, self.policy.absolute, metadata_ttl=ttl
+        )
         self.saml_logout = SamlLogout(self.saml)
 
     # -- who is asking ------------------------------------------------------------------------------
