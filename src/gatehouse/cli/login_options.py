@@ -235,16 +235,15 @@ def create(
 ) -> None:
     """Create an OpenID Connect, LDAP or SAML login option, disabled (as the dashboard does)."""
     given = _Given.read(flags.OidcFlags(issuer, client_id, scopes, end_session), secret_env, secret_stdin)
-    settings = given.settings
     data = flags.new_input(kind, name, given.oidc, flags.parse_fields(kind, field or []), given.secret, given.env)
 
     def work(connection: Connection, principal: Principal) -> dict[str, Any]:
-        view = options.create(connection, principal, data, given.box(), settings.public_url, utcnow())
+        view = options.create(connection, principal, data, given.box(), given.settings.public_url, utcnow())
         return _out(connection, principal, view)
 
     out = run_change(
         options.CREATE.event, options.CREATE.resource_type, None, work, summary=options.audit_summary(data),
-        describe=lambda done, recorded: recorded.about(done["id"]), settings=settings,
+        describe=lambda done, recorded: recorded.about(done["id"]), settings=given.settings,
     )  # fmt: skip
     _echo_saved(out, "created", as_json)
 
