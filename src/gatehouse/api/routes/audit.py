@@ -60,9 +60,7 @@ Filters = Annotated[AuditQuery, Depends(filters)]
 
 @router.get(
     "",
-    response_model=AuditLogPage,
     summary="Search the audit log",
-    description="Records newest first, filtered; follow `next_cursor` for older pages (`iam:GetAudit`).",
     responses=responses(400, 401, 403, 422),
 )
 async def search_audit_log(
@@ -72,6 +70,7 @@ async def search_audit_log(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")] = None,
 ) -> AuditLogPage:
+    """Records newest first, filtered; follow `next_cursor` for older pages (`iam:GetAudit`)."""
     page = await api.db.read(lambda c: audit_log.search(c, caller.principal, query, limit, cursor))
     return AuditLogPage.of(page)
 

@@ -46,11 +46,11 @@ def _box(api: Any, data: sinks.SinkInput) -> Any:
 @router.get(
     "",
     summary="Audit sinks",
-    description="Every sink with its status: records waiting, lag (age of the oldest waiting record), last "
-    "delivery, last error, next attempt (`iam:GetAuditSink`).",
     responses=responses(401, 403),
 )
 async def list_sinks(caller: CallerDep, api: ApiDep) -> list[dict[str, Any]]:
+    """Every sink with its status: records waiting, lag (age of the oldest waiting record), last delivery, last error,
+    next attempt (`iam:GetAuditSink`)."""
     found = await api.db.read(lambda c: sinks.list_sinks(c, caller.principal))
     now = utcnow()
     return [view.as_dict(now) for view in found]
@@ -66,10 +66,10 @@ async def get_sink(sink_id: SinkId, caller: CallerDep, api: ApiDep) -> dict[str,
     "",
     status_code=201,
     summary="Create an audit sink",
-    description="It receives every record written from now on (`iam:UpdateAuditSink`).",
     responses=responses(401, 403, 409, 422),
 )
 async def create_sink(body: SinkIn, caller: CallerDep, api: ApiDep) -> dict[str, Any]:
+    """It receives every record written from now on (`iam:UpdateAuditSink`)."""
     change = Change(sinks.UPDATE, "audit_sink", None, {"name": body.name, "kind": body.kind})
     data = await api.prepare(caller, change, body.checked)
     change = Change(sinks.UPDATE, "audit_sink", None, data.summary())
@@ -86,10 +86,10 @@ async def create_sink(body: SinkIn, caller: CallerDep, api: ApiDep) -> dict[str,
 @router.put(
     "/{sink_id}",
     summary="Replace an audit sink",
-    description="Its settings (the stored HMAC key is kept unless a new one is given) (`iam:UpdateAuditSink`).",
     responses=responses(401, 403, 404, 409, 422),
 )
 async def update_sink(sink_id: SinkId, body: SinkIn, caller: CallerDep, api: ApiDep) -> dict[str, Any]:
+    """Its settings (the stored HMAC key is kept unless a new one is given) (`iam:UpdateAuditSink`)."""
     change = Change(sinks.UPDATE, "audit_sink", sink_id, {"name": body.name, "kind": body.kind})
     data = await api.prepare(caller, change, body.checked)
     change = Change(sinks.UPDATE, "audit_sink", sink_id, data.summary())
@@ -103,10 +103,10 @@ async def update_sink(sink_id: SinkId, body: SinkIn, caller: CallerDep, api: Api
     "/{sink_id}",
     status_code=204,
     summary="Delete an audit sink",
-    description="With every record still waiting for it (`iam:UpdateAuditSink`).",
     responses=responses(401, 403, 404, 422),
 )
 async def delete_sink(sink_id: SinkId, caller: CallerDep, api: ApiDep) -> Response:
+    """With every record still waiting for it (`iam:UpdateAuditSink`)."""
     change = Change(sinks.UPDATE, "audit_sink", sink_id, {"deleted": True})
     await api.change(
         caller,

@@ -48,26 +48,24 @@ def _rule(body: RuleFields) -> Rule:
 
 @router.get(
     "/rules",
-    response_model=RuleTableOut,
     summary="The forward-auth rule table",
-    description="The custom rules in the order they apply, and whether the preset (applied after them) is on "
-    "(`iam:GetAuthzRule`).",
     responses=responses(401, 403),
 )
 async def list_rules(caller: CallerDep, api: ApiDep) -> RuleTableOut:
+    """The custom rules in the order they apply, and whether the preset (applied after them) is on
+    (`iam:GetAuthzRule`)."""
     return RuleTableOut.of(await api.db.read(lambda c: gateway_access.rule_table(c, caller.principal)))
 
 
 @router.post(
     "/rules",
     status_code=201,
-    response_model=RuleOut,
     summary="Add a forward-auth rule",
-    description="At `position` (0 first; default last). A rule naming an unknown action, or whose resource or "
-    "labels use a part the path and query do not define, is 400 (`iam:UpdateAuthzRule`).",
     responses=responses(400, 401, 403, 409, 422),
 )
 async def create_rule(body: RuleFields, caller: CallerDep, api: ApiDep) -> RuleOut:
+    """At `position` (0 first; default last). A rule naming an unknown action, or whose resource or labels use a part
+    the path and query do not define, is 400 (`iam:UpdateAuthzRule`)."""
     change = Change("iam:UpdateAuthzRule", KIND, None, {"path": body.path, "action": body.action})
     rule = await api.prepare(caller, change, lambda: _rule(body))
     view = await api.change(
@@ -82,23 +80,21 @@ async def create_rule(body: RuleFields, caller: CallerDep, api: ApiDep) -> RuleO
 
 @router.get(
     "/rules/{rule_id}",
-    response_model=RuleOut,
     summary="A forward-auth rule",
-    description="One custom rule and its place (`iam:GetAuthzRule`).",
     responses=responses(400, 401, 403, 404, 422),
 )
 async def get_rule(rule_id: RuleId, caller: CallerDep, api: ApiDep) -> RuleOut:
+    """One custom rule and its place (`iam:GetAuthzRule`)."""
     return RuleOut.of_view(await api.db.read(lambda c: gateway_access.get_rule(c, caller.principal, rule_id)))
 
 
 @router.put(
     "/rules/{rule_id}",
-    response_model=RuleOut,
     summary="Replace a forward-auth rule",
-    description="Its fields, and its place when `position` is given (`iam:UpdateAuthzRule`).",
     responses=responses(400, 401, 403, 404, 422),
 )
 async def update_rule(rule_id: RuleId, body: RuleFields, caller: CallerDep, api: ApiDep) -> RuleOut:
+    """Its fields, and its place when `position` is given (`iam:UpdateAuthzRule`)."""
     change = Change("iam:UpdateAuthzRule", KIND, rule_id, {"path": body.path, "action": body.action})
     rule = await api.prepare(caller, change, lambda: _rule(body))
     view = await api.change(
@@ -114,10 +110,10 @@ async def update_rule(rule_id: RuleId, body: RuleFields, caller: CallerDep, api:
     "/rules/{rule_id}",
     status_code=204,
     summary="Delete a forward-auth rule",
-    description="The rule stops applying at once, in every process (`iam:UpdateAuthzRule`).",
     responses=responses(400, 401, 403, 404, 422),
 )
 async def delete_rule(rule_id: RuleId, caller: CallerDep, api: ApiDep) -> Response:
+    """The rule stops applying at once, in every process (`iam:UpdateAuthzRule`)."""
     await api.change(
         caller,
         Change("iam:UpdateAuthzRule", KIND, rule_id, {"deleted": True}),
@@ -129,25 +125,23 @@ async def delete_rule(rule_id: RuleId, caller: CallerDep, api: ApiDep) -> Respon
 
 @router.get(
     "/preset",
-    response_model=PresetOut,
     summary="The built-in preset",
-    description='"API7 / APISIX admin API": API7\'s own mapping of admin requests to actions and resources, '
-    "whether it is on, and its rules (`iam:GetAuthzRule`).",
     responses=responses(401, 403),
 )
 async def get_preset(caller: CallerDep, api: ApiDep) -> PresetOut:
+    """ "API7 / APISIX admin API": API7's own mapping of admin requests to actions and resources, whether it is on, and
+    its rules (`iam:GetAuthzRule`)."""
     table = await api.db.read(lambda c: gateway_access.rule_table(c, caller.principal))
     return RuleTableOut.of(table, with_preset_rules=True).preset
 
 
 @router.put(
     "/preset",
-    response_model=PresetOut,
     summary="Switch the built-in preset",
-    description="On: its rules apply after the custom rules (`iam:UpdateAuthzRule`).",
     responses=responses(400, 401, 403, 422),
 )
 async def set_preset(body: PresetSwitch, caller: CallerDep, api: ApiDep) -> PresetOut:
+    """On: its rules apply after the custom rules (`iam:UpdateAuthzRule`)."""
     await api.change(
         caller,
         PRESET.about(enabled=body.enabled),
@@ -162,11 +156,7 @@ async def set_preset(body: PresetSwitch, caller: CallerDep, api: ApiDep) -> Pres
 
 @router.get(
     "/resources",
-    response_model=LabelsList,
     summary="Labelled gateway resources",
-    description="The gateway resources Gatehouse keeps labels for that you may read (their Get action, e.g. "
-    "`gateway:GetGatewayGroup`), by name; `prefix` narrows by the start of the name, `resource` to one (404 "
-    "when you may not read it).",
     responses=responses(400, 401, 404, 422),
 )
 async def list_labels(
@@ -175,6 +165,9 @@ async def list_labels(
     prefix: Annotated[str, Query(max_length=300)] = "",
     resource: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
 ) -> LabelsList:
+    """The gateway resources Gatehouse keeps labels for that you may read (their Get action, e.g.
+    `gateway:GetGatewayGroup`), by name; `prefix` narrows by the start of the name, `resource` to one (404 when you may
+    not read it)."""
     if resource is not None:
         found = await api.db.read(lambda c: gateway_labels.get_labels(c, caller.principal, resource))
         return LabelsList(items=[LabelsOut.of(found)] if found.labels else [])
@@ -184,15 +177,14 @@ async def list_labels(
 
 @router.put(
     "/resources",
-    response_model=LabelsOut,
     summary="Set a gateway resource's labels",
-    description="What label conditions (`gateway_group_label`, `service_label`, `consumer_label`) test when a check "
-    "or a rule gives none. Needs the resource's Update action (`gateway:UpdateGatewayGroup` for a group, "
-    "`gateway:UpdatePublishedService`, `gateway:UpdateConsumer`, `gateway:UpdateServiceTemplate`) with its labels as "
-    "they are and as they will be.",
     responses=responses(400, 401, 403, 422),
 )
 async def set_labels(body: LabelsIn, caller: CallerDep, api: ApiDep) -> LabelsOut:
+    """What label conditions (`gateway_group_label`, `service_label`, `consumer_label`) test when a check or a rule
+    gives none. Needs the resource's Update action (`gateway:UpdateGatewayGroup` for a group,
+    `gateway:UpdatePublishedService`, `gateway:UpdateConsumer`, `gateway:UpdateServiceTemplate`) with its labels as they
+    are and as they will be."""
     try:
         kind = parse_resource(body.resource).kind
         event = LABELLED[kind][2] if kind in LABELLED else "gateway:UpdateGatewayGroup"

@@ -37,26 +37,24 @@ KIND: Final = "organization"
 
 @router.get(
     "",
-    response_model=ScimSettings,
     summary="SCIM provisioning settings",
-    description="Whether provisioning is on, the endpoint URL for the identity provider, the password sign-in "
-    "switch and the live tokens' metadata (`iam:GetSCIMProvisioning`).",
     responses=responses(401, 403),
 )
 async def get_scim(caller: CallerDep, api: ApiDep) -> ScimSettings:
+    """Whether provisioning is on, the endpoint URL for the identity provider, the password sign-in switch and the live
+    tokens' metadata (`iam:GetSCIMProvisioning`)."""
     state = await api.db.read(lambda c: provisioning.state(c, caller.principal))
     return ScimSettings.of(state, api.settings.scim_base_url)
 
 
 @router.put(
     "",
-    response_model=ScimSettings,
     summary="Change SCIM provisioning settings",
-    description="Turn provisioning on or off (tokens are kept and work again when it is back on) and allow or "
-    "forbid password sign-in for provisioned users (`iam:UpdateSCIMProvisioning`).",
     responses=responses(401, 403, 422),
 )
 async def update_scim(body: ScimSettingsChange, caller: CallerDep, api: ApiDep) -> ScimSettings:
+    """Turn provisioning on or off (tokens are kept and work again when it is back on) and allow or forbid password
+    sign-in for provisioned users (`iam:UpdateSCIMProvisioning`)."""
     summary: dict[str, Any] = {}
     if body.enabled is not None:
         summary["enabled"] = body.enabled
@@ -77,13 +75,12 @@ async def update_scim(body: ScimSettingsChange, caller: CallerDep, api: ApiDep) 
 @router.post(
     "/tokens",
     status_code=201,
-    response_model=IssuedScimToken,
     summary="Generate a SCIM token",
-    description="A bearer token for the identity provider, shown in this response only. Provisioning must be "
-    "on (409); a live token's name is taken (409).",
     responses=responses(400, 401, 403, 409, 422),
 )
 async def create_scim_token(body: NewScimToken, caller: CallerDep, api: ApiDep) -> IssuedScimToken:
+    """A bearer token for the identity provider, shown in this response only. Provisioning must be on (409); a live
+    token's name is taken (409)."""
     issued = await api.change(
         caller,
         Change(EVENT, "scim_token", None, {"operation": "create_token", "token_name": body.name}),
@@ -98,10 +95,10 @@ async def create_scim_token(body: NewScimToken, caller: CallerDep, api: ApiDep) 
     "/tokens/{token_id}",
     status_code=204,
     summary="Revoke a SCIM token",
-    description="The token stops working at once, in every process. An unknown or revoked id is 404.",
     responses=responses(401, 403, 404, 422),
 )
 async def revoke_scim_token(token_id: TokenId, caller: CallerDep, api: ApiDep) -> Response:
+    """The token stops working at once, in every process. An unknown or revoked id is 404."""
     await api.change(
         caller,
         Change(EVENT, "scim_token", token_id, {"operation": "revoke_token"}),
@@ -114,13 +111,12 @@ async def revoke_scim_token(token_id: TokenId, caller: CallerDep, api: ApiDep) -
 @router.post(
     "/tokens/{token_id}/regenerate",
     status_code=201,
-    response_model=IssuedScimToken,
     summary="Regenerate a SCIM token",
-    description="Replaces a live token by a new one of the same name, shown in this response only; the old one "
-    "stops at once. Provisioning must be on (409).",
     responses=responses(401, 403, 404, 409, 422),
 )
 async def regenerate_scim_token(token_id: TokenId, caller: CallerDep, api: ApiDep) -> IssuedScimToken:
+    """Replaces a live token by a new one of the same name, shown in this response only; the old one stops at once.
+    Provisioning must be on (409)."""
     issued = await api.change(
         caller,
         Change(EVENT, "scim_token", token_id, {"operation": "regenerate_token"}),
@@ -135,13 +131,12 @@ async def regenerate_scim_token(token_id: TokenId, caller: CallerDep, api: ApiDe
 
 @router.get(
     "/guard",
-    response_model=ScimGuard,
     summary="The mass-deprovisioning guard",
-    description="Its settings, the threshold now, the deactivations and deletions applied within its window and "
-    "the requests it holds (`iam:GetSCIMProvisioning`).",
     responses=responses(401, 403),
 )
 async def get_scim_guard(caller: CallerDep, api: ApiDep) -> ScimGuard:
+    """Its settings, the threshold now, the deactivations and deletions applied within its window and the requests it
+    holds (`iam:GetSCIMProvisioning`)."""
     policy = scim_guard.Policy.of(api.settings)
     status = await api.db.read(lambda c: scim_guard.status(c, caller.principal, policy))
     return ScimGuard.of(status)
@@ -149,13 +144,12 @@ async def get_scim_guard(caller: CallerDep, api: ApiDep) -> ScimGuard:
 
 @router.post(
     "/guard/allow",
-    response_model=ScimGuardDecision,
     summary="Allow the held deprovisioning",
-    description="The guard opens until its window passes: the identity provider's retries of the held "
-    "deactivations and deletions then apply. The held list is cleared (`iam:UpdateSCIMProvisioning`).",
     responses=responses(401, 403),
 )
 async def allow_scim_guard(caller: CallerDep, api: ApiDep) -> ScimGuardDecision:
+    """The guard opens until its window passes: the identity provider's retries of the held deactivations and deletions
+    then apply. The held list is cleared (`iam:UpdateSCIMProvisioning`)."""
     policy = scim_guard.Policy.of(api.settings)
     cleared = await api.change(
         caller,
@@ -168,13 +162,12 @@ async def allow_scim_guard(caller: CallerDep, api: ApiDep) -> ScimGuardDecision:
 
 @router.post(
     "/guard/block",
-    response_model=ScimGuardDecision,
     summary="Keep blocking the held deprovisioning",
-    description="The held list is cleared and the guard stays closed (an earlier Allow ends): the identity "
-    "provider's retries are held again (`iam:UpdateSCIMProvisioning`).",
     responses=responses(401, 403),
 )
 async def block_scim_guard(caller: CallerDep, api: ApiDep) -> ScimGuardDecision:
+    """The held list is cleared and the guard stays closed (an earlier Allow ends): the identity provider's retries are
+    held again (`iam:UpdateSCIMProvisioning`)."""
     cleared = await api.change(
         caller,
         Change(EVENT, KIND, None, {"operation": "block_deprovisioning"}),
@@ -186,11 +179,7 @@ async def block_scim_guard(caller: CallerDep, api: ApiDep) -> ScimGuardDecision:
 
 @router.get(
     "/activity",
-    response_model=ScimActivity,
     summary="Provisioning activity",
-    description="The SCIM requests recorded (within the log's retention), newest first, filtered; failed ones "
-    "with their request and response bodies, secrets redacted. A request shows up within about a second "
-    "(`iam:GetSCIMProvisioning`).",
     responses=responses(400, 401, 403, 422),
 )
 async def get_scim_activity(
@@ -212,6 +201,8 @@ async def get_scim_activity(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=provisioning_activity.MAX_LIMIT)] = 50,
 ) -> ScimActivity:
+    """The SCIM requests recorded (within the log's retention), newest first, filtered; failed ones with their request
+    and response bodies, secrets redacted. A request shows up within about a second (`iam:GetSCIMProvisioning`)."""
     wanted = provisioning_activity.wanted_of(status, token, method, resource, period, since, until)
     found = await api.db.read(lambda c: provisioning_activity.log(c, caller.principal, wanted, offset, limit))
     return ScimActivity.of(found, offset, limit)
