@@ -12,12 +12,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import Api, ApiDep, Caller
 from gatehouse.api.errors import responses
+from gatehouse.api.params import id_in_path
 from gatehouse.iam import access_requests as access
 from gatehouse.iam import roles as rbac
 from gatehouse.iam import timed_grants
@@ -28,7 +29,7 @@ from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
 
 router = APIRouter(tags=["Access requests"])
-Id = Annotated[str, Path(min_length=1, max_length=64)]
+Id = Annotated[str, id_in_path()]
 REQUEST: Final = "access_request"
 
 
@@ -158,8 +159,7 @@ async def set_requestable(role_id: Id, body: RequestableIn, caller: CallerDep, a
 async def unset_requestable(role_id: Id, caller: CallerDep, api: ApiDep) -> Response:
     """Pending requests may still be answered (`iam:UpdateRole`)."""
     change = Change("iam:UpdateRole", "role", role_id, {"requestable": False})
-    await api.change(caller, change, lambda c: access.unset_requestable(c, caller.principal, role_id))
-    return Response(status_code=204)
+    return await api.change_no_content(caller, change, lambda c: access.unset_requestable(c, caller.principal, role_id))
 
 
 # ------------------------------------------------------------------------------------------ requests
@@ -291,8 +291,7 @@ async def my_access(caller: CallerDep, api: ApiDep) -> MyAccessOut:
 async def give_up(role_id: Id, caller: CallerDep, api: ApiDep) -> Response:
     """End your time-bound grant of a role (from an access request) now."""
     change = Change("iam:GiveUpAccess", "user", caller.user_id, {"role_id": role_id})
-    await api.change(caller, change, lambda c: access.give_up(c, caller.principal, role_id))
-    return Response(status_code=204)
+    return await api.change_no_content(caller, change, lambda c: access.give_up(c, caller.principal, role_id))
 
 
 # ------------------------------------------------------------------------------------------ time-bound grants
@@ -374,5 +373,4 @@ async def _take(
 ) -> Response:
     """Take the role away from ``holder_id`` by ``work``, audited (``details``: more of what the record says)."""
     change = Change(holder.action, holder.kind, holder_id, {holder.takes: role_id, **details})
-    await api.change(caller, change, work)
-    return Response(status_code=204)
+    return await api.change_no_content(caller, change, work)

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import ApiDep
 from gatehouse.api.errors import responses
+from gatehouse.api.params import id_in_path
 from gatehouse.iam import audit_sinks as sinks
 from gatehouse.iam.audit import Change
 from gatehouse.store.records import utcnow
 
 router = APIRouter(prefix="/audit-sinks", tags=["Audit logs"])
-SinkId = Annotated[str, Path(min_length=1, max_length=64)]
+SinkId = Annotated[str, id_in_path()]
 
 
 class SinkIn(BaseModel):
@@ -108,10 +109,9 @@ async def update_sink(sink_id: SinkId, body: SinkIn, caller: CallerDep, api: Api
 async def delete_sink(sink_id: SinkId, caller: CallerDep, api: ApiDep) -> Response:
     """With every record still waiting for it (`iam:UpdateAuditSink`)."""
     change = Change(sinks.UPDATE, "audit_sink", sink_id, {"deleted": True})
-    await api.change(
+    return await api.change_no_content(
         caller,
         change,
         lambda c: sinks.delete_sink(c, caller.principal, sink_id),
         describe=lambda done, recorded: recorded.about(name=done.name, kind=done.kind),
     )
-    return Response(status_code=204)

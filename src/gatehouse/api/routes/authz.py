@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import ApiDep
 from gatehouse.api.errors import responses
+from gatehouse.api.params import id_in_path
 from gatehouse.api.schemas_authz import (
     LabelsIn,
     LabelsList,
@@ -35,7 +36,7 @@ from gatehouse.iam.gateway_rules import Rule
 from gatehouse.iam.resource_names import LABELLED, parse_resource
 
 router = APIRouter(prefix="/v1/authz", tags=["Gateway authorization"])
-RuleId = Annotated[str, Path(min_length=1, max_length=64, description="The rule's id.")]
+RuleId = Annotated[str, id_in_path("The rule's id.")]
 KIND: Final = "authz_rule"
 
 
@@ -114,13 +115,12 @@ async def update_rule(rule_id: RuleId, body: RuleFields, caller: CallerDep, api:
 )
 async def delete_rule(rule_id: RuleId, caller: CallerDep, api: ApiDep) -> Response:
     """The rule stops applying at once, in every process (`iam:UpdateAuthzRule`)."""
-    await api.change(
+    return await api.change_no_content(
         caller,
         Change("iam:UpdateAuthzRule", KIND, rule_id, {"deleted": True}),
         lambda c: gateway_access.delete_rule(c, caller.principal, rule_id),
         describe=lambda view, recorded: recorded.about(deleted=rule_summary(view.rule)),
     )
-    return Response(status_code=204)
 
 
 @router.get(

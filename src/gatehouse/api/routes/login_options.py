@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import Api, ApiDep, Caller
 from gatehouse.api.errors import responses
+from gatehouse.api.params import id_in_path
 from gatehouse.api.schemas_sso import (
     ClaimsSample,
     DryRunRequest,
@@ -45,7 +46,7 @@ from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
 
 router = APIRouter(prefix="/login_options", tags=["Login options"])
-OptionId = Annotated[str, Path(min_length=1, max_length=64, description="The login option's id.")]
+OptionId = Annotated[str, id_in_path("The login option's id.")]
 
 
 def _out(connection: Connection, principal: Principal, view: OptionView) -> LoginOptionOut:
@@ -207,13 +208,12 @@ async def delete_login_option(option_id: OptionId, caller: CallerDep, api: ApiDe
     """The option, its users' links to their provider accounts and its sign-ins in flight (`iam:UpdateLoginOption`);
     roles it mapped stay until each user's next SSO sign-in. Deleting the last enabled option while password sign-in is
     off is 409."""
-    await api.change(
+    return await api.change_no_content(
         caller,
         options.DELETE.about(option_id),
         lambda c: options.delete(c, caller.principal, option_id),
         describe=lambda name, recorded: recorded.about(name=name),
     )
-    return Response(status_code=204)
 
 
 # ------------------------------------------------------------------------------------------ dry runs

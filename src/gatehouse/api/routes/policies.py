@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Response
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import ApiDep
 from gatehouse.api.errors import responses
+from gatehouse.api.params import NamePrefix, Page, PerPage, id_in_path
 from gatehouse.api.schemas import Paging, named_prefix
 from gatehouse.api.schemas_rbac import (
     ActionOut,
@@ -38,7 +39,7 @@ from gatehouse.iam.simulator import simulate
 from gatehouse.store.database import Connection
 
 router = APIRouter(tags=["Permission policies"])
-PolicyId = Annotated[str, Path(min_length=1, max_length=64, description="The permission policy's id.")]
+PolicyId = Annotated[str, id_in_path("The permission policy's id.")]
 KIND: Final = "permissionpolicy"
 
 
@@ -56,9 +57,9 @@ def _detail(connection: Connection, caller_principal: Principal, policy_id: str)
 async def list_policies(
     caller: CallerDep,
     api: ApiDep,
-    q: Annotated[str, Query(max_length=100, description="Case-insensitive prefix of the name.")] = "",
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+    q: NamePrefix = "",
+    page: Page = 1,
+    per_page: PerPage = 50,
 ) -> PolicyPage:
     """The policies you may view (`iam:GetPermissionPolicy` on each), by name; 403 when you may view none."""
     found = await api.db.read(lambda c: policies.viewable_policies(c, caller.principal))
@@ -129,13 +130,12 @@ async def update_policy(policy_id: PolicyId, body: PolicyFields, caller: CallerD
 async def delete_policy(policy_id: PolicyId, caller: CallerDep, api: ApiDep) -> Response:
     """A custom policy that no role uses and that bounds no user (`iam:DeletePermissionPolicy`); otherwise 409 naming
     where it is used."""
-    await api.change(
+    return await api.change_no_content(
         caller,
         Change("iam:DeletePermissionPolicy", KIND, policy_id),
         lambda c: policies.delete_policy(c, caller.principal, policy_id),
         describe=lambda policy, done: done.about(name=policy.name),
     )
-    return Response(status_code=204)
 
 
 @router.get(

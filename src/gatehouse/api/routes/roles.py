@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import ApiDep
 from gatehouse.api.errors import responses
+from gatehouse.api.params import Cursor, NamePrefix, Page, PerPage, id_in_path, search_paged_by_cursor
 from gatehouse.api.schemas import Paging, PolicyIds, Reference, RoleIds, named_prefix
 from gatehouse.api.schemas_rbac import (
     GroupPage,
@@ -27,18 +28,14 @@ from gatehouse.api.schemas_rbac import (
     RolesOfGroup,
     RoleUpdate,
 )
-from gatehouse.errors import InvalidInput
 from gatehouse.iam import groups
 from gatehouse.iam import roles as rbac
 from gatehouse.iam.audit import Change
 from gatehouse.iam.rbac_forms import role_input
 
 router = APIRouter(tags=["Roles"])
-RoleId = Annotated[str, Path(min_length=1, max_length=64, description="The role's id.")]
-GroupId = Annotated[str, Path(min_length=1, max_length=64, description="The SCIM group's id.")]
-Search = Annotated[str, Query(max_length=100, description="Case-insensitive prefix of the name.")]
-Page = Annotated[int, Query(ge=1, le=1_000_000)]
-PerPage = Annotated[int, Query(ge=1, le=200)]
+RoleId = Annotated[str, id_in_path("The role's id.")]
+GroupId = Annotated[str, id_in_path("The SCIM group's id.")]
 ROLE: Final = "role"
 GROUP: Final = "group"
 
@@ -52,7 +49,7 @@ GROUP: Final = "group"
     responses=responses(401, 403, 422),
 )
 async def list_roles(
-    caller: CallerDep, api: ApiDep, q: Search = "", page: Page = 1, per_page: PerPage = 50
+    caller: CallerDep, api: ApiDep, q: NamePrefix = "", page: Page = 1, per_page: PerPage = 50
 ) -> RolePage:
     """The roles you may view (`iam:GetRole` on each), by name; 403 when you may view none."""
     roles = await api.db.read(lambda c: rbac.viewable_roles(c, caller.principal))
@@ -116,13 +113,12 @@ async def update_role(role_id: RoleId, body: RoleUpdate, caller: CallerDep, api:
 async def delete_role(role_id: RoleId, caller: CallerDep, api: ApiDep) -> Response:
     """A custom role that nobody holds directly and no group is bound to (`iam:DeleteRole`); otherwise 409 naming where
     it is used."""
-    await api.change(
+    return await api.change_no_content(
         caller,
         Change("iam:DeleteRole", ROLE, role_id),
         lambda c: rbac.delete_role(c, caller.principal, role_id),
         describe=lambda role, done: done.about(name=role.name),
     )
-    return Response(status_code=204)
 
 
 @router.put(
@@ -163,14 +159,13 @@ async def list_groups(
     q: Annotated[str, Query(max_length=groups.MAX_SEARCH, description="A search (see above).")] = "",
     page: Page = 1,
     per_page: PerPage = groups.PAGE_SIZE,
-    cursor: Annotated[str, Query(max_length=1_500, description="A page of a search (see above).")] = "",
+    cursor: Cursor = "",
 ) -> GroupPage:
     """The groups provisioned by the identity provider, by display name (`iam:GetGroupBinding` on `group/*`). `q` finds
     any part of the display name, in any case and with or without accents (three characters or more; one or two match
     its beginning), by relevance (the name itself, then names starting with `q`, then names with a word starting with
     it, then the rest), paged with `cursor` (`paging.next_cursor`) instead of `page`."""
-    if q.strip() and page != 1:
-        raise InvalidInput("A search is paged with `cursor` (its `paging.next_cursor`), not `page`.")
+    search_paged_by_cursor(q, page)
     found = await api.db.read(lambda c: groups.list_groups(c, caller.principal, q, page, per_page, cursor))
     return GroupPage.of(found.result)
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import ApiDep
 from gatehouse.api.errors import responses
+from gatehouse.api.params import id_in_path
 from gatehouse.api.schemas_admin import (
     IssuedScimToken,
     NewScimToken,
@@ -29,7 +30,7 @@ from gatehouse.iam import provisioning, provisioning_activity, scim_guard
 from gatehouse.iam.audit import Change
 
 router = APIRouter(prefix="/scim", tags=["SCIM provisioning"])
-TokenId = Annotated[str, Path(min_length=1, max_length=64, description="The SCIM token's id.")]
+TokenId = Annotated[str, id_in_path("The SCIM token's id.")]
 Time = Annotated[str, Query(max_length=40, description="ISO 8601; UTC if no zone.")]
 EVENT: Final = provisioning.UPDATE
 KIND: Final = "organization"
@@ -99,13 +100,12 @@ async def create_scim_token(body: NewScimToken, caller: CallerDep, api: ApiDep) 
 )
 async def revoke_scim_token(token_id: TokenId, caller: CallerDep, api: ApiDep) -> Response:
     """The token stops working at once, in every process. An unknown or revoked id is 404."""
-    await api.change(
+    return await api.change_no_content(
         caller,
         Change(EVENT, "scim_token", token_id, {"operation": "revoke_token"}),
         lambda c: provisioning.revoke_token(c, caller.principal, token_id),
         describe=lambda name, recorded: recorded.about(token_name=name),
     )
-    return Response(status_code=204)
 
 
 @router.post(

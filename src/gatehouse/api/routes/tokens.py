@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import ApiDep
 from gatehouse.api.errors import responses
+from gatehouse.api.params import id_in_path
 from gatehouse.api.schemas_admin import CreatedToken, NewToken, TokenList, TokenOut
 from gatehouse.iam import api_tokens
 from gatehouse.iam.audit import Change
 from gatehouse.store.api_tokens import TokenInfo
 
 router = APIRouter(prefix="/tokens", tags=["API tokens"])
-TokenId = Annotated[str, Path(min_length=1, max_length=64, description="The token's id.")]
+TokenId = Annotated[str, id_in_path("The token's id.")]
 KIND: Final = "token"
 
 
@@ -91,10 +92,9 @@ async def revoke_token(token_id: TokenId, caller: CallerDep, api: ApiDep) -> Res
         event = "iam:DeleteToken" if own else "iam:DeleteAnyToken"
         return Change(event, KIND, token.id, {"token_name": token.name, "owner_id": token.user_id})
 
-    await api.change(
+    return await api.change_no_content(
         caller,
         Change("iam:DeleteToken", KIND, token_id),
         lambda c: api_tokens.revoke_token(c, caller.principal, token_id),
         describe=describe,
     )
-    return Response(status_code=204)

@@ -13,11 +13,12 @@ import secrets
 from collections.abc import Callable
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import Api, ApiDep, Caller
 from gatehouse.api.errors import responses
+from gatehouse.api.params import MAX_PAGE, Cursor, PerPage, id_in_path, search_paged_by_cursor
 from gatehouse.api.schemas import (
     AssignmentResult,
     CreatedUser,
@@ -32,7 +33,7 @@ from gatehouse.api.schemas import (
     UserPage,
     UserResult,
 )
-from gatehouse.errors import Forbidden, InvalidInput
+from gatehouse.errors import Forbidden
 from gatehouse.iam import roles as rbac
 from gatehouse.iam import users as admin
 from gatehouse.iam.audit import Change
@@ -41,10 +42,8 @@ from gatehouse.store.database import Connection
 from gatehouse.store.directory import DirectoryQuery
 
 router = APIRouter(prefix="/users", tags=["Users"])
-UserId = Annotated[str, Path(min_length=1, max_length=64, description="The user's id.")]
+UserId = Annotated[str, id_in_path("The user's id.")]
 KIND: Final = "user"
-MAX_PAGE: Final = 1_000_000
-MAX_CURSOR: Final = 1_500
 
 
 def generated_password() -> str:
@@ -77,8 +76,8 @@ async def list_users(
     ] = "username",
     order: Annotated[Literal["asc", "desc"], Query()] = "asc",
     page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="A page of the list without a search.")] = 1,
-    per_page: Annotated[int, Query(ge=1, le=200)] = admin.PAGE_SIZE,
-    cursor: Annotated[str, Query(max_length=MAX_CURSOR, description="A page of a search (see above).")] = "",
+    per_page: PerPage = admin.PAGE_SIZE,
+    cursor: Cursor = "",
 ) -> UserPage:
     """Filter, sort and page the directory, or search it: `q` finds any part of the username, display, given or family
     name, any e-mail address or the externalId, in any case and with or without accents (three characters or more; one
@@ -87,8 +86,7 @@ async def list_users(
     with it; then the rest; by username within each), not by `sort`; it is paged with `cursor` (`paging.next_cursor`,
     `paging.prev_cursor`), not `page`; and its `paging.total` stops at 10,001 (`total_exact` false). The status and
     source filters apply to a search too. Needs `iam:GetUser` on `arn:gatehouse:iam:user/*`."""
-    if q.strip() and page != 1:
-        raise InvalidInput("A search is paged with `cursor` (its `paging.next_cursor`), not `page`.")
+    search_paged_by_cursor(q, page)
     query = DirectoryQuery(
         search=q,
         status=status,
@@ -171,13 +169,12 @@ async def update_user(user_id: UserId, body: UserChanges, caller: CallerDep, api
 async def delete_user(user_id: UserId, caller: CallerDep, api: ApiDep) -> Response:
     """Deletes a local user with their sessions and tokens (`iam:DeleteUser`). The Super Admin, your own account and
     users provisioned by the identity provider cannot be deleted (403)."""
-    await api.change(
+    return await api.change_no_content(
         caller,
         Change("iam:DeleteUser", KIND, user_id),
         lambda c: admin.delete_user(c, caller.principal, user_id),
         describe=lambda user, done: done.about(user_name=user.user_name),
     )
-    return Response(status_code=204)
 
 
 @router.post(
