@@ -6,9 +6,9 @@ use cases' records by the ``of`` class methods, so routes stay thin.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +19,16 @@ from gatehouse.store.group_directory import GroupPage
 from gatehouse.store.policies import StoredPolicy
 
 T = TypeVar("T")
+
+
+class Named(Protocol):
+    """What :meth:`Paging.cut_named` lists: a role, a permission policy."""
+
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=Named)
 
 Id = Annotated[str, Field(min_length=1, max_length=64, description="An object's id.")]
 
@@ -45,6 +55,12 @@ class Paging(BaseModel):
         shown = list(items[(page - 1) * per_page : page * per_page])
         return shown, cls(page=page, per_page=per_page, total=len(items), pages=pages)
 
+    @classmethod
+    def cut_named(cls, items: Sequence[N], q: str, page: int, per_page: int) -> tuple[list[N], Paging]:
+        """:meth:`cut` of the items whose name starts with ``q`` (case-insensitive); all of them for an empty ``q``."""
+        prefix = q.strip().lower()
+        return cls.cut([item for item in items if item.name.lower().startswith(prefix)], page, per_page)
+
 
 class SearchPaging(Paging):
     """Where a page of users or groups is. With a search (``q``), matches come by relevance and pages by
@@ -66,12 +82,6 @@ class SearchPaging(Paging):
             next_cursor=page.next_cursor,
             prev_cursor=page.prev_cursor,
         )
-
-
-def named_prefix(items: Sequence[T], q: str, name: Callable[[T], str]) -> list[T]:
-    """The items whose name starts with ``q`` (case-insensitive); all of them for an empty ``q``."""
-    prefix = q.strip().lower()
-    return [item for item in items if name(item).lower().startswith(prefix)] if prefix else list(items)
 
 
 # ------------------------------------------------------------------------------------------ common parts

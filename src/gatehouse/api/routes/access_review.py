@@ -17,11 +17,11 @@ from starlette.responses import Response
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import ApiDep
+from gatehouse.api.downloads import MEDIA_TYPES, Format, attachment
 from gatehouse.api.errors import responses
 from gatehouse.iam import access_review as review
 from gatehouse.iam.audit import Change
 from gatehouse.store.access_review import MAX_PAGE, ReviewQuery
-from gatehouse.store.records import utcnow
 
 router = APIRouter(tags=["Access review"])
 ORG: Final = "organization"
@@ -133,9 +133,7 @@ async def users(
     summary="Export effective access",
     responses={200: {"content": {"text/csv": {}, "application/json": {}}}, **responses(401, 403, 422)},
 )
-async def export(
-    caller: CallerDep, api: ApiDep, query: Scope, format: Annotated[Literal["csv", "json"], Query()] = "csv"
-) -> Response:
+async def export(caller: CallerDep, api: ApiDep, query: Scope, format: Annotated[Format, Query()] = "csv") -> Response:
     """The whole scope as CSV (one line per user and role) or JSON (`iam:GetAccessReview`); recorded in the audit
     log."""
     change = Change(review.READ, ORG, None, {"export": format, "scope": query.as_dict()})
@@ -145,10 +143,7 @@ async def export(
         return review.to_json(found) if format == "json" else review.to_csv(found).encode()
 
     body = await api.change(caller, change, work)
-    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-    media = "application/json" if format == "json" else "text/csv; charset=utf-8"
-    headers = {"Content-Disposition": f'attachment; filename="gatehouse-access-{stamp}.{format}"'}
-    return Response(body, media_type=media, headers=headers)
+    return Response(body, media_type=MEDIA_TYPES[format], headers=attachment("gatehouse-access", format))
 
 
 @router.post(

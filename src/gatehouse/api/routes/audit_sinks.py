@@ -8,13 +8,13 @@ never returned.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from gatehouse.api.auth import CallerDep
-from gatehouse.api.context import ApiDep
+from gatehouse.api.context import Api, ApiDep, Caller
 from gatehouse.api.errors import responses
 from gatehouse.api.params import id_in_path
 from gatehouse.iam import audit_sinks as sinks
@@ -23,6 +23,7 @@ from gatehouse.store.records import utcnow
 
 router = APIRouter(prefix="/audit-sinks", tags=["Audit logs"])
 SinkId = Annotated[str, id_in_path()]
+KIND: Final = "audit_sink"
 
 
 class SinkIn(BaseModel):
@@ -42,6 +43,13 @@ class SinkIn(BaseModel):
 
 def _box(api: Any, data: sinks.SinkInput) -> Any:
     return api.secrets() if data.secret else None
+
+
+async def _checked(body: SinkIn, sink_id: str | None, caller: Caller, api: Api) -> tuple[sinks.SinkInput, Change]:
+    """The sink's settings checked (a refusal is audited with its name and kind) and the change that records them."""
+    sent = Change(sinks.UPDATE, KIND, sink_id, {"name": body.name, "kind": body.kind})
+    data = await api.prepare(caller, sent, body.checked)
+    return data, Change(sinks.UPDATE, KIND, sink_id, data.summary())
 
 
 @router.get(
@@ -71,9 +79,7 @@ async def get_sink(sink_id: SinkId, caller: CallerDep, api: ApiDep) -> dict[str,
 )
 async def create_sink(body: SinkIn, caller: CallerDep, api: ApiDep) -> dict[str, Any]:
     """It receives every record written from now on (`iam:UpdateAuditSink`)."""
-    change = Change(sinks.UPDATE, "audit_sink", None, {"name": body.name, "kind": body.kind})
-    data = await api.prepare(caller, change, body.checked)
-    change = Change(sinks.UPDATE, "audit_sink", None, data.summary())
+    data, change = await _checked(body, None, caller, api)
     found = await api.change(
         caller,
         change,
@@ -91,9 +97,7 @@ async def create_sink(body: SinkIn, caller: CallerDep, api: ApiDep) -> dict[str,
 )
 async def update_sink(sink_id: SinkId, body: SinkIn, caller: CallerDep, api: ApiDep) -> dict[str, Any]:
     """Its settings (the stored HMAC key is kept unless a new one is given) (`iam:UpdateAuditSink`)."""
-    change = Change(sinks.UPDATE, "audit_sink", sink_id, {"name": body.name, "kind": body.kind})
-    data = await api.prepare(caller, change, body.checked)
-    change = Change(sinks.UPDATE, "audit_sink", sink_id, data.summary())
+    data, change = await _checked(body, sink_id, caller, api)
     found = await api.change(
         caller, change, lambda c: sinks.update_sink(c, caller.principal, sink_id, data, _box(api, data))
     )
@@ -108,7 +112,7 @@ async def update_sink(sink_id: SinkId, body: SinkIn, caller: CallerDep, api: Api
 )
 async def delete_sink(sink_id: SinkId, caller: CallerDep, api: ApiDep) -> Response:
     """With every record still waiting for it (`iam:UpdateAuditSink`)."""
-    change = Change(sinks.UPDATE, "audit_sink", sink_id, {"deleted": True})
+    change = Change(sinks.UPDATE, KIND, sink_id, {"deleted": True})
     return await api.change_no_content(
         caller,
         change,

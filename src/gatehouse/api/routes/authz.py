@@ -15,7 +15,7 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Query, Response
 
 from gatehouse.api.auth import CallerDep
-from gatehouse.api.context import ApiDep
+from gatehouse.api.context import Api, ApiDep, Caller
 from gatehouse.api.errors import responses
 from gatehouse.api.params import id_in_path
 from gatehouse.api.schemas_authz import (
@@ -131,8 +131,7 @@ async def delete_rule(rule_id: RuleId, caller: CallerDep, api: ApiDep) -> Respon
 async def get_preset(caller: CallerDep, api: ApiDep) -> PresetOut:
     """ "API7 / APISIX admin API": API7's own mapping of admin requests to actions and resources, whether it is on, and
     its rules (`iam:GetAuthzRule`)."""
-    table = await api.db.read(lambda c: gateway_access.rule_table(c, caller.principal))
-    return RuleTableOut.of(table, with_preset_rules=True).preset
+    return await _preset(caller, api)
 
 
 @router.put(
@@ -147,6 +146,11 @@ async def set_preset(body: PresetSwitch, caller: CallerDep, api: ApiDep) -> Pres
         PRESET.about(enabled=body.enabled),
         lambda c: gateway_access.set_preset(c, caller.principal, body.enabled),
     )
+    return await _preset(caller, api)
+
+
+async def _preset(caller: Caller, api: Api) -> PresetOut:
+    """The preset as it is now, with its rules."""
     table = await api.db.read(lambda c: gateway_access.rule_table(c, caller.principal))
     return RuleTableOut.of(table, with_preset_rules=True).preset
 

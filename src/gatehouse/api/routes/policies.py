@@ -17,7 +17,7 @@ from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import ApiDep
 from gatehouse.api.errors import responses
 from gatehouse.api.params import NamePrefix, Page, PerPage, id_in_path
-from gatehouse.api.schemas import Paging, named_prefix
+from gatehouse.api.schemas import Paging
 from gatehouse.api.schemas_rbac import (
     ActionOut,
     Catalog,
@@ -63,7 +63,7 @@ async def list_policies(
 ) -> PolicyPage:
     """The policies you may view (`iam:GetPermissionPolicy` on each), by name; 403 when you may view none."""
     found = await api.db.read(lambda c: policies.viewable_policies(c, caller.principal))
-    shown, paging = Paging.cut(named_prefix(found, q, lambda policy: policy.name), page, per_page)
+    shown, paging = Paging.cut_named(found, q, page, per_page)
     return PolicyPage(items=[PolicyOut.of(policy) for policy in shown], paging=paging)
 
 

@@ -16,7 +16,7 @@ from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import ApiDep
 from gatehouse.api.errors import responses
 from gatehouse.api.params import Cursor, NamePrefix, Page, PerPage, id_in_path, search_paged_by_cursor
-from gatehouse.api.schemas import Paging, PolicyIds, Reference, RoleIds, named_prefix
+from gatehouse.api.schemas import Paging, PolicyIds, Reference, RoleIds
 from gatehouse.api.schemas_rbac import (
     GroupPage,
     GroupRolesChanged,
@@ -53,7 +53,7 @@ async def list_roles(
 ) -> RolePage:
     """The roles you may view (`iam:GetRole` on each), by name; 403 when you may view none."""
     roles = await api.db.read(lambda c: rbac.viewable_roles(c, caller.principal))
-    shown, paging = Paging.cut(named_prefix(roles, q, lambda role: role.name), page, per_page)
+    shown, paging = Paging.cut_named(roles, q, page, per_page)
     return RolePage(items=[RoleOut.of(role) for role in shown], paging=paging)
 
 
