@@ -34,7 +34,6 @@ from gatehouse.iam import policies
 from gatehouse.iam.audit import Change
 from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.catalog import ACTIONS, GROUPS, ORGANIZATION, RESOURCE_KINDS, RESOURCE_PREFIX
-from gatehouse.iam.rbac_forms import policy_input
 from gatehouse.iam.simulator import simulate
 from gatehouse.store.database import Connection
 
@@ -87,9 +86,7 @@ async def create_policy(body: PolicyFields, caller: CallerDep, api: ApiDep) -> P
     """A custom policy (`iam:CreatePermissionPolicy` on `permissionpolicy/*`). An invalid document is 400 with where and
     why; a taken name (any case) is 409."""
     change = Change("iam:CreatePermissionPolicy", KIND, None, {"name": body.name, "labels": body.labels})
-    form = await api.prepare(
-        caller, change, lambda: policy_input(body.name, body.document, body.description, body.labels)
-    )
+    form = await api.prepare(caller, change, body.checked)
     policy = await api.change(
         caller,
         change,
@@ -109,9 +106,7 @@ async def update_policy(policy_id: PolicyId, body: PolicyFields, caller: CallerD
     """A custom policy's name, description, labels and document (`iam:UpdatePermissionPolicy`); every process applies
     the new document on the next request. Built-in policies cannot be edited (403)."""
     change = Change("iam:UpdatePermissionPolicy", KIND, policy_id, {"name": body.name, "labels": body.labels})
-    form = await api.prepare(
-        caller, change, lambda: policy_input(body.name, body.document, body.description, body.labels)
-    )
+    form = await api.prepare(caller, change, body.checked)
     policy = await api.change(
         caller,
         change,

@@ -31,7 +31,6 @@ from gatehouse.api.schemas_rbac import (
 from gatehouse.iam import groups
 from gatehouse.iam import roles as rbac
 from gatehouse.iam.audit import Change
-from gatehouse.iam.rbac_forms import role_input
 
 router = APIRouter(tags=["Roles"])
 RoleId = Annotated[str, id_in_path("The role's id.")]
@@ -77,7 +76,7 @@ async def create_role(body: NewRole, caller: CallerDep, api: ApiDep) -> RoleDeta
     """A custom role, optionally with policies attached (`iam:CreateRole` on `role/*`). A taken name (any case) is
     409."""
     change = Change("iam:CreateRole", ROLE, None, body.model_dump())
-    form = await api.prepare(caller, change, lambda: role_input(body.name, body.description, body.labels))
+    form = await api.prepare(caller, change, body.checked)
     view = await api.change(
         caller,
         change,
@@ -97,7 +96,7 @@ async def update_role(role_id: RoleId, body: RoleUpdate, caller: CallerDep, api:
     """A custom role's name, description and labels; with `policy_ids`, its policies exactly (`iam:UpdateRole`).
     Built-in roles cannot be edited (403)."""
     change = Change("iam:UpdateRole", ROLE, role_id, body.model_dump())
-    form = await api.prepare(caller, change, lambda: role_input(body.name, body.description, body.labels))
+    form = await api.prepare(caller, change, body.checked)
     view = await api.change(
         caller, change, lambda c: rbac.update_role(c, caller.principal, role_id, form, body.policy_ids)
     )
