@@ -122,11 +122,7 @@ class Until(BaseModel):
 # ------------------------------------------------------------------------------------------ requestable roles
 
 
-@router.get(
-    "/access/requestable-roles",
-    summary="Requestable roles",
-    responses=responses(401, 403),
-)
+@router.get("/access/requestable-roles", summary="Requestable roles", responses=responses(401, 403))
 async def requestable_roles(caller: CallerDep, api: ApiDep) -> list[RequestableOut]:
     """The roles anyone signed in may request, with their limits."""
     found = await api.db.read(lambda c: access.requestable_roles(c, caller.principal))
@@ -185,11 +181,7 @@ async def request_access(body: NewRequest, caller: CallerDep, api: ApiDep) -> Re
     return RequestOut.of(found)
 
 
-@router.get(
-    "/access-requests",
-    summary="Access requests",
-    responses=responses(401, 403, 422),
-)
+@router.get("/access-requests", summary="Access requests", responses=responses(401, 403, 422))
 async def list_requests(
     caller: CallerDep,
     api: ApiDep,
@@ -200,11 +192,7 @@ async def list_requests(
     return [RequestOut.of(request) for request in found]
 
 
-@router.get(
-    "/access-requests/{request_id}",
-    summary="An access request",
-    responses=responses(401, 403, 404, 422),
-)
+@router.get("/access-requests/{request_id}", summary="An access request", responses=responses(401, 403, 404, 422))
 async def get_request(request_id: Id, caller: CallerDep, api: ApiDep) -> RequestOut:
     """For its requester, or whoever may read (`iam:GetAccessRequest`) or approve it."""
     return RequestOut.of(await api.db.read(lambda c: access.get_request(c, caller.principal, request_id)))
@@ -266,11 +254,7 @@ async def cancel(request_id: Id, caller: CallerDep, api: ApiDep) -> RequestOut:
 # ------------------------------------------------------------------------------------------ one's own access
 
 
-@router.get(
-    "/me/access",
-    summary="My access",
-    responses=responses(401, 403),
-)
+@router.get("/me/access", summary="My access", responses=responses(401, 403))
 async def my_access(caller: CallerDep, api: ApiDep) -> MyAccessOut:
     """What you may request, your pending requests, the roles you hold for a while, your past requests."""
     found = await api.db.read(lambda c: access.my_access(c, caller.principal))

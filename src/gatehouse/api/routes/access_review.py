@@ -106,11 +106,7 @@ class ReviewOut(BaseModel):
     note: str
 
 
-@router.get(
-    "/access-review/users",
-    summary="Effective access, user by user",
-    responses=responses(401, 403, 422),
-)
+@router.get("/access-review/users", summary="Effective access, user by user", responses=responses(401, 403, 422))
 async def users(
     caller: CallerDep,
     api: ApiDep,
@@ -146,11 +142,7 @@ async def export(caller: CallerDep, api: ApiDep, query: Scope, format: Annotated
     return Response(body, media_type=MEDIA_TYPES[format], headers=attachment("gatehouse-access", format))
 
 
-@router.post(
-    "/access-review/who-may",
-    summary="Who may do this?",
-    responses=responses(401, 403, 422),
-)
+@router.post("/access-review/who-may", summary="Who may do this?", responses=responses(401, 403, 422))
 async def who_may(body: WhoMayIn, caller: CallerDep, api: ApiDep) -> WhoMayOut:
     """Every active user who may do `action` on `resource` (with `labels`; a gateway resource's stored labels and a
     role's own labels are used for the keys not given), decided by the same evaluator as every request, grant set by
@@ -174,11 +166,7 @@ async def who_may(body: WhoMayIn, caller: CallerDep, api: ApiDep) -> WhoMayOut:
     )
 
 
-@router.post(
-    "/access-review/revocations",
-    summary="Revoke from the review",
-    responses=responses(401, 403, 404, 422),
-)
+@router.post("/access-review/revocations", summary="Revoke from the review", responses=responses(401, 403, 404, 422))
 async def revoke(body: Revocation, caller: CallerDep, api: ApiDep) -> dict[str, str]:
     """Take away one way a user holds a role: `direct`, `request` or `sso` (`iam:UpdateUserRole` on the user), or
     `group`: the role is unbound from that group, for every member (`iam:UpdateGroupBinding`)."""
@@ -193,23 +181,14 @@ async def revoke(body: Revocation, caller: CallerDep, api: ApiDep) -> dict[str, 
     return {"done": done}
 
 
-@router.get(
-    "/access-reviews",
-    summary="Reviews recorded",
-    responses=responses(401, 403),
-)
+@router.get("/access-reviews", summary="Reviews recorded", responses=responses(401, 403))
 async def reviews(caller: CallerDep, api: ApiDep) -> list[ReviewOut]:
     """Who reviewed which scope, when, newest first (`iam:GetAccessReview`)."""
     found = await api.db.read(lambda c: review.reviews(c, caller.principal))
     return [ReviewOut(**{k: getattr(r, k) for k in ReviewOut.model_fields}) for r in found]
 
 
-@router.post(
-    "/access-reviews",
-    status_code=201,
-    summary="Record a review",
-    responses=responses(401, 403, 422),
-)
+@router.post("/access-reviews", status_code=201, summary="Record a review", responses=responses(401, 403, 422))
 async def record(body: ReviewIn, caller: CallerDep, api: ApiDep) -> ReviewOut:
     """Record that you reviewed the users of this scope now, with a note (`iam:CreateAccessReview`)."""
     query = review.review_query(

@@ -58,11 +58,7 @@ async def filters(
 Filters = Annotated[AuditQuery, Depends(filters)]
 
 
-@router.get(
-    "",
-    summary="Search the audit log",
-    responses=responses(400, 401, 403, 422),
-)
+@router.get("", summary="Search the audit log", responses=responses(400, 401, 403, 422))
 async def search_audit_log(
     caller: CallerDep,
     api: ApiDep,

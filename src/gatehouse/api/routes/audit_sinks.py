@@ -52,11 +52,7 @@ async def _checked(body: SinkIn, sink_id: str | None, caller: Caller, api: Api) 
     return data, Change(sinks.UPDATE, KIND, sink_id, data.summary())
 
 
-@router.get(
-    "",
-    summary="Audit sinks",
-    responses=responses(401, 403),
-)
+@router.get("", summary="Audit sinks", responses=responses(401, 403))
 async def list_sinks(caller: CallerDep, api: ApiDep) -> list[dict[str, Any]]:
     """Every sink with its status: records waiting, lag (age of the oldest waiting record), last delivery, last error,
     next attempt (`iam:GetAuditSink`)."""
@@ -71,12 +67,7 @@ async def get_sink(sink_id: SinkId, caller: CallerDep, api: ApiDep) -> dict[str,
     return found.as_dict(utcnow())
 
 
-@router.post(
-    "",
-    status_code=201,
-    summary="Create an audit sink",
-    responses=responses(401, 403, 409, 422),
-)
+@router.post("", status_code=201, summary="Create an audit sink", responses=responses(401, 403, 409, 422))
 async def create_sink(body: SinkIn, caller: CallerDep, api: ApiDep) -> dict[str, Any]:
     """It receives every record written from now on (`iam:UpdateAuditSink`)."""
     data, change = await _checked(body, None, caller, api)
@@ -90,11 +81,7 @@ async def create_sink(body: SinkIn, caller: CallerDep, api: ApiDep) -> dict[str,
     return found.as_dict(utcnow())
 
 
-@router.put(
-    "/{sink_id}",
-    summary="Replace an audit sink",
-    responses=responses(401, 403, 404, 409, 422),
-)
+@router.put("/{sink_id}", summary="Replace an audit sink", responses=responses(401, 403, 404, 409, 422))
 async def update_sink(sink_id: SinkId, body: SinkIn, caller: CallerDep, api: ApiDep) -> dict[str, Any]:
     """Its settings (the stored HMAC key is kept unless a new one is given) (`iam:UpdateAuditSink`)."""
     data, change = await _checked(body, sink_id, caller, api)
@@ -104,12 +91,7 @@ async def update_sink(sink_id: SinkId, body: SinkIn, caller: CallerDep, api: Api
     return found.as_dict(utcnow())
 
 
-@router.delete(
-    "/{sink_id}",
-    status_code=204,
-    summary="Delete an audit sink",
-    responses=responses(401, 403, 404, 422),
-)
+@router.delete("/{sink_id}", status_code=204, summary="Delete an audit sink", responses=responses(401, 403, 404, 422))
 async def delete_sink(sink_id: SinkId, caller: CallerDep, api: ApiDep) -> Response:
     """With every record still waiting for it (`iam:UpdateAuditSink`)."""
     change = Change(sinks.UPDATE, KIND, sink_id, {"deleted": True})

@@ -45,11 +45,7 @@ def _me(connection: Connection, principal: Principal, session: SessionUser | Non
     )
 
 
-@router.post(
-    "/auth/sign-in",
-    summary="Sign in with a password",
-    responses=responses(400, 401, 403, 422, 429),
-)
+@router.post("/auth/sign-in", summary="Sign in with a password", responses=responses(400, 401, 403, 422, 429))
 async def sign_in(body: SignIn, request: Request, response: Response, api: ApiDep) -> Me:
     """Opens a dashboard session (cookie `gatehouse_session`) and returns the caller with the session's CSRF token.
     Failed attempts are throttled per account and per address (429). Recorded as `auth:SignIn`."""
@@ -102,12 +98,7 @@ async def sign_out(caller: SignedInDep, api: ApiDep) -> Response:
     return gone
 
 
-@router.get(
-    "/me",
-    summary="The caller",
-    responses=responses(401),
-    tags=["Users"],
-)
+@router.get("/me", summary="The caller", responses=responses(401), tags=["Users"])
 async def me(caller: SignedInDep, api: ApiDep) -> Me:
     """The caller's user page (always readable, whatever their roles), how they authenticated, and the actions they may
     take on every object of a kind."""

@@ -47,23 +47,14 @@ def _rule(body: RuleFields) -> Rule:
     return rule_input(body.methods, body.path, body.action, body.resource, body.query, body.labels, body.description)
 
 
-@router.get(
-    "/rules",
-    summary="The forward-auth rule table",
-    responses=responses(401, 403),
-)
+@router.get("/rules", summary="The forward-auth rule table", responses=responses(401, 403))
 async def list_rules(caller: CallerDep, api: ApiDep) -> RuleTableOut:
     """The custom rules in the order they apply, and whether the preset (applied after them) is on
     (`iam:GetAuthzRule`)."""
     return RuleTableOut.of(await api.db.read(lambda c: gateway_access.rule_table(c, caller.principal)))
 
 
-@router.post(
-    "/rules",
-    status_code=201,
-    summary="Add a forward-auth rule",
-    responses=responses(400, 401, 403, 409, 422),
-)
+@router.post("/rules", status_code=201, summary="Add a forward-auth rule", responses=responses(400, 401, 403, 409, 422))
 async def create_rule(body: RuleFields, caller: CallerDep, api: ApiDep) -> RuleOut:
     """At `position` (0 first; default last). A rule naming an unknown action, or whose resource or labels use a part
     the path and query do not define, is 400 (`iam:UpdateAuthzRule`)."""
@@ -79,21 +70,13 @@ async def create_rule(body: RuleFields, caller: CallerDep, api: ApiDep) -> RuleO
     return RuleOut.of_view(view)
 
 
-@router.get(
-    "/rules/{rule_id}",
-    summary="A forward-auth rule",
-    responses=responses(400, 401, 403, 404, 422),
-)
+@router.get("/rules/{rule_id}", summary="A forward-auth rule", responses=responses(400, 401, 403, 404, 422))
 async def get_rule(rule_id: RuleId, caller: CallerDep, api: ApiDep) -> RuleOut:
     """One custom rule and its place (`iam:GetAuthzRule`)."""
     return RuleOut.of_view(await api.db.read(lambda c: gateway_access.get_rule(c, caller.principal, rule_id)))
 
 
-@router.put(
-    "/rules/{rule_id}",
-    summary="Replace a forward-auth rule",
-    responses=responses(400, 401, 403, 404, 422),
-)
+@router.put("/rules/{rule_id}", summary="Replace a forward-auth rule", responses=responses(400, 401, 403, 404, 422))
 async def update_rule(rule_id: RuleId, body: RuleFields, caller: CallerDep, api: ApiDep) -> RuleOut:
     """Its fields, and its place when `position` is given (`iam:UpdateAuthzRule`)."""
     change = Change("iam:UpdateAuthzRule", KIND, rule_id, {"path": body.path, "action": body.action})
@@ -123,22 +106,14 @@ async def delete_rule(rule_id: RuleId, caller: CallerDep, api: ApiDep) -> Respon
     )
 
 
-@router.get(
-    "/preset",
-    summary="The built-in preset",
-    responses=responses(401, 403),
-)
+@router.get("/preset", summary="The built-in preset", responses=responses(401, 403))
 async def get_preset(caller: CallerDep, api: ApiDep) -> PresetOut:
     """ "API7 / APISIX admin API": API7's own mapping of admin requests to actions and resources, whether it is on, and
     its rules (`iam:GetAuthzRule`)."""
     return await _preset(caller, api)
 
 
-@router.put(
-    "/preset",
-    summary="Switch the built-in preset",
-    responses=responses(400, 401, 403, 422),
-)
+@router.put("/preset", summary="Switch the built-in preset", responses=responses(400, 401, 403, 422))
 async def set_preset(body: PresetSwitch, caller: CallerDep, api: ApiDep) -> PresetOut:
     """On: its rules apply after the custom rules (`iam:UpdateAuthzRule`)."""
     await api.change(
@@ -158,11 +133,7 @@ async def _preset(caller: Caller, api: Api) -> PresetOut:
 # ------------------------------------------------------------------------------------------ labels
 
 
-@router.get(
-    "/resources",
-    summary="Labelled gateway resources",
-    responses=responses(400, 401, 404, 422),
-)
+@router.get("/resources", summary="Labelled gateway resources", responses=responses(400, 401, 404, 422))
 async def list_labels(
     caller: CallerDep,
     api: ApiDep,
@@ -179,11 +150,7 @@ async def list_labels(
     return LabelsList(items=[LabelsOut.of(item) for item in items])
 
 
-@router.put(
-    "/resources",
-    summary="Set a gateway resource's labels",
-    responses=responses(400, 401, 403, 422),
-)
+@router.put("/resources", summary="Set a gateway resource's labels", responses=responses(400, 401, 403, 422))
 async def set_labels(body: LabelsIn, caller: CallerDep, api: ApiDep) -> LabelsOut:
     """What label conditions (`gateway_group_label`, `service_label`, `consumer_label`) test when a check or a rule
     gives none. Needs the resource's Update action (`gateway:UpdateGatewayGroup` for a group,

@@ -69,11 +69,7 @@ def _changes_summary(body: LoginOptionChanges) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ reading
 
 
-@router.get(
-    "",
-    summary="List login options",
-    responses=responses(401, 403),
-)
+@router.get("", summary="List login options", responses=responses(401, 403))
 async def list_login_options(caller: CallerDep, api: ApiDep) -> LoginOptionList:
     """The built-in password option's switch and every OpenID Connect option, by name, without client secrets
     (`iam:GetLoginOption`)."""
@@ -86,11 +82,7 @@ async def list_login_options(caller: CallerDep, api: ApiDep) -> LoginOptionList:
     return await api.db.read(read)
 
 
-@router.get(
-    "/{option_id}",
-    summary="A login option",
-    responses=responses(401, 403, 404, 422),
-)
+@router.get("/{option_id}", summary="A login option", responses=responses(401, 403, 404, 422))
 async def get_login_option(option_id: OptionId, caller: CallerDep, api: ApiDep) -> LoginOptionOut:
     """One OpenID Connect option, with the redirect and initiate-login URIs to register at the provider; never its
     client secret (`iam:GetLoginOption`)."""
@@ -105,12 +97,7 @@ async def get_login_option(option_id: OptionId, caller: CallerDep, api: ApiDep) 
 # ------------------------------------------------------------------------------------------ changes
 
 
-@router.post(
-    "",
-    status_code=201,
-    summary="Create a login option",
-    responses=responses(400, 401, 403, 409, 422),
-)
+@router.post("", status_code=201, summary="Create a login option", responses=responses(400, 401, 403, 409, 422))
 async def create_login_option(body: LoginOptionFields, caller: CallerDep, api: ApiDep) -> LoginOptionOut:
     """An OpenID Connect option (`iam:UpdateLoginOption`). Send the client secret (stored encrypted, never returned) or
     the name of the environment variable holding it. Scopes without `openid`, an issuer that is not https, or a rule
@@ -131,11 +118,7 @@ async def create_login_option(body: LoginOptionFields, caller: CallerDep, api: A
     )
 
 
-@router.put(
-    "/password",
-    summary="Turn password sign-in on or off",
-    responses=responses(401, 403, 409, 422),
-)
+@router.put("/password", summary="Turn password sign-in on or off", responses=responses(401, 403, 409, 422))
 async def set_password_option(body: PasswordLogin, caller: CallerDep, api: ApiDep) -> PasswordLoginOut:
     """The built-in username/password option (`iam:UpdateLoginOption`). It may be off only while an OpenID Connect
     option is enabled (409 otherwise). If the provider is down while it is off, the host operator runs `gatehouse
@@ -171,11 +154,7 @@ async def _update(
     return await api.change(caller, change, work, describe=lambda done, recorded: recorded.about(version=done.version))
 
 
-@router.put(
-    "/{option_id}",
-    summary="Replace a login option",
-    responses=responses(400, 401, 403, 404, 409, 412, 422),
-)
+@router.put("/{option_id}", summary="Replace a login option", responses=responses(400, 401, 403, 404, 409, 412, 422))
 async def replace_login_option(
     option_id: OptionId, body: LoginOptionReplace, caller: CallerDep, api: ApiDep
 ) -> LoginOptionOut:
@@ -185,11 +164,7 @@ async def replace_login_option(
     return await _update(caller, api, option_id, body.input(), body.version)
 
 
-@router.patch(
-    "/{option_id}",
-    summary="Change a login option",
-    responses=responses(400, 401, 403, 404, 409, 412, 422),
-)
+@router.patch("/{option_id}", summary="Change a login option", responses=responses(400, 401, 403, 404, 409, 412, 422))
 async def change_login_option(
     option_id: OptionId, body: LoginOptionChanges, caller: CallerDep, api: ApiDep
 ) -> LoginOptionOut:
@@ -219,11 +194,7 @@ async def delete_login_option(option_id: OptionId, caller: CallerDep, api: ApiDe
 # ------------------------------------------------------------------------------------------ dry runs
 
 
-@router.post(
-    "/dry_run",
-    summary="Try mapping rules",
-    responses=responses(400, 401, 403, 422),
-)
+@router.post("/dry_run", summary="Try mapping rules", responses=responses(400, 401, 403, 422))
 async def dry_run(body: DryRunRequest, caller: CallerDep, api: ApiDep) -> DryRunResult:
     """Which roles and permission boundaries these rules (targets by id or name) would grant at a sign-in with these
     claims, rule by rule. Nothing is saved (`iam:GetLoginOption`). A rule that is not acceptable is 400, naming it by
@@ -233,11 +204,7 @@ async def dry_run(body: DryRunRequest, caller: CallerDep, api: ApiDep) -> DryRun
     return DryRunResult.of(found)
 
 
-@router.post(
-    "/{option_id}/dry_run",
-    summary="Try an option's rules",
-    responses=responses(400, 401, 403, 404, 422),
-)
+@router.post("/{option_id}/dry_run", summary="Try an option's rules", responses=responses(400, 401, 403, 404, 422))
 async def dry_run_option(option_id: OptionId, body: ClaimsSample, caller: CallerDep, api: ApiDep) -> DryRunResult:
     """Which roles and permission boundaries the option's stored rules would grant at a sign-in with these claims, rule
     by rule. Nothing is saved (`iam:GetLoginOption`)."""
@@ -250,11 +217,7 @@ async def dry_run_option(option_id: OptionId, body: ClaimsSample, caller: Caller
     return await api.db.read(read)
 
 
-@router.post(
-    "/{option_id}/check",
-    summary="Check an option's provider",
-    responses=responses(401, 403, 404, 422),
-)
+@router.post("/{option_id}/check", summary="Check an option's provider", responses=responses(401, 403, 404, 422))
 async def check_provider(option_id: OptionId, caller: CallerDep, api: ApiDep) -> ProviderCheckOut:
     """OpenID Connect: fetches the provider's discovery document and signing keys now, as a sign-in would. LDAP:
     connects, starts TLS, binds as the bind DN and reads the base DN (`steps`, the failed one last). SAML: reads the IdP

@@ -48,11 +48,7 @@ def _detail(connection: Connection, caller_principal: Principal, policy_id: str)
     return PolicyDetail(**PolicyOut.of(policy).model_dump(), used_by=PolicyUse.of(usage))
 
 
-@router.get(
-    "/permission-policies",
-    summary="List permission policies",
-    responses=responses(401, 403, 422),
-)
+@router.get("/permission-policies", summary="List permission policies", responses=responses(401, 403, 422))
 async def list_policies(
     caller: CallerDep,
     api: ApiDep,
@@ -66,11 +62,7 @@ async def list_policies(
     return PolicyPage(items=[PolicyOut.of(policy) for policy in shown], paging=paging)
 
 
-@router.get(
-    "/permission-policies/{policy_id}",
-    summary="A permission policy",
-    responses=responses(401, 403, 404, 422),
-)
+@router.get("/permission-policies/{policy_id}", summary="A permission policy", responses=responses(401, 403, 404, 422))
 async def get_policy(policy_id: PolicyId, caller: CallerDep, api: ApiDep) -> PolicyDetail:
     """The policy, its document, and the roles and users it is used by (`iam:GetPermissionPolicy`)."""
     return await api.db.read(lambda c: _detail(c, caller.principal, policy_id))
@@ -133,11 +125,7 @@ async def delete_policy(policy_id: PolicyId, caller: CallerDep, api: ApiDep) -> 
     )
 
 
-@router.get(
-    "/catalog",
-    summary="The action catalog",
-    responses=responses(401, 403),
-)
+@router.get("/catalog", summary="The action catalog", responses=responses(401, 403))
 async def catalog(caller: CallerDep) -> Catalog:
     """Every action a permission policy may name, with the resource name it is checked against, and the resource name
     patterns. Open to every signed-in caller (it is the same for everyone)."""
@@ -154,11 +142,7 @@ async def catalog(caller: CallerDep) -> Catalog:
     )
 
 
-@router.post(
-    "/policy-simulations",
-    summary="Simulate a decision",
-    responses=responses(400, 401, 403, 404, 422),
-)
+@router.post("/policy-simulations", summary="Simulate a decision", responses=responses(400, 401, 403, 404, 422))
 async def simulate_policy(body: SimulationRequest, caller: CallerDep, api: ApiDep) -> SimulationResult:
     """Would this user be allowed this action on this resource now, and which statement decides? Nothing is changed.
     Needs `iam:GetUser` on the user."""

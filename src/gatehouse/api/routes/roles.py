@@ -42,11 +42,7 @@ GROUP: Final = "group"
 # ------------------------------------------------------------------------------------------ roles
 
 
-@router.get(
-    "/roles",
-    summary="List roles",
-    responses=responses(401, 403, 422),
-)
+@router.get("/roles", summary="List roles", responses=responses(401, 403, 422))
 async def list_roles(
     caller: CallerDep, api: ApiDep, q: NamePrefix = "", page: Page = 1, per_page: PerPage = 50
 ) -> RolePage:
@@ -56,22 +52,13 @@ async def list_roles(
     return RolePage(items=[RoleOut.of(role) for role in shown], paging=paging)
 
 
-@router.get(
-    "/roles/{role_id}",
-    summary="A role",
-    responses=responses(401, 403, 404, 422),
-)
+@router.get("/roles/{role_id}", summary="A role", responses=responses(401, 403, 404, 422))
 async def get_role(role_id: RoleId, caller: CallerDep, api: ApiDep) -> RoleDetail:
     """A role with its attached permission policies (`iam:GetRole`)."""
     return RoleDetail.of_view(await api.db.read(lambda c: rbac.get_role(c, caller.principal, role_id)))
 
 
-@router.post(
-    "/roles",
-    status_code=201,
-    summary="Create a role",
-    responses=responses(400, 401, 403, 404, 409, 422),
-)
+@router.post("/roles", status_code=201, summary="Create a role", responses=responses(400, 401, 403, 404, 409, 422))
 async def create_role(body: NewRole, caller: CallerDep, api: ApiDep) -> RoleDetail:
     """A custom role, optionally with policies attached (`iam:CreateRole` on `role/*`). A taken name (any case) is
     409."""
@@ -87,11 +74,7 @@ async def create_role(body: NewRole, caller: CallerDep, api: ApiDep) -> RoleDeta
     return RoleDetail.of_view(view)
 
 
-@router.put(
-    "/roles/{role_id}",
-    summary="Replace a role",
-    responses=responses(400, 401, 403, 404, 409, 422),
-)
+@router.put("/roles/{role_id}", summary="Replace a role", responses=responses(400, 401, 403, 404, 409, 422))
 async def update_role(role_id: RoleId, body: RoleUpdate, caller: CallerDep, api: ApiDep) -> RoleDetail:
     """A custom role's name, description and labels; with `policy_ids`, its policies exactly (`iam:UpdateRole`).
     Built-in roles cannot be edited (403)."""
@@ -120,11 +103,7 @@ async def delete_role(role_id: RoleId, caller: CallerDep, api: ApiDep) -> Respon
     )
 
 
-@router.put(
-    "/roles/{role_id}/policies",
-    summary="Set a role's policies",
-    responses=responses(400, 401, 403, 404, 422),
-)
+@router.put("/roles/{role_id}/policies", summary="Set a role's policies", responses=responses(400, 401, 403, 404, 422))
 async def set_role_policies(role_id: RoleId, body: PolicyIds, caller: CallerDep, api: ApiDep) -> RoleDetail:
     """The role's attached permission policies become exactly `policy_ids` (`iam:UpdateRole`)."""
     change = Change("iam:UpdateRole", ROLE, role_id, {"policy_ids": body.policy_ids})
@@ -132,11 +111,7 @@ async def set_role_policies(role_id: RoleId, body: PolicyIds, caller: CallerDep,
     return RoleDetail.of_view(await api.change(caller, change, work))
 
 
-@router.get(
-    "/roles/{role_id}/groups",
-    summary="The groups a role is bound to",
-    responses=responses(401, 403, 404, 422),
-)
+@router.get("/roles/{role_id}/groups", summary="The groups a role is bound to", responses=responses(401, 403, 404, 422))
 async def groups_of_role(role_id: RoleId, caller: CallerDep, api: ApiDep) -> GroupsOfRole:
     """The SCIM groups whose members hold the role (`iam:GetRole`)."""
     found = await api.db.read(lambda c: rbac.groups_of_role(c, caller.principal, role_id))
@@ -146,12 +121,7 @@ async def groups_of_role(role_id: RoleId, caller: CallerDep, api: ApiDep) -> Gro
 # ------------------------------------------------------------------------------------------ groups
 
 
-@router.get(
-    "/groups",
-    summary="List SCIM groups",
-    responses=responses(400, 401, 403, 422),
-    tags=["Groups"],
-)
+@router.get("/groups", summary="List SCIM groups", responses=responses(400, 401, 403, 422), tags=["Groups"])
 async def list_groups(
     caller: CallerDep,
     api: ApiDep,

@@ -36,11 +36,7 @@ EVENT: Final = provisioning.UPDATE
 KIND: Final = "organization"
 
 
-@router.get(
-    "",
-    summary="SCIM provisioning settings",
-    responses=responses(401, 403),
-)
+@router.get("", summary="SCIM provisioning settings", responses=responses(401, 403))
 async def get_scim(caller: CallerDep, api: ApiDep) -> ScimSettings:
     """Whether provisioning is on, the endpoint URL for the identity provider, the password sign-in switch and the live
     tokens' metadata (`iam:GetSCIMProvisioning`)."""
@@ -48,11 +44,7 @@ async def get_scim(caller: CallerDep, api: ApiDep) -> ScimSettings:
     return ScimSettings.of(state, api.settings.scim_base_url)
 
 
-@router.put(
-    "",
-    summary="Change SCIM provisioning settings",
-    responses=responses(401, 403, 422),
-)
+@router.put("", summary="Change SCIM provisioning settings", responses=responses(401, 403, 422))
 async def update_scim(body: ScimSettingsChange, caller: CallerDep, api: ApiDep) -> ScimSettings:
     """Turn provisioning on or off (tokens are kept and work again when it is back on) and allow or forbid password
     sign-in for provisioned users (`iam:UpdateSCIMProvisioning`)."""
@@ -73,12 +65,7 @@ async def update_scim(body: ScimSettingsChange, caller: CallerDep, api: ApiDep) 
     return ScimSettings.of(state, api.settings.scim_base_url)
 
 
-@router.post(
-    "/tokens",
-    status_code=201,
-    summary="Generate a SCIM token",
-    responses=responses(400, 401, 403, 409, 422),
-)
+@router.post("/tokens", status_code=201, summary="Generate a SCIM token", responses=responses(400, 401, 403, 409, 422))
 async def create_scim_token(body: NewScimToken, caller: CallerDep, api: ApiDep) -> IssuedScimToken:
     """A bearer token for the identity provider, shown in this response only. Provisioning must be on (409); a live
     token's name is taken (409)."""
@@ -129,11 +116,7 @@ async def regenerate_scim_token(token_id: TokenId, caller: CallerDep, api: ApiDe
     return IssuedScimToken.of(issued)
 
 
-@router.get(
-    "/guard",
-    summary="The mass-deprovisioning guard",
-    responses=responses(401, 403),
-)
+@router.get("/guard", summary="The mass-deprovisioning guard", responses=responses(401, 403))
 async def get_scim_guard(caller: CallerDep, api: ApiDep) -> ScimGuard:
     """Its settings, the threshold now, the deactivations and deletions applied within its window and the requests it
     holds (`iam:GetSCIMProvisioning`)."""
@@ -142,11 +125,7 @@ async def get_scim_guard(caller: CallerDep, api: ApiDep) -> ScimGuard:
     return ScimGuard.of(status)
 
 
-@router.post(
-    "/guard/allow",
-    summary="Allow the held deprovisioning",
-    responses=responses(401, 403),
-)
+@router.post("/guard/allow", summary="Allow the held deprovisioning", responses=responses(401, 403))
 async def allow_scim_guard(caller: CallerDep, api: ApiDep) -> ScimGuardDecision:
     """The guard opens until its window passes: the identity provider's retries of the held deactivations and deletions
     then apply. The held list is cleared (`iam:UpdateSCIMProvisioning`)."""
@@ -160,11 +139,7 @@ async def allow_scim_guard(caller: CallerDep, api: ApiDep) -> ScimGuardDecision:
     return ScimGuardDecision(allowed=True, held=cleared)
 
 
-@router.post(
-    "/guard/block",
-    summary="Keep blocking the held deprovisioning",
-    responses=responses(401, 403),
-)
+@router.post("/guard/block", summary="Keep blocking the held deprovisioning", responses=responses(401, 403))
 async def block_scim_guard(caller: CallerDep, api: ApiDep) -> ScimGuardDecision:
     """The held list is cleared and the guard stays closed (an earlier Allow ends): the identity provider's retries are
     held again (`iam:UpdateSCIMProvisioning`)."""
@@ -177,11 +152,7 @@ async def block_scim_guard(caller: CallerDep, api: ApiDep) -> ScimGuardDecision:
     return ScimGuardDecision(allowed=False, held=cleared)
 
 
-@router.get(
-    "/activity",
-    summary="Provisioning activity",
-    responses=responses(400, 401, 403, 422),
-)
+@router.get("/activity", summary="Provisioning activity", responses=responses(400, 401, 403, 422))
 async def get_scim_activity(
     caller: CallerDep,
     api: ApiDep,

@@ -26,11 +26,7 @@ TokenId = Annotated[str, id_in_path("The token's id.")]
 KIND: Final = "token"
 
 
-@router.get(
-    "",
-    summary="List API tokens",
-    responses=responses(401, 403, 422),
-)
+@router.get("", summary="List API tokens", responses=responses(401, 403, 422))
 async def list_tokens(
     caller: CallerDep,
     api: ApiDep,
@@ -42,23 +38,14 @@ async def list_tokens(
     return TokenList(items=[TokenOut.of(token) for token in found])
 
 
-@router.get(
-    "/{token_id}",
-    summary="An API token",
-    responses=responses(401, 403, 404, 422),
-)
+@router.get("/{token_id}", summary="An API token", responses=responses(401, 403, 404, 422))
 async def get_token(token_id: TokenId, caller: CallerDep, api: ApiDep) -> TokenOut:
     """One token's metadata, never its secret. Someone else's token that you may not view is 404; your own without
     `iam:GetToken` is 403."""
     return TokenOut.of(await api.db.read(lambda c: api_tokens.get_token(c, caller.principal, token_id)))
 
 
-@router.post(
-    "",
-    status_code=201,
-    summary="Create an API token",
-    responses=responses(400, 401, 403, 409, 422),
-)
+@router.post("", status_code=201, summary="Create an API token", responses=responses(400, 401, 403, 409, 422))
 async def create_token(body: NewToken, caller: CallerDep, api: ApiDep) -> CreatedToken:
     """A token for yourself, with your permissions (whatever they are when it is used), expiring after
     `expires_in_days` (default 30) or at the end of `expires_at`. The secret is in this response only. A live token's
@@ -77,12 +64,7 @@ async def create_token(body: NewToken, caller: CallerDep, api: ApiDep) -> Create
     return CreatedToken(token=created.token, info=TokenOut.of(created.info))
 
 
-@router.delete(
-    "/{token_id}",
-    status_code=204,
-    summary="Revoke an API token",
-    responses=responses(401, 403, 404, 422),
-)
+@router.delete("/{token_id}", status_code=204, summary="Revoke an API token", responses=responses(401, 403, 404, 422))
 async def revoke_token(token_id: TokenId, caller: CallerDep, api: ApiDep) -> Response:
     """The token stops working at once, in every process (`iam:DeleteToken`, or `iam:DeleteAnyToken` for someone
     else's). Revoking a revoked token changes nothing."""

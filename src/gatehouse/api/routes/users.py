@@ -60,11 +60,7 @@ async def detail_or_none(api: Api, caller: Caller, user_id: str) -> UserDetail |
     return UserDetail.of(view)
 
 
-@router.get(
-    "",
-    summary="List users",
-    responses=responses(400, 401, 403, 422),
-)
+@router.get("", summary="List users", responses=responses(400, 401, 403, 422))
 async def list_users(
     caller: CallerDep,
     api: ApiDep,
@@ -101,11 +97,7 @@ async def list_users(
     return UserPage.of(found)
 
 
-@router.get(
-    "/{user_id}",
-    summary="A user's page",
-    responses=responses(401, 403, 404, 422),
-)
+@router.get("/{user_id}", summary="A user's page", responses=responses(401, 403, 404, 422))
 async def get_user(user_id: UserId, caller: CallerDep, api: ApiDep) -> UserDetail:
     """Profile, SCIM attributes, groups, roles (each with where it comes from: direct, via SSO, via group X) and
     permission boundaries. Needs `iam:GetUser` on the user, except for your own."""
@@ -113,12 +105,7 @@ async def get_user(user_id: UserId, caller: CallerDep, api: ApiDep) -> UserDetai
     return UserDetail.of(view)
 
 
-@router.post(
-    "",
-    status_code=201,
-    summary="Invite a local user",
-    responses=responses(400, 401, 403, 409, 422),
-)
+@router.post("", status_code=201, summary="Invite a local user", responses=responses(400, 401, 403, 409, 422))
 async def invite_user(body: NewUser, caller: CallerDep, api: ApiDep) -> CreatedUser:
     """Creates a local user with a one-time password, to be changed at the first sign-in. Needs `iam:InviteUser` on
     `arn:gatehouse:iam:user/*`. A taken username (any case) is 409."""
@@ -141,11 +128,7 @@ async def invite_user(body: NewUser, caller: CallerDep, api: ApiDep) -> CreatedU
     return CreatedUser(id=created.id, user=await detail_or_none(api, caller, created.id), one_time_password=generated)
 
 
-@router.patch(
-    "/{user_id}",
-    summary="Edit a local user",
-    responses=responses(400, 401, 403, 404, 422),
-)
+@router.patch("/{user_id}", summary="Edit a local user", responses=responses(400, 401, 403, 404, 422))
 async def update_user(user_id: UserId, body: UserChanges, caller: CallerDep, api: ApiDep) -> UserResult:
     """Change a local user's name or primary e-mail (`iam:UpdateUser`). Users provisioned by the identity provider are
     edited there (403)."""
@@ -160,12 +143,7 @@ async def update_user(user_id: UserId, body: UserChanges, caller: CallerDep, api
     return UserResult(user=await detail_or_none(api, caller, user_id))
 
 
-@router.delete(
-    "/{user_id}",
-    status_code=204,
-    summary="Delete a local user",
-    responses=responses(401, 403, 404, 422),
-)
+@router.delete("/{user_id}", status_code=204, summary="Delete a local user", responses=responses(401, 403, 404, 422))
 async def delete_user(user_id: UserId, caller: CallerDep, api: ApiDep) -> Response:
     """Deletes a local user with their sessions and tokens (`iam:DeleteUser`). The Super Admin, your own account and
     users provisioned by the identity provider cannot be deleted (403)."""
@@ -207,22 +185,14 @@ async def _set_status(user_id: str, active: bool, caller: Caller, api: Api) -> S
     return StatusChanged(user=user, changed=done.changed, sessions_ended=done.sessions_ended)
 
 
-@router.post(
-    "/{user_id}/deactivate",
-    summary="Deactivate a user",
-    responses=responses(401, 403, 404, 422),
-)
+@router.post("/{user_id}/deactivate", summary="Deactivate a user", responses=responses(401, 403, 404, 422))
 async def deactivate_user(user_id: UserId, caller: CallerDep, api: ApiDep) -> StatusChanged:
     """The user cannot sign in, their sessions end and their API tokens are revoked for good (`iam:UpdateUserStatus`).
     The Super Admin and your own account cannot be deactivated (403)."""
     return await _set_status(user_id, False, caller, api)
 
 
-@router.post(
-    "/{user_id}/reactivate",
-    summary="Reactivate a user",
-    responses=responses(401, 403, 404, 422),
-)
+@router.post("/{user_id}/reactivate", summary="Reactivate a user", responses=responses(401, 403, 404, 422))
 async def reactivate_user(user_id: UserId, caller: CallerDep, api: ApiDep) -> StatusChanged:
     """The user may sign in again (`iam:UpdateUserStatus`); revoked tokens stay revoked."""
     return await _set_status(user_id, True, caller, api)
@@ -244,11 +214,7 @@ async def hand_over_user(user_id: UserId, caller: CallerDep, api: ApiDep) -> Use
     return UserResult(user=await detail_or_none(api, caller, user_id))
 
 
-@router.put(
-    "/{user_id}/roles",
-    summary="Set a user's roles",
-    responses=responses(400, 401, 403, 404, 422),
-)
+@router.put("/{user_id}/roles", summary="Set a user's roles", responses=responses(400, 401, 403, 404, 422))
 async def set_user_roles(user_id: UserId, body: RoleIds, caller: CallerDep, api: ApiDep) -> AssignmentResult:
     """The roles assigned to the user directly become exactly `role_ids` (roles held through SCIM groups or SSO stay).
     Needs `iam:UpdateUserRole`. Super Admin accounts take no roles (403)."""
