@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 from anyio import to_thread
 from fastapi import Depends
 from starlette.requests import Request
+from starlette.responses import Response
 
 from gatehouse.config import Settings
 from gatehouse.credentials import LastUseRecorder
@@ -94,6 +95,14 @@ class Api:
         """Run a data-changing use case in one write transaction with its audit record (success recorded in
         the same transaction; refusal or failure in a transaction of its own): :func:`~gatehouse.iam.audit.audited`."""
         return await audited(self.db, caller.origin, change, work, describe=describe, status=status)
+
+    async def change_no_content(
+        self, caller: Caller, change: Change, work: Callable[[Connection], Any], *, describe: Describe | None = None
+    ) -> Response:
+        """:meth:`change`, answered by an empty 204 (a deletion, a revocation, a role taken away; the audit record
+        keeps status 200, as every successful change's)."""
+        await self.change(caller, change, work, describe=describe)
+        return Response(status_code=204)
 
     async def prepare(self, caller: Caller, change: Change, work: Callable[[], T]) -> T:
         """Run the checks and slow preparation of a change (a form, an Argon2 hash) off the event loop, before

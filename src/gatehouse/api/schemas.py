@@ -6,21 +6,46 @@ use cases' records by the ``of`` class methods, so routes stay thin.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, Protocol, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from gatehouse.iam.authorizer import HeldRole
 from gatehouse.iam.users import UserView
-from gatehouse.store.directory import DirectoryPage, DirectoryRow, UserProfile
+from gatehouse.store.directory import DirectoryPage, UserProfile
 from gatehouse.store.group_directory import GroupPage
 from gatehouse.store.policies import StoredPolicy
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+class Named(Protocol):
+    """What :meth:`Paging.cut_named` lists: a role, a permission policy."""
+
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=Named)
 
 Id = Annotated[str, Field(min_length=1, max_length=64, description="An object's id.")]
+
+
+def of_record(model: type[M], record: object, **computed: Any) -> M:
+    """``model`` with each field the record's attribute of the same name, or the value ``computed`` for it."""
+    return model(**{name: computed[name] if name in computed else getattr(record, name) for name in model.model_fields})
+
+
+class FromRecord(BaseModel):
+    """A response whose fields are a use case's record's attributes of the same names."""
+
+    @classmethod
+    def of(cls, record: Any) -> Self:
+        """The record's attributes named as the fields."""
+        return cls.model_validate(record, from_attributes=True)
 
 
 class Body(BaseModel):
@@ -45,6 +70,12 @@ class Paging(BaseModel):
         shown = list(items[(page - 1) * per_page : page * per_page])
         return shown, cls(page=page, per_page=per_page, total=len(items), pages=pages)
 
+    @classmethod
+    def cut_named(cls, items: Sequence[N], q: str, page: int, per_page: int) -> tuple[list[N], Paging]:
+        """:meth:`cut` of the items whose name starts with ``q`` (case-insensitive); all of them for an empty ``q``."""
+        prefix = q.strip().lower()
+        return cls.cut([item for item in items if item.name.lower().startswith(prefix)], page, per_page)
+
 
 class SearchPaging(Paging):
     """Where a page of users or groups is. With a search (``q``), matches come by relevance and pages by
@@ -57,21 +88,7 @@ class SearchPaging(Paging):
 
     @classmethod
     def of(cls, page: DirectoryPage | GroupPage) -> SearchPaging:
-        return cls(
-            page=page.page,
-            per_page=page.per_page,
-            total=page.total,
-            pages=page.pages,
-            total_exact=page.exact,
-            next_cursor=page.next_cursor,
-            prev_cursor=page.prev_cursor,
-        )
-
-
-def named_prefix(items: Sequence[T], q: str, name: Callable[[T], str]) -> list[T]:
-    """The items whose name starts with ``q`` (case-insensitive); all of them for an empty ``q``."""
-    prefix = q.strip().lower()
-    return [item for item in items if name(item).lower().startswith(prefix)] if prefix else list(items)
+        return of_record(cls, page, total_exact=page.exact)
 
 
 # ------------------------------------------------------------------------------------------ common parts
@@ -155,16 +172,11 @@ class UserBasics(BaseModel):
     super_admin: bool
 
 
-class UserSummary(UserBasics):
+class UserSummary(UserBasics, FromRecord):
     """A user as listed."""
 
     last_login_at: datetime | None
     created: datetime
-
-    @classmethod
-    def of(cls, row: DirectoryRow) -> UserSummary:
-        """The row's fields of the same names."""
-        return cls.model_validate(row, from_attributes=True)
 
 
 class UserPage(BaseModel):

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from gatehouse.api.schemas import Body
+from gatehouse.api.schemas import Body, FromRecord, of_record
 from gatehouse.iam.provisioning import Provisioning
 from gatehouse.iam.scim_control import IssuedToken
 from gatehouse.iam.scim_guard import GuardStatus
@@ -16,12 +16,11 @@ from gatehouse.store.api_tokens import TokenInfo
 from gatehouse.store.audit import AuditPage, AuditRecord
 from gatehouse.store.records import utcnow
 from gatehouse.store.scim_activity_pages import ActivityPage
-from gatehouse.store.scim_tokens import TokenInfo as ScimTokenInfo
 
 # ------------------------------------------------------------------------------------------ SCIM
 
 
-class ScimTokenOut(BaseModel):
+class ScimTokenOut(FromRecord):
     """A live SCIM token (never its secret)."""
 
     id: str
@@ -31,18 +30,6 @@ class ScimTokenOut(BaseModel):
     last_used_at: datetime | None
     last_used_ip: str | None
     last_used_user_agent: str | None
-
-    @classmethod
-    def of(cls, info: ScimTokenInfo) -> ScimTokenOut:
-        return cls(
-            id=info.id,
-            name=info.name,
-            hint=info.hint,
-            created=info.created,
-            last_used_at=info.last_used_at,
-            last_used_ip=info.last_used_ip,
-            last_used_user_agent=info.last_used_user_agent,
-        )
 
 
 class ScimSettings(BaseModel):
@@ -178,19 +165,7 @@ class TokenOut(BaseModel):
 
     @classmethod
     def of(cls, info: TokenInfo) -> TokenOut:
-        return cls(
-            id=info.id,
-            user_id=info.user_id,
-            name=info.name,
-            hint=info.hint,
-            status=info.status(utcnow()),
-            created=info.created,
-            expires_at=info.expires_at,
-            last_used_at=info.last_used_at,
-            last_used_ip=info.last_used_ip,
-            last_used_user_agent=info.last_used_user_agent,
-            revoked_at=info.revoked_at,
-        )
+        return of_record(cls, info, status=info.status(utcnow()))
 
 
 class TokenList(BaseModel):

@@ -8,10 +8,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from gatehouse.api.schemas import Body
+from gatehouse.api.schemas import Body, FromRecord
 from gatehouse.iam.decisions import MAX_CHECKS, Answer
 from gatehouse.iam.gateway_access import RuleTable, RuleView
-from gatehouse.iam.gateway_labels import LabelledResource
 from gatehouse.iam.gateway_rules import Rule
 
 LabelsByKey = dict[str, dict[str, str]]
@@ -210,7 +209,7 @@ class LabelsIn(Body):
     labels: dict[str, str] = Field(max_length=32, description='e.g. `{"env": "dev"}`.')
 
 
-class LabelsOut(BaseModel):
+class LabelsOut(FromRecord):
     """A labelled gateway resource."""
 
     resource: str
@@ -218,16 +217,6 @@ class LabelsOut(BaseModel):
     labels: dict[str, str]
     updated: datetime | None
     updated_by: str | None
-
-    @classmethod
-    def of(cls, found: LabelledResource) -> LabelsOut:
-        return cls(
-            resource=found.resource,
-            kind=found.kind,
-            labels=found.labels,
-            updated=found.updated,
-            updated_by=found.updated_by,
-        )
 
 
 class LabelsList(BaseModel):

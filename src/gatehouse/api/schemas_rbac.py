@@ -9,13 +9,13 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, Field
 
-from gatehouse.api.schemas import Body, Id, Paging, Reference, SearchPaging
+from gatehouse.api.schemas import Body, FromRecord, Id, Paging, Reference, SearchPaging, of_record
 from gatehouse.iam.policies import PolicyUsage
+from gatehouse.iam.rbac_forms import PolicyInput, RoleInput, policy_input, role_input
 from gatehouse.iam.roles import RoleView
 from gatehouse.iam.simulator import Simulation
 from gatehouse.store.group_directory import GroupPage as StoredGroupPage
 from gatehouse.store.policies import StoredPolicy
-from gatehouse.store.roles import StoredRole
 
 Labels = dict[str, str]
 LABELS_DESCRIPTION = 'Labels for `role_label` / `permission_policy_label` conditions, e.g. `{"team": "sre"}`.'
@@ -24,7 +24,7 @@ LABELS_DESCRIPTION = 'Labels for `role_label` / `permission_policy_label` condit
 # ------------------------------------------------------------------------------------------ roles
 
 
-class RoleOut(BaseModel):
+class RoleOut(FromRecord):
     """A role."""
 
     id: str
@@ -35,11 +35,6 @@ class RoleOut(BaseModel):
     created: datetime
     updated: datetime
     version: int
-
-    @classmethod
-    def of(cls, role: StoredRole) -> RoleOut:
-        """The role's fields of the same names."""
-        return cls.model_validate(role, from_attributes=True)
 
 
 class RoleDetail(RoleOut):
@@ -70,6 +65,10 @@ class NamedFields(Body):
 
 class RoleFields(NamedFields):
     """A custom role."""
+
+    def checked(self) -> RoleInput:
+        """The fields checked and tidied (400 otherwise)."""
+        return role_input(self.name, self.description, self.labels)
 
 
 class NewRole(RoleFields):
@@ -110,17 +109,8 @@ class PolicyOut(BaseModel):
     @classmethod
     def of(cls, policy: StoredPolicy) -> PolicyOut:
         document = orjson.loads(policy.document)
-        return cls(
-            id=policy.id,
-            name=policy.name,
-            description=policy.description,
-            labels=dict(policy.labels),
-            built_in=policy.built_in,
-            document=document if isinstance(document, dict) else {},
-            created=policy.created,
-            updated=policy.updated,
-            version=policy.version,
-        )
+        document = document if isinstance(document, dict) else {}
+        return of_record(cls, policy, labels=dict(policy.labels), document=document)
 
 
 class PolicyUse(BaseModel):
@@ -160,11 +150,15 @@ class PolicyFields(NamedFields):
         '"resources": ["*"]}]}`.'
     )
 
+    def checked(self) -> PolicyInput:
+        """The fields checked and the document validated (400 otherwise, with where and why)."""
+        return policy_input(self.name, self.document, self.description, self.labels)
+
 
 # ------------------------------------------------------------------------------------------ groups
 
 
-class GroupOut(BaseModel):
+class GroupOut(FromRecord):
     """A SCIM group (provisioned by the identity provider)."""
 
     id: str
@@ -183,20 +177,7 @@ class GroupPage(BaseModel):
 
     @classmethod
     def of(cls, page: StoredGroupPage) -> GroupPage:
-        return cls(
-            items=[
-                GroupOut(
-                    id=g.id,
-                    display_name=g.display_name,
-                    external_id=g.external_id,
-                    members=g.members,
-                    created=g.created,
-                    last_modified=g.last_modified,
-                )
-                for g in page.rows
-            ],
-            paging=SearchPaging.of(page),
-        )
+        return cls(items=[GroupOut.of(row) for row in page.rows], paging=SearchPaging.of(page))
 
 
 class RolesOfGroup(BaseModel):

@@ -12,12 +12,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import Api, ApiDep, Caller
 from gatehouse.api.errors import responses
+from gatehouse.api.params import id_in_path
 from gatehouse.iam import access_requests as access
 from gatehouse.iam import roles as rbac
 from gatehouse.iam import timed_grants
@@ -28,7 +29,7 @@ from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
 
 router = APIRouter(tags=["Access requests"])
-Id = Annotated[str, Path(min_length=1, max_length=64)]
+Id = Annotated[str, id_in_path()]
 REQUEST: Final = "access_request"
 
 
@@ -121,28 +122,22 @@ class Until(BaseModel):
 # ------------------------------------------------------------------------------------------ requestable roles
 
 
-@router.get(
-    "/access/requestable-roles",
-    response_model=list[RequestableOut],
-    summary="Requestable roles",
-    description="The roles anyone signed in may request, with their limits.",
-    responses=responses(401, 403),
-)
+@router.get("/access/requestable-roles", summary="Requestable roles", responses=responses(401, 403))
 async def requestable_roles(caller: CallerDep, api: ApiDep) -> list[RequestableOut]:
+    """The roles anyone signed in may request, with their limits."""
     found = await api.db.read(lambda c: access.requestable_roles(c, caller.principal))
     return [RequestableOut.of(role) for role in found]
 
 
 @router.put(
     "/roles/{role_id}/requestable",
-    response_model=RequestableOut,
     summary="Make a role requestable",
-    description="Users may request the role for up to `max_minutes`; a request waits `answer_within_minutes` "
-    "(`iam:UpdateRole` on the role). Approvers are whoever holds `iam:ApproveAccessRequest` on it.",
     responses=responses(401, 403, 404, 422),
     tags=["Roles"],
 )
 async def set_requestable(role_id: Id, body: RequestableIn, caller: CallerDep, api: ApiDep) -> RequestableOut:
+    """Users may request the role for up to `max_minutes`; a request waits `answer_within_minutes` (`iam:UpdateRole` on
+    the role). Approvers are whoever holds `iam:ApproveAccessRequest` on it."""
     change = Change("iam:UpdateRole", "role", role_id, {"requestable": body.model_dump()})
     work = lambda c: access.set_requestable(  # noqa: E731
         c, caller.principal, role_id, body.max_minutes, body.answer_within_minutes
@@ -154,14 +149,13 @@ async def set_requestable(role_id: Id, body: RequestableIn, caller: CallerDep, a
     "/roles/{role_id}/requestable",
     status_code=204,
     summary="Stop a role being requestable",
-    description="Pending requests may still be answered (`iam:UpdateRole`).",
     responses=responses(401, 403, 404, 422),
     tags=["Roles"],
 )
 async def unset_requestable(role_id: Id, caller: CallerDep, api: ApiDep) -> Response:
+    """Pending requests may still be answered (`iam:UpdateRole`)."""
     change = Change("iam:UpdateRole", "role", role_id, {"requestable": False})
-    await api.change(caller, change, lambda c: access.unset_requestable(c, caller.principal, role_id))
-    return Response(status_code=204)
+    return await api.change_no_content(caller, change, lambda c: access.unset_requestable(c, caller.principal, role_id))
 
 
 # ------------------------------------------------------------------------------------------ requests
@@ -170,13 +164,12 @@ async def unset_requestable(role_id: Id, caller: CallerDep, api: ApiDep) -> Resp
 @router.post(
     "/access-requests",
     status_code=201,
-    response_model=RequestOut,
     summary="Request a role",
-    description="Ask for a requestable role for `minutes` (at most its maximum), with a reason. One pending request "
-    "per role (409).",
     responses=responses(401, 403, 404, 409, 422),
 )
 async def request_access(body: NewRequest, caller: CallerDep, api: ApiDep) -> RequestOut:
+    """Ask for a requestable role for `minutes` (at most its maximum), with a reason. One pending request per role
+    (409)."""
     change = Change("iam:RequestAccess", REQUEST, None, body.model_dump())
     found = await api.change(
         caller,
@@ -188,30 +181,20 @@ async def request_access(body: NewRequest, caller: CallerDep, api: ApiDep) -> Re
     return RequestOut.of(found)
 
 
-@router.get(
-    "/access-requests",
-    response_model=list[RequestOut],
-    summary="Access requests",
-    description="Your own requests and those of the roles you may read (`iam:GetAccessRequest`) or approve.",
-    responses=responses(401, 403, 422),
-)
+@router.get("/access-requests", summary="Access requests", responses=responses(401, 403, 422))
 async def list_requests(
     caller: CallerDep,
     api: ApiDep,
     status: Annotated[Literal["pending", "approved", "denied", "cancelled", "expired"] | None, Query()] = None,
 ) -> list[RequestOut]:
+    """Your own requests and those of the roles you may read (`iam:GetAccessRequest`) or approve."""
     found = await api.db.read(lambda c: access.visible_requests(c, caller.principal, status))
     return [RequestOut.of(request) for request in found]
 
 
-@router.get(
-    "/access-requests/{request_id}",
-    response_model=RequestOut,
-    summary="An access request",
-    description="For its requester, or whoever may read (`iam:GetAccessRequest`) or approve it.",
-    responses=responses(401, 403, 404, 422),
-)
+@router.get("/access-requests/{request_id}", summary="An access request", responses=responses(401, 403, 404, 422))
 async def get_request(request_id: Id, caller: CallerDep, api: ApiDep) -> RequestOut:
+    """For its requester, or whoever may read (`iam:GetAccessRequest`) or approve it."""
     return RequestOut.of(await api.db.read(lambda c: access.get_request(c, caller.principal, request_id)))
 
 
@@ -238,35 +221,32 @@ async def _answer(caller: Any, api: Any, request_id: str, event: str, body: Answ
 
 @router.post(
     "/access-requests/{request_id}/approve",
-    response_model=RequestOut,
     summary="Approve a request",
-    description="Grant the role from now for the time asked (or `minutes`, less). Needs `iam:ApproveAccessRequest` on "
-    "the role; nobody approves their own request (403); an answered or expired request is 409.",
     responses=responses(401, 403, 404, 409, 422),
 )
 async def approve(request_id: Id, body: Answer, caller: CallerDep, api: ApiDep) -> RequestOut:
+    """Grant the role from now for the time asked (or `minutes`, less). Needs `iam:ApproveAccessRequest` on the role;
+    nobody approves their own request (403); an answered or expired request is 409."""
     return await _answer(caller, api, request_id, "iam:ApproveAccessRequest", body, True)
 
 
 @router.post(
     "/access-requests/{request_id}/deny",
-    response_model=RequestOut,
     summary="Deny a request",
-    description="Needs `iam:ApproveAccessRequest` on the role; not one's own request.",
     responses=responses(401, 403, 404, 409, 422),
 )
 async def deny(request_id: Id, body: Answer, caller: CallerDep, api: ApiDep) -> RequestOut:
+    """Needs `iam:ApproveAccessRequest` on the role; not one's own request."""
     return await _answer(caller, api, request_id, "iam:DenyAccessRequest", body, False)
 
 
 @router.post(
     "/access-requests/{request_id}/cancel",
-    response_model=RequestOut,
     summary="Withdraw your request",
-    description="Only the requester, while it is pending.",
     responses=responses(401, 403, 404, 409, 422),
 )
 async def cancel(request_id: Id, caller: CallerDep, api: ApiDep) -> RequestOut:
+    """Only the requester, while it is pending."""
     change = Change("iam:CancelAccessRequest", REQUEST, request_id)
     return RequestOut.of(await api.change(caller, change, lambda c: access.cancel(c, caller.principal, request_id)))
 
@@ -274,14 +254,9 @@ async def cancel(request_id: Id, caller: CallerDep, api: ApiDep) -> RequestOut:
 # ------------------------------------------------------------------------------------------ one's own access
 
 
-@router.get(
-    "/me/access",
-    response_model=MyAccessOut,
-    summary="My access",
-    description="What you may request, your pending requests, the roles you hold for a while, your past requests.",
-    responses=responses(401, 403),
-)
+@router.get("/me/access", summary="My access", responses=responses(401, 403))
 async def my_access(caller: CallerDep, api: ApiDep) -> MyAccessOut:
+    """What you may request, your pending requests, the roles you hold for a while, your past requests."""
     found = await api.db.read(lambda c: access.my_access(c, caller.principal))
     return MyAccessOut(
         requestable=[RequestableOut.of(offer.role) for offer in found.offers],
@@ -295,13 +270,12 @@ async def my_access(caller: CallerDep, api: ApiDep) -> MyAccessOut:
     "/me/access/{role_id}",
     status_code=204,
     summary="Give up a role early",
-    description="End your time-bound grant of a role (from an access request) now.",
     responses=responses(401, 403, 404, 422),
 )
 async def give_up(role_id: Id, caller: CallerDep, api: ApiDep) -> Response:
+    """End your time-bound grant of a role (from an access request) now."""
     change = Change("iam:GiveUpAccess", "user", caller.user_id, {"role_id": role_id})
-    await api.change(caller, change, lambda c: access.give_up(c, caller.principal, role_id))
-    return Response(status_code=204)
+    return await api.change_no_content(caller, change, lambda c: access.give_up(c, caller.principal, role_id))
 
 
 # ------------------------------------------------------------------------------------------ time-bound grants
@@ -310,12 +284,12 @@ async def give_up(role_id: Id, caller: CallerDep, api: ApiDep) -> Response:
 @router.put(
     "/users/{user_id}/roles/{role_id}",
     summary="Grant a role, optionally until a moment",
-    description="Give the user the role directly until `expires_at` (null: until taken away); given again, the "
-    "grant's end moves (`iam:UpdateUserRole`). It stops counting at that moment, in every process.",
     responses=responses(401, 403, 404, 422),
     tags=["Users"],
 )
 async def grant_role(user_id: Id, role_id: Id, body: Until, caller: CallerDep, api: ApiDep) -> dict[str, Any]:
+    """Give the user the role directly until `expires_at` (null: until taken away); given again, the grant's end moves
+    (`iam:UpdateUserRole`). It stops counting at that moment, in every process."""
     return await _give(timed_grants.USER, user_id, role_id, body, caller, api)
 
 
@@ -323,8 +297,6 @@ async def grant_role(user_id: Id, role_id: Id, body: Until, caller: CallerDep, a
     "/users/{user_id}/roles/{role_id}",
     status_code=204,
     summary="Take a role away",
-    description="The user's grant of the role from `source` (`manual`: by hand, `request`: by an approved request, "
-    "`sso`: mapped at sign-in, which the next sign-in maps again) (`iam:UpdateUserRole`).",
     responses=responses(401, 403, 404, 422),
     tags=["Users"],
 )
@@ -335,6 +307,8 @@ async def revoke_role(
     api: ApiDep,
     source: Annotated[Literal["manual", "request", "sso"], Query()] = "manual",
 ) -> Response:
+    """The user's grant of the role from `source` (`manual`: by hand, `request`: by an approved request, `sso`: mapped
+    at sign-in, which the next sign-in maps again) (`iam:UpdateUserRole`)."""
     work = lambda c: timed_grants.revoke_grant(c, caller.principal, user_id, role_id, source)  # noqa: E731
     return await _take(timed_grants.USER, user_id, role_id, work, caller, api, source=source)
 
@@ -342,11 +316,11 @@ async def revoke_role(
 @router.put(
     "/groups/{group_id}/roles/{role_id}",
     summary="Bind a role to a group, optionally until a moment",
-    description="Members hold the role while they are members, until `expires_at` (`iam:UpdateGroupBinding`).",
     responses=responses(401, 403, 404, 422),
     tags=["Groups"],
 )
 async def bind_role(group_id: Id, role_id: Id, body: Until, caller: CallerDep, api: ApiDep) -> dict[str, Any]:
+    """Members hold the role while they are members, until `expires_at` (`iam:UpdateGroupBinding`)."""
     return await _give(timed_grants.GROUP, group_id, role_id, body, caller, api)
 
 
@@ -354,11 +328,11 @@ async def bind_role(group_id: Id, role_id: Id, body: Until, caller: CallerDep, a
     "/groups/{group_id}/roles/{role_id}",
     status_code=204,
     summary="Unbind a role from a group",
-    description="Its members lose the role through the group at once (`iam:UpdateGroupBinding`).",
     responses=responses(401, 403, 404, 422),
     tags=["Groups"],
 )
 async def unbind_role(group_id: Id, role_id: Id, caller: CallerDep, api: ApiDep) -> Response:
+    """Its members lose the role through the group at once (`iam:UpdateGroupBinding`)."""
     work = lambda c: rbac.unbind_group_role(c, caller.principal, group_id, role_id)  # noqa: E731
     return await _take(timed_grants.GROUP, group_id, role_id, work, caller, api)
 
@@ -383,5 +357,4 @@ async def _take(
 ) -> Response:
     """Take the role away from ``holder_id`` by ``work``, audited (``details``: more of what the record says)."""
     change = Change(holder.action, holder.kind, holder_id, {holder.takes: role_id, **details})
-    await api.change(caller, change, work)
-    return Response(status_code=204)
+    return await api.change_no_content(caller, change, work)

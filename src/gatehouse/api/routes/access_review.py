@@ -17,11 +17,11 @@ from starlette.responses import Response
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import ApiDep
+from gatehouse.api.downloads import MEDIA_TYPES, Format, attachment
 from gatehouse.api.errors import responses
 from gatehouse.iam import access_review as review
 from gatehouse.iam.audit import Change
 from gatehouse.store.access_review import MAX_PAGE, ReviewQuery
-from gatehouse.store.records import utcnow
 
 router = APIRouter(tags=["Access review"])
 ORG: Final = "organization"
@@ -106,15 +106,7 @@ class ReviewOut(BaseModel):
     note: str
 
 
-@router.get(
-    "/access-review/users",
-    response_model=ReviewPageOut,
-    summary="Effective access, user by user",
-    description="Users in the scope by username, each with every role and where it comes from (direct, group, SSO, "
-    "access request; `expires_at` when time-bound), boundaries, last sign-in and live API tokens with their last "
-    "use (`iam:GetAccessReview`). Paged by `cursor`.",
-    responses=responses(401, 403, 422),
-)
+@router.get("/access-review/users", summary="Effective access, user by user", responses=responses(401, 403, 422))
 async def users(
     caller: CallerDep,
     api: ApiDep,
@@ -122,6 +114,9 @@ async def users(
     cursor: Annotated[str | None, Query(max_length=300)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> ReviewPageOut:
+    """Users in the scope by username, each with every role and where it comes from (direct, group, SSO, access request;
+    `expires_at` when time-bound), boundaries, last sign-in and live API tokens with their last use
+    (`iam:GetAccessReview`). Paged by `cursor`."""
     found = await api.db.read(lambda c: review.report(c, caller.principal, query, cursor, limit))
     return ReviewPageOut(
         users=[review.as_json(u) for u in found.users], total=found.total, next_cursor=found.next_cursor
@@ -132,13 +127,11 @@ async def users(
     "/access-review/export",
     response_class=Response,
     summary="Export effective access",
-    description="The whole scope as CSV (one line per user and role) or JSON (`iam:GetAccessReview`); recorded in "
-    "the audit log.",
     responses={200: {"content": {"text/csv": {}, "application/json": {}}}, **responses(401, 403, 422)},
 )
-async def export(
-    caller: CallerDep, api: ApiDep, query: Scope, format: Annotated[Literal["csv", "json"], Query()] = "csv"
-) -> Response:
+async def export(caller: CallerDep, api: ApiDep, query: Scope, format: Annotated[Format, Query()] = "csv") -> Response:
+    """The whole scope as CSV (one line per user and role) or JSON (`iam:GetAccessReview`); recorded in the audit
+    log."""
     change = Change(review.READ, ORG, None, {"export": format, "scope": query.as_dict()})
 
     def work(connection: Any) -> bytes:
@@ -146,22 +139,14 @@ async def export(
         return review.to_json(found) if format == "json" else review.to_csv(found).encode()
 
     body = await api.change(caller, change, work)
-    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-    media = "application/json" if format == "json" else "text/csv; charset=utf-8"
-    headers = {"Content-Disposition": f'attachment; filename="gatehouse-access-{stamp}.{format}"'}
-    return Response(body, media_type=media, headers=headers)
+    return Response(body, media_type=MEDIA_TYPES[format], headers=attachment("gatehouse-access", format))
 
 
-@router.post(
-    "/access-review/who-may",
-    response_model=WhoMayOut,
-    summary="Who may do this?",
-    description="Every active user who may do `action` on `resource` (with `labels`; a gateway resource's stored "
-    "labels and a role's own labels are used for the keys not given), decided by the same evaluator as every "
-    "request, grant set by grant set; the users a page at a time (`iam:GetAccessReview`).",
-    responses=responses(401, 403, 422),
-)
+@router.post("/access-review/who-may", summary="Who may do this?", responses=responses(401, 403, 422))
 async def who_may(body: WhoMayIn, caller: CallerDep, api: ApiDep) -> WhoMayOut:
+    """Every active user who may do `action` on `resource` (with `labels`; a gateway resource's stored labels and a
+    role's own labels are used for the keys not given), decided by the same evaluator as every request, grant set by
+    grant set; the users a page at a time (`iam:GetAccessReview`)."""
     found = await api.db.read(
         lambda c: review.who_may(c, caller.principal, body.action, body.resource, body.labels, body.cursor, body.limit)
     )
@@ -181,14 +166,10 @@ async def who_may(body: WhoMayIn, caller: CallerDep, api: ApiDep) -> WhoMayOut:
     )
 
 
-@router.post(
-    "/access-review/revocations",
-    summary="Revoke from the review",
-    description="Take away one way a user holds a role: `direct`, `request` or `sso` (`iam:UpdateUserRole` on the "
-    "user), or `group`: the role is unbound from that group, for every member (`iam:UpdateGroupBinding`).",
-    responses=responses(401, 403, 404, 422),
-)
+@router.post("/access-review/revocations", summary="Revoke from the review", responses=responses(401, 403, 404, 422))
 async def revoke(body: Revocation, caller: CallerDep, api: ApiDep) -> dict[str, str]:
+    """Take away one way a user holds a role: `direct`, `request` or `sso` (`iam:UpdateUserRole` on the user), or
+    `group`: the role is unbound from that group, for every member (`iam:UpdateGroupBinding`)."""
     kind, target = ("group", body.group_id) if body.origin == "group" else ("user", body.user_id)
     event = "iam:UpdateGroupBinding" if body.origin == "group" else "iam:UpdateUserRole"
     change = Change(event, kind, target, {"revoke": body.model_dump(), "via": "access review"})
@@ -200,27 +181,16 @@ async def revoke(body: Revocation, caller: CallerDep, api: ApiDep) -> dict[str, 
     return {"done": done}
 
 
-@router.get(
-    "/access-reviews",
-    response_model=list[ReviewOut],
-    summary="Reviews recorded",
-    description="Who reviewed which scope, when, newest first (`iam:GetAccessReview`).",
-    responses=responses(401, 403),
-)
+@router.get("/access-reviews", summary="Reviews recorded", responses=responses(401, 403))
 async def reviews(caller: CallerDep, api: ApiDep) -> list[ReviewOut]:
+    """Who reviewed which scope, when, newest first (`iam:GetAccessReview`)."""
     found = await api.db.read(lambda c: review.reviews(c, caller.principal))
     return [ReviewOut(**{k: getattr(r, k) for k in ReviewOut.model_fields}) for r in found]
 
 
-@router.post(
-    "/access-reviews",
-    status_code=201,
-    response_model=ReviewOut,
-    summary="Record a review",
-    description="Record that you reviewed the users of this scope now, with a note (`iam:CreateAccessReview`).",
-    responses=responses(401, 403, 422),
-)
+@router.post("/access-reviews", status_code=201, summary="Record a review", responses=responses(401, 403, 422))
 async def record(body: ReviewIn, caller: CallerDep, api: ApiDep) -> ReviewOut:
+    """Record that you reviewed the users of this scope now, with a note (`iam:CreateAccessReview`)."""
     query = review.review_query(
         body.role_id, body.origin, body.not_signed_in_days, body.token_unused_days, body.include_inactive
     )

@@ -8,20 +8,22 @@ never returned.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from gatehouse.api.auth import CallerDep
-from gatehouse.api.context import ApiDep
+from gatehouse.api.context import Api, ApiDep, Caller
 from gatehouse.api.errors import responses
+from gatehouse.api.params import id_in_path
 from gatehouse.iam import audit_sinks as sinks
 from gatehouse.iam.audit import Change
 from gatehouse.store.records import utcnow
 
 router = APIRouter(prefix="/audit-sinks", tags=["Audit logs"])
-SinkId = Annotated[str, Path(min_length=1, max_length=64)]
+SinkId = Annotated[str, id_in_path()]
+KIND: Final = "audit_sink"
 
 
 class SinkIn(BaseModel):
@@ -43,14 +45,17 @@ def _box(api: Any, data: sinks.SinkInput) -> Any:
     return api.secrets() if data.secret else None
 
 
-@router.get(
-    "",
-    summary="Audit sinks",
-    description="Every sink with its status: records waiting, lag (age of the oldest waiting record), last "
-    "delivery, last error, next attempt (`iam:GetAuditSink`).",
-    responses=responses(401, 403),
-)
+async def _checked(body: SinkIn, sink_id: str | None, caller: Caller, api: Api) -> tuple[sinks.SinkInput, Change]:
+    """The sink's settings checked (a refusal is audited with its name and kind) and the change that records them."""
+    sent = Change(sinks.UPDATE, KIND, sink_id, {"name": body.name, "kind": body.kind})
+    data = await api.prepare(caller, sent, body.checked)
+    return data, Change(sinks.UPDATE, KIND, sink_id, data.summary())
+
+
+@router.get("", summary="Audit sinks", responses=responses(401, 403))
 async def list_sinks(caller: CallerDep, api: ApiDep) -> list[dict[str, Any]]:
+    """Every sink with its status: records waiting, lag (age of the oldest waiting record), last delivery, last error,
+    next attempt (`iam:GetAuditSink`)."""
     found = await api.db.read(lambda c: sinks.list_sinks(c, caller.principal))
     now = utcnow()
     return [view.as_dict(now) for view in found]
@@ -62,17 +67,10 @@ async def get_sink(sink_id: SinkId, caller: CallerDep, api: ApiDep) -> dict[str,
     return found.as_dict(utcnow())
 
 
-@router.post(
-    "",
-    status_code=201,
-    summary="Create an audit sink",
-    description="It receives every record written from now on (`iam:UpdateAuditSink`).",
-    responses=responses(401, 403, 409, 422),
-)
+@router.post("", status_code=201, summary="Create an audit sink", responses=responses(401, 403, 409, 422))
 async def create_sink(body: SinkIn, caller: CallerDep, api: ApiDep) -> dict[str, Any]:
-    change = Change(sinks.UPDATE, "audit_sink", None, {"name": body.name, "kind": body.kind})
-    data = await api.prepare(caller, change, body.checked)
-    change = Change(sinks.UPDATE, "audit_sink", None, data.summary())
+    """It receives every record written from now on (`iam:UpdateAuditSink`)."""
+    data, change = await _checked(body, None, caller, api)
     found = await api.change(
         caller,
         change,
@@ -83,35 +81,23 @@ async def create_sink(body: SinkIn, caller: CallerDep, api: ApiDep) -> dict[str,
     return found.as_dict(utcnow())
 
 
-@router.put(
-    "/{sink_id}",
-    summary="Replace an audit sink",
-    description="Its settings (the stored HMAC key is kept unless a new one is given) (`iam:UpdateAuditSink`).",
-    responses=responses(401, 403, 404, 409, 422),
-)
+@router.put("/{sink_id}", summary="Replace an audit sink", responses=responses(401, 403, 404, 409, 422))
 async def update_sink(sink_id: SinkId, body: SinkIn, caller: CallerDep, api: ApiDep) -> dict[str, Any]:
-    change = Change(sinks.UPDATE, "audit_sink", sink_id, {"name": body.name, "kind": body.kind})
-    data = await api.prepare(caller, change, body.checked)
-    change = Change(sinks.UPDATE, "audit_sink", sink_id, data.summary())
+    """Its settings (the stored HMAC key is kept unless a new one is given) (`iam:UpdateAuditSink`)."""
+    data, change = await _checked(body, sink_id, caller, api)
     found = await api.change(
         caller, change, lambda c: sinks.update_sink(c, caller.principal, sink_id, data, _box(api, data))
     )
     return found.as_dict(utcnow())
 
 
-@router.delete(
-    "/{sink_id}",
-    status_code=204,
-    summary="Delete an audit sink",
-    description="With every record still waiting for it (`iam:UpdateAuditSink`).",
-    responses=responses(401, 403, 404, 422),
-)
+@router.delete("/{sink_id}", status_code=204, summary="Delete an audit sink", responses=responses(401, 403, 404, 422))
 async def delete_sink(sink_id: SinkId, caller: CallerDep, api: ApiDep) -> Response:
-    change = Change(sinks.UPDATE, "audit_sink", sink_id, {"deleted": True})
-    await api.change(
+    """With every record still waiting for it (`iam:UpdateAuditSink`)."""
+    change = Change(sinks.UPDATE, KIND, sink_id, {"deleted": True})
+    return await api.change_no_content(
         caller,
         change,
         lambda c: sinks.delete_sink(c, caller.principal, sink_id),
         describe=lambda done, recorded: recorded.about(name=done.name, kind=done.kind),
     )
-    return Response(status_code=204)

@@ -45,15 +45,10 @@ def _me(connection: Connection, principal: Principal, session: SessionUser | Non
     )
 
 
-@router.post(
-    "/auth/sign-in",
-    response_model=Me,
-    summary="Sign in with a password",
-    description="Opens a dashboard session (cookie `gatehouse_session`) and returns the caller with the session's "
-    "CSRF token. Failed attempts are throttled per account and per address (429). Recorded as `auth:SignIn`.",
-    responses=responses(400, 401, 403, 422, 429),
-)
+@router.post("/auth/sign-in", summary="Sign in with a password", responses=responses(400, 401, 403, 422, 429))
 async def sign_in(body: SignIn, request: Request, response: Response, api: ApiDep) -> Me:
+    """Opens a dashboard session (cookie `gatehouse_session`) and returns the caller with the session's CSRF token.
+    Failed attempts are throttled per account and per address (429). Recorded as `auth:SignIn`."""
     ip, agent = api.client_ip(request), request.headers.get("user-agent")
     change = Change(SIGN_IN, "user", None, {"user_name": body.username[:255]})
     attempt = Origin("api", body.username[:255], None, ip, agent)
@@ -88,11 +83,11 @@ async def sign_in(body: SignIn, request: Request, response: Response, api: ApiDe
     "/auth/sign-out",
     status_code=204,
     summary="Sign out (end the session)",
-    description="Ends the dashboard session of the cookie (needs `X-CSRF-Token`). Recorded as `auth:SignOut`. "
-    "An API token is not signed out: revoke it with `DELETE /api/tokens/{id}`.",
     responses=responses(400, 401, 403),
 )
 async def sign_out(caller: SignedInDep, api: ApiDep) -> Response:
+    """Ends the dashboard session of the cookie (needs `X-CSRF-Token`). Recorded as `auth:SignOut`. An API token is not
+    signed out: revoke it with `DELETE /api/tokens/{id}`."""
     session = caller.session
     if session is None:
         raise InvalidInput("Sign-out ends a session; an API token is revoked with DELETE /api/tokens/{id}.")
@@ -103,14 +98,8 @@ async def sign_out(caller: SignedInDep, api: ApiDep) -> Response:
     return gone
 
 
-@router.get(
-    "/me",
-    response_model=Me,
-    summary="The caller",
-    description="The caller's user page (always readable, whatever their roles), how they authenticated, "
-    "and the actions they may take on every object of a kind.",
-    responses=responses(401),
-    tags=["Users"],
-)
+@router.get("/me", summary="The caller", responses=responses(401), tags=["Users"])
 async def me(caller: SignedInDep, api: ApiDep) -> Me:
+    """The caller's user page (always readable, whatever their roles), how they authenticated, and the actions they may
+    take on every object of a kind."""
     return await api.db.read(lambda c: _me(c, caller.principal, caller.session, api.idle))

@@ -46,11 +46,11 @@ def _problems(exc: ConfigError) -> Response:
 @router.get(
     "/schema",
     summary="The configuration file's JSON Schema",
-    description="JSON Schema (draft 2020-12) of the file `export` gives and `plan` and `apply` take, for editors "
-    "to complete and check it. Public: it describes a format.",
     responses={200: {"content": {"application/schema+json": {}}}},
 )
 async def schema() -> Response:
+    """JSON Schema (draft 2020-12) of the file `export` gives and `plan` and `apply` take, for editors to complete and
+    check it. Public: it describes a format."""
     return JSONResponse(config_model.json_schema(), media_type="application/schema+json")
 
 
@@ -76,12 +76,11 @@ async def export(
     "/plan",
     response_model=PlanOut,
     summary="Plan a configuration file",
-    description="What applying the file would change, object by object (create, update with the fields before and "
-    "after, delete with `prune`), and the id of the configuration it was computed against (`iam:ExportConfig`). "
-    "Changes nothing.",
     responses=responses(400, 401, 403, 422),
 )
 async def plan(body: ConfigIn, caller: CallerDep, api: ApiDep) -> Any:
+    """What applying the file would change, object by object (create, update with the fields before and after, delete
+    with `prune`), and the id of the configuration it was computed against (`iam:ExportConfig`). Changes nothing."""
     try:
         where, model = _read(body)
         found = await api.db.read(lambda c: config_plan.plan(c, caller.principal, model, where, prune=body.prune))
@@ -94,13 +93,13 @@ async def plan(body: ConfigIn, caller: CallerDep, api: ApiDep) -> Any:
     "/apply",
     response_model=ApplyOut,
     summary="Apply a configuration file",
-    description="Applies the file's plan in one transaction, all or nothing (`iam:ApplyConfig` and `iam:ExportConfig`, "
-    "then each change's own action, as in the dashboard). Refused (412) when `plan_id` is given and the configuration "
-    "changed since; refused (400) when the file names SCIM tokens that do not exist, unless `issue_tokens`. Writes "
-    "one audit record per object changed and one for the change set.",
     responses=responses(400, 401, 403, 409, 412, 422),
 )
 async def apply(body: ApplyIn, caller: CallerDep, api: ApiDep) -> Any:
+    """Applies the file's plan in one transaction, all or nothing (`iam:ApplyConfig` and `iam:ExportConfig`, then each
+    change's own action, as in the dashboard). Refused (412) when `plan_id` is given and the configuration changed
+    since; refused (400) when the file names SCIM tokens that do not exist, unless `issue_tokens`. Writes one audit
+    record per object changed and one for the change set."""
     change = config_apply.change_set(body.plan_id, body.prune)
     url = api.settings.public_url
     try:

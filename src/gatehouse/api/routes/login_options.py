@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import Api, ApiDep, Caller
 from gatehouse.api.errors import responses
+from gatehouse.api.params import id_in_path
 from gatehouse.api.schemas_sso import (
     ClaimsSample,
     DryRunRequest,
@@ -45,7 +46,7 @@ from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
 
 router = APIRouter(prefix="/login_options", tags=["Login options"])
-OptionId = Annotated[str, Path(min_length=1, max_length=64, description="The login option's id.")]
+OptionId = Annotated[str, id_in_path("The login option's id.")]
 
 
 def _out(connection: Connection, principal: Principal, view: OptionView) -> LoginOptionOut:
@@ -68,15 +69,11 @@ def _changes_summary(body: LoginOptionChanges) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ reading
 
 
-@router.get(
-    "",
-    response_model=LoginOptionList,
-    summary="List login options",
-    description="The built-in password option's switch and every OpenID Connect option, by name, without "
-    "client secrets (`iam:GetLoginOption`).",
-    responses=responses(401, 403),
-)
+@router.get("", summary="List login options", responses=responses(401, 403))
 async def list_login_options(caller: CallerDep, api: ApiDep) -> LoginOptionList:
+    """The built-in password option's switch and every OpenID Connect option, by name, without client secrets
+    (`iam:GetLoginOption`)."""
+
     def read(connection: Connection) -> LoginOptionList:
         state = options.state(connection, caller.principal, api.settings.public_url)
         rules = {view.id: rules_uc.describe_rules(connection, caller.principal, view.rules) for view in state.options}
@@ -85,15 +82,11 @@ async def list_login_options(caller: CallerDep, api: ApiDep) -> LoginOptionList:
     return await api.db.read(read)
 
 
-@router.get(
-    "/{option_id}",
-    response_model=LoginOptionOut,
-    summary="A login option",
-    description="One OpenID Connect option, with the redirect and initiate-login URIs to register at the "
-    "provider; never its client secret (`iam:GetLoginOption`).",
-    responses=responses(401, 403, 404, 422),
-)
+@router.get("/{option_id}", summary="A login option", responses=responses(401, 403, 404, 422))
 async def get_login_option(option_id: OptionId, caller: CallerDep, api: ApiDep) -> LoginOptionOut:
+    """One OpenID Connect option, with the redirect and initiate-login URIs to register at the provider; never its
+    client secret (`iam:GetLoginOption`)."""
+
     def read(connection: Connection) -> LoginOptionOut:
         view = options.get(connection, caller.principal, option_id, api.settings.public_url)
         return _out(connection, caller.principal, view)
@@ -104,18 +97,11 @@ async def get_login_option(option_id: OptionId, caller: CallerDep, api: ApiDep) 
 # ------------------------------------------------------------------------------------------ changes
 
 
-@router.post(
-    "",
-    status_code=201,
-    response_model=LoginOptionOut,
-    summary="Create a login option",
-    description="An OpenID Connect option (`iam:UpdateLoginOption`). Send the client secret (stored encrypted, "
-    "never returned) or the name of the environment variable holding it. Scopes without `openid`, an issuer "
-    "that is not https, or a rule that is not acceptable is 400 (naming the rule by number); a taken name (any "
-    "case) is 409.",
-    responses=responses(400, 401, 403, 409, 422),
-)
+@router.post("", status_code=201, summary="Create a login option", responses=responses(400, 401, 403, 409, 422))
 async def create_login_option(body: LoginOptionFields, caller: CallerDep, api: ApiDep) -> LoginOptionOut:
+    """An OpenID Connect option (`iam:UpdateLoginOption`). Send the client secret (stored encrypted, never returned) or
+    the name of the environment variable holding it. Scopes without `openid`, an issuer that is not https, or a rule
+    that is not acceptable is 400 (naming the rule by number); a taken name (any case) is 409."""
     data = body.input()
 
     def work(connection: Connection) -> LoginOptionOut:
@@ -132,16 +118,11 @@ async def create_login_option(body: LoginOptionFields, caller: CallerDep, api: A
     )
 
 
-@router.put(
-    "/password",
-    response_model=PasswordLoginOut,
-    summary="Turn password sign-in on or off",
-    description="The built-in username/password option (`iam:UpdateLoginOption`). It may be off only while an "
-    "OpenID Connect option is enabled (409 otherwise). If the provider is down while it is off, the host "
-    "operator runs `gatehouse login-options enable-password`.",
-    responses=responses(401, 403, 409, 422),
-)
+@router.put("/password", summary="Turn password sign-in on or off", responses=responses(401, 403, 409, 422))
 async def set_password_option(body: PasswordLogin, caller: CallerDep, api: ApiDep) -> PasswordLoginOut:
+    """The built-in username/password option (`iam:UpdateLoginOption`). It may be off only while an OpenID Connect
+    option is enabled (409 otherwise). If the provider is down while it is off, the host operator runs `gatehouse
+    login-options enable-password`."""
     await api.change(
         caller,
         password_login.PASSWORD.about(enabled=body.enabled),
@@ -173,32 +154,22 @@ async def _update(
     return await api.change(caller, change, work, describe=lambda done, recorded: recorded.about(version=done.version))
 
 
-@router.put(
-    "/{option_id}",
-    response_model=LoginOptionOut,
-    summary="Replace a login option",
-    description="Every field of an OpenID Connect option (`iam:UpdateLoginOption`); the client secret is kept "
-    "unless `client_secret` or `client_secret_env` is given (either replaces the other). With `version`, 412 if "
-    "the option changed since. Disabling the last enabled option while password sign-in is off is 409.",
-    responses=responses(400, 401, 403, 404, 409, 412, 422),
-)
+@router.put("/{option_id}", summary="Replace a login option", responses=responses(400, 401, 403, 404, 409, 412, 422))
 async def replace_login_option(
     option_id: OptionId, body: LoginOptionReplace, caller: CallerDep, api: ApiDep
 ) -> LoginOptionOut:
+    """Every field of an OpenID Connect option (`iam:UpdateLoginOption`); the client secret is kept unless
+    `client_secret` or `client_secret_env` is given (either replaces the other). With `version`, 412 if the option
+    changed since. Disabling the last enabled option while password sign-in is off is 409."""
     return await _update(caller, api, option_id, body.input(), body.version)
 
 
-@router.patch(
-    "/{option_id}",
-    response_model=LoginOptionOut,
-    summary="Change a login option",
-    description="The fields sent; the others are unchanged (`iam:UpdateLoginOption`). `rules`, when sent, "
-    "replaces all the rules. With `version`, 412 if the option changed since.",
-    responses=responses(400, 401, 403, 404, 409, 412, 422),
-)
+@router.patch("/{option_id}", summary="Change a login option", responses=responses(400, 401, 403, 404, 409, 412, 422))
 async def change_login_option(
     option_id: OptionId, body: LoginOptionChanges, caller: CallerDep, api: ApiDep
 ) -> LoginOptionOut:
+    """The fields sent; the others are unchanged (`iam:UpdateLoginOption`). `rules`, when sent, replaces all the rules.
+    With `version`, 412 if the option changed since."""
     return await _update(caller, api, option_id, body, body.version)
 
 
@@ -206,48 +177,38 @@ async def change_login_option(
     "/{option_id}",
     status_code=204,
     summary="Delete a login option",
-    description="The option, its users' links to their provider accounts and its sign-ins in flight "
-    "(`iam:UpdateLoginOption`); roles it mapped stay until each user's next SSO sign-in. Deleting the last "
-    "enabled option while password sign-in is off is 409.",
     responses=responses(401, 403, 404, 409, 422),
 )
 async def delete_login_option(option_id: OptionId, caller: CallerDep, api: ApiDep) -> Response:
-    await api.change(
+    """The option, its users' links to their provider accounts and its sign-ins in flight (`iam:UpdateLoginOption`);
+    roles it mapped stay until each user's next SSO sign-in. Deleting the last enabled option while password sign-in is
+    off is 409."""
+    return await api.change_no_content(
         caller,
         options.DELETE.about(option_id),
         lambda c: options.delete(c, caller.principal, option_id),
         describe=lambda name, recorded: recorded.about(name=name),
     )
-    return Response(status_code=204)
 
 
 # ------------------------------------------------------------------------------------------ dry runs
 
 
-@router.post(
-    "/dry_run",
-    response_model=DryRunResult,
-    summary="Try mapping rules",
-    description="Which roles and permission boundaries these rules (targets by id or name) would grant at a "
-    "sign-in with these claims, rule by rule. Nothing is saved (`iam:GetLoginOption`). A rule that is not "
-    "acceptable is 400, naming it by number.",
-    responses=responses(400, 401, 403, 422),
-)
+@router.post("/dry_run", summary="Try mapping rules", responses=responses(400, 401, 403, 422))
 async def dry_run(body: DryRunRequest, caller: CallerDep, api: ApiDep) -> DryRunResult:
+    """Which roles and permission boundaries these rules (targets by id or name) would grant at a sign-in with these
+    claims, rule by rule. Nothing is saved (`iam:GetLoginOption`). A rule that is not acceptable is 400, naming it by
+    number."""
     rules = rule_json(body.rules)
     found = await api.db.read(lambda c: rules_uc.dry_run(c, caller.principal, rules, body.claims))
     return DryRunResult.of(found)
 
 
-@router.post(
-    "/{option_id}/dry_run",
-    response_model=DryRunResult,
-    summary="Try an option's rules",
-    description="Which roles and permission boundaries the option's stored rules would grant at a sign-in with "
-    "these claims, rule by rule. Nothing is saved (`iam:GetLoginOption`).",
-    responses=responses(400, 401, 403, 404, 422),
-)
+@router.post("/{option_id}/dry_run", summary="Try an option's rules", responses=responses(400, 401, 403, 404, 422))
 async def dry_run_option(option_id: OptionId, body: ClaimsSample, caller: CallerDep, api: ApiDep) -> DryRunResult:
+    """Which roles and permission boundaries the option's stored rules would grant at a sign-in with these claims, rule
+    by rule. Nothing is saved (`iam:GetLoginOption`)."""
+
     def read(connection: Connection) -> DryRunResult:
         view = options.get(connection, caller.principal, option_id, api.settings.public_url)
         rules = [rule.to_json() for rule in view.rules]
@@ -256,16 +217,11 @@ async def dry_run_option(option_id: OptionId, body: ClaimsSample, caller: Caller
     return await api.db.read(read)
 
 
-@router.post(
-    "/{option_id}/check",
-    response_model=ProviderCheckOut,
-    summary="Check an option's provider",
-    description="OpenID Connect: fetches the provider's discovery document and signing keys now, as a sign-in "
-    "would. LDAP: connects, starts TLS, binds as the bind DN and reads the base DN (`steps`, the failed one last). "
-    "SAML: reads the IdP metadata and builds a request. Says what was found or what is wrong (`ok: false` with a "
-    "reason). Changes nothing (`iam:GetLoginOption`).",
-    responses=responses(401, 403, 404, 422),
-)
+@router.post("/{option_id}/check", summary="Check an option's provider", responses=responses(401, 403, 404, 422))
 async def check_provider(option_id: OptionId, caller: CallerDep, api: ApiDep) -> ProviderCheckOut:
+    """OpenID Connect: fetches the provider's discovery document and signing keys now, as a sign-in would. LDAP:
+    connects, starts TLS, binds as the bind DN and reads the base DN (`steps`, the failed one last). SAML: reads the IdP
+    metadata and builds a request. Says what was found or what is wrong (`ok: false` with a reason). Changes nothing
+    (`iam:GetLoginOption`)."""
     view = await api.db.read(lambda c: options.get(c, caller.principal, option_id, api.settings.public_url))
     return ProviderCheckOut.of(await provider_checks.check(api, view))

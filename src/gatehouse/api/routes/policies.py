@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Response
 
 from gatehouse.api.auth import CallerDep
 from gatehouse.api.context import ApiDep
 from gatehouse.api.errors import responses
-from gatehouse.api.schemas import Paging, named_prefix
+from gatehouse.api.params import NamePrefix, Page, PerPage, id_in_path
+from gatehouse.api.schemas import Paging
 from gatehouse.api.schemas_rbac import (
     ActionOut,
     Catalog,
@@ -33,12 +34,11 @@ from gatehouse.iam import policies
 from gatehouse.iam.audit import Change
 from gatehouse.iam.authorizer import Principal
 from gatehouse.iam.catalog import ACTIONS, GROUPS, ORGANIZATION, RESOURCE_KINDS, RESOURCE_PREFIX
-from gatehouse.iam.rbac_forms import policy_input
 from gatehouse.iam.simulator import simulate
 from gatehouse.store.database import Connection
 
 router = APIRouter(tags=["Permission policies"])
-PolicyId = Annotated[str, Path(min_length=1, max_length=64, description="The permission policy's id.")]
+PolicyId = Annotated[str, id_in_path("The permission policy's id.")]
 KIND: Final = "permissionpolicy"
 
 
@@ -48,50 +48,37 @@ def _detail(connection: Connection, caller_principal: Principal, policy_id: str)
     return PolicyDetail(**PolicyOut.of(policy).model_dump(), used_by=PolicyUse.of(usage))
 
 
-@router.get(
-    "/permission-policies",
-    response_model=PolicyPage,
-    summary="List permission policies",
-    description="The policies you may view (`iam:GetPermissionPolicy` on each), by name; 403 when you may view none.",
-    responses=responses(401, 403, 422),
-)
+@router.get("/permission-policies", summary="List permission policies", responses=responses(401, 403, 422))
 async def list_policies(
     caller: CallerDep,
     api: ApiDep,
-    q: Annotated[str, Query(max_length=100, description="Case-insensitive prefix of the name.")] = "",
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+    q: NamePrefix = "",
+    page: Page = 1,
+    per_page: PerPage = 50,
 ) -> PolicyPage:
+    """The policies you may view (`iam:GetPermissionPolicy` on each), by name; 403 when you may view none."""
     found = await api.db.read(lambda c: policies.viewable_policies(c, caller.principal))
-    shown, paging = Paging.cut(named_prefix(found, q, lambda policy: policy.name), page, per_page)
+    shown, paging = Paging.cut_named(found, q, page, per_page)
     return PolicyPage(items=[PolicyOut.of(policy) for policy in shown], paging=paging)
 
 
-@router.get(
-    "/permission-policies/{policy_id}",
-    response_model=PolicyDetail,
-    summary="A permission policy",
-    description="The policy, its document, and the roles and users it is used by (`iam:GetPermissionPolicy`).",
-    responses=responses(401, 403, 404, 422),
-)
+@router.get("/permission-policies/{policy_id}", summary="A permission policy", responses=responses(401, 403, 404, 422))
 async def get_policy(policy_id: PolicyId, caller: CallerDep, api: ApiDep) -> PolicyDetail:
+    """The policy, its document, and the roles and users it is used by (`iam:GetPermissionPolicy`)."""
     return await api.db.read(lambda c: _detail(c, caller.principal, policy_id))
 
 
 @router.post(
     "/permission-policies",
     status_code=201,
-    response_model=PolicyOut,
     summary="Create a permission policy",
-    description="A custom policy (`iam:CreatePermissionPolicy` on `permissionpolicy/*`). An invalid document is "
-    "400 with where and why; a taken name (any case) is 409.",
     responses=responses(400, 401, 403, 409, 422),
 )
 async def create_policy(body: PolicyFields, caller: CallerDep, api: ApiDep) -> PolicyOut:
+    """A custom policy (`iam:CreatePermissionPolicy` on `permissionpolicy/*`). An invalid document is 400 with where and
+    why; a taken name (any case) is 409."""
     change = Change("iam:CreatePermissionPolicy", KIND, None, {"name": body.name, "labels": body.labels})
-    form = await api.prepare(
-        caller, change, lambda: policy_input(body.name, body.document, body.description, body.labels)
-    )
+    form = await api.prepare(caller, change, body.checked)
     policy = await api.change(
         caller,
         change,
@@ -104,17 +91,14 @@ async def create_policy(body: PolicyFields, caller: CallerDep, api: ApiDep) -> P
 
 @router.put(
     "/permission-policies/{policy_id}",
-    response_model=PolicyOut,
     summary="Replace a permission policy",
-    description="A custom policy's name, description, labels and document (`iam:UpdatePermissionPolicy`); every "
-    "process applies the new document on the next request. Built-in policies cannot be edited (403).",
     responses=responses(400, 401, 403, 404, 409, 422),
 )
 async def update_policy(policy_id: PolicyId, body: PolicyFields, caller: CallerDep, api: ApiDep) -> PolicyOut:
+    """A custom policy's name, description, labels and document (`iam:UpdatePermissionPolicy`); every process applies
+    the new document on the next request. Built-in policies cannot be edited (403)."""
     change = Change("iam:UpdatePermissionPolicy", KIND, policy_id, {"name": body.name, "labels": body.labels})
-    form = await api.prepare(
-        caller, change, lambda: policy_input(body.name, body.document, body.description, body.labels)
-    )
+    form = await api.prepare(caller, change, body.checked)
     policy = await api.change(
         caller,
         change,
@@ -128,29 +112,23 @@ async def update_policy(policy_id: PolicyId, body: PolicyFields, caller: CallerD
     "/permission-policies/{policy_id}",
     status_code=204,
     summary="Delete a permission policy",
-    description="A custom policy that no role uses and that bounds no user (`iam:DeletePermissionPolicy`); "
-    "otherwise 409 naming where it is used.",
     responses=responses(401, 403, 404, 409, 422),
 )
 async def delete_policy(policy_id: PolicyId, caller: CallerDep, api: ApiDep) -> Response:
-    await api.change(
+    """A custom policy that no role uses and that bounds no user (`iam:DeletePermissionPolicy`); otherwise 409 naming
+    where it is used."""
+    return await api.change_no_content(
         caller,
         Change("iam:DeletePermissionPolicy", KIND, policy_id),
         lambda c: policies.delete_policy(c, caller.principal, policy_id),
         describe=lambda policy, done: done.about(name=policy.name),
     )
-    return Response(status_code=204)
 
 
-@router.get(
-    "/catalog",
-    response_model=Catalog,
-    summary="The action catalog",
-    description="Every action a permission policy may name, with the resource name it is checked against, and "
-    "the resource name patterns. Open to every signed-in caller (it is the same for everyone).",
-    responses=responses(401, 403),
-)
+@router.get("/catalog", summary="The action catalog", responses=responses(401, 403))
 async def catalog(caller: CallerDep) -> Catalog:
+    """Every action a permission policy may name, with the resource name it is checked against, and the resource name
+    patterns. Open to every signed-in caller (it is the same for everyone)."""
     patterns = [
         ResourcePattern(
             kind=kind, pattern=ORGANIZATION if kind == "organization" else f"{RESOURCE_PREFIX}{kind}/{{id}}"
@@ -164,15 +142,10 @@ async def catalog(caller: CallerDep) -> Catalog:
     )
 
 
-@router.post(
-    "/policy-simulations",
-    response_model=SimulationResult,
-    summary="Simulate a decision",
-    description="Would this user be allowed this action on this resource now, and which statement decides? "
-    "Nothing is changed. Needs `iam:GetUser` on the user.",
-    responses=responses(400, 401, 403, 404, 422),
-)
+@router.post("/policy-simulations", summary="Simulate a decision", responses=responses(400, 401, 403, 404, 422))
 async def simulate_policy(body: SimulationRequest, caller: CallerDep, api: ApiDep) -> SimulationResult:
+    """Would this user be allowed this action on this resource now, and which statement decides? Nothing is changed.
+    Needs `iam:GetUser` on the user."""
     found = await api.db.read(
         lambda c: simulate(c, caller.principal, body.user_id, body.action, body.resource, body.labels)
     )
