@@ -101,8 +101,8 @@ def add_rule(
         return access.create_rule(connection, principal, rule, index)
 
     view: RuleView = run_change(
-        "iam:UpdateAuthzRule",
-        access.CREATE.resource_type,
+        access.RULE_CHANGE.event,
+        access.RULE_CHANGE.resource_type,
         None,
         work,
         summary={"created": rule_summary(rule)},
@@ -122,8 +122,8 @@ def delete_rule(rule_id: str = typer.Argument(..., help="The rule's id (see `gat
         return access.delete_rule(connection, principal, rule_id)
 
     view: RuleView = run_change(
-        "iam:UpdateAuthzRule",
-        access.CREATE.resource_type,
+        access.RULE_CHANGE.event,
+        access.RULE_CHANGE.resource_type,
         rule_id[:64],
         work,
         summary={"deleted": True},

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 GET_ACTION: Final = "iam:GetAuthzRule"
 UPDATE_ACTION: Final = "iam:UpdateAuthzRule"
-CREATE: Final = Change("iam:UpdateAuthzRule", "authz_rule")
+RULE_CHANGE: Final = Change("iam:UpdateAuthzRule", "authz_rule")
 """The audit record of a rule's change (with ``about(rule id, ...)``)."""
 PRESET: Final = Change("iam:UpdateAuthzRule", "authz_preset", gateway_preset.SETTING)
 

@@ -10,7 +10,7 @@ forward-auth endpoint itself, ``GET /authz/forward``, is outside ``/api``: :mod:
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
@@ -31,13 +31,12 @@ from gatehouse.api.schemas_authz import (
 from gatehouse.errors import GatehouseError
 from gatehouse.iam import gateway_access, gateway_labels
 from gatehouse.iam.audit import Change
-from gatehouse.iam.gateway_access import PRESET, rule_input, rule_summary
+from gatehouse.iam.gateway_access import PRESET, RULE_CHANGE, rule_input, rule_summary
 from gatehouse.iam.gateway_rules import Rule
 from gatehouse.iam.resource_names import LABELLED, parse_resource
 
 router = APIRouter(prefix="/v1/authz", tags=["Gateway authorization"])
 RuleId = Annotated[str, id_in_path("The rule's id.")]
-KIND: Final = "authz_rule"
 
 
 # ------------------------------------------------------------------------------------------ rules
@@ -58,7 +57,7 @@ async def list_rules(caller: CallerDep, api: ApiDep) -> RuleTableOut:
 async def create_rule(body: RuleFields, caller: CallerDep, api: ApiDep) -> RuleOut:
     """At `position` (0 first; default last). A rule naming an unknown action, or whose resource or labels use a part
     the path and query do not define, is 400 (`iam:UpdateAuthzRule`)."""
-    change = Change("iam:UpdateAuthzRule", KIND, None, {"path": body.path, "action": body.action})
+    change = RULE_CHANGE.about(None, path=body.path, action=body.action)
     rule = await api.prepare(caller, change, lambda: _rule(body))
     view = await api.change(
         caller,
@@ -79,7 +78,7 @@ async def get_rule(rule_id: RuleId, caller: CallerDep, api: ApiDep) -> RuleOut:
 @router.put("/rules/{rule_id}", summary="Replace a forward-auth rule", responses=responses(400, 401, 403, 404, 422))
 async def update_rule(rule_id: RuleId, body: RuleFields, caller: CallerDep, api: ApiDep) -> RuleOut:
     """Its fields, and its place when `position` is given (`iam:UpdateAuthzRule`)."""
-    change = Change("iam:UpdateAuthzRule", KIND, rule_id, {"path": body.path, "action": body.action})
+    change = RULE_CHANGE.about(rule_id, path=body.path, action=body.action)
     rule = await api.prepare(caller, change, lambda: _rule(body))
     view = await api.change(
         caller,
@@ -100,7 +99,7 @@ async def delete_rule(rule_id: RuleId, caller: CallerDep, api: ApiDep) -> Respon
     """The rule stops applying at once, in every process (`iam:UpdateAuthzRule`)."""
     return await api.change_no_content(
         caller,
-        Change("iam:UpdateAuthzRule", KIND, rule_id, {"deleted": True}),
+        RULE_CHANGE.about(rule_id, deleted=True),
         lambda c: gateway_access.delete_rule(c, caller.principal, rule_id),
         describe=lambda view, recorded: recorded.about(deleted=rule_summary(view.rule)),
     )

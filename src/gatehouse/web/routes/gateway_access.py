@@ -146,7 +146,7 @@ async def create(request: Request) -> Response:
 
     return await act_or_show(
         request,
-        access.CREATE.about(None, path=values["path"], action=values["action"]),
+        access.RULE_CHANGE.about(None, path=values["path"], action=values["action"]),
         work,
         back=BASE,
         show_again=show_again,
@@ -174,7 +174,7 @@ async def edit(request: Request) -> Response:
 
     return await act_or_show(
         request,
-        access.CREATE.about(rule_id, path=values["path"], action=values["action"]),
+        access.RULE_CHANGE.about(rule_id, path=values["path"], action=values["action"]),
         work,
         back=BASE,
         show_again=show_again,
@@ -206,7 +206,7 @@ async def delete(request: Request) -> Response:
         request,
         back=BASE,
         ask=lambda c: _delete_question(c, request),
-        what=access.CREATE.about(rule_id, deleted=True),
+        what=access.RULE_CHANGE.about(rule_id, deleted=True),
         work=lambda c: access.delete_rule(c, principal, rule_id),
         done=lambda view: (BASE, f"Rule deleted: {view.rule.methods_text} {view.rule.path}."),
         describe=lambda view, recorded: recorded.about(deleted=rule_summary(view.rule)),
@@ -223,7 +223,7 @@ async def move(request: Request) -> Response:
             raise InvalidInput("Move a rule up or down.")
         return access.move_rule(connection, principal, rule_id, direction)  # type: ignore[arg-type]
 
-    what = access.CREATE.about(rule_id, moved=direction)
+    what = access.RULE_CHANGE.about(rule_id, moved=direction)
     return await act(request, what, work, BASE, "Rule moved.")
 
 
