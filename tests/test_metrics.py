@@ -7,18 +7,30 @@ before and after."""
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from gatehouse.app import create_app
 from gatehouse.config import Settings
 from gatehouse.iam import scim_control
-from gatehouse.metrics import ScrapeAccess
+from gatehouse.metrics import (
+    BUCKETS,
+    FLUSH_SECONDS,
+    LATENCY,
+    REQUESTS,
+    SCIM_OPERATIONS,
+    ScrapeAccess,
+    Tally,
+    add_observations,
+)
 from gatehouse.store.database import Database
 from support.scim import okta_user
 from support.servers import cli, cli_env, running_server
@@ -159,6 +171,62 @@ def test_rate_limit_refusals_login_failures_and_sessions(metered: TestClient, db
     assert ("gatehouse_db_pool_connections_in_use", ()) in after
 
 
+def _observations(count: int) -> list[float]:
+    """Durations on every bucket's bound, just past it, and far beyond the last."""
+    rng = random.Random(16)
+    edges = [bound + nudge for bound in BUCKETS for nudge in (0.0, 1e-9)]
+    return edges + [60.0, 0.0] + [rng.uniform(0, 12) for _ in range(count)]
+
+
+def test_a_tally_adds_what_observing_one_by_one_adds() -> None:
+    one_by_one, at_once = CollectorRegistry(), CollectorRegistry()
+    direct = Histogram("latency", "l", ["route"], buckets=BUCKETS, registry=one_by_one).labels("/r")
+    summed = Histogram("latency", "l", ["route"], buckets=BUCKETS, registry=at_once).labels("/r")
+    observed = _observations(500)
+    for seconds in observed:
+        direct.observe(seconds)
+    tally = Tally()
+    for seconds in observed:
+        tally.add(("/r", "GET", 200), seconds)
+    row = tally.rows[("/r", "GET", 200)]
+    assert row[0] == len(observed)
+    add_observations(summed, row[1], row[2:])
+
+    def lines(registry: CollectorRegistry) -> list[str]:
+        return [line for line in generate_latest(registry).decode().splitlines() if "_created" not in line]
+
+    assert lines(at_once) == lines(one_by_one)
+
+
+def test_a_flush_moves_the_tally_into_the_metrics_once() -> None:
+    route = f"/tally-test-{random.randrange(10**9)}"
+    tally = Tally()
+    for seconds in (0.0004, 0.003, 0.003, 7.0):
+        tally.add((route, "GET", 200), seconds)
+    tally.add((route, "GET", 503), 0.02)
+    tally.add_operation(("tally-token", "Users:get", "success"))
+    assert value(samples(generate_latest(REGISTRY).decode()), "gatehouse_http_requests_total", route=route,
+                 method="GET", status="200") == 0  # fmt: skip
+    tally.flush()
+    tally.flush()  # nothing more: the first one emptied it
+    found = samples(generate_latest(REGISTRY).decode())
+    assert value(found, "gatehouse_http_requests_total", route=route, method="GET", status="200") == 4
+    assert value(found, "gatehouse_http_requests_total", route=route, method="GET", status="503") == 1
+    assert value(found, "gatehouse_http_request_duration_seconds_count", route=route, method="GET") == 5
+    assert value(found, "gatehouse_http_request_duration_seconds_bucket", route=route, method="GET", le="0.001") == 1
+    assert value(found, "gatehouse_http_request_duration_seconds_bucket", route=route, method="GET", le="0.005") == 3
+    assert value(found, "gatehouse_http_request_duration_seconds_bucket", route=route, method="GET", le="5.0") == 4
+    assert value(found, "gatehouse_http_request_duration_seconds_sum", route=route, method="GET") == pytest.approx(
+        7.0264
+    )
+    ops = "gatehouse_scim_operations_total"
+    assert value(found, ops, token="tally-token", operation="Users:get", outcome="success") == 1
+    LATENCY.remove(route, "GET")
+    REQUESTS.remove(route, "GET", "200")
+    REQUESTS.remove(route, "GET", "503")
+    SCIM_OPERATIONS.remove("tally-token", "Users:get", "success")
+
+
 def test_metrics_can_be_turned_off(settings: Settings, db: Database) -> None:
     off = settings.model_copy(update={"metrics_enabled": False})
     with TestClient(create_app(off, db)) as client:
@@ -175,6 +243,7 @@ def test_two_workers_answer_one_sum_to_a_loopback_scraper(tmp_path: Path) -> Non
                 assert fresh.get("/healthz").status_code == 200
         auth = {"Authorization": f"Bearer {token}"}
         assert http.post(f"{SCIM}/Users", json=okta_user("w@example.com"), headers=auth).status_code == 201
+        time.sleep(FLUSH_SECONDS + 0.5)  # each worker moves its tally into the shared files at least this often
         for _ in range(6):  # whichever worker answers (a fresh connection each time) sums both
             with httpx.Client(base_url=base, timeout=10) as fresh:
                 found = samples(fresh.get("/metrics").text)  # from 127.0.0.1: no token needed

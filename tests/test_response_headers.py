@@ -8,10 +8,11 @@ import re
 
 import pytest
 from starlette.testclient import TestClient
+from starlette.types import Receive, Scope, Send
 
 from gatehouse.app import create_app
 from gatehouse.config import Settings
-from gatehouse.response_headers import CSP, HSTS
+from gatehouse.response_headers import CSP, HSTS, ResponseHeaders
 from gatehouse.store.database import Database
 from support.api import token_for
 from support.routes import registered_routes
@@ -67,3 +68,23 @@ def test_strict_transport_security_when_the_public_url_is_https(
     with TestClient(create_app(configured, db)) as client:
         for path in ("/login", "/scim/v2/ServiceProviderConfig", "/healthz"):
             assert (client.get(path).headers.get("strict-transport-security") == HSTS) is hsts
+
+
+def test_finished_is_told_each_requests_status_and_duration_also_when_the_app_raises() -> None:
+    told: list[tuple[str, int, float]] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"] == "/boom":
+            raise RuntimeError("before answering")
+        await send({"type": "http.response.start", "status": 418, "headers": []})
+        await send({"type": "http.response.body", "body": b"teapot"})
+
+    wrapped = ResponseHeaders(
+        app, session_cookie="s", https=False, finished=lambda scope, status, s: told.append((scope["path"], status, s))
+    )
+    client = TestClient(wrapped, raise_server_exceptions=False)  # no lifespan: the app knows only HTTP
+    answered = client.get("/tea")
+    assert answered.status_code == 418 and answered.headers["x-frame-options"] == "DENY"
+    assert client.get("/boom").status_code == 500
+    assert [(path, status) for path, status, _ in told] == [("/tea", 418), ("/boom", 500)]
+    assert all(0 <= seconds < 5 for _, _, seconds in told)

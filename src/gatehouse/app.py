@@ -29,10 +29,12 @@ from gatehouse.iam.signin import SESSION_COOKIE, active_sessions
 from gatehouse.metrics import (
     CONTENT_TYPE,
     DB_POOL_IN_USE,
+    FLUSH_SECONDS,
     POOL_SAMPLE_SECONDS,
     LiveCollector,
-    MetricsMiddleware,
+    RequestMetrics,
     ScrapeAccess,
+    Tally,
     exposition,
 )
 from gatehouse.response_headers import ResponseHeaders
@@ -103,6 +105,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
 
     scrape = ScrapeAccess(settings.metrics_token, settings.trusted_proxies)
+    tally = Tally()  # this app's requests, moved into the metrics before each scrape and every FLUSH_SECONDS
     idle_session = timedelta(minutes=settings.session_idle_minutes)
     live = LiveCollector(lambda: database.read_sync(lambda c: active_sessions(c, idle_session)))
 
@@ -120,12 +123,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                 status_code=403,
             )
         DB_POOL_IN_USE.set(database.pool_in_use())
+        tally.flush()
         body = await to_thread.run_sync(exposition, live)
         return Response(body, media_type=CONTENT_TYPE)
 
     async def sample_pool() -> float:
         DB_POOL_IN_USE.set(database.pool_in_use())  # gatehouse_db_pool_connections_in_use, per process
         return POOL_SAMPLE_SECONDS
+
+    async def flush_tally() -> float:
+        tally.flush()
+        return FLUSH_SECONDS
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -144,6 +152,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             settling(database, settings.grant_expiry_check_seconds),  # expired grants, recorded once each
             delivering(deliverer, settings.audit_stream_poll_seconds),  # the audit outbox to the sinks
             repeating(sample_pool, POOL_SAMPLE_SECONDS, log, "could not sample the database pool"),
+            repeating(flush_tally, FLUSH_SECONDS, log, "could not move the request tally into the metrics"),
         ):
             yield
         database.dispose()
@@ -152,16 +161,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     scim_app = RateLimit(
         build_scim_app(settings, database), settings.scim_rate_per_second, settings.scim_burst, settings.trusted_proxies
     )
+    metered = RequestMetrics(tally, operation_of).finished if settings.metrics_enabled else None
     app = Starlette(
         middleware=[
-            *([Middleware(MetricsMiddleware, scim_operation=operation_of)] if settings.metrics_enabled else []),
-            Middleware(ResponseHeaders, session_cookie=SESSION_COOKIE, https=settings.secure_cookies),
+            Middleware(ResponseHeaders, session_cookie=SESSION_COOKIE, https=settings.secure_cookies, finished=metered),
         ],
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
-            *([Route("/metrics", metrics, methods=["GET"])] if settings.metrics_enabled else []),
             Mount("/scim/v2", app=ActivityMiddleware(scim_app, activity)),
+            *([Route("/metrics", metrics, methods=["GET"])] if settings.metrics_enabled else []),  # after SCIM's
             *api_routes(settings, database),  # /api, /openapi.json, /docs
             *dashboard_routes(dashboard),
         ],

@@ -13,9 +13,15 @@ error pages, the admin API, SCIM, forward-auth): one ASGI middleware around the 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+Finished = Callable[[Scope, int, float], None]
+"""Told of each HTTP request once answered: its scope, the status it was answered with (500 if the app raised
+before answering) and the seconds it took."""
 
 CSP: Final = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
 HSTS: Final = "max-age=31536000"
@@ -33,12 +39,17 @@ def carries_credentials(scope: Scope, session_cookie: str) -> bool:
 
 
 class ResponseHeaders:
-    """Pure ASGI middleware adding the headers above to ``http.response.start``."""
+    """Pure ASGI middleware adding the headers above to ``http.response.start``.
 
-    def __init__(self, app: ASGIApp, *, session_cookie: str, https: bool) -> None:
+    Every response passes through it, so it also tells ``finished`` (the metrics) of each request: a second
+    wrapper around every ``send`` only to see the status cost about 2 µs a request, two thirds of what the
+    metrics cost (``bench/metrics_bench.py``)."""
+
+    def __init__(self, app: ASGIApp, *, session_cookie: str, https: bool, finished: Finished | None = None) -> None:
         self.app = app
         self.session_cookie = session_cookie
         self.https = https
+        self.finished = finished
         always = [
             (b"x-content-type-options", b"nosniff"),
             (b"x-frame-options", b"DENY"),
@@ -55,13 +66,23 @@ class ResponseHeaders:
             await self.app(scope, receive, send)
             return
         wanted = self._private if carries_credentials(scope, self.session_cookie) else self._public
+        status = 500
 
         async def with_headers(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = list(message.get("headers", ()))
                 present = {key.lower() for key, _ in headers}
                 headers.extend(header for header in wanted if header[0] not in present)
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        if self.finished is None:
+            await self.app(scope, receive, with_headers)
+            return
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, with_headers)
+        finally:
+            self.finished(scope, status, time.perf_counter() - started)

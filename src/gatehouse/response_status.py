@@ -1,6 +1,5 @@
 """The status an ASGI app answered with, seen from a middleware around it; the base of middleware that handles
-HTTP requests only; and the middleware that acts once each HTTP request is answered (the access log, the
-metrics)."""
+HTTP requests only; and the middleware that acts once each HTTP request is answered (the access log)."""
 
 from __future__ import annotations
 
