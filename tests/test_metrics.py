@@ -31,6 +31,7 @@ from gatehouse.metrics import (
     Tally,
     add_observations,
 )
+from gatehouse.scim.operations import operation_of
 from gatehouse.store.database import Database
 from support.scim import okta_user
 from support.servers import cli, cli_env, running_server
@@ -178,6 +179,13 @@ def _observations(count: int) -> list[float]:
     return edges + [60.0, 0.0] + [rng.uniform(0, 12) for _ in range(count)]
 
 
+class _Route:
+    """What a tally reads of a route: its path template."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
 def test_a_tally_adds_what_observing_one_by_one_adds() -> None:
     one_by_one, at_once = CollectorRegistry(), CollectorRegistry()
     direct = Histogram("latency", "l", ["route"], buckets=BUCKETS, registry=one_by_one).labels("/r")
@@ -185,10 +193,11 @@ def test_a_tally_adds_what_observing_one_by_one_adds() -> None:
     observed = _observations(500)
     for seconds in observed:
         direct.observe(seconds)
-    tally = Tally()
-    for seconds in observed:
-        tally.add(("/r", "GET", 200), seconds)
-    row = tally.rows[("/r", "GET", 200)]
+    tally, route = Tally(), _Route("/r")
+    tally.pending.extend((route, "", "GET", 200, seconds, None) for seconds in observed)
+    rows, operations = tally.fold()
+    assert list(rows) == [("/r", "GET", 200)] and not operations and not tally.pending
+    row = rows[("/r", "GET", 200)]
     assert row[0] == len(observed)
     add_observations(summed, row[1], row[2:])
 
@@ -199,32 +208,37 @@ def test_a_tally_adds_what_observing_one_by_one_adds() -> None:
 
 
 def test_a_flush_moves_the_tally_into_the_metrics_once() -> None:
-    route = f"/tally-test-{random.randrange(10**9)}"
-    tally = Tally()
+    suffix = str(random.randrange(10**9))
+    route, users = _Route(f"/tally-test-{suffix}"), _Route("/Users/{id}")
+    tally = Tally(operation_of)
     for seconds in (0.0004, 0.003, 0.003, 7.0):
-        tally.add((route, "GET", 200), seconds)
-    tally.add((route, "GET", 503), 0.02)
-    tally.add_operation(("tally-token", "Users:get", "success"))
-    assert value(samples(generate_latest(REGISTRY).decode()), "gatehouse_http_requests_total", route=route,
-                 method="GET", status="200") == 0  # fmt: skip
+        tally.pending.append((route, "", "GET", 200, seconds, None))
+    tally.pending.append((route, "", "GET", 503, 0.02, None))
+    token = f"tally-token-{suffix}"
+    tally.pending.append((users, "/scim/v2", "GET", 200, 0.001, token))
+    tally.pending.append((users, "/scim/v2", "GET", 404, 0.001, token))
     tally.flush()
     tally.flush()  # nothing more: the first one emptied it
     found = samples(generate_latest(REGISTRY).decode())
-    assert value(found, "gatehouse_http_requests_total", route=route, method="GET", status="200") == 4
-    assert value(found, "gatehouse_http_requests_total", route=route, method="GET", status="503") == 1
-    assert value(found, "gatehouse_http_request_duration_seconds_count", route=route, method="GET") == 5
-    assert value(found, "gatehouse_http_request_duration_seconds_bucket", route=route, method="GET", le="0.001") == 1
-    assert value(found, "gatehouse_http_request_duration_seconds_bucket", route=route, method="GET", le="0.005") == 3
-    assert value(found, "gatehouse_http_request_duration_seconds_bucket", route=route, method="GET", le="5.0") == 4
-    assert value(found, "gatehouse_http_request_duration_seconds_sum", route=route, method="GET") == pytest.approx(
+    template = route.path
+    assert value(found, "gatehouse_http_requests_total", route=template, method="GET", status="200") == 4
+    assert value(found, "gatehouse_http_requests_total", route=template, method="GET", status="503") == 1
+    assert value(found, "gatehouse_http_request_duration_seconds_count", route=template, method="GET") == 5
+    bucket = "gatehouse_http_request_duration_seconds_bucket"
+    assert value(found, bucket, route=template, method="GET", le="0.001") == 1
+    assert value(found, bucket, route=template, method="GET", le="0.005") == 3
+    assert value(found, bucket, route=template, method="GET", le="5.0") == 4
+    assert value(found, "gatehouse_http_request_duration_seconds_sum", route=template, method="GET") == pytest.approx(
         7.0264
     )
     ops = "gatehouse_scim_operations_total"
-    assert value(found, ops, token="tally-token", operation="Users:get", outcome="success") == 1
-    LATENCY.remove(route, "GET")
-    REQUESTS.remove(route, "GET", "200")
-    REQUESTS.remove(route, "GET", "503")
-    SCIM_OPERATIONS.remove("tally-token", "Users:get", "success")
+    assert value(found, ops, token=token, operation="Users:get", outcome="success") == 1
+    assert value(found, ops, token=token, operation="Users:get", outcome="client_error") == 1
+    LATENCY.remove(template, "GET")
+    REQUESTS.remove(template, "GET", "200")
+    REQUESTS.remove(template, "GET", "503")
+    SCIM_OPERATIONS.remove(token, "Users:get", "success")
+    SCIM_OPERATIONS.remove(token, "Users:get", "client_error")
 
 
 def test_metrics_can_be_turned_off(settings: Settings, db: Database) -> None:

@@ -38,7 +38,7 @@ from gatehouse.metrics import (
     exposition,
 )
 from gatehouse.response_headers import ResponseHeaders
-from gatehouse.scim.activity import ActivityMiddleware, ActivityRecorder
+from gatehouse.scim.activity import TOKEN_KEY, ActivityMiddleware, ActivityRecorder
 from gatehouse.scim.discovery import Discovery
 from gatehouse.scim.groups import GroupService
 from gatehouse.scim.operations import operation_of
@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
 
     scrape = ScrapeAccess(settings.metrics_token, settings.trusted_proxies)
-    tally = Tally()  # this app's requests, moved into the metrics before each scrape and every FLUSH_SECONDS
+    tally = Tally(operation_of)  # this app's requests: into the metrics before each scrape and every FLUSH_SECONDS
     idle_session = timedelta(minutes=settings.session_idle_minutes)
     live = LiveCollector(lambda: database.read_sync(lambda c: active_sessions(c, idle_session)))
 
@@ -161,7 +161,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     scim_app = RateLimit(
         build_scim_app(settings, database), settings.scim_rate_per_second, settings.scim_burst, settings.trusted_proxies
     )
-    metered = RequestMetrics(tally, operation_of).finished if settings.metrics_enabled else None
+    metered = RequestMetrics(tally, TOKEN_KEY).finished if settings.metrics_enabled else None
     app = Starlette(
         middleware=[
             Middleware(ResponseHeaders, session_cookie=SESSION_COOKIE, https=settings.secure_cookies, finished=metered),

@@ -7,10 +7,7 @@ from __future__ import annotations
 import functools
 from typing import Final
 
-from starlette.types import Scope
-
 from gatehouse.metrics import outcome_of
-from gatehouse.scim.activity import TOKEN_KEY
 
 PREFIX: Final = "/scim/v2/"
 NO_TOKEN: Final = "-"
@@ -19,13 +16,14 @@ NO_TOKEN: Final = "-"
 _VERBS: Final = {"POST": "create", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}
 
 
-def operation_of(route: str, scope: Scope, status: int) -> tuple[str, str, str] | None:
-    """``(token name, operation, outcome)`` of a request answered by ``route`` (a route template), as
+def operation_of(route: str, method: str, token: str | None, status: int) -> tuple[str, str, str] | None:
+    """``(token name, operation, outcome)`` of a request answered by ``route`` (a route template) with the token
+    named ``token`` (SCIM leaves it in the scope under :data:`~gatehouse.scim.activity.TOKEN_KEY`), as
     ``("Okta", "Users:patch", "success")``; None when the request was not SCIM's."""
-    operation = _operation(route, scope["method"])
+    operation = _operation(route, method)
     if operation is None:
         return None
-    return str(scope.get(TOKEN_KEY) or NO_TOKEN), operation, outcome_of(status)
+    return str(token or NO_TOKEN), operation, outcome_of(status)
 
 
 @functools.lru_cache(maxsize=256)
