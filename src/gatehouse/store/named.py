@@ -51,6 +51,21 @@ def named_columns(name: str, description: str, labels: Mapping[str, str] | None)
     }
 
 
+@dataclass(frozen=True, slots=True)
+class NamedRecord:
+    """What every named record holds (a role, a permission policy): its columns that :class:`NamedRecords`
+    manages. A record type adds its own columns as fields of a subclass."""
+
+    id: str
+    name: str
+    description: str
+    labels: Mapping[str, str]
+    built_in: bool
+    created: datetime
+    updated: datetime
+    version: int
+
+
 class NamedWrite(Protocol):
     """The editable fields of a record, already checked (a ``RoleWrite``, a ``PolicyWrite``)."""
 

@@ -23,25 +23,17 @@ from sqlalchemy.exc import IntegrityError
 from gatehouse.errors import NotFound
 from gatehouse.store import users as user_store
 from gatehouse.store.batches import in_chunks, rows_by
-from gatehouse.store.named import NamedRecords, named_columns
+from gatehouse.store.named import NamedRecord, NamedRecords, named_columns
 from gatehouse.store.records import as_utc
 from gatehouse.store.roles import insert_if_absent
 from gatehouse.store.tables import permission_policies, role_policies, roles, user_boundaries
 
 
 @dataclass(frozen=True, slots=True)
-class StoredPolicy:
+class StoredPolicy(NamedRecord):
     """A permission policy as stored; ``document`` is canonical JSON text."""
 
-    id: str
-    name: str
-    description: str
-    labels: Mapping[str, str]
     document: str
-    built_in: bool
-    created: datetime
-    updated: datetime
-    version: int
 
 
 @dataclass(frozen=True, slots=True)

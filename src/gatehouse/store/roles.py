@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from gatehouse.errors import NotFound
 from gatehouse.store import users as user_store
 from gatehouse.store.batches import CHUNK, rows_by
-from gatehouse.store.named import NamedRecords, named_columns
+from gatehouse.store.named import NamedRecord, NamedRecords, named_columns
 from gatehouse.store.named import load_labels as load_labels  # still public here, where it was
 from gatehouse.store.records import Reference, as_utc
 from gatehouse.store.tables import group_role_bindings, groups, role_policies, roles, user_roles
@@ -35,17 +35,8 @@ SSO = "sso"
 
 
 @dataclass(frozen=True, slots=True)
-class StoredRole:
+class StoredRole(NamedRecord):
     """A role as stored (its policies: :func:`policy_ids_of`)."""
-
-    id: str
-    name: str
-    description: str
-    labels: Mapping[str, str]
-    built_in: bool
-    created: datetime
-    updated: datetime
-    version: int
 
 
 @dataclass(frozen=True, slots=True)
