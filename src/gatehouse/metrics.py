@@ -9,7 +9,7 @@ What is measured:
   path, so the number of series stays bounded; ``unmatched`` for a path no route knows);
 - ``gatehouse_scim_operations_total{token, operation, outcome}``: SCIM operations (``Users:create``,
   ``Groups:patch``…) by token name and outcome (``success``, ``client_error``, ``server_error``), classified by
-  the SCIM package (:func:`gatehouse.scim.operations.operation_of`) and handed to the middleware;
+  the SCIM package (:func:`gatehouse.scim.operations.operation_of`) and handed to the :class:`Tally`;
 - ``gatehouse_scim_refusals_total{reason}``: requests refused by the rate limit (``rate_limit``) or held by the
   mass-deprovisioning guard (``guard``);
 - ``gatehouse_login_failures_total{method}``: failed password and LDAP sign-ins (``password``, ``ldap``);
