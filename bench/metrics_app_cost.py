@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import os
 import random
-import shutil
 import statistics
 import sys
 import time
@@ -25,7 +24,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-from procs import work_dir
+from procs import work_area
 from seed import enable_scim, gatehouse, gatehouse_env, seed_users
 
 BODY: dict[str, Any] = {"type": "http.request", "body": b"", "more_body": False}
@@ -95,18 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=1_500, help="requests a round and setting")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
     args = parser.parse_args(argv)
-    root = work_dir(args.keep, "gatehouse-metrics-app-")
-    try:
+    with work_area(args.keep, "gatehouse-metrics-app-") as root:
         database_url = f"sqlite:///{root / 'gatehouse.db'}"
         env = gatehouse_env(database_url, "http://127.0.0.1:8080")
         gatehouse(env, "db", "upgrade")
         seeded = seed_users(database_url, args.users, 2_000, random.Random(1))
-        token = enable_scim(env)
         os.environ.update(env)
-        costs = asyncio.run(measure(seeded.ids, token, args.rounds, args.requests))
-    finally:
-        if args.keep is None:
-            shutil.rmtree(root, ignore_errors=True)
+        costs = asyncio.run(measure(seeded.ids, enable_scim(env), args.rounds, args.requests))
     print("\n".join(report(costs)))
     return 0
 

@@ -19,7 +19,6 @@ minutes a run takes; the two runs of a pair are next to each other). ``--pairs``
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import sys
 from collections.abc import Sequence
@@ -28,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import wrkload
-from procs import CpuMeter, free_port, running, work_dir
+from procs import CpuMeter, free_port, running, work_area
 from scim_bench import Options, _prepare, _server_argv, parse_args, progress, scenarios
 from seed import gatehouse_env
 from wrkload import wrk_missing
@@ -135,12 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options, _, _ = parse_args(["--sizes", str(args.users), "--duration", str(args.duration), "--warmup", "5"])
     if wrk_missing():
         return 2
-    root = work_dir(args.keep, "gatehouse-metrics-bench-")
-    try:
+    with work_area(args.keep, "gatehouse-metrics-bench-") as root:
         runs = measure_pairs(options, args.users, args.pairs, root)
-    finally:
-        if args.keep is None:
-            shutil.rmtree(root, ignore_errors=True)
     lines, passed = report(runs, args.users)
     print("\n".join(lines))
     return 0 if passed else 1

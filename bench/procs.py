@@ -58,6 +58,17 @@ def work_dir(keep: Path | None, prefix: str) -> Path:
     return directory
 
 
+@contextmanager
+def work_area(keep: Path | None, prefix: str) -> Iterator[Path]:
+    """:func:`work_dir` as a block: the temporary directory is removed when the block ends (``keep`` stays)."""
+    directory = work_dir(keep, prefix)
+    try:
+        yield directory
+    finally:
+        if keep is None:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:

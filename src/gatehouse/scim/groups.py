@@ -79,17 +79,10 @@ class GroupService:
             )
         return self._render(connection, stored, projection)
 
-    def _locked(self, connection: Connection, write: ItemWrite) -> tuple[StoredResource, int]:
-        """Lock the group (concurrent writes of one group queue up, so none fails with 412 unasked) and load it:
-        the stored group and the version to write at."""
-        store.lock(connection, write.resource_id)
-        stored = self._load(connection, write.resource_id)
-        return stored, write.expected(stored.version)
-
     def replace(self, connection: Connection, write: ItemWrite) -> Rendered:
         """PUT /Groups/{id} (RFC 7644 §3.5.1): the member list becomes the one given (none if absent)."""
         group_id = write.resource_id
-        stored, expected = self._locked(connection, write)
+        stored, expected = write.locked(connection, store.lock, self._load)
         parsed = parse_group(write.body)
         doc = dict(parsed.doc)
         current = orjson.loads(stored.data)
@@ -105,7 +98,7 @@ class GroupService:
         """PATCH /Groups/{id} (RFC 7644 §3.5.2). Returns the resource only when ``write.answer``. Entra ID
         sends membership changes of one group in parallel: they queue on the group's row lock."""
         group_id = write.resource_id
-        stored, expected = self._locked(connection, write)
+        stored, expected = write.locked(connection, store.lock, self._load)
         doc = orjson.loads(stored.data)
         doc.pop("id", None)
         patched = patch_group(doc, write.body)

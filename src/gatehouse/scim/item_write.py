@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from gatehouse.scim.auth import ScimClient
 from gatehouse.scim.preconditions import Precondition
 from gatehouse.scim.projection import Projection
+from gatehouse.store.database import Connection
+
+
+class Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
+
+
+S = TypeVar("S", bound=Versioned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,3 +36,12 @@ class ItemWrite:
     def expected(self, current_version: int) -> int:
         """The version to write at: the stored one, once ``If-Match`` (when sent) accepts it (else 412)."""
         return self.precondition.check(current_version) if self.precondition else current_version
+
+    def locked(
+        self, connection: Connection, lock: Callable[[Connection, str], object], load: Callable[[Connection, str], S]
+    ) -> tuple[S, int]:
+        """Lock the resource's row (concurrent writes of one resource queue up, so none fails with 412 unasked),
+        load it (404 if gone): the stored resource and the version to write at."""
+        lock(connection, self.resource_id)
+        stored = load(connection, self.resource_id)
+        return stored, self.expected(stored.version)

@@ -132,17 +132,10 @@ class UserService:
         user_events.record(connection, created.id, user_events.CREATED, ACTOR, now)
         return self._render(connection, created, projection, groups=[])
 
-    def _locked(self, connection: Connection, write: ItemWrite) -> tuple[StoredUser, int]:
-        """Lock the user (concurrent writes of one user queue up, so none fails with 412 unasked) and load it:
-        the stored user and the version to write at."""
-        store.lock(connection, write.resource_id)
-        stored = self._load(connection, write.resource_id)
-        return stored, write.expected(stored.version)
-
     def replace(self, connection: Connection, write: ItemWrite) -> Rendered:
         """PUT /Users/{id} (RFC 7644 §3.5.1). ``active``, ``externalId`` and a stored password are
         kept when the body omits them (Okta's PUT leaves them out)."""
-        stored, expected = self._locked(connection, write)
+        stored, expected = write.locked(connection, store.lock, self._load)
         parsed = parse_user(write.body)
         doc = dict(parsed.doc)
         current = orjson.loads(stored.data)
@@ -154,7 +147,7 @@ class UserService:
     def patch(self, connection: Connection, write: ItemWrite) -> Rendered:
         """PATCH /Users/{id} (RFC 7644 §3.5.2): lock, load, apply, validate, write at the loaded version (a
         concurrent PATCH waits for this one rather than failing with 412 when the client sent no ``If-Match``)."""
-        stored, expected = self._locked(connection, write)
+        stored, expected = write.locked(connection, store.lock, self._load)
         doc = orjson.loads(stored.data)
         doc.pop("id", None)
         patched = patch_user(doc, write.body)
