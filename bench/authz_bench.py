@@ -24,13 +24,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from procs import Pinning, free_port, memory, running, work_dir
+from procs import Pinning, free_port, memory, running, work_area
 from seed import GATEHOUSE, gatehouse, gatehouse_env, seed_users
 from wrkload import Result, Scenario, Settings, run, wrk_missing
 
@@ -166,13 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if wrk_missing():
         return 2
-    workdir = work_dir(options.keep, "authz-bench-")
-    database_url = f"sqlite:///{workdir / 'gatehouse.db'}"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = gatehouse_env(database_url, base)
     pinning = Pinning.detect()
-    try:
+    with work_area(options.keep, "authz-bench-") as workdir:
+        database_url = f"sqlite:///{workdir / 'gatehouse.db'}"
+        env = gatehouse_env(database_url, base)
         gatehouse(env, "db", "upgrade")
         progress(f"Writing {options.users:,} users directly through the store (not through SCIM)…")
         seeded = seed_users(database_url, options.users, options.subjects, random.Random(7))
@@ -202,9 +200,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             lines.append(f"  server memory: {used.rss_mib:.0f} MiB resident, {used.peak_mib:.0f} MiB at its peak")
         print("\n".join(lines))
         return 0
-    finally:
-        if options.keep is None:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -50,18 +50,12 @@ def _pinned(core: str | None, argv: list[str]) -> list[str]:
     return argv if core is None else ["taskset", "-c", core, *argv]
 
 
-def work_dir(keep: Path | None, prefix: str) -> Path:
-    """Where a benchmark keeps its databases, logs and scripts: ``keep`` (``--keep``, made if missing), or a new
-    temporary directory the benchmark removes when it ends."""
-    directory = keep or Path(tempfile.mkdtemp(prefix=prefix))
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
-
-
 @contextmanager
 def work_area(keep: Path | None, prefix: str) -> Iterator[Path]:
-    """:func:`work_dir` as a block: the temporary directory is removed when the block ends (``keep`` stays)."""
-    directory = work_dir(keep, prefix)
+    """Where a benchmark keeps its databases, logs and scripts while the block runs: ``keep`` (``--keep``, made if
+    missing, left in place), or a new temporary directory removed when the block ends."""
+    directory = keep or Path(tempfile.mkdtemp(prefix=prefix))
+    directory.mkdir(parents=True, exist_ok=True)
     try:
         yield directory
     finally:

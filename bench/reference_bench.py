@@ -17,14 +17,13 @@ import argparse
 import http.client
 import json
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from okta import create_body
-from procs import Pinning, free_port, running, work_dir
+from procs import Pinning, free_port, running, work_area
 from seed import GATEHOUSE, enable_scim, gatehouse, gatehouse_env
 from wrkload import Result, Scenario, Settings, figures, run, wrk_missing
 
@@ -78,10 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if wrk_missing():
         return 2
-    workdir = work_dir(options.keep, "reference-bench-")
     pinning = Pinning.detect()
     settings = Settings(threads=1, connections=8, duration_s=options.duration, timeout_s=10)
-    try:
+    with work_area(options.keep, "reference-bench-") as workdir:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         argv_ = pinning.server_argv(
@@ -115,9 +113,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
         return 0
-    finally:
-        if options.keep is None:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
