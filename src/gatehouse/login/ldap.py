@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any, Final, Literal, get_args
+from dataclasses import dataclass, replace
+from typing import Final, Literal, get_args
 
 from gatehouse.errors import Findings, InvalidInput
+from gatehouse.login.protocol_settings import ProtocolSettings
 
 TlsMode = Literal["none", "starttls", "ldaps"]
 TLS_MODES: Final[tuple[TlsMode, ...]] = get_args(TlsMode)
@@ -87,7 +88,7 @@ def check_filter(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class LdapSettings:
+class LdapSettings(ProtocolSettings):
     """The fields of an LDAP login option besides the common ones (name, enabled, rules, SCIM-only)."""
 
     host: str
@@ -129,35 +130,19 @@ class LdapSettings:
             found.add(
                 "ca_bundle", "The CA bundle must be PEM certificates (-----BEGIN CERTIFICATE-----), at most 64 KiB."
             )
-        texts = {"base_dn": self.base_dn.strip(), "bind_dn": self.bind_dn.strip(),
-                 "group_search_base": self.group_search_base.strip()}  # fmt: skip
+        texts = self.trimmed("base_dn", "bind_dn", "group_search_base")
         if not texts["base_dn"]:
             found.add("base_dn", "The base DN is required (e.g. ou=people,dc=example,dc=org).")
         for name, text in texts.items():
             if len(text) > 1000 or any(ord(char) < 0x20 for char in text):
                 found.add(name, f"The {_LABELS[name]} must be at most 1000 characters, on one line.")
-        for name in _ATTRIBUTES:
-            if not _ATTRIBUTE.fullmatch(getattr(self, name).strip()):
+        attributes = self.trimmed(*_ATTRIBUTES)
+        for name, value in attributes.items():
+            if not _ATTRIBUTE.fullmatch(value):
                 found.add(name, f"The {_LABELS[name]} must be an LDAP attribute name, e.g. uid or sAMAccountName.")
         user_filter = found.check("user_filter", lambda: check_filter(self.user_filter), "")
         found.done()
-        return LdapSettings(
-            host=host, base_dn=texts["base_dn"], bind_dn=texts["bind_dn"], port=self.port, tls=self.tls,
-            verify_certificate=self.verify_certificate, ca_bundle=ca, identifier=self.identifier.strip(),
-            user_filter=user_filter, subject_attribute=self.subject_attribute.strip(),
-            username_attribute=self.username_attribute.strip(), email_attribute=self.email_attribute.strip(),
-            name_attribute=self.name_attribute.strip(), groups_attribute=self.groups_attribute.strip(),
-            group_search_base=texts["group_search_base"], timeout=self.timeout, trust_email=self.trust_email,
-        )  # fmt: skip
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> LdapSettings:
-        """Settings as stored (unknown keys ignored, so an older row still reads)."""
-        known = {key: value for key, value in data.items() if key in cls.__dataclass_fields__}
-        return cls(**known)
+        return replace(self, host=host, ca_bundle=ca, user_filter=user_filter, **texts, **attributes)
 
     @property
     def url(self) -> str:

@@ -13,11 +13,12 @@ Pure: no I/O. The SP is :mod:`gatehouse.sso.saml_sp`, the sign-in :mod:`gatehous
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, get_args
 from urllib.parse import urlsplit
 
 from gatehouse.errors import Findings, InvalidInput
+from gatehouse.login.protocol_settings import ProtocolSettings
 
 NameIdFormat = Literal["persistent", "email", "unspecified"]
 NAME_ID_FORMATS: Final[Mapping[NameIdFormat, str]] = {
@@ -35,6 +36,8 @@ LOGIN_PATH: Final = "/sso/saml/{option_id}/login"
 ACS_PATH: Final = "/sso/saml/{option_id}/acs"
 METADATA_PATH: Final = "/sso/saml/{option_id}/metadata"
 SLO_PATH: Final = "/sso/saml/{option_id}/slo"
+_MAPPED: Final = ("username_attribute", "email_attribute", "name_attribute", "groups_attribute")
+"""The attributes a sign-in maps (each trimmed when checked; all but the username's required)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +93,7 @@ def _check_url(label: str, url: str, *, required: bool = False) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class SamlSettings:
+class SamlSettings(ProtocolSettings):
     """The fields of a SAML login option besides the common ones (name, enabled, rules, SCIM-only)."""
 
     idp_metadata_url: str = ""
@@ -131,32 +134,23 @@ class SamlSettings:
         entity_id = self.entity_id.strip()
         if len(entity_id) > 1000 or any(ord(char) <= 0x20 for char in entity_id):
             found.add("entity_id", "The entity ID must be a URI of at most 1000 characters, without spaces.")
-        for label in ("username", "email", "name", "groups"):
-            value = getattr(self, f"{label}_attribute").strip()
-            if len(value) > 300 or (label != "username" and not value):
-                found.add(f"{label}_attribute", f"The {label} attribute must be 1 to 300 characters.")
+        for name, value in self.trimmed(*_MAPPED).items():
+            if len(value) > 300 or (name != "username_attribute" and not value):
+                found.add(name, f"The {name.replace('_', ' ')} must be 1 to 300 characters.")
         certificate = self.sp_certificate.strip()
         if certificate and ("-----BEGIN CERTIFICATE-----" not in certificate or len(certificate) > MAX_CERTIFICATE):
             found.add("sp_certificate", "The SP certificate must be one PEM certificate (-----BEGIN CERTIFICATE-----).")
         root = found.check("sp_root_url", lambda: _check_url("SP root URL", self.sp_root_url).rstrip("/"), "")
         found.done()
-        return SamlSettings(
-            idp_metadata_url=url, idp_metadata_xml=xml, entity_id=entity_id,
-            sp_root_url=root, name_id_format=self.name_id_format,
-            username_attribute=self.username_attribute.strip(), email_attribute=self.email_attribute.strip(),
-            name_attribute=self.name_attribute.strip(), groups_attribute=self.groups_attribute.strip(),
-            sign_requests=self.sign_requests, sp_certificate=certificate,
-            allow_idp_initiated=self.allow_idp_initiated, trust_email=self.trust_email,
-            single_logout=self.single_logout,
-        )  # fmt: skip
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SamlSettings:
-        """Settings as stored (unknown keys ignored, so an older row still reads)."""
-        return cls(**{key: value for key, value in data.items() if key in cls.__dataclass_fields__})
+        return replace(
+            self,
+            idp_metadata_url=url,
+            idp_metadata_xml=xml,
+            entity_id=entity_id,
+            sp_root_url=root,
+            sp_certificate=certificate,
+            **self.trimmed(*_MAPPED),
+        )
 
     def addresses(self, public_url: str, option_id: str) -> SpAddresses:
         return sp_addresses(self.sp_root_url or public_url, option_id, self.entity_id)
