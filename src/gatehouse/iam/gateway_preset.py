@@ -42,16 +42,33 @@ Row = tuple[str, str, str, str, dict[str, str] | None, str]
 """(methods, path, action, resource, query parts, description)."""
 
 
-def _apisix(collection: str, noun: str, *, create: str = "POST", item: str = "{id}") -> list[Row]:
-    """Get (list and one), Create, Update (PUT) and Delete of an ``/apisix/admin/<collection>`` on the group."""
-    base = f"/apisix/admin/{collection}"
+def _crud(
+    base: str,
+    noun: str,
+    many: str,
+    one: str,
+    query: dict[str, str] | None,
+    *,
+    item: str = "{id}",
+    update: str = "PUT",
+    service: str = "gateway",
+    listed: str = "",
+) -> list[Row]:
+    """Get (the list and one), Create, Update and Delete of the objects under ``base``: the list and a create
+    checked on ``many``, one object (``base/item``) on ``one``; ``listed`` describes the list's rule."""
+    path = f"{base}/{item}"
     return [
-        ("GET", base, f"gateway:Get{noun}", _GG, _Q, ""),
-        ("GET", f"{base}/{item}", f"gateway:Get{noun}", _GG, _Q, ""),
-        (create, base, f"gateway:Create{noun}", _GG, _Q, ""),
-        ("PUT", f"{base}/{item}", f"gateway:Update{noun}", _GG, _Q, ""),
-        ("DELETE", f"{base}/{item}", f"gateway:Delete{noun}", _GG, _Q, ""),
+        ("GET", base, f"{service}:Get{noun}", many, query, listed),
+        ("GET", path, f"{service}:Get{noun}", one, query, ""),
+        ("POST", base, f"{service}:Create{noun}", many, query, ""),
+        (update, path, f"{service}:Update{noun}", one, query, ""),
+        ("DELETE", path, f"{service}:Delete{noun}", one, query, ""),
     ]
+
+
+def _each(resource: str, query: dict[str, str] | None, description: str, *rows: tuple[str, str, str]) -> list[Row]:
+    """Rules (methods, path, action) that check the same resource, with the same query parts and description."""
+    return [(methods, path, action, resource, query, description) for methods, path, action in rows]
 
 
 ROWS: Final[tuple[Row, ...]] = (
@@ -116,11 +133,16 @@ ROWS: Final[tuple[Row, ...]] = (
         "without gateway_group_id: every group",
     ),
     # published services, by APISIX's admin API (the group from gateway_group_id)
-    ("GET", "/apisix/admin/services", "gateway:GetPublishedService", _SERVICES, _Q, f"{_GATEHOUSE}: the list"),
-    ("GET", "/apisix/admin/services/{sid}", "gateway:GetPublishedService", _SERVICE, _Q, ""),
-    ("POST", "/apisix/admin/services", "gateway:CreatePublishedService", _SERVICES, _Q, ""),
-    ("PUT, PATCH", "/apisix/admin/services/{sid}", "gateway:UpdatePublishedService", _SERVICE, _Q, ""),
-    ("DELETE", "/apisix/admin/services/{sid}", "gateway:DeletePublishedService", _SERVICE, _Q, ""),
+    *_crud(
+        "/apisix/admin/services",
+        "PublishedService",
+        _SERVICES,
+        _SERVICE,
+        _Q,
+        item="{sid}",
+        update="PUT, PATCH",
+        listed=f"{_GATEHOUSE}: the list",
+    ),
     ("GET", "/apisix/admin/routes", "gateway:GetPublishedService", _SERVICES, _Q, f"{_GATEHOUSE}: the list"),
     ("GET", "/apisix/admin/routes/{id}", "gateway:GetPublishedService", _SERVICES, _Q, "every service of the group"),
     ("POST", "/apisix/admin/routes", "gateway:UpdatePublishedService", _SERVICES, _Q, _GATEHOUSE),
@@ -144,46 +166,19 @@ ROWS: Final[tuple[Row, ...]] = (
         "every service",
     ),
     # consumers (on their group, as API7's table checks them) and their credentials (on the consumer)
-    ("GET", "/apisix/admin/consumers", "gateway:GetConsumer", _GG, _Q, ""),
-    ("GET", "/apisix/admin/consumers/{username}", "gateway:GetConsumer", _GG, _Q, ""),
-    ("POST", "/apisix/admin/consumers", "gateway:CreateConsumer", _GG, _Q, ""),
-    ("PUT, PATCH", "/apisix/admin/consumers/{username}", "gateway:UpdateConsumer", _GG, _Q, ""),
-    ("DELETE", "/apisix/admin/consumers/{username}", "gateway:DeleteConsumer", _GG, _Q, ""),
-    (
-        "GET",
-        "/apisix/admin/consumers/{username}/credentials/**",
-        "gateway:GetConsumerCredential",
+    *_crud("/apisix/admin/consumers", "Consumer", _GG, _GG, _Q, item="{username}", update="PUT, PATCH"),
+    *_each(
         _CONSUMER,
         _Q,
         _GATEHOUSE,
-    ),
-    (
-        "POST",
-        "/apisix/admin/consumers/{username}/credentials",
-        "gateway:CreateConsumerCredential",
-        _CONSUMER,
-        _Q,
-        _GATEHOUSE,
-    ),
-    (
-        "PUT, PATCH",
-        "/apisix/admin/consumers/{username}/credentials/{cid}",
-        "gateway:UpdateConsumerCredential",
-        _CONSUMER,
-        _Q,
-        _GATEHOUSE,
-    ),
-    (
-        "DELETE",
-        "/apisix/admin/consumers/{username}/credentials/{cid}",
-        "gateway:DeleteConsumerCredential",
-        _CONSUMER,
-        _Q,
-        _GATEHOUSE,
+        ("GET", "/apisix/admin/consumers/{username}/credentials/**", "gateway:GetConsumerCredential"),
+        ("POST", "/apisix/admin/consumers/{username}/credentials", "gateway:CreateConsumerCredential"),
+        ("PUT, PATCH", "/apisix/admin/consumers/{username}/credentials/{cid}", "gateway:UpdateConsumerCredential"),
+        ("DELETE", "/apisix/admin/consumers/{username}/credentials/{cid}", "gateway:DeleteConsumerCredential"),
     ),
     # in a group: SSL certificates, global plugin rules, plugin metadata, secrets
-    *_apisix("ssls", "SSLCertificate"),
-    *_apisix("global_rules", "GlobalPluginRule"),
+    *_crud("/apisix/admin/ssls", "SSLCertificate", _GG, _GG, _Q),
+    *_crud("/apisix/admin/global_rules", "GlobalPluginRule", _GG, _GG, _Q),
     ("GET", "/apisix/admin/plugin_metadata", "gateway:GetPluginMetadata", _GG, _Q, ""),
     ("GET", "/apisix/admin/plugin_metadata/{plugin}", "gateway:GetPluginMetadata", _GG, _Q, ""),
     ("PUT", "/apisix/admin/plugin_metadata/{plugin}", "gateway:UpdatePluginMetadata", _GG, _Q, ""),
@@ -235,24 +230,13 @@ ROWS: Final[tuple[Row, ...]] = (
     ("PUT", "/api/alert/webhook_templates/{id}", "gateway:UpdateWebhookTemplate", _ALERT, None, ""),
     ("DELETE", "/api/alert/webhook_templates/{id}", "gateway:DeleteWebhookTemplate", _ALERT, None, ""),
     # API7's IAM (its names are API7's: arn:api7:iam:…, iam:*CustomRole)
-    ("GET", "/api/permission_policies", "iam:GetPermissionPolicy", "arn:api7:iam:permissionpolicy/*", None, ""),
-    ("GET", "/api/permission_policies/{id}", "iam:GetPermissionPolicy", "arn:api7:iam:permissionpolicy/{id}", None, ""),
-    ("POST", "/api/permission_policies", "iam:CreatePermissionPolicy", "arn:api7:iam:permissionpolicy/*", None, ""),
-    (
-        "PUT",
-        "/api/permission_policies/{id}",
-        "iam:UpdatePermissionPolicy",
+    *_crud(
+        "/api/permission_policies",
+        "PermissionPolicy",
+        "arn:api7:iam:permissionpolicy/*",
         "arn:api7:iam:permissionpolicy/{id}",
         None,
-        "",
-    ),
-    (
-        "DELETE",
-        "/api/permission_policies/{id}",
-        "iam:DeletePermissionPolicy",
-        "arn:api7:iam:permissionpolicy/{id}",
-        None,
-        "",
+        service="iam",
     ),
     ("GET", "/api/roles", "iam:GetRole", "arn:api7:iam:role/*", None, ""),
     ("GET", "/api/roles/{id}/**", "iam:GetRole", "arn:api7:iam:role/{id}", None, "a role and its policies"),
