@@ -55,12 +55,18 @@ def by_name(names: Iterable[str]) -> list[str]:
 # ------------------------------------------------------------------------------------------ each object's form
 
 
-def policy_doc(name: str, description: str, labels: Mapping[str, str], document: Mapping[str, Any]) -> Doc:
+def _named_doc(name: str, description: str, labels: Mapping[str, str]) -> Doc:
+    """What a policy's and a role's entries start with: the name, then the description and labels if any."""
     doc: Doc = {"name": name}
     if description:
         doc["description"] = description
     if labels:
         doc["labels"] = dict(sorted(labels.items()))
+    return doc
+
+
+def policy_doc(name: str, description: str, labels: Mapping[str, str], document: Mapping[str, Any]) -> Doc:
+    doc = _named_doc(name, description, labels)
     doc["document"] = dict(document)
     return doc
 
@@ -72,11 +78,7 @@ def role_doc(
     policies: Iterable[str],
     requestable: tuple[int, int] | None = None,
 ) -> Doc:
-    doc: Doc = {"name": name}
-    if description:
-        doc["description"] = description
-    if labels:
-        doc["labels"] = dict(sorted(labels.items()))
+    doc = _named_doc(name, description, labels)
     doc["policies"] = by_name(policies)
     if requestable is not None:
         doc["requestable"] = {"max_minutes": requestable[0], "answer_within_minutes": requestable[1]}
