@@ -284,6 +284,19 @@ def _location(info: Any) -> str:
 def _parse(client: Any, posted: str, outstanding: dict[str, str]) -> Any:
     """pysaml2's verification, its exceptions turned into reasons."""
     from saml2 import BINDING_HTTP_POST
+
+    try:
+        response = client.parse_authn_request_response(posted, BINDING_HTTP_POST, outstanding=outstanding)
+    except Exception as exc:
+        raise _refusal(exc) from exc
+    if response is None or response.assertion is None:
+        raise SamlRefused("response_invalid", "The SAML response could not be verified.")
+    return response
+
+
+def _refusal(exc: Exception) -> SamlRefused:
+    """The refusal of a response that pysaml2 raised ``exc`` for: the first row of the table ``exc`` is an
+    instance of (``{exc}`` in its message stands for ``exc``), else a failed check of its own."""
     from saml2.response import (
         IncorrectlySigned,
         InvalidAssertion,
@@ -294,30 +307,26 @@ def _parse(client: Any, posted: str, outstanding: dict[str, str]) -> Any:
     from saml2.sigver import SignatureError, SigverError
     from saml2.validate import ResponseLifetimeExceed, ToEarly
 
-    try:
-        response = client.parse_authn_request_response(posted, BINDING_HTTP_POST, outstanding=outstanding)
-    except (SignatureError, SigverError, IncorrectlySigned) as exc:
-        raise SamlRefused("signature_invalid", "The SAML response is not signed by the identity provider.") from exc
-    except ResponseLifetimeExceed as exc:
-        raise SamlRefused("assertion_expired", "The SAML assertion has expired. Sign in again.") from exc
-    except ToEarly as exc:
-        raise SamlRefused("assertion_not_yet_valid", "The SAML assertion is not valid yet (check the clocks).") from exc
-    except UnsolicitedResponse as exc:
-        raise SamlRefused("in_response_to_mismatch", "This SAML response answers no sign-in started here.") from exc
-    except StatusError as exc:
-        raise SamlRefused("idp_refused", "The identity provider did not sign you in.") from exc
-    except InvalidAssertion as exc:
-        raise SamlRefused("assertion_count", "The SAML response must carry exactly one assertion.") from exc
-    except VerificationError as exc:
-        raise SamlRefused("response_invalid", f"The SAML response failed a check ({exc}).") from exc
-    except Exception as exc:  # pysaml2 raises bare Exceptions for some checks (the audience among them)
-        text = str(exc)
-        reason = "audience_mismatch" if "Audience" in text else "response_invalid"
-        log.info("SAML response refused: %s", text[:300])
-        raise SamlRefused(reason, "The SAML response failed a check: " + text[:200]) from exc
-    if response is None or response.assertion is None:
-        raise SamlRefused("response_invalid", "The SAML response could not be verified.")
-    return response
+    refusals: tuple[tuple[type[Exception] | tuple[type[Exception], ...], str, str], ...] = (
+        (
+            (SignatureError, SigverError, IncorrectlySigned),
+            "signature_invalid",
+            "The SAML response is not signed by the identity provider.",
+        ),
+        (ResponseLifetimeExceed, "assertion_expired", "The SAML assertion has expired. Sign in again."),
+        (ToEarly, "assertion_not_yet_valid", "The SAML assertion is not valid yet (check the clocks)."),
+        (UnsolicitedResponse, "in_response_to_mismatch", "This SAML response answers no sign-in started here."),
+        (StatusError, "idp_refused", "The identity provider did not sign you in."),
+        (InvalidAssertion, "assertion_count", "The SAML response must carry exactly one assertion."),
+        (VerificationError, "response_invalid", "The SAML response failed a check ({exc})."),
+    )
+    for kinds, reason, message in refusals:
+        if isinstance(exc, kinds):
+            return SamlRefused(reason, message.format(exc=exc))
+    text = str(exc)  # pysaml2 raises bare Exceptions for some checks (the audience among them)
+    reason = "audience_mismatch" if "Audience" in text else "response_invalid"
+    log.info("SAML response refused: %s", text[:300])
+    return SamlRefused(reason, "The SAML response failed a check: " + text[:200])
 
 
 def _expiry(assertion: Any, now: datetime) -> datetime:
