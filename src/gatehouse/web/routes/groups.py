@@ -92,15 +92,19 @@ async def bind(request: Request) -> Response:
     return await act(request, what, work, f"{BASE}/{group_id}", done)
 
 
+async def unbind_role(request: Request, group_id: str, role_id: str, back: str, done: str) -> Response:
+    """Unbind a role from a group (``iam:UpdateGroupBinding``, audited), from the group's page or the role's:
+    back to ``back`` with ``done`` as the message, or the refusal page."""
+    principal = principal_of(request)
+    what = Change("iam:UpdateGroupBinding", "group", group_id, {"unbind_role": role_id})
+    return await act(request, what, lambda c: rbac.unbind_group_role(c, principal, group_id, role_id), back, done)
+
+
 @page
 async def unbind(request: Request) -> Response:
-    principal, group_id = principal_of(request), request.path_params["group_id"]
-    role_id = form_text(request, "role_id", 100)
-    what = Change("iam:UpdateGroupBinding", "group", group_id, {"unbind_role": role_id})
+    group_id, role_id = request.path_params["group_id"], form_text(request, "role_id", 100)
     done = "Role unbound: the group's members no longer hold it through it."
-    return await act(
-        request, what, lambda c: rbac.unbind_group_role(c, principal, group_id, role_id), f"{BASE}/{group_id}", done
-    )
+    return await unbind_role(request, group_id, role_id, f"{BASE}/{group_id}", done)
 
 
 ROUTES: Final = [

@@ -37,6 +37,7 @@ from gatehouse.web.actions import (
     refused,
 )
 from gatehouse.web.dashboard import dashboard_of, page, principal_of
+from gatehouse.web.routes.groups import unbind_role
 
 BASE: Final = "/organization/roles"
 HOLDERS_SHOWN: Final = 20
@@ -262,13 +263,9 @@ async def bind(request: Request) -> Response:
 
 @page
 async def unbind(request: Request) -> Response:
-    principal, role_id = principal_of(request), request.path_params["role_id"]
-    group_id = form_text(request, "group_id", 100)
-    what = Change("iam:UpdateGroupBinding", "group", group_id, {"unbind_role": role_id})
+    group_id, role_id = form_text(request, "group_id", 100), request.path_params["role_id"]
     done = "Group unbound: its members no longer hold this role through it."
-    return await act(
-        request, what, lambda c: rbac.unbind_group_role(c, principal, group_id, role_id), _back(request), done
-    )
+    return await unbind_role(request, group_id, role_id, _back(request), done)
 
 
 ROUTES: Final = [
