@@ -8,6 +8,7 @@ through groups or mapped at SSO sign-in are not theirs to change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from starlette.requests import Request
@@ -16,6 +17,8 @@ from starlette.routing import Route
 
 from gatehouse.iam import roles as rbac
 from gatehouse.iam.audit import Change
+from gatehouse.iam.authorizer import Principal
+from gatehouse.store.database import Connection
 from gatehouse.web.actions import act, form_list
 from gatehouse.web.dashboard import page, principal_of
 from gatehouse.web.directory import BASE
@@ -33,31 +36,41 @@ def assignment_message(what: str, done: rbac.AssignmentChange) -> str:
     return " and ".join(parts).capitalize() + ". It applies from the user's next request."
 
 
-@page
-async def set_roles(request: Request) -> Response:
-    principal, user_id, wanted = principal_of(request), request.path_params["user_id"], form_list(request, "role_id")
-    what = Change("iam:UpdateUserRole", "user", user_id, {"role_ids": wanted})
+async def _replace(
+    request: Request,
+    *,
+    field: str,
+    event: str,
+    key: str,
+    work: Callable[[Connection, Principal, str, list[str]], rbac.AssignmentChange],
+    noun: str,
+) -> Response:
+    """Make one of the user's sets exactly the form's checked ``field`` values with the use case ``work``,
+    audited as ``event`` (the values under ``key``); back to the user's page saying what changed (in
+    ``noun``s), or the refusal page."""
+    principal, user_id, wanted = principal_of(request), request.path_params["user_id"], form_list(request, field)
     return await act(
         request,
-        what,
-        lambda c: rbac.set_user_roles(c, principal, user_id, wanted),
+        Change(event, "user", user_id, {key: wanted}),
+        lambda c: work(c, principal, user_id, wanted),
         f"{BASE}/{user_id}",
-        lambda done: assignment_message("role", done),
+        lambda done: assignment_message(noun, done),
+    )
+
+
+@page
+async def set_roles(request: Request) -> Response:
+    return await _replace(
+        request, field="role_id", event="iam:UpdateUserRole", key="role_ids", work=rbac.set_user_roles, noun="role"
     )
 
 
 @page
 async def set_boundaries(request: Request) -> Response:
-    principal, user_id = principal_of(request), request.path_params["user_id"]
-    wanted = form_list(request, "policy_id")
-    what = Change("iam:UpdateUserBoundary", "user", user_id, {"policy_ids": wanted})
-    return await act(
-        request,
-        what,
-        lambda c: rbac.set_boundaries(c, principal, user_id, wanted),
-        f"{BASE}/{user_id}",
-        lambda done: assignment_message("permission boundary", done),
-    )
+    return await _replace(
+        request, field="policy_id", event="iam:UpdateUserBoundary", key="policy_ids", work=rbac.set_boundaries,
+        noun="permission boundary",
+    )  # fmt: skip
 
 
 ROUTES: Final = [
