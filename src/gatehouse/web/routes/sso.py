@@ -10,6 +10,7 @@ signs anyone in.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from starlette.routing import Route
 
 from gatehouse.errors import GatehouseError
 from gatehouse.login.urls import CALLBACK_PATH, LOGIN_PATH
+from gatehouse.sso.completion import SignedIn
 from gatehouse.sso.failure import reason_of
 from gatehouse.web.dashboard import dashboard_of
 
@@ -47,37 +49,64 @@ def failure_page(request: Request, exc: GatehouseError, title: str | None = None
     )
 
 
-async def start(request: Request) -> Response:
-    dashboard, query = dashboard_of(request), request.query_params
-    try:
-        url = await dashboard.sso.begin(
-            request.path_params["option_id"],
-            _next_path(query.get("next"), query.get("target_link_uri"), dashboard.settings.public_url),
-            issuer_hint=query.get("iss"),
-            ip=dashboard.client_ip(request),
-            agent=request.headers.get("user-agent"),
-        )
-    except GatehouseError as exc:
-        return failure_page(request, exc)
+def away(url: str) -> Response:
+    """A See Other to a provider's address (a sign-in or sign-out request, good once): never cached."""
     response = RedirectResponse(url, status_code=303)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
+async def to_provider(request: Request, begun: Awaitable[str]) -> Response:
+    """On to the provider's address that ``begun`` (a protocol's first step) answers, or the page of why not."""
+    try:
+        url = await begun
+    except GatehouseError as exc:
+        return failure_page(request, exc)
+    return away(url)
+
+
+def session_opened(request: Request, signed_in: SignedIn) -> Response:
+    """The new session's cookie set, on to the page the user asked for."""
+    dashboard = dashboard_of(request)
+    response = dashboard.redirect(signed_in.next_path)
+    dashboard.set_session(response, signed_in.cookie)
+    return response
+
+
+async def back_from_provider(request: Request, completed: Awaitable[SignedIn]) -> Response:
+    """The session that ``completed`` (a protocol's answer, checked) opens, or the page of why not."""
+    try:
+        signed_in = await completed
+    except GatehouseError as exc:
+        return failure_page(request, exc)
+    return session_opened(request, signed_in)
+
+
+async def start(request: Request) -> Response:
+    dashboard, query = dashboard_of(request), request.query_params
+    return await to_provider(
+        request,
+        dashboard.sso.begin(
+            request.path_params["option_id"],
+            _next_path(query.get("next"), query.get("target_link_uri"), dashboard.settings.public_url),
+            issuer_hint=query.get("iss"),
+            ip=dashboard.client_ip(request),
+            agent=request.headers.get("user-agent"),
+        ),
+    )
+
+
 async def callback(request: Request) -> Response:
     dashboard = dashboard_of(request)
-    try:
-        signed_in = await dashboard.sso.complete(
+    return await back_from_provider(
+        request,
+        dashboard.sso.complete(
             request.path_params["option_id"],
             dict(request.query_params),
             ip=dashboard.client_ip(request),
             agent=request.headers.get("user-agent"),
-        )
-    except GatehouseError as exc:
-        return failure_page(request, exc)
-    response = dashboard.redirect(signed_in.next_path)
-    dashboard.set_session(response, signed_in.cookie)
-    return response
+        ),
+    )
 
 
 def _next_path(next_path: str | None, target_link_uri: str | None, public_url: str) -> str:

@@ -18,7 +18,7 @@ from gatehouse.errors import GatehouseError
 from gatehouse.login.urls import local_target
 from gatehouse.sso.completion import OptionUnavailable
 from gatehouse.web.dashboard import dashboard_of
-from gatehouse.web.routes.sso import failure_page
+from gatehouse.web.routes.sso import failure_page, session_opened
 
 LOGIN_PATH: Final = "/sso/ldap/{option_id}/login"
 HOME: Final = "/organization/users"
@@ -46,9 +46,7 @@ async def login(request: Request) -> Response:
             request, "auth/ldap_login.html", exc.status, option=option, next=next_path, username=username,
             error=exc.detail,
         )  # fmt: skip
-    response = dashboard.redirect(signed_in.next_path)
-    dashboard.set_session(response, signed_in.cookie)
-    return response
+    return session_opened(request, signed_in)
 
 
 ROUTES: Final = [Route(LOGIN_PATH, login, methods=["GET", "POST"])]

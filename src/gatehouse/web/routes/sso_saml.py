@@ -14,45 +14,39 @@ from __future__ import annotations
 from typing import Final
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from gatehouse.errors import GatehouseError
 from gatehouse.login.saml import ACS_PATH, LOGIN_PATH, METADATA_PATH, SLO_PATH
 from gatehouse.web.dashboard import dashboard_of
-from gatehouse.web.routes.sso import failure_page
+from gatehouse.web.routes.sso import away, back_from_provider, failure_page, to_provider
 
 MAX_FIELD: Final = 1024 * 1024
 
 
 async def start(request: Request) -> Response:
     dashboard = dashboard_of(request)
-    try:
-        url = await dashboard.saml.begin(
+    return await to_provider(
+        request,
+        dashboard.saml.begin(
             request.path_params["option_id"], request.query_params.get("next") or "/",
             ip=dashboard.client_ip(request), agent=request.headers.get("user-agent"),
-        )  # fmt: skip
-    except GatehouseError as exc:
-        return failure_page(request, exc)
-    response = RedirectResponse(url, status_code=303)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+        ),
+    )  # fmt: skip
 
 
 async def acs(request: Request) -> Response:
     dashboard = dashboard_of(request)
     form = await request.form(max_files=0, max_fields=10, max_part_size=MAX_FIELD)
     fields = {name: str(form.get(name, "")) for name in ("SAMLResponse", "RelayState")}
-    try:
-        signed_in = await dashboard.saml.complete(
+    return await back_from_provider(
+        request,
+        dashboard.saml.complete(
             request.path_params["option_id"], fields,
             ip=dashboard.client_ip(request), agent=request.headers.get("user-agent"),
-        )  # fmt: skip
-    except GatehouseError as exc:
-        return failure_page(request, exc)
-    response = dashboard.redirect(signed_in.next_path)
-    dashboard.set_session(response, signed_in.cookie)
-    return response
+        ),
+    )  # fmt: skip
 
 
 async def metadata(request: Request) -> Response:
@@ -76,9 +70,7 @@ async def single_logout(request: Request) -> Response:
     except GatehouseError as exc:
         return failure_page(request, exc, "Single sign-out refused")
     if done.to_idp:
-        response: Response = RedirectResponse(done.location, status_code=303)
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return away(done.location)
     return dashboard.redirect(done.location, "You are signed out.", "info")
 
 
