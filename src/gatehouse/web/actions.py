@@ -9,7 +9,7 @@ why nothing was done.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -45,21 +45,26 @@ def form_version(request: Request) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
+def key_value_lines(text: str) -> Iterator[tuple[int, str, str | None]]:
+    """The lines of a ``key=value`` field that are not blank, numbered from 1 (for error messages), each as
+    ``(number, key, value)``, trimmed; ``value`` is None on a line without ``=``."""
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line:
+            key, equals, value = line.partition("=")
+            yield number, key.strip(), value.strip() if equals else None
+
+
 def parse_labels(text: str) -> dict[str, str]:
     """Labels written one per line as ``key=value`` (blank lines skipped); keys and values are checked
     afterwards by the use case's form (:func:`gatehouse.iam.rbac_forms.check_labels`)."""
     labels: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line:
-            continue
-        key, equals, value = line.partition("=")
-        key = key.strip()
-        if not equals or not key:
+    for number, key, value in key_value_lines(text):
+        if value is None or not key:
             raise InvalidInput(f"labels, line {number}: write one label per line as key=value, e.g. team=sre.")
         if key in labels:
             raise InvalidInput(f"labels, line {number}: the key '{key}' is given twice.")
-        labels[key] = value.strip()
+        labels[key] = value
     return labels
 
 

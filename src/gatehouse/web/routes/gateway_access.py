@@ -22,7 +22,16 @@ from gatehouse.iam.catalog import ACTIONS, GROUPS
 from gatehouse.iam.gateway_access import PRESET, RuleView, rule_input, rule_summary
 from gatehouse.iam.gateway_rules import ANY_METHOD, METHODS, Rule
 from gatehouse.store.database import Connection
-from gatehouse.web.actions import Confirmation, act, act_or_show, confirm_then_act, form_list, form_text, form_version
+from gatehouse.web.actions import (
+    Confirmation,
+    act,
+    act_or_show,
+    confirm_then_act,
+    form_list,
+    form_text,
+    form_version,
+    key_value_lines,
+)
 from gatehouse.web.dashboard import dashboard_of, page, principal_of
 
 BASE: Final = "/organization/gateway-access"
@@ -37,16 +46,12 @@ ACTION_CHOICES: Final = tuple(
 def _pairs(text: str, field: str) -> dict[str, str]:
     """``name=value`` lines (blank lines skipped)."""
     pairs: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line:
-            continue
-        name, equals, value = line.partition("=")
-        if not equals or not name.strip() or not value.strip():
+    for number, name, value in key_value_lines(text):
+        if not name or not value:
             raise InvalidInput(
                 f"{field}, line {number}: write one part per line as part=parameter, e.g. gg=gateway_group_id."
             )
-        pairs[name.strip()] = value.strip()
+        pairs[name] = value
     return pairs
 
 
