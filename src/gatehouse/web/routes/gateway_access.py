@@ -9,6 +9,7 @@ deleting asks on its own page first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import orjson
@@ -18,6 +19,7 @@ from starlette.routing import Route
 
 from gatehouse.errors import GatehouseError, InvalidInput
 from gatehouse.iam import gateway_access as access
+from gatehouse.iam.audit import Change
 from gatehouse.iam.catalog import ACTIONS, GROUPS
 from gatehouse.iam.gateway_access import PRESET, RuleView, rule_input, rule_summary
 from gatehouse.iam.gateway_rules import ANY_METHOD, METHODS, Rule
@@ -135,27 +137,44 @@ async def listing(request: Request) -> Response:
     return dashboard_of(request).render(request, "gateway_access/list.html", table=table)
 
 
+async def _save(
+    request: Request,
+    rule_id: str | None,
+    work: Callable[[Connection, Rule, int | None], RuleView],
+    done: Callable[[RuleView], str],
+    describe: Callable[[RuleView, Change], Change],
+) -> Response:
+    """The posted form's rule saved by ``work`` (given the rule and its place), audited as a change of rule
+    ``rule_id`` (None: a new one) that ``describe`` completes; back to the table saying ``done(view)``, or the
+    form again, as typed, with why."""
+    dashboard, principal, values = dashboard_of(request), principal_of(request), _posted(request)
+
+    async def show_again(exc: GatehouseError) -> Response:
+        view = await dashboard.db.read(lambda c: access.get_rule(c, principal, rule_id)) if rule_id else None
+        return _form(request, view=view, values=values, status=exc.status, error=exc.detail)
+
+    return await act_or_show(
+        request,
+        access.RULE_CHANGE.about(rule_id, path=values["path"], action=values["action"]),
+        lambda c: work(c, _rule(values), _position(values)),
+        back=BASE,
+        show_again=show_again,
+        done=lambda view: (BASE, done(view)),
+        describe=describe,
+    )
+
+
 @page
 async def create(request: Request) -> Response:
     principal = principal_of(request)
     if request.method == "GET":
         access.require_update(principal)
         return _form(request, view=None, values={"methods": ["GET"]})
-    values = _posted(request)
-
-    async def show_again(exc: GatehouseError) -> Response:
-        return _form(request, view=None, values=values, status=exc.status, error=exc.detail)
-
-    def work(connection: Connection) -> RuleView:
-        return access.create_rule(connection, principal, _rule(values), _position(values))
-
-    return await act_or_show(
+    return await _save(
         request,
-        access.RULE_CHANGE.about(None, path=values["path"], action=values["action"]),
-        work,
-        back=BASE,
-        show_again=show_again,
-        done=lambda view: (BASE, f"Rule {view.position + 1} added: {view.rule.methods_text} {view.rule.path}."),
+        None,
+        lambda c, rule, position: access.create_rule(c, principal, rule, position),
+        done=lambda view: f"Rule {view.position + 1} added: {view.rule.methods_text} {view.rule.path}.",
         describe=lambda view, recorded: recorded.about(view.id, created=rule_summary(view.rule)),
     )
 
@@ -163,27 +182,16 @@ async def create(request: Request) -> Response:
 @page
 async def edit(request: Request) -> Response:
     principal, rule_id = principal_of(request), request.path_params["rule_id"]
-    dashboard = dashboard_of(request)
     if request.method == "GET":
         access.require_update(principal)
-        view = await dashboard.db.read(lambda c: access.get_rule(c, principal, rule_id))
+        view = await dashboard_of(request).db.read(lambda c: access.get_rule(c, principal, rule_id))
         return _form(request, view=view, values=_values_of(view))
-    values, version = _posted(request), form_version(request)
-
-    async def show_again(exc: GatehouseError) -> Response:
-        view = await dashboard.db.read(lambda c: access.get_rule(c, principal, rule_id))
-        return _form(request, view=view, values=values, status=exc.status, error=exc.detail)
-
-    def work(connection: Connection) -> RuleView:
-        return access.update_rule(connection, principal, rule_id, _rule(values), _position(values), version)
-
-    return await act_or_show(
+    version = form_version(request)
+    return await _save(
         request,
-        access.RULE_CHANGE.about(rule_id, path=values["path"], action=values["action"]),
-        work,
-        back=BASE,
-        show_again=show_again,
-        done=lambda view: (BASE, f"Rule {view.position + 1} saved."),
+        rule_id,
+        lambda c, rule, position: access.update_rule(c, principal, rule_id, rule, position, version),
+        done=lambda view: f"Rule {view.position + 1} saved.",
         describe=lambda view, recorded: recorded.about(updated=rule_summary(view.rule)),
     )
 
