@@ -9,7 +9,7 @@ why nothing was done.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -162,6 +162,13 @@ class Settled:
     ``back`` with ``message`` as a note."""
 
     message: str
+
+
+def in_use_warning(subject: str, uses: Iterable[str], until: str) -> str | None:
+    """A deletion's warning that ``subject`` is still in use: "{subject} is {use} and {use}: it cannot be
+    deleted until {until}." (the ``uses`` that are not empty), or None when none is."""
+    held = [use for use in uses if use]
+    return f"{subject} is {' and '.join(held)}: it cannot be deleted until {until}." if held else None
 
 
 async def confirm_then_act(

@@ -36,6 +36,7 @@ from gatehouse.web.actions import (
     confirm_then_act,
     form_text,
     form_version,
+    in_use_warning,
     labels_text,
     parse_labels,
     refused,
@@ -182,17 +183,13 @@ def _delete_question(connection: Connection, request: Request) -> Confirmation |
     refusal = policies.refusal(principal, policy, "delete")
     if refusal is not None:
         return refusal
-    uses = []
-    if usage.roles:
-        uses.append("attached to " + ", ".join(name for _, name in usage.roles))
-    if usage.boundary_users:
-        uses.append(f"the permission boundary of {usage.boundary_users} user(s)")
-    warning = f"It is {' and '.join(uses)}: it cannot be deleted until detached." if uses else None
+    roles = "attached to " + ", ".join(name for _, name in usage.roles) if usage.roles else ""
+    boundaries = f"the permission boundary of {usage.boundary_users} user(s)" if usage.boundary_users else ""
     return Confirmation(
         f"Delete the permission policy {policy.name}?",
         f"The permission policy {policy.name} is deleted for good.",
         "Delete policy",
-        warning,
+        in_use_warning("It", (roles, boundaries), "detached"),
     )
 
 

@@ -32,6 +32,7 @@ from gatehouse.web.actions import (
     form_list,
     form_text,
     form_version,
+    in_use_warning,
     labels_text,
     parse_labels,
     refused,
@@ -143,17 +144,13 @@ def _delete_question(connection: Connection, request: Request) -> Confirmation |
     refusal = rbac.refusal(principal, role, "delete")
     if refusal is not None:
         return refusal
-    uses = []
-    if shown.counts.users:
-        uses.append(f"assigned to {_plural(shown.counts.users, 'user')}")
-    if shown.groups:
-        uses.append(f"bound to {_plural(len(shown.groups), 'group')}")
-    warning = f"This role is {' and '.join(uses)}: it cannot be deleted until those are removed." if uses else None
+    users = f"assigned to {_plural(shown.counts.users, 'user')}" if shown.counts.users else ""
+    groups = f"bound to {_plural(len(shown.groups), 'group')}" if shown.groups else ""
     return Confirmation(
         f"Delete the role {role.name}?",
         f"The role {role.name} is deleted for good; its policies stay.",
         "Delete role",
-        warning,
+        in_use_warning("This role", (users, groups), "those are removed"),
     )
 
 
