@@ -10,8 +10,8 @@ signs anyone in.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Final
+from collections.abc import Awaitable, Callable
+from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -23,6 +23,8 @@ from gatehouse.login.urls import CALLBACK_PATH, LOGIN_PATH
 from gatehouse.sso.completion import SignedIn
 from gatehouse.sso.failure import reason_of
 from gatehouse.web.dashboard import dashboard_of
+
+T = TypeVar("T")
 
 TITLES: Final = {400: "Sign-in link not valid", 403: "Sign-in refused", 404: "Sign-in option unavailable"}
 HINTS: Final = {
@@ -56,13 +58,16 @@ def away(url: str) -> Response:
     return response
 
 
-async def to_provider(request: Request, begun: Awaitable[str]) -> Response:
-    """On to the provider's address that ``begun`` (a protocol's first step) answers, or the page of why not."""
+async def answered(
+    request: Request, step: Awaitable[T], then: Callable[[T], Response], title: str | None = None
+) -> Response:
+    """The response ``then`` makes of what a step of a protocol answers (the provider's address, the signed-in
+    user, metadata), or the page of why the step refused (``title``, or one by its status)."""
     try:
-        url = await begun
+        answer = await step
     except GatehouseError as exc:
-        return failure_page(request, exc)
-    return away(url)
+        return failure_page(request, exc, title)
+    return then(answer)
 
 
 def session_opened(request: Request, signed_in: SignedIn) -> Response:
@@ -73,18 +78,9 @@ def session_opened(request: Request, signed_in: SignedIn) -> Response:
     return response
 
 
-async def back_from_provider(request: Request, completed: Awaitable[SignedIn]) -> Response:
-    """The session that ``completed`` (a protocol's answer, checked) opens, or the page of why not."""
-    try:
-        signed_in = await completed
-    except GatehouseError as exc:
-        return failure_page(request, exc)
-    return session_opened(request, signed_in)
-
-
 async def start(request: Request) -> Response:
     dashboard, query = dashboard_of(request), request.query_params
-    return await to_provider(
+    return await answered(
         request,
         dashboard.sso.begin(
             request.path_params["option_id"],
@@ -93,12 +89,13 @@ async def start(request: Request) -> Response:
             ip=dashboard.client_ip(request),
             agent=request.headers.get("user-agent"),
         ),
+        away,
     )
 
 
 async def callback(request: Request) -> Response:
     dashboard = dashboard_of(request)
-    return await back_from_provider(
+    return await answered(
         request,
         dashboard.sso.complete(
             request.path_params["option_id"],
@@ -106,6 +103,7 @@ async def callback(request: Request) -> Response:
             ip=dashboard.client_ip(request),
             agent=request.headers.get("user-agent"),
         ),
+        lambda signed_in: session_opened(request, signed_in),
     )
 
 

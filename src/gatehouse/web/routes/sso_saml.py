@@ -17,22 +17,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gatehouse.errors import GatehouseError
 from gatehouse.login.saml import ACS_PATH, LOGIN_PATH, METADATA_PATH, SLO_PATH
+from gatehouse.sso.saml_logout import LogoutDone
 from gatehouse.web.dashboard import dashboard_of
-from gatehouse.web.routes.sso import away, back_from_provider, failure_page, to_provider
+from gatehouse.web.routes.sso import answered, away, session_opened
 
 MAX_FIELD: Final = 1024 * 1024
 
 
 async def start(request: Request) -> Response:
     dashboard = dashboard_of(request)
-    return await to_provider(
+    return await answered(
         request,
         dashboard.saml.begin(
             request.path_params["option_id"], request.query_params.get("next") or "/",
             ip=dashboard.client_ip(request), agent=request.headers.get("user-agent"),
         ),
+        away,
     )  # fmt: skip
 
 
@@ -40,38 +41,41 @@ async def acs(request: Request) -> Response:
     dashboard = dashboard_of(request)
     form = await request.form(max_files=0, max_fields=10, max_part_size=MAX_FIELD)
     fields = {name: str(form.get(name, "")) for name in ("SAMLResponse", "RelayState")}
-    return await back_from_provider(
+    return await answered(
         request,
         dashboard.saml.complete(
             request.path_params["option_id"], fields,
             ip=dashboard.client_ip(request), agent=request.headers.get("user-agent"),
         ),
+        lambda signed_in: session_opened(request, signed_in),
     )  # fmt: skip
 
 
 async def metadata(request: Request) -> Response:
-    dashboard = dashboard_of(request)
-    try:
-        xml = await dashboard.saml.sp_metadata(request.path_params["option_id"])
-    except GatehouseError as exc:
-        return failure_page(request, exc)
-    return Response(xml, media_type="application/samlmetadata+xml")
+    return await answered(
+        request,
+        dashboard_of(request).saml.sp_metadata(request.path_params["option_id"]),
+        lambda xml: Response(xml, media_type="application/samlmetadata+xml"),
+    )
 
 
 async def single_logout(request: Request) -> Response:
     dashboard = dashboard_of(request)
     query = request.query_params
     params = {name: query[name] for name in ("SAMLRequest", "SAMLResponse", "RelayState") if name in query}
-    try:
-        done = await dashboard.saml_logout.receive(
+
+    def after(done: LogoutDone) -> Response:
+        return away(done.location) if done.to_idp else dashboard.redirect(done.location, "You are signed out.", "info")
+
+    return await answered(
+        request,
+        dashboard.saml_logout.receive(
             request.path_params["option_id"], request.url.query, params,
             ip=dashboard.client_ip(request), agent=request.headers.get("user-agent"),
-        )  # fmt: skip
-    except GatehouseError as exc:
-        return failure_page(request, exc, "Single sign-out refused")
-    if done.to_idp:
-        return away(done.location)
-    return dashboard.redirect(done.location, "You are signed out.", "info")
+        ),
+        after,
+        "Single sign-out refused",
+    )  # fmt: skip
 
 
 ROUTES: Final = [
