@@ -284,6 +284,18 @@ def test_unknown_roles_are_not_found(console: TestClient) -> None:
     assert post_form(console, f"{ROLES}/{uuid.uuid4()}/delete").status_code == 404
 
 
+def test_with_no_group_to_bind_the_role_page_says_so_instead_of_an_empty_form(
+    console: TestClient, db: Database
+) -> None:
+    role_id = add_role(db, "Readers")
+    page = console.get(f"{ROLES}/{role_id}")
+    assert "No groups yet: your identity provider sends them by SCIM." in page.text
+    assert f'action="{ROLES}/{role_id}/groups/bind"' not in page.text and 'id="bind-group"' not in page.text
+    add_group(db, "Platform")
+    page = console.get(f"{ROLES}/{role_id}")
+    assert f'action="{ROLES}/{role_id}/groups/bind"' in page.text and "No groups yet" not in page.text
+
+
 def test_the_role_page_has_no_dangerous_defaults(console: TestClient, db: Database) -> None:
     """ "Attach a policy" starts on "Choose a policy…"; a policy that grants everything is attached only after a
     confirmation that says so; a group is chosen among those that exist; a role that cannot be deleted says why
