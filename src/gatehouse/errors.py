@@ -142,6 +142,13 @@ class NotFound(GatehouseError):
     default_detail = "Resource not found."
 
 
+def existing(value: T | None, detail: str) -> T:
+    """``value``, what a look-up found; :class:`NotFound` with ``detail`` when it found nothing (``None``)."""
+    if value is None:
+        raise NotFound(detail)
+    return value
+
+
 class MethodNotAllowed(GatehouseError):
     """The endpoint does not support this HTTP method."""
 

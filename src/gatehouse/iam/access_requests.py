@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound, Protected
+from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound, Protected, existing
 from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, Principal, allowed, held_roles, require
 from gatehouse.iam.catalog import resource_name
 from gatehouse.iam.grant_expiry import settle
@@ -80,9 +80,7 @@ def set_requestable(
     connection: Connection, principal: Principal, role_id: str, max_minutes: int, answer_within: int
 ) -> Requestable:
     """Make a role requestable, or change how long it may be granted and how long a request waits."""
-    role = role_store.get(connection, role_id)
-    if role is None:
-        raise NotFound("There is no such role. It may have been deleted.")
+    role = existing(role_store.get(connection, role_id), "There is no such role. It may have been deleted.")
     require(principal, "iam:UpdateRole", _role_resource(role.id), _labels(dict(role.labels)))
     if role.id == SUPER_ADMIN_ROLE_ID or role.built_in:
         raise Protected(f"The built-in role '{role.name}' cannot be requested: it is held by Super Admin accounts.")
@@ -96,9 +94,7 @@ def set_requestable(
 
 def unset_requestable(connection: Connection, principal: Principal, role_id: str) -> bool:
     """The role may no longer be asked for (pending requests may still be answered); ``False`` if it was not."""
-    role = role_store.get(connection, role_id)
-    if role is None:
-        raise NotFound("There is no such role. It may have been deleted.")
+    role = existing(role_store.get(connection, role_id), "There is no such role. It may have been deleted.")
     require(principal, "iam:UpdateRole", _role_resource(role.id), _labels(dict(role.labels)))
     return store.unset_requestable(connection, role.id)
 
@@ -111,9 +107,9 @@ def request_access(
 ) -> AccessRequest:
     """Ask for a requestable role for ``minutes`` (at most its maximum), with a reason."""
     user_id = _self(principal)
-    wanted = store.get_requestable(connection, role_id)
-    if wanted is None:
-        raise NotFound("This role cannot be requested (or it does not exist).")
+    wanted = existing(
+        store.get_requestable(connection, role_id), "This role cannot be requested (or it does not exist)."
+    )
     text = reason.strip()
     if not 3 <= len(text) <= MAX_REASON:
         raise InvalidInput(f"reason: say why you need it (3 to {MAX_REASON} characters).")
@@ -133,10 +129,7 @@ def request_access(
 
 
 def _request(connection: Connection, request_id: str) -> AccessRequest:
-    found = store.get(connection, request_id)
-    if found is None:
-        raise NotFound("There is no such access request.")
-    return found
+    return existing(store.get(connection, request_id), "There is no such access request.")
 
 
 def _still_pending(connection: Connection, request: AccessRequest, now: datetime) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from gatehouse.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from gatehouse.errors import Conflict, InvalidInput, Unauthorized, existing
 from gatehouse.iam.authorizer import Principal, allowed
 from gatehouse.iam.catalog import ANY_ID, resource_name
 from gatehouse.passwords import hash_password, verify_password
@@ -50,9 +50,7 @@ def reset_password(connection: Connection, user_name: str, password: str, *, tem
     """Set a local account's password (break-glass path); a temporary one must be changed at sign-in.
     Every session of the user ends."""
     check_password_strength(password)
-    stored = users.get_by_user_name(connection, user_name)
-    if stored is None:
-        raise NotFound(f"No user is named '{user_name}'.")
+    stored = existing(users.get_by_user_name(connection, user_name), f"No user is named '{user_name}'.")
     users.set_password(connection, stored.id, hash_password(password), must_change=temporary)
     sessions.end_for_user(connection, stored.id)
     return stored

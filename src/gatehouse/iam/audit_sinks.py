@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from gatehouse.errors import InvalidInput, NotFound
+from gatehouse.errors import InvalidInput, NotFound, existing
 from gatehouse.iam.authorizer import Principal, require
 from gatehouse.iam.catalog import ORGANIZATION
 from gatehouse.outbound import check_scheme
@@ -252,9 +252,9 @@ def update_sink(
     """Replace a sink's settings (the stored key is kept unless a new one is given). Disabled, a sink keeps what
     waits for it, and gets nothing recorded while it is disabled."""
     require(principal, UPDATE, ORGANIZATION)
-    current = store.get(connection, sink_id, for_update=True)
-    if current is None:
-        raise NotFound("There is no such sink. It may have been deleted.")
+    current = existing(
+        store.get(connection, sink_id, for_update=True), "There is no such sink. It may have been deleted."
+    )
     if current.kind != data.kind:
         raise InvalidInput("kind: a sink's kind cannot change; create another sink.")
     store.update(connection, sink_id, _write(data, sink_id, box, current), utcnow())
@@ -264,9 +264,7 @@ def update_sink(
 def delete_sink(connection: Connection, principal: Principal, sink_id: str) -> Sink:
     """Delete a sink and every record still waiting for it."""
     require(principal, UPDATE, ORGANIZATION)
-    current = store.get(connection, sink_id)
-    if current is None:
-        raise NotFound("There is no such sink. It may have been deleted.")
+    current = existing(store.get(connection, sink_id), "There is no such sink. It may have been deleted.")
     store.delete(connection, sink_id)
     return current
 

@@ -18,7 +18,7 @@ from typing import Final, Literal
 
 import orjson
 
-from gatehouse.errors import Conflict, GatehouseError, NotFound
+from gatehouse.errors import Conflict, GatehouseError, existing
 from gatehouse.iam import gateway_preset
 from gatehouse.iam.audit import Change
 from gatehouse.iam.authorizer import Principal, allowed, require
@@ -129,9 +129,7 @@ def rule_table(connection: Connection, principal: Principal) -> RuleTable:
 def get_rule(connection: Connection, principal: Principal, rule_id: str) -> RuleView:
     """One custom rule (``iam:GetAuthzRule``), or :class:`NotFound`."""
     require(principal, GET_ACTION, ORGANIZATION)
-    stored = store.get(connection, rule_id[:36])
-    if stored is None:
-        raise NotFound("There is no such rule. It may have been deleted.")
+    stored = existing(store.get(connection, rule_id[:36]), "There is no such rule. It may have been deleted.")
     position = store.index_of(connection, stored.id)
     return _view(stored, position or 0)
 
@@ -192,9 +190,7 @@ def update_rule(
 def move_rule(connection: Connection, principal: Principal, rule_id: str, direction: Direction) -> RuleView:
     """Move a rule one place up or down, or to the top or the bottom (``iam:UpdateAuthzRule``)."""
     require(principal, UPDATE_ACTION, ORGANIZATION)
-    position = store.index_of(connection, rule_id[:36])
-    if position is None:
-        raise NotFound("There is no such rule. It may have been deleted.")
+    position = existing(store.index_of(connection, rule_id[:36]), "There is no such rule. It may have been deleted.")
     wanted = {"up": position - 1, "down": position + 1, "top": 0, "bottom": store.count(connection) - 1}[direction]
     stored = store.move(connection, rule_id[:36], wanted)
     return _view(stored, store.index_of(connection, stored.id) or 0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from gatehouse.errors import Forbidden, NotFound
+from gatehouse.errors import Forbidden, existing
 from gatehouse.iam.authorizer import Principal, allowed
 from gatehouse.iam.catalog import ANY_ID, resource_name
 from gatehouse.iam.roles import list_roles, roles_of_group
@@ -80,9 +80,10 @@ class GroupView:
 def view_group(connection: Connection, principal: Principal, group_id: str) -> GroupView:
     """A group's page (``iam:GetGroupBinding`` on the group); :class:`NotFound` for an unknown group."""
     bound = roles_of_group(connection, principal, group_id)
-    summary = group_directory.group_summary(connection, group_id)
-    if summary is None:
-        raise NotFound("There is no such group. It may have been deleted by the identity provider.")
+    summary = existing(
+        group_directory.group_summary(connection, group_id),
+        "There is no such group. It may have been deleted by the identity provider.",
+    )
     may_bind = allowed(principal, "iam:UpdateGroupBinding", resource_name("group", group_id))
     bindable: list[StoredRole] = []
     if may_bind:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from gatehouse.errors import Conflict, Findings, InvalidInput, NotFound
+from gatehouse.errors import Conflict, Findings, InvalidInput, existing
 from gatehouse.iam import scim_control
 from gatehouse.iam.audit import Change
 from gatehouse.iam.authorizer import Principal, require
@@ -299,10 +299,7 @@ def sign_in_choices(connection: Connection) -> SignInChoices:
 
 
 def _load(connection: Connection, option_id: str) -> LoginOption:
-    option = store.get(connection, option_id)
-    if option is None:
-        raise NotFound("There is no such login option. It may have been deleted.")
-    return option
+    return existing(store.get(connection, option_id), "There is no such login option. It may have been deleted.")
 
 
 # ------------------------------------------------------------------------------------------ changes

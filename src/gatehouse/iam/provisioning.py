@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gatehouse.errors import Conflict, NotFound
+from gatehouse.errors import Conflict, existing
 from gatehouse.iam import login_options, scim_control
 from gatehouse.iam.authorizer import Principal, allowed, require
 from gatehouse.iam.catalog import ORGANIZATION
@@ -102,10 +102,7 @@ def token_to_change(connection: Connection, principal: Principal, token_id: str)
     """The live token a revocation or regeneration would replace, for its confirmation page: refused (403)
     without ``iam:UpdateSCIMProvisioning``; :class:`~gatehouse.errors.NotFound` once revoked or replaced."""
     require(principal, UPDATE, ORGANIZATION)
-    token = live_token(connection, principal, token_id)
-    if token is None:
-        raise NotFound(TOKEN_GONE)
-    return token
+    return existing(live_token(connection, principal, token_id), TOKEN_GONE)
 
 
 def revoke_token(connection: Connection, principal: Principal, token_id: str) -> str:

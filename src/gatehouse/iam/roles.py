@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from gatehouse.errors import Conflict, Forbidden, GatehouseError, NotFound, Protected
+from gatehouse.errors import Conflict, Forbidden, GatehouseError, Protected, existing
 from gatehouse.iam.authorizer import (
     SUPER_ADMIN_ROLE_ID,
     HeldRole,
@@ -244,10 +244,7 @@ def delete_role(connection: Connection, principal: Principal, role_id: str) -> S
 
 
 def _target_user(connection: Connection, user_id: str) -> StoredUser:
-    user = user_store.get(connection, user_id)
-    if user is None:
-        raise NotFound("There is no such user. They may have been deleted.")
-    return user
+    return existing(user_store.get(connection, user_id), "There is no such user. They may have been deleted.")
 
 
 def _user_to_change(connection: Connection, principal: Principal, user_id: str, action: str, what: str) -> StoredUser:
@@ -328,9 +325,10 @@ def set_boundaries(
 
 
 def _target_group(connection: Connection, group_id: str) -> str:
-    group = group_store.get(connection, group_id)
-    if group is None:
-        raise NotFound("There is no such group. It may have been deleted by the identity provider.")
+    group = existing(
+        group_store.get(connection, group_id),
+        "There is no such group. It may have been deleted by the identity provider.",
+    )
     return group.id
 
 
@@ -481,8 +479,9 @@ def new_role_choices(connection: Connection, principal: Principal) -> list[Store
 def bind_group_by_name(connection: Connection, principal: Principal, group_name: str, role_id: str) -> Reference:
     """Bind the group named ``group_name`` (its display name) to a role: :func:`bind_group_role`; the group."""
     name = group_name.strip()
-    group = group_directory.find_by_name(connection, name) if name else None
-    if group is None:
-        raise NotFound(f"There is no group named '{name}'." if name else "Type the name of a group.")
+    group = existing(
+        group_directory.find_by_name(connection, name) if name else None,
+        f"There is no group named '{name}'." if name else "Type the name of a group.",
+    )
     bind_group_role(connection, principal, group.id, role_id)
     return group

@@ -13,7 +13,7 @@ from typing import Final
 
 import orjson
 
-from gatehouse.errors import GatehouseError, InvalidInput, NotFound
+from gatehouse.errors import GatehouseError, InvalidInput, existing
 from gatehouse.iam.authorizer import Labels, Principal, authorize, load_principal, require
 from gatehouse.iam.catalog import (
     ACTION_NAMES,
@@ -64,9 +64,7 @@ def simulate(
             f"A resource is a name such as {resource_name('user', '<id>')} or "
             f"{resource_name('gatewaygroup', '<id>')} (at most {MAX_RESOURCE} characters)."
         )
-    user = user_store.get(connection, user_id)
-    if user is None:
-        raise NotFound("There is no such user. They may have been deleted.")
+    user = existing(user_store.get(connection, user_id), "There is no such user. They may have been deleted.")
     subject = load_principal(connection, user_id)
     return Simulation(user.id, user.user_name, action, resource, authorize(subject, action, resource, labels))
 

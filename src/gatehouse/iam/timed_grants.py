@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
-from gatehouse.errors import InvalidInput, NotFound, Protected
+from gatehouse.errors import InvalidInput, Protected, existing
 from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, Principal, require
 from gatehouse.iam.catalog import resource_name
 from gatehouse.iam.grant_expiry import settle
@@ -54,9 +54,7 @@ def grant_role_until(
     connection: Connection, principal: Principal, user_id: str, role_id: str, until: datetime | None
 ) -> StoredRole:
     """Give a user a role directly, until ``until`` (see the module)."""
-    user = user_store.get(connection, user_id)
-    if user is None:
-        raise NotFound("There is no such user. They may have been deleted.")
+    user = existing(user_store.get(connection, user_id), "There is no such user. They may have been deleted.")
     require(principal, "iam:UpdateUserRole", resource_name("user", user.id))
     if user.super_admin:
         raise Protected(f"{user.user_name} is a Super Admin account: roles do not apply to it.")
@@ -69,9 +67,10 @@ def bind_group_role_until(
     connection: Connection, principal: Principal, group_id: str, role_id: str, until: datetime | None
 ) -> StoredRole:
     """Bind a role to a group until ``until``: its members hold it while they are members, until then."""
-    group = group_store.get(connection, group_id)
-    if group is None:
-        raise NotFound("There is no such group. It may have been deleted by the identity provider.")
+    group = existing(
+        group_store.get(connection, group_id),
+        "There is no such group. It may have been deleted by the identity provider.",
+    )
     require(principal, "iam:UpdateGroupBinding", resource_name("group", group.id))
     role, now, ends = _giving(connection, role_id, until)
     grant_store.bind_role(connection, group.id, role.id, principal.actor, now, ends)
@@ -95,9 +94,7 @@ def revoke_grant(connection: Connection, principal: Principal, user_id: str, rol
     there was none. A role mapped at SSO sign-in comes back at the next sign-in unless the rules change."""
     if source not in SOURCES:
         raise InvalidInput(f"source: one of {', '.join(SOURCES)}.")
-    user = user_store.get(connection, user_id)
-    if user is None:
-        raise NotFound("There is no such user. They may have been deleted.")
+    user = existing(user_store.get(connection, user_id), "There is no such user. They may have been deleted.")
     require(principal, "iam:UpdateUserRole", resource_name("user", user.id))
     return role_store.unassign(connection, user.id, role_id, source)
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from gatehouse.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gatehouse.errors import Conflict, Forbidden, InvalidInput, existing
 from gatehouse.iam import access
 from gatehouse.iam.accounts import check_password_strength
 from gatehouse.iam.authorizer import SUPER_ADMIN_ROLE_ID, HeldRole, Principal, allowed, held_roles, require
@@ -230,10 +230,10 @@ def _load(connection: Connection, principal: Principal, action: str, user_id: st
     (SQLite's write lock already is). The permission is checked first, so that a refused caller learns
     nothing about whether the user exists."""
     require(principal, action, resource_name("user", user_id))
-    user = store.get(connection, user_id) if store.lock(connection, user_id) else None
-    if user is None:
-        raise NotFound("There is no such user. They may have been deleted.")
-    return user
+    return existing(
+        store.get(connection, user_id) if store.lock(connection, user_id) else None,
+        "There is no such user. They may have been deleted.",
+    )
 
 
 # ------------------------------------------------------------------------------------------ reading and editing
@@ -262,9 +262,7 @@ def view_user(connection: Connection, principal: Principal, user_id: str, *, idl
     boundaries: ``iam:GetUser`` on the user, except that a signed-in user may always read their own."""
     if user_id != principal.user_id:
         require(principal, "iam:GetUser", resource_name("user", user_id))
-    found = directory.profile(connection, user_id, idle=idle)
-    if found is None:
-        raise NotFound(NO_SUCH_USER)
+    found = existing(directory.profile(connection, user_id, idle=idle), NO_SUCH_USER)
     boundary_ids = [b.policy_id for b in policy_store.boundaries_of(connection, [user_id])[user_id]]
     policies = policy_store.get_many(connection, boundary_ids)
     boundaries = tuple(policies[pid] for pid in dict.fromkeys(boundary_ids) if pid in policies)
@@ -340,10 +338,7 @@ def user_to_change(connection: Connection, principal: Principal, action: str, us
     """The user a form or a confirmation page of ``action`` is about (reset the password, deactivate, delete,
     hand over): the permission first, so that a refused caller learns nothing of the user, then the user."""
     require(principal, action, resource_name("user", user_id))
-    user = store.get(connection, user_id)
-    if user is None:
-        raise NotFound(NO_SUCH_USER)
-    return user
+    return existing(store.get(connection, user_id), NO_SUCH_USER)
 
 
 # ------------------------------------------------------------------------------------------ pages
