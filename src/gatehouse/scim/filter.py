@@ -45,7 +45,7 @@ from scim2_models.path import (
 
 from gatehouse.errors import InvalidFilter
 from gatehouse.scim.filter_comparisons import TEXTUAL, Operand, compare, compare_null, present, quote
-from gatehouse.scim.filter_sql import DIALECTS, Predicate
+from gatehouse.scim.filter_sql import DIALECTS, Predicate, SortKey
 from gatehouse.scim.filter_targets import (
     RESOURCE_SCHEMAS,
     Composite,
@@ -182,7 +182,7 @@ def compile_filter(expression: str, resource: Resource, dialect: str) -> Predica
     return _Compiler(resource_scope(resource, dialect), dialect).visit(node)
 
 
-def compile_sort(sort_by: str | None, resource: Resource, dialect: str) -> sa.ColumnElement[Any] | None:
+def compile_sort(sort_by: str | None, resource: Resource, dialect: str) -> SortKey | None:
     """The ``ORDER BY`` key for ``sortBy`` (RFC 7644 §3.4.2.3), or ``None`` to keep the default order.
 
     Strings whose ``caseExact`` is false sort case-insensitively. The primary e-mail stands for

@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 Predicate: TypeAlias = sa.ColumnElement[bool]
+SortKey: TypeAlias = sa.ColumnElement[Any]
+"""What a search orders by (:func:`gatehouse.scim.filter.compile_sort`), before the id."""
 
 DIALECTS = ("sqlite", "postgresql")
 

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 
 import orjson
 
-from gatehouse.errors import InvalidInput, NotFound
-from gatehouse.scim.filter import compile_filter, compile_sort
+from gatehouse.errors import InvalidInput, existing
 from gatehouse.scim.item_write import ItemWrite
 from gatehouse.scim.listing import ListQuery
+from gatehouse.scim.paging import search_page
 from gatehouse.scim.patch import MemberOp, patch_group
 from gatehouse.scim.payload import parse_group
 from gatehouse.scim.preconditions import Precondition
@@ -39,10 +39,7 @@ class GroupService:
         return Rendered(stored.id, body, f'W/"{stored.version}"', self.renderer.group_location(stored.id))
 
     def _load(self, connection: Connection, group_id: str) -> StoredResource:
-        stored = store.get(connection, group_id)
-        if stored is None:
-            raise NotFound(f"Group {group_id} not found.")
-        return stored
+        return existing(store.get(connection, group_id), f"Group {group_id} not found.")
 
     def version_of(self, connection: Connection, group_id: str) -> int:
         """The current version of a group (for ``If-None-Match``)."""
@@ -54,15 +51,7 @@ class GroupService:
 
     def search(self, connection: Connection, query: ListQuery, projection: Projection) -> bytes:
         """GET /Groups and POST /Groups/.search (RFC 7644 §3.4.2, §3.4.3), entirely in SQL."""
-        dialect = connection.dialect.name
-        total, stored = store.search(
-            connection,
-            compile_filter(query.filter, "Group", dialect) if query.filter else None,
-            compile_sort(query.sort_by, "Group", dialect),
-            descending=query.descending,
-            offset=query.start_index - 1,
-            limit=query.count,
-        )
+        total, stored = search_page(store.search, connection, query, "Group")
         members = store.members_of(connection, [g.id for g in stored]) if projection.includes("members") else {}
         bodies = [self.renderer.group(g, members.get(g.id), projection) for g in stored]
         return list_response(total, query.start_index, bodies)

@@ -9,17 +9,18 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
 
-from gatehouse.errors import Conflict, NotFound
+from gatehouse.errors import Conflict, NotFound, existing
 from gatehouse.iam import access, scim_control, scim_guard
 from gatehouse.passwords import hash_password
 from gatehouse.scim.auth import ScimClient
-from gatehouse.scim.filter import compile_filter, compile_sort
 from gatehouse.scim.item_write import ItemWrite
 from gatehouse.scim.listing import ListQuery
+from gatehouse.scim.paging import search_page
 from gatehouse.scim.patch import patch_user
 from gatehouse.scim.payload import parse_user, with_manager_ref
 from gatehouse.scim.preconditions import Precondition
@@ -76,10 +77,7 @@ class UserService:
 
     def get(self, connection: Connection, user_id: str, projection: Projection) -> Rendered:
         """GET /Users/{id} (RFC 7644 §3.4.1): one indexed statement, the stored JSON served as is."""
-        found = lookups.user_by_id(connection, user_id)
-        if found is None:
-            raise NotFound(f"User {user_id} not found.")
-        stored, groups = found
+        stored, groups = existing(lookups.user_by_id(connection, user_id), f"User {user_id} not found.")
         body = self.renderer.user(stored, groups, projection)
         return Rendered(stored.id, body, f'W/"{stored.version}"', self.renderer.user_location(stored.id))
 
@@ -88,16 +86,7 @@ class UserService:
         user_name = _user_name_lookup(query.filter)
         if user_name is not None:
             return self._search_user_name(connection, user_name, query, projection)
-        dialect = connection.dialect.name
-        total, ids = store.search_ids(
-            connection,
-            SCIM_SOURCE,
-            compile_filter(query.filter, "User", dialect) if query.filter else None,
-            compile_sort(query.sort_by, "User", dialect),
-            descending=query.descending,
-            offset=query.start_index - 1,
-            limit=query.count,
-        )
+        total, ids = search_page(partial(store.search_ids, source=SCIM_SOURCE), connection, query, "User")
         return list_response(total, query.start_index, self._render_many(connection, ids, projection) if ids else [])
 
     def _search_user_name(
