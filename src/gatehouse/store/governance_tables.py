@@ -7,7 +7,17 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from gatehouse.store.tables import Timestamp, metadata
+from gatehouse.store.columns import (
+    actor,
+    id_column,
+    reference,
+    secret,
+    serial_id_column,
+    timestamp,
+    unique_name,
+    versioned,
+)
+from gatehouse.store.tables import metadata
 
 # ------------------------------------------------------------------------------------------ governance
 #
@@ -25,8 +35,8 @@ requestable_roles = sa.Table(
     sa.Column("role_id", sa.String(36), sa.ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("max_minutes", sa.Integer, nullable=False),
     sa.Column("answer_within_minutes", sa.Integer, nullable=False),
-    sa.Column("updated", Timestamp, nullable=False),
-    sa.Column("updated_by", sa.String(255), nullable=True),
+    timestamp("updated"),
+    actor("updated_by"),
 )
 """Roles that users may request for a while: the longest grant (``max_minutes``) and how long a request waits
 for an answer before it expires (``answer_within_minutes``). Approvers are whoever holds
@@ -35,19 +45,19 @@ for an answer before it expires (``answer_within_minutes``). Approvers are whoev
 access_requests = sa.Table(
     "access_requests",
     metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("role_id", sa.String(36), sa.ForeignKey("roles.id", ondelete="CASCADE"), nullable=False),
+    id_column(),
+    reference("user_id", "users"),
+    reference("role_id", "roles"),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("minutes", sa.Integer, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("created", Timestamp, nullable=False),
-    sa.Column("answer_by", Timestamp, nullable=False),
-    sa.Column("decided_at", Timestamp, nullable=True),
-    sa.Column("decided_by", sa.String(255), nullable=True),
+    timestamp("created"),
+    timestamp("answer_by"),
+    timestamp("decided_at", nullable=True),
+    actor("decided_by"),
     sa.Column("decided_by_id", sa.String(36), nullable=True),
     sa.Column("note", sa.Text, nullable=True),
-    sa.Column("granted_until", Timestamp, nullable=True),
+    timestamp("granted_until", nullable=True),
     sa.CheckConstraint("status IN ('pending', 'approved', 'denied', 'cancelled', 'expired')", name="status"),
     sa.CheckConstraint("minutes > 0", name="minutes"),
     sa.Index("ix_access_requests_user_id_created", "user_id", "created"),
@@ -69,8 +79,8 @@ approved request grants the role."""
 access_reviews = sa.Table(
     "access_reviews",
     metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("reviewed_at", Timestamp, nullable=False),
+    id_column(),
+    timestamp("reviewed_at"),
     sa.Column("reviewer_id", sa.String(36), nullable=True),
     sa.Column("reviewer", sa.String(255), nullable=False),
     sa.Column("scope", sa.Text, nullable=False),
@@ -86,29 +96,24 @@ SINK_KINDS = ("webhook", "syslog", "file")
 audit_sinks = sa.Table(
     "audit_sinks",
     metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("name", sa.String(100), nullable=False),
-    sa.Column("name_lower", sa.String(100), nullable=False),
+    id_column(),
+    *unique_name("audit_sinks"),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("enabled", sa.Boolean, nullable=False),
     sa.Column("settings", sa.Text, nullable=False),
-    sa.Column("secret_encrypted", sa.Text, nullable=True),
-    sa.Column("secret_env", sa.String(100), nullable=True),
-    sa.Column("created", Timestamp, nullable=False),
-    sa.Column("updated", Timestamp, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
+    *secret("secret"),
+    *versioned(),
     sa.Column("lease_owner", sa.String(64), nullable=True),
-    sa.Column("lease_until", Timestamp, nullable=True),
-    sa.Column("next_attempt_at", Timestamp, nullable=True),
+    timestamp("lease_until", nullable=True),
+    timestamp("next_attempt_at", nullable=True),
     sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
     sa.Column("delivered_total", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("last_delivered_sequence", sa.BigInteger, nullable=True),
-    sa.Column("last_delivered_at", Timestamp, nullable=True),
+    timestamp("last_delivered_at", nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
-    sa.Column("last_error_at", Timestamp, nullable=True),
+    timestamp("last_error_at", nullable=True),
     sa.CheckConstraint("kind IN ('webhook', 'syslog', 'file')", name="kind"),
     sa.CheckConstraint("secret_encrypted IS NULL OR secret_env IS NULL", name="one_secret"),
-    sa.Index("uq_audit_sinks_name_lower", "name_lower", unique=True),
 )
 """Where audit records are streamed: a webhook, a syslog server or a JSON-lines file (``settings``, JSON), with
 the webhook's HMAC key stored encrypted or named by an environment variable; and each sink's delivery state:
@@ -118,11 +123,11 @@ error."""
 audit_outbox = sa.Table(
     "audit_outbox",
     metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("sink_id", sa.String(36), sa.ForeignKey("audit_sinks.id", ondelete="CASCADE"), nullable=False),
+    serial_id_column(),
+    reference("sink_id", "audit_sinks"),
     sa.Column("sequence", sa.BigInteger, nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
-    sa.Column("enqueued_at", Timestamp, nullable=False),
+    timestamp("enqueued_at"),
     sa.Index("ix_audit_outbox_sink_id_id", "sink_id", "id"),
     sqlite_autoincrement=True,  # ids never reused, even once every row has been delivered
 )
@@ -133,8 +138,8 @@ audit record's id; ``payload`` the JSON delivered."""
 scim_deprovisions = sa.Table(
     "scim_deprovisions",
     metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("at", Timestamp, nullable=False),
+    serial_id_column(),
+    timestamp("at"),
     sa.Column("token_id", sa.String(36), nullable=True),
     sa.Column("token_name", sa.String(100), nullable=True),
     sa.Column("user_id", sa.String(36), nullable=False),

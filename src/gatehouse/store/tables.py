@@ -7,12 +7,30 @@ canonical SCIM JSON in ``data`` (text), which the read path serves as is. What d
 (a user's ``groups``, a group's ``members``) lives in ``group_members`` only and is added at read time,
 so a membership change costs one row and a group rename rewrites no member.
 
-Uniqueness is enforced by unique indexes, so the database decides concurrent creates.
+Uniqueness is enforced by unique indexes, so the database decides concurrent creates. The kinds of column that
+several tables share (ids, foreign keys, timestamps, versioned records, tokens...) are declared once, in
+:mod:`gatehouse.store.columns`.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.schema import SchemaItem
+
+from gatehouse.store.columns import (
+    actor,
+    bearer_token,
+    client,
+    grant_origin,
+    id_column,
+    reference,
+    secret,
+    serial_id_column,
+    timestamp,
+    token_use,
+    unique_name,
+    versioned,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -24,15 +42,35 @@ NAMING_CONVENTION = {
 
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
-Timestamp = sa.DateTime(timezone=True)
-
 #: Who owns a user record: created in the dashboard/CLI, provisioned by an IdP, or created at SSO login.
 SOURCES = ("local", "scim", "sso")
+
+
+def _scim_resource(table: str) -> tuple[SchemaItem, ...]:
+    """What a stored SCIM resource (a user, a group) ends with: the ``meta`` timestamps and ``version`` (its
+    ETag), the canonical JSON (``data``) and ``search_text`` (what a search finds it by), with their indexes."""
+    return (
+        timestamp("created"),
+        timestamp("last_modified"),
+        sa.Column("version", sa.Integer, nullable=False, default=1),
+        sa.Column("data", sa.Text, nullable=False),
+        sa.Column("search_text", sa.Text, nullable=False, server_default=""),
+        sa.Index(f"ix_{table}_created", "created"),
+        sa.Index(f"ix_{table}_last_modified", "last_modified"),
+        # Substring search on PostgreSQL (pg_trgm); on SQLite the FTS5 tables of SQLITE_SEARCH_INDEX serve it.
+        sa.Index(
+            f"ix_{table}_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
+
 
 users = sa.Table(
     "users",
     metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
+    id_column(),
     sa.Column("source", sa.String(8), nullable=False),
     sa.Column("user_name", sa.String(255), nullable=False),
     sa.Column("user_name_lower", sa.String(255), nullable=False),
@@ -44,20 +82,14 @@ users = sa.Table(
     sa.Column("super_admin", sa.Boolean, nullable=False, default=False),
     sa.Column("password_hash", sa.Text, nullable=True),
     sa.Column("must_change_password", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
-    sa.Column("last_login_at", Timestamp, nullable=True),
-    sa.Column("created", Timestamp, nullable=False),
-    sa.Column("last_modified", Timestamp, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False, default=1),
-    sa.Column("data", sa.Text, nullable=False),
-    sa.Column("search_text", sa.Text, nullable=False, server_default=""),
+    timestamp("last_login_at", nullable=True),
+    *_scim_resource("users"),
     sa.CheckConstraint("source IN ('local', 'scim', 'sso')", name="source"),
     sa.CheckConstraint("NOT super_admin OR source = 'local'", name="super_admin_is_local"),
     sa.Index("uq_users_user_name_lower", "user_name_lower", unique=True),
     sa.Index("ix_users_external_id", "external_id"),
     sa.Index("ix_users_source_active", "source", "active"),
     sa.Index("ix_users_source_id", "source", "id"),  # SCIM list pages: WHERE source ORDER BY id
-    sa.Index("ix_users_created", "created"),
-    sa.Index("ix_users_last_modified", "last_modified"),
     sa.Index("ix_users_name_lower", "name_lower"),
     sa.Index("ix_users_email_lower", "email_lower"),
     sa.Index("ix_users_last_login_at", "last_login_at"),
@@ -71,10 +103,6 @@ users = sa.Table(
     sa.Index("ix_users_email_pattern", "email_lower", postgresql_ops={"email_lower": "varchar_pattern_ops"}).ddl_if(
         dialect="postgresql"
     ),
-    # Substring search on PostgreSQL (pg_trgm); on SQLite the FTS5 tables of SQLITE_SEARCH_INDEX serve it.
-    sa.Index(
-        "ix_users_search_trgm", "search_text", postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"}
-    ).ddl_if(dialect="postgresql"),
 )
 """Users. ``data`` holds the canonical SCIM JSON without ``id``, ``meta``, ``groups`` and ``password``;
 ``search_text`` what a search finds them by (:func:`gatehouse.resources.search.search_text`)."""
@@ -82,7 +110,7 @@ users = sa.Table(
 user_emails = sa.Table(
     "user_emails",
     metadata,
-    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    reference("user_id", "users"),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("value_lower", sa.String(320), nullable=False),
     sa.Column("type", sa.String(64), nullable=True),
@@ -95,22 +123,13 @@ user_emails = sa.Table(
 groups = sa.Table(
     "groups",
     metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
+    id_column(),
     sa.Column("display_name", sa.String(255), nullable=False),
     sa.Column("display_name_lower", sa.String(255), nullable=False),
     sa.Column("external_id", sa.String(255), nullable=True),
-    sa.Column("created", Timestamp, nullable=False),
-    sa.Column("last_modified", Timestamp, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False, default=1),
-    sa.Column("data", sa.Text, nullable=False),
-    sa.Column("search_text", sa.Text, nullable=False, server_default=""),
+    *_scim_resource("groups"),
     sa.Index("uq_groups_display_name_lower", "display_name_lower", unique=True),
     sa.Index("ix_groups_external_id", "external_id"),
-    sa.Index("ix_groups_created", "created"),
-    sa.Index("ix_groups_last_modified", "last_modified"),
-    sa.Index(
-        "ix_groups_search_trgm", "search_text", postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"}
-    ).ddl_if(dialect="postgresql"),
 )
 """Groups. ``data`` holds the canonical SCIM JSON without ``id``, ``meta`` and ``members``; ``search_text``
 what a search finds them by."""
@@ -124,22 +143,21 @@ what a search finds them by."""
 # mode) drops their triggers and must create them again.
 search_metadata = sa.MetaData()
 
-user_search = sa.Table(
-    "user_search",
-    search_metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("owner_id", sa.String(36), nullable=False, unique=True),
-    sa.Column("key", sa.String(255), nullable=False),
-    sa.Column("search_text", sa.Text, nullable=False),
-)
-group_search = sa.Table(
-    "group_search",
-    search_metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("owner_id", sa.String(36), nullable=False, unique=True),
-    sa.Column("key", sa.String(255), nullable=False),
-    sa.Column("search_text", sa.Text, nullable=False),
-)
+
+def _search_side_table(name: str) -> sa.Table:
+    """A side table of the SQLite search index: its rowid, the row it names, the row's sort key and search text."""
+    return sa.Table(
+        name,
+        search_metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("owner_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("key", sa.String(255), nullable=False),
+        sa.Column("search_text", sa.Text, nullable=False),
+    )
+
+
+user_search = _search_side_table("user_search")
+group_search = _search_side_table("group_search")
 SQLITE_SEARCH_INDEX = {"users": ("user_search", "user_search_fts"), "groups": ("group_search", "group_search_fts")}
 """Searchable table → (side table, FTS5 table), on SQLite."""
 SQLITE_SEARCH_TABLES = frozenset(
@@ -152,8 +170,8 @@ SQLITE_SEARCH_TABLES = frozenset(
 group_members = sa.Table(
     "group_members",
     metadata,
-    sa.Column("group_id", sa.String(36), sa.ForeignKey("groups.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    reference("group_id", "groups"),
+    reference("user_id", "users"),
     sa.Column("display", sa.String(255), nullable=True),
     sa.PrimaryKeyConstraint("group_id", "user_id"),
     sa.Index("ix_group_members_user_id", "user_id"),
@@ -164,16 +182,10 @@ sent for the member, if anything (shown instead of the user's own name)."""
 scim_tokens = sa.Table(
     "scim_tokens",
     metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("name", sa.String(100), nullable=False),
-    sa.Column("token_hash", sa.String(64), nullable=False),
-    sa.Column("hint", sa.String(16), nullable=False),
-    sa.Column("created", Timestamp, nullable=False),
-    sa.Column("last_used_at", Timestamp, nullable=True),
-    sa.Column("last_used_ip", sa.String(64), nullable=True),
-    sa.Column("last_used_user_agent", sa.String(255), nullable=True),
-    sa.Column("revoked_at", Timestamp, nullable=True),
-    sa.Index("uq_scim_tokens_token_hash", "token_hash", unique=True),
+    id_column(),
+    *bearer_token("scim_tokens"),
+    timestamp("created"),
+    *token_use(),
     sa.Index(
         "uq_scim_tokens_live_name",
         "name",
@@ -189,7 +201,7 @@ app_settings = sa.Table(
     metadata,
     sa.Column("key", sa.String(100), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
-    sa.Column("updated", Timestamp, nullable=False),
+    timestamp("updated"),
 )
 """Settings changed at run time (SCIM on/off, ...), as JSON values keyed by name."""
 
@@ -197,10 +209,10 @@ user_events = sa.Table(
     "user_events",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("at", Timestamp, nullable=False),
+    reference("user_id", "users"),
+    timestamp("at"),
     sa.Column("event", sa.String(32), nullable=False),
-    sa.Column("actor", sa.String(255), nullable=True),
+    actor("actor"),
     sa.Index("ix_user_events_user_id_at", "user_id", "at"),
 )
 """A user's status history: created, deactivated, reactivated, handed to the IdP… and by whom."""
@@ -209,13 +221,12 @@ sessions = sa.Table(
     "sessions",
     metadata,
     sa.Column("id_hash", sa.String(64), primary_key=True),
-    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    reference("user_id", "users"),
     sa.Column("csrf_token", sa.String(64), nullable=False),
-    sa.Column("created", Timestamp, nullable=False),
-    sa.Column("last_seen", Timestamp, nullable=False),
-    sa.Column("expires_at", Timestamp, nullable=False),
-    sa.Column("ip", sa.String(64), nullable=True),
-    sa.Column("user_agent", sa.String(255), nullable=True),
+    timestamp("created"),
+    timestamp("last_seen"),
+    timestamp("expires_at"),
+    *client(),
     sa.Column("login_option_id", sa.String(36), nullable=True),  # opened through SSO (end-session sign-out)
     sa.Column("saml_name_id", sa.String(255), nullable=True),  # a SAML sign-in's subject (Single Logout)
     sa.Column("saml_name_id_format", sa.String(255), nullable=True),
@@ -231,7 +242,7 @@ session_reveals = sa.Table(
     metadata,
     sa.Column("session_hash", sa.String(64), sa.ForeignKey("sessions.id_hash", ondelete="CASCADE"), primary_key=True),
     sa.Column("sealed", sa.Text, nullable=False),
-    sa.Column("created", Timestamp, nullable=False),
+    timestamp("created"),
 )
 """A secret shown once (a new SCIM or API token) between the POST that made it and the page it redirects to:
 sealed with a key derived from the session cookie (which the database never holds), taken by the next page."""
@@ -241,8 +252,8 @@ login_throttle = sa.Table(
     metadata,
     sa.Column("key", sa.String(300), primary_key=True),
     sa.Column("failures", sa.Integer, nullable=False),
-    sa.Column("window_start", Timestamp, nullable=False),
-    sa.Column("locked_until", Timestamp, nullable=True),
+    timestamp("window_start"),
+    timestamp("locked_until", nullable=True),
 )
 """Failed sign-in counters per account (``user:<name>``) and per client IP (``ip:<addr>``)."""
 
@@ -250,7 +261,7 @@ scim_activity = sa.Table(
     "scim_activity",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", Timestamp, nullable=False),
+    timestamp("at"),
     sa.Column("token_name", sa.String(100), nullable=True),
     sa.Column("method", sa.String(10), nullable=False),
     sa.Column("path", sa.String(500), nullable=False),
@@ -293,17 +304,13 @@ def _named_record_table(name: str, *extra: sa.Column[str]) -> sa.Table:
     return sa.Table(
         name,
         metadata,
-        sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column("name", sa.String(100), nullable=False),
-        sa.Column("name_lower", sa.String(100), nullable=False),
+        id_column(),
+        *unique_name(name),
         sa.Column("description", sa.Text, nullable=False),
         sa.Column("labels", sa.Text, nullable=False),
         *extra,
         sa.Column("built_in", sa.Boolean, nullable=False),
-        sa.Column("created", Timestamp, nullable=False),
-        sa.Column("updated", Timestamp, nullable=False),
-        sa.Column("version", sa.Integer, nullable=False),
-        sa.Index(f"uq_{name}_name_lower", "name_lower", unique=True),
+        *versioned(),
     )
 
 
@@ -317,8 +324,8 @@ of it increments ``version``, so a parsed document may be cached under (id, vers
 role_policies = sa.Table(
     "role_policies",
     metadata,
-    sa.Column("role_id", sa.String(36), sa.ForeignKey("roles.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("policy_id", sa.String(36), sa.ForeignKey("permission_policies.id", ondelete="RESTRICT"), nullable=False),
+    reference("role_id", "roles"),
+    reference("policy_id", "permission_policies", ondelete="RESTRICT"),
     sa.PrimaryKeyConstraint("role_id", "policy_id"),
     sa.Index("ix_role_policies_policy_id", "policy_id"),
 )
@@ -327,12 +334,10 @@ role_policies = sa.Table(
 user_roles = sa.Table(
     "user_roles",
     metadata,
-    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("role_id", sa.String(36), sa.ForeignKey("roles.id", ondelete="RESTRICT"), nullable=False),
-    sa.Column("source", sa.String(8), nullable=False),
-    sa.Column("granted_at", Timestamp, nullable=False),
-    sa.Column("granted_by", sa.String(255), nullable=True),
-    sa.Column("expires_at", Timestamp, nullable=True),  # time-bound: no longer counts from then (migration 0012)
+    reference("user_id", "users"),
+    reference("role_id", "roles", ondelete="RESTRICT"),
+    *grant_origin(),
+    timestamp("expires_at", nullable=True),  # time-bound: no longer counts from then (migration 0012)
     sa.PrimaryKeyConstraint("user_id", "role_id", "source"),
     sa.CheckConstraint("source IN ('manual', 'sso', 'request')", name="source"),
     sa.Index("ix_user_roles_role_id", "role_id"),
@@ -345,11 +350,9 @@ filters it out) and is deleted, with its ``iam:GrantExpired`` audit record, by :
 user_boundaries = sa.Table(
     "user_boundaries",
     metadata,
-    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("policy_id", sa.String(36), sa.ForeignKey("permission_policies.id", ondelete="RESTRICT"), nullable=False),
-    sa.Column("source", sa.String(8), nullable=False),
-    sa.Column("granted_at", Timestamp, nullable=False),
-    sa.Column("granted_by", sa.String(255), nullable=True),
+    reference("user_id", "users"),
+    reference("policy_id", "permission_policies", ondelete="RESTRICT"),
+    *grant_origin(),
     sa.PrimaryKeyConstraint("user_id", "policy_id", "source"),
     sa.CheckConstraint("source IN ('manual', 'sso')", name="source"),
     sa.Index("ix_user_boundaries_policy_id", "policy_id"),
@@ -359,11 +362,11 @@ user_boundaries = sa.Table(
 group_role_bindings = sa.Table(
     "group_role_bindings",
     metadata,
-    sa.Column("group_id", sa.String(36), sa.ForeignKey("groups.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("role_id", sa.String(36), sa.ForeignKey("roles.id", ondelete="RESTRICT"), nullable=False),
-    sa.Column("created", Timestamp, nullable=False),
-    sa.Column("created_by", sa.String(255), nullable=True),
-    sa.Column("expires_at", Timestamp, nullable=True),  # time-bound, as user_roles.expires_at (migration 0012)
+    reference("group_id", "groups"),
+    reference("role_id", "roles", ondelete="RESTRICT"),
+    timestamp("created"),
+    actor("created_by"),
+    timestamp("expires_at", nullable=True),  # time-bound, as user_roles.expires_at (migration 0012)
     sa.PrimaryKeyConstraint("group_id", "role_id"),
     sa.Index("ix_group_role_bindings_role_id", "role_id"),
     sa.Index("ix_group_role_bindings_expires_at", "expires_at"),
@@ -373,18 +376,12 @@ group_role_bindings = sa.Table(
 api_tokens = sa.Table(
     "api_tokens",
     metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("name", sa.String(100), nullable=False),
-    sa.Column("token_hash", sa.String(64), nullable=False),
-    sa.Column("hint", sa.String(16), nullable=False),
-    sa.Column("created", Timestamp, nullable=False),
-    sa.Column("expires_at", Timestamp, nullable=False),
-    sa.Column("last_used_at", Timestamp, nullable=True),
-    sa.Column("last_used_ip", sa.String(64), nullable=True),
-    sa.Column("last_used_user_agent", sa.String(255), nullable=True),
-    sa.Column("revoked_at", Timestamp, nullable=True),
-    sa.Index("uq_api_tokens_token_hash", "token_hash", unique=True),
+    id_column(),
+    reference("user_id", "users"),
+    *bearer_token("api_tokens"),
+    timestamp("created"),
+    timestamp("expires_at"),
+    *token_use(),
     sa.Index("ix_api_tokens_user_id", "user_id"),
     sa.Index(
         "uq_api_tokens_live_name",
@@ -401,16 +398,15 @@ a deleted user's tokens go with it."""
 audit_events = sa.Table(
     "audit_events",
     metadata,
-    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column("occurred_at", Timestamp, nullable=False),
+    serial_id_column(),
+    timestamp("occurred_at"),
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column("event", sa.String(64), nullable=False),
     sa.Column("actor_id", sa.String(36), nullable=True),
     sa.Column("actor", sa.String(255), nullable=False),
     sa.Column("resource_type", sa.String(32), nullable=True),
     sa.Column("resource_id", sa.String(255), nullable=True),
-    sa.Column("ip", sa.String(64), nullable=True),
-    sa.Column("user_agent", sa.String(255), nullable=True),
+    *client(),
     sa.Column("outcome", sa.String(8), nullable=False),
     sa.Column("status", sa.Integer, nullable=False),
     sa.Column("error", sa.Text, nullable=True),
@@ -433,15 +429,13 @@ No foreign keys: a record outlives the user, token or role it names; retention p
 login_options = sa.Table(
     "login_options",
     metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
+    id_column(),
     sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("name", sa.String(100), nullable=False),
-    sa.Column("name_lower", sa.String(100), nullable=False),
+    *unique_name("login_options"),
     sa.Column("enabled", sa.Boolean, nullable=False),
     sa.Column("issuer", sa.String(500), nullable=False),
     sa.Column("client_id", sa.String(255), nullable=False),
-    sa.Column("client_secret_encrypted", sa.Text, nullable=True),
-    sa.Column("client_secret_env", sa.String(100), nullable=True),
+    *secret("client_secret"),
     sa.Column("scopes", sa.Text, nullable=False),
     sa.Column("username_claim", sa.String(100), nullable=False),
     sa.Column("email_claim", sa.String(100), nullable=False),
@@ -450,13 +444,10 @@ login_options = sa.Table(
     sa.Column("end_session", sa.Boolean, nullable=False),
     sa.Column("scim_only", sa.Boolean, nullable=True),
     sa.Column("role_rules", sa.Text, nullable=False),
-    sa.Column("created", Timestamp, nullable=False),
-    sa.Column("updated", Timestamp, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
+    *versioned(),
     sa.Column("settings", sa.Text, nullable=False, server_default="{}"),  # LDAP's or SAML's own fields (JSON)
     sa.CheckConstraint("kind IN ('oidc', 'ldap', 'saml')", name="kind"),
     sa.CheckConstraint("client_secret_encrypted IS NULL OR client_secret_env IS NULL", name="one_secret"),
-    sa.Index("uq_login_options_name_lower", "name_lower", unique=True),
 )
 """SSO login options: OpenID Connect, LDAP and SAML 2.0 (``kind``). The option's secret (OIDC client secret,
 LDAP bind password, SAML SP private key) is stored encrypted (:mod:`gatehouse.secrets_box`) or named by an
@@ -468,11 +459,11 @@ JSON list of :func:`gatehouse.login.mapping.parse_rules`; ``settings`` the JSON 
 sso_links = sa.Table(
     "sso_links",
     metadata,
-    sa.Column("option_id", sa.String(36), sa.ForeignKey("login_options.id", ondelete="CASCADE"), nullable=False),
+    reference("option_id", "login_options"),
     sa.Column("subject", sa.String(255), nullable=False),
-    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("created", Timestamp, nullable=False),
-    sa.Column("last_login_at", Timestamp, nullable=True),
+    reference("user_id", "users"),
+    timestamp("created"),
+    timestamp("last_login_at", nullable=True),
     sa.PrimaryKeyConstraint("option_id", "subject"),
     sa.Index("uq_sso_links_option_id_user_id", "option_id", "user_id", unique=True),
     sa.Index("ix_sso_links_user_id", "user_id"),
@@ -484,12 +475,12 @@ sso_login_states = sa.Table(
     "sso_login_states",
     metadata,
     sa.Column("state_hash", sa.String(64), primary_key=True),
-    sa.Column("option_id", sa.String(36), sa.ForeignKey("login_options.id", ondelete="CASCADE"), nullable=False),
+    reference("option_id", "login_options"),
     sa.Column("nonce", sa.String(128), nullable=False),
     sa.Column("code_verifier", sa.String(128), nullable=False),
     sa.Column("next_path", sa.String(500), nullable=False),
-    sa.Column("created", Timestamp, nullable=False),
-    sa.Column("expires_at", Timestamp, nullable=False),
+    timestamp("created"),
+    timestamp("expires_at"),
     sa.Index("ix_sso_login_states_expires_at", "expires_at"),
     sa.Index("ix_sso_login_states_option_id", "option_id"),
 )
@@ -498,9 +489,9 @@ sso_login_states = sa.Table(
 saml_assertions = sa.Table(
     "saml_assertions",
     metadata,
-    sa.Column("option_id", sa.String(36), sa.ForeignKey("login_options.id", ondelete="CASCADE"), nullable=False),
+    reference("option_id", "login_options"),
     sa.Column("assertion_id", sa.String(255), nullable=False),
-    sa.Column("expires_at", Timestamp, nullable=False),
+    timestamp("expires_at"),
     sa.PrimaryKeyConstraint("option_id", "assertion_id"),
     sa.Index("ix_saml_assertions_expires_at", "expires_at"),
 )
@@ -515,7 +506,7 @@ decides, in every process on the database)."""
 authz_rules = sa.Table(
     "authz_rules",
     metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
+    id_column(),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("methods", sa.String(100), nullable=False),
     sa.Column("path", sa.String(512), nullable=False),
@@ -524,9 +515,7 @@ authz_rules = sa.Table(
     sa.Column("resource", sa.String(300), nullable=False),
     sa.Column("labels", sa.Text, nullable=False),
     sa.Column("description", sa.String(300), nullable=False),
-    sa.Column("created", Timestamp, nullable=False),
-    sa.Column("updated", Timestamp, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
+    *versioned(),
     sa.Index("ix_authz_rules_position", "position", "id"),
 )
 """Custom forward-auth rules, applied by ``position`` (then id). ``methods`` is comma-separated; ``query`` and
@@ -548,8 +537,8 @@ gateway_labels = sa.Table(
     metadata,
     sa.Column("resource", sa.String(300), primary_key=True),
     sa.Column("labels", sa.Text, nullable=False),
-    sa.Column("updated", Timestamp, nullable=False),
-    sa.Column("updated_by", sa.String(255), nullable=True),
+    timestamp("updated"),
+    actor("updated_by"),
 )
 """Labels of gateway resources (a group, a published service, a consumer, a service template), by resource
 name: what label conditions test when a check or a rule gives none."""
