@@ -16,7 +16,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import Conflict, NotFound
 from gatehouse.store.governance_tables import access_requests, requestable_roles
@@ -24,6 +23,7 @@ from gatehouse.store.holdings import unexpired
 from gatehouse.store.named import load_labels
 from gatehouse.store.records import as_utc
 from gatehouse.store.tables import roles, user_roles, users
+from gatehouse.store.write_outcomes import refused_as
 
 PENDING = "pending"
 APPROVED = "approved"
@@ -109,11 +109,8 @@ def set_requestable(
     statement = statement.on_conflict_do_update(
         index_elements=["role_id"], set_={k: statement.excluded[k] for k in values if k != "role_id"}
     )
-    try:
-        with connection.begin_nested():
-            connection.execute(statement)
-    except IntegrityError as exc:
-        raise NotFound("There is no such role. It may have been deleted.") from exc
+    with refused_as(connection, NotFound("There is no such role. It may have been deleted.")):
+        connection.execute(statement)
 
 
 def unset_requestable(connection: Connection, role_id: str) -> bool:
@@ -164,11 +161,9 @@ def insert(
         "id": request_id, "user_id": user_id, "role_id": role_id, "reason": reason, "minutes": minutes,
         "status": PENDING, "created": now, "answer_by": answer_by,
     }  # fmt: skip
-    try:
-        with connection.begin_nested():
-            connection.execute(access_requests.insert().values(values))
-    except IntegrityError as exc:
-        raise Conflict("You have asked for this role already: that request is still waiting for an answer.") from exc
+    pending = Conflict("You have asked for this role already: that request is still waiting for an answer.")
+    with refused_as(connection, pending):
+        connection.execute(access_requests.insert().values(values))
 
 
 def _select() -> sa.Select[Any]:

@@ -19,12 +19,12 @@ from typing import Any, Final, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import Conflict
 from gatehouse.store import driver
 from gatehouse.store.records import as_utc
 from gatehouse.store.tables import api_tokens, users
+from gatehouse.store.write_outcomes import refused_as
 
 TokenStatus = Literal["active", "expired", "revoked"]
 
@@ -111,11 +111,9 @@ def create(
         "created": now,
         "expires_at": expires_at,
     }
-    try:
-        with connection.begin_nested():
-            connection.execute(api_tokens.insert().values(values))
-    except IntegrityError as exc:
-        raise Conflict(f"You already have a token named '{name}'. Choose another name, or revoke it first.") from exc
+    taken = Conflict(f"You already have a token named '{name}'. Choose another name, or revoke it first.")
+    with refused_as(connection, taken):
+        connection.execute(api_tokens.insert().values(values))
     return TokenInfo(token_id, user_id, name, hint, now, expires_at, None, None, None, None)
 
 

@@ -19,11 +19,11 @@ from typing import Any, Final
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import Conflict
 from gatehouse.store.governance_tables import audit_outbox, audit_sinks
 from gatehouse.store.records import as_utc
+from gatehouse.store.write_outcomes import read_back, refused_as
 
 LEASE_SECONDS: Final = 30
 
@@ -112,27 +112,19 @@ def _taken(name: str) -> Conflict:
 def insert(connection: Connection, sink_id: str, write: SinkWrite, now: datetime) -> Sink:
     """A new sink at version 1; a taken name (any case) is :class:`Conflict`."""
     values = {**_columns(write), "id": sink_id, "created": now, "updated": now, "version": 1}
-    try:
-        with connection.begin_nested():
-            connection.execute(audit_sinks.insert().values(values))
-    except IntegrityError as exc:
-        raise _taken(write.name) from exc
-    found = get(connection, sink_id)
-    assert found is not None
-    return found
+    with refused_as(connection, _taken(write.name)):
+        connection.execute(audit_sinks.insert().values(values))
+    return read_back(get, connection, sink_id)
 
 
 def update(connection: Connection, sink_id: str, write: SinkWrite, now: datetime) -> bool:
     """Replace a sink's fields (its delivery state kept); ``False`` if it is gone."""
-    try:
-        with connection.begin_nested():
-            result = connection.execute(
-                audit_sinks.update()
-                .where(audit_sinks.c.id == sink_id)
-                .values(**_columns(write), updated=now, version=audit_sinks.c.version + 1, next_attempt_at=None)
-            )
-    except IntegrityError as exc:
-        raise _taken(write.name) from exc
+    with refused_as(connection, _taken(write.name)):
+        result = connection.execute(
+            audit_sinks.update()
+            .where(audit_sinks.c.id == sink_id)
+            .values(**_columns(write), updated=now, version=audit_sinks.c.version + 1, next_attempt_at=None)
+        )
     return bool(result.rowcount)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from gatehouse.errors import NotFound, PreconditionFailed
 from gatehouse.store.records import as_utc
 from gatehouse.store.tables import authz_rules
+from gatehouse.store.write_outcomes import not_written, read_back
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,10 @@ class StoredRule:
     created: datetime
     updated: datetime
     version: int
+
+
+def _gone() -> NotFound:
+    return NotFound("There is no such rule. It may have been deleted.")
 
 
 def _stored(row: Any) -> StoredRule:
@@ -125,9 +130,7 @@ def insert(
     ids = [existing for existing, _ in current]
     ids.insert(place, rule_id)
     _renumber(connection, [*current, (rule_id, len(current))], ids)
-    stored = get(connection, rule_id)
-    assert stored is not None
-    return stored
+    return read_back(get, connection, rule_id)
 
 
 def update(
@@ -142,12 +145,12 @@ def update(
         authz_rules.update().where(where).values(**write.columns(), updated=now, version=authz_rules.c.version + 1)
     )
     if changed.rowcount == 0:
-        if get(connection, rule_id) is None:
-            raise NotFound("There is no such rule. It may have been deleted.")
-        raise PreconditionFailed("The rule changed since you loaded it: reload it and try again.")
-    stored = get(connection, rule_id)
-    assert stored is not None
-    return stored
+        raise not_written(
+            get(connection, rule_id),
+            _gone(),
+            PreconditionFailed("The rule changed since you loaded it: reload it and try again."),
+        )
+    return read_back(get, connection, rule_id)
 
 
 def move(connection: Connection, rule_id: str, index: int) -> StoredRule:
@@ -155,13 +158,11 @@ def move(connection: Connection, rule_id: str, index: int) -> StoredRule:
     current = _order(connection)
     ids = [existing for existing, _ in current]
     if rule_id not in ids:
-        raise NotFound("There is no such rule. It may have been deleted.")
+        raise _gone()
     ids.remove(rule_id)
     ids.insert(max(0, min(index, len(ids))), rule_id)
     _renumber(connection, current, ids)
-    stored = get(connection, rule_id)
-    assert stored is not None
-    return stored
+    return read_back(get, connection, rule_id)
 
 
 def index_of(connection: Connection, rule_id: str) -> int | None:
@@ -174,6 +175,6 @@ def delete(connection: Connection, rule_id: str) -> StoredRule:
     """Delete a rule; the deleted rule, or :class:`NotFound`."""
     stored = get(connection, rule_id)
     if stored is None:
-        raise NotFound("There is no such rule. It may have been deleted.")
+        raise _gone()
     connection.execute(authz_rules.delete().where(authz_rules.c.id == rule_id))
     return stored

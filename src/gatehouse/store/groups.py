@@ -14,15 +14,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
-from gatehouse.errors import Conflict, NotFound, PreconditionFailed
+from gatehouse.errors import Conflict, NotFound
 from gatehouse.resources.search import search_text
 from gatehouse.store.batches import CHUNK, in_chunks
 from gatehouse.store.pages import filtered_page
 from gatehouse.store.records import Reference, StoredResource, as_utc
 from gatehouse.store.tables import group_members, groups, users
 from gatehouse.store.users import serialize
+from gatehouse.store.write_outcomes import not_written, read_back, refused_as
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,38 +95,30 @@ def _conflict(write: GroupWrite) -> Conflict:
     return Conflict(f"A group with displayName '{write.display_name}' already exists.")
 
 
+def _gone(group_id: str) -> NotFound:
+    return NotFound(f"Group {group_id} not found.")
+
+
 def insert(connection: Connection, write: GroupWrite, now: datetime) -> StoredResource:
     """Insert a group; a taken ``displayName`` (in any case) raises :class:`Conflict`."""
     values = write.columns()
     values.update(id=write.id, created=now, last_modified=now, version=1)
-    try:
-        with connection.begin_nested():
-            connection.execute(groups.insert().values(**values))
-    except IntegrityError as exc:
-        raise _conflict(write) from exc
-    stored = get(connection, write.id)
-    assert stored is not None
-    return stored
+    with refused_as(connection, _conflict(write)):
+        connection.execute(groups.insert().values(**values))
+    return read_back(get, connection, write.id)
 
 
 def update(connection: Connection, write: GroupWrite, expected_version: int, now: datetime) -> StoredResource:
     """Replace a group's document if it is still at ``expected_version`` (RFC 7644 §3.14)."""
     values = write.columns()
     values.update(version=groups.c.version + 1, last_modified=now)
-    try:
-        with connection.begin_nested():
-            result = connection.execute(
-                groups.update().where(groups.c.id == write.id, groups.c.version == expected_version).values(**values)
-            )
-    except IntegrityError as exc:
-        raise _conflict(write) from exc
+    with refused_as(connection, _conflict(write)):
+        result = connection.execute(
+            groups.update().where(groups.c.id == write.id, groups.c.version == expected_version).values(**values)
+        )
     if result.rowcount != 1:
-        if get(connection, write.id) is None:
-            raise NotFound(f"Group {write.id} not found.")
-        raise PreconditionFailed()
-    stored = get(connection, write.id)
-    assert stored is not None
-    return stored
+        raise not_written(get(connection, write.id), _gone(write.id))
+    return read_back(get, connection, write.id)
 
 
 def touch(connection: Connection, group_id: str, expected_version: int, now: datetime) -> None:
@@ -137,9 +129,7 @@ def touch(connection: Connection, group_id: str, expected_version: int, now: dat
         .values(version=groups.c.version + 1, last_modified=now)
     )
     if result.rowcount != 1:
-        if get(connection, group_id) is None:
-            raise NotFound(f"Group {group_id} not found.")
-        raise PreconditionFailed()
+        raise not_written(get(connection, group_id), _gone(group_id))
 
 
 def delete(connection: Connection, group_id: str, expected_version: int | None = None) -> None:
@@ -150,9 +140,7 @@ def delete(connection: Connection, group_id: str, expected_version: int | None =
     connection.execute(group_members.delete().where(group_members.c.group_id == group_id))
     result = connection.execute(groups.delete().where(condition))
     if result.rowcount != 1:
-        if get(connection, group_id) is None:
-            raise NotFound(f"Group {group_id} not found.")
-        raise PreconditionFailed()
+        raise not_written(get(connection, group_id), _gone(group_id))
 
 
 def add_members(

@@ -33,13 +33,13 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import Conflict, NotFound, PreconditionFailed
 from gatehouse.login.options import LoginOption, LoginOptionWrite
 from gatehouse.store import settings
 from gatehouse.store.records import as_utc
 from gatehouse.store.tables import app_settings, login_options
+from gatehouse.store.write_outcomes import not_written, read_back, refused_as
 
 PASSWORD_LOGIN_ENABLED: Final = "login.password_enabled"
 """Whether the built-in username/password option is offered (default on)."""
@@ -57,17 +57,16 @@ def _name_taken(name: str) -> Conflict:
     return Conflict(f"A login option named '{name.strip()}' already exists (names ignore case).")
 
 
+def _gone() -> NotFound:
+    return NotFound("There is no such login option. It may have been deleted.")
+
+
 def insert(connection: Connection, option_id: str, write: LoginOptionWrite, now: datetime) -> LoginOption:
     """Insert a login option (of ``write.kind``); a taken name (in any case) raises :class:`Conflict`."""
     values = {**write.columns(), "id": option_id, "kind": write.kind, "created": now, "updated": now, "version": 1}
-    try:
-        with connection.begin_nested():
-            connection.execute(login_options.insert().values(values))
-    except IntegrityError as exc:
-        raise _name_taken(write.name) from exc
-    stored = get(connection, option_id)
-    assert stored is not None
-    return stored
+    with refused_as(connection, _name_taken(write.name)):
+        connection.execute(login_options.insert().values(values))
+    return read_back(get, connection, option_id)
 
 
 def get(connection: Connection, option_id: str) -> LoginOption | None:
@@ -104,24 +103,19 @@ def update(
     if expected_version is not None:
         condition = sa.and_(condition, login_options.c.version == expected_version)
     _lock_password_setting(connection)
-    try:
-        with connection.begin_nested():
-            result = connection.execute(
-                login_options.update()
-                .where(condition)
-                .values(**columns, updated=now, version=login_options.c.version + 1)
-            )
-            if result.rowcount == 1 and not write.enabled:
-                _require_some_sign_in(connection)
-    except IntegrityError as exc:
-        raise _name_taken(write.name) from exc
+    with refused_as(connection, _name_taken(write.name)):
+        result = connection.execute(
+            login_options.update().where(condition).values(**columns, updated=now, version=login_options.c.version + 1)
+        )
+        if result.rowcount == 1 and not write.enabled:
+            _require_some_sign_in(connection)
     if result.rowcount != 1:
-        if get(connection, option_id) is None:
-            raise NotFound("There is no such login option. It may have been deleted.")
-        raise PreconditionFailed("The login option has changed since you loaded it: reload it and try again.")
-    stored = get(connection, option_id)
-    assert stored is not None
-    return stored
+        raise not_written(
+            get(connection, option_id),
+            _gone(),
+            PreconditionFailed("The login option has changed since you loaded it: reload it and try again."),
+        )
+    return read_back(get, connection, option_id)
 
 
 def delete(connection: Connection, option_id: str) -> None:
@@ -135,7 +129,7 @@ def delete(connection: Connection, option_id: str) -> None:
         if result.rowcount == 1:
             _require_some_sign_in(connection)
     if result.rowcount != 1:
-        raise NotFound("There is no such login option. It may have been deleted.")
+        raise _gone()
 
 
 # ------------------------------------------------------------------------------------------ password sign-in

@@ -19,11 +19,11 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import Conflict, NotFound, PreconditionFailed
 from gatehouse.store.batches import in_chunks
 from gatehouse.store.records import as_utc
+from gatehouse.store.write_outcomes import not_written, read_back, refused_as
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -125,11 +125,8 @@ class NamedRecords(Generic[R, W]):
         """Insert a record at version 1 and return it (built from what was written, not read back); a taken
         name (in any case) raises :class:`Conflict`, decided by the unique index."""
         values = self._values(record_id, write, now, built_in)
-        try:
-            with connection.begin_nested():
-                connection.execute(self.table.insert().values(values))
-        except IntegrityError as exc:
-            raise self.name_taken(write.name) from exc
+        with refused_as(connection, self.name_taken(write.name)):
+            connection.execute(self.table.insert().values(values))
         return self.to_record(values)
 
     def insert_if_new(
@@ -193,28 +190,19 @@ class NamedRecords(Generic[R, W]):
         condition = table.c.id == record_id
         if expected_version is not None:
             condition = sa.and_(condition, table.c.version == expected_version)
-        try:
-            with connection.begin_nested():
-                result = connection.execute(
-                    table.update().where(condition).values(**write.columns(), updated=now, version=table.c.version + 1)
-                )
-        except IntegrityError as exc:
-            raise self.name_taken(write.name) from exc
+        with refused_as(connection, self.name_taken(write.name)):
+            result = connection.execute(
+                table.update().where(condition).values(**write.columns(), updated=now, version=table.c.version + 1)
+            )
         if result.rowcount != 1:
-            if self.get(connection, record_id) is None:
-                raise self.gone()
-            raise PreconditionFailed(f"The {self.noun} has changed since you loaded it: reload it and try again.")
-        stored = self.get(connection, record_id)
-        assert stored is not None
-        return stored
+            changed = PreconditionFailed(f"The {self.noun} has changed since you loaded it: reload it and try again.")
+            raise not_written(self.get(connection, record_id), self.gone(), changed)
+        return read_back(self.get, connection, record_id)
 
     def delete(self, connection: Connection, record_id: str) -> None:
         """Delete a record. One the database still references is refused (:class:`Conflict` with ``in_use``);
         callers check first to say where it is used. A missing record raises :class:`NotFound`."""
-        try:
-            with connection.begin_nested():
-                result = connection.execute(self.table.delete().where(self.table.c.id == record_id))
-        except IntegrityError as exc:
-            raise Conflict(self.in_use) from exc
+        with refused_as(connection, Conflict(self.in_use)):
+            result = connection.execute(self.table.delete().where(self.table.c.id == record_id))
         if result.rowcount != 1:
             raise self.gone()

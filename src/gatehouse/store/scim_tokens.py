@@ -8,11 +8,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import Conflict, NotFound
 from gatehouse.store.records import as_utc, utcnow
 from gatehouse.store.tables import scim_tokens
+from gatehouse.store.write_outcomes import refused_as
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,13 +32,10 @@ def create(connection: Connection, name: str, token_hash: str, hint: str) -> Tok
     """Store a new token under a name that no live token has."""
     token_id = str(uuid.uuid4())
     now = utcnow()
-    try:
-        with connection.begin_nested():
-            connection.execute(
-                scim_tokens.insert().values(id=token_id, name=name, token_hash=token_hash, hint=hint, created=now)
-            )
-    except IntegrityError as exc:
-        raise Conflict(f"A SCIM token named '{name}' already exists.") from exc
+    with refused_as(connection, Conflict(f"A SCIM token named '{name}' already exists.")):
+        connection.execute(
+            scim_tokens.insert().values(id=token_id, name=name, token_hash=token_hash, hint=hint, created=now)
+        )
     return TokenInfo(token_id, name, hint, now, None, None, None)
 
 

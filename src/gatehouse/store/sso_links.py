@@ -23,6 +23,7 @@ from gatehouse.errors import Conflict, NotFound
 from gatehouse.store import policies, roles
 from gatehouse.store.records import as_utc
 from gatehouse.store.tables import login_options, sso_links, user_roles
+from gatehouse.store.write_outcomes import read_back
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +107,7 @@ def link(connection: Connection, option_id: str, subject: str, user_id: str, now
         if find_user_link(connection, option_id, user_id) is not None:
             raise Conflict("This user is already linked to another account of this login option.") from exc
         raise NotFound("The login option or the user does not exist.") from exc
-    stored = find(connection, option_id, subject)
-    assert stored is not None
-    return stored
+    return read_back(find, connection, option_id, subject)
 
 
 def touch(connection: Connection, option_id: str, subject: str, now: datetime) -> bool:

@@ -16,13 +16,14 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from gatehouse.errors import Conflict, NotFound, PreconditionFailed
+from gatehouse.errors import Conflict, NotFound
 from gatehouse.resources.search import search_text
 from gatehouse.store import driver, page_anchors, user_writes
 from gatehouse.store.batches import in_chunks, references_by
 from gatehouse.store.pages import filtered_page
 from gatehouse.store.records import Reference, StoredUser
 from gatehouse.store.tables import group_members, groups, user_emails, users
+from gatehouse.store.write_outcomes import not_written, read_back
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -149,6 +150,10 @@ def get_by_user_name(connection: Connection, user_name: str) -> StoredUser | Non
     return _to_user(row) if row else None
 
 
+def _gone(user_id: str) -> NotFound:
+    return NotFound(f"User {user_id} not found.")
+
+
 def insert(connection: Connection, write: UserWrite, now: datetime) -> StoredUser:
     """Insert a user; a taken ``userName`` (in any case) raises :class:`Conflict`.
 
@@ -200,14 +205,10 @@ def update(connection: Connection, write: UserWrite, expected_version: int, now:
     except driver.integrity_error(connection) as exc:
         raise Conflict(f"userName '{write.user_name}' is already in use.") from exc
     if count != 1:
-        if get(connection, write.id) is None:
-            raise NotFound(f"User {write.id} not found.")
-        raise PreconditionFailed()
+        raise not_written(get(connection, write.id), _gone(write.id))
     driver.run(connection, f"DELETE FROM user_emails WHERE user_id = {driver.mark(connection, 'id')}", {"id": write.id})
     _insert_emails(connection, write.id, write.doc)
-    stored = get(connection, write.id)
-    assert stored is not None
-    return stored
+    return read_back(get, connection, write.id)
 
 
 def _insert_emails(connection: Connection, user_id: str, doc: dict[str, Any]) -> None:
@@ -226,9 +227,7 @@ def delete(connection: Connection, user_id: str, expected_version: int | None = 
     connection.execute(user_emails.delete().where(user_emails.c.user_id == user_id))
     result = connection.execute(users.delete().where(condition))
     if result.rowcount != 1:
-        if get(connection, user_id) is None:
-            raise NotFound(f"User {user_id} not found.")
-        raise PreconditionFailed()
+        raise not_written(get(connection, user_id), _gone(user_id))
 
 
 def groups_of(connection: Connection, user_ids: Iterable[str]) -> dict[str, list[Reference]]:
@@ -269,7 +268,7 @@ def set_active(connection: Connection, user_id: str, active: bool, now: datetime
     """Set ``active`` without the SCIM round trip (admin actions); keeps ``data`` in step."""
     stored = get(connection, user_id)
     if stored is None:
-        raise NotFound(f"User {user_id} not found.")
+        raise _gone(user_id)
     doc = orjson.loads(stored.data)
     doc["active"] = active
     doc.pop("id", None)
