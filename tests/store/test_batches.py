@@ -37,9 +37,12 @@ def test_rows_by_groups_the_rows_of_every_id_in_order(db: Database) -> None:
     with db.snapshot() as connection:
         found = batches.rows_by(connection, members.user_id, asked, members.group_id)
         by_group = batches.rows_by(connection, members.group_id, reversed(group_ids), members.user_id.desc())
+        group_ids_of = batches.records_by(connection, members.user_id, asked, lambda row: row.group_id)
     assert list(found) == [*user_ids, "no-such-user"]  # every id, once, in the order asked
     assert [row.group_id for row in found[user_ids[0]]] == [group_ids[0]]
     assert [row.group_id for row in found[user_ids[-1]]] == [group_ids[1]]  # from the second IN list
     assert found[user_ids[5]] == [] and found["no-such-user"] == []
     assert [row.user_id for row in by_group[group_ids[0]]] == list(reversed(user_ids[:3]))  # in the order given
     assert list(by_group) == list(reversed(group_ids))
+    # records_by: the same grouping, each row made a record
+    assert group_ids_of == {key: [row.group_id for row in rows] for key, rows in found.items()}

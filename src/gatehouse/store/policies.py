@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import NotFound
 from gatehouse.store import users as user_store
-from gatehouse.store.batches import in_chunks, rows_by
+from gatehouse.store.batches import in_chunks, records_by
 from gatehouse.store.named import NamedRecord, NamedRecords, named_columns
 from gatehouse.store.records import as_utc
 from gatehouse.store.roles import insert_if_absent
@@ -139,11 +139,11 @@ def boundary_users(connection: Connection, policy_id: str, limit: int = 5) -> tu
 def boundaries_of(connection: Connection, user_ids: Iterable[str]) -> dict[str, list[Boundary]]:
     """The permission boundaries of each user, oldest first."""
     bounds = user_boundaries.c
-    rows = rows_by(connection, bounds.user_id, user_ids, bounds.granted_at, bounds.policy_id)
-    return {
-        user_id: [Boundary(row.policy_id, row.source, as_utc(row.granted_at), row.granted_by) for row in held]
-        for user_id, held in rows.items()
-    }
+    return records_by(connection, bounds.user_id, user_ids, _boundary, bounds.granted_at, bounds.policy_id)
+
+
+def _boundary(row: Any) -> Boundary:
+    return Boundary(row.policy_id, row.source, as_utc(row.granted_at), row.granted_by)
 
 
 def set_boundaries(

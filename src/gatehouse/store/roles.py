@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import NotFound
 from gatehouse.store import users as user_store
-from gatehouse.store.batches import CHUNK, rows_by
+from gatehouse.store.batches import CHUNK, records_by
 from gatehouse.store.named import NamedRecord, NamedRecords, named_columns
 from gatehouse.store.named import load_labels as load_labels  # still public here, where it was
 from gatehouse.store.records import Reference, as_utc
@@ -134,8 +134,12 @@ def touch(connection: Connection, role_id: str, now: datetime) -> None:
 
 def policy_ids_of(connection: Connection, role_ids: Iterable[str]) -> dict[str, list[str]]:
     """The ids of the policies attached to each role."""
-    rows = rows_by(connection, role_policies.c.role_id, role_ids, role_policies.c.policy_id)
-    return {role_id: [row.policy_id for row in attached] for role_id, attached in rows.items()}
+    attached = role_policies.c
+    return records_by(connection, attached.role_id, role_ids, _policy_id, attached.policy_id)
+
+
+def _policy_id(row: Any) -> str:
+    return str(row.policy_id)
 
 
 def attach(connection: Connection, role_id: str, policy_ids: Sequence[str]) -> int:
@@ -188,11 +192,12 @@ def unassign(connection: Connection, user_id: str, role_id: str, source: str) ->
 
 def assignments_of(connection: Connection, user_ids: Iterable[str]) -> dict[str, list[Assignment]]:
     """The roles each user holds directly (not through groups), oldest grant first."""
-    rows = rows_by(connection, user_roles.c.user_id, user_ids, user_roles.c.granted_at, user_roles.c.role_id)
-    return {
-        user_id: [Assignment(row.role_id, row.source, as_utc(row.granted_at), row.granted_by) for row in held]
-        for user_id, held in rows.items()
-    }
+    held = user_roles.c
+    return records_by(connection, held.user_id, user_ids, _assignment, held.granted_at, held.role_id)
+
+
+def _assignment(row: Any) -> Assignment:
+    return Assignment(row.role_id, row.source, as_utc(row.granted_at), row.granted_by)
 
 
 def holders(connection: Connection, role_id: str, limit: int = 5) -> tuple[int, list[str]]:
@@ -226,11 +231,11 @@ def unbind(connection: Connection, group_id: str, role_id: str) -> bool:
 def bindings_of(connection: Connection, group_ids: Iterable[str]) -> dict[str, list[Binding]]:
     """The roles bound to each group, oldest first."""
     bindings = group_role_bindings.c
-    rows = rows_by(connection, bindings.group_id, group_ids, bindings.created, bindings.role_id)
-    return {
-        group_id: [Binding(row.group_id, row.role_id, as_utc(row.created), row.created_by) for row in bound]
-        for group_id, bound in rows.items()
-    }
+    return records_by(connection, bindings.group_id, group_ids, _binding, bindings.created, bindings.role_id)
+
+
+def _binding(row: Any) -> Binding:
+    return Binding(row.group_id, row.role_id, as_utc(row.created), row.created_by)
 
 
 def groups_bound_to(connection: Connection, role_id: str) -> list[Reference]:
