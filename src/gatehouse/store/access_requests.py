@@ -21,7 +21,7 @@ from gatehouse.errors import Conflict, NotFound
 from gatehouse.store.governance_tables import access_requests, requestable_roles
 from gatehouse.store.holdings import unexpired
 from gatehouse.store.named import load_labels
-from gatehouse.store.records import as_utc
+from gatehouse.store.records import as_utc, optional_utc
 from gatehouse.store.tables import roles, user_roles, users
 from gatehouse.store.write_outcomes import refused_as
 
@@ -180,13 +180,10 @@ def _select() -> sa.Select[Any]:
 
 
 def _request(row: Any) -> AccessRequest:
-    def time(value: Any) -> datetime | None:
-        return None if value is None else as_utc(value)
-
     return AccessRequest(
         row.id, row.user_id, row.user_name, row.role_id, row.role_name, load_labels(row.role_labels), row.reason,
-        row.minutes, row.status, as_utc(row.created), as_utc(row.answer_by), time(row.decided_at), row.decided_by,
-        row.decided_by_id, row.note, time(row.granted_until),
+        row.minutes, row.status, as_utc(row.created), as_utc(row.answer_by), optional_utc(row.decided_at),
+        row.decided_by, row.decided_by_id, row.note, optional_utc(row.granted_until),
     )  # fmt: skip
 
 
@@ -309,4 +306,4 @@ def next_answer_due(connection: Connection, now: datetime) -> datetime | None:
             access_requests.c.status == PENDING, access_requests.c.answer_by > now
         )
     ).scalar()
-    return None if value is None else as_utc(value)
+    return optional_utc(value)

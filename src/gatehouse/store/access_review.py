@@ -28,7 +28,7 @@ from gatehouse.store.batches import in_chunks
 from gatehouse.store.governance_tables import access_reviews
 from gatehouse.store.holdings import held_directly, held_through_groups, unexpired, with_policies
 from gatehouse.store.policies import PolicyVersion
-from gatehouse.store.records import UserBasics, as_utc
+from gatehouse.store.records import UserBasics, as_utc, optional_utc
 from gatehouse.store.tables import (
     api_tokens,
     group_members,
@@ -210,17 +210,13 @@ def page(
             r.source,
             bool(r.active),
             bool(r.super_admin),
-            None if r.last_login_at is None else as_utc(r.last_login_at),
+            optional_utc(r.last_login_at),
         )
         for r in shown
     ]
     _details(connection, found, now)
     more = len(rows) > limit
     return ReviewPage(found, count(connection, query, now), shown[-1].user_name_lower if more and shown else None)
-
-
-def _time(value: Any) -> datetime | None:
-    return None if value is None else as_utc(value)
 
 
 def _details(connection: Connection, found: list[UserAccess], now: datetime) -> None:
@@ -234,7 +230,12 @@ def _details(connection: Connection, found: list[UserAccess], now: datetime) -> 
             origin = {"manual": "direct"}.get(row.source, row.source)
             by_id[row.user_id].grants.append(
                 GrantLine(
-                    row.role_id, row.role_name, origin, _time(row.granted_at), row.granted_by, _time(row.expires_at)
+                    row.role_id,
+                    row.role_name,
+                    origin,
+                    optional_utc(row.granted_at),
+                    row.granted_by,
+                    optional_utc(row.expires_at),
                 )
             )
         bindings = group_role_bindings.c
@@ -257,9 +258,9 @@ def _details(connection: Connection, found: list[UserAccess], now: datetime) -> 
                     row.role_id,
                     row.name,
                     "group",
-                    _time(row.created),
+                    optional_utc(row.created),
                     row.created_by,
-                    _time(row.expires_at),
+                    optional_utc(row.expires_at),
                     row.group_id,
                     row.display_name,
                 )
@@ -282,7 +283,7 @@ def _details(connection: Connection, found: list[UserAccess], now: datetime) -> 
             .order_by(tokens.created)
         ):
             by_id[row.user_id].tokens.append(
-                TokenLine(row.id, row.name, as_utc(row.created), as_utc(row.expires_at), _time(row.last_used_at))
+                TokenLine(row.id, row.name, as_utc(row.created), as_utc(row.expires_at), optional_utc(row.last_used_at))
             )
     for user in found:
         user.grants.sort(key=lambda g: (g.role_name.lower(), g.origin, (g.group_name or "").lower()))
@@ -390,7 +391,7 @@ def users_named(connection: Connection, user_ids: Sequence[str]) -> dict[str, tu
                 users.c.id.in_(chunk)
             )
         )
-        found.update((row.id, (row.user_name, row.display_name, _time(row.last_login_at))) for row in rows)
+        found.update((row.id, (row.user_name, row.display_name, optional_utc(row.last_login_at))) for row in rows)
     return found
 
 

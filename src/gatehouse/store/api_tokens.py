@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict
 from gatehouse.store import driver
-from gatehouse.store.records import as_utc
+from gatehouse.store.records import as_utc, optional_utc
 from gatehouse.store.tables import api_tokens, users
 from gatehouse.store.write_outcomes import refused_as
 
@@ -65,10 +65,6 @@ class TokenOwner:
     last_used_at: datetime | None
 
 
-def _optional_time(value: Any) -> datetime | None:
-    return as_utc(value) if value is not None else None
-
-
 def _to_info(row: Any) -> TokenInfo:
     return TokenInfo(
         id=row.id,
@@ -77,10 +73,10 @@ def _to_info(row: Any) -> TokenInfo:
         hint=row.hint,
         created=as_utc(row.created),
         expires_at=as_utc(row.expires_at),
-        last_used_at=_optional_time(row.last_used_at),
+        last_used_at=optional_utc(row.last_used_at),
         last_used_ip=row.last_used_ip,
         last_used_user_agent=row.last_used_user_agent,
-        revoked_at=_optional_time(row.revoked_at),
+        revoked_at=optional_utc(row.revoked_at),
     )
 
 
@@ -186,7 +182,7 @@ def lookup(connection: Connection, token_hash: str, now: datetime) -> TokenOwner
     expires_at = as_utc(row.expires_at)
     if expires_at <= now:
         return None
-    return TokenOwner(row.id, row.name, row.user_id, row.user_name, expires_at, _optional_time(row.last_used_at))
+    return TokenOwner(row.id, row.name, row.user_id, row.user_name, expires_at, optional_utc(row.last_used_at))
 
 
 def record_use(connection: Connection, token_id: str, when: datetime, ip: str | None, agent: str | None) -> None:

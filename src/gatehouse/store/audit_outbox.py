@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 
 from gatehouse.store import driver
 from gatehouse.store.governance_tables import audit_outbox
-from gatehouse.store.records import as_utc
+from gatehouse.store.records import as_utc, optional_utc
 
 LOCK_KEY: Final = 0x6761746561756474  # "gateaudt"
 
@@ -114,4 +114,4 @@ def backlogs(connection: Connection) -> dict[str, Backlog]:
             audit_outbox.c.sink_id
         )
     )
-    return {row[0]: Backlog(int(row[1]), None if row[2] is None else as_utc(row[2])) for row in rows}
+    return {row[0]: Backlog(int(row[1]), optional_utc(row[2])) for row in rows}

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict
 from gatehouse.store.governance_tables import audit_outbox, audit_sinks
-from gatehouse.store.records import as_utc
+from gatehouse.store.records import as_utc, optional_utc
 from gatehouse.store.write_outcomes import read_back, refused_as
 
 LEASE_SECONDS: Final = 30
@@ -65,10 +65,6 @@ class Sink:
     last_error_at: datetime | None
 
 
-def _time(value: Any) -> datetime | None:
-    return None if value is None else as_utc(value)
-
-
 def _sink(row: Any) -> Sink:
     return Sink(
         row.id,
@@ -82,14 +78,14 @@ def _sink(row: Any) -> Sink:
         as_utc(row.updated),
         int(row.version),
         row.lease_owner,
-        _time(row.lease_until),
-        _time(row.next_attempt_at),
+        optional_utc(row.lease_until),
+        optional_utc(row.next_attempt_at),
         int(row.failures),
         int(row.delivered_total),
         None if row.last_delivered_sequence is None else int(row.last_delivered_sequence),
-        _time(row.last_delivered_at),
+        optional_utc(row.last_delivered_at),
         row.last_error,
-        _time(row.last_error_at),
+        optional_utc(row.last_error_at),
     )
 
 

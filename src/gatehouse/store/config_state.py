@@ -21,7 +21,7 @@ from gatehouse.store.batches import in_chunks
 from gatehouse.store.gateway_labels import StoredLabels
 from gatehouse.store.holdings import unexpired
 from gatehouse.store.named import load_labels
-from gatehouse.store.records import as_utc, utcnow
+from gatehouse.store.records import as_utc, optional_utc, utcnow
 from gatehouse.store.tables import gateway_labels, group_role_bindings, groups, user_boundaries, user_roles, users
 
 MANUAL = "manual"
@@ -75,10 +75,6 @@ class GroupBindings:
         return [role_id for role_id, _ in self.roles]
 
 
-def _until(value: datetime | None) -> datetime | None:
-    return None if value is None else as_utc(value)
-
-
 _USER = (users.c.id, users.c.user_name, users.c.super_admin)
 _GROUP = (groups.c.id, groups.c.display_name, groups.c.external_id)
 
@@ -94,7 +90,7 @@ def user_grants(connection: Connection, now: datetime | None = None) -> list[Use
     )
     for row in held:
         grants = found.setdefault(row.id, UserGrants(UserRef(row.id, row.user_name, bool(row.super_admin))))
-        grants.roles.append((row.role_id, _until(row.expires_at)))
+        grants.roles.append((row.role_id, optional_utc(row.expires_at)))
     bounded = connection.execute(
         sa.select(*_USER, user_boundaries.c.policy_id)
         .join(user_boundaries, user_boundaries.c.user_id == users.c.id)
@@ -118,7 +114,7 @@ def group_bindings(connection: Connection, now: datetime | None = None) -> list[
     )
     for row in rows:
         ref = GroupRef(row.id, row.display_name, row.external_id)
-        found.setdefault(row.id, GroupBindings(ref)).roles.append((row.role_id, _until(row.expires_at)))
+        found.setdefault(row.id, GroupBindings(ref)).roles.append((row.role_id, optional_utc(row.expires_at)))
     return list(found.values())
 
 

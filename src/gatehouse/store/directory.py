@@ -45,7 +45,7 @@ from gatehouse.store import search as relevance
 from gatehouse.store import user_events
 from gatehouse.store import users as user_store
 from gatehouse.store.pages import ListedPage
-from gatehouse.store.records import Reference, UserBasics, as_utc, utcnow
+from gatehouse.store.records import Reference, UserBasics, as_utc, optional_utc, utcnow
 from gatehouse.store.sessions import SessionInfo
 from gatehouse.store.tables import SOURCES, user_search, users
 from gatehouse.store.tables import sessions as session_table
@@ -283,7 +283,7 @@ def _row(row: Any) -> DirectoryRow:
         source=row.source,
         active=bool(row.active),
         super_admin=bool(row.super_admin),
-        last_login_at=as_utc(row.last_login_at) if row.last_login_at is not None else None,
+        last_login_at=optional_utc(row.last_login_at),
         created=as_utc(row.created),
     )
 
@@ -518,7 +518,7 @@ def profile(
         external_id=row.external_id,
         created=as_utc(row.created),
         last_modified=as_utc(row.last_modified),
-        last_login_at=as_utc(row.last_login_at) if row.last_login_at is not None else None,
+        last_login_at=optional_utc(row.last_login_at),
         version=row.version,
         doc=doc,
         groups=user_store.groups_of(connection, [row.id])[row.id],

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import NotFound
 from gatehouse.store.holdings import unexpired
-from gatehouse.store.records import as_utc
+from gatehouse.store.records import as_utc, optional_utc
 from gatehouse.store.tables import group_role_bindings, groups, roles, user_roles, users
 
 SETTLE_BATCH = 500
@@ -118,7 +118,7 @@ def grant_of(connection: Connection, user_id: str, role_id: str, source: str, no
 
 
 def _timed(row: Any) -> TimedGrant:
-    expires = None if row.expires_at is None else as_utc(row.expires_at)
+    expires = optional_utc(row.expires_at)
     return TimedGrant(row.user_id, row.role_id, row.source, as_utc(row.granted_at), row.granted_by, expires)
 
 

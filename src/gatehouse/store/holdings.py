@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gatehouse.store.policies import PolicyVersion
-from gatehouse.store.records import as_utc, utcnow
+from gatehouse.store.records import optional_utc, utcnow
 from gatehouse.store.tables import (
     group_members,
     group_role_bindings,
@@ -158,7 +158,7 @@ def grants_of(connection: Connection, user_id: str, now: datetime | None = None)
             assert policy is not None  # an inner join
             grants.boundaries.append(policy)
         else:
-            until = None if row.expires_at is None else as_utc(row.expires_at)
+            until = optional_utc(row.expires_at)
             grants.roles.append(
                 RoleGrant(row.role_id, row.role_name, row.origin, row.group_id, row.group_name, policy, until)
             )

@@ -16,6 +16,11 @@ def as_utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+def optional_utc(value: datetime | None) -> datetime | None:
+    """:func:`as_utc` of a nullable column's value (``None`` stays ``None``)."""
+    return None if value is None else as_utc(value)
+
+
 @dataclass(frozen=True, slots=True)
 class StoredResource:
     """A stored SCIM resource: its canonical JSON text and the columns its ``meta`` derives from."""

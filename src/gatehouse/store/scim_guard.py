@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from gatehouse.store import settings, user_writes
 from gatehouse.store.governance_tables import scim_deprovisions
-from gatehouse.store.records import as_utc
+from gatehouse.store.records import as_utc, optional_utc
 from gatehouse.store.tables import users
 
 STATE_KEY: Final = "scim.guard"
@@ -152,7 +152,7 @@ def held_summary(connection: Connection) -> tuple[int, datetime | None]:
     """How many requests are held, and since when."""
     query = sa.select(sa.func.count(), sa.func.min(scim_deprovisions.c.at)).where(scim_deprovisions.c.held.is_(True))
     count, since = connection.execute(query).one()
-    return int(count), as_utc(since) if since is not None else None
+    return int(count), optional_utc(since)
 
 
 def clear_held(connection: Connection) -> int:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict, NotFound
-from gatehouse.store.records import as_utc, utcnow
+from gatehouse.store.records import as_utc, optional_utc, utcnow
 from gatehouse.store.tables import scim_tokens
 from gatehouse.store.write_outcomes import refused_as
 
@@ -73,7 +73,7 @@ def live(connection: Connection) -> list[TokenInfo]:
             row.name,
             row.hint,
             as_utc(row.created),
-            as_utc(row.last_used_at) if row.last_used_at else None,
+            optional_utc(row.last_used_at),
             row.last_used_ip,
             row.last_used_user_agent,
         )

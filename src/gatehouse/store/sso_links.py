@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gatehouse.errors import Conflict, NotFound
 from gatehouse.store import policies, roles
-from gatehouse.store.records import as_utc
+from gatehouse.store.records import as_utc, optional_utc
 from gatehouse.store.tables import login_options, sso_links, user_roles
 from gatehouse.store.write_outcomes import read_back
 
@@ -71,7 +71,7 @@ def _to_link(row: Any) -> SsoLink:
         row.subject,
         row.user_id,
         as_utc(row.created),
-        as_utc(last) if last is not None else None,
+        optional_utc(last),
     )
 
 
