@@ -7,13 +7,16 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 
@@ -28,7 +31,7 @@ from gatehouse.server import (
 )
 from support.coroutines import run_apart
 from support.scim_fuzz import Answer, exchange, exchange_on
-from support.servers import cli, cli_env, running_server
+from support.servers import GATEHOUSE, cli, cli_env, free_port, running_server
 
 pytestmark = pytest.mark.slow
 
@@ -249,6 +252,56 @@ def test_the_serving_process_settles_its_garbage_collector(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     before, after = json.loads(done.stdout.strip().splitlines()[-1])
     assert before == 0 and after > 10_000
+
+
+def test_the_server_process_holds_no_migration_tooling_nor_the_command_line(tmp_path: Path) -> None:
+    """What `gatehouse serve` runs after preparing the database (gatehouse.launcher's app) loads neither Alembic nor
+    the command line's modules (Typer, Rich; uvicorn needs Click) nor httpx (loaded by the first outbound call): memory a server would hold
+    for nothing."""
+    env = cli_env(f"sqlite:///{tmp_path / 'lean.db'}") | {"GATEHOUSE_SECRET_KEY_FILE": str(tmp_path / "secret.key")}
+    assert cli(env, "db", "upgrade").returncode == 0
+    probe = (
+        "import sys, json, gatehouse.server as s; s.create_app(); "
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'mako', 'pygments', 'typer', "
+        "'rich', 'httpx'} | {m for m in sys.modules if m.startswith('gatehouse.cli')})))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def test_serve_prepares_the_database_then_becomes_the_server_in_the_same_process(tmp_path: Path) -> None:
+    """`gatehouse serve` migrates, creates the first Super Admin and says so, then replaces itself (same process
+    id) with the lean server process, which answers and shuts down on SIGTERM."""
+    env = cli_env(f"sqlite:///{tmp_path / 'fresh.db'}") | {"GATEHOUSE_SECRET_KEY_FILE": str(tmp_path / "secret.key")}
+    env.pop("GATEHOUSE_ADMIN_PASSWORD", None)
+    port = free_port()
+    out, err = tmp_path / "out.log", tmp_path / "err.log"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        process = subprocess.Popen([GATEHOUSE, "serve", "--port", str(port)], env=env, stdout=stdout, stderr=stderr)
+        try:
+            deadline = time.monotonic() + 60
+            while not _ready(port):
+                assert process.poll() is None, err.read_text()
+                assert time.monotonic() < deadline, "not ready in 60 s"
+                time.sleep(0.1)
+            command_line = Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")
+            assert b"gatehouse.launcher" in command_line and b"--port" in command_line
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = process.wait(timeout=20)
+    assert code == -signal.SIGTERM, err.read_text()  # uvicorn shuts down, then re-raises the signal it caught
+    assert "Created the Super Admin 'admin' with the one-time password: " in out.read_text()
+    log = err.read_text()
+    assert "Database at revision" in log and "Application startup complete" in log and "Traceback" not in log
+    assert log.index("Database at revision") < log.index("Application startup complete")
+
+
+def _ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 class _Recording:

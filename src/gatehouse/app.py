@@ -53,7 +53,7 @@ from gatehouse.scim.routes import (
 )
 from gatehouse.scim.users import UserService
 from gatehouse.secrets_box import LazySecretBox
-from gatehouse.store import migration
+from gatehouse.store import schema_revision
 from gatehouse.store.database import Database
 from gatehouse.streaming.deliverer import Deliverer, delivering
 from gatehouse.web.app import dashboard_routes, error_handlers
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     async def readyz(request: Request) -> Response:
         try:
-            current = await database.read(migration.at_head)
+            current = await database.read(schema_revision.at_head)
         except Exception:  # any database failure means "not ready", never a 500
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
         if not current:

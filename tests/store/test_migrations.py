@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from gatehouse.store import migration
+from gatehouse.store import migration, schema_revision
 from gatehouse.store.database import Database
 from gatehouse.store.tables import SQLITE_SEARCH_TABLES, metadata
 
@@ -82,3 +83,33 @@ def test_at_head_tells_a_current_database_from_one_behind(db_url: str, tmp_path:
     finally:
         current.dispose()
         empty.dispose()
+
+
+def test_the_servers_head_is_the_newest_migration() -> None:
+    """``/readyz`` compares with ``schema_revision.HEAD`` (no Alembic in the server): a new migration moves it."""
+    assert migration.head_revision() == schema_revision.HEAD, (
+        f"set schema_revision.HEAD to {migration.head_revision()!r}, the newest migration's revision"
+    )
+
+
+def test_the_revision_read_without_alembic_is_alembics(db_url: str, tmp_path: Path) -> None:
+    """At head (the suite's migrated database), one revision behind, and never migrated: the plain read agrees
+    with Alembic's, and only the first is at head."""
+    behind_url = f"sqlite:///{tmp_path / 'behind.db'}"
+    behind_engine = sa.create_engine(behind_url)
+    with behind_engine.connect() as connection:
+        config = migration._config(connection)
+        command.upgrade(config, "0015")
+        connection.commit()
+    behind_engine.dispose()
+    databases = [Database.from_url(url) for url in (db_url, behind_url, f"sqlite:///{tmp_path / 'new.db'}")]
+    try:
+        seen = []
+        for database in databases:
+            with database.reader() as connection:
+                assert schema_revision.current(connection) == migration.current_revision(connection)
+                seen.append((schema_revision.current(connection), schema_revision.at_head(connection)))
+    finally:
+        for database in databases:
+            database.dispose()
+    assert seen == [(schema_revision.HEAD, True), ("0015", False), (None, False)]

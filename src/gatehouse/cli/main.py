@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import secrets
-import shutil
 import sys
-import tempfile
-from typing import Any
 
 import typer
 from pydantic import ValidationError
 
+from gatehouse import launcher
 from gatehouse.cli.access import access_app
 from gatehouse.cli.audit_sinks import audit_sinks_app
 from gatehouse.cli.authz import authz_app
@@ -28,9 +25,6 @@ from gatehouse.iam.bootstrap import BOOTSTRAP_USER, ensure_super_admin, has_supe
 from gatehouse.store import migration
 from gatehouse.store.database import Connection
 from gatehouse.store.records import StoredUser
-
-KEEP_ALIVE_SECONDS = 75
-"""How long ``serve`` keeps an idle connection open (nginx's default ``keepalive_timeout``)."""
 
 app = typer.Typer(help="Gatehouse: SCIM provisioning, RBAC and SSO for an API-gateway dashboard.", no_args_is_help=True)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
@@ -69,8 +63,6 @@ def serve(
     access_log: bool = typer.Option(True, help="Log one JSON line per request (GATEHOUSE_ACCESS_LOG)."),
 ) -> None:
     """Apply pending migrations (under a lock), then serve HTTP."""
-    import uvicorn
-
     if database_url:
         os.environ["GATEHOUSE_DATABASE_URL"] = database_url
     if not access_log:
@@ -105,40 +97,10 @@ def serve(
             "Sign in with it; you will be asked to choose your own password.\n"
         )
     typer.echo(f"Gatehouse on http://{host}:{port} — SCIM endpoint {settings.scim_base_url}", err=True)
-    if workers > 1 and settings.metrics_enabled and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        # Each worker writes its metrics here; whichever answers /metrics sums them (gatehouse.metrics).
-        shared = tempfile.mkdtemp(prefix="gatehouse-metrics-")
-        atexit.register(shutil.rmtree, shared, True)
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared
-    uvicorn.run(
-        "gatehouse.server:create_app",  # the app inside its outermost guard (gatehouse.server)
-        factory=True,
-        http="gatehouse.server:GatehouseHttpProtocol",  # limits answered 414/431/400, lingering close
-        ws="none",  # no WebSocket endpoint: an Upgrade header is an ordinary request
-        # Longer than the idle timeout of the clients and proxies in front (httpx 5 s, load balancers 60 s): a
-        # server that closes an idle connection first races the client's next request on it.
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        log_config=_log_config(settings.log_level),
-        access_log=False,  # uvicorn's text line on the event loop: Gatehouse writes its own (gatehouse.access_log)
-        proxy_headers=False,
-        server_header=False,
-    )
-
-
-def _log_config(level: str) -> dict[str, object]:
-    """uvicorn's logging configuration, with Gatehouse's own loggers (``gatehouse.*``: why a request was
-    refused, errors with their tracebacks) written by the same handler, at the configured level."""
-    import copy
-
-    from uvicorn.config import LOGGING_CONFIG
-
-    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["gatehouse"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
-    return config
+    sys.stdout.flush()
+    sys.stderr.flush()
+    argv = launcher.command(host, port, workers)
+    os.execv(argv[0], argv)  # the server: a fresh interpreter in this process (see gatehouse.launcher)
 
 
 @db_app.command("upgrade")

@@ -18,6 +18,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
+from gatehouse.store import schema_revision
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 ADVISORY_LOCK_KEY = 0x6761746568  # "gateh"
 
@@ -41,10 +43,9 @@ def current_revision(connection: Connection) -> str | None:
 
 
 def at_head(connection: Connection) -> bool:
-    """Whether the database answers a statement (``SELECT 1``) and is at the head revision (the readiness
-    probe); a database that cannot be reached raises the driver's error."""
-    connection.execute(sa.text("SELECT 1"))
-    return current_revision(connection) == head_revision()
+    """Whether the database answers a statement and is at the head revision (:func:`schema_revision.at_head`,
+    which reads it without Alembic)."""
+    return schema_revision.at_head(connection)
 
 
 def is_current(engine: Engine) -> bool:

@@ -33,13 +33,15 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
-import httpx
 import orjson
 
 from gatehouse import outbound
 from gatehouse.store.audit_outbox import Queued
+
+if TYPE_CHECKING:
+    import httpx  # imported by the first webhook sink: a server that streams to none never loads it (nor its CLI)
 
 SIGNATURE_HEADER: Final = "X-Gatehouse-Signature"
 TIMESTAMP_HEADER: Final = "X-Gatehouse-Timestamp"
@@ -91,12 +93,15 @@ class Webhook:
         self.key = key
         self.timeout = float(settings.get("timeout", 10))
         self.deny_private = deny_private
-        self.client = httpx.AsyncClient(
+        import httpx
+
+        self.client: httpx.AsyncClient = httpx.AsyncClient(
             verify=_tls_context(str(settings.get("ca_bundle") or "")),
             timeout=self.timeout,
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT},
         )
+        self.client_error: type[Exception] = httpx.HTTPError
 
     async def send(self, batch: Sequence[Queued]) -> None:
         if not self.key:
@@ -119,7 +124,7 @@ class Webhook:
             extensions = {"sni_hostname": target.server_name} if target.server_name else None
             try:
                 response = await self.client.post(target.url, content=body, headers=headers, extensions=extensions)
-            except httpx.HTTPError as exc:
+            except self.client_error as exc:
                 raise DeliveryFailed(done, f"{type(exc).__name__}: {exc}"[:500]) from None
             if not 200 <= response.status_code < 300:
                 raise DeliveryFailed(done, f"the webhook answered {response.status_code}")
