@@ -255,9 +255,9 @@ def test_the_serving_process_settles_its_garbage_collector(tmp_path: Path) -> No
 
 
 def test_the_server_process_holds_no_migration_tooling_nor_the_command_line(tmp_path: Path) -> None:
-    """What `gatehouse serve` runs after preparing the database (gatehouse.launcher's app) loads neither Alembic nor
-    the command line's modules (Typer, Rich; uvicorn needs Click) nor httpx (loaded by the first outbound call): memory a server would hold
-    for nothing."""
+    """What `gatehouse serve` runs after preparing the database (gatehouse.launcher's app) loads neither Alembic
+    nor the command line's modules (Typer, Rich; uvicorn needs Click) nor httpx (loaded by the first outbound
+    call): memory a server would hold for nothing."""
     env = cli_env(f"sqlite:///{tmp_path / 'lean.db'}") | {"GATEHOUSE_SECRET_KEY_FILE": str(tmp_path / "secret.key")}
     assert cli(env, "db", "upgrade").returncode == 0
     probe = (

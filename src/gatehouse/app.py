@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route, Router
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
 from gatehouse.api.app import api_routes
@@ -44,6 +44,7 @@ from gatehouse.scim.groups import GroupService
 from gatehouse.scim.operations import operation_of
 from gatehouse.scim.rate_limit import RateLimit
 from gatehouse.scim.render import Renderer
+from gatehouse.scim.router import ScimFront, ScimRouter
 from gatehouse.scim.routes import (
     ScimEndpoints,
     build_routes,
@@ -78,7 +79,7 @@ def build_scim_app(settings: Settings, db: Database) -> ASGIApp:
         trusted_proxies=settings.trusted_proxies,
     )
     handlers = {GatehouseError: handle_domain_error, HTTPException: handle_http_error, Exception: handle_unexpected}
-    return ExceptionMiddleware(Router(routes=build_routes(endpoints)), handlers=handlers)  # type: ignore[arg-type]
+    return ExceptionMiddleware(ScimRouter(routes=build_routes(endpoints)), handlers=handlers)  # type: ignore[arg-type]
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
@@ -162,14 +163,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         build_scim_app(settings, database), settings.scim_rate_per_second, settings.scim_burst, settings.trusted_proxies
     )
     metered = RequestMetrics(tally, TOKEN_KEY).finished if settings.metrics_enabled else None
+    scim_mount = Mount("/scim/v2", app=ActivityMiddleware(scim_app, activity))
     app = Starlette(
         middleware=[
             Middleware(ResponseHeaders, session_cookie=SESSION_COOKIE, https=settings.secure_cookies, finished=metered),
+            Middleware(ScimFront, mount=scim_mount),  # SCIM's requests, straight to the mount (gatehouse.scim.router)
         ],
         routes=[
+            scim_mount,
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
-            Mount("/scim/v2", app=ActivityMiddleware(scim_app, activity)),
             *([Route("/metrics", metrics, methods=["GET"])] if settings.metrics_enabled else []),  # after SCIM's
             *api_routes(settings, database),  # /api, /openapi.json, /docs
             *dashboard_routes(dashboard),

@@ -102,6 +102,7 @@ class ScimEndpoints:
         self.db = db
         self.services = {"Users": users, "Groups": groups}
         self.core_schemas = {"Users": USER_SCHEMA, "Groups": GROUP_SCHEMA}
+        self.whole = {name: Projection(schema) for name, schema in self.core_schemas.items()}
         self.discovery = discovery
         self.default_count = default_count
         self.max_results = max_results
@@ -112,6 +113,8 @@ class ScimEndpoints:
     # -- plumbing -------------------------------------------------------------------------------
 
     def _projection(self, request: Request, collection: str) -> Projection:
+        if not request.scope["query_string"]:
+            return self.whole[collection]  # no attributes asked for: the resource as it is
         params = request.query_params
         attributes = params.get("attributes")
         excluded = params.get("excludedAttributes")

@@ -41,16 +41,18 @@ def check(parameters: Any) -> None:
     ``execute`` or ``executemany`` takes: a mapping, a sequence, or a list of either."""
     if parameters is None:
         return
-    if isinstance(parameters, Mapping):
-        for value in parameters.values():
-            _check_value(value)
-        return
-    if isinstance(parameters, list | tuple):
+    if isinstance(parameters, list | tuple):  # before Mapping: an ABC check costs more than the whole of a tuple's
         for item in parameters:
-            if isinstance(item, Mapping | list | tuple):
+            if isinstance(item, str):
+                _check_value(item)
+            elif isinstance(item, Mapping | list | tuple):
                 check(item)
             else:
                 _check_value(item)
+        return
+    if isinstance(parameters, Mapping):
+        for value in parameters.values():
+            _check_value(value)
 
 
 def clean_text(value: str | None) -> str | None:
