@@ -125,10 +125,10 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         now = self.clock()
-        address = "ip:" + (client_ip(Request(scope), self.trusted_proxies) or "unknown")
         token = _bearer(scope)
         key = "t:" + hash_token(token) if token else None
-        wait = self.addresses.wait(address, now) if key is None or key not in self.known else 0.0
+        address = None if key in self.known else self._address(scope)  # a known token's address is not counted
+        wait = self.addresses.wait(address, now) if address is not None else 0.0
         if wait:
             await self._refuse(send, wait, "unauthenticated requests from this address")
             return
@@ -145,13 +145,17 @@ class RateLimit:
 
         await self.app(scope, receive, capture)
         if status == 401:
-            self.addresses.charge(address, self.clock())
+            self.addresses.charge(address or self._address(scope), self.clock())
             if key is not None:
                 self.known.pop(key, None)
         elif key is not None and key not in self.known:
             self.known[key] = None
             if len(self.known) > MAX_KEYS:
                 self.known.popitem(last=False)
+
+    def _address(self, scope: Scope) -> str:
+        """The key of the client's address bucket."""
+        return "ip:" + (client_ip(Request(scope), self.trusted_proxies) or "unknown")
 
     async def _refuse(self, send: Send, wait: float, whom: str) -> None:
         SCIM_REFUSALS.labels("rate_limit").inc()
