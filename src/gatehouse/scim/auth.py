@@ -63,7 +63,19 @@ def bearer_token(header: str | None) -> str:
 
 def authenticate(connection: Connection, header: str | None) -> ScimClient:
     """The client behind an ``Authorization`` header, or 401/403."""
-    check = lookups.token(connection, hash_token(bearer_token(header)))
+    return _client(lookups.token(connection, hash_token(bearer_token(header))))
+
+
+def authenticate_reading(
+    connection: Connection, header: str | None, user: lookups.UserKey
+) -> tuple[ScimClient, lookups.UserFound | None]:
+    """:func:`authenticate`, and the provisioned ``user`` read in the same statement (``None`` if there is none);
+    401/403 exactly as :func:`authenticate`, whatever the user."""
+    check, found = lookups.token_with_user(connection, hash_token(bearer_token(header)), user)
+    return _client(check), found
+
+
+def _client(check: lookups.TokenRow | None) -> ScimClient:
     if check is None:
         raise ScimUnauthorized("The SCIM token is invalid or has been revoked.", "invalid_token")
     if not check.scim_enabled:

@@ -37,15 +37,15 @@ from gatehouse.resources.schemas import GROUP_SCHEMA, USER_SCHEMA
 from gatehouse.scim import listing
 from gatehouse.scim.activity import ERROR_KEY, TOKEN_KEY
 from gatehouse.scim.audit_summary import summary
-from gatehouse.scim.auth import ScimClient, ScimDisabled, ScimUnauthorized, authenticate
+from gatehouse.scim.auth import ScimClient, ScimDisabled, ScimUnauthorized, authenticate, authenticate_reading
 from gatehouse.scim.discovery import Discovery
 from gatehouse.scim.item_write import ItemWrite
 from gatehouse.scim.preconditions import if_match, none_match
 from gatehouse.scim.projection import Projection
 from gatehouse.scim.render import error
 from gatehouse.scim.search import search_all
-from gatehouse.scim.users import Rendered
-from gatehouse.store import scim_tokens
+from gatehouse.scim.users import Rendered, UserService, user_name_filtered
+from gatehouse.store import lookups, scim_tokens
 from gatehouse.store.database import Connection, Database
 from gatehouse.store.records import utcnow
 
@@ -90,7 +90,7 @@ class ScimEndpoints:
     def __init__(
         self,
         db: Database,
-        users: ResourceService,
+        users: UserService,
         groups: ResourceService,
         discovery: Discovery,
         *,
@@ -100,7 +100,8 @@ class ScimEndpoints:
         trusted_proxies: Sequence[str] = (),
     ) -> None:
         self.db = db
-        self.services = {"Users": users, "Groups": groups}
+        self.users = users
+        self.services: dict[str, ResourceService] = {"Users": users, "Groups": groups}
         self.core_schemas = {"Users": USER_SCHEMA, "Groups": GROUP_SCHEMA}
         self.whole = {name: Projection(schema) for name, schema in self.core_schemas.items()}
         self.discovery = discovery
@@ -125,6 +126,8 @@ class ScimEndpoints:
                     attributes = value
                 elif lowered == "excludedattributes":
                     excluded = value
+            if attributes is None and excluded is None:
+                return self.whole[collection]
         return Projection(
             self.core_schemas[collection],
             listing._names(attributes),
@@ -168,13 +171,31 @@ class ScimEndpoints:
         holder: list[ScimClient] = []
 
         def run(connection: Connection) -> T:
-            client = authenticate(connection, header)
-            request.scope[TOKEN_KEY] = client.token_name  # for the activity record
-            holder.append(client)
+            holder.append(self._seen(request, authenticate(connection, header)))
             return work(connection)
 
         result = await self.db.read(run)
         return result, self._usage_task(request, holder[0])
+
+    async def _read_user(
+        self, request: Request, user: lookups.UserKey, work: Callable[[lookups.UserFound | None], T]
+    ) -> tuple[T, BackgroundTask | None]:
+        """:meth:`_read` of one provisioned user, read in the token's own statement (one round trip)."""
+        header = request.headers.get("authorization")
+        holder: list[ScimClient] = []
+
+        def run(connection: Connection) -> T:
+            client, found = authenticate_reading(connection, header, user)
+            holder.append(self._seen(request, client))
+            return work(found)
+
+        result = await self.db.read(run)
+        return result, self._usage_task(request, holder[0])
+
+    @staticmethod
+    def _seen(request: Request, client: ScimClient) -> ScimClient:
+        request.scope[TOKEN_KEY] = client.token_name  # for the activity record
+        return client
 
     async def _write(
         self,
@@ -276,7 +297,12 @@ class ScimEndpoints:
         projection = self._projection(request, name)
         if request.method == "GET":
             query = listing.build(request.query_params, default_count=self.default_count, max_results=self.max_results)
-            body, task = await self._read(request, lambda c: service.search(c, query, projection))
+            user_name = user_name_filtered(query.filter) if name == "Users" else None
+            if user_name is not None:  # the existence check every IdP sends, read with the token
+                key = lookups.UserKey("name", user_name)
+                body, task = await self._read_user(request, key, lambda u: self.users.named(u, query, projection))
+            else:
+                body, task = await self._read(request, lambda c: service.search(c, query, projection))
             return Response(body, media_type=SCIM_MEDIA_TYPE, background=task)
         created, task = await self._write(
             request, lambda c, b, _: service.create(c, b, projection), event=_event("Create", name)
@@ -320,7 +346,13 @@ class ScimEndpoints:
         projection = self._projection(request, name)
         method = request.method
         if method == "GET":
-            found, task = await self._read(request, lambda c: service.get(c, resource_id, projection))
+            if name == "Users":  # read with the token, in one statement
+                key = lookups.UserKey("id", resource_id)
+                found, task = await self._read_user(
+                    request, key, lambda u: self.users.found(u, resource_id, projection)
+                )
+            else:
+                found, task = await self._read(request, lambda c: service.get(c, resource_id, projection))
             headers = {"ETag": found.etag}
             version = int(found.etag[3:-1])
             if none_match(request.headers.get("if-none-match"), version):

@@ -77,13 +77,17 @@ class UserService:
 
     def get(self, connection: Connection, user_id: str, projection: Projection) -> Rendered:
         """GET /Users/{id} (RFC 7644 §3.4.1): one indexed statement, the stored JSON served as is."""
-        stored, groups = existing(lookups.user_by_id(connection, user_id), f"User {user_id} not found.")
+        return self.found(lookups.user_by_id(connection, user_id), user_id, projection)
+
+    def found(self, found: lookups.UserFound | None, user_id: str, projection: Projection) -> Rendered:
+        """GET /Users/{id} of a user already read (with the token: :func:`gatehouse.scim.auth.authenticate_reading`)."""
+        stored, groups = existing(found, f"User {user_id} not found.")
         body = self.renderer.user(stored, groups, projection)
         return Rendered(stored.id, body, f'W/"{stored.version}"', self.renderer.user_location(stored.id))
 
     def search(self, connection: Connection, query: ListQuery, projection: Projection) -> bytes:
         """GET /Users and POST /Users/.search (RFC 7644 §3.4.2, §3.4.3), entirely in SQL."""
-        user_name = _user_name_lookup(query.filter)
+        user_name = user_name_filtered(query.filter)
         if user_name is not None:
             return self._search_user_name(connection, user_name, query, projection)
         total, ids = search_page(partial(store.search_ids, source=SCIM_SOURCE), connection, query, "User")
@@ -93,7 +97,10 @@ class UserService:
         self, connection: Connection, user_name: str, query: ListQuery, projection: Projection
     ) -> bytes:
         """``userName eq "x"``, the existence check every IdP sends: at most one user (unique index)."""
-        found = lookups.user_by_name(connection, user_name)
+        return self.named(lookups.user_by_name(connection, user_name), query, projection)
+
+    def named(self, found: lookups.UserFound | None, query: ListQuery, projection: Projection) -> bytes:
+        """The ListResponse of a ``userName eq`` filter (:func:`user_name_filtered`) whose user was already read."""
         total = 0 if found is None else 1
         if found is None or query.count == 0 or query.start_index > 1:
             return list_response(total, query.start_index, [])
@@ -231,7 +238,7 @@ class UserService:
 _USER_NAME_EQ = re.compile(r'\s*username\s+eq\s+("(?:[^"\\]|\\.)*")\s*', re.IGNORECASE)
 
 
-def _user_name_lookup(expression: str | None) -> str | None:
+def user_name_filtered(expression: str | None) -> str | None:
     """The value of a filter that is exactly ``userName eq "<value>"`` (RFC 7644 §3.4.2.2), else None."""
     if not expression:
         return None
