@@ -23,33 +23,27 @@ import statistics
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
-import wrkload
-from procs import CpuMeter, free_port, running, work_area
-from scim_bench import Options, _prepare, _server_argv, parse_args, progress, scenarios
+import pairs
+from procs import free_port, running, work_area
+from scim_bench import Options, _prepare, _server_argv, parse_args, scenarios
 from seed import gatehouse_env
 from wrkload import wrk_missing
 
 COST_LIMIT = 0.03
 
 
-@dataclass(frozen=True, slots=True)
-class Run:
-    metrics: bool
-    requests_per_s: float
-    cpu_us_per_request: float
-    p99_ms: float
+Run = pairs.Run[bool]
 
 
 def _median(runs: Sequence[Run], metrics: bool, figure: str) -> float:
-    return statistics.median(getattr(run, figure) for run in runs if run.metrics == metrics)
+    return statistics.median(getattr(run, figure) for run in runs if run.side == metrics)
 
 
-def measure_pairs(options: Options, users: int, pairs: int, root: Path) -> list[Run]:
+def measure_pairs(options: Options, users: int, rounds: int, root: Path) -> list[Run]:
     """Seed once; start two servers on the database, metrics on and off, pinned to the same core; warm both;
-    then ``pairs`` rounds of one short wrk run against each, the order alternating. Only one server is loaded at a
+    then ``rounds`` rounds of one short wrk run against each, the order alternating. Only one server is loaded at a
     time, and a pair's two runs are seconds apart, so the machine's drift over minutes falls on both alike."""
     ports = {True: free_port(), False: free_port()}
     database_url = f"sqlite:///{root / 'gatehouse.db'}"
@@ -66,20 +60,8 @@ def measure_pairs(options: Options, users: int, pairs: int, root: Path) -> list[
             pids[metrics] = servers.enter_context(
                 running(_server_argv(port, options), started, f"{bases[metrics]}/readyz", log)
             )
-        for metrics in (True, False):
-            wrkload.run(get_by_id, bases[metrics], options.settings, options.pinning, root, options.warmup_s)
-        runs: list[Run] = []
-        for pair in range(pairs):
-            for metrics in (True, False) if pair % 2 == 0 else (False, True):
-                meter = CpuMeter(pids[metrics])
-                result, _ = wrkload.run(
-                    get_by_id, bases[metrics], options.settings, options.pinning, root, options.settings.duration_s
-                )
-                cpu = meter.read()
-                rps = result.requests_per_s
-                runs.append(Run(metrics, rps, cpu.server / rps * 1e6, result.p99_us / 1000))
-                progress(f"pair {pair + 1}/{pairs}, metrics {'on' if metrics else 'off'}: {rps:,.0f} req/s")
-    return runs
+        sides = {metrics: (bases[metrics], pids[metrics]) for metrics in (True, False)}
+        return pairs.alternate(get_by_id, sides, options, root, rounds)
 
 
 def report(runs: Sequence[Run], users: int) -> tuple[list[str], bool]:
@@ -87,7 +69,7 @@ def report(runs: Sequence[Run], users: int) -> tuple[list[str], bool]:
     lines.append("| run | metrics | req/s | server CPU µs/request | p99 ms |")
     lines.append("| ---: | --- | ---: | ---: | ---: |")
     for number, run in enumerate(runs, 1):
-        on = "on" if run.metrics else "off"
+        on = "on" if run.side else "off"
         lines.append(
             f"| {number} | {on} | {run.requests_per_s:,.0f} | {run.cpu_us_per_request:.1f} | {run.p99_ms:.2f} |"
         )
@@ -114,13 +96,13 @@ def _pair_costs(runs: Sequence[Run]) -> list[float]:
     """Each on/off pair's ``1 - on/off``: the machine drifts over minutes, a pair's two runs are seconds apart."""
     costs = []
     for first, second in zip(runs[::2], runs[1::2], strict=True):
-        on, off = (first, second) if first.metrics else (second, first)
+        on, off = (first, second) if first.side else (second, first)
         costs.append(1 - on.requests_per_s / off.requests_per_s)
     return costs
 
 
 def _spread(runs: Sequence[Run], metrics: bool) -> float:
-    figures = [run.requests_per_s for run in runs if run.metrics == metrics]
+    figures = [run.requests_per_s for run in runs if run.side == metrics]
     return (max(figures) - min(figures)) / statistics.median(figures)
 
 
