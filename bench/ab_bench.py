@@ -1,4 +1,5 @@
-"""One revision of Gatehouse against another, side by side: what a change did to a SCIM request, measured so that
+"""One revision of Gatehouse against another, side by side: what a change did to a SCIM request (`GET /Users/{id}`,
+the `userName eq` filter, Okta's deactivating PATCH or its create), measured so that
 the machine's drift cannot pass for it.
 
 On a shared 2-core VM, two ``make bench`` runs of one revision can differ by 15 % (the hello-world ceiling itself
@@ -95,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--pairs", type=int, default=8, help="new/base pairs of runs")
     parser.add_argument("--duration", type=int, default=5, help="seconds per measured wrk run")
-    parser.add_argument("--endpoint", choices=["get", "filter"], default="get")
+    parser.add_argument("--endpoint", choices=["get", "filter", "patch", "post"], default="get")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
     args = parser.parse_args(argv)
     options, _, _ = parse_args(["--sizes", str(args.users), "--duration", str(args.duration), "--warmup", "3"])
