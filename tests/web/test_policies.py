@@ -198,6 +198,7 @@ def test_delete_asks_first_and_is_refused_while_in_use(console: TestClient, db: 
         role_store.detach(connection, role_id, [policy_id])
     gone = post_form(console, f"{POLICIES}/{policy_id}/delete")
     assert gone.status_code == 303 and gone.headers["location"] == POLICIES and find_policy(db, "read-users") is None
+    assert "Permission policy read-users deleted." in console.get(POLICIES).text
     assert post_form(console, f"{POLICIES}/{SUPER_ADMIN_POLICY_ID}/delete").status_code == 403
     records = [(r["outcome"], r["status"], r["resource_id"]) for r in audit(db, "iam:DeletePermissionPolicy")]
     assert records == [
@@ -205,6 +206,7 @@ def test_delete_asks_first_and_is_refused_while_in_use(console: TestClient, db: 
         ("success", 200, policy_id),
         ("refused", 403, SUPER_ADMIN_POLICY_ID),
     ]
+    assert audit(db, "iam:DeletePermissionPolicy")[1]["summary"] == {"name": "read-users"}
 
 
 def test_a_viewer_reads_policies_but_changes_none(console: TestClient, db: Database) -> None:

@@ -234,7 +234,9 @@ def create(
     as_json: AsJson = False,
 ) -> None:
     """Create an OpenID Connect, LDAP or SAML login option, disabled (as the dashboard does)."""
-    given = _Given.read(flags.OidcFlags(issuer, client_id, scopes, end_session), secret_env, secret_stdin)
+    oidc = flags.OidcFlags(issuer, client_id, scopes, end_session)
+    flags.check_kind(kind, oidc)  # before a secret is awaited on standard input
+    given = _Given.read(oidc, secret_env, secret_stdin)
     data = flags.new_input(kind, name, given.oidc, flags.parse_fields(kind, field or []), given.secret, given.env)
 
     def work(connection: Connection, principal: Principal) -> dict[str, Any]:

@@ -107,14 +107,19 @@ def _settings(kind: str, current: LdapSettings | SamlSettings | None, fields: Ma
     return SamlSettings(**fields)
 
 
-def new_input(
-    kind: str, name: str, oidc: OidcFlags, fields: Mapping[str, Any], secret: str | None, secret_env: str | None
-) -> OptionInput:
-    """A new option's input: disabled, as the dashboard creates it (it is enabled once its check passes)."""
+def check_kind(kind: str, oidc: OidcFlags) -> None:
+    """A new option's kind is known, and OpenID Connect's flags come only with that kind."""
     if kind not in KINDS:
         raise InvalidInput(f"--kind must be oidc, ldap or saml, not {kind!r}.")
     if kind != KIND_OIDC and (oidc.issuer or oidc.client_id or oidc.end_session):
         raise InvalidInput("--issuer, --client-id and --end-session are for OpenID Connect options.")
+
+
+def new_input(
+    kind: str, name: str, oidc: OidcFlags, fields: Mapping[str, Any], secret: str | None, secret_env: str | None
+) -> OptionInput:
+    """A new option's input: disabled, as the dashboard creates it (it is enabled once its check passes)."""
+    check_kind(kind, oidc)
     return OptionInput(
         name=name.strip(), kind=kind, issuer=oidc.issuer or "", client_id=oidc.client_id or "",
         scopes=oidc.scopes or DEFAULT_SCOPES, end_session=bool(oidc.end_session), enabled=False,

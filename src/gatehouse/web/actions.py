@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -206,6 +206,39 @@ async def confirm_then_act(
         url, message = outcome
         return dashboard.redirect(url, message)
     return await outcome
+
+
+class Named(Protocol):
+    """A record with a name (a role, a permission policy): what a deletion's message names."""
+
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=Named)
+
+
+async def delete_named(
+    request: Request,
+    *,
+    noun: str,
+    listing: str,
+    back: str,
+    ask: Callable[[Connection], Confirmation | GatehouseError],
+    what: Change,
+    work: Callable[[Connection], N],
+) -> Response:
+    """Delete a named record through :func:`confirm_then_act`: once done, to ``listing`` with "{noun} {name}
+    deleted.", and its name kept in the audit record (the record itself is gone)."""
+    return await confirm_then_act(
+        request,
+        back=back,
+        ask=ask,
+        what=what,
+        work=work,
+        done=lambda gone: (listing, f"{noun} {gone.name} deleted."),
+        describe=lambda gone, recorded: recorded.about(None, name=gone.name),
+    )
 
 
 def _confirmation_page(dashboard: Dashboard, request: Request, question: Confirmation, back: str) -> Response:

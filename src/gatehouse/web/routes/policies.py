@@ -33,7 +33,7 @@ from gatehouse.store.policies import StoredPolicy
 from gatehouse.web.actions import (
     Confirmation,
     act_or_show,
-    confirm_then_act,
+    delete_named,
     form_text,
     form_version,
     in_use_warning,
@@ -196,14 +196,14 @@ def _delete_question(connection: Connection, request: Request) -> Confirmation |
 @page
 async def delete(request: Request) -> Response:
     principal, policy_id = principal_of(request), request.path_params["policy_id"]
-    return await confirm_then_act(
+    return await delete_named(
         request,
+        noun="Permission policy",
+        listing=BASE,
         back=f"{BASE}/{policy_id}",
         ask=lambda c: _delete_question(c, request),
         what=Change("iam:DeletePermissionPolicy", "permissionpolicy", policy_id),
         work=lambda c: policies.delete_policy(c, principal, policy_id),
-        done=lambda policy: (BASE, f"Permission policy {policy.name} deleted."),
-        describe=lambda policy, recorded: recorded.about(None, name=policy.name),
     )
 
 

@@ -29,6 +29,7 @@ from gatehouse.web.actions import (
     act_or_show,
     change,
     confirm_then_act,
+    delete_named,
     form_list,
     form_text,
     form_version,
@@ -157,14 +158,14 @@ def _delete_question(connection: Connection, request: Request) -> Confirmation |
 @page
 async def delete(request: Request) -> Response:
     principal, role_id = principal_of(request), request.path_params["role_id"]
-    return await confirm_then_act(
+    return await delete_named(
         request,
+        noun="Role",
+        listing=BASE,
         back=_back(request),
         ask=lambda c: _delete_question(c, request),
         what=Change("iam:DeleteRole", "role", role_id),
         work=lambda c: rbac.delete_role(c, principal, role_id),
-        done=lambda role: (BASE, f"Role {role.name} deleted."),
-        describe=lambda role, recorded: recorded.about(None, name=role.name),
     )
 
 
