@@ -210,12 +210,12 @@ class SessionOut(BaseModel):
 class UserDetail(UserBasics):
     """A user's page: profile, SCIM attributes, groups, roles (with where each comes from) and boundaries."""
 
-    must_change_password: bool
-    external_id: str | None
+    must_change_password: bool = Field(description="The next sign-in with a password first asks for a new one.")
+    external_id: str | None = Field(description="The identity provider's id for the user (SCIM `externalId`).")
     created: datetime
     last_modified: datetime
-    last_login_at: datetime | None
-    version: int
+    last_login_at: datetime | None = Field(description="The last sign-in (password or SSO); `null` before the first.")
+    version: int = Field(description="Counts the user's writes; SCIM's ETag is `W/\"<version>\"` (RFC 7644 §3.14).")
     attributes: dict[str, Any] = Field(description="The user's SCIM document (RFC 7643 §4.1), as stored.")
     groups: list[Reference]
     roles: list[HeldRoleOut]

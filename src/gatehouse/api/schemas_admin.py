@@ -146,6 +146,7 @@ class IssuedScimToken(BaseModel):
 # ------------------------------------------------------------------------------------------ API tokens
 
 EXPIRY_DAYS = Literal[7, 30, 60, 90, 180, 365]
+NEVER_USED = "`null` until it is first used."
 
 
 class TokenOut(BaseModel):
@@ -157,11 +158,11 @@ class TokenOut(BaseModel):
     hint: str = Field(description="Its last characters, to recognise it.")
     status: Literal["active", "expired", "revoked"]
     created: datetime
-    expires_at: datetime
-    last_used_at: datetime | None
-    last_used_ip: str | None
-    last_used_user_agent: str | None
-    revoked_at: datetime | None
+    expires_at: datetime = Field(description="The first moment it no longer works (UTC).")
+    last_used_at: datetime | None = Field(description=f"Its last use, recorded at most once a minute. {NEVER_USED}")
+    last_used_ip: str | None = Field(description=f"The client address of that use. {NEVER_USED}")
+    last_used_user_agent: str | None = Field(description=f"The User-Agent of that use. {NEVER_USED}")
+    revoked_at: datetime | None = Field(description="When it was revoked; `null` while it was not.")
 
     @classmethod
     def of(cls, info: TokenInfo) -> TokenOut:

@@ -73,6 +73,22 @@ def labels_text(labels: Mapping[str, str]) -> str:
     return "\n".join(f"{key}={value}" for key, value in labels.items())
 
 
+class Labelled(Protocol):
+    """A named record with a description and labels (a role, a permission policy)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def labels(self) -> Mapping[str, str]: ...
+
+
+def labelled_values(record: Labelled) -> dict[str, str]:
+    """The fields an edit form of ``record`` starts with: its name, description and labels."""
+    return {"name": record.name, "description": record.description, "labels": labels_text(record.labels)}
+
+
 # ------------------------------------------------------------------------------------------ changes
 
 
@@ -208,6 +224,12 @@ async def confirm_then_act(
     return await outcome
 
 
+def deletion_question(what: str, name: str, label: str, warning: str | None, after: str = "") -> Confirmation:
+    """The question before a named record is deleted for good: "Delete the {what} {name}?", with ``after``
+    added to the sentence that says it cannot be undone, ``label`` on the button."""
+    return Confirmation(f"Delete the {what} {name}?", f"The {what} {name} is deleted for good{after}.", label, warning)
+
+
 class Named(Protocol):
     """A record with a name (a role, a permission policy): what a deletion's message names."""
 
@@ -220,13 +242,13 @@ N = TypeVar("N", bound=Named)
 
 async def delete_named(
     request: Request,
+    what: Change,
+    work: Callable[[Connection], N],
     *,
     noun: str,
     listing: str,
     back: str,
     ask: Callable[[Connection], Confirmation | GatehouseError],
-    what: Change,
-    work: Callable[[Connection], N],
 ) -> Response:
     """Delete a named record through :func:`confirm_then_act`: once done, to ``listing`` with "{noun} {name}
     deleted.", and its name kept in the audit record (the record itself is gone)."""

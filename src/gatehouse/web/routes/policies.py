@@ -34,10 +34,11 @@ from gatehouse.web.actions import (
     Confirmation,
     act_or_show,
     delete_named,
+    deletion_question,
     form_text,
     form_version,
     in_use_warning,
-    labels_text,
+    labelled_values,
     parse_labels,
     refused,
 )
@@ -157,7 +158,7 @@ async def edit(request: Request) -> Response:
         refusal = policies.refusal(principal, policy, "update")
         if refusal is not None:
             return refused(request, refusal, back)
-        values = {"name": policy.name, "description": policy.description, "labels": labels_text(policy.labels)}
+        values = labelled_values(policy)
         values["document"] = pretty(orjson.loads(policy.document))
         return _editor(request, policy, values, version=policy.version)
     values, version = _posted(request), form_version(request)
@@ -185,12 +186,8 @@ def _delete_question(connection: Connection, request: Request) -> Confirmation |
         return refusal
     roles = "attached to " + ", ".join(name for _, name in usage.roles) if usage.roles else ""
     boundaries = f"the permission boundary of {usage.boundary_users} user(s)" if usage.boundary_users else ""
-    return Confirmation(
-        f"Delete the permission policy {policy.name}?",
-        f"The permission policy {policy.name} is deleted for good.",
-        "Delete policy",
-        in_use_warning("It", (roles, boundaries), "detached"),
-    )
+    warning = in_use_warning("It", (roles, boundaries), "detached")
+    return deletion_question("permission policy", policy.name, "Delete policy", warning)
 
 
 @page
@@ -198,12 +195,12 @@ async def delete(request: Request) -> Response:
     principal, policy_id = principal_of(request), request.path_params["policy_id"]
     return await delete_named(
         request,
+        Change("iam:DeletePermissionPolicy", "permissionpolicy", policy_id),
+        lambda c: policies.delete_policy(c, principal, policy_id),
         noun="Permission policy",
         listing=BASE,
         back=f"{BASE}/{policy_id}",
         ask=lambda c: _delete_question(c, request),
-        what=Change("iam:DeletePermissionPolicy", "permissionpolicy", policy_id),
-        work=lambda c: policies.delete_policy(c, principal, policy_id),
     )
 
 

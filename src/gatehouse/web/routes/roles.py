@@ -30,10 +30,12 @@ from gatehouse.web.actions import (
     change,
     confirm_then_act,
     delete_named,
+    deletion_question,
     form_list,
     form_text,
     form_version,
     in_use_warning,
+    labelled_values,
     labels_text,
     parse_labels,
     refused,
@@ -118,7 +120,7 @@ async def edit(request: Request) -> Response:
         refusal = rbac.refusal(principal, role, "update")
         if refusal is not None:
             return refused(request, refusal, back)
-        values = {"name": role.name, "description": role.description, "labels": labels_text(role.labels)}
+        values = labelled_values(role)
         return dashboard.render(request, "roles/form.html", role=role, values=values, version=role.version)
     values, version = _posted_role(request), form_version(request)
 
@@ -147,12 +149,8 @@ def _delete_question(connection: Connection, request: Request) -> Confirmation |
         return refusal
     users = f"assigned to {_plural(shown.counts.users, 'user')}" if shown.counts.users else ""
     groups = f"bound to {_plural(len(shown.groups), 'group')}" if shown.groups else ""
-    return Confirmation(
-        f"Delete the role {role.name}?",
-        f"The role {role.name} is deleted for good; its policies stay.",
-        "Delete role",
-        in_use_warning("This role", (users, groups), "those are removed"),
-    )
+    warning = in_use_warning("This role", (users, groups), "those are removed")
+    return deletion_question("role", role.name, "Delete role", warning, after="; its policies stay")
 
 
 @page
@@ -160,12 +158,12 @@ async def delete(request: Request) -> Response:
     principal, role_id = principal_of(request), request.path_params["role_id"]
     return await delete_named(
         request,
+        Change("iam:DeleteRole", "role", role_id),
+        lambda c: rbac.delete_role(c, principal, role_id),
         noun="Role",
         listing=BASE,
         back=_back(request),
         ask=lambda c: _delete_question(c, request),
-        what=Change("iam:DeleteRole", "role", role_id),
-        work=lambda c: rbac.delete_role(c, principal, role_id),
     )
 
 
