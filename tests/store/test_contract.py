@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from gatehouse.errors import Conflict, NotFound, PreconditionFailed
-from gatehouse.store import groups, users
+from gatehouse.store import driver, groups, users
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
 
@@ -117,3 +117,11 @@ def test_timestamps_are_timezone_aware(db: Database) -> None:
     with db.transaction() as connection:
         stored = users.insert(connection, user_write("tz"), utcnow())
     assert stored.created.tzinfo is not None and stored.created >= before
+
+
+def test_insert_statements_name_their_columns_in_each_drivers_paramstyle(db: Database) -> None:
+    with db.reader() as connection:
+        sql = driver.insert_sql(connection, "user_emails", {"user_id": 1, "primary": 2})
+        again = driver.insert_sql(connection, "user_emails", ["user_id", "primary"])
+    marks = ":user_id, :primary" if db.is_sqlite else "%(user_id)s, %(primary)s"
+    assert sql == again == f'INSERT INTO user_emails (user_id, "primary") VALUES ({marks})'

@@ -161,12 +161,13 @@ def insert(connection: Connection, write: UserWrite, now: datetime) -> StoredUse
     """
     user_writes.added()
     values = write.columns()
+    stored_now = driver.to_db_time(connection, now)
     values.update(
         id=write.id,
         source=write.source,
         super_admin=write.super_admin,
-        created=driver.to_db_time(connection, now),
-        last_modified=driver.to_db_time(connection, now),
+        created=stored_now,
+        last_modified=stored_now,
         version=1,
     )
     values.setdefault("password_hash", None)
