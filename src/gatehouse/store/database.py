@@ -101,6 +101,7 @@ class Database:
         # writers of this process queue on a lock instead and only other processes meet the busy wait.
         self._sqlite_writer = threading.Lock() if self.is_sqlite else None
         self._kept = threading.local()  # each thread's kept reader (see keep_readers)
+        self._writer: Connection | None = None  # SQLite's kept writer (see keep_writer)
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
@@ -191,7 +192,28 @@ class Database:
         # threads (a CLI or test calling in from another loop). Only another process holding SQLite's write
         # lock can make it wait (busy timeout).
         with self._sqlite_writer:
+            if self.keep_writer:
+                return self._write_kept(work)
             return self._write_sync(work)
+
+    keep_writer = False
+    """Whether :meth:`write` on SQLite keeps its one connection between transactions (the serving process turns it
+    on with :attr:`keep_readers`: :func:`gatehouse.server.create_app`).
+
+    SQLite's writes of this process run one at a time under the writer lock, so one connection serves them all;
+    keeping it saves the pool's checkout and check-in (and SQLAlchemy's connection set-up), which cost a SCIM
+    create as much as its ``BEGIN IMMEDIATE`` and ``COMMIT``. The transaction is the same: begun, committed
+    when ``work`` returns, rolled back when it raises. A writer that can no longer serve is replaced."""
+
+    def _write_kept(self, work: Callable[[Connection], T]) -> T:
+        connection = self._writer
+        if connection is None or connection.closed or connection.invalidated:
+            if connection is not None:
+                connection.close()
+            connection = self._writer = self.engine.connect()
+            connection.info["begin_mode"] = "IMMEDIATE"
+        with connection.begin():
+            return work(connection)
 
     def _read_sync(self, work: Callable[[Connection], T]) -> T:
         with self.reader() as connection:
@@ -210,9 +232,12 @@ class Database:
             return work(connection)
 
     def dispose(self) -> None:
-        """Close every pooled connection (and this thread's kept reader)."""
+        """Close every pooled connection (and this thread's kept reader, and the kept writer)."""
         kept: Connection | None = getattr(self._kept, "reader", None)
         if kept is not None:
             self._kept.reader = None
             kept.close()
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
         self.engine.dispose()
