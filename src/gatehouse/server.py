@@ -397,6 +397,7 @@ def create_app() -> ASGIApp:
     settings = load_settings()
     gatehouse = create_gatehouse_app(settings)
     gatehouse.state.db.keep_readers = True  # one process, one event loop: its reads keep their connection
+    gatehouse.state.db.keep_writer = True  # and SQLite's writes theirs
     guarded = Shield(gatehouse)
     app = AccessLog(guarded) if settings.access_log else guarded
     settle_garbage_collector()

@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 
 from gatehouse.iam import scim_control
 from gatehouse.passwords import verify_password
+from gatehouse.scim import users as scim_users
 from gatehouse.store.database import Database
 from support.scim import ENTERPRISE, LIST, PUBLIC_URL, SCIM, USER, assert_scim_error, entra_user, okta_user, patch
 
@@ -48,6 +49,26 @@ def test_duplicate_user_name_is_a_case_insensitive_conflict(scim: TestClient) ->
     create(scim, okta_user("jane@example.com"))
     response = scim.post(f"{SCIM}/Users", json=okta_user("JANE@example.com", "other"))
     assert_scim_error(response, 409, "uniqueness")
+
+
+@pytest.mark.parametrize("password_sign_in", [False, True])
+def test_a_taken_user_name_is_409_with_the_same_detail_whether_a_password_would_be_kept(
+    scim: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch, password_sign_in: bool
+) -> None:
+    """The database's unique index decides a taken userName (in any case), and the detail names it as the holder
+    has it; with password sign-in on, the name is checked before the password is hashed (never hashed for a 409)."""
+    create(scim, okta_user("jane@example.com"))
+    with db.transaction() as connection:
+        scim_control.set_password_sign_in(connection, password_sign_in)
+    hashed: list[str] = []
+    monkeypatch.setattr(scim_users, "hash_password", lambda password: hashed.append(password) or "hash")
+    response = scim.post(f"{SCIM}/Users", json=okta_user("JANE@example.com", "other"))
+    body = assert_scim_error(response, 409, "uniqueness")
+    assert body["detail"] == "userName 'jane@example.com' is already in use."
+    assert hashed == []
+    with db.snapshot() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM users").scalar() == 1
+        assert connection.exec_driver_sql("SELECT count(*) FROM user_events").scalar() == 1
 
 
 def test_get_by_id_and_unknown_id(scim: TestClient) -> None:

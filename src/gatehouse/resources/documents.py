@@ -24,6 +24,7 @@ from gatehouse.errors import InvalidInput, InvalidSyntax
 from gatehouse.resources import quirks
 from gatehouse.resources.models import GroupResource, UserResource
 from gatehouse.resources.schemas import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
+from gatehouse.resources.shapes import canonical_by_shape
 
 USER_READ_ONLY = ("id", "meta", "groups")
 """User attributes a client may send but never sets (RFC 7643 §3.1, §4.1.2)."""
@@ -58,10 +59,14 @@ def check_user_doc(fields: Mapping[str, Any]) -> dict[str, Any] | Problem:
     problem = _check_text(fields) or _check_booleans(fields) or _check_required(fields, "userName")
     if problem is not None:
         return problem
-    doc = _canonical(UserResource, fields, USER_SCHEMA, "password")
+    doc = canonical_by_shape(fields, _canonical_user)
     if isinstance(doc, Problem):
         return doc
     return _check_lengths(doc, USER_LIMITS) or _check_email_types(doc) or doc
+
+
+def _canonical_user(fields: Mapping[str, Any]) -> dict[str, Any] | Problem:
+    return _canonical(UserResource, fields, USER_SCHEMA, "password")
 
 
 def check_group_doc(fields: Mapping[str, Any]) -> dict[str, Any] | Problem:

@@ -220,7 +220,10 @@ class ScimEndpoints:
                 holder.append(client)
                 result = work(connection, self._json(raw) if body else None, client)
                 if event is not None:
-                    done = self._change(request, event, result, self._json(raw) if body and raw else None)
+                    # the summary reads the body of a PATCH only (gatehouse.scim.audit_summary): parsed again
+                    # for it (the work may have changed its copy), and not at all for the other changes
+                    sent = self._json(raw) if body and raw and request.method == "PATCH" else None
+                    done = self._change(request, event, result, sent)
                     audit.record(connection, self._origin(request, holder), done, status=_SUCCESS.get(event[5:11], 200))
                 return result
 

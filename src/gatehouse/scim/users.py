@@ -114,17 +114,21 @@ class UserService:
     def create(self, connection: Connection, body: object, projection: Projection) -> Rendered:
         """POST /Users (RFC 7644 §3.3): 201 with the resource, or 409 ``uniqueness``."""
         parsed = parse_user(body)
-        existing = store.get_by_user_name(connection, str(parsed.doc["userName"]))
-        if existing is not None:
-            raise _taken(existing)
+        hashing = parsed.password is not None and scim_control.password_sign_in(connection)
+        if hashing:  # a password hash costs tens of milliseconds: never for a userName already taken
+            existing = store.get_by_user_name(connection, str(parsed.doc["userName"]))
+            if existing is not None:
+                raise _taken(existing)
         write = store.UserWrite(
             id=str(uuid.uuid4()),
             doc=with_manager_ref(parsed.doc, self.renderer.user_location),
             source=SCIM_SOURCE,
-            password_hash=self._password_hash(connection, parsed.password),
+            password_hash=hash_password(parsed.password) if hashing and parsed.password else None,
         )
         now = utcnow()
-        created = store.insert(connection, write, now)
+        created, made = store.insert_unless_taken(connection, write, now)  # the unique index decides
+        if not made:
+            raise _taken(created)
         user_events.record(connection, created.id, user_events.CREATED, ACTOR, now)
         return self._render(connection, created, projection, groups=[])
 

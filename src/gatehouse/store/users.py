@@ -160,20 +160,55 @@ def insert(connection: Connection, write: UserWrite, now: datetime) -> StoredUse
     The unique index decides: of concurrent inserts of one ``userName``, exactly one succeeds.
     """
     user_writes.added()
-    values = write.columns()
-    values.update(
-        id=write.id,
-        source=write.source,
-        super_admin=write.super_admin,
-        created=driver.to_db_time(connection, now),
-        last_modified=driver.to_db_time(connection, now),
-        version=1,
-    )
-    values.setdefault("password_hash", None)
+    values = _row(connection, write, now)
     try:
         driver.run(connection, driver.insert_sql(connection, "users", values), values)
     except driver.integrity_error(connection) as exc:
         raise Conflict(f"userName '{write.user_name}' is already in use.") from exc
+    return _inserted(connection, write, values, now)
+
+
+def insert_unless_taken(connection: Connection, write: UserWrite, now: datetime) -> tuple[StoredUser, bool]:
+    """Insert a user unless its ``userName`` is taken (in any case): ``(the new user, True)``, else ``(the user
+    holding the name, False)`` and nothing written.
+
+    The unique index decides, in the insert itself (``ON CONFLICT (user_name_lower) DO NOTHING``, on SQLite and
+    PostgreSQL): of concurrent inserts of one ``userName`` exactly one is made, and a free name costs no read
+    before it. Any other violation raises :class:`Conflict` as :func:`insert` does.
+    """
+    user_writes.added()
+    values = _row(connection, write, now)
+    sql = driver.insert_sql(connection, "users", values) + " ON CONFLICT (user_name_lower) DO NOTHING"
+    try:
+        count = driver.run(connection, sql, values)
+    except driver.integrity_error(connection) as exc:
+        raise Conflict(f"userName '{write.user_name}' is already in use.") from exc
+    if count == 1:
+        return _inserted(connection, write, values, now), True
+    holder = get_by_user_name(connection, write.user_name)
+    if holder is None:  # PostgreSQL: the holder was deleted between the two statements
+        raise Conflict(f"userName '{write.user_name}' is already in use.")
+    return holder, False
+
+
+def _row(connection: Connection, write: UserWrite, now: datetime) -> dict[str, Any]:
+    """The ``users`` row of a new user."""
+    values = write.columns()
+    stored_now = driver.to_db_time(connection, now)
+    values.update(
+        id=write.id,
+        source=write.source,
+        super_admin=write.super_admin,
+        created=stored_now,
+        last_modified=stored_now,
+        version=1,
+    )
+    values.setdefault("password_hash", None)
+    return values
+
+
+def _inserted(connection: Connection, write: UserWrite, values: dict[str, Any], now: datetime) -> StoredUser:
+    """Write a just-inserted user's e-mail rows; the user as stored."""
     _insert_emails(connection, write.id, write.doc)
     return StoredUser(
         id=write.id,
