@@ -4,6 +4,7 @@ token look-up and the user look-up answer apart."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -36,6 +37,10 @@ def _member_of(connection: Connection, user_id: str, *names: str) -> None:
         connection.execute(group_members.insert().values(group_id=group.id, user_id=user_id, display=None))
 
 
+def _with_user(db: Database, digest: str, key: lookups.UserKey) -> tuple[object, object]:
+    return asyncio.run(lookups.token_with_user(db, digest, key))
+
+
 def test_the_token_read_with_a_user_is_both_look_ups_in_one(db: Database) -> None:
     with db.transaction() as connection:
         scim_control.enable(connection)
@@ -56,10 +61,10 @@ def test_the_token_read_with_a_user_is_both_look_ups_in_one(db: Database) -> Non
             (lookups.UserKey("name", "admin"), None),
             (lookups.UserKey("id", "no-such-user"), None),
         ]:
-            assert lookups.token_with_user(connection, digest, key) == (alone, expected)
-        found = lookups.token_with_user(connection, digest, lookups.UserKey("id", ann))[1]
-        assert found is not None and [g.display for g in found[1]] == ["admins", "Engineering"]
-        assert lookups.token_with_user(connection, hash_token("ghs_wrong"), lookups.UserKey("id", ann)) == (None, None)
+            assert _with_user(db, digest, key) == (alone, expected)
+    found = _with_user(db, digest, lookups.UserKey("id", ann))[1]
+    assert found is not None and [g.display for g in found[1]] == ["admins", "Engineering"]
+    assert _with_user(db, hash_token("ghs_wrong"), lookups.UserKey("id", ann)) == (None, None)
 
 
 def test_a_revoked_token_or_scim_turned_off_reads_as_the_token_look_up_does(db: Database) -> None:
@@ -69,14 +74,14 @@ def test_a_revoked_token_or_scim_turned_off_reads_as_the_token_look_up_does(db: 
         ann = _user(connection, "ann@example.com")
         scim_control.disable(connection)
     digest, key = hash_token(token), lookups.UserKey("id", ann)
+    check, found = _with_user(db, digest, key)
     with db.reader() as connection:
-        check, found = lookups.token_with_user(connection, digest, key)
         assert check == lookups.token(connection, digest) and check is not None and not check.scim_enabled
-        assert found is not None
+    assert found is not None
     with db.transaction() as connection:
         scim_tokens.revoke(connection, "Okta")
     with db.reader() as connection:
         assert lookups.token(connection, digest) is None
-        assert lookups.token_with_user(connection, digest, key) == (None, None)
+    assert _with_user(db, digest, key) == (None, None)
     with db.snapshot() as connection:  # the user is still there: only the token is gone
         assert connection.execute(sa.text("SELECT count(*) FROM users WHERE id = :id"), {"id": ann}).scalar_one() == 1

@@ -14,7 +14,7 @@ from datetime import datetime
 from gatehouse.credentials import hash_token
 from gatehouse.errors import Forbidden, Unauthorized
 from gatehouse.store import lookups
-from gatehouse.store.database import Connection
+from gatehouse.store.database import Connection, Database
 
 
 class ScimUnauthorized(Unauthorized):
@@ -66,12 +66,12 @@ def authenticate(connection: Connection, header: str | None) -> ScimClient:
     return _client(lookups.token(connection, hash_token(bearer_token(header))))
 
 
-def authenticate_reading(
-    connection: Connection, header: str | None, user: lookups.UserKey
+async def authenticate_reading(
+    db: Database, header: str | None, user: lookups.UserKey
 ) -> tuple[ScimClient, lookups.UserFound | None]:
     """:func:`authenticate`, and the provisioned ``user`` read in the same statement (``None`` if there is none);
     401/403 exactly as :func:`authenticate`, whatever the user."""
-    check, found = lookups.token_with_user(connection, hash_token(bearer_token(header)), user)
+    check, found = await lookups.token_with_user(db, hash_token(bearer_token(header)), user)
     return _client(check), found
 
 

@@ -181,16 +181,9 @@ class ScimEndpoints:
         self, request: Request, user: lookups.UserKey, work: Callable[[lookups.UserFound | None], T]
     ) -> tuple[T, BackgroundTask | None]:
         """:meth:`_read` of one provisioned user, read in the token's own statement (one round trip)."""
-        header = request.headers.get("authorization")
-        holder: list[ScimClient] = []
-
-        def run(connection: Connection) -> T:
-            client, found = authenticate_reading(connection, header, user)
-            holder.append(self._seen(request, client))
-            return work(found)
-
-        result = await self.db.read(run)
-        return result, self._usage_task(request, holder[0])
+        client, found = await authenticate_reading(self.db, request.headers.get("authorization"), user)
+        self._seen(request, client)  # before the work, which may refuse (a 404 is the token's too)
+        return work(found), self._usage_task(request, client)
 
     @staticmethod
     def _seen(request: Request, client: ScimClient) -> ScimClient:

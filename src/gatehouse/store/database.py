@@ -2,16 +2,18 @@
 
 SQLite runs in WAL mode with a busy timeout, and every write transaction starts with ``BEGIN IMMEDIATE``
 so that two writers never deadlock on a lock upgrade. On SQLite, reads and writes run inline (a few
-microseconds to a fraction of a millisecond; writers of one process take a thread lock); on
-PostgreSQL, everything runs in the thread pool so that network waits never block the event loop.
+microseconds to a fraction of a millisecond; writers of one process take a thread lock). On
+PostgreSQL, writes run in the thread pool; reads run there too, or inline in the serving process
+(:attr:`Database.keep_readers`), and the one statement of the SCIM hot path runs on asyncio connections
+(:meth:`Database.fetch_row`), so that its round trip leaves the event loop free.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import sqlalchemy as sa
 from anyio import to_thread
@@ -19,7 +21,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from gatehouse.config import sqlite_file
+from gatehouse.store import driver
 from gatehouse.store.parameters import check as parameters_check
+
+if TYPE_CHECKING:
+    from gatehouse.store.loop_readers import LoopReaders
 
 T = TypeVar("T")
 
@@ -102,6 +108,8 @@ class Database:
         self._sqlite_writer = threading.Lock() if self.is_sqlite else None
         self._kept = threading.local()  # each thread's kept reader (see keep_readers)
         self._writer: Connection | None = None  # SQLite's kept writer (see keep_writer)
+        self._pool_size: int = getattr(engine.pool, "size", lambda: 10)()
+        self._loop_readers: LoopReaders | None = None  # PostgreSQL's, made on first use (see fetch_row)
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
@@ -141,6 +149,21 @@ class Database:
         if self.is_sqlite:
             return self._read_sync(work)
         return await to_thread.run_sync(self._read_sync, work)
+
+    async def fetch_row(self, statements: Mapping[str, str], params: Sequence[Any]) -> Any:
+        """The first row (or ``None``) of one of the hot path's fixed statements, given as its text for each
+        dialect (:mod:`gatehouse.store.lookups`): on SQLite as :meth:`read` runs it; on PostgreSQL on a
+        connection of this event loop, which serves other requests meanwhile (:mod:`gatehouse.store.loop_readers`).
+        ``params`` are checked first, as every statement's are."""
+        sql = statements[self.dialect]
+        if self.is_sqlite:
+            return await self.read(lambda connection: driver.fetch_one(connection, sql, params))
+        parameters_check(params)
+        if self._loop_readers is None:
+            from gatehouse.store.loop_readers import LoopReaders  # psycopg's asyncio side, PostgreSQL only
+
+            self._loop_readers = LoopReaders(self.engine, self._pool_size)
+        return await self._loop_readers.fetch_one(sql, params)
 
     keep_readers = False
     """Whether :meth:`read` keeps one reader per thread between calls and runs it inline, on either database
@@ -225,7 +248,8 @@ class Database:
     def pool_in_use(self) -> int:
         """How many connections are checked out of the pool now (0 for a pool that does not count them)."""
         checkedout = getattr(self.engine.pool, "checkedout", None)
-        return int(checkedout()) if callable(checkedout) else 0
+        loop_readers = self._loop_readers.in_use if self._loop_readers is not None else 0
+        return (int(checkedout()) if callable(checkedout) else 0) + loop_readers
 
     def _write_sync(self, work: Callable[[Connection], T]) -> T:
         with self.transaction() as connection:
@@ -240,4 +264,6 @@ class Database:
         writer, self._writer = self._writer, None
         if writer is not None:
             writer.close()
+        if self._loop_readers is not None:
+            self._loop_readers.close()
         self.engine.dispose()

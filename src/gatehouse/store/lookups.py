@@ -20,6 +20,7 @@ import orjson
 from sqlalchemy.engine import Connection
 
 from gatehouse.store import driver
+from gatehouse.store.database import Database
 from gatehouse.store.records import Reference, StoredResource
 
 
@@ -73,6 +74,10 @@ def _statements(dialect: str) -> dict[str, str]:
 
 
 _STATEMENTS = {dialect: _statements(dialect) for dialect in ("sqlite", "postgresql")}
+_WITH_USER = {
+    by: {dialect: statements[f"token_with_user_by_{by}"] for dialect, statements in _STATEMENTS.items()}
+    for by in ("id", "name")
+}
 
 
 def _token(row: Any) -> TokenRow:
@@ -99,13 +104,13 @@ def token(connection: Connection, token_hash: str) -> TokenRow | None:
     return _token(row) if row else None
 
 
-def token_with_user(connection: Connection, token_hash: str, user: UserKey) -> tuple[TokenRow | None, UserFound | None]:
+async def token_with_user(db: Database, token_hash: str, user: UserKey) -> tuple[TokenRow | None, UserFound | None]:
     """:func:`token` and :func:`user_by_id` (or :func:`user_by_name`) in one statement: the two reads of
     ``GET /Users/{id}`` and of the ``userName eq`` filter, one round trip (and on SQLite one read transaction)
-    instead of two. The user is ``None`` when there is no such user, and when the token is not live."""
-    statement = _STATEMENTS[connection.dialect.name][f"token_with_user_by_{user.by}"]
+    instead of two, which on PostgreSQL leaves the event loop free while it waits (:meth:`Database.fetch_row`).
+    The user is ``None`` when there is no such user, and when the token is not live."""
     key = user.value.lower() if user.by == "name" else user.value
-    row = driver.fetch_one(connection, statement, (key, token_hash))
+    row = await db.fetch_row(_WITH_USER[user.by], (key, token_hash))
     if not row:
         return None, None
     return _token(row), (_resource(row, 4) if row[4] is not None else None)
