@@ -73,11 +73,16 @@ def labels_text(labels: Mapping[str, str]) -> str:
     return "\n".join(f"{key}={value}" for key, value in labels.items())
 
 
-class Labelled(Protocol):
-    """A named record with a description and labels (a role, a permission policy)."""
+class Named(Protocol):
+    """A record with a name (a role, a permission policy): what a deletion's message names."""
 
     @property
     def name(self) -> str: ...
+
+
+class Labelled(Named, Protocol):
+    """A named record with a description and labels (a role, a permission policy)."""
+
     @property
     def description(self) -> str: ...
     @property
@@ -228,13 +233,6 @@ def deletion_question(what: str, name: str, label: str, warning: str | None, aft
     """The question before a named record is deleted for good: "Delete the {what} {name}?", with ``after``
     added to the sentence that says it cannot be undone, ``label`` on the button."""
     return Confirmation(f"Delete the {what} {name}?", f"The {what} {name} is deleted for good{after}.", label, warning)
-
-
-class Named(Protocol):
-    """A record with a name (a role, a permission policy): what a deletion's message names."""
-
-    @property
-    def name(self) -> str: ...
 
 
 N = TypeVar("N", bound=Named)
