@@ -4,7 +4,6 @@ token look-up and the user look-up answer apart."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -17,6 +16,7 @@ from gatehouse.store import groups, lookups, scim_tokens
 from gatehouse.store import users as store
 from gatehouse.store.database import Database
 from gatehouse.store.tables import group_members
+from support.coroutines import run_apart
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -38,7 +38,7 @@ def _member_of(connection: Connection, user_id: str, *names: str) -> None:
 
 
 def _with_user(db: Database, digest: str, key: lookups.UserKey) -> tuple[object, object]:
-    return asyncio.run(lookups.token_with_user(db, digest, key))
+    return run_apart(lookups.token_with_user(db, digest, key))
 
 
 def test_the_token_read_with_a_user_is_both_look_ups_in_one(db: Database) -> None:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from gatehouse.errors import InvalidInput
 from gatehouse.store.database import Database
 from gatehouse.store.loop_readers import LoopReaders
+from support.coroutines import run_apart
 
 PID = {"sqlite": "SELECT 1", "postgresql": "SELECT pg_backend_pid()"}
 ECHO = {"sqlite": "SELECT ?", "postgresql": "SELECT %s::text"}
@@ -40,7 +41,7 @@ def test_a_row_or_none_with_every_commit_seen_and_bad_parameters_refused(db: Dat
             await db.fetch_row(lookup, (2**70,))
 
     try:
-        asyncio.run(scenario())
+        run_apart(scenario())
     finally:
         with db.transaction() as connection:
             connection.execute(sa.text("DROP TABLE probe"))
@@ -71,7 +72,7 @@ def test_one_connection_is_reused_and_a_dropped_one_replaced(readers: LoopReader
         replaced = (await readers.fetch_one(PID["postgresql"], ()))[0]
         assert replaced != first  # the read ran again, once, on a new connection
 
-    asyncio.run(scenario())
+    run_apart(scenario())
 
 
 def test_a_failed_statement_keeps_its_connection_and_an_interrupted_read_loses_it(readers: LoopReaders) -> None:
@@ -87,7 +88,7 @@ def test_a_failed_statement_keeps_its_connection_and_an_interrupted_read_loses_i
         assert readers.in_use == 0
         assert (await readers.fetch_one(PID["postgresql"], ()))[0] != first  # never the interrupted one
 
-    asyncio.run(scenario())
+    run_apart(scenario())
 
 
 def test_reads_overlap_on_the_loop_at_most_size_at_once(readers: LoopReaders) -> None:
@@ -110,14 +111,14 @@ def test_reads_overlap_on_the_loop_at_most_size_at_once(readers: LoopReaders) ->
         assert 0.55 < elapsed < 1.1  # two at a time: two rounds of 0.3 s, not four, not one
         assert max(peak) == 2 and readers.in_use == 0
 
-    asyncio.run(scenario())
+    run_apart(scenario())
 
 
 def test_each_event_loop_has_its_own_connections_and_close_ends_them(readers: LoopReaders, _postgres_url: str) -> None:
     async def pid() -> int:
         return int((await readers.fetch_one(PID["postgresql"], ()))[0])
 
-    one, two = asyncio.run(pid()), asyncio.run(pid())  # a second loop: the first's connection is not shared
+    one, two = run_apart(pid()), run_apart(pid())  # a second loop: the first's connection is not shared
     assert one != two
     readers.close()
     engine = sa.create_engine(_postgres_url)
