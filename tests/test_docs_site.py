@@ -29,13 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer.main
 import yaml
 
-from gatehouse.cli.main import app as cli_app
 from gatehouse.config import Settings
 from gatehouse.iam.policy import parse_policy
 from gatehouse.secrets_box import KEY_ENV
+from support.cli import command_lines
 from support.pg import in_ci
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,18 +162,9 @@ def test_the_configuration_reference_names_every_setting() -> None:
     assert not missing, f"docs/reference/configuration.md does not describe {missing}"
 
 
-def cli_commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[str]:
-    children = getattr(command, "commands", None)
-    if children:
-        for name, child in children.items():
-            yield from cli_commands(child, (*path, name))
-    else:
-        yield " ".join(("gatehouse", *path))
-
-
 def test_the_cli_reference_names_every_command() -> None:
     reference = (DOCS / "reference" / "cli.md").read_text()
-    commands = list(cli_commands(typer.main.get_command(cli_app)))
+    commands = command_lines()
     assert "gatehouse config apply" in commands
     missing = [command for command in commands if f"`{command}" not in reference]
     assert not missing, f"docs/reference/cli.md does not describe {missing}"

@@ -4,8 +4,11 @@ refusal raises the domain error the console script would print. No tests here.""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import typer
+from typer.core import TyperGroup
 from typer.testing import CliRunner, Result
 
 from gatehouse.cli.main import app
@@ -29,3 +32,20 @@ def run(*args: str) -> str:
 def as_json(*args: str) -> Any:
     """``gatehouse *args --json``, which must succeed; its output parsed."""
     return json.loads(run(*args, "--json"))
+
+
+def command_lines() -> list[str]:
+    """Every command of ``gatehouse``, as its command line (``gatehouse scim token create``), asked for as the
+    console script finds them: lazily imported groups included."""
+
+    def walk(command: Any, path: tuple[str, ...]) -> Iterator[str]:
+        if isinstance(command, TyperGroup):
+            context = typer.Context(command)
+            for name in command.list_commands(context):
+                child = command.get_command(context, name)
+                assert child is not None, f"gatehouse {' '.join((*path, name))} is listed but cannot be found"
+                yield from walk(child, (*path, name))
+        else:
+            yield " ".join(("gatehouse", *path))
+
+    return list(walk(typer.main.get_command(app), ()))

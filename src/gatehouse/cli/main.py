@@ -11,13 +11,8 @@ import typer
 from pydantic import ValidationError
 
 from gatehouse import launcher
-from gatehouse.cli.access import access_app
-from gatehouse.cli.audit_sinks import audit_sinks_app
-from gatehouse.cli.authz import authz_app
-from gatehouse.cli.config import config_app
+from gatehouse.cli.command_groups import CommandGroups
 from gatehouse.cli.context import open_database, require_super_admin, run_change, use_token
-from gatehouse.cli.login_options import login_options_app
-from gatehouse.cli.scim import scim_app
 from gatehouse.config import load_settings, settings_problems
 from gatehouse.errors import GatehouseError
 from gatehouse.iam.authorizer import Principal
@@ -26,17 +21,15 @@ from gatehouse.store import migration
 from gatehouse.store.database import Connection
 from gatehouse.store.records import StoredUser
 
-app = typer.Typer(help="Gatehouse: SCIM provisioning, RBAC and SSO for an API-gateway dashboard.", no_args_is_help=True)
+app = typer.Typer(
+    cls=CommandGroups,  # scim, login-options, authz, access, audit-sinks, config: imported when used
+    help="Gatehouse: SCIM provisioning, RBAC and SSO for an API-gateway dashboard.",
+    no_args_is_help=True,
+)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 admin_app = typer.Typer(help="Administrator accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(scim_app, name="scim")
 app.add_typer(admin_app, name="admin")
-app.add_typer(login_options_app, name="login-options")
-app.add_typer(authz_app, name="authz")
-app.add_typer(access_app, name="access")
-app.add_typer(audit_sinks_app, name="audit-sinks")
-app.add_typer(config_app, name="config")
 
 
 @app.callback()
