@@ -23,6 +23,7 @@ from gatehouse.store import audit as store
 from gatehouse.store.audit import AuditQuery, AuditRecord
 from gatehouse.store.database import Database
 from gatehouse.store.tables import app_settings, audit_events
+from support.coroutines import run_apart
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ALICE = Origin("dashboard", "alice", "id-alice", "203.0.113.7", "Firefox/130")
@@ -271,9 +272,7 @@ def put_setting(key: str) -> Callable[[Connection], str]:
 
 def test_a_success_is_recorded_with_its_work(db: Database) -> None:
     change = Change("iam:CreateRole", "role", summary={"name": "ops"})
-    result = anyio.run(
-        lambda: audited(db, ALICE, change, put_setting("k1"), describe=lambda made, c: c.about(made, extra=1))
-    )
+    result = run_apart(audited(db, ALICE, change, put_setting("k1"), describe=lambda made, c: c.about(made, extra=1)))
     assert result == "id-of-k1" and setting(db, "k1") == '"v"'
     [only] = everything(db)
     assert (only.event, only.outcome, only.status, only.error) == ("iam:CreateRole", "success", 200, None)
@@ -288,7 +287,7 @@ def test_the_record_is_in_the_works_transaction(db: Database) -> None:
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        anyio.run(lambda: audited(db, ALICE, Change("iam:CreateRole", "role"), put_setting("k2"), describe=broken))
+        run_apart(audited(db, ALICE, Change("iam:CreateRole", "role"), put_setting("k2"), describe=broken))
     assert setting(db, "k2") is None
     [failure] = everything(db)
     assert (failure.outcome, failure.status, failure.error) == ("failed", 500, "internal error")
@@ -312,7 +311,7 @@ def test_a_refusal_or_failure_rolls_the_work_back_and_is_recorded_on_its_own(
 
     change = Change("iam:DeleteRole", "role", "role-1", {"name": "ops"})
     with pytest.raises(type(error)):
-        anyio.run(lambda: audited(db, BOB, change, work))
+        run_apart(audited(db, BOB, change, work))
     assert setting(db, "k3") is None
     [only] = everything(db)
     assert (only.event, only.outcome, only.status, only.error) == ("iam:DeleteRole", outcome, status, str(error))
@@ -365,10 +364,10 @@ def test_purge_expired_goes_batch_by_batch(db: Database, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(store, "PURGE_BATCH", 4)
     monkeypatch.setattr(store, "purge", small_batches)
-    assert anyio.run(lambda: purge_expired(db, timedelta(days=60), now=T0)) == 10
+    assert run_apart(purge_expired(db, timedelta(days=60), now=T0)) == 10
     assert batches == [4, 4, 2]
     assert [r.event for r in everything(db)] == ["iam:Recent"]
-    assert anyio.run(lambda: purge_expired(db, timedelta(days=60), now=T0)) == 0
+    assert run_apart(purge_expired(db, timedelta(days=60), now=T0)) == 0
 
 
 def test_the_retention_task_purges_when_it_starts(db: Database) -> None:
@@ -383,7 +382,7 @@ def test_the_retention_task_purges_when_it_starts(db: Database) -> None:
                 while count(db) > 1:
                     await anyio.sleep(0.02)
 
-    anyio.run(main)
+    run_apart(main())
     assert [r.event for r in everything(db)] == ["scim:DeleteUser"]
 
 
@@ -407,5 +406,5 @@ def test_the_retention_task_survives_a_database_error(db: Database, monkeypatch:
                 while count(db):
                     await anyio.sleep(0.02)
 
-    anyio.run(main)
+    run_apart(main())
     assert len(calls) >= 2 and count(db) == 0

@@ -25,6 +25,7 @@ from gatehouse.store.database import Database
 from gatehouse.store.records import as_utc
 from gatehouse.store.scim_activity import recent
 from gatehouse.store.tables import scim_activity
+from support.coroutines import run_apart
 from support.scim import okta_user
 
 SCIM = "/scim/v2"
@@ -160,7 +161,7 @@ def test_the_flusher_runs_in_the_background_and_flushes_on_exit(db: Database) ->
             await anyio.sleep(0.1)
             seen["before exit"] = len(rows(db))
 
-    anyio.run(main)
+    run_apart(main())
     assert seen["before exit"] == 3  # one record is not a batch, and the tick is a minute away
     assert [row["status"] for row in rows(db)] == [200, 200, 200, 204]
 
@@ -176,7 +177,7 @@ def test_the_flusher_survives_database_errors(tmp_path: Path) -> None:
             await anyio.sleep(0.1)
 
     try:
-        anyio.run(main)
+        run_apart(main())
     finally:
         broken.dispose()
     assert recorder.pending == 1
@@ -192,7 +193,7 @@ def test_an_error_in_the_lifespan_passes_through_unwrapped(db: Database) -> None
             raise ValueError("startup failed")
 
     with pytest.raises(ValueError, match="startup failed"):
-        anyio.run(main)
+        run_apart(main())
     assert len(rows(db)) == 1  # flushed on the way out all the same
 
 
@@ -240,7 +241,7 @@ def test_the_middleware_records_status_and_crashes() -> None:
             await ActivityMiddleware(_crash, recorder)(scope(), _receive, _send)
         await ActivityMiddleware(_answer, recorder)({"type": "lifespan"}, _receive, _send)
 
-    anyio.run(main)
+    run_apart(main())
     assert [record[4] for record in recorder._queue] == [204, 500]
 
 
@@ -264,7 +265,7 @@ def measure_overhead(calls: int = 20_000) -> float:
             recorder._queue.clear()
         return best
 
-    return anyio.run(rounds)
+    return run_apart(rounds())
 
 
 def test_the_hot_path_costs_a_few_microseconds() -> None:

@@ -10,7 +10,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -28,6 +27,7 @@ from gatehouse.store.records import utcnow
 from gatehouse.store.scim_activity import write
 from gatehouse.store.scim_activity_pages import ActivityFilter
 from gatehouse.store.tables import scim_activity
+from support.coroutines import run_apart
 from support.scim import okta_user
 
 SCIM = "/scim/v2"
@@ -128,7 +128,7 @@ def test_the_middleware_keeps_bodies_of_failures_only_up_to_the_limit() -> None:
             scope = {"type": "http", "method": "POST", "path": "/scim/v2/Users", "query_string": b"", "headers": []}
             await ActivityMiddleware(app_answering(status), recorder)(scope, receive, send)
 
-    anyio.run(main)
+    run_apart(main())
     succeeded, failed = list(recorder._queue)
     assert succeeded[-1] is None  # a success keeps no body at all
     received, received_size, sent, sent_size = failed[-1]

@@ -35,6 +35,7 @@ from gatehouse.store.tables import login_options as login_options_table
 from gatehouse.store.tables import sessions as sessions_table
 from gatehouse.store.tables import sso_links as sso_links_table
 from gatehouse.store.tables import sso_login_states, user_boundaries, user_roles
+from support.coroutines import run_apart
 
 T = TypeVar("T")
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -535,7 +536,7 @@ def test_housekeeping_purges_abandoned_sign_ins_and_dead_sessions(db: Database) 
                 while write(db, lambda c: count(c, sso_login_states) + count(c, sessions_table)) > 2:
                     await anyio.sleep(0.02)
 
-    anyio.run(main)
+    run_apart(main())
     with db.snapshot() as connection:
         assert sso_states.take(connection, "live-state", utcnow()) is not None
         assert count(connection, sessions_table) == 1
