@@ -42,7 +42,7 @@ from sqlalchemy.engine import Connection
 
 from gatehouse.resources.search import Term, term_of
 from gatehouse.store import search as relevance
-from gatehouse.store import user_events
+from gatehouse.store import user_counts, user_events
 from gatehouse.store import users as user_store
 from gatehouse.store.pages import ListedPage
 from gatehouse.store.records import Reference, UserBasics, as_utc, optional_utc, utcnow
@@ -323,9 +323,20 @@ def page_statement(
     return sa.select(matches.c.id).order_by(*chosen.order(matches.c)).offset(offset).limit(limit)
 
 
-def count_users(connection: Connection, query: DirectoryQuery) -> int:
-    """How many users match the query's filters (without a search)."""
-    return int(connection.execute(count_statement(query, connection.dialect.name)).scalar_one())
+def count_users(connection: Connection, query: DirectoryQuery, segment: int | None = None) -> int:
+    """How many users match the query's filters (without a search), in one segment of its sort when given.
+
+    The filters, and the segments of a sort by status or source, are by source and status: the database keeps
+    those counts (:mod:`~gatehouse.store.user_counts`), a few rows rather than an index walk over every user.
+    Another segment (users with or without a name, say) is counted by :func:`count_statement`."""
+    source = None if query.source == "all" else query.source
+    active = None if query.status == "all" else query.status == "active"
+    test = None if segment is None else _segments(query)[segment].test
+    if test is not None and test[0] not in ("active", "source"):
+        return int(connection.execute(count_statement(query, connection.dialect.name, segment)).scalar_one())
+    if test is not None:
+        source, active = (test[1], active) if test[0] == "source" else (source, test[1])
+    return user_counts.of_source(connection, source, active=active)
 
 
 def _users_starting_with(connection: Connection, column: sa.ColumnElement[Any], prefix: str) -> sa.ColumnElement[bool]:
@@ -398,10 +409,7 @@ def search_users(
         return DirectoryPage([], 0, 1, query.per_page)
     page = min(query.page, -(-total // query.per_page))
     offset = (page - 1) * query.per_page
-    sizes = [
-        int(connection.execute(count_statement(query, dialect, i)).scalar_one())
-        for i in range(len(_segments(query)) - 1)
-    ]
+    sizes = [count_users(connection, query, i) for i in range(len(_segments(query)) - 1)]
     sizes.append(total - sum(sizes))
     ids: list[str] = []
     start = 0

@@ -521,6 +521,20 @@ authz_rules = sa.Table(
 """Custom forward-auth rules, applied by ``position`` (then id). ``methods`` is comma-separated; ``query`` and
 ``labels`` are JSON objects (part → query parameter; condition key → label templates)."""
 
+user_counts = sa.Table(
+    "user_counts",
+    metadata,
+    sa.Column("source", sa.String(8), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("shard", sa.SmallInteger, nullable=False),
+    sa.Column("tally", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("source", "active", "shard"),
+)
+"""How many users each source has, active and not: the sum of a source's and state's shards. Database triggers
+(migration 0017) move them in the transaction of every insert, delete and change of ``source`` or ``active`` on
+``users``, so a listing's total is a few rows rather than a count over every user
+(:mod:`gatehouse.store.user_counts`)."""
+
 security_epoch = sa.Table(
     "security_epoch",
     metadata,

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from gatehouse.errors import Conflict, NotFound
 from gatehouse.resources.search import search_text
-from gatehouse.store import driver, page_anchors, user_writes
+from gatehouse.store import driver, page_anchors, user_counts, user_writes
 from gatehouse.store.batches import in_chunks, references_by
 from gatehouse.store.pages import filtered_page
 from gatehouse.store.records import Reference, StoredUser
@@ -429,7 +429,7 @@ def search_ids(
 def _listed_by_id(connection: Connection, source: str, offset: int, limit: int) -> tuple[int, list[str]]:
     """The whole listing by id, the page sought past an anchor when one is known (:mod:`page_anchors`)."""
     where = users.c.source == source
-    total = int(connection.execute(sa.select(sa.func.count()).select_from(users).where(where)).scalar_one())
+    total = user_counts.of_source(connection, source)  # kept by the database: a few rows, not a count of all
     if limit == 0 or total <= offset:
         return total, []
     query = sa.select(users.c.id).order_by(users.c.id).limit(limit)
