@@ -70,22 +70,25 @@ def measure_pairs(options: Options, users: int, rounds: int, endpoint: str, base
 
 def report(runs: Sequence[Run], base: str, endpoint: str, users: int) -> list[str]:
     lines = [f"{endpoint} at {users:,} users: the working tree (new) against {base} (base), side by side", ""]
-    lines += ["| pair | new req/s | base req/s | new ÷ base | new CPU µs/req | base CPU µs/req |"]
-    lines += ["| ---: | ---: | ---: | ---: | ---: | ---: |"]
-    ratios, cpu = [], []
+    lines += ["| pair | new req/s | base req/s | new ÷ base | new CPU µs/req | base CPU µs/req | new p99 | base p99 |"]
+    lines += ["| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    ratios, cpu, tails = [], [], []
     for number, (first, second) in enumerate(zip(runs[::2], runs[1::2], strict=True), 1):
         new, old = (first, second) if first.side == "new" else (second, first)
         ratios.append(new.requests_per_s / old.requests_per_s)
         cpu.append(new.cpu_us_per_request / old.cpu_us_per_request)
+        tails.append(new.p99_ms / old.p99_ms)
         lines.append(
             f"| {number} | {new.requests_per_s:,.0f} | {old.requests_per_s:,.0f} | {ratios[-1]:.3f} "
-            f"| {new.cpu_us_per_request:.1f} | {old.cpu_us_per_request:.1f} |"
+            f"| {new.cpu_us_per_request:.1f} | {old.cpu_us_per_request:.1f} "
+            f"| {new.p99_ms:.2f} ms | {old.p99_ms:.2f} ms |"
         )
     lines += [
         "",
         f"throughput, new ÷ base: median of the pairs {statistics.median(ratios):.3f} "
         f"(lowest {min(ratios):.3f}, highest {max(ratios):.3f})",
         f"server CPU a request, new ÷ base: median of the pairs {statistics.median(cpu):.3f}",
+        f"p99 latency, new ÷ base: median of the pairs {statistics.median(tails):.3f}",
     ]
     return lines
 
