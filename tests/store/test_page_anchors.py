@@ -123,3 +123,25 @@ def test_two_databases_do_not_share_anchors(people: Database, tmp_path: Path) ->
         assert set(listed(other, deep)[1]).isdisjoint(listed(people, deep)[1])
     finally:
         other.dispose()
+
+
+def test_a_position_without_its_own_anchor_seeks_past_the_nearest_below(people: Database) -> None:
+    first = page_anchors.SEEK_FROM + 20
+    listed(people, first)  # anchors first (inclusive) and first + PAGE (exclusive)
+    # Past each of the two anchors by a gap (the first request leaves anchors at first + 37 and first + 87).
+    for position, gap in ((first + 37, 37), (first + PAGE + 61, 61)):
+        anchor = page_anchors.find(people.engine, "scim", position)
+        assert anchor is not None and anchor[2] == gap, (position, anchor)
+        with statements(people) as seen:
+            total, served = listed(people, position, 50)
+        assert total == PEOPLE and served == by_offset(people, position, 50), position
+        assert any(seeks(statement) for statement in seen), seen
+    assert page_anchors.find(people.engine, "scim", first - 1) is None  # nothing below it
+
+
+def test_an_anchor_below_is_dropped_by_a_write_too(people: Database) -> None:
+    first = page_anchors.SEEK_FROM + 20
+    listed(people, first)
+    fill(people, 10, prefix="later")
+    assert page_anchors.find(people.engine, "scim", first + 50) is None
+    assert listed(people, first + 50)[1] == by_offset(people, first + 50, PAGE)

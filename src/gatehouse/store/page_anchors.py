@@ -5,7 +5,9 @@ An ``OFFSET N`` walks N index entries, so a page deep in a million users costs a
 each page served leaves **anchors**: the id it started with (position N) and the id it ended with (the row before
 position N + C). A later request for one of those positions seeks past its anchor on the primary key
 (``id > anchor``, or ``id >= anchor``) instead: an identity provider paging 1, 101, 201… and a client asking the
-same deep page again both cost what the first page costs.
+same deep page again both cost what the first page costs. A position without an anchor of its own seeks past the
+nearest anchor below it and walks only the rows between (``id > anchor OFFSET gap``): pages opened at random
+positions leave anchors that shorten the walks of the pages after them.
 
 What an anchor may cost in exactness: positions are those of the moment the anchor was set. RFC 7644 §3.4.2.4
 says index paging need not stay consistent while resources change; a seek even makes it steadier (a user added
@@ -43,21 +45,40 @@ _lock = threading.Lock()
 _anchors: weakref.WeakKeyDictionary[Engine, OrderedDict[tuple[str, int], Anchor]] = weakref.WeakKeyDictionary()
 
 
-def find(engine: Engine, source: str, position: int) -> tuple[str, bool] | None:
-    """The anchor of ``position`` (0-based) among ``source``'s users by id: ``(id, inclusive)``, or None."""
+def find(engine: Engine, source: str, position: int) -> tuple[str, bool, int] | None:
+    """The anchor nearest at or below ``position`` (0-based) among ``source``'s users by id: ``(id, inclusive,
+    skip)``, the page then starting ``skip`` rows past it (0 for an anchor of ``position`` itself); or None.
+
+    Without an anchor of its own, a position seeks past the nearest one below and walks only the gap: a client
+    opening pages at random positions leaves anchors that shorten the walks of the pages after it."""
     if position < SEEK_FROM:
         return None
     with _lock:
         kept = _anchors.get(engine)
-        anchor = kept.get((source, position)) if kept is not None else None
-        if anchor is None:
+        if not kept:
             return None
-        key, inclusive, at, generation = anchor
-        if generation != user_writes.generation() or time.monotonic() - at > TTL_SECONDS:
-            del kept[(source, position)]  # type: ignore[union-attr]
-            return None
-        kept.move_to_end((source, position))  # type: ignore[union-attr]
-        return key, inclusive
+        exact = _live(kept, (source, position))
+        if exact is not None:
+            kept.move_to_end((source, position))
+            return exact[0], exact[1], 0
+        below = [at for (of, at) in list(kept) if of == source and SEEK_FROM <= at < position]
+        for at in sorted(below, reverse=True):
+            anchor = _live(kept, (source, at))
+            if anchor is not None:
+                return anchor[0], anchor[1], position - at
+        return None
+
+
+def _live(kept: OrderedDict[tuple[str, int], Anchor], where: tuple[str, int]) -> tuple[str, bool] | None:
+    """The anchor kept at ``where`` while it holds (same write generation, not expired); an old one is dropped."""
+    anchor = kept.get(where)
+    if anchor is None:
+        return None
+    key, inclusive, at, generation = anchor
+    if generation != user_writes.generation() or time.monotonic() - at > TTL_SECONDS:
+        del kept[where]
+        return None
+    return key, inclusive
 
 
 def remember(engine: Engine, source: str, position: int, ids: list[str]) -> None:

@@ -437,8 +437,10 @@ def _listed_by_id(connection: Connection, source: str, offset: int, limit: int) 
     if anchor is None:
         query = query.where(where).offset(offset)
     else:
-        key, inclusive = anchor
+        key, inclusive, skip = anchor
         query = query.where(where, users.c.id >= key if inclusive else users.c.id > key)
+        if skip:
+            query = query.offset(skip)
     ids = [row.id for row in connection.execute(query)]
     page_anchors.remember(connection.engine, source, offset, ids)
     return total, ids
