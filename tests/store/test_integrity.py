@@ -71,7 +71,7 @@ def test_a_database_written_by_the_services_is_sound(scratch: Database, world: d
     report = check(scratch)
     assert report.ok, report.text()
     assert report.counts["users"] == 3 and report.counts["group_members"] == 2 and report.counts["user_emails"] == 3
-    assert len(report.checks) == 5
+    assert len(report.checks) == 6
     assert "OK: no problem found." in report.text()
 
 
@@ -120,6 +120,10 @@ def _lost_email_rows(connection: Connection, world: dict[str, str]) -> None:
     connection.execute(sa.text("DELETE FROM user_emails WHERE user_id = :id"), {"id": world["cid"]})
 
 
+def _count_drift(connection: Connection, world: dict[str, str]) -> None:
+    connection.execute(sa.text("UPDATE user_counts SET tally = tally + 2 WHERE source = 'scim' AND shard = 0"))
+
+
 DAMAGE: dict[str, tuple[Callable[[Connection, dict[str, str]], None], str, str]] = {
     "duplicate userName": (_duplicate_user_name, "uniqueness", "1 userName(s) held by more than one row"),
     "duplicate group name": (_duplicate_group_name, "uniqueness", "group displayName(s) held by more than one row"),
@@ -128,6 +132,7 @@ DAMAGE: dict[str, tuple[Callable[[Connection, dict[str, str]], None], str, str]]
     "unreadable document": (_broken_document, "documents", "stored documents that are not an object"),
     "another user's document": (_document_of_another_user, "documents", "stored documents that are not an object"),
     "lost e-mail rows": (_lost_email_rows, "documents", "e-mail rows that differ from the user's document"),
+    "user counts drift": (_count_drift, "user counts", "scim active: 5 kept, 3 counted"),
 }
 
 

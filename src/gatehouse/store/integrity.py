@@ -12,7 +12,9 @@ Read-only, on SQLite and PostgreSQL, in one snapshot. It counts the rows of ever
   addresses are ``uniqueness: none`` (RFC 7643 §4.1.2), so two users may share one; each user's e-mail
   rows must match the addresses of its document, which the ``emails.value`` filter relies on;
 - **documents** — each user's and group's stored JSON is an object whose ``id`` is the row's, and whose
-  ``userName`` / ``displayName`` is the one the row is indexed by.
+  ``userName`` / ``displayName`` is the one the row is indexed by;
+- **user counts** — the counts the database keeps by source and state (``user_counts``, which a SCIM listing's
+  ``totalResults`` reads) equal the users counted.
 
 It never repairs anything: a finding names the table, the rows and what is wrong, for an operator to read.
 """
@@ -42,6 +44,7 @@ from gatehouse.store.tables import (
     permission_policies,
     roles,
     scim_tokens,
+    user_counts,
     user_emails,
     users,
 )
@@ -295,6 +298,19 @@ def _documents(connection: Connection) -> Iterator[Finding]:
         )
 
 
+def _user_counts(connection: Connection) -> Iterator[Finding]:
+    by, kept_by = (users.c.source, users.c.active), (user_counts.c.source, user_counts.c.active)
+    counted = {(s, bool(a)): n for s, a, n in connection.execute(sa.select(*by, sa.func.count()).group_by(*by))}
+    kept = connection.execute(sa.select(*kept_by, sa.func.sum(user_counts.c.tally)).group_by(*kept_by))
+    wrong = []
+    for source, active, tally in kept:
+        users_there = counted.get((source, bool(active)), 0)
+        if int(tally) != users_there:
+            wrong.append(f"{source} {'active' if active else 'inactive'}: {int(tally)} kept, {users_there} counted")
+    if wrong:
+        yield Finding("user counts", "user_counts", f"kept counts that differ from the users: {_shown(wrong)}")
+
+
 def _parsed(data: str) -> dict[str, Any] | None:
     try:
         doc = orjson.loads(data)
@@ -308,4 +324,5 @@ _CHECKS: tuple[tuple[str, Callable[[Connection], Iterator[Finding]]], ...] = (
     ("foreign keys (SQLite foreign_key_check, orphaned rows)", _foreign_keys),
     ("uniqueness (userName, group displayName, role/policy/login option names, token digests)", _uniqueness),
     ("documents (users and groups match their rows; e-mail rows match the documents)", _documents),
+    ("user counts (the counts kept by source and state match the users)", _user_counts),
 )
