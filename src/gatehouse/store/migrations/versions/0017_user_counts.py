@@ -28,6 +28,8 @@ depends_on = None
 
 SOURCES = ("local", "scim", "sso")
 SHARDS = 16
+# An update counts only when it changes one of these (SQLite writes IS NOT for IS DISTINCT FROM).
+CHANGED = "OLD.source IS DISTINCT FROM NEW.source OR OLD.active IS DISTINCT FROM NEW.active"
 MOVE = (
     "UPDATE user_counts SET tally = tally {sign} 1 "
     "WHERE source = {row}.source AND active = {row}.active AND shard = {shard}"
@@ -40,7 +42,7 @@ def _sqlite() -> None:
     op.execute(f"CREATE TRIGGER user_counts_delete AFTER DELETE ON users BEGIN {drop}; END")
     op.execute(
         "CREATE TRIGGER user_counts_update AFTER UPDATE OF source, active ON users "
-        f"WHEN OLD.source IS NOT NEW.source OR OLD.active IS NOT NEW.active BEGIN {drop}; {add}; END"
+        f"WHEN {CHANGED.replace('IS DISTINCT FROM', 'IS NOT')} BEGIN {drop}; {add}; END"
     )
 
 
@@ -54,13 +56,11 @@ def _postgresql() -> None:
         f"IF TG_OP <> 'DELETE' THEN {add}; END IF; "
         "RETURN NULL; END $$"
     )
-    deferred = "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION gatehouse_user_counts_move()"
-    op.execute(f"CREATE CONSTRAINT TRIGGER user_counts_insert_delete AFTER INSERT OR DELETE ON users {deferred}")
+    deferred, run = "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW", "EXECUTE FUNCTION gatehouse_user_counts_move()"
+    op.execute(f"CREATE CONSTRAINT TRIGGER user_counts_insert_delete AFTER INSERT OR DELETE ON users {deferred} {run}")
     op.execute(
         "CREATE CONSTRAINT TRIGGER user_counts_update AFTER UPDATE OF source, active ON users "
-        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
-        "WHEN (OLD.source IS DISTINCT FROM NEW.source OR OLD.active IS DISTINCT FROM NEW.active) "
-        "EXECUTE FUNCTION gatehouse_user_counts_move()"
+        f"{deferred} WHEN ({CHANGED}) {run}"
     )
 
 
