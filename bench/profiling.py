@@ -26,7 +26,7 @@ def py_spy() -> str:
     beside = Path(sys.executable).with_name("py-spy")
     found = str(beside) if beside.exists() else shutil.which("py-spy")
     if found is None:
-        raise RuntimeError("py-spy is not installed: .venv/bin/pip install py-spy")
+        raise RuntimeError("py-spy is not installed: it comes with the dev extras (make .venv/.installed-dev)")
     return found
 
 

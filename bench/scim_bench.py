@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 from okta import DEACTIVATE, create_body
 from procs import CpuMeter, CpuUse, Memory, Pinning, free_port, memory, running, wait_for_quiet
-from profiling import HotSpot, Profile, recording, summarize
+from profiling import HotSpot, Profile, py_spy, recording, summarize
 from seed import GATEHOUSE, Seeded, enable_scim, gatehouse, gatehouse_env, seed_users
 from wrkload import Result, Scenario, Settings, lua_string, run
 
@@ -669,6 +669,11 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Options, Path | None,
     parser.add_argument("--json", type=Path, help="write every figure to this JSON file")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it (logs, scripts, dbs)")
     args = parser.parse_args(argv)
+    if args.profile is not None:
+        try:
+            py_spy()
+        except RuntimeError as exc:  # said before the first run rather than after it
+            parser.error(str(exc))
     options = Options(
         sizes=args.sizes,
         settings=Settings(args.threads, args.connections, args.duration, args.timeout),
