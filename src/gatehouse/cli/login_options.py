@@ -23,7 +23,6 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from gatehouse.api.context import Api
 from gatehouse.api.schemas_sso import LoginOptionOut, ProviderCheckOut
 from gatehouse.cli import option_flags as flags
 from gatehouse.cli.context import open_database, run_change, run_read
@@ -136,6 +135,8 @@ def check(
     """Check an option's provider now, as its page's Check button does (OpenID Connect: discovery and keys;
     LDAP: connect, TLS, service bind, base DN; SAML: the IdP's metadata). Reads only. Exit status 1 when the
     check fails."""
+    from gatehouse.api.context import Api  # the SSO stack, which only this command needs (the CLI starts faster)
+
     settings = load_settings()
     view = run_read(lambda c, p: _find(c, p, option, settings), settings)
     with open_database(settings) as db:

@@ -6,16 +6,17 @@ the :class:`Found` its own way, and an option is enabled only while it passes (:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from gatehouse.errors import GatehouseError
 from gatehouse.iam.login_options import OptionView
 from gatehouse.login.ldap import StepResult
-from gatehouse.sso.failure import reason_of
-from gatehouse.sso.ldap_signin import LdapSignIn
-from gatehouse.sso.protocol import ProviderError
-from gatehouse.sso.provider import ProviderCheck, ProviderClient
-from gatehouse.sso.saml_signin import SamlSignIn
+from gatehouse.sso.failure import Reasoned, reason_of
+
+if TYPE_CHECKING:  # the clients themselves (Authlib, pysaml2, ldap3 behind them) are the caller's
+    from gatehouse.sso.ldap_signin import LdapSignIn
+    from gatehouse.sso.provider import ProviderCheck, ProviderClient
+    from gatehouse.sso.saml_signin import SamlSignIn
 
 
 class Checkers(Protocol):
@@ -76,6 +77,6 @@ async def check(checkers: Checkers, view: OptionView) -> Found:
         return Found(True, idp_entity_id=idp, sso_url=sso_url, saml_warnings=warnings)
     try:
         found = await checkers.provider.check(view.issuer)
-    except ProviderError as exc:
+    except Reasoned as exc:  # the provider client's ProviderError
         return Found(False, exc.reason, exc.detail)
     return Found(True, oidc=found, view=view)

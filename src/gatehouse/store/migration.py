@@ -2,6 +2,11 @@
 
 PostgreSQL: a session-level advisory lock held for the whole upgrade. SQLite: an exclusive file lock
 beside the database file. The second process waits, then finds nothing left to do.
+
+A database already at the head revision is found so without Alembic (:mod:`gatehouse.store.schema_revision`) and
+left as it is: Alembic and the migration scripts are imported only when there is something to migrate or to
+report. Every CLI command and every ``gatehouse serve`` upgrades first; loading them cost a command about 0.1 s
+and a PostgreSQL upgrade with nothing to do 40 ms.
 """
 
 from __future__ import annotations
@@ -10,21 +15,23 @@ import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from gatehouse.store import schema_revision
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 ADVISORY_LOCK_KEY = 0x6761746568  # "gateh"
 
 
 def _config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -34,11 +41,15 @@ def _config(connection: Connection | None = None) -> Config:
 
 def head_revision() -> str | None:
     """The newest revision this code knows."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
 def current_revision(connection: Connection) -> str | None:
     """The revision the database is at (``None`` when never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -71,7 +82,13 @@ def _sqlite_lock(engine: Engine) -> Iterator[None]:
 
 
 def upgrade(engine: Engine) -> str | None:
-    """Apply every pending migration under the migration lock; return the revision reached."""
+    """Apply every pending migration under the migration lock; return the revision reached (a database at the
+    head revision is left as it is: see the module)."""
+    with engine.connect() as connection:
+        if schema_revision.current(connection) == schema_revision.HEAD:
+            return schema_revision.HEAD
+    from alembic import command
+
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
