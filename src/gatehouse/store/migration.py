@@ -85,7 +85,7 @@ def upgrade(engine: Engine) -> str | None:
     """Apply every pending migration under the migration lock; return the revision reached (a database at the
     head revision is left as it is: see the module)."""
     with engine.connect() as connection:
-        if schema_revision.current(connection) == schema_revision.HEAD:
+        if schema_revision.at_head(connection):
             return schema_revision.HEAD
     from alembic import command
 
