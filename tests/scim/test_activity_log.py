@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -284,6 +284,30 @@ def test_each_filter_narrows_the_log(db: Database) -> None:
     with db.snapshot() as connection:
         assert uc.failures_last_hour(connection, ROOT) == 2
         assert pages.count(connection, ActivityFilter(status="3xx")) == 0
+
+
+def test_the_hourly_chart_counts_in_utc_hours_in_the_database(db: Database) -> None:
+    """The chart's 24 hours end with the current UTC hour; each counts its requests and failures; the hour of a
+    request is its UTC hour whatever the database session's time zone (PostgreSQL set to +05:30 here)."""
+    now = datetime(2026, 12, 7, 10, 30, tzinfo=UTC)
+    spec = [
+        (now.replace(minute=5), 200), (now.replace(minute=20), 500), (now.replace(minute=29, second=59), 201),
+        (datetime(2026, 12, 7, 9, 59, 59, tzinfo=UTC), 404), (datetime(2026, 12, 7, 8, tzinfo=UTC), 200),
+        (datetime(2026, 12, 6, 11, tzinfo=UTC), 409),  # the first hour of the chart, at its first second
+        (datetime(2026, 12, 6, 10, 59, 59, tzinfo=UTC), 500),  # an hour before the chart
+        (datetime(2026, 12, 4, 10, tzinfo=UTC), 500),  # days before it
+    ]  # fmt: skip
+    with db.transaction() as connection:
+        records = [{"at": at, "method": "GET", "path": SCIM + "/Users", "status": status} for at, status in spec]
+        write(connection, records, now=now)
+    with db.snapshot() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET LOCAL TIME ZONE 'Asia/Kolkata'")
+        hours = pages.hourly(connection, now)
+    first = datetime(2026, 12, 6, 11, tzinfo=UTC)
+    assert [hour.start for hour in hours] == [first + timedelta(hours=i) for i in range(24)]
+    counted = {hour.start.hour: (hour.requests, hour.errors) for hour in hours if hour.requests}
+    assert counted == {11: (1, 1), 8: (1, 0), 9: (1, 1), 10: (3, 1)}
 
 
 @pytest.mark.parametrize(

@@ -111,7 +111,7 @@ def activity(
     total = pages.count(connection, wanted.filter)
     last = max(1, -(-total // per_page))
     page = min(max(page, 1), last)
-    found = pages.page(connection, wanted.filter, (page - 1) * per_page, per_page)
+    found = pages.page(connection, wanted.filter, (page - 1) * per_page, per_page, total)
     return ActivityView(
         found.items,
         found.total,

@@ -7,7 +7,7 @@ and never commit; every filter is a SQL condition served by an index of the tabl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -79,8 +79,11 @@ def count(connection: Connection, wanted: ActivityFilter) -> int:
     return int(connection.execute(query).scalar_one())
 
 
-def page(connection: Connection, wanted: ActivityFilter, offset: int, limit: int) -> ActivityPage:
-    """One page of the matching requests, newest first, and how many match."""
+def page(
+    connection: Connection, wanted: ActivityFilter, offset: int, limit: int, total: int | None = None
+) -> ActivityPage:
+    """One page of the matching requests, newest first, and how many match (``total``, when the caller counted
+    them already: not counted again)."""
     rows = connection.execute(
         sa.select(scim_activity)
         .where(*_where(wanted))
@@ -88,7 +91,8 @@ def page(connection: Connection, wanted: ActivityFilter, offset: int, limit: int
         .offset(offset)
         .limit(limit)
     )
-    return ActivityPage([activity_of(row) for row in rows], count(connection, wanted))
+    items = [activity_of(row) for row in rows]
+    return ActivityPage(items, count(connection, wanted) if total is None else total)
 
 
 def token_names(connection: Connection) -> list[str]:
@@ -100,14 +104,31 @@ def token_names(connection: Connection) -> list[str]:
 
 
 def hourly(connection: Connection, now: datetime, hours: int = 24) -> list[Hour]:
-    """Requests and errors per hour over the last ``hours`` hours (oldest first; the last is the current hour)."""
-    current = now.replace(minute=0, second=0, microsecond=0)
+    """Requests and errors per hour over the last ``hours`` hours (oldest first; the last is the current hour),
+    counted by the database (a ``GROUP BY`` over the ``at`` index's range): at most ``hours`` rows come back,
+    however many requests the log keeps."""
+    current = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     first = current - timedelta(hours=hours - 1)
     counts = {first + timedelta(hours=i): [0, 0] for i in range(hours)}
-    rows = connection.execute(sa.select(scim_activity.c.at, scim_activity.c.status).where(scim_activity.c.at >= first))
-    for row in rows:
-        start = as_utc(row.at).replace(minute=0, second=0, microsecond=0)
+    bucket = _hour_of(connection, scim_activity.c.at).label("hour")
+    failed = sa.func.sum(sa.case((scim_activity.c.status >= 400, 1), else_=0))
+    query = sa.select(bucket, sa.func.count(), failed).where(scim_activity.c.at >= first).group_by(bucket)
+    for hour, requests, errors in connection.execute(query):
+        start = _hour_start(hour)
         if start in counts:
-            counts[start][0] += 1
-            counts[start][1] += int(row.status >= 400)
+            counts[start] = [int(requests), int(errors or 0)]
     return [Hour(start, requests, errors) for start, (requests, errors) in counts.items()]
+
+
+def _hour_of(connection: Connection, column: Any) -> Any:
+    """The UTC hour a stored time falls in: the first 13 characters of SQLite's text form (``2026-12-07 04``), or
+    PostgreSQL's ``date_trunc`` of the time in UTC (not in the session's zone)."""
+    if connection.dialect.name == "sqlite":
+        return sa.func.substr(column, 1, 13)
+    return sa.func.date_trunc("hour", sa.func.timezone("UTC", column))
+
+
+def _hour_start(hour: Any) -> datetime:
+    if isinstance(hour, str):
+        return datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=UTC)
+    return as_utc(hour)
