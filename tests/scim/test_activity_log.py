@@ -286,6 +286,22 @@ def test_each_filter_narrows_the_log(db: Database) -> None:
         assert pages.count(connection, ActivityFilter(status="3xx")) == 0
 
 
+def test_the_token_names_to_filter_by_are_each_name_once(db: Database) -> None:
+    """Every name the log mentions, once, case variants apart, sorted without regard to case; requests without a
+    token are not a name. (The names are found by seeking from one to the next, not by reading every request.)"""
+    names = ["Okta", "entra", "Okta", None, "okta", "Zeta ü", "entra", "Ärger", "OneLogin", None, "a"]
+    now = utcnow()
+    with db.transaction() as connection:
+        assert pages.token_names(connection) == []
+        records = [{"at": now, "token_name": n, "method": "GET", "path": SCIM + "/Users", "status": 200} for n in names]
+        write(connection, records, now=now)
+    with db.snapshot() as connection:
+        found = pages.token_names(connection)
+        everything = connection.execute(sa.select(scim_activity.c.token_name).distinct()).scalars()
+    assert found == sorted({n for n in names if n}, key=lambda n: (n.lower(), n))
+    assert sorted(found) == sorted(n for n in everything if n is not None)
+
+
 def test_the_hourly_chart_counts_in_utc_hours_in_the_database(db: Database) -> None:
     """The chart's 24 hours end with the current UTC hour; each counts its requests and failures; the hour of a
     request is its UTC hour whatever the database session's time zone (PostgreSQL set to +05:30 here)."""
