@@ -324,6 +324,12 @@ def test_the_hourly_chart_counts_in_utc_hours_in_the_database(db: Database) -> N
     assert [hour.start for hour in hours] == [first + timedelta(hours=i) for i in range(24)]
     counted = {hour.start.hour: (hour.requests, hour.errors) for hour in hours if hour.requests}
     assert counted == {11: (1, 1), 8: (1, 0), 9: (1, 1), 10: (3, 1)}
+    # SQLite's text form read by position: a 'T' between the date and the time reads the same
+    assert (
+        pages._hour_start("2026-12-07T23")
+        == pages._hour_start("2026-12-07 23")
+        == datetime(2026, 12, 7, 23, tzinfo=UTC)
+    )
 
 
 @pytest.mark.parametrize(

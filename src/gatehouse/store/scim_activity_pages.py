@@ -133,6 +133,8 @@ def _hour_of(connection: Connection, column: Any) -> Any:
 
 
 def _hour_start(hour: Any) -> datetime:
+    """A group's hour as an aware UTC datetime: SQLite's ``2026-12-07 04`` (the date and the hour read by position,
+    so a ``T`` between them reads the same), PostgreSQL's naive UTC timestamp."""
     if isinstance(hour, str):
-        return datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=UTC)
+        return datetime(int(hour[0:4]), int(hour[5:7]), int(hour[8:10]), int(hour[11:13]), tzinfo=UTC)
     return as_utc(hour)
