@@ -320,6 +320,7 @@ def test_the_hourly_chart_counts_in_utc_hours_in_the_database(db: Database) -> N
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql("SET LOCAL TIME ZONE 'Asia/Kolkata'")
         hours = pages.hourly(connection, now)
+        assert pages.hourly(connection, now.replace(tzinfo=None)) == hours  # a naive time is UTC, as stored
     first = datetime(2026, 12, 6, 11, tzinfo=UTC)
     assert [hour.start for hour in hours] == [first + timedelta(hours=i) for i in range(24)]
     counted = {hour.start.hour: (hour.requests, hour.errors) for hour in hours if hour.requests}

@@ -111,7 +111,7 @@ def hourly(connection: Connection, now: datetime, hours: int = 24) -> list[Hour]
     """Requests and errors per hour over the last ``hours`` hours (oldest first; the last is the current hour),
     counted by the database (a ``GROUP BY`` over the ``at`` index's range): at most ``hours`` rows come back,
     however many requests the log keeps."""
-    current = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    current = as_utc(now).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     first = current - timedelta(hours=hours - 1)
     counts = {first + timedelta(hours=i): [0, 0] for i in range(hours)}
     bucket = _hour_of(connection, scim_activity.c.at).label("hour")
