@@ -148,6 +148,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             max_backoff=settings.audit_stream_max_backoff_seconds,
         )
         async with (
+            database.checkpointing(),  # SQLite's WAL checkpoints off the event loop (gatehouse.store.wal_checkpoint)
             activity.running(database),  # the SCIM activity flusher; flushes on the way out
             purging(database, retention, settings.audit_purge_interval_seconds, idle),
             settling(database, settings.grant_expiry_check_seconds),  # expired grants, recorded once each

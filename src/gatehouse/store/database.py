@@ -11,8 +11,8 @@ PostgreSQL, writes run in the thread pool; reads run there too, or inline in the
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from gatehouse.config import sqlite_file
 from gatehouse.store import driver
 from gatehouse.store.parameters import check as parameters_check
+from gatehouse.store.wal_checkpoint import SAFETY_FRAMES, WalCheckpointer
 
 if TYPE_CHECKING:
     from gatehouse.store.loop_readers import LoopReaders
@@ -34,6 +35,9 @@ Connection: TypeAlias = sa.engine.Connection
 outside the store names it from here and never imports SQLAlchemy (the import contract of ``pyproject.toml``)."""
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+DEFAULT_AUTOCHECKPOINT = 1_000
+"""SQLite's own ``wal_autocheckpoint`` (pages), which every connection keeps but a writer that leaves the
+checkpoints to :mod:`gatehouse.store.wal_checkpoint`."""
 
 _BEGIN = {mode: f"BEGIN {mode}" for mode in ("IMMEDIATE", "DEFERRED")}
 """The statements a transaction begins with on SQLite (see ``_configure_sqlite``)."""
@@ -110,6 +114,7 @@ class Database:
         self._writer: Connection | None = None  # SQLite's kept writer (see keep_writer)
         self._pool_size: int = getattr(engine.pool, "size", lambda: 10)()
         self._loop_readers: LoopReaders | None = None  # PostgreSQL's, made on first use (see fetch_row)
+        self._checkpointer: WalCheckpointer | None = None  # SQLite's checkpoint thread (see checkpointing)
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
@@ -212,12 +217,13 @@ class Database:
         # Inline: one writer at a time in this process anyway, and a SQLite write transaction is a fraction of
         # a millisecond of CPU, less than the thread hand-off and GIL ping-pong it would cost. Nothing awaits
         # inside, so coroutines of one event loop never contend; the thread lock orders writers of other
-        # threads (a CLI or test calling in from another loop). Only another process holding SQLite's write
-        # lock can make it wait (busy timeout).
+        # threads (a CLI or test calling in from another loop, the WAL checkpoint's last pass, which copies the
+        # few pages its passes outside the lock left). Handing a write that finds it taken to a worker thread
+        # instead cost more than the wait (bench/soak.py: p99 +15 %, and 25 MiB of resident memory for the
+        # threads' connections). Only another process holding SQLite's write lock makes it wait longer (busy
+        # timeout).
         with self._sqlite_writer:
-            if self.keep_writer:
-                return self._write_kept(work)
-            return self._write_sync(work)
+            return self._write_kept(work) if self.keep_writer else self._write_sync(work)
 
     keep_writer = False
     """Whether :meth:`write` on SQLite keeps its one connection between transactions (the serving process turns it
@@ -235,8 +241,45 @@ class Database:
                 connection.close()
             connection = self._writer = self.engine.connect()
             connection.info["begin_mode"] = "IMMEDIATE"
+            if self._checkpointer is not None:  # the checkpoint thread copies the WAL back; this one only if it lags
+                self._autocheckpoint(connection, SAFETY_FRAMES)
         with connection.begin():
             return work(connection)
+
+    @staticmethod
+    def _autocheckpoint(connection: Connection, frames: int) -> None:
+        driver_connection = connection.connection.driver_connection
+        assert driver_connection is not None
+        driver_connection.execute(f"PRAGMA wal_autocheckpoint={int(frames)}")
+
+    @asynccontextmanager
+    async def checkpointing(self) -> AsyncIterator[None]:
+        """While the block runs (the serving app's lifespan), checkpoint a SQLite database file's WAL in a thread
+        of its own (:mod:`gatehouse.store.wal_checkpoint`), and let the kept writer (:attr:`keep_writer`) leave
+        the checkpoints to it. Nothing on PostgreSQL or for an in-memory database."""
+        path = self.engine.url.database if self.is_sqlite else None
+        if not path or path == ":memory:" or self._sqlite_writer is None or self._checkpointer is not None:
+            yield
+            return
+        checkpointer = WalCheckpointer(path, self._sqlite_writer)
+        with self._sqlite_writer:
+            self._checkpointer = checkpointer
+            if self._writer is not None and not self._writer.closed and not self._writer.invalidated:
+                self._autocheckpoint(self._writer, SAFETY_FRAMES)
+        checkpointer.start()
+        try:
+            yield
+        finally:
+            await to_thread.run_sync(checkpointer.stop)
+            with self._sqlite_writer:
+                self._checkpointer = None
+                if self._writer is not None and not self._writer.closed and not self._writer.invalidated:
+                    self._autocheckpoint(self._writer, DEFAULT_AUTOCHECKPOINT)
+
+    @property
+    def checkpointer(self) -> WalCheckpointer | None:
+        """The running checkpoint thread, if any (see :meth:`checkpointing`)."""
+        return self._checkpointer
 
     def _read_sync(self, work: Callable[[Connection], T]) -> T:
         with self.reader() as connection:

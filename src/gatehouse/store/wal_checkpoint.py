@@ -1,0 +1,126 @@
+"""SQLite's WAL checkpoints in a thread of their own, so that a write on the event loop never pays for one.
+
+In WAL mode a commit appends the changed pages to the write-ahead log; a *checkpoint* copies them back into
+the database file and, with ``synchronous=NORMAL``, syncs the log before and the database file after (SQLite,
+"Write-Ahead Logging" §3 and ``PRAGMA wal_checkpoint``). By default the connection that commits runs one
+itself once the log holds 1,000 pages: a SCIM create writes about 35, so every thirtieth create also copied
+and synced a thousand pages (8 to 12 ms on the event loop, where every request in flight waited for it).
+
+Here a thread runs ``PASSIVE`` checkpoints, which never block a writer, every :data:`INTERVAL` seconds; the
+copying and syncing happen off the event loop, with the GIL released. A passive checkpoint alone never lets
+the log start over while writes keep coming (the log restarts only when a writer begins after a checkpoint
+that left nothing behind), so once the log holds :data:`RESTART_FRAMES` pages, the thread catches up with
+passes outside any lock until few pages are left, then runs one last pass holding the process's writer lock:
+it leaves nothing behind, and the next write starts the log over. The writer's own automatic checkpoint stays
+as a safety net at :data:`SAFETY_FRAMES` (another process writing all the time can keep this thread from
+catching up).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from dataclasses import dataclass
+from typing import Final
+
+log = logging.getLogger(__name__)
+
+INTERVAL: Final = 0.02
+"""Seconds between two checkpoints (a passive checkpoint with nothing to copy costs about 0.1 ms)."""
+RESTART_FRAMES: Final = 1_000
+"""The log's length (pages) from which the thread makes it start over: SQLite's own automatic threshold."""
+FINAL_FRAMES: Final = 150
+"""At most this many pages appended during a catch-up pass: the next pass is the last, under the writer lock."""
+MAX_PASSES: Final = 6
+"""Catch-up passes before the last one (whatever is left)."""
+SAFETY_FRAMES: Final = 10_000
+"""The serving writer's own ``wal_autocheckpoint`` while this thread runs (SQLite's default: 1,000)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pass:
+    """What one ``PRAGMA wal_checkpoint(PASSIVE)`` reported: whether another checkpoint held the way, the
+    pages in the log, and how many of them are now in the database file."""
+
+    busy: bool
+    frames: int
+    copied: int
+
+
+class WalCheckpointer:
+    """The checkpoint thread of one SQLite database file (one per serving process)."""
+
+    def __init__(self, path: str, writer_lock: threading.Lock, interval: float = INTERVAL) -> None:
+        self._path = path
+        self._writer_lock = writer_lock
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._connection: sqlite3.Connection | None = None
+        self.restarts = 0
+        """Catch-ups that ended under the writer lock (each lets the log start over)."""
+        self.passes = 0
+        self.last: Pass | None = None
+        """The last pass (``copied == frames``: the next write starts the log over)."""
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="gatehouse-wal-checkpoint", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread (it finishes the pass it is in) and close its connection."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self._interval):
+                try:
+                    self.step()
+                except sqlite3.Error:  # a full disk, a file gone: the writer's own checkpoint remains
+                    log.warning("A WAL checkpoint failed; the next one will try again", exc_info=True)
+        finally:
+            self._close()
+
+    def step(self) -> Pass:
+        """One round: a passive pass; when the log is long, catch up and make it start over. The last pass."""
+        done = self._pass()
+        previous = None
+        for attempt in range(MAX_PASSES):
+            if done.busy or done.frames < RESTART_FRAMES:
+                return done
+            if (previous is not None and done.frames - previous <= FINAL_FRAMES) or attempt == MAX_PASSES - 1:
+                with self._writer_lock:  # no write of this process can append meanwhile
+                    done = self._pass()
+                self.restarts += not done.busy and done.copied == done.frames
+                return done
+            previous = done.frames
+            done = self._pass()
+        return done
+
+    def _pass(self) -> Pass:
+        busy, frames, copied = self._connect().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        self.last = Pass(bool(busy), max(frames, 0), max(copied, 0))
+        self.passes += 1
+        return self.last
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            # Outside the engine's pool (it would count as a connection in use); a passive checkpoint never
+            # waits on SQLite's busy handler, and this connection runs no transaction.
+            self._connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            self._connection.execute("PRAGMA synchronous=NORMAL")
+        return self._connection
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

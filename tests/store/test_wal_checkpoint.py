@@ -1,0 +1,129 @@
+"""SQLite's WAL checkpoints in a thread (:mod:`gatehouse.store.wal_checkpoint`): the log still starts over while
+the serving writer leaves the checkpoints to the thread, nothing written is lost, and the thread takes the
+writer lock only to finish a long log. On PostgreSQL there is nothing to do."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import anyio
+import pytest
+
+from gatehouse.store import users
+from gatehouse.store.database import DEFAULT_AUTOCHECKPOINT, Connection, Database
+from gatehouse.store.records import utcnow
+from gatehouse.store.wal_checkpoint import RESTART_FRAMES, SAFETY_FRAMES, WalCheckpointer
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+@pytest.fixture
+def kept(tmp_path: Path, _sqlite_template: Path) -> Iterator[Database]:
+    """A migrated SQLite file, written as the serving process writes (one kept writer)."""
+    path = tmp_path / "gatehouse.db"
+    shutil.copyfile(_sqlite_template, path)
+    database = Database.from_url(f"sqlite:///{path}", pool_size=2)
+    database.keep_readers = database.keep_writer = True
+    yield database
+    database.dispose()
+
+
+def _add(connection: Connection, name: str) -> str:
+    doc = {"schemas": [USER], "userName": name, "active": True, "displayName": name * 8}
+    return users.insert(connection, users.UserWrite(id=str(uuid.uuid4()), doc=doc), utcnow()).id
+
+
+def _log_frames(path: str) -> int:
+    """The pages in the log now (a passive checkpoint reports them; it copies, and never restarts the log)."""
+    with sqlite3.connect(path) as connection:
+        return int(connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+
+
+def _autocheckpoint(database: Database) -> int:
+    async def read() -> int:
+        return await database.write(lambda c: c.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+
+    return int(anyio.run(read))
+
+
+def _caught_up(checkpointer: WalCheckpointer, passes: int) -> bool:
+    """Whether a pass after the ``passes``-th copied the whole log (the next write then starts it over)."""
+    last = checkpointer.last
+    return checkpointer.passes > passes + 1 and last is not None and not last.busy and last.copied == last.frames
+
+
+def _path(database: Database) -> str:
+    path = database.engine.url.database
+    assert path
+    return path
+
+
+def test_the_thread_makes_a_long_log_start_over_and_keeps_every_write(kept: Database) -> None:
+    path = _path(kept)
+    written: list[str] = []
+
+    async def scenario() -> tuple[int, int, int]:
+        async with kept.checkpointing():
+            checkpointer = kept.checkpointer
+            assert checkpointer is not None and checkpointer.running
+            during = await kept.write(lambda c: c.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+            for index in range(400):  # thousands of pages: more than the log may hold before it starts over
+                written.append(await kept.write(partial(_add, name=f"user{index}")))
+            passes, deadline = checkpointer.passes, time.monotonic() + 20
+            while not _caught_up(checkpointer, passes) and time.monotonic() < deadline:
+                await anyio.sleep(0.02)
+            written.append(await kept.write(lambda c: _add(c, "after")))  # begins the new log
+            restarts = checkpointer.restarts
+        assert kept.checkpointer is None and not checkpointer.running
+        return int(during), restarts, _log_frames(path)
+
+    during, restarts, frames = anyio.run(scenario)
+    assert during == SAFETY_FRAMES  # the writer left the checkpoints to the thread
+    assert restarts >= 1
+    assert frames < RESTART_FRAMES  # without the thread the log would still hold every page written
+    assert _autocheckpoint(kept) == DEFAULT_AUTOCHECKPOINT  # and takes them back once it stops
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        stored = {row[0] for row in connection.execute("SELECT id FROM users")}
+    assert set(written) <= stored and len(written) == 401
+
+
+def test_without_the_thread_the_log_grows_past_the_point_it_would_start_over(kept: Database) -> None:
+    """The check above can fail: the same writes with the writer's threshold raised and no thread."""
+    path = _path(kept)
+
+    async def scenario() -> None:
+        await kept.write(lambda c: c.exec_driver_sql(f"PRAGMA wal_autocheckpoint={SAFETY_FRAMES}"))
+        for index in range(400):
+            await kept.write(partial(_add, name=f"user{index}"))
+
+    anyio.run(scenario)
+    assert _log_frames(path) >= RESTART_FRAMES
+
+
+def test_a_short_log_is_checkpointed_without_the_writer_lock(kept: Database) -> None:
+    path = _path(kept)
+    anyio.run(lambda: kept.write(lambda c: _add(c, "ann")))
+    lock = threading.Lock()
+    checkpointer = WalCheckpointer(path, lock)
+    with lock:  # held elsewhere: a step on a short log must not wait for it
+        done = checkpointer.step()
+    checkpointer.stop()
+    assert not done.busy and done.frames < RESTART_FRAMES and done.copied == done.frames
+    assert checkpointer.restarts == 0
+
+
+def test_each_database_has_a_checkpoint_thread_only_on_sqlite(db: Database) -> None:
+    async def scenario() -> bool:
+        async with db.checkpointing():
+            return db.checkpointer is not None and db.checkpointer.running
+
+    assert anyio.run(scenario) is db.is_sqlite
+    assert db.checkpointer is None
