@@ -127,3 +127,20 @@ def test_each_database_has_a_checkpoint_thread_only_on_sqlite(db: Database) -> N
 
     assert anyio.run(scenario) is db.is_sqlite
     assert db.checkpointer is None
+
+
+def test_failing_checkpoints_are_logged_once_and_tried_less_often(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = tmp_path / "not-a-database.db"
+    broken.write_bytes(b"this is not an SQLite file" * 200)
+    checkpointer = WalCheckpointer(str(broken), threading.Lock(), interval=0.01)
+    with caplog.at_level("WARNING", logger="gatehouse.store.wal_checkpoint"):
+        checkpointer.start()
+        time.sleep(0.5)
+        assert checkpointer.running  # it carries on
+        checkpointer.stop()
+    failures = [r for r in caplog.records if "WAL checkpoint failed" in r.getMessage()]
+    assert len(failures) == 1
+    assert checkpointer.passes == 0
+    assert 2 <= checkpointer.failed <= 8  # the waits doubled: every 0.01 s would have been about 50 tries

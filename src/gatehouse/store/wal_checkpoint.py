@@ -34,6 +34,8 @@ FINAL_FRAMES: Final = 150
 """At most this many pages appended during a catch-up pass: the next pass is the last, under the writer lock."""
 MAX_PASSES: Final = 6
 """Catch-up passes before the last one (whatever is left)."""
+MAX_BACKOFF: Final = 60.0
+"""Seconds between two tries at most while checkpoints keep failing (the wait doubles from :data:`INTERVAL`)."""
 SAFETY_FRAMES: Final = 10_000
 """The serving writer's own ``wal_autocheckpoint`` while this thread runs (SQLite's default: 1,000)."""
 
@@ -61,6 +63,8 @@ class WalCheckpointer:
         self.restarts = 0
         """Catch-ups that ended under the writer lock (each lets the log start over)."""
         self.passes = 0
+        self.failed = 0
+        """Rounds that raised (each doubles the wait before the next, up to :data:`MAX_BACKOFF`)."""
         self.last: Pass | None = None
         """The last pass (``copied == frames``: the next write starts the log over)."""
 
@@ -81,12 +85,21 @@ class WalCheckpointer:
         return self._thread is not None and self._thread.is_alive()
 
     def _run(self) -> None:
+        failures = 0
         try:
-            while not self._stop.wait(self._interval):
+            while not self._stop.wait(min(MAX_BACKOFF, self._interval * 2**failures)):
                 try:
                     self.step()
                 except sqlite3.Error:  # a full disk, a file gone: the writer's own checkpoint remains
-                    log.warning("A WAL checkpoint failed; the next one will try again", exc_info=True)
+                    self.failed += 1
+                    if not failures:  # once a streak, not every pass
+                        log.warning("A WAL checkpoint failed; trying again, less often", exc_info=True)
+                    failures = min(failures + 1, 16)
+                    self._close()
+                else:
+                    if failures:
+                        log.info("WAL checkpoints work again")
+                    failures = 0
         finally:
             self._close()
 
