@@ -20,6 +20,7 @@ from gatehouse.store import users
 from gatehouse.store.database import DEFAULT_AUTOCHECKPOINT, Connection, Database
 from gatehouse.store.records import utcnow
 from gatehouse.store.wal_checkpoint import RESTART_FRAMES, SAFETY_FRAMES, WalCheckpointer
+from support.coroutines import run_apart
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -50,7 +51,7 @@ def _autocheckpoint(database: Database) -> int:
     async def read() -> int:
         return await database.write(lambda c: c.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
 
-    return int(anyio.run(read))
+    return int(run_apart(read()))
 
 
 def _caught_up(checkpointer: WalCheckpointer, passes: int) -> bool:
@@ -84,7 +85,7 @@ def test_the_thread_makes_a_long_log_start_over_and_keeps_every_write(kept: Data
         assert kept.checkpointer is None and not checkpointer.running
         return int(during), restarts, _log_frames(path)
 
-    during, restarts, frames = anyio.run(scenario)
+    during, restarts, frames = run_apart(scenario())
     assert during == SAFETY_FRAMES  # the writer left the checkpoints to the thread
     assert restarts >= 1
     assert frames < RESTART_FRAMES  # without the thread the log would still hold every page written
@@ -104,13 +105,13 @@ def test_without_the_thread_the_log_grows_past_the_point_it_would_start_over(kep
         for index in range(400):
             await kept.write(partial(_add, name=f"user{index}"))
 
-    anyio.run(scenario)
+    run_apart(scenario())
     assert _log_frames(path) >= RESTART_FRAMES
 
 
 def test_a_short_log_is_checkpointed_without_the_writer_lock(kept: Database) -> None:
     path = _path(kept)
-    anyio.run(lambda: kept.write(lambda c: _add(c, "ann")))
+    run_apart(kept.write(lambda c: _add(c, "ann")))
     lock = threading.Lock()
     checkpointer = WalCheckpointer(path, lock)
     with lock:  # held elsewhere: a step on a short log must not wait for it
@@ -125,7 +126,7 @@ def test_each_database_has_a_checkpoint_thread_only_on_sqlite(db: Database) -> N
         async with db.checkpointing():
             return db.checkpointer is not None and db.checkpointer.running
 
-    assert anyio.run(scenario) is db.is_sqlite
+    assert run_apart(scenario()) is db.is_sqlite
     assert db.checkpointer is None
 
 
