@@ -22,6 +22,9 @@ from typing import Any, Final
 KEEP_ALIVE_SECONDS: Final = 75
 """How long the server keeps an idle connection open (nginx's default ``keepalive_timeout``)."""
 
+WORKERS_ENV: Final = "GATEHOUSE_SERVER_WORKERS"
+"""Set by :func:`run` for the worker processes: how many serve (:func:`gatehouse.server.create_app` reads it)."""
+
 
 def command(host: str, port: int, workers: int) -> list[str]:
     """The argument vector that starts the server process (for ``os.execv``)."""
@@ -35,6 +38,7 @@ def run(host: str, port: int, workers: int) -> None:
     from gatehouse.config import load_settings
 
     settings = load_settings()
+    os.environ[WORKERS_ENV] = str(workers)
     if workers > 1 and settings.metrics_enabled and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker writes its metrics here; whichever answers /metrics sums them (gatehouse.metrics).
         shared = tempfile.mkdtemp(prefix="gatehouse-metrics-")

@@ -31,6 +31,7 @@ import asyncio
 import gc
 import http
 import logging
+import os
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -43,6 +44,7 @@ from gatehouse.access_log import AccessLog
 from gatehouse.api.errors import CODES
 from gatehouse.app import create_app as create_gatehouse_app
 from gatehouse.config import load_settings
+from gatehouse.launcher import WORKERS_ENV
 from gatehouse.response_status import HttpMiddleware, StatusWatch
 from gatehouse.scim.render import error as scim_error
 
@@ -398,6 +400,9 @@ def create_app() -> ASGIApp:
     gatehouse = create_gatehouse_app(settings)
     gatehouse.state.db.keep_readers = True  # one process, one event loop: its reads keep their connection
     gatehouse.state.db.keep_writer = True  # and SQLite's writes theirs
+    # SQLite's checkpoints in a thread of their own, with one worker. With several processes writing one file,
+    # the thread's last pass cannot keep the other processes' writes out, and the tail grew (bench/README).
+    gatehouse.state.db.checkpoint_thread = os.environ.get(WORKERS_ENV, "1") == "1"
     guarded = Shield(gatehouse)
     app = AccessLog(guarded) if settings.access_log else guarded
     settle_garbage_collector()

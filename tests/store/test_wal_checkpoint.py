@@ -4,8 +4,11 @@ writer lock only to finish a long log. On PostgreSQL there is nothing to do."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -16,11 +19,13 @@ from pathlib import Path
 import anyio
 import pytest
 
+from gatehouse.launcher import WORKERS_ENV
 from gatehouse.store import users
 from gatehouse.store.database import DEFAULT_AUTOCHECKPOINT, Connection, Database
 from gatehouse.store.records import utcnow
 from gatehouse.store.wal_checkpoint import RESTART_FRAMES, SAFETY_FRAMES, WalCheckpointer
 from support.coroutines import run_apart
+from support.servers import cli, cli_env
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -31,7 +36,7 @@ def kept(tmp_path: Path, _sqlite_template: Path) -> Iterator[Database]:
     path = tmp_path / "gatehouse.db"
     shutil.copyfile(_sqlite_template, path)
     database = Database.from_url(f"sqlite:///{path}", pool_size=2)
-    database.keep_readers = database.keep_writer = True
+    database.keep_readers = database.keep_writer = database.checkpoint_thread = True
     yield database
     database.dispose()
 
@@ -121,13 +126,35 @@ def test_a_short_log_is_checkpointed_without_the_writer_lock(kept: Database) -> 
     assert checkpointer.restarts == 0
 
 
-def test_each_database_has_a_checkpoint_thread_only_on_sqlite(db: Database) -> None:
+def test_each_database_has_a_checkpoint_thread_only_on_sqlite_and_when_asked(db: Database) -> None:
     async def scenario() -> bool:
         async with db.checkpointing():
             return db.checkpointer is not None and db.checkpointer.running
 
+    assert run_apart(scenario()) is False  # not asked (a test's app, a CLI)
+    db.checkpoint_thread = True
     assert run_apart(scenario()) is db.is_sqlite
     assert db.checkpointer is None
+
+
+@pytest.mark.parametrize(("workers", "thread"), [(None, True), ("1", True), ("2", False)])
+def test_the_serving_process_asks_for_the_thread_only_as_the_one_worker(
+    tmp_path: Path, workers: str | None, thread: bool
+) -> None:
+    """Several processes writing one file: the thread's last pass cannot keep the others' writes out."""
+    env = cli_env(f"sqlite:///{tmp_path / 'w.db'}") | {"GATEHOUSE_SECRET_KEY_FILE": str(tmp_path / "secret.key")}
+    env.pop(WORKERS_ENV, None)
+    if workers is not None:
+        env[WORKERS_ENV] = workers
+    assert cli(env, "db", "upgrade").returncode == 0
+    probe = (
+        "import json, gatehouse.server as s; made = []; build = s.create_gatehouse_app; "
+        "s.create_gatehouse_app = lambda settings: made.append(build(settings)) or made[-1]; s.create_app(); "
+        "print(json.dumps(made[0].state.db.checkpoint_thread))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) is thread
 
 
 def test_failing_checkpoints_are_logged_once_and_tried_less_often(

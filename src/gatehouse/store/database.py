@@ -252,12 +252,17 @@ class Database:
         assert driver_connection is not None
         driver_connection.execute(f"PRAGMA wal_autocheckpoint={int(frames)}")
 
+    checkpoint_thread = False
+    """Whether :meth:`checkpointing` runs SQLite's checkpoints in a thread (the serving process turns it on when it
+    is the only worker: :func:`gatehouse.server.create_app`)."""
+
     @asynccontextmanager
     async def checkpointing(self) -> AsyncIterator[None]:
         """While the block runs (the serving app's lifespan), checkpoint a SQLite database file's WAL in a thread
         of its own (:mod:`gatehouse.store.wal_checkpoint`), and let the kept writer (:attr:`keep_writer`) leave
-        the checkpoints to it. Nothing on PostgreSQL or for an in-memory database."""
-        path = self.engine.url.database if self.is_sqlite else None
+        the checkpoints to it, if :attr:`checkpoint_thread` says so. Nothing on PostgreSQL or for an in-memory
+        database."""
+        path = self.engine.url.database if self.is_sqlite and self.checkpoint_thread else None
         if not path or path == ":memory:" or self._sqlite_writer is None or self._checkpointer is not None:
             yield
             return
