@@ -2,18 +2,20 @@
 
 In WAL mode a commit appends the changed pages to the write-ahead log; a *checkpoint* copies them back into
 the database file and, with ``synchronous=NORMAL``, syncs the log before and the database file after (SQLite,
-"Write-Ahead Logging" §3 and ``PRAGMA wal_checkpoint``). By default the connection that commits runs one
-itself once the log holds 1,000 pages: a SCIM create writes about 35, so every thirtieth create also copied
-and synced a thousand pages (8 to 12 ms on the event loop, where every request in flight waited for it).
+"Write-Ahead Logging" §2.1, §3.1 and §3.2; ``PRAGMA wal_checkpoint``). By default the connection that
+commits runs one itself once the log holds 1,000 pages: a SCIM create writes about 35, so every thirtieth
+create also copied and synced a thousand pages (8 to 12 ms on the event loop, where every request in flight
+waited for it).
 
 Here a thread runs ``PASSIVE`` checkpoints, which never block a writer, every :data:`INTERVAL` seconds; the
 copying and syncing happen off the event loop, with the GIL released. A passive checkpoint alone never lets
 the log start over while writes keep coming (the log restarts only when a writer begins after a checkpoint
-that left nothing behind), so once the log holds :data:`RESTART_FRAMES` pages, the thread catches up with
-passes outside any lock until few pages are left, then runs one last pass holding the process's writer lock:
-it leaves nothing behind, and the next write starts the log over. The writer's own automatic checkpoint stays
-as a safety net at :data:`SAFETY_FRAMES` (another process writing all the time can keep this thread from
-catching up).
+that left nothing behind: "Write-Ahead Logging" §5), so once the log holds :data:`RESTART_FRAMES` pages,
+the thread catches up with passes outside any lock until few pages are left, then runs one last pass holding
+the process's writer lock: it leaves nothing behind, and the next write starts the log over. The writer's
+own automatic checkpoint stays as a safety net at :data:`SAFETY_FRAMES`. Only a lone serving process runs
+the thread (:attr:`gatehouse.store.database.Database.checkpoint_thread`): with several, the last pass cannot
+keep the other processes' writes out.
 """
 
 from __future__ import annotations
@@ -76,9 +78,11 @@ class WalCheckpointer:
     def stop(self) -> None:
         """Stop the thread (it finishes the pass it is in) and close its connection."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=30)
+        if thread is None or not thread.is_alive():
+            self._close()  # the thread closes it too; a step run without the thread leaves it to this
 
     @property
     def running(self) -> bool:
