@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from functools import partial
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def _add(connection: Connection, name: str) -> str:
 
 def _log_frames(path: str) -> int:
     """The pages in the log now (a passive checkpoint reports them; it copies, and never restarts the log)."""
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path)) as connection:
         return int(connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
 
 
@@ -95,7 +96,7 @@ def test_the_thread_makes_a_long_log_start_over_and_keeps_every_write(kept: Data
     assert restarts >= 1
     assert frames < RESTART_FRAMES  # without the thread the log would still hold every page written
     assert _autocheckpoint(kept) == DEFAULT_AUTOCHECKPOINT  # and takes them back once it stops
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path)) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         stored = {row[0] for row in connection.execute("SELECT id FROM users")}
     assert set(written) <= stored and len(written) == 401
