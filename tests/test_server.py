@@ -10,7 +10,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +30,7 @@ from gatehouse.server import (
 )
 from support.coroutines import run_apart
 from support.scim_fuzz import Answer, exchange, exchange_on
-from support.servers import GATEHOUSE, cli, cli_env, free_port, running_server
+from support.servers import GATEHOUSE, cli, cli_env, free_port, running_server, serving_probe
 
 pytestmark = pytest.mark.slow
 
@@ -242,15 +241,11 @@ def test_error_bodies_by_path() -> None:
 def test_the_serving_process_settles_its_garbage_collector(tmp_path: Path) -> None:
     """What `gatehouse serve` builds in each worker freezes what was made while starting (out of the collector's
     walks); a process that only imports Gatehouse freezes nothing."""
-    env = cli_env(f"sqlite:///{tmp_path / 'gc.db'}") | {"GATEHOUSE_SECRET_KEY_FILE": str(tmp_path / "secret.key")}
-    assert cli(env, "db", "upgrade").returncode == 0
     probe = (
         "import gc, json, gatehouse.server as s; before = gc.get_freeze_count(); s.create_app(); "
         "print(json.dumps([before, gc.get_freeze_count()]))"
     )
-    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    before, after = json.loads(done.stdout.strip().splitlines()[-1])
+    before, after = serving_probe(tmp_path, probe)
     assert before == 0 and after > 10_000
 
 
@@ -258,16 +253,12 @@ def test_the_server_process_holds_no_migration_tooling_nor_the_command_line(tmp_
     """What `gatehouse serve` runs after preparing the database (gatehouse.launcher's app) loads neither Alembic
     nor the command line's modules (Typer, Rich; uvicorn needs Click) nor httpx (loaded by the first outbound
     call): memory a server would hold for nothing."""
-    env = cli_env(f"sqlite:///{tmp_path / 'lean.db'}") | {"GATEHOUSE_SECRET_KEY_FILE": str(tmp_path / "secret.key")}
-    assert cli(env, "db", "upgrade").returncode == 0
     probe = (
         "import sys, json, gatehouse.server as s; s.create_app(); "
         "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'mako', 'pygments', 'typer', "
         "'rich', 'httpx'} | {m for m in sys.modules if m.startswith('gatehouse.cli')})))"
     )
-    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+    assert serving_probe(tmp_path, probe) == []
 
 
 def test_serve_prepares_the_database_then_becomes_the_server_in_the_same_process(tmp_path: Path) -> None:

@@ -4,11 +4,8 @@ writer lock only to finish a long log. On PostgreSQL there is nothing to do."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -26,7 +23,7 @@ from gatehouse.store.database import DEFAULT_AUTOCHECKPOINT, Connection, Databas
 from gatehouse.store.records import utcnow
 from gatehouse.store.wal_checkpoint import RESTART_FRAMES, SAFETY_FRAMES, WalCheckpointer
 from support.coroutines import run_apart
-from support.servers import cli, cli_env
+from support.servers import serving_probe
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -143,19 +140,12 @@ def test_the_serving_process_asks_for_the_thread_only_as_the_one_worker(
     tmp_path: Path, workers: str | None, thread: bool
 ) -> None:
     """Several processes writing one file: the thread's last pass cannot keep the others' writes out."""
-    env = cli_env(f"sqlite:///{tmp_path / 'w.db'}") | {"GATEHOUSE_SECRET_KEY_FILE": str(tmp_path / "secret.key")}
-    env.pop(WORKERS_ENV, None)
-    if workers is not None:
-        env[WORKERS_ENV] = workers
-    assert cli(env, "db", "upgrade").returncode == 0
     probe = (
         "import json, gatehouse.server as s; made = []; build = s.create_gatehouse_app; "
         "s.create_gatehouse_app = lambda settings: made.append(build(settings)) or made[-1]; s.create_app(); "
         "print(json.dumps(made[0].state.db.checkpoint_thread))"
     )
-    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1]) is thread
+    assert serving_probe(tmp_path, probe, **{WORKERS_ENV: workers}) is thread
 
 
 def test_failing_checkpoints_are_logged_once_and_tried_less_often(

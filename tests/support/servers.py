@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -32,6 +34,24 @@ def cli_env(database_url: str, public_url: str = "http://127.0.0.1:8080") -> dic
 def cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run the ``gatehouse`` console script."""
     return subprocess.run([GATEHOUSE, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def serving_probe(tmp_path: Path, code: str, **env: str | None) -> Any:
+    """What ``code`` (Python, run in a fresh interpreter on a migrated SQLite file, its last line printing JSON)
+    prints: for looking into the process ``gatehouse serve`` builds. ``env`` sets (a string) or removes (``None``)
+    variables of its environment."""
+    environ = cli_env(f"sqlite:///{tmp_path / 'probe.db'}") | {
+        "GATEHOUSE_SECRET_KEY_FILE": str(tmp_path / "secret.key")
+    }
+    for name, value in env.items():
+        if value is None:
+            environ.pop(name, None)
+        else:
+            environ[name] = value
+    assert cli(environ, "db", "upgrade").returncode == 0
+    done = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @contextmanager
