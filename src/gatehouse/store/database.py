@@ -269,8 +269,7 @@ class Database:
         checkpointer = WalCheckpointer(path, self._sqlite_writer)
         with self._sqlite_writer:
             self._checkpointer = checkpointer
-            if self._writer is not None and not self._writer.closed and not self._writer.invalidated:
-                self._autocheckpoint(self._writer, SAFETY_FRAMES)
+            self._kept_writer_autocheckpoint(SAFETY_FRAMES)
         checkpointer.start()
         try:
             yield
@@ -278,8 +277,14 @@ class Database:
             await to_thread.run_sync(checkpointer.stop)
             with self._sqlite_writer:
                 self._checkpointer = None
-                if self._writer is not None and not self._writer.closed and not self._writer.invalidated:
-                    self._autocheckpoint(self._writer, DEFAULT_AUTOCHECKPOINT)
+                self._kept_writer_autocheckpoint(DEFAULT_AUTOCHECKPOINT)
+
+    def _kept_writer_autocheckpoint(self, frames: int) -> None:
+        """Set the kept writer's ``wal_autocheckpoint``, if there is one that still serves (a new one gets it when
+        it connects: :meth:`_write_kept`). Under the writer lock."""
+        writer = self._writer
+        if writer is not None and not writer.closed and not writer.invalidated:
+            self._autocheckpoint(writer, frames)
 
     @property
     def checkpointer(self) -> WalCheckpointer | None:
