@@ -4,6 +4,8 @@ writer lock only to finish a long log. On PostgreSQL there is nothing to do."""
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 import sqlite3
 import threading
@@ -18,7 +20,7 @@ import anyio
 import pytest
 
 from gatehouse.launcher import WORKERS_ENV
-from gatehouse.store import users
+from gatehouse.store import users, wal_checkpoint
 from gatehouse.store.database import DEFAULT_AUTOCHECKPOINT, Connection, Database
 from gatehouse.store.records import utcnow
 from gatehouse.store.wal_checkpoint import RESTART_FRAMES, SAFETY_FRAMES, WalCheckpointer
@@ -101,15 +103,66 @@ def test_the_thread_makes_a_long_log_start_over_and_keeps_every_write(kept: Data
 
 def test_without_the_thread_the_log_grows_past_the_point_it_would_start_over(kept: Database) -> None:
     """The check above can fail: the same writes with the writer's threshold raised and no thread."""
-    path = _path(kept)
+    _long_log(kept)
 
-    async def scenario() -> None:
-        await kept.write(lambda c: c.exec_driver_sql(f"PRAGMA wal_autocheckpoint={SAFETY_FRAMES}"))
+
+def _long_log(database: Database) -> str:
+    """The database's file with a log longer than :data:`RESTART_FRAMES` (written with no thread)."""
+
+    async def fill() -> None:
+        await database.write(lambda c: c.exec_driver_sql(f"PRAGMA wal_autocheckpoint={SAFETY_FRAMES}"))
         for index in range(400):
-            await kept.write(partial(_add, name=f"user{index}"))
+            await database.write(partial(_add, name=f"user{index}"))
 
-    run_apart(scenario())
+    run_apart(fill())
+    path = _path(database)
     assert _log_frames(path) >= RESTART_FRAMES
+    return path
+
+
+def test_the_database_file_is_synced_outside_the_writer_lock_before_the_last_pass(
+    kept: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite syncs the file at the end of the last pass, under the lock: what the passes before it copied is
+    synced first, without the lock, so that the last pass has only its own pages to sync."""
+    path = _long_log(kept)
+    lock = threading.Lock()
+    checkpointer = WalCheckpointer(path, lock)
+    synced: list[tuple[bool, int]] = []
+
+    def datasync(descriptor: int) -> None:
+        synced.append((lock.locked(), checkpointer.passes))
+        os.fsync(descriptor)
+
+    monkeypatch.setattr(wal_checkpoint, "_datasync", datasync)
+    done = checkpointer.step()
+    checkpointer.stop()
+    assert len(synced) == 1
+    locked, passes_before = synced[0]
+    assert not locked
+    assert checkpointer.passes == passes_before + 1  # the last pass came after the sync
+    assert checkpointer.restarts == 1 and not done.busy and done.copied == done.frames
+
+
+def test_a_failing_sync_is_a_failed_round_and_the_thread_carries_on(
+    kept: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = _long_log(kept)
+
+    def datasync(descriptor: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(wal_checkpoint, "_datasync", datasync)
+    checkpointer = WalCheckpointer(path, threading.Lock(), interval=0.01)
+    with caplog.at_level("WARNING", logger="gatehouse.store.wal_checkpoint"):
+        checkpointer.start()
+        deadline = time.monotonic() + 10
+        while not checkpointer.failed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert checkpointer.running
+        checkpointer.stop()
+    assert checkpointer.failed >= 1 and checkpointer.restarts == 0
+    assert any("WAL checkpoint failed" in r.getMessage() for r in caplog.records)
 
 
 def test_a_short_log_is_checkpointed_without_the_writer_lock(kept: Database) -> None:

@@ -16,22 +16,33 @@ the process's writer lock: it leaves nothing behind, and the next write starts t
 own automatic checkpoint stays as a safety net at :data:`SAFETY_FRAMES`. Only a lone serving process runs
 the thread (:attr:`gatehouse.store.database.Database.checkpoint_thread`): with several, the last pass cannot
 keep the other processes' writes out.
+
+Every write of the process waits while that last pass holds the lock, so the lock is held for as little as
+possible. SQLite syncs the database file only at the end of a pass that reached the end of the log, which a
+pass overtaken by commits does not: the last pass then synced every page the passes before it had copied (at
+100,000 users, about 8 ms under the lock, half of it that sync). The thread syncs the file itself just before
+taking the lock, so the last pass syncs only its own few pages (about 4 ms). And it lets the log grow to
+:data:`RESTART_FRAMES` pages, four times SQLite's 1,000 (the log's file then stays at about 25 MiB), so
+that writes wait for a last pass less than half as often. Measured in process, SCIM creates one after another
+at 100,000 users: p99 from 6.8 to 2.4 ms, the same throughput.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from dataclasses import dataclass
 from typing import Final
 
 log = logging.getLogger(__name__)
+_datasync = getattr(os, "fdatasync", os.fsync)  # fdatasync: Linux; fsync elsewhere (macOS)
 
 INTERVAL: Final = 0.02
 """Seconds between two checkpoints (a passive checkpoint with nothing to copy costs about 0.1 ms)."""
-RESTART_FRAMES: Final = 1_000
-"""The log's length (pages) from which the thread makes it start over: SQLite's own automatic threshold."""
+RESTART_FRAMES: Final = 4_000
+"""The log's length (pages) from which the thread makes it start over (SQLite's own automatic threshold: 1,000)."""
 FINAL_FRAMES: Final = 150
 """At most this many pages appended during a catch-up pass: the next pass is the last, under the writer lock."""
 MAX_PASSES: Final = 6
@@ -94,7 +105,7 @@ class WalCheckpointer:
             while not self._stop.wait(min(MAX_BACKOFF, self._interval * 2**failures)):
                 try:
                     self.step()
-                except sqlite3.Error:  # a full disk, a file gone: the writer's own checkpoint remains
+                except (sqlite3.Error, OSError):  # a full disk, a file gone: the writer's own checkpoint remains
                     self.failed += 1
                     if not failures:  # once a streak, not every pass
                         log.warning("A WAL checkpoint failed; trying again, less often", exc_info=True)
@@ -115,6 +126,7 @@ class WalCheckpointer:
             if done.busy or done.frames < RESTART_FRAMES:
                 return done
             if (previous is not None and done.frames - previous <= FINAL_FRAMES) or attempt == MAX_PASSES - 1:
+                self._sync_database()  # outside the lock: the last pass then syncs only the pages it copies
                 with self._writer_lock:  # no write of this process can append meanwhile
                     done = self._pass()
                 self.restarts += not done.busy and done.copied == done.frames
@@ -122,6 +134,14 @@ class WalCheckpointer:
             previous = done.frames
             done = self._pass()
         return done
+
+    def _sync_database(self) -> None:
+        """Write the database file's changed pages to the disk (see the module)."""
+        descriptor = os.open(self._path, os.O_RDONLY)
+        try:
+            _datasync(descriptor)
+        finally:
+            os.close(descriptor)
 
     def _pass(self) -> Pass:
         busy, frames, copied = self._connect().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
