@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from procs import work_area
-from seed import enable_scim, gatehouse, gatehouse_env, seed_users
+from seed import in_process
 
 BODY: dict[str, Any] = {"type": "http.request", "body": b"", "more_body": False}
 
@@ -95,12 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
     args = parser.parse_args(argv)
     with work_area(args.keep, "gatehouse-metrics-app-") as root:
-        database_url = f"sqlite:///{root / 'gatehouse.db'}"
-        env = gatehouse_env(database_url, "http://127.0.0.1:8080")
-        gatehouse(env, "db", "upgrade")
-        seeded = seed_users(database_url, args.users, 2_000, random.Random(1))
-        os.environ.update(env)
-        costs = asyncio.run(measure(seeded.ids, enable_scim(env), args.rounds, args.requests))
+        seeded, token = in_process(root, args.users, 2_000)
+        costs = asyncio.run(measure(seeded.ids, token, args.rounds, args.requests))
     print("\n".join(report(costs)))
     return 0
 

@@ -64,6 +64,17 @@ def enable_scim(env: dict[str, str]) -> str:
     return str(json.loads(gatehouse(env, "scim", "enable", "--json"))["token"])
 
 
+def in_process(root: Path, users: int, sample: int) -> tuple[Seeded, str]:
+    """A migrated SQLite database under ``root`` seeded with ``users`` users, its settings in this process's
+    environment (for an app built in this process); the seeded users and the SCIM token."""
+    database_url = f"sqlite:///{root / 'gatehouse.db'}"
+    env = gatehouse_env(database_url, "http://127.0.0.1:8080")
+    gatehouse(env, "db", "upgrade")
+    seeded = seed_users(database_url, users, sample, random.Random(1))
+    os.environ.update(env)
+    return seeded, enable_scim(env)
+
+
 def _suffix(index: int) -> str:
     return f"{index:07d}"
 
