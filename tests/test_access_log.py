@@ -7,17 +7,21 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from gatehouse.access_log import AccessLog
+from gatehouse import access_log
+from gatehouse.access_log import CHUNK, AccessLog
 from support.servers import cli_env, running_server
 
 
@@ -86,6 +90,38 @@ def test_a_stream_that_cannot_keep_up_drops_lines_and_says_how_many() -> None:
     requests = [line for line in lines if "path" in line]
     reports = [line["access_log_dropped"] for line in lines if "access_log_dropped" in line]
     assert len(requests) + sum(reports) == 10 and sum(reports) == logged.dropped
+
+
+class Unattended(AccessLog):
+    """An access log whose thread writes nothing: the test writes what is pending itself."""
+
+    def _write_forever(self) -> None:
+        return
+
+
+def test_the_writer_lets_the_event_loop_in_between_chunks_and_keeps_the_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rendering a tenth of a second of a busy server's lines at once held the interpreter for milliseconds, while
+    every request waited; the writer yields it after every :data:`CHUNK` lines."""
+    stream = io.StringIO()
+    yields: list[int] = []
+
+    def sleep(seconds: float) -> None:  # the module's clock, its zero sleeps (the yields) counted
+        if seconds == 0:
+            yields.append(len(stream.getvalue()))
+        time.sleep(seconds)
+
+    monkeypatch.setattr(access_log, "time", SimpleNamespace(time=time.time, monotonic=time.monotonic, sleep=sleep))
+    logged = Unattended(small_app(), stream)
+    count = 3 * CHUNK + 5
+    for index in range(count):
+        logged.finished({"method": "GET", "path": f"/r{index}", "client": ("10.0.0.1", 1)}, 200, 0.001)
+    logged.drain(timeout=0)  # nothing written by a thread
+    assert stream.getvalue() == ""
+    logged._write_pending(0)
+    assert yields == [0, 0, 0, 0]  # one a chunk, before the one write
+    assert [line["path"] for line in lines_of(stream.getvalue())] == [f"/r{index}" for index in range(count)]
 
 
 def test_serve_writes_the_access_log_by_default(tmp_path: Path) -> None:
