@@ -12,7 +12,7 @@ pair's throughput ratio (new ÷ base; a pair's two runs are seconds apart) and t
 
 Both revisions must share the schema (the same newest migration): the base server migrates nothing.
 
-    .venv/bin/python bench/ab_bench.py --base c9e8f2f [--users 10000] [--pairs 8] [--endpoint get|filter]
+    .venv/bin/python bench/ab_bench.py --base c9e8f2f [--users 10000] [--pairs 8] [--endpoint get|filter] [--access-log]
 """
 
 from __future__ import annotations
@@ -100,9 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=8, help="new/base pairs of runs")
     parser.add_argument("--duration", type=int, default=5, help="seconds per measured wrk run")
     parser.add_argument("--endpoint", choices=["get", "filter", "patch", "post"], default="get")
+    parser.add_argument("--access-log", action="store_true", help="both servers with the access log on (the default)")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
     args = parser.parse_args(argv)
-    options, _, _ = parse_args(["--sizes", str(args.users), "--duration", str(args.duration), "--warmup", "3"])
+    logged = ["--access-log"] if args.access_log else []
+    options, _, _ = parse_args(["--sizes", str(args.users), "--duration", str(args.duration), "--warmup", "3", *logged])
     if wrk_missing():
         return 2
     with work_area(args.keep, "gatehouse-ab-bench-") as root, checkout(args.base, root) as base_src:
