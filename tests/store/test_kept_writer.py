@@ -5,6 +5,7 @@ the thread pool on pooled connections whatever the setting: the same outcomes.""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -84,3 +85,31 @@ def test_dispose_closes_the_kept_writer(kept: Database) -> None:
     writer = run_apart(kept.write(lambda connection: connection))
     kept.dispose()
     assert writer.closed or not kept.is_sqlite
+
+
+def test_a_transaction_of_another_thread_and_the_loops_writes_take_turns(db: Database, kept: Database) -> None:
+    """The provisioning log's flush (a worker thread's ``transaction()``) and the event loop's writes: on SQLite
+    the loop's write waits for the thread's commit on the process's writer lock, so with SQLite's own busy wait
+    set to nothing it still succeeds, after the thread's write; on PostgreSQL both commit as they always did."""
+    if kept.is_sqlite:
+        run_apart(kept.write(lambda c: c.exec_driver_sql("PRAGMA busy_timeout=0")))  # no busy wait to hide in
+    begun, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def flush() -> None:
+        with kept.transaction() as connection:
+            users.insert(connection, _write("thread"), utcnow())
+            begun.set()
+            release.wait(10)
+            order.append("thread")
+
+    worker = threading.Thread(target=flush)
+    worker.start()
+    assert begun.wait(10)
+    threading.Timer(0.2, release.set).start()
+    loop_id = run_apart(kept.write(lambda c: users.insert(c, _write("loop"), utcnow()).id))
+    order.append("loop")
+    worker.join(10)
+    assert _name(db, loop_id) == "loop"
+    if kept.is_sqlite:
+        assert order == ["thread", "loop"]

@@ -121,9 +121,20 @@ class Database:
         """Create the engine for ``url``."""
         return cls(create_engine(url, pool_size=pool_size))
 
-    def transaction(self) -> AbstractContextManager[Connection]:
-        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed when the block ends cleanly."""
-        return self._begun("IMMEDIATE")
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed when the block ends cleanly.
+
+        On SQLite it holds the process's writer lock, as :meth:`write` does: a transaction of another thread (the
+        provisioning log's flush, a dashboard form, the CLI) and the event loop's writes then take turns on the
+        lock, rather than one of them sleeping in SQLite's busy handler (1, 2, 5, 10 ms… steps, on the event
+        loop) until the other commits. Not reentrant: a transaction never opens another."""
+        if self._sqlite_writer is None:
+            with self._begun("IMMEDIATE") as connection:
+                yield connection
+            return
+        with self._sqlite_writer, self._begun("IMMEDIATE") as connection:
+            yield connection
 
     def snapshot(self) -> AbstractContextManager[Connection]:
         """A read-only transaction: one consistent view of several statements."""
@@ -217,8 +228,9 @@ class Database:
         # Inline: one writer at a time in this process anyway, and a SQLite write transaction is a fraction of
         # a millisecond of CPU, less than the thread hand-off and GIL ping-pong it would cost. Nothing awaits
         # inside, so coroutines of one event loop never contend; the thread lock orders writers of other
-        # threads (a CLI or test calling in from another loop, the WAL checkpoint's last pass, which copies the
-        # few pages its passes outside the lock left). Handing a write that finds it taken to a worker thread
+        # threads (every transaction(): the provisioning log's flush, a dashboard form, a CLI or test calling in
+        # from another loop; and the WAL checkpoint's last pass, which copies the few pages its passes outside
+        # the lock left). Handing a write that finds it taken to a worker thread
         # instead cost more than the wait (bench/soak.py: p99 +15 %, and 25 MiB of resident memory for the
         # threads' connections). Only another process holding SQLite's write lock makes it wait longer (busy
         # timeout).
@@ -305,7 +317,8 @@ class Database:
         return (int(checkedout()) if callable(checkedout) else 0) + loop_readers
 
     def _write_sync(self, work: Callable[[Connection], T]) -> T:
-        with self.transaction() as connection:
+        """``work`` in a write transaction (on SQLite the caller holds the writer lock)."""
+        with self._begun("IMMEDIATE") as connection:
             return work(connection)
 
     def dispose(self) -> None:
