@@ -230,10 +230,9 @@ class Database:
         # inside, so coroutines of one event loop never contend; the thread lock orders writers of other
         # threads (every transaction(): the provisioning log's flush, a dashboard form, a CLI or test calling in
         # from another loop; and the WAL checkpoint's last pass, which copies the few pages its passes outside
-        # the lock left). Handing a write that finds it taken to a worker thread
-        # instead cost more than the wait (bench/soak.py: p99 +15 %, and 25 MiB of resident memory for the
-        # threads' connections). Only another process holding SQLite's write lock makes it wait longer (busy
-        # timeout).
+        # the lock left). Handing a write that finds it taken to a worker thread instead cost more than the wait
+        # (bench/soak.py: p99 +15 %, and 25 MiB of resident memory for the threads' connections). Only another
+        # process holding SQLite's write lock makes it wait longer (busy timeout).
         with self._sqlite_writer:
             return self._write_kept(work) if self.keep_writer else self._write_sync(work)
 
