@@ -47,7 +47,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gatehouse.network import client_ip
 from gatehouse.scim.activity_bodies import CAPTURE_LIMIT, stored_body
 from gatehouse.store.database import Database
-from gatehouse.store.scim_activity import KEEP_DAYS, KEEP_ROWS, write
+from gatehouse.store.scim_activity import KEEP_DAYS, KEEP_ROWS, prepare, write_prepared
 
 log = logging.getLogger("gatehouse.scim.activity")
 
@@ -198,15 +198,15 @@ class ActivityRecorder:
                 batch = batch[-self._keep :]
             if not batch:
                 return 0
-            try:
-                rows = [self._row(record) for record in batch]
+            try:  # everything but the statements before the transaction, which holds SQLite's writer lock
+                rows = prepare(db.dialect, [self._row(record) for record in batch])
             except Exception:  # a bug, not the database: retrying would not help
                 log.exception("Could not format %d SCIM activity records; they are dropped", len(batch))
                 self._dropped_failed += len(batch)
                 return 0
             try:
                 with db.transaction() as connection:
-                    write(connection, rows, self._keep, self._keep_days)
+                    write_prepared(connection, rows, self._keep, self._keep_days)
             except Exception:
                 log.warning("Could not write %d SCIM activity records; retrying later", len(batch), exc_info=True)
                 if sum(_size(r[-1]) for r in batch if r[-1] is not None) > BODY_BUDGET:

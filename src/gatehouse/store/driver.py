@@ -89,7 +89,12 @@ def _quoted(name: str) -> str:
 
 def to_db_time(connection: Connection, value: datetime) -> Any:
     """A timestamp as the driver stores it: SQLAlchemy's text form on SQLite, aware on PostgreSQL."""
-    if connection.dialect.name == "sqlite":
+    return db_time(connection.dialect.name, value)
+
+
+def db_time(dialect: str, value: datetime) -> Any:
+    """:func:`to_db_time` for a dialect named before any connection is at hand."""
+    if dialect == "sqlite":
         return value.astimezone(UTC).strftime(SQLITE_TIME_FORMAT)
     return value
 

@@ -88,6 +88,10 @@ class Recorder(Protocol):
     async def flush_async(self, db: Database) -> int: ...
 
 
+Prepared = list[tuple[object, ...]]
+"""Rows as the insert binds them (:func:`prepare`)."""
+
+
 def write(
     connection: Connection,
     rows: list[dict[str, object]],
@@ -98,8 +102,21 @@ def write(
     """Insert ``rows``, then delete all but the newest ``keep`` rows of the table (by id) and every row older than
     ``keep_days`` days. Text that cannot be stored (a NUL from a ``%00`` in a path) is made storable, so a record
     never blocks the ones after it."""
-    if rows:
-        _insert(connection, rows)
+    write_prepared(connection, prepare(connection.dialect.name, rows), keep, keep_days, now)
+
+
+def write_prepared(
+    connection: Connection,
+    prepared: Prepared,
+    keep: int = KEEP_ROWS,
+    keep_days: int = KEEP_DAYS,
+    now: datetime | None = None,
+) -> None:
+    """:func:`write` of rows made ready by :func:`prepare` beforehand: the provisioning log's flush prepares a
+    batch before its transaction, which on SQLite holds the process's writer lock (every write of the event loop
+    waits meanwhile), so the transaction runs only the statements (a batch of 1,000: 5 ms of Python less)."""
+    if prepared:
+        _insert(connection, prepared)
     newest = (
         sa.select(scim_activity.c.id).order_by(scim_activity.c.id.desc()).offset(keep - 1).limit(1).scalar_subquery()
     )
@@ -114,28 +131,33 @@ _COLUMNS: Final = (
 )  # fmt: skip
 
 
-def _insert(connection: Connection, rows: list[dict[str, object]]) -> None:
-    """One ``executemany`` on the driver's cursor: about a third of what SQLAlchemy's costs per row, which counts
-    here (a row per SCIM request). Every text is made storable first (:func:`clean_text`), the only thing the
-    parameter check (:mod:`gatehouse.store.parameters`) would refuse in these values."""
-    marks = ", ".join("?" if connection.dialect.name == "sqlite" else "%s" for _ in _COLUMNS)
-    sql = f"INSERT INTO {scim_activity.name} ({', '.join(_COLUMNS)}) VALUES ({marks})"
+def prepare(dialect: str, rows: list[dict[str, object]]) -> Prepared:
+    """``rows`` as the insert binds them on ``dialect``: every text made storable (:func:`clean_text`), the only
+    thing the parameter check (:mod:`gatehouse.store.parameters`) would refuse in these values, and the time in
+    the driver's form."""
 
     def at(value: object) -> object:
-        return driver.to_db_time(connection, value) if isinstance(value, datetime) else value
+        return driver.db_time(dialect, value) if isinstance(value, datetime) else value
 
     def text(value: object) -> object:
         return clean_text(value) if isinstance(value, str) else value
 
-    values = [
+    return [
         (at(row["at"]), text(row.get("token_name")), row["method"], text(row["path"]),
          row.get("resource") or "other", row["status"], text(row.get("detail")), text(row.get("ip")),
          text(row.get("user_agent")), text(row.get("request_body")), text(row.get("response_body")))
         for row in rows
     ]  # fmt: skip
+
+
+def _insert(connection: Connection, prepared: Prepared) -> None:
+    """One ``executemany`` on the driver's cursor: about a third of what SQLAlchemy's costs per row, which counts
+    here (a row per SCIM request)."""
+    marks = ", ".join("?" if connection.dialect.name == "sqlite" else "%s" for _ in _COLUMNS)
+    sql = f"INSERT INTO {scim_activity.name} ({', '.join(_COLUMNS)}) VALUES ({marks})"
     handle = driver.cursor(connection)
     try:
-        handle.executemany(sql, values)
+        handle.executemany(sql, prepared)
     finally:
         handle.close()
 
