@@ -113,3 +113,26 @@ def test_a_transaction_of_another_thread_and_the_loops_writes_take_turns(db: Dat
     assert _name(db, loop_id) == "loop"
     if kept.is_sqlite:
         assert order == ["thread", "loop"]
+
+
+def test_a_write_opened_inside_another_of_the_same_thread_is_refused_at_once(db: Database, kept: Database) -> None:
+    """On SQLite the writer lock is the process's one writer: a transaction opened inside a write (or inside
+    another transaction) of the same thread would wait for itself; it raises instead, and the outer write, its
+    work failed, rolls back. On PostgreSQL the two are separate transactions and both commit."""
+    inner_ids: list[str] = []
+
+    def nested(connection: Connection) -> str:
+        with kept.transaction() as inner:
+            inner_ids.append(users.insert(inner, _write("inner"), utcnow()).id)
+        return users.insert(connection, _write("outer"), utcnow()).id
+
+    if kept.is_sqlite:
+        with pytest.raises(RuntimeError, match="inside another"):
+            run_apart(kept.write(nested))
+        with pytest.raises(RuntimeError, match="inside another"), kept.transaction(), kept.transaction():
+            pass
+        assert inner_ids == []
+        assert run_apart(kept.write(lambda c: users.insert(c, _write("after"), utcnow()).id))  # the lock was freed
+    else:
+        outer_id = run_apart(kept.write(nested))
+        assert _name(db, outer_id) == "outer" and _name(db, inner_ids[0]) == "inner"

@@ -110,6 +110,7 @@ class Database:
         # SQLite has one writer at a time; its busy handler waits by sleeping (up to 100 ms a step), so
         # writers of this process queue on a lock instead and only other processes meet the busy wait.
         self._sqlite_writer = threading.Lock() if self.is_sqlite else None
+        self._writer_thread: int | None = None  # the thread in write() or transaction() (see _refuse_nesting)
         self._kept = threading.local()  # each thread's kept reader (see keep_readers)
         self._writer: Connection | None = None  # SQLite's kept writer (see keep_writer)
         self._pool_size: int = getattr(engine.pool, "size", lambda: 10)()
@@ -128,13 +129,29 @@ class Database:
         On SQLite it holds the process's writer lock, as :meth:`write` does: a transaction of another thread (the
         provisioning log's flush, a dashboard form, the CLI) and the event loop's writes then take turns on the
         lock, rather than one of them sleeping in SQLite's busy handler (1, 2, 5, 10 ms… steps, on the event
-        loop) until the other commits. Not reentrant: a transaction never opens another."""
+        loop) until the other commits. Not reentrant: opened inside another write of the same thread, it raises
+        ``RuntimeError`` rather than wait for itself."""
         if self._sqlite_writer is None:
             with self._begun("IMMEDIATE") as connection:
                 yield connection
             return
-        with self._sqlite_writer, self._begun("IMMEDIATE") as connection:
-            yield connection
+        me = self._refuse_nesting()
+        with self._sqlite_writer:
+            self._writer_thread = me
+            try:
+                with self._begun("IMMEDIATE") as connection:
+                    yield connection
+            finally:
+                self._writer_thread = None
+
+    def _refuse_nesting(self) -> int:
+        """This thread's id, unless it already holds the writer lock: a write opened inside another would wait
+        for itself for ever (the lock is not reentrant, and SQLite's write lock is the outer one's), so it is a
+        programming error said at once."""
+        me = threading.get_ident()
+        if self._writer_thread == me:
+            raise RuntimeError("a write transaction was opened inside another one in the same thread")
+        return me
 
     def snapshot(self) -> AbstractContextManager[Connection]:
         """A read-only transaction: one consistent view of several statements."""
@@ -233,8 +250,13 @@ class Database:
         # the lock left). Handing a write that finds it taken to a worker thread instead cost more than the wait
         # (bench/soak.py: p99 +15 %, and 25 MiB of resident memory for the threads' connections). Only another
         # process holding SQLite's write lock makes it wait longer (busy timeout).
+        me = self._refuse_nesting()
         with self._sqlite_writer:
-            return self._write_kept(work) if self.keep_writer else self._write_sync(work)
+            self._writer_thread = me
+            try:
+                return self._write_kept(work) if self.keep_writer else self._write_sync(work)
+            finally:
+                self._writer_thread = None
 
     keep_writer = False
     """Whether :meth:`write` on SQLite keeps its one connection between transactions (the serving process turns it
