@@ -100,6 +100,30 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.connection.driver_connection.execute(_BEGIN[mode])  # type: ignore[union-attr]
 
 
+class WriterLock:
+    """The lock SQLite's writers of one process take turns on (:meth:`Database.write`,
+    :meth:`Database.transaction`, the WAL checkpoint's last pass). Not reentrant, and it says so: a write opened
+    inside another of the same thread would wait for itself for ever (SQLite's write lock is the outer one's),
+    so taking it again from the thread that holds it raises ``RuntimeError`` at once."""
+
+    __slots__ = ("_holder", "_lock")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holder: int | None = None
+
+    def __enter__(self) -> None:
+        me = threading.get_ident()
+        if self._holder == me:
+            raise RuntimeError("a write transaction was opened inside another one in the same thread")
+        self._lock.acquire()
+        self._holder = me
+
+    def __exit__(self, *_: object) -> None:
+        self._holder = None
+        self._lock.release()
+
+
 class Database:
     """The engine plus how each kind of work runs against it."""
 
@@ -109,8 +133,7 @@ class Database:
         self.is_sqlite = self.dialect == "sqlite"
         # SQLite has one writer at a time; its busy handler waits by sleeping (up to 100 ms a step), so
         # writers of this process queue on a lock instead and only other processes meet the busy wait.
-        self._sqlite_writer = threading.Lock() if self.is_sqlite else None
-        self._writer_thread: int | None = None  # the thread in write() or transaction() (see _refuse_nesting)
+        self._sqlite_writer = WriterLock() if self.is_sqlite else None
         self._kept = threading.local()  # each thread's kept reader (see keep_readers)
         self._writer: Connection | None = None  # SQLite's kept writer (see keep_writer)
         self._pool_size: int = getattr(engine.pool, "size", lambda: 10)()
@@ -135,23 +158,8 @@ class Database:
             with self._begun("IMMEDIATE") as connection:
                 yield connection
             return
-        me = self._refuse_nesting()
-        with self._sqlite_writer:
-            self._writer_thread = me
-            try:
-                with self._begun("IMMEDIATE") as connection:
-                    yield connection
-            finally:
-                self._writer_thread = None
-
-    def _refuse_nesting(self) -> int:
-        """This thread's id, unless it already holds the writer lock: a write opened inside another would wait
-        for itself for ever (the lock is not reentrant, and SQLite's write lock is the outer one's), so it is a
-        programming error said at once."""
-        me = threading.get_ident()
-        if self._writer_thread == me:
-            raise RuntimeError("a write transaction was opened inside another one in the same thread")
-        return me
+        with self._sqlite_writer, self._begun("IMMEDIATE") as connection:
+            yield connection
 
     def snapshot(self) -> AbstractContextManager[Connection]:
         """A read-only transaction: one consistent view of several statements."""
@@ -250,13 +258,8 @@ class Database:
         # the lock left). Handing a write that finds it taken to a worker thread instead cost more than the wait
         # (bench/soak.py: p99 +15 %, and 25 MiB of resident memory for the threads' connections). Only another
         # process holding SQLite's write lock makes it wait longer (busy timeout).
-        me = self._refuse_nesting()
         with self._sqlite_writer:
-            self._writer_thread = me
-            try:
-                return self._write_kept(work) if self.keep_writer else self._write_sync(work)
-            finally:
-                self._writer_thread = None
+            return self._write_kept(work) if self.keep_writer else self._write_sync(work)
 
     keep_writer = False
     """Whether :meth:`write` on SQLite keeps its one connection between transactions (the serving process turns it

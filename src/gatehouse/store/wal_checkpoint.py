@@ -33,8 +33,9 @@ import logging
 import os
 import sqlite3
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 log = logging.getLogger(__name__)
 _datasync = getattr(os, "fdatasync", os.fsync)  # fdatasync: Linux; fsync elsewhere (macOS)
@@ -66,7 +67,7 @@ class Pass:
 class WalCheckpointer:
     """The checkpoint thread of one SQLite database file (one per serving process)."""
 
-    def __init__(self, path: str, writer_lock: threading.Lock, interval: float = INTERVAL) -> None:
+    def __init__(self, path: str, writer_lock: AbstractContextManager[Any], interval: float = INTERVAL) -> None:
         self._path = path
         self._writer_lock = writer_lock
         self._interval = interval
