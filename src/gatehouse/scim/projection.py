@@ -18,6 +18,7 @@ JSON parsing.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,20 +151,27 @@ class Projection:
             return self._exclude(resource)
         return resource
 
+    def _found(self, resource: dict[str, Any]) -> Iterator[tuple[_Selector, str | None]]:
+        """The selectors in order, each with the key of its extension block as ``resource`` spells it (``None``
+        for a core attribute); one whose block the resource lacks, or holds as anything but an object, is
+        passed over.
+        ``resource`` is read as the loop goes: what the loop changed in it counts for the next selectors."""
+        for selector in self._selectors:
+            if selector.container is None:
+                yield selector, None
+                continue
+            container_key = _lookup(resource, selector.container)
+            if container_key is not None and isinstance(resource[container_key], dict):
+                yield selector, container_key
+
     def _select(self, resource: dict[str, Any]) -> dict[str, Any]:
         masks: dict[tuple[str | None, str], Any] = {}  # (container key, attribute key) -> what is kept
         blocks: set[str] = set()  # extension blocks kept whole
-        for selector in self._selectors:
-            source = resource
-            container_key = None
-            if selector.container is not None:
-                container_key = _lookup(resource, selector.container)
-                if container_key is None or not isinstance(resource[container_key], dict):
-                    continue
-                if selector.attr is None:
-                    blocks.add(container_key)
-                    continue
-                source = resource[container_key]
+        for selector, container_key in self._found(resource):
+            if container_key is not None and selector.attr is None:
+                blocks.add(container_key)
+                continue
+            source = resource if container_key is None else resource[container_key]
             assert selector.attr is not None
             key = _lookup(source, selector.attr)
             if key is None:
@@ -188,15 +196,12 @@ class Projection:
 
     def _exclude(self, resource: dict[str, Any]) -> dict[str, Any]:
         result = dict(resource)
-        for selector in self._selectors:
+        for selector, container_key in self._found(result):
+            if container_key is not None and selector.attr is None:
+                del result[container_key]
+                continue
             host = result
-            if selector.container is not None:
-                container_key = _lookup(result, selector.container)
-                if container_key is None or not isinstance(result[container_key], dict):
-                    continue
-                if selector.attr is None:
-                    del result[container_key]
-                    continue
+            if container_key is not None:
                 host = result[container_key] = dict(result[container_key])
             assert selector.attr is not None
             key = _lookup(host, selector.attr)
