@@ -8,6 +8,7 @@ Thin handlers over :mod:`gatehouse.iam.scim_guard`, which checks every permissio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from starlette.requests import Request
@@ -17,6 +18,7 @@ from starlette.routing import Route
 from gatehouse.errors import GatehouseError
 from gatehouse.iam import provisioning, scim_guard
 from gatehouse.iam.audit import Change
+from gatehouse.iam.authorizer import Principal
 from gatehouse.store.database import Connection
 from gatehouse.web.actions import Confirmation, Settled, confirm_then_act, refused
 from gatehouse.web.dashboard import dashboard_of, page, principal_of
@@ -64,45 +66,49 @@ def _question(connection: Connection, request: Request, action: str) -> Confirma
     )
 
 
-def _change(operation: str) -> Change:
-    return Change(provisioning.UPDATE, "organization", "scim", {"operation": operation})
-
-
-@page
-async def allow(request: Request) -> Response:
-    principal, policy = principal_of(request), _policy(request)
+async def _settle(
+    request: Request, action: str, work: Callable[[Connection, Principal], int], done: Callable[[int], str]
+) -> Response:
+    """Ask first (:func:`_question`), then clear the held list by ``work`` (``action``: ``allow`` or ``block``),
+    audited with how many requests it held; back to the guard with ``done(cleared)``."""
+    principal = principal_of(request)
     return await confirm_then_act(
         request,
         back=PATH,
         back_label=BACK,
-        ask=lambda c: _question(c, request, "allow"),
-        what=_change("allow_deprovisioning"),
-        work=lambda c: scim_guard.allow(c, principal, policy),
+        ask=lambda c: _question(c, request, action),
+        what=Change(provisioning.UPDATE, "organization", "scim", {"operation": f"{action}_deprovisioning"}),
+        work=lambda c: work(c, principal),
         describe=lambda cleared, recorded: recorded.about(held=cleared),
-        done=lambda cleared: (
-            PATH,
-            f"Allowed: the guard is open for {policy.window_minutes} minutes; your identity provider's retries "
-            f"of {cleared} held request{'' if cleared == 1 else 's'} will apply.",
+        done=lambda cleared: (PATH, done(cleared)),
+    )
+
+
+def _held(count: int) -> str:
+    return f"{count} held request{'' if count == 1 else 's'}"
+
+
+@page
+async def allow(request: Request) -> Response:
+    policy = _policy(request)
+    return await _settle(
+        request,
+        "allow",
+        lambda c, principal: scim_guard.allow(c, principal, policy),
+        lambda cleared: (
+            f"Allowed: the guard is open for {policy.window_minutes} minutes; your identity provider's "
+            f"retries of {_held(cleared)} will apply."
         ),
     )
 
 
 @page
 async def block(request: Request) -> Response:
-    principal = principal_of(request)
-    return await confirm_then_act(
-        request,
-        back=PATH,
-        back_label=BACK,
-        ask=lambda c: _question(c, request, "block"),
-        what=_change("block_deprovisioning"),
-        work=lambda c: scim_guard.block(c, principal),
-        describe=lambda cleared, recorded: recorded.about(held=cleared),
-        done=lambda cleared: (
-            PATH,
-            f"Kept blocking: {cleared} held request{'' if cleared == 1 else 's'} cleared; the guard stays closed.",
-        ),
-    )
+    return await _settle(request, "block", scim_guard.block, _kept_blocking)
+
+
+def _kept_blocking(cleared: int) -> str:
+    return f"Kept blocking: {_held(cleared)} cleared; the guard stays closed."
 
 
 ROUTES: Final = [
