@@ -4,14 +4,12 @@ hour (a link to them in Provisioning activity, :mod:`~gatehouse.web.routes.provi
 ``/organization/settings`` opens the first settings page the viewer may read; login options have pages of their own.
 
 Thin handlers over :mod:`gatehouse.iam.provisioning`, which checks every permission itself; every change is audited
-(:mod:`gatehouse.web.actions`). Turning SCIM off, revoking and regenerating a token ask on their own page first.
-Forms follow Post/Redirect/Get: a new token's secret crosses the redirect sealed in the server-side session
-(:mod:`gatehouse.web.reveals`), never in a URL or a cookie, taken once by the next page."""
+(:mod:`gatehouse.web.actions`). Turning SCIM off asks on its own page first. Forms follow Post/Redirect/Get; the
+tokens' forms are :mod:`~gatehouse.web.routes.scim_tokens`, whose new token's secret this page shows once."""
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import replace
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -19,13 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gatehouse.errors import Forbidden, GatehouseError, InvalidInput
+from gatehouse.errors import Forbidden, GatehouseError
 from gatehouse.iam import login_options, provisioning, scim_guard
 from gatehouse.iam.audit import Change
 from gatehouse.iam.authorizer import allowed
 from gatehouse.iam.catalog import ORGANIZATION
 from gatehouse.iam.provisioning_activity import failures_last_hour
-from gatehouse.iam.scim_control import IssuedToken
 from gatehouse.store.database import Connection
 from gatehouse.web import reveals
 from gatehouse.web.actions import Confirmation, Settled, act, change, confirm_then_act, form_text, refused
@@ -199,102 +196,10 @@ async def password_switch(request: Request) -> Response:
     )
 
 
-# ------------------------------------------------------------------------------------------ tokens
-
-
-async def _reveal(request: Request, issued: IssuedToken, regenerated: bool) -> Response:
-    """Keep the new token for the page, then redirect to it (Post/Redirect/Get)."""
-    value = {"name": issued.name, "token": issued.token, "hint": issued.info.hint, "regenerated": regenerated}
-    await reveals.keep(request, REVEAL, value)
-    verb = "regenerated" if regenerated else "created"
-    return dashboard_of(request).redirect(TOKENS, f"SCIM token “{issued.name}” {verb}: copy it now.")
-
-
-@page
-async def generate(request: Request) -> Response:
-    principal, name = principal_of(request), form_text(request, "name").strip()
-    what = Change(provisioning.UPDATE, "scimtoken", None, {"action": "create", "token_name": name})
-    try:
-        if not name:
-            raise InvalidInput("Give the token a name, such as the IdP that will use it.")
-        issued: IssuedToken = await change(
-            request, what, lambda c: provisioning.issue_token(c, principal, name), lambda r, e: e.about(r.info.id)
-        )
-    except GatehouseError as exc:
-        if exc.status == 403:
-            return refused(request, exc, SCIM_PAGE)
-        return await show(request, status=exc.status, token_error=exc.detail, token_name=name)
-    return await _reveal(request, issued, regenerated=False)
-
-
-_QUESTIONS: Final = {
-    "revoke": Confirmation(
-        "Revoke SCIM token",
-        "Revoke the SCIM token “{name}” ({hint})?",
-        "Revoke token",
-        "The IdP that uses it is refused at once (401) until you give it a new token.",
-    ),
-    "regenerate": Confirmation(
-        "Regenerate SCIM token",
-        "Replace the SCIM token “{name}” ({hint}) with a new one of the same name?",
-        "Regenerate token",
-        "The current token stops working at once. The new one is shown once: paste it into your IdP right away.",
-    ),
-}
-
-
-def _token_question(connection: Connection, request: Request, action: str) -> Confirmation | GatehouseError:
-    try:
-        token = provisioning.token_to_change(connection, principal_of(request), request.path_params["token_id"])
-    except GatehouseError as exc:
-        return exc
-    asked = _QUESTIONS[action]
-    return replace(asked, question=asked.question.format(name=token.name, hint=token.hint))
-
-
-def _token_refused(request: Request, exc: GatehouseError) -> Response:
-    """Not allowed: the refusal page; the token gone or SCIM off: back to the tokens, saying so."""
-    if exc.status == 403:
-        return refused(request, exc, SCIM_PAGE)
-    return dashboard_of(request).redirect(TOKENS, exc.detail, "error")
-
-
-@page
-async def revoke(request: Request) -> Response:
-    principal, token_id = principal_of(request), request.path_params["token_id"]
-    return await confirm_then_act(
-        request,
-        back=TOKENS,
-        ask=lambda c: _token_question(c, request, "revoke"),
-        what=Change(provisioning.UPDATE, "scimtoken", token_id, {"action": "revoke"}),
-        work=lambda c: provisioning.revoke_token(c, principal, token_id),
-        done=lambda name: (TOKENS, f"The SCIM token “{name}” is revoked: it no longer works."),
-        refusal=lambda exc: _token_refused(request, exc),
-    )
-
-
-@page
-async def regenerate(request: Request) -> Response:
-    principal, token_id = principal_of(request), request.path_params["token_id"]
-    return await confirm_then_act(
-        request,
-        back=TOKENS,
-        ask=lambda c: _token_question(c, request, "regenerate"),
-        what=Change(provisioning.UPDATE, "scimtoken", token_id, {"action": "regenerate"}),
-        work=lambda c: provisioning.regenerate_token(c, principal, token_id),
-        done=lambda issued: _reveal(request, issued, regenerated=True),
-        describe=lambda issued, recorded: recorded.about(new_token_id=issued.info.id),
-        refusal=lambda exc: _token_refused(request, exc),
-    )
-
-
 ROUTES: Final = [
     Route(BASE, settings_home, methods=["GET"]),
     Route(SCIM_PAGE, scim_page, methods=["GET"]),
     Route(SCIM_PAGE, scim_switch, methods=["POST"]),
     Route(f"{SCIM_PAGE}/disable", scim_disable, methods=["GET", "POST"]),
     Route(f"{BASE}/password-sign-in", password_switch, methods=["POST"]),
-    Route(f"{BASE}/tokens", generate, methods=["POST"]),
-    Route(BASE + "/tokens/{token_id}/revoke", revoke, methods=["GET", "POST"]),
-    Route(BASE + "/tokens/{token_id}/regenerate", regenerate, methods=["GET", "POST"]),
 ]
