@@ -135,16 +135,7 @@ def option_doc(
     if isinstance(found, dict):
         doc["secret"] = found
     if option.kind == KIND_OIDC:
-        doc.update(
-            issuer=option.issuer,
-            client_id=option.client_id,
-            scopes=option.scopes.split(),
-            username_claim=option.username_claim,
-            email_claim=option.email_claim,
-            name_claim=option.name_claim,
-            subject_claim=option.subject_claim,
-            end_session=option.end_session,
-        )
+        doc.update(option.oidc_json())
     else:
         kind_settings = option.kind_settings()
         assert kind_settings is not None

@@ -170,6 +170,19 @@ class ClaimFields:
     end_session: bool
     scim_only: bool | None
 
+    def oidc_json(self) -> dict[str, Any]:
+        """The OpenID Connect fields as a configuration file and the API show them (the scopes as a list)."""
+        return {
+            "issuer": self.issuer,
+            "client_id": self.client_id,
+            "scopes": self.scopes.split(),
+            "username_claim": self.username_claim,
+            "email_claim": self.email_claim,
+            "name_claim": self.name_claim,
+            "subject_claim": self.subject_claim,
+            "end_session": self.end_session,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class LoginOption(ClaimFields):
