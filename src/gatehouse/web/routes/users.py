@@ -10,7 +10,8 @@ handing over ask on their own page first, so it all works without JavaScript.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Callable, Mapping
+from typing import Any, Final, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,7 +22,9 @@ from gatehouse.iam import scim_guard
 from gatehouse.iam import users as admin
 from gatehouse.iam.accounts import MIN_PASSWORD_LENGTH
 from gatehouse.iam.audit import Change
+from gatehouse.iam.authorizer import Principal
 from gatehouse.store.database import Connection
+from gatehouse.store.records import StoredUser
 from gatehouse.web.actions import Confirmation, act, act_or_show, confirm_then_act, form_text, refused
 from gatehouse.web.dashboard import blocking, dashboard_of, page, principal_of
 from gatehouse.web.directory import BASE, SOURCE_LABELS, directory_query, list_context
@@ -43,6 +46,14 @@ INVITED: Final = (
     "Local user {} created. Give them the one-time password: they must choose their own at their first sign-in."
 )
 RESET: Final = "{} has a one-time password now: they must change it at their next sign-in. Their sessions have ended."
+DELETED: Final = "{} is deleted."
+HANDED_OVER: Final = "{} is now managed by your identity provider."
+T = TypeVar("T")
+
+
+def _named(message: str) -> Callable[[StoredUser], str]:
+    """``message`` with the user's name in its ``{}``."""
+    return lambda user: message.format(user.user_name)
 
 
 def _user_id(request: Request) -> str:
@@ -171,8 +182,30 @@ async def reset_password(request: Request) -> Response:
 # ---------------------------------------------------------------------------------------- status, delete, hand-over
 
 
-def _deactivate_question(connection: Connection, request: Request) -> Confirmation:
-    user = admin.user_to_change(connection, principal_of(request), STATUS, _user_id(request))
+async def _confirm_on_user(
+    request: Request,
+    action: str,
+    question: Callable[[StoredUser], Confirmation],
+    work: Callable[[Connection, Principal, str], T],
+    done: Callable[[T], str],
+    *,
+    summary: Mapping[str, Any] | None = None,
+    to: str | None = None,
+) -> Response:
+    """Ask ``question`` about the user of the address (read only if the caller may do ``action``), then ``work``
+    on them, audited as ``action``; to ``to`` (else the user's page) with ``done(result)`` as the message."""
+    principal, user_id, back = principal_of(request), _user_id(request), _back(request)
+    return await confirm_then_act(
+        request,
+        back=back,
+        ask=lambda c: question(admin.user_to_change(c, principal, action, user_id)),
+        what=Change(action, "user", user_id, summary or {}),
+        work=lambda c: work(c, principal, user_id),
+        done=lambda result: (to or back, done(result)),
+    )
+
+
+def _deactivate_question(user: StoredUser) -> Confirmation:
     return Confirmation(
         f"Deactivate {user.user_name}?",
         f"{user.user_name} will be signed out everywhere at once and cannot sign in until reactivated. "
@@ -184,14 +217,13 @@ def _deactivate_question(connection: Connection, request: Request) -> Confirmati
 
 @page
 async def deactivate(request: Request) -> Response:
-    principal, user_id, back = principal_of(request), _user_id(request), _back(request)
-    return await confirm_then_act(
+    return await _confirm_on_user(
         request,
-        back=back,
-        ask=lambda c: _deactivate_question(c, request),
-        what=Change(STATUS, "user", user_id, {"active": False}),
-        work=lambda c: admin.set_status(c, principal, user_id, False),
-        done=lambda done: (back, _deactivated(done)),
+        STATUS,
+        _deactivate_question,
+        lambda c, principal, user_id: admin.set_status(c, principal, user_id, False),
+        _deactivated,
+        summary={"active": False},
     )
 
 
@@ -204,8 +236,7 @@ async def reactivate(request: Request) -> Response:
     )
 
 
-def _delete_question(connection: Connection, request: Request) -> Confirmation:
-    user = admin.user_to_change(connection, principal_of(request), "iam:DeleteUser", _user_id(request))
+def _delete_question(user: StoredUser) -> Confirmation:
     return Confirmation(
         f"Delete {user.user_name}?",
         f"{user.user_name}, their sessions and their history are deleted for good. "
@@ -216,19 +247,12 @@ def _delete_question(connection: Connection, request: Request) -> Confirmation:
 
 @page
 async def delete(request: Request) -> Response:
-    principal, user_id = principal_of(request), _user_id(request)
-    return await confirm_then_act(
-        request,
-        back=_back(request),
-        ask=lambda c: _delete_question(c, request),
-        what=Change("iam:DeleteUser", "user", user_id),
-        work=lambda c: admin.delete_user(c, principal, user_id),
-        done=lambda gone: (BASE, f"{gone.user_name} is deleted."),
+    return await _confirm_on_user(
+        request, "iam:DeleteUser", _delete_question, admin.delete_user, _named(DELETED), to=BASE
     )
 
 
-def _hand_over_question(connection: Connection, request: Request) -> Confirmation:
-    user = admin.user_to_change(connection, principal_of(request), "iam:HandOverUser", _user_id(request))
+def _hand_over_question(user: StoredUser) -> Confirmation:
     return Confirmation(
         f"Hand {user.user_name} to the identity provider?",
         f"{user.user_name} becomes a SCIM user: your identity provider sees the account, can link it when it "
@@ -240,14 +264,8 @@ def _hand_over_question(connection: Connection, request: Request) -> Confirmatio
 
 @page
 async def hand_over(request: Request) -> Response:
-    principal, user_id, back = principal_of(request), _user_id(request), _back(request)
-    return await confirm_then_act(
-        request,
-        back=back,
-        ask=lambda c: _hand_over_question(c, request),
-        what=Change("iam:HandOverUser", "user", user_id),
-        work=lambda c: admin.hand_to_idp(c, principal, user_id),
-        done=lambda user: (back, f"{user.user_name} is now managed by your identity provider."),
+    return await _confirm_on_user(
+        request, "iam:HandOverUser", _hand_over_question, admin.hand_to_idp, _named(HANDED_OVER)
     )
 
 
