@@ -6,6 +6,8 @@ import json
 import os
 import secrets
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import typer
 from pydantic import ValidationError
@@ -120,6 +122,19 @@ def db_check(
         raise typer.Exit(1)
 
 
+def _break_glass(event: str, what: str, work: Callable[[Connection], StoredUser], **summary: Any) -> StoredUser:
+    """A break-glass change of a local account, by the host operator or a Super Admin only (``what``: the
+    refusal's words), audited as ``event`` with ``summary`` and the account's id."""
+
+    def guarded(connection: Connection, principal: Principal) -> StoredUser:
+        require_super_admin(principal, what)
+        return work(connection)
+
+    return run_change(
+        event, "user", None, guarded, summary=summary, describe=lambda user, change: change.about(user.id)
+    )
+
+
 @admin_app.command("reset-password")
 def admin_reset_password(
     username: str = typer.Argument(..., help="The account whose password to reset."),
@@ -135,17 +150,12 @@ def admin_reset_password(
     else:
         password, temporary = secrets.token_urlsafe(15), True
 
-    def work(connection: Connection, principal: Principal) -> StoredUser:
-        require_super_admin(principal, "reset a password from the command line")
-        return reset_password(connection, username, password, temporary=temporary)
-
-    run_change(
+    _break_glass(
         "iam:ResetPassword",
-        "user",
-        None,
-        work,
-        summary={"user_name": username, "temporary": temporary},
-        describe=lambda user, change: change.about(user.id),
+        "reset a password from the command line",
+        lambda c: reset_password(c, username, password, temporary=temporary),
+        user_name=username,
+        temporary=temporary,
     )
     if temporary:
         typer.echo(f"One-time password for '{username}': {password}")
@@ -166,17 +176,12 @@ def admin_create(
         raise typer.BadParameter("Pass --password-stdin and send the password on standard input.")
     password = sys.stdin.readline().rstrip("\r\n")
 
-    def work(connection: Connection, principal: Principal) -> StoredUser:
-        require_super_admin(principal, "create a Super Admin")
-        return create_super_admin(connection, username, password)
-
-    user = run_change(
+    user = _break_glass(
         "iam:InviteUser",
-        "user",
-        None,
-        work,
-        summary={"user_name": username, "super_admin": True},
-        describe=lambda created, change: change.about(created.id),
+        "create a Super Admin",
+        lambda c: create_super_admin(c, username, password),
+        user_name=username,
+        super_admin=True,
     )
     typer.echo(json.dumps({"id": user.id, "username": user.user_name, "super_admin": True}))
 
