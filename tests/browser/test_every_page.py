@@ -81,6 +81,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             )  # fmt: skip
             assert option.status_code == 201, option.text
             ids["option"] = option.json()["id"]
+            local = api.post("/api/users", json={"user_name": "dana.local", "email": "dana@example.com"})
+            assert local.status_code == 201, local.text
+            ids["local_user"] = local.json()["id"]
+            scim_settings = api.get("/api/scim")
+            assert scim_settings.status_code == 200, scim_settings.text
+            ids["scim_token"] = scim_settings.json()["tokens"][0]["id"]
         yield ids
 
 
@@ -91,6 +97,8 @@ def pages_of(ids: dict[str, Any]) -> list[str]:
         f"/organization/users/{ids['user']}",
         "/organization/users/new",
         f"/organization/users/{ids['user']}/deactivate",
+        f"/organization/users/{ids['local_user']}/delete",
+        f"/organization/users/{ids['local_user']}/hand-over",
         "/organization/groups",
         f"/organization/groups/{ids['group']}",
         "/organization/roles",
@@ -107,6 +115,8 @@ def pages_of(ids: dict[str, Any]) -> list[str]:
         "/organization/gateway-access/new",
         "/organization/settings/scim",
         "/organization/settings/scim/activity",
+        f"/organization/settings/tokens/{ids['scim_token']}/revoke",
+        f"/organization/settings/tokens/{ids['scim_token']}/regenerate",
         "/organization/settings/login-options",
         "/organization/settings/login-options/new",
         "/organization/settings/login-options/new?kind=ldap",

@@ -71,6 +71,12 @@ _OVERFLOW = """() => {
       out.push(`table ${i} (${name}): ${Math.round(box.width)}px in ${Math.round(parent.width)}px`);
     }
   });
+  document.querySelectorAll("h1, h2, h3, p, dd, li").forEach((block) => {
+    if (block.offsetParent !== null && block.scrollWidth > block.clientWidth + 1) {
+      const text = block.textContent.trim().slice(0, 40);
+      out.push(`${block.tagName.toLowerCase()} "${text}": ${block.scrollWidth}px of text in ${block.clientWidth}px`);
+    }
+  });
   document.querySelectorAll(".table-wrap").forEach((wrap, i) => {
     if (wrap.scrollWidth > wrap.clientWidth + 1) {
       out.push(`table-wrap ${i} scrolls: ${wrap.scrollWidth}px in ${wrap.clientWidth}px`);
@@ -81,7 +87,8 @@ _OVERFLOW = """() => {
 
 
 def overflow(page: Page) -> list[str]:
-    """What is wider than its room: the page, a table, a scrolling table wrapper."""
+    """What is wider than its room: the page, a table, a heading or paragraph whose text runs out of its box (a
+    long username without a break), a scrolling table wrapper."""
     found: list[str] = page.evaluate(_OVERFLOW)
     return found
 
