@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import anyio
@@ -14,6 +15,7 @@ from starlette.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
 from gatehouse.iam import scim_control
+from gatehouse.scim import activity
 from gatehouse.scim.activity import (
     ERROR_KEY,
     TOKEN_KEY,
@@ -116,6 +118,26 @@ def test_the_table_keeps_only_the_newest_rows(db: Database) -> None:
     second.flush(db)
     paths = [row["path"] for row in rows(db)]
     assert paths == [f"/a/{i}" for i in range(9, 15)] + [f"/b/{i}" for i in range(4)]
+
+
+def test_a_flush_gives_the_interpreter_back_between_chunks(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large batch is prepared CHUNK records at a time, with a zero sleep (the event loop's turn) between
+    chunks, and every record is written once, in order."""
+    sleeps: list[float] = []
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(activity, "time", SimpleNamespace(time=time.time, sleep=sleep))
+    recorder = ActivityRecorder()
+    count = 2 * activity.CHUNK + 5
+    for index in range(count):
+        recorder.record(scope(path=f"/c/{index}"), time.time(), 200)
+    assert recorder.flush(db) == count
+    assert sleeps == [0, 0]  # three chunks, two turns in between
+    assert [row["path"] for row in rows(db)] == [f"/c/{i}" for i in range(count)]
 
 
 def test_a_backlog_writes_only_what_the_table_keeps(db: Database) -> None:
