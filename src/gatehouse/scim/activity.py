@@ -69,7 +69,7 @@ FLUSH_INTERVAL = 1.0
 """Seconds between two flushes when little happens."""
 
 CHUNK = 64
-"""Records a flush prepares before it lets the event loop have the interpreter (see :meth:`ActivityRecorder.flush`)."""
+"""Records a flush prepares before it gives the event loop the interpreter (:meth:`ActivityRecorder._prepared`)."""
 
 SCIM_PARAMETERS = frozenset(
     name.lower()
