@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import sqlalchemy as sa
@@ -154,11 +154,7 @@ class Database:
         lock, rather than one of them sleeping in SQLite's busy handler (1, 2, 5, 10 ms… steps, on the event
         loop) until the other commits. Not reentrant: opened inside another write of the same thread, it raises
         ``RuntimeError`` rather than wait for itself."""
-        if self._sqlite_writer is None:
-            with self._begun("IMMEDIATE") as connection:
-                yield connection
-            return
-        with self._sqlite_writer, self._begun("IMMEDIATE") as connection:
+        with self._sqlite_writer or nullcontext(), self._begun("IMMEDIATE") as connection:
             yield connection
 
     def snapshot(self) -> AbstractContextManager[Connection]:
