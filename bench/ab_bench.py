@@ -13,6 +13,7 @@ pair's throughput ratio (new ÷ base; a pair's two runs are seconds apart) and t
 Both revisions must share the schema (the same newest migration): the base server migrates nothing.
 
     .venv/bin/python bench/ab_bench.py --base c9e8f2f [--users 10000] [--pairs 8] [--endpoint get|filter] [--access-log]
+    .venv/bin/python bench/ab_bench.py --base HEAD --base-env GATEHOUSE_SCIM_ACTIVITY_READS_PER_SECOND=0  # a setting
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ def checkout(revision: str, root: Path) -> Iterator[Path]:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], check=False)
 
 
-def measure_pairs(options: Options, users: int, rounds: int, endpoint: str, base_src: Path, root: Path) -> list[Run]:
+def measure_pairs(
+    options: Options, users: int, rounds: int, endpoint: str, base_src: Path, root: Path, base_env: dict[str, str]
+) -> list[Run]:
     ports = {"new": free_port(), "base": free_port()}
     database_url = f"sqlite:///{root / 'gatehouse.db'}"
     env = gatehouse_env(database_url, f"http://127.0.0.1:{ports['new']}")
@@ -59,7 +62,7 @@ def measure_pairs(options: Options, users: int, rounds: int, endpoint: str, base
     with ExitStack() as servers:
         pids = {}
         for side, port in ports.items():
-            started = {**env, "PYTHONPATH": str(base_src)} if side == "base" else env
+            started = {**env, **base_env, "PYTHONPATH": str(base_src)} if side == "base" else env
             log = root / f"server-{side}.log"
             pids[side] = servers.enter_context(
                 running(_server_argv(port, options), started, f"{bases[side]}/readyz", log)
@@ -102,14 +105,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--endpoint", choices=["get", "filter", "patch", "post"], default="get")
     parser.add_argument("--access-log", action="store_true", help="both servers with the access log on (the default)")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
+    parser.add_argument(
+        "--base-env", action="append", default=[], metavar="NAME=VALUE",
+        help="a setting of the base server only (repeatable): with --base HEAD, a setting against its default",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    base_env = dict(setting.split("=", 1) for setting in args.base_env)
     logged = ["--access-log"] if args.access_log else []
     options, _, _ = parse_args(["--sizes", str(args.users), "--duration", str(args.duration), "--warmup", "3", *logged])
     if wrk_missing():
         return 2
     with work_area(args.keep, "gatehouse-ab-bench-") as root, checkout(args.base, root) as base_src:
-        runs = measure_pairs(options, args.users, args.pairs, args.endpoint, base_src, root)
-    print("\n".join(report(runs, args.base, args.endpoint, args.users)))
+        runs = measure_pairs(options, args.users, args.pairs, args.endpoint, base_src, root, base_env)
+    shown = args.base + "".join(f" {name}={value}" for name, value in base_env.items())
+    print("\n".join(report(runs, shown, args.endpoint, args.users)))
     return 0
 
 

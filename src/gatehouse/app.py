@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         keep=settings.scim_activity_keep_rows,
         keep_days=settings.scim_activity_keep_days,
         trusted_proxies=settings.trusted_proxies,
+        reads_per_second=settings.scim_activity_reads_per_second,
     )
 
     scrape = ScrapeAccess(settings.metrics_token, settings.trusted_proxies)

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     scim_activity_keep_days: int = Field(default=30, ge=1, le=3650)
     """Provisioning activity: SCIM requests older than this many days are deleted from the log, 1 to 3650."""
 
+    scim_activity_reads_per_second: int = Field(default=20, ge=0, le=1_000_000)
+    """Provisioning activity: successful reads of one token listed one by one each second (per server process);
+    past it, that second's other successful reads are counted in one row. 0 lists every read."""
+
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     """Largest request body accepted (a full PUT of a big group is the largest legitimate one)."""
 

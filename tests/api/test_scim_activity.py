@@ -56,6 +56,7 @@ def test_the_log_as_json_with_the_bodies_of_failures(client: TestClient, admin: 
     assert '"password": "[redacted]"' in conflict["request_body"] and "jane@example.com" in conflict["request_body"]
     assert '"status": "409"' in conflict["response_body"] and conflict["detail"]
     assert created["request_body"] is None and created["response_body"] is None
+    assert {item["repeats"] for item in found["items"]} == {1}  # no read past the budget
     assert missing["request_body"] is None and '"status": "404"' in missing["response_body"]
     assert refused["token_name"] is None and "invalid or has been revoked" in refused["response_body"]
     text = client.get(URL, headers=admin).text

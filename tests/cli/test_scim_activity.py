@@ -68,7 +68,7 @@ def test_the_log_as_json_with_filters(database_url: str, logged: str) -> None:
     assert _activity(env, "--until", "2000-01-01T00:00:00Z")["items"] == []
     text = cli(env, "scim", "activity", "--status", "failed")
     assert text.returncode == 0 and f"409\tPOST {SCIM}/Users\ttoken Okta" in text.stdout
-    assert "3 of 3 requests." in text.stderr
+    assert "3 of 3 entries." in text.stderr
     assert SECRET not in text.stdout and logged not in json.dumps(everything) and SECRET not in json.dumps(everything)
 
 
@@ -111,3 +111,22 @@ def test_bad_retention_settings_stop_the_cli_with_their_name(
         assert "Traceback" not in done.stderr and "ValidationError" not in done.stderr
     with db.snapshot() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(scim_activity)).scalar_one() == 0
+
+
+def test_reads_past_the_budget_are_counted_end_to_end(database_url: str, db: Database) -> None:
+    """Through the real app with a budget of one successful read a second: six reads are at most two listed
+    entries (if the reads straddle a second), the rest counted; the CLI shows the count, the JSON every request."""
+    with db.transaction() as connection:
+        scim_control.enable(connection)
+        token = scim_control.issue_token(connection, "Okta").token
+    settings = Settings(database_url=database_url, scim_activity_reads_per_second=1)
+    with TestClient(create_app(settings, db), base_url="https://testserver") as client:
+        for _ in range(6):
+            assert client.get(f"{SCIM}/Users", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    env = cli_env(database_url)
+    items = _activity(env)["items"]
+    assert sum(item["repeats"] for item in items) == 6 and len(items) <= 4
+    assert [item["repeats"] for item in items if item["repeats"] > 1]  # counted
+    assert {(item["method"], item["path"], item["status"]) for item in items} == {("GET", f"{SCIM}/Users", 200)}
+    text = cli(env, "scim", "activity")
+    assert text.returncode == 0 and "(counted reads)" in text.stdout

@@ -4,6 +4,7 @@ middleware around the SCIM app, and the per-request cost it adds (on both databa
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -23,6 +24,7 @@ from gatehouse.scim.activity import (
     ActivityRecorder,
     shown_path,
 )
+from gatehouse.store import scim_activity_pages as pages
 from gatehouse.store.database import Database
 from gatehouse.store.records import as_utc
 from gatehouse.store.scim_activity import recent
@@ -131,7 +133,7 @@ def test_a_flush_gives_the_interpreter_back_between_chunks(db: Database, monkeyp
         real_sleep(seconds)
 
     monkeypatch.setattr(activity, "time", SimpleNamespace(time=time.time, sleep=sleep))
-    recorder = ActivityRecorder()
+    recorder = ActivityRecorder(reads_per_second=0)  # every read listed
     count = 2 * activity.CHUNK + 5
     for index in range(count):
         recorder.record(scope(path=f"/c/{index}"), time.time(), 200)
@@ -143,12 +145,76 @@ def test_a_flush_gives_the_interpreter_back_between_chunks(db: Database, monkeyp
 def test_a_backlog_writes_only_what_the_table_keeps(db: Database) -> None:
     """A backlog larger than the table is written in one transaction, newest rows only: the older
     ones would be trimmed at once anyway."""
-    recorder = ActivityRecorder(keep=100)
+    recorder = ActivityRecorder(keep=100, reads_per_second=0)
     for index in range(250):
         recorder.record(scope(path=f"/x/{index}"), time.time(), 200)
     assert recorder.flush(db) == 100
     assert recorder.superseded == 150 and recorder.dropped == 0 and recorder.pending == 0
     assert [row["path"] for row in rows(db)] == [f"/x/{i}" for i in range(150, 250)]
+
+
+def test_reads_past_a_tokens_budget_are_counted_in_one_row_a_second(db: Database) -> None:
+    """Past its budget a second, a token's successful reads are counted: one row per token, resource and status
+    stands for them, with the last one's time and client; failures, writes, other tokens and the next second are
+    listed as before, and the hourly chart adds the counted reads up."""
+    recorder = ActivityRecorder(reads_per_second=3)
+    second = float(int(time.time()))
+    okta = {TOKEN_KEY: "okta"}
+    for index in range(10):  # 3 listed, 7 counted
+        recorder.record(scope(path=f"/scim/v2/Users/{index}", client=(f"10.0.0.{index}", 1), **okta), second, 200)
+    recorder.record(scope(path="/scim/v2/Groups", **okta), second + 0.1, 200)  # counted apart: another resource
+    recorder.record(scope(path="/scim/v2/Users/9", **okta), second + 0.2, 404)  # a failure: listed
+    recorder.record(scope(method="POST", **okta), second + 0.3, 201)  # a write: listed
+    for index in range(4):  # another token: its own budget, one counted
+        recorder.record(scope(path=f"/scim/v2/Users/e{index}", **{TOKEN_KEY: "entra"}), second + 0.4, 200)
+    recorder.record(scope(path="/scim/v2/Users/next", **okta), second + 1.0, 200)  # next second: listed
+    recorder.settle()
+    assert recorder.flush(db) == 3 + 1 + 1 + 3 + 1 + 3
+    found = rows(db)
+    counted = [(row["token_name"], row["path"], row["status"], row["repeats"]) for row in found if row["repeats"] > 1]
+    assert sorted(counted) == [("okta", "/scim/v2/Users", 200, 7)]
+    groups = [row for row in found if row["resource"] == "Groups"]
+    assert [(row["repeats"], row["path"], row["status"]) for row in groups] == [(1, "/scim/v2/Groups", 200)]
+    single = [row for row in found if row["token_name"] == "entra" and row["path"] == "/scim/v2/Users"]
+    assert [row["repeats"] for row in single] == [1]  # the one read past entra's budget
+    (seven,) = [row for row in found if row["repeats"] == 7]
+    assert seven["ip"] == "10.0.0.9" and seven["method"] == "GET" and seven["resource"] == "Users"
+    assert [row["status"] for row in found if row["repeats"] == 1 and row["method"] == "POST"] == [201]
+    assert [row["path"] for row in found if row["status"] == 404] == ["/scim/v2/Users/9"]
+    assert sum(row["repeats"] for row in found) == 18  # every request, listed or counted
+    with db.snapshot() as connection:
+        hours = pages.hourly(connection, datetime.fromtimestamp(second + 1, UTC))
+    assert (sum(hour.requests for hour in hours), sum(hour.errors for hour in hours)) == (18, 1)
+
+
+def test_the_flusher_settles_the_counted_reads(db: Database) -> None:
+    """Counted reads reach the table with the next background flush, without another request to close their
+    second, and with the final flush when the app stops."""
+    recorder = ActivityRecorder(reads_per_second=1, interval=0.05)
+
+    async def main() -> None:
+        async with recorder.running(db):
+            now = time.time()
+            for _ in range(5):
+                recorder.record(scope(**{TOKEN_KEY: "okta"}), now, 200)
+            for _ in range(100):
+                await anyio.sleep(0.02)
+                if sum(row["repeats"] for row in rows(db)) == 5:
+                    break
+            assert sorted(row["repeats"] for row in rows(db)) == [1, 4]
+            for _ in range(3):
+                recorder.record(scope(**{TOKEN_KEY: "okta"}), now + 5, 200)
+
+    run_apart(main())
+    assert sorted(row["repeats"] for row in rows(db)) == [1, 1, 2, 4]
+
+
+def test_every_read_is_listed_when_the_budget_is_off(db: Database) -> None:
+    recorder = ActivityRecorder(reads_per_second=0)
+    now = time.time()
+    for _ in range(50):
+        recorder.record(scope(**{TOKEN_KEY: "okta"}), now, 200)
+    assert recorder.flush(db) == 50 and {row["repeats"] for row in rows(db)} == {1}
 
 
 def test_a_database_error_keeps_the_records_for_the_next_flush(db: Database, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from gatehouse.store import roles as role_store
 from gatehouse.store import users as user_store
 from gatehouse.store.database import Database
 from gatehouse.store.records import utcnow
+from gatehouse.store.scim_activity import write
 from gatehouse.web.routes.settings import endpoint_warning
 from support.web import csrf_of, make_admin, sign_in
 
@@ -322,6 +323,20 @@ def test_activity_filters_and_the_bodies_of_a_failure(admin: TestClient, db: Dat
     for bad in ({"status": "6xx"}, {"resource": "Roles"}, {"period": "forever"}, {"method": "TRACE"}):
         refused = admin.get(ACTIVITY, params=bad)
         assert refused.status_code == 400 and "Choose the" in refused.text
+
+
+def test_counted_reads_are_one_entry_and_add_up_in_the_chart(admin: TestClient, db: Database) -> None:
+    """An entry standing for 1,234 successful reads says so beside its request, counts as one entry, and the chart
+    of the last 24 hours counts each of its requests."""
+    enable(admin)
+    counted = {"token_name": "Okta", "method": "GET", "path": "/scim/v2/Users", "resource": "Users", "status": 200}
+    with db.transaction() as connection:
+        write(connection, [{**counted, "at": utcnow(), "repeats": 1234}, {**counted, "at": utcnow(), "status": 404}])
+    html = admin.get(ACTIVITY).text
+    badge = r'<code class="request">GET /scim/v2/Users</code> <span class="badge[^"]*"[^>]*>× 1,234 reads<'
+    assert re.search(badge, html)
+    assert "2 entries" in html and "1235 requests, 1 failed" in html
+    assert "Past 20 successful reads of one token in a second" in html
 
 
 def test_the_page_counts_the_failures_of_the_last_hour(admin: TestClient, db: Database) -> None:

@@ -103,13 +103,17 @@ class ScimRequest(BaseModel):
     user_agent: str | None
     request_body: str | None = Field(description="Failed requests only: the body as far as it was read, redacted.")
     response_body: str | None = Field(description="Failed requests only: the response body, redacted.")
+    repeats: int = Field(
+        description="Requests the entry stands for: above 1 for successful reads of one token counted in one second "
+        "past GATEHOUSE_SCIM_ACTIVITY_READS_PER_SECOND (the time, client and User-Agent are the last one's)."
+    )
 
 
 class ScimActivity(BaseModel):
     """The matching SCIM requests, newest first, from `offset`."""
 
     items: list[ScimRequest]
-    total: int = Field(description="How many requests match.")
+    total: int = Field(description="How many entries match (an entry of counted reads is one).")
     offset: int
     limit: int
 

@@ -245,7 +245,6 @@ def activity(
         return
     for a in found.items:
         at = a.at.isoformat(timespec="seconds")
-        typer.echo(
-            f"{at}\t{a.status}\t{a.method} {a.path}\ttoken {a.token_name or '-'}\t{a.ip or '-'}\t{a.detail or ''}"
-        )
-    typer.echo(f"{len(found.items)} of {found.total} requests.", err=True)
+        request = f"{a.method} {a.path}" + (f" ×{a.repeats} (counted reads)" if a.repeats > 1 else "")
+        typer.echo(f"{at}\t{a.status}\t{request}\ttoken {a.token_name or '-'}\t{a.ip or '-'}\t{a.detail or ''}")
+    typer.echo(f"{len(found.items)} of {found.total} entries.", err=True)

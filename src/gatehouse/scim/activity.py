@@ -25,6 +25,15 @@ trims the table to its retention: the newest ``keep`` rows (by id) and none olde
 it is full the oldest record goes and a counter says how many went. A database error is logged and the
 batch retried on the next tick; the app never stops because of it.
 
+**Counted reads.** Past :data:`READS_PER_SECOND` successful reads (``GET`` or ``HEAD`` answered below 400) of one
+token in one second, the process counts the token's further successful reads of that second instead of queueing
+them: one row per token, resource and status stands for them all (its ``repeats``; the hourly chart adds them up),
+written with the next flush. Every failed request and every write (``POST``, ``PUT``, ``PATCH``, ``DELETE``) is
+still listed one by one. An identity provider's import or a load test sends thousands of successful reads a
+second; listing each would push the failures and changes an admin opens the log for out of its retention
+(10,000 rows) within seconds, and writing them cost a read 16 % of its throughput (``bench/README.md``).
+``GATEHOUSE_SCIM_ACTIVITY_READS_PER_SECOND=0`` lists every read.
+
 Each process flushes its own queue into the shared table.
 """
 
@@ -36,6 +45,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import unquote_to_bytes
 
@@ -71,6 +81,13 @@ FLUSH_INTERVAL = 1.0
 CHUNK = 64
 """Records a flush prepares before it gives the event loop the interpreter (:meth:`ActivityRecorder._prepared`)."""
 
+READS_PER_SECOND = 20
+"""Successful reads of one token listed one by one each second in one process; the rest of that second's are
+counted (``GATEHOUSE_SCIM_ACTIVITY_READS_PER_SECOND``; 0 lists all). An IdP's steady traffic stays far below it
+(Okta's own rate limit for an app is 600 requests a minute)."""
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+
 SCIM_PARAMETERS = frozenset(
     name.lower()
     for name in ("filter", "attributes", "excludedAttributes", "startIndex", "count", "sortBy", "sortOrder", "cursor")
@@ -93,10 +110,24 @@ DISCOVERY = frozenset({"serviceproviderconfig", "serviceproviderconfigs", "schem
 Bodies = tuple[list[bytes], int, list[bytes], int]
 
 # What the hot path appends, raw; formatting waits for the flush: (time, method, path, query string, status,
-# token name, error detail, peer address, X-Forwarded-For, User-Agent, bodies of a failed request).
+# token name, error detail, peer address, X-Forwarded-For, User-Agent, requests the record stands for, bodies of
+# a failed request).
 Record = tuple[
-    float, str, str, bytes, int, str | None, str | None, str | None, bytes | None, bytes | None, Bodies | None
+    float, str, str, bytes, int, str | None, str | None, str | None, bytes | None, bytes | None, int, Bodies | None
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    """Successful reads of one token, resource and status counted in the current second, and the last one's time
+    and client."""
+
+    repeats: int
+    last: float
+    method: str
+    peer: str | None
+    forwarded: bytes | None
+    agent: bytes | None
 
 
 class ActivityRecorder:
@@ -111,8 +142,13 @@ class ActivityRecorder:
         keep: int = KEEP_ROWS,
         keep_days: int = KEEP_DAYS,
         trusted_proxies: Sequence[str] = (),
+        reads_per_second: int = READS_PER_SECOND,
     ) -> None:
         self._queue: deque[Record] = deque(maxlen=limit)
+        self._reads_per_second = reads_per_second
+        self._second = 0  # the second the budgets below are for
+        self._listed: dict[str | None, int] = {}  # successful reads listed this second, by token name
+        self._counted: dict[tuple[str | None, str, int], _Counted] = {}
         self._limit = limit
         self._batch_size = batch_size
         self._interval = interval
@@ -132,17 +168,23 @@ class ActivityRecorder:
     # -- the hot path ---------------------------------------------------------------------------------
 
     def record(self, scope: Scope, started: float, status: int, bodies: Bodies | None = None) -> None:
-        """Queue one finished request (runs on the event loop: a tuple append, nothing more); ``bodies`` are
-        kept for a failed request only."""
+        """Queue one finished request (runs on the event loop: a tuple append, nothing more), or count it with
+        its second's other reads past the token's budget; ``bodies`` are kept for a failed request only."""
+        if status < 400 and self._reads_per_second and scope["method"] in READ_METHODS:
+            second = int(started)
+            if second != self._second:
+                self.settle()
+                self._second = second
+            token = scope.get(TOKEN_KEY)
+            listed = self._listed.get(token, 0)
+            if listed >= self._reads_per_second:
+                self._count(scope, token, started, status)
+                return
+            self._listed[token] = listed + 1
         queue = self._queue
         if len(queue) == self._limit:
             self._dropped_full += 1
-        agent = forwarded = None
-        for name, value in scope["headers"]:
-            if name == b"user-agent":
-                agent = value
-            elif name == b"x-forwarded-for" and self._trusted_proxies:
-                forwarded = value if forwarded is None else forwarded + b", " + value
+        agent, forwarded = self._client_headers(scope)
         if bodies is not None:
             size = _size(bodies)
             if status < 400 or self._body_bytes + size > BODY_BUDGET:
@@ -162,9 +204,51 @@ class ActivityRecorder:
                 client[0] if client else None,
                 forwarded,
                 agent,
+                1,
                 bodies,
             )
         )
+        if len(queue) >= self._batch_size and self._wake is not None:
+            self._wake.set()
+
+    def _client_headers(self, scope: Scope) -> tuple[bytes | None, bytes | None]:
+        """The request's User-Agent, and its X-Forwarded-For when a proxy is trusted."""
+        agent = forwarded = None
+        for name, value in scope["headers"]:
+            if name == b"user-agent":
+                agent = value
+            elif name == b"x-forwarded-for" and self._trusted_proxies:
+                forwarded = value if forwarded is None else forwarded + b", " + value
+        return agent, forwarded
+
+    def _count(self, scope: Scope, token: str | None, started: float, status: int) -> None:
+        """One more successful read of ``token`` past its budget this second, counted; the row keeps the last
+        one's time and client."""
+        key = (token, resource_of(scope["path"]), status)
+        agent, forwarded = self._client_headers(scope)
+        client = scope.get("client")
+        counted = self._counted.get(key)
+        repeats = counted.repeats + 1 if counted is not None else 1
+        self._counted[key] = _Counted(
+            repeats, started, scope["method"], client[0] if client else None, forwarded, agent
+        )
+
+    def settle(self) -> None:
+        """Queue one record for each count of the current second's reads and start the budgets over. Runs on the
+        event loop, like :meth:`record` (the flusher calls it there before each flush)."""
+        self._listed = {}
+        if not self._counted:
+            return
+        counted, self._counted = self._counted, {}
+        queue = self._queue
+        for (token, resource, status), read in counted.items():
+            if len(queue) == self._limit:
+                self._dropped_full += 1
+            path = f"{SCIM_PREFIX}/{resource}" if resource in ("Users", "Groups") else SCIM_PREFIX
+            queue.append(
+                (read.last, read.method, path, b"", status, token, None, read.peer, read.forwarded, read.agent,
+                 read.repeats, None)
+            )  # fmt: skip
         if len(queue) >= self._batch_size and self._wake is not None:
             self._wake.set()
 
@@ -187,7 +271,8 @@ class ActivityRecorder:
 
         Blocking (run it in a worker thread). At most the newest ``keep`` records are written: older
         ones would be trimmed by the same transaction (they count as superseded). A
-        database error is logged and the batch kept for the next flush; it is never raised.
+        database error is logged and the batch kept for the next flush; it is never raised. Reads counted
+        since the last :meth:`settle` wait for the next one (:meth:`flush_async` settles first).
         """
         with self._flush_lock:
             batch = self._retry
@@ -230,7 +315,8 @@ class ActivityRecorder:
         return rows
 
     async def flush_async(self, db: Database) -> int:
-        """:meth:`flush` in a worker thread."""
+        """:meth:`settle`, then :meth:`flush` in a worker thread."""
+        self.settle()
         if not self.pending:
             return 0
         return await to_thread.run_sync(self.flush, db)
@@ -259,13 +345,14 @@ class ActivityRecorder:
             finally:
                 group.cancel_scope.cancel()
         self._wake = None
+        self.settle()
         with anyio.CancelScope(shield=True):
             await to_thread.run_sync(self.flush, db)
         if failure is not None:
             raise failure
 
     def _row(self, record: Record) -> dict[str, object]:
-        started, method, path, query, status, token_name, detail, peer, forwarded, agent, bodies = record
+        started, method, path, query, status, token_name, detail, peer, forwarded, agent, repeats, bodies = record
         request_body = response_body = None
         if bodies is not None:
             request_body, response_body = stored_body(bodies[0], bodies[1]), stored_body(bodies[2], bodies[3])
@@ -281,6 +368,7 @@ class ActivityRecorder:
             "user_agent": _cut(agent.decode("latin-1"), MAX_USER_AGENT) if agent else None,
             "request_body": request_body,
             "response_body": response_body,
+            "repeats": repeats,
         }
 
     def _ip(self, peer: str | None, forwarded: bytes | None) -> str | None:

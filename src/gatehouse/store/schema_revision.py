@@ -13,7 +13,7 @@ from typing import Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-HEAD: Final = "0017"
+HEAD: Final = "0018"
 """The newest revision under ``store/migrations/versions`` (``tests/store/test_migrations.py`` checks it)."""
 
 VERSION_TABLE: Final = "alembic_version"

@@ -48,6 +48,9 @@ class Activity:
     user_agent: str | None = None
     request_body: str | None = None
     response_body: str | None = None
+    repeats: int = 1
+    """Requests the row stands for: more than one for the successful reads a token sent past its budget in one
+    second (:data:`gatehouse.scim.activity.READS_PER_SECOND`), counted rather than listed one by one."""
 
     @property
     def failed(self) -> bool:
@@ -68,6 +71,7 @@ class Activity:
             "user_agent": self.user_agent,
             "request_body": self.request_body,
             "response_body": self.response_body,
+            "repeats": self.repeats,
         }
 
 
@@ -75,7 +79,7 @@ def activity_of(row: Any) -> Activity:
     """A row of :data:`~gatehouse.store.tables.scim_activity` as an :class:`Activity`."""
     return Activity(
         row.id, as_utc(row.at), row.token_name, row.method, row.path, row.status, row.detail, row.ip,
-        row.resource, row.user_agent, row.request_body, row.response_body,
+        row.resource, row.user_agent, row.request_body, row.response_body, row.repeats,
     )  # fmt: skip
 
 
@@ -127,7 +131,7 @@ def write_prepared(
 
 _COLUMNS: Final = (
     "at", "token_name", "method", "path", "resource", "status", "detail", "ip", "user_agent", "request_body",
-    "response_body",
+    "response_body", "repeats",
 )  # fmt: skip
 
 
@@ -145,7 +149,8 @@ def prepare(dialect: str, rows: list[dict[str, object]]) -> Prepared:
     return [
         (at(row["at"]), text(row.get("token_name")), row["method"], text(row["path"]),
          row.get("resource") or "other", row["status"], text(row.get("detail")), text(row.get("ip")),
-         text(row.get("user_agent")), text(row.get("request_body")), text(row.get("response_body")))
+         text(row.get("user_agent")), text(row.get("request_body")), text(row.get("response_body")),
+         row.get("repeats") or 1)
         for row in rows
     ]  # fmt: skip
 

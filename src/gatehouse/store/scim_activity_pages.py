@@ -108,19 +108,20 @@ def token_names(connection: Connection) -> list[str]:
 
 
 def hourly(connection: Connection, now: datetime, hours: int = 24) -> list[Hour]:
-    """Requests and errors per hour over the last ``hours`` hours (oldest first; the last is the current hour),
-    counted by the database (a ``GROUP BY`` over the ``at`` index's range): at most ``hours`` rows come back,
-    however many requests the log keeps."""
+    """Requests and errors per hour over the last ``hours`` hours, oldest first (the last is the current hour), a row
+    of counted reads adding its ``repeats``: summed by the database (a ``GROUP BY`` over the ``at`` index's range),
+    so at most ``hours`` rows come back, however many requests the log keeps."""
     current = as_utc(now).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     first = current - timedelta(hours=hours - 1)
     counts = {first + timedelta(hours=i): [0, 0] for i in range(hours)}
     bucket = _hour_of(connection, scim_activity.c.at).label("hour")
-    failed = sa.func.sum(sa.case((scim_activity.c.status >= 400, 1), else_=0))
-    query = sa.select(bucket, sa.func.count(), failed).where(scim_activity.c.at >= first).group_by(bucket)
+    repeats = scim_activity.c.repeats  # a row of counted reads stands for that many requests
+    failed = sa.func.sum(sa.case((scim_activity.c.status >= 400, repeats), else_=0))
+    query = sa.select(bucket, sa.func.sum(repeats), failed).where(scim_activity.c.at >= first).group_by(bucket)
     for hour, requests, errors in connection.execute(query):
         start = _hour_start(hour)
         if start in counts:
-            counts[start] = [int(requests), int(errors or 0)]
+            counts[start] = [int(requests or 0), int(errors or 0)]
     return [Hour(start, requests, errors) for start, (requests, errors) in counts.items()]
 
 

@@ -272,6 +272,7 @@ scim_activity = sa.Table(
     sa.Column("user_agent", sa.String(300), nullable=True),
     sa.Column("request_body", sa.Text, nullable=True),
     sa.Column("response_body", sa.Text, nullable=True),
+    sa.Column("repeats", sa.Integer, nullable=False, server_default="1"),
     sa.Index("ix_scim_activity_at", "at"),
     sa.Index("ix_scim_activity_status_at", "status", "at"),
     sa.Index("ix_scim_activity_resource_at", "resource", "at"),
@@ -280,7 +281,8 @@ scim_activity = sa.Table(
 )
 """Recent SCIM requests, so an admin can see why an IdP's test failed: the resource (``Users``, ``Groups``,
 ``discovery``, ``other``) derived from the path, the IdP's User-Agent and, for failed requests only, the
-request and response bodies, capped and with secrets redacted (no header, no token, no password)."""
+request and response bodies, capped and with secrets redacted (no header, no token, no password). A row stands
+for ``repeats`` requests: more than one only for the successful reads counted past a token's budget a second."""
 
 # ------------------------------------------------------------------------------------------ RBAC
 #

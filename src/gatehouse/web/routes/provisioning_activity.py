@@ -62,6 +62,7 @@ async def activity(request: Request) -> Response:
     settings = dashboard.settings
     return dashboard.render(
         request, "settings/activity.html", view=view, page_url=page_url, keep_rows=settings.scim_activity_keep_rows,
+        reads_per_second=settings.scim_activity_reads_per_second,
         keep_days=settings.scim_activity_keep_days, page_sizes=uc.PAGE_SIZES, statuses=STATUS_CHOICES,
         periods=PERIOD_CHOICES, resources=RESOURCES, dropped=recorder.dropped if recorder is not None else 0,
     )  # fmt: skip
