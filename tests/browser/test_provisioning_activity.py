@@ -47,7 +47,8 @@ def activity_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSe
 
 
 def provision(server: LiveServer) -> None:
-    """The IdPs' requests (five fail in this hour), and a 500 of two days ago written straight to the log."""
+    """The IdPs' requests (five fail in this hour), and written straight to the log: a 500 of two days ago, and
+    half an hour ago 1,480 successful reads counted in one entry (a read flood past the token's budget)."""
     with ScimClient.from_cli(server) as okta:
         okta.http.headers["User-Agent"] = AGENT
         entra_token = server.cli("scim", "token", "create", "--name", "Entra", "--json")
@@ -72,6 +73,8 @@ def provision(server: LiveServer) -> None:
         with db.transaction() as connection:
             old = {"token_name": "Okta", "method": "GET", "path": "/scim/v2/Schemas", "resource": "discovery"}
             write(connection, [{**old, "at": utcnow() - timedelta(days=2), "status": 500}])
+            flood = {"token_name": "browser-tests", "method": "GET", "path": "/scim/v2/Users", "resource": "Users"}
+            write(connection, [{**flood, "at": utcnow() - timedelta(minutes=30), "status": 200, "repeats": 1480}])
     finally:
         db.dispose()
 
@@ -114,7 +117,15 @@ def test_filters_bodies_and_the_count_of_failures(activity_server: LiveServer, n
     page.goto(ACTIVITY_URL)
     expect(page.get_by_role("heading", name="Provisioning activity")).to_be_visible()
     everything = shown(page)
-    assert len(everything) == 10 and everything[-1] == "500 GET /scim/v2/Schemas", everything
+    assert len(everything) == 11 and everything[-1] == "500 GET /scim/v2/Schemas", everything
+    assert everything[-2] == "200 GET /scim/v2/Users"
+    counted = page.locator("table.activity tbody tr").filter(has_text="× 1,480 reads")
+    expect(counted).to_have_count(1)
+    expect(page.locator("#chart-caption")).to_contain_text("Last 24 hours: 1489 requests, 5 failed")  # 9 + 1,480
+    check_page(page, watch)
+    for width, height in ((1280, 800), (1024, 768)):
+        page.set_viewport_size({"width": width, "height": height})
+        screenshot(page, f"provisioning-activity-{width}", docs=False)
 
     assert show(page, resource="Groups") == ["200 GET /scim/v2/Groups"]
     assert show(page, resource="discovery") == ["200 GET /scim/v2/ServiceProviderConfig", "500 GET /scim/v2/Schemas"]
@@ -127,7 +138,7 @@ def test_filters_bodies_and_the_count_of_failures(activity_server: LiveServer, n
     expect(page.get_by_text("No request matches these filters.")).to_be_visible()
     assert show(page, token="Entra") == ["404 PUT /scim/v2/Users/nope", "200 GET /scim/v2/Users?count=1"]
     assert show(page, token="Entra", method="PUT") == ["404 PUT /scim/v2/Users/nope"]
-    assert len(show(page, period="1h")) == 9 and len(show(page, period="7d")) == 10
+    assert len(show(page, period="1h")) == 10 and len(show(page, period="7d")) == 11
     assert show(page, status="failed", token="browser-tests", method="PATCH", resource="Users", period="24h") == [
         f"400 PATCH {_patched(everything)}"
     ]
