@@ -117,17 +117,14 @@ Record = tuple[
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Counted:
-    """Successful reads of one token, resource and status counted in the current second, and the last one's time
-    and client."""
+    """Successful reads of one token, resource and status counted since the last :meth:`ActivityRecorder.settle`,
+    and the last one's scope and time (read for its client when settled, not on the hot path)."""
 
     repeats: int
+    scope: Scope
     last: float
-    method: str
-    peer: str | None
-    forwarded: bytes | None
-    agent: bytes | None
 
 
 class ActivityRecorder:
@@ -174,7 +171,7 @@ class ActivityRecorder:
             second = int(started)
             if second != self._second:
                 self.settle()
-                self._second = second
+                self._second, self._listed = second, {}
             token = scope.get(TOKEN_KEY)
             listed = self._listed.get(token, 0)
             if listed >= self._reads_per_second:
@@ -222,21 +219,20 @@ class ActivityRecorder:
         return agent, forwarded
 
     def _count(self, scope: Scope, token: str | None, started: float, status: int) -> None:
-        """One more successful read of ``token`` past its budget this second, counted; the row keeps the last
+        """One more successful read of ``token`` past its budget this second, counted; the row will keep the last
         one's time and client."""
         key = (token, resource_of(scope["path"]), status)
-        agent, forwarded = self._client_headers(scope)
-        client = scope.get("client")
         counted = self._counted.get(key)
-        repeats = counted.repeats + 1 if counted is not None else 1
-        self._counted[key] = _Counted(
-            repeats, started, scope["method"], client[0] if client else None, forwarded, agent
-        )
+        if counted is None:
+            self._counted[key] = _Counted(1, scope, started)
+        else:
+            counted.repeats += 1
+            counted.scope, counted.last = scope, started
 
     def settle(self) -> None:
-        """Queue one record for each count of the current second's reads and start the budgets over. Runs on the
-        event loop, like :meth:`record` (the flusher calls it there before each flush)."""
-        self._listed = {}
+        """Queue one record for each count of reads since the last call (the counting goes on). Runs on the event
+        loop, like :meth:`record`: the flusher calls it there before each flush, and the first read of a new
+        second does."""
         if not self._counted:
             return
         counted, self._counted = self._counted, {}
@@ -244,10 +240,12 @@ class ActivityRecorder:
         for (token, resource, status), read in counted.items():
             if len(queue) == self._limit:
                 self._dropped_full += 1
+            agent, forwarded = self._client_headers(read.scope)
+            client = read.scope.get("client")
             path = f"{SCIM_PREFIX}/{resource}" if resource in ("Users", "Groups") else SCIM_PREFIX
             queue.append(
-                (read.last, read.method, path, b"", status, token, None, read.peer, read.forwarded, read.agent,
-                 read.repeats, None)
+                (read.last, read.scope["method"], path, b"", status, token, None, client[0] if client else None,
+                 forwarded, agent, read.repeats, None)
             )  # fmt: skip
         if len(queue) >= self._batch_size and self._wake is not None:
             self._wake.set()
