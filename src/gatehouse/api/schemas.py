@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal, Protocol, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, Protocol, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -89,6 +89,19 @@ class SearchPaging(Paging):
     @classmethod
     def of(cls, page: DirectoryPage | GroupPage) -> SearchPaging:
         return of_record(cls, page, total_exact=page.exact)
+
+
+class SearchPage(BaseModel):
+    """A page of users or groups: each row of the store's page made an :attr:`item` (the ``items`` of a
+    subclass are of that model), and where the page is."""
+
+    item: ClassVar[type[FromRecord]]
+    items: Sequence[FromRecord]
+    paging: SearchPaging
+
+    @classmethod
+    def of(cls, page: DirectoryPage | GroupPage) -> Self:
+        return cls(items=[cls.item.of(row) for row in page.rows], paging=SearchPaging.of(page))
 
 
 # ------------------------------------------------------------------------------------------ common parts
@@ -179,15 +192,11 @@ class UserSummary(UserBasics, FromRecord):
     created: datetime
 
 
-class UserPage(BaseModel):
+class UserPage(SearchPage):
     """A page of the user directory."""
 
+    item = UserSummary
     items: list[UserSummary]
-    paging: SearchPaging
-
-    @classmethod
-    def of(cls, page: DirectoryPage) -> UserPage:
-        return cls(items=[UserSummary.of(row) for row in page.rows], paging=SearchPaging.of(page))
 
 
 class HistoryEntry(BaseModel):

@@ -9,12 +9,11 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, Field
 
-from gatehouse.api.schemas import Body, FromRecord, Id, Paging, Reference, SearchPaging, of_record
+from gatehouse.api.schemas import Body, FromRecord, Id, Paging, Reference, SearchPage, of_record
 from gatehouse.iam.policies import PolicyUsage
 from gatehouse.iam.rbac_forms import PolicyInput, RoleInput, policy_input, role_input
 from gatehouse.iam.roles import RoleView
 from gatehouse.iam.simulator import Simulation
-from gatehouse.store.group_directory import GroupPage as StoredGroupPage
 from gatehouse.store.policies import StoredPolicy
 
 Labels = dict[str, str]
@@ -169,15 +168,11 @@ class GroupOut(FromRecord):
     last_modified: datetime
 
 
-class GroupPage(BaseModel):
+class GroupPage(SearchPage):
     """A page of SCIM groups: by display name, or by relevance for a search."""
 
+    item = GroupOut
     items: list[GroupOut]
-    paging: SearchPaging
-
-    @classmethod
-    def of(cls, page: StoredGroupPage) -> GroupPage:
-        return cls(items=[GroupOut.of(row) for row in page.rows], paging=SearchPaging.of(page))
 
 
 class RolesOfGroup(BaseModel):

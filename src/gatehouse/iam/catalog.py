@@ -51,7 +51,7 @@ from typing import Final, Literal, get_args
 
 from gatehouse.iam import catalog_gateway as gateway
 from gatehouse.iam.catalog_gateway import ACTION_ALIASES as ACTION_ALIASES  # published here too
-from gatehouse.iam.catalog_gateway import API7_IAM_PREFIX, GATEWAY_KINDS, GatewayKind
+from gatehouse.iam.catalog_gateway import API7_IAM_PREFIX, GATEWAY_KINDS, ActionRow, GatewayKind, section
 
 ResourceKind = Literal["user", "role", "permissionpolicy", "token", "group", "organization"]
 Kind = ResourceKind | GatewayKind
@@ -167,81 +167,131 @@ def _all(kind: Kind) -> str:
     return resource_name(kind, ANY_ID)
 
 
-def _action(name: str, group: str, kind: Kind, description: str, *, create: bool = False) -> Action:
-    return Action(name, group, kind, _all(kind) if create else _one(kind), description)
+def _action(row: ActionRow) -> Action:
+    """The action of a catalog row: a create action is checked against its kind's collection."""
+    name, group, kind, description, create = row
+    checked = _all(kind) if create else _one(kind)  # type: ignore[arg-type]
+    return Action(name, group, kind, checked, description)  # type: ignore[arg-type]
 
 
-ACTIONS: Final[tuple[Action, ...]] = (
-    # users
-    _action("iam:GetUser", "users", "user", "View a user: profile, roles, boundary and status."),
-    _action("iam:InviteUser", "users", "user", "Create a local user with a one-time password.", create=True),
-    _action("iam:UpdateUser", "users", "user", "Edit a local user's name and email."),
-    _action("iam:UpdateUserRole", "users", "user", "Assign or remove a user's roles."),
-    _action("iam:UpdateUserBoundary", "users", "user", "Set or clear a user's permission boundary."),
-    _action("iam:DeleteUser", "users", "user", "Delete a local user and their tokens."),
-    _action("iam:ResetPassword", "users", "user", "Set a new one-time password for a local user."),
-    _action("iam:UpdateUserStatus", "users", "user", "Deactivate or reactivate a user."),
-    _action("iam:HandOverUser", "users", "user", "Hand a local user over to the identity provider (SCIM)."),
-    # roles
-    _action("iam:GetRole", "roles", "role", "View a role and its attached policies."),
-    _action("iam:CreateRole", "roles", "role", "Create a custom role.", create=True),
-    _action("iam:UpdateRole", "roles", "role", "Edit a custom role: name, description, labels, policies."),
-    _action("iam:DeleteRole", "roles", "role", "Delete a custom role that no user holds."),
-    # permission policies
-    _action("iam:GetPermissionPolicy", "permission_policies", "permissionpolicy", "View a permission policy."),
-    _action(
-        "iam:CreatePermissionPolicy",
+_IAM_ACTIONS: Final[tuple[ActionRow, ...]] = (
+    *section(
+        "users",
+        "user",
+        {
+            "iam:GetUser": "View a user: profile, roles, boundary and status.",
+            "iam:InviteUser": "Create a local user with a one-time password.",
+            "iam:UpdateUser": "Edit a local user's name and email.",
+            "iam:UpdateUserRole": "Assign or remove a user's roles.",
+            "iam:UpdateUserBoundary": "Set or clear a user's permission boundary.",
+            "iam:DeleteUser": "Delete a local user and their tokens.",
+            "iam:ResetPassword": "Set a new one-time password for a local user.",
+            "iam:UpdateUserStatus": "Deactivate or reactivate a user.",
+            "iam:HandOverUser": "Hand a local user over to the identity provider (SCIM).",
+        },
+        create=("iam:InviteUser",),
+    ),
+    *section(
+        "roles",
+        "role",
+        {
+            "iam:GetRole": "View a role and its attached policies.",
+            "iam:CreateRole": "Create a custom role.",
+            "iam:UpdateRole": "Edit a custom role: name, description, labels, policies.",
+            "iam:DeleteRole": "Delete a custom role that no user holds.",
+        },
+        create=("iam:CreateRole",),
+    ),
+    *section(
         "permission_policies",
         "permissionpolicy",
-        "Create a permission policy.",
-        create=True,
+        {
+            "iam:GetPermissionPolicy": "View a permission policy.",
+            "iam:CreatePermissionPolicy": "Create a permission policy.",
+            "iam:UpdatePermissionPolicy": "Edit a permission policy's document.",
+            "iam:DeletePermissionPolicy": "Delete a permission policy that no role or boundary uses.",
+        },
+        create=("iam:CreatePermissionPolicy",),
     ),
-    _action(
-        "iam:UpdatePermissionPolicy", "permission_policies", "permissionpolicy", "Edit a permission policy's document."
+    *section(
+        "scim",
+        "organization",
+        {
+            "iam:GetSCIMProvisioning": "View SCIM provisioning settings and token metadata.",
+            "iam:UpdateSCIMProvisioning": "Change SCIM settings; create or revoke SCIM tokens.",
+        },
     ),
-    _action(
-        "iam:DeletePermissionPolicy",
-        "permission_policies",
-        "permissionpolicy",
-        "Delete a permission policy that no role or boundary uses.",
+    *section(
+        "group_bindings",
+        "group",
+        {
+            "iam:GetGroupBinding": "View the roles bound to a SCIM group.",
+            "iam:UpdateGroupBinding": "Bind roles to or unbind them from a SCIM group.",
+        },
     ),
-    # SCIM
-    _action("iam:GetSCIMProvisioning", "scim", "organization", "View SCIM provisioning settings and token metadata."),
-    _action(
-        "iam:UpdateSCIMProvisioning", "scim", "organization", "Change SCIM settings; create or revoke SCIM tokens."
+    *section(
+        "tokens",
+        "token",
+        {
+            "iam:GetToken": "View one's own API tokens (never their secret).",
+            "iam:CreateToken": "Create an API token for oneself.",
+            "iam:DeleteToken": "Revoke one's own API token.",
+            "iam:GetAnyToken": "View other users' API tokens (never their secret).",
+            "iam:DeleteAnyToken": "Revoke another user's API token.",
+        },
+        create=("iam:CreateToken",),
     ),
-    # group bindings
-    _action("iam:GetGroupBinding", "group_bindings", "group", "View the roles bound to a SCIM group."),
-    _action("iam:UpdateGroupBinding", "group_bindings", "group", "Bind roles to or unbind them from a SCIM group."),
-    # tokens
-    _action("iam:GetToken", "tokens", "token", "View one's own API tokens (never their secret)."),
-    _action("iam:CreateToken", "tokens", "token", "Create an API token for oneself.", create=True),
-    _action("iam:DeleteToken", "tokens", "token", "Revoke one's own API token."),
-    _action("iam:GetAnyToken", "tokens", "token", "View other users' API tokens (never their secret)."),
-    _action("iam:DeleteAnyToken", "tokens", "token", "Revoke another user's API token."),
-    # audit
-    _action("iam:GetAudit", "audit", "organization", "View the audit log."),
-    _action("iam:ExportAudits", "audit", "organization", "Export the audit log as CSV or JSON."),
-    _action("iam:GetAuditSink", "audit", "organization", "View audit streaming sinks and their delivery lag."),
-    _action("iam:UpdateAuditSink", "audit", "organization", "Create, change or delete audit streaming sinks."),
-    # access requests and reviews
-    _action("iam:GetAccessRequest", "access", "role", "View the access requests for a role."),
-    _action("iam:ApproveAccessRequest", "access", "role", "Approve or deny requests for a requestable role."),
-    _action("iam:GetAccessReview", "access", "organization", "Run the access review report and who-may questions."),
-    _action("iam:CreateAccessReview", "access", "organization", "Record an access review of a scope."),
-    # login options
-    _action("iam:GetLoginOption", "login_options", "organization", "View login options (secrets masked)."),
-    _action("iam:UpdateLoginOption", "login_options", "organization", "Create, change or delete login options."),
+    *section(
+        "audit",
+        "organization",
+        {
+            "iam:GetAudit": "View the audit log.",
+            "iam:ExportAudits": "Export the audit log as CSV or JSON.",
+            "iam:GetAuditSink": "View audit streaming sinks and their delivery lag.",
+            "iam:UpdateAuditSink": "Create, change or delete audit streaming sinks.",
+        },
+    ),
+    *section(
+        "access",
+        "role",
+        {
+            "iam:GetAccessRequest": "View the access requests for a role.",
+            "iam:ApproveAccessRequest": "Approve or deny requests for a requestable role.",
+        },
+    ),
+    *section(
+        "access",
+        "organization",
+        {
+            "iam:GetAccessReview": "Run the access review report and who-may questions.",
+            "iam:CreateAccessReview": "Record an access review of a scope.",
+        },
+    ),
+    *section(
+        "login_options",
+        "organization",
+        {
+            "iam:GetLoginOption": "View login options (secrets masked).",
+            "iam:UpdateLoginOption": "Create, change or delete login options.",
+        },
+    ),
     # configuration as code (each change an apply makes is also checked as the dashboard checks it)
-    _action("iam:ExportConfig", "config", "organization", "Export the access configuration; plan a file (no secrets)."),
-    _action("iam:ApplyConfig", "config", "organization", "Apply a configuration file (with each change's own action)."),
-    # API7's license, the decision API and forward-auth rules; then API7's gateway actions
-    *(
-        _action(name, group, kind, description, create=create)  # type: ignore[arg-type]
-        for name, group, kind, description, create in (*gateway.IAM_ACTIONS, *gateway.GATEWAY_ACTIONS)
+    *section(
+        "config",
+        "organization",
+        {
+            "iam:ExportConfig": "Export the access configuration; plan a file (no secrets).",
+            "iam:ApplyConfig": "Apply a configuration file (with each change's own action).",
+        },
     ),
 )
-"""Every action, grouped and in display order."""
+"""Gatehouse's own IAM actions, grouped and in display order."""
+
+ACTIONS: Final[tuple[Action, ...]] = tuple(
+    map(_action, (*_IAM_ACTIONS, *gateway.IAM_ACTIONS, *gateway.GATEWAY_ACTIONS))
+)
+"""Every action, grouped and in display order: Gatehouse's own, then API7's license, the decision API and
+forward-auth rules, then API7's gateway actions."""
 
 ACTION_NAMES: Final[frozenset[str]] = frozenset(action.name for action in ACTIONS)
 ACTIONS_BY_NAME: Final[Mapping[str, Action]] = MappingProxyType({action.name: action for action in ACTIONS})

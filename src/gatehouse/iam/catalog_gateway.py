@@ -91,6 +91,14 @@ ActionRow = tuple[str, str, str, str, bool]
 """(name, group, kind, description, create): ``create`` actions are checked against the kind's collection."""
 
 
+def section(
+    group: str, kind: str, actions: Mapping[str, str], *, create: tuple[str, ...] = ()
+) -> tuple[ActionRow, ...]:
+    """The actions of one catalog group on one kind of resource (``name: description``, in order); those named in
+    ``create`` are checked against the kind's collection."""
+    return tuple((name, group, kind, description, name in create) for name, description in actions.items())
+
+
 def _crud(noun: str, group: str, kind: str, many: str, one: str) -> tuple[ActionRow, ...]:
     """Get, Create, Update and Delete of one kind of object: ``many`` and ``one`` name them in descriptions."""
     return (
@@ -102,141 +110,105 @@ def _crud(noun: str, group: str, kind: str, many: str, one: str) -> tuple[Action
 
 
 GATEWAY_ACTIONS: Final[tuple[ActionRow, ...]] = (
-    # gateway groups
-    ("gateway:GetGatewayGroup", "gateway_groups", "gatewaygroup", "View a gateway group and its settings.", False),
-    ("gateway:CreateGatewayGroup", "gateway_groups", "gatewaygroup", "Create a gateway group.", True),
-    (
-        "gateway:UpdateGatewayGroup",
+    *section(
         "gateway_groups",
         "gatewaygroup",
-        "Edit a gateway group or regenerate its admin key; label it.",
-        False,
+        {
+            "gateway:GetGatewayGroup": "View a gateway group and its settings.",
+            "gateway:CreateGatewayGroup": "Create a gateway group.",
+            "gateway:UpdateGatewayGroup": "Edit a gateway group or regenerate its admin key; label it.",
+            "gateway:DeleteGatewayGroup": "Delete a gateway group.",
+        },
+        create=("gateway:CreateGatewayGroup",),
     ),
-    ("gateway:DeleteGatewayGroup", "gateway_groups", "gatewaygroup", "Delete a gateway group.", False),
-    # gateway instances
-    (
-        "gateway:GetGatewayInstance",
+    *section(
         "gateway_instances",
         "gatewaygroup",
-        "View the gateway instances of a group.",
-        False,
+        {
+            "gateway:GetGatewayInstance": "View the gateway instances of a group.",
+            "gateway:GetGatewayInstanceCore": "View the CPU cores of every gateway instance.",
+            "gateway:CreateGatewayInstance": "Deploy an instance: issue its token or client certificate.",
+        },
+        create=("gateway:GetGatewayInstanceCore",),
     ),
-    (
-        "gateway:GetGatewayInstanceCore",
-        "gateway_instances",
-        "gatewaygroup",
-        "View the CPU cores of every gateway instance.",
-        True,
-    ),
-    (
-        "gateway:CreateGatewayInstance",
-        "gateway_instances",
-        "gatewaygroup",
-        "Deploy an instance: issue its token or client certificate.",
-        False,
-    ),
-    # published services
-    (
-        "gateway:GetPublishedService",
+    *section(
         "published_services",
         "publishedservice",
-        "View a published service, its routes, stream routes and upstreams.",
-        False,
+        {
+            "gateway:GetPublishedService": "View a published service, its routes, stream routes and upstreams.",
+            "gateway:PublishServices": "Publish services of the service hub to a gateway group.",
+            "gateway:CreatePublishedService": "Add a service to a gateway group directly.",
+            "gateway:UpdatePublishedService": "Edit a published service, its routes and stream routes; label it.",
+            "gateway:DeletePublishedService": "Remove a published service from its gateway group.",
+        },
+        create=("gateway:PublishServices",),
     ),
-    (
-        "gateway:PublishServices",
-        "published_services",
-        "publishedservice",
-        "Publish services of the service hub to a gateway group.",
-        True,
-    ),
-    (
-        "gateway:CreatePublishedService",
-        "published_services",
-        "publishedservice",
-        "Add a service to a gateway group directly.",
-        False,
-    ),
-    (
-        "gateway:UpdatePublishedService",
-        "published_services",
-        "publishedservice",
-        "Edit a published service, its routes and stream routes; label it.",
-        False,
-    ),
-    (
-        "gateway:DeletePublishedService",
-        "published_services",
-        "publishedservice",
-        "Remove a published service from its gateway group.",
-        False,
-    ),
-    # the service hub
-    ("gateway:GetServiceTemplate", "service_templates", "servicetemplate", "View a service of the hub.", False),
-    (
-        "gateway:CreateServiceTemplate",
+    *section(
         "service_templates",
         "servicetemplate",
-        "Create or import a service into the hub.",
-        True,
+        {
+            "gateway:GetServiceTemplate": "View a service of the hub.",
+            "gateway:CreateServiceTemplate": "Create or import a service into the hub.",
+            "gateway:UpdateServiceTemplate": "Edit a service of the hub, its routes and versions; label it.",
+            "gateway:DeleteServiceTemplate": "Delete a service of the hub.",
+        },
+        create=("gateway:CreateServiceTemplate",),
     ),
-    (
-        "gateway:UpdateServiceTemplate",
-        "service_templates",
-        "servicetemplate",
-        "Edit a service of the hub, its routes and versions; label it.",
-        False,
+    *section(
+        "consumers",
+        "consumer",
+        {
+            "gateway:GetConsumer": "View a consumer of a gateway group.",
+            "gateway:CreateConsumer": "Create a consumer in a gateway group.",
+            "gateway:UpdateConsumer": "Edit a consumer; label it.",
+            "gateway:DeleteConsumer": "Delete a consumer.",
+            "gateway:GetConsumerCredential": "View a consumer's credentials.",
+            "gateway:CreateConsumerCredential": "Add a credential to a consumer.",
+            "gateway:UpdateConsumerCredential": "Edit a consumer's credential.",
+            "gateway:DeleteConsumerCredential": "Delete a consumer's credential.",
+        },
+        create=("gateway:CreateConsumer",),
     ),
-    ("gateway:DeleteServiceTemplate", "service_templates", "servicetemplate", "Delete a service of the hub.", False),
-    # consumers
-    ("gateway:GetConsumer", "consumers", "consumer", "View a consumer of a gateway group.", False),
-    ("gateway:CreateConsumer", "consumers", "consumer", "Create a consumer in a gateway group.", True),
-    ("gateway:UpdateConsumer", "consumers", "consumer", "Edit a consumer; label it.", False),
-    ("gateway:DeleteConsumer", "consumers", "consumer", "Delete a consumer.", False),
-    ("gateway:GetConsumerCredential", "consumers", "consumer", "View a consumer's credentials.", False),
-    ("gateway:CreateConsumerCredential", "consumers", "consumer", "Add a credential to a consumer.", False),
-    ("gateway:UpdateConsumerCredential", "consumers", "consumer", "Edit a consumer's credential.", False),
-    ("gateway:DeleteConsumerCredential", "consumers", "consumer", "Delete a consumer's credential.", False),
     # in a gateway group
     *_crud("SSLCertificate", "certificates", "gatewaygroup", "a group's SSL certificates", "an SSL certificate"),
     *_crud("GlobalPluginRule", "global_rules", "gatewaygroup", "a group's global rules", "a global plugin rule"),
-    ("gateway:GetPluginMetadata", "plugin_metadata", "gatewaygroup", "View plugin metadata in a group.", False),
-    ("gateway:UpdatePluginMetadata", "plugin_metadata", "gatewaygroup", "Set plugin metadata in a group.", False),
-    ("gateway:DeletePluginMetadata", "plugin_metadata", "gatewaygroup", "Delete plugin metadata in a group.", False),
-    ("gateway:GetSecret", "secrets", "gatewaygroup", "View the secret providers of a gateway group.", False),
-    ("gateway:PutSecret", "secrets", "gatewaygroup", "Create or edit a secret provider of a group.", False),
-    ("gateway:DeleteSecret", "secrets", "gatewaygroup", "Delete a secret provider of a gateway group.", False),
-    (
-        "gateway:GetServiceRegistry",
-        "service_registries",
+    *section(
+        "plugin_metadata",
         "gatewaygroup",
-        "View the service registries a gateway group uses.",
-        False,
+        {
+            "gateway:GetPluginMetadata": "View plugin metadata in a group.",
+            "gateway:UpdatePluginMetadata": "Set plugin metadata in a group.",
+            "gateway:DeletePluginMetadata": "Delete plugin metadata in a group.",
+        },
     ),
-    (
-        "gateway:ConnectServiceRegistry",
-        "service_registries",
+    *section(
+        "secrets",
         "gatewaygroup",
-        "Connect a service registry to a gateway group.",
-        False,
+        {
+            "gateway:GetSecret": "View the secret providers of a gateway group.",
+            "gateway:PutSecret": "Create or edit a secret provider of a group.",
+            "gateway:DeleteSecret": "Delete a secret provider of a gateway group.",
+        },
     ),
-    (
-        "gateway:UpdateServiceRegistry",
+    *section(
         "service_registries",
         "gatewaygroup",
-        "Edit a gateway group's service registry connection.",
-        False,
-    ),
-    (
-        "gateway:DisconnectServiceRegistry",
-        "service_registries",
-        "gatewaygroup",
-        "Disconnect a service registry from a gateway group.",
-        False,
+        {
+            "gateway:GetServiceRegistry": "View the service registries a gateway group uses.",
+            "gateway:ConnectServiceRegistry": "Connect a service registry to a gateway group.",
+            "gateway:UpdateServiceRegistry": "Edit a gateway group's service registry connection.",
+            "gateway:DisconnectServiceRegistry": "Disconnect a service registry from a gateway group.",
+        },
     ),
     # organization-wide
-    ("gateway:GetDeploymentSetting", "deployment", "gatewaysetting", "View the deployment settings.", False),
-    ("gateway:UpdateDeploymentSetting", "deployment", "gatewaysetting", "Change the deployment settings.", False),
+    *section(
+        "deployment",
+        "gatewaysetting",
+        {
+            "gateway:GetDeploymentSetting": "View the deployment settings.",
+            "gateway:UpdateDeploymentSetting": "Change the deployment settings.",
+        },
+    ),
     *_crud("CustomPlugin", "deployment", "gatewaysetting", "custom plugins", "a custom plugin"),
     *_crud("AlertPolicy", "alerts", "alert", "alert policies and their histories", "an alert policy"),
     *_crud("WebhookTemplate", "alerts", "alert", "webhook templates", "a webhook template"),
@@ -244,15 +216,15 @@ GATEWAY_ACTIONS: Final[tuple[ActionRow, ...]] = (
 """Every ``gateway:`` action, grouped and in display order (see :data:`GATEWAY_GROUPS`)."""
 
 IAM_ACTIONS: Final[tuple[ActionRow, ...]] = (
-    ("iam:UpdateLicense", "license", "organization", "Upload or replace the gateway's license.", False),
-    ("iam:CheckAccess", "gateway_access", "organization", "Ask the decision API what a user may do.", False),
-    ("iam:GetAuthzRule", "gateway_access", "organization", "View the forward-auth rule table and its preset.", False),
-    (
-        "iam:UpdateAuthzRule",
+    *section("license", "organization", {"iam:UpdateLicense": "Upload or replace the gateway's license."}),
+    *section(
         "gateway_access",
         "organization",
-        "Add, edit, order or delete forward-auth rules; switch the preset.",
-        False,
+        {
+            "iam:CheckAccess": "Ask the decision API what a user may do.",
+            "iam:GetAuthzRule": "View the forward-auth rule table and its preset.",
+            "iam:UpdateAuthzRule": "Add, edit, order or delete forward-auth rules; switch the preset.",
+        },
     ),
 )
 """The IAM actions that come with the gateway (see :data:`IAM_GROUPS`)."""

@@ -13,16 +13,15 @@ from gatehouse.iam.config_changes import FieldChange, ObjectChange
 from gatehouse.iam.config_diff import PlanContext, compare, setting_change
 from gatehouse.iam.config_export import labels_doc, rule_doc, stored_rule_doc
 from gatehouse.iam.config_file import Path
+from gatehouse.iam.config_model import Gateway
 from gatehouse.iam.config_payloads import TablePayload
 from gatehouse.iam.gateway_rules import MAX_RULES, Rule, RuleError, compile_rule
 from gatehouse.iam.rbac_forms import check_labels
 from gatehouse.iam.resource_names import parse_resource
 
 
-def gateway_changes(plan: PlanContext) -> list[ObjectChange]:
+def gateway_changes(plan: PlanContext, gateway: Gateway) -> list[ObjectChange]:
     """The ``gateway`` section: the preset, the rule table, the resources' labels."""
-    gateway = plan.model.gateway
-    assert gateway is not None
     changes = setting_change("authz_preset", "enabled", plan.state.preset, gateway.preset)
     if gateway.rules is not None:
         changes += _rules(plan, gateway.rules)

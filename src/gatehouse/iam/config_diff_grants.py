@@ -13,17 +13,15 @@ from gatehouse.iam.config_changes import ObjectChange
 from gatehouse.iam.config_diff import PlanContext, compare
 from gatehouse.iam.config_export import Doc, Grant, binding_doc, grant_doc
 from gatehouse.iam.config_file import Path
-from gatehouse.iam.config_model import grant_names
+from gatehouse.iam.config_model import GroupBinding, UserGrant, grant_names
 from gatehouse.iam.config_payloads import GrantPayload
 from gatehouse.iam.timed_grants import LONGEST
 from gatehouse.store import config_state
 from gatehouse.store.config_state import GroupRef, UserRef
 
 
-def binding_changes(plan: PlanContext) -> list[ObjectChange]:
+def binding_changes(plan: PlanContext, given: list[GroupBinding]) -> list[ObjectChange]:
     """The ``group_bindings`` section against the roles bound to groups now."""
-    assert plan.model.group_bindings is not None
-    given = plan.model.group_bindings
     named = config_state.groups_named(plan.connection, [b.displayName for b in given if b.displayName])
     external = config_state.groups_with_external_ids(plan.connection, [b.externalId for b in given if b.externalId])
     current = {b.group.id: doc for b, doc in zip(plan.state.bindings, plan.state.data["group_bindings"], strict=True)}
@@ -50,11 +48,9 @@ def binding_changes(plan: PlanContext) -> list[ObjectChange]:
     return changes
 
 
-def grant_changes(plan: PlanContext) -> list[ObjectChange]:
+def grant_changes(plan: PlanContext, given: list[UserGrant]) -> list[ObjectChange]:
     """The ``user_grants`` section against the roles and boundaries an administrator granted (never a Super
     Admin's: they hold every permission)."""
-    assert plan.model.user_grants is not None
-    given = plan.model.user_grants
     found = config_state.users_named(plan.connection, [grant.userName for grant in given])
     current: dict[str, Doc] = {}
     docs = iter(plan.state.data["user_grants"])

@@ -15,7 +15,7 @@ from gatehouse.iam.config_changes import ObjectChange
 from gatehouse.iam.config_diff import PlanContext, compare, parts, setting_change
 from gatehouse.iam.config_export import Doc
 from gatehouse.iam.config_file import Path
-from gatehouse.iam.config_model import LdapOption, OidcOption, SamlOption, fold
+from gatehouse.iam.config_model import LdapOption, Login, OidcOption, SamlOption, fold
 from gatehouse.iam.config_payloads import OptionPayload
 from gatehouse.login import mapping
 from gatehouse.login.ldap import LdapSettings
@@ -27,10 +27,8 @@ _OIDC_TEXT: Final = ("issuer", "client_id", "scopes", "username_claim", "email_c
 _OptionModel = OidcOption | LdapOption | SamlOption
 
 
-def login_changes(plan: PlanContext) -> list[ObjectChange]:
+def login_changes(plan: PlanContext, login: Login) -> list[ObjectChange]:
     """The ``login`` section: password sign-in, then the login options."""
-    login = plan.model.login
-    assert login is not None
     changes = setting_change("password_sign_in", "password", plan.state.password, login.password)
     if login.options is not None:
         changes += _options(plan, login.options)

@@ -11,20 +11,19 @@ from gatehouse.iam.config_changes import ObjectChange
 from gatehouse.iam.config_diff import PlanContext, compare, parts
 from gatehouse.iam.config_export import policy_doc, role_doc
 from gatehouse.iam.config_file import Path
-from gatehouse.iam.config_model import fold
+from gatehouse.iam.config_model import PermissionPolicy, Role, fold
 from gatehouse.iam.config_payloads import PolicyPayload, RolePayload
 from gatehouse.iam.policy import PolicyError
 from gatehouse.iam.rbac_forms import policy_input, role_input
 
 
-def policy_changes(plan: PlanContext) -> list[ObjectChange]:
+def policy_changes(plan: PlanContext, policies: list[PermissionPolicy]) -> list[ObjectChange]:
     """The ``permission_policies`` section against the stored policies."""
-    assert plan.model.permission_policies is not None
     stored = {fold(p.name): p for p in plan.state.policies if not p.built_in}
     current = {fold(doc["name"]): doc for doc in plan.state.data["permission_policies"]}
     changes: list[ObjectChange] = []
     seen: set[str] = set()
-    for index, given in enumerate(plan.model.permission_policies):
+    for index, given in enumerate(policies):
         path: Path = ("permission_policies", index)
         if plan.policies.built_in(given.name):
             continue
@@ -49,13 +48,12 @@ def policy_changes(plan: PlanContext) -> list[ObjectChange]:
     return changes
 
 
-def role_changes(plan: PlanContext) -> list[ObjectChange]:
+def role_changes(plan: PlanContext, roles: list[Role]) -> list[ObjectChange]:
     """The ``roles`` section against the stored roles (their policies by name, whether users may request them)."""
-    assert plan.model.roles is not None
     stored = {fold(r.name): r for r in plan.state.roles if not r.built_in}
     current = {fold(doc["name"]): doc for doc in plan.state.data["roles"]}
     changes: list[ObjectChange] = []
-    for index, given in enumerate(plan.model.roles):
+    for index, given in enumerate(roles):
         path: Path = ("roles", index)
         if plan.roles.built_in(given.name):
             continue

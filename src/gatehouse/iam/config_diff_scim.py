@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from gatehouse.iam.config_changes import ObjectChange, field_changes
 from gatehouse.iam.config_diff import PlanContext
+from gatehouse.iam.config_model import Scim
 
 
-def scim_changes(plan: PlanContext) -> list[ObjectChange]:
+def scim_changes(plan: PlanContext, scim: Scim) -> list[ObjectChange]:
     """The ``scim`` section: its settings, then its tokens."""
-    scim = plan.model.scim
-    assert scim is not None
     changes: list[ObjectChange] = []
     before = {"enabled": plan.state.scim_enabled, "password_sign_in": plan.state.scim_password_sign_in}
     after = {

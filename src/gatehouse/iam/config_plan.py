@@ -73,7 +73,7 @@ class Plan:
 
 SECTION_ORDER: Final = SECTIONS
 
-_DIFFS: Final[tuple[tuple[str, Callable[[PlanContext], list[ObjectChange]]], ...]] = (
+_DIFFS: Final[tuple[tuple[str, Callable[[PlanContext, Any], list[ObjectChange]]], ...]] = (
     ("permission_policies", policy_changes),
     ("roles", role_changes),
     ("group_bindings", binding_changes),
@@ -82,7 +82,8 @@ _DIFFS: Final[tuple[tuple[str, Callable[[PlanContext], list[ObjectChange]]], ...
     ("scim", scim_changes),
     ("gateway", gateway_changes),
 )
-"""Each section the file may give, with the diff that compares it, in the order a plan lists them."""
+"""Each section the file may give, with the diff that compares it (given the section; one the file leaves out is
+not compared), in the order a plan lists them."""
 
 
 def plan(
@@ -113,8 +114,9 @@ def _changes(context: PlanContext) -> list[ObjectChange]:
         context.declare(context.roles, [r.name for r in model.roles], "roles")
     changes: list[ObjectChange] = []
     for section, diff in _DIFFS:
-        if getattr(model, section) is not None:
-            changes += diff(context)
+        given = getattr(model, section)
+        if given is not None:
+            changes += diff(context, given)
     _still_used(context, changes)
     return changes
 

@@ -18,14 +18,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
-from gatehouse.errors import NotFound
 from gatehouse.store import users as user_store
 from gatehouse.store.batches import in_chunks, records_by
 from gatehouse.store.named import NamedRecord, NamedRecords, named_columns
 from gatehouse.store.records import as_utc
-from gatehouse.store.roles import insert_if_absent
+from gatehouse.store.roles import insert_links
 from gatehouse.store.tables import permission_policies, role_policies, roles, user_boundaries
 
 
@@ -175,8 +173,5 @@ def set_boundaries(
         {"user_id": user_id, "policy_id": policy_id, "source": source, "granted_at": now, "granted_by": by}
         for policy_id in added
     ]
-    try:
-        insert_if_absent(connection, user_boundaries, rows)
-    except IntegrityError as exc:
-        raise NotFound("The user or one of the policies does not exist.") from exc
+    insert_links(connection, user_boundaries, rows, "The user or one of the policies does not exist.")
     return added, removed

@@ -93,6 +93,21 @@ def insert_if_absent(connection: Connection, table: sa.Table, rows: Sequence[Map
     return inserted
 
 
+def insert_links(connection: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], missing: str) -> int:
+    """Insert rows of a link table (:func:`insert_if_absent`); how many were new. A row naming what does not
+    exist raises :class:`NotFound` saying ``missing``."""
+    try:
+        return insert_if_absent(connection, table, rows)
+    except IntegrityError as exc:
+        raise NotFound(missing) from exc
+
+
+def _unlink(connection: Connection, table: sa.Table, **key: str) -> bool:
+    """Delete the row of a link table whose columns are ``key``; ``False`` if there was none."""
+    result = connection.execute(table.delete().where(*(table.c[name] == value for name, value in key.items())))
+    return bool(result.rowcount)
+
+
 _ROLES: NamedRecords[StoredRole, RoleWrite] = NamedRecords(
     roles, StoredRole, "role", "role", "The role is still assigned to users or bound to groups."
 )
@@ -148,10 +163,7 @@ def attach(connection: Connection, role_id: str, policy_ids: Sequence[str]) -> i
     A missing role or policy raises :class:`NotFound`.
     """
     rows = [{"role_id": role_id, "policy_id": policy_id} for policy_id in dict.fromkeys(policy_ids)]
-    try:
-        return insert_if_absent(connection, role_policies, rows)
-    except IntegrityError as exc:
-        raise NotFound("The role or one of the policies does not exist.") from exc
+    return insert_links(connection, role_policies, rows, "The role or one of the policies does not exist.")
 
 
 def detach(connection: Connection, role_id: str, policy_ids: Sequence[str]) -> int:
@@ -174,20 +186,12 @@ def assign(connection: Connection, user_id: str, role_id: str, source: str, by: 
     A missing user or role raises :class:`NotFound`.
     """
     row = {"user_id": user_id, "role_id": role_id, "source": source, "granted_at": now, "granted_by": by}
-    try:
-        return insert_if_absent(connection, user_roles, [row]) == 1
-    except IntegrityError as exc:
-        raise NotFound("The user or the role does not exist.") from exc
+    return insert_links(connection, user_roles, [row], "The user or the role does not exist.") == 1
 
 
 def unassign(connection: Connection, user_id: str, role_id: str, source: str) -> bool:
     """Take a role from ``source`` away from a user; ``False`` if the user did not hold it from there."""
-    result = connection.execute(
-        user_roles.delete().where(
-            user_roles.c.user_id == user_id, user_roles.c.role_id == role_id, user_roles.c.source == source
-        )
-    )
-    return bool(result.rowcount)
+    return _unlink(connection, user_roles, user_id=user_id, role_id=role_id, source=source)
 
 
 def assignments_of(connection: Connection, user_ids: Iterable[str]) -> dict[str, list[Assignment]]:
@@ -212,20 +216,12 @@ def bind(connection: Connection, group_id: str, role_id: str, by: str | None, no
     """Bind a role to a group; ``False`` if it was bound already. A missing group or role raises
     :class:`NotFound`."""
     row = {"group_id": group_id, "role_id": role_id, "created": now, "created_by": by}
-    try:
-        return insert_if_absent(connection, group_role_bindings, [row]) == 1
-    except IntegrityError as exc:
-        raise NotFound("The group or the role does not exist.") from exc
+    return insert_links(connection, group_role_bindings, [row], "The group or the role does not exist.") == 1
 
 
 def unbind(connection: Connection, group_id: str, role_id: str) -> bool:
     """Unbind a role from a group; ``False`` if it was not bound."""
-    result = connection.execute(
-        group_role_bindings.delete().where(
-            group_role_bindings.c.group_id == group_id, group_role_bindings.c.role_id == role_id
-        )
-    )
-    return bool(result.rowcount)
+    return _unlink(connection, group_role_bindings, group_id=group_id, role_id=role_id)
 
 
 def bindings_of(connection: Connection, group_ids: Iterable[str]) -> dict[str, list[Binding]]:

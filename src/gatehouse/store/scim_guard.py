@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -114,17 +114,8 @@ def population(connection: Connection, applied: int) -> int:
 
 
 def insert(connection: Connection, row: Deprovision, *, held: bool) -> None:
-    connection.execute(
-        scim_deprovisions.insert().values(
-            at=row.at,
-            token_id=row.token_id,
-            token_name=row.token_name,
-            user_id=row.user_id,
-            user_name=row.user_name,
-            kind=row.kind,
-            held=held,
-        )
-    )
+    """Record a deprovisioning (its fields are the table's columns) and whether the guard held it."""
+    connection.execute(scim_deprovisions.insert().values(**asdict(row), held=held))
 
 
 def prune(connection: Connection, now: datetime) -> None:

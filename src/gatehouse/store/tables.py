@@ -67,6 +67,23 @@ def _scim_resource(table: str) -> tuple[SchemaItem, ...]:
     )
 
 
+def _link_table(
+    name: str, owner: sa.Column[str], linked: sa.Column[str], *extra: SchemaItem, key: tuple[str, ...] = ()
+) -> sa.Table:
+    """A table of links between two records (a group and a member, a role and a policy): the ``owner`` and
+    ``linked`` references, the table's own ``extra`` columns and constraints, a primary key of both (then
+    ``key``'s columns), which finds an owner's links, and an index on ``linked``, which finds who links to it."""
+    return sa.Table(
+        name,
+        metadata,
+        owner,
+        linked,
+        *extra,
+        sa.PrimaryKeyConstraint(owner.name, linked.name, *key),
+        sa.Index(f"ix_{name}_{linked.name}", linked.name),
+    )
+
+
 users = sa.Table(
     "users",
     metadata,
@@ -167,14 +184,11 @@ SQLITE_SEARCH_TABLES = frozenset(
 )
 """Every table the SQLite search index creates (FTS5 shadow tables included): not part of ``metadata``."""
 
-group_members = sa.Table(
+group_members = _link_table(
     "group_members",
-    metadata,
     reference("group_id", "groups"),
     reference("user_id", "users"),
     sa.Column("display", sa.String(255), nullable=True),
-    sa.PrimaryKeyConstraint("group_id", "user_id"),
-    sa.Index("ix_group_members_user_id", "user_id"),
 )
 """Memberships: adding or removing one member of any group is one row. ``display`` is what the IdP
 sent for the member, if anything (shown instead of the user's own name)."""
@@ -323,54 +337,42 @@ permission_policies = _named_record_table("permission_policies", sa.Column("docu
 """Permission policies. ``document`` is the canonical JSON of a validated policy document; every change
 of it increments ``version``, so a parsed document may be cached under (id, version) by any process."""
 
-role_policies = sa.Table(
-    "role_policies",
-    metadata,
-    reference("role_id", "roles"),
-    reference("policy_id", "permission_policies", ondelete="RESTRICT"),
-    sa.PrimaryKeyConstraint("role_id", "policy_id"),
-    sa.Index("ix_role_policies_policy_id", "policy_id"),
+role_policies = _link_table(
+    "role_policies", reference("role_id", "roles"), reference("policy_id", "permission_policies", ondelete="RESTRICT")
 )
 """The policies attached to each role."""
 
-user_roles = sa.Table(
+user_roles = _link_table(
     "user_roles",
-    metadata,
     reference("user_id", "users"),
     reference("role_id", "roles", ondelete="RESTRICT"),
     *grant_origin(),
     timestamp("expires_at", nullable=True),  # time-bound: no longer counts from then (migration 0012)
-    sa.PrimaryKeyConstraint("user_id", "role_id", "source"),
     sa.CheckConstraint("source IN ('manual', 'sso', 'request')", name="source"),
-    sa.Index("ix_user_roles_role_id", "role_id"),
     sa.Index("ix_user_roles_expires_at", "expires_at"),
+    key=("source",),
 )
 """Roles held directly: assigned by an administrator (``manual``), by SSO role mapping (``sso``) or by an
 approved access request (``request``). A row whose ``expires_at`` has passed grants nothing (every read
 filters it out) and is deleted, with its ``iam:GrantExpired`` audit record, by :mod:`gatehouse.iam.grant_expiry`."""
 
-user_boundaries = sa.Table(
+user_boundaries = _link_table(
     "user_boundaries",
-    metadata,
     reference("user_id", "users"),
     reference("policy_id", "permission_policies", ondelete="RESTRICT"),
     *grant_origin(),
-    sa.PrimaryKeyConstraint("user_id", "policy_id", "source"),
     sa.CheckConstraint("source IN ('manual', 'sso')", name="source"),
-    sa.Index("ix_user_boundaries_policy_id", "policy_id"),
+    key=("source",),
 )
 """Permission boundaries: policies that every action of the user must also be allowed by."""
 
-group_role_bindings = sa.Table(
+group_role_bindings = _link_table(
     "group_role_bindings",
-    metadata,
     reference("group_id", "groups"),
     reference("role_id", "roles", ondelete="RESTRICT"),
     timestamp("created"),
     actor("created_by"),
     timestamp("expires_at", nullable=True),  # time-bound, as user_roles.expires_at (migration 0012)
-    sa.PrimaryKeyConstraint("group_id", "role_id"),
-    sa.Index("ix_group_role_bindings_role_id", "role_id"),
     sa.Index("ix_group_role_bindings_expires_at", "expires_at"),
 )
 """Roles bound to SCIM groups: members hold them while they are members (no copy per member)."""
