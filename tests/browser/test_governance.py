@@ -123,6 +123,9 @@ def test_request_approve_use_expire(
     expect(abe.get_by_role("status")).to_contain_text("Approved: ana holds Sink readers until")
     expect(abe.get_by_text("Nothing waits for your answer.")).to_be_visible()
     expect(abe.locator("#decided")).to_contain_text("OK for the incident")
+    for width, height in ((1280, 800), (1024, 768)):  # the recent answers' outcome cell, at both widths
+        abe.set_viewport_size({"width": width, "height": height})
+        screenshot(abe, f"access-requests-answered-{width}", docs=False)
 
     # 3. The role works for Ana at once
     assert sinks_page_opens(ana)
@@ -130,6 +133,9 @@ def test_request_approve_use_expire(
     ana.goto(MY_ACCESS)
     expect(ana.locator("#active-grants")).to_contain_text("Sink readers")
     expect(ana.locator("#active-grants")).to_contain_text("abe")
+    for width, height in ((1280, 800), (1024, 768)):  # her past requests' outcome cell, at both widths
+        ana.set_viewport_size({"width": width, "height": height})
+        screenshot(ana, f"my-access-answered-{width}", docs=False)
 
     # 4. Its time runs out: the role stops at her next request, and the end is recorded by the server
     with db.transaction() as connection:
