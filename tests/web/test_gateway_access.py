@@ -145,3 +145,14 @@ def test_a_missing_rule(console: TestClient) -> None:
         post_form(console, f"{BASE}/00000000-0000-0000-0000-000000000000/move", {"direction": "up"}).status_code == 404
     )
     assert post_form(console, f"{BASE}/x/move", {"direction": "sideways"}).status_code == 400
+
+
+def test_deleting_a_missing_rule_answers_with_the_refusal_page(console: TestClient) -> None:
+    """The confirmation's question raises NotFound: the refusal page, with its way back, for the GET and the POST."""
+    for answer in (
+        console.get(f"{BASE}/00000000-0000-0000-0000-000000000000/delete"),
+        post_form(console, f"{BASE}/00000000-0000-0000-0000-000000000000/delete"),
+    ):
+        assert answer.status_code == 404
+        assert "<h1>Not found</h1>" in answer.text and "Nothing was changed." in answer.text
+        assert f'<a href="{BASE}">' in answer.text

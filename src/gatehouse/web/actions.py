@@ -204,15 +204,18 @@ async def confirm_then_act(
     back_label: str | None = None,
     refusal: Callable[[GatehouseError], Response] | None = None,
 ) -> Response:
-    """GET: the confirmation page (``ask`` reads what to say, or returns why the change may not be made,
-    shown on the refusal page, or that it is made already; what it raises is an error page). POST to the
+    """GET: the confirmation page (``ask`` reads what to say, or returns or raises why the change may not be
+    made, shown on the refusal page, or returns that it is made already). POST to the
     same address: the audited change, then ``done(result)``: (where, message) to redirect to, or the page to
     show (a secret shown once); or the refusal page. ``refusal(exc)``, when given, answers a refusal instead
     of the refusal page (back with a message, say, when the thing to change is gone already)."""
     dashboard = dashboard_of(request)
     refuse = refusal or (lambda exc: refused(request, exc, back, back_label))
     if request.method == "GET":
-        question = await dashboard.db.read(ask)
+        try:
+            question = await dashboard.db.read(ask)
+        except GatehouseError as exc:
+            question = exc
         if isinstance(question, GatehouseError):
             return refuse(question)
         if isinstance(question, Settled):

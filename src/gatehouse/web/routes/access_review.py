@@ -110,10 +110,7 @@ def _revocation(request: Request) -> dict[str, str]:
 def _revoke_question(principal: Principal, values: Mapping[str, str]) -> Confirmation | GatehouseError:
     if values["origin"] not in review.REVOCABLE:
         return InvalidInput("Nothing to revoke: choose a grant on the report.")
-    try:
-        review.may_revoke(principal, values["user_id"], values["origin"], values["group_id"])
-    except GatehouseError as exc:
-        return exc
+    review.may_revoke(principal, values["user_id"], values["origin"], values["group_id"])
     warning: str | None
     if values["origin"] == "group":
         question = f"Unbind {values['role']} from the group {values['group']}? Every member of the group loses it."

@@ -131,11 +131,8 @@ async def edit(request: Request) -> Response:
     )
 
 
-def _delete_question(connection: Connection, request: Request) -> Confirmation | GatehouseError:
-    try:
-        view = sinks.editable_sink(connection, principal_of(request), request.path_params["sink_id"])
-    except GatehouseError as exc:
-        return exc
+def _delete_question(connection: Connection, request: Request) -> Confirmation:
+    view = sinks.editable_sink(connection, principal_of(request), request.path_params["sink_id"])
     waiting = f" {view.waiting:,} record(s) still waiting for it are dropped." if view.waiting else ""
     return Confirmation(
         f"Delete the sink {view.sink.name}?",

@@ -196,12 +196,9 @@ async def edit(request: Request) -> Response:
     )
 
 
-def _delete_question(connection: Connection, request: Request) -> Confirmation | GatehouseError:
+def _delete_question(connection: Connection, request: Request) -> Confirmation:
     principal = principal_of(request)
-    try:
-        access.require_update(principal)
-    except GatehouseError as exc:
-        return exc
+    access.require_update(principal)
     view = access.get_rule(connection, principal, request.path_params["rule_id"])
     rule = view.rule
     return Confirmation(

@@ -59,10 +59,7 @@ async def password(request: Request) -> Response:
 
 
 def _off_question(connection: Connection, request: Request) -> Confirmation | Settled | GatehouseError:
-    try:
-        found = password_login.way_back(connection, principal_of(request))
-    except GatehouseError as exc:
-        return exc
+    found = password_login.way_back(connection, principal_of(request))
     if not found.password_enabled:
         return Settled("Password sign-in is already off.")
     if found.refusal is not None:

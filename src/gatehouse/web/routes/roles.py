@@ -167,13 +167,10 @@ async def delete(request: Request) -> Response:
     )
 
 
-def _attach_question(connection: Connection, request: Request) -> Confirmation | GatehouseError:
+def _attach_question(connection: Connection, request: Request) -> Confirmation:
     ids = [i for i in request.query_params.getlist("policy_id") if i][:20]
-    try:
-        sweeping = safety.sweeping_policies(connection, principal_of(request), request.path_params["role_id"], ids)
-        role = rbac.get_role(connection, principal_of(request), request.path_params["role_id"]).role
-    except GatehouseError as exc:
-        return exc
+    sweeping = safety.sweeping_policies(connection, principal_of(request), request.path_params["role_id"], ids)
+    role = rbac.get_role(connection, principal_of(request), request.path_params["role_id"]).role
     names = ", ".join(p.name for p in sweeping) or ", ".join(ids)
     return Confirmation(
         f"Attach {names} to {role.name}?",

@@ -42,11 +42,8 @@ async def review(request: Request) -> Response:
 
 
 def _question(connection: Connection, request: Request, action: str) -> Confirmation | Settled | GatehouseError:
-    try:
-        provisioning.state_to_change(connection, principal_of(request))  # iam:UpdateSCIMProvisioning, or 403
-        status = scim_guard.status(connection, principal_of(request), _policy(request))
-    except GatehouseError as exc:
-        return exc
+    provisioning.state_to_change(connection, principal_of(request))  # iam:UpdateSCIMProvisioning, or 403
+    status = scim_guard.status(connection, principal_of(request), _policy(request))
     if not status.held and action == "block":
         return Settled("No requests are held.")
     held = f"{status.held_count} held deprovisioning request{'' if status.held_count == 1 else 's'}"

@@ -72,11 +72,8 @@ _QUESTIONS: Final = {
 }
 
 
-def _token_question(connection: Connection, request: Request, action: str) -> Confirmation | GatehouseError:
-    try:
-        token = provisioning.token_to_change(connection, principal_of(request), request.path_params["token_id"])
-    except GatehouseError as exc:
-        return exc
+def _token_question(connection: Connection, request: Request, action: str) -> Confirmation:
+    token = provisioning.token_to_change(connection, principal_of(request), request.path_params["token_id"])
     asked = _QUESTIONS[action]
     return replace(asked, question=asked.question.format(name=token.name, hint=token.hint))
 

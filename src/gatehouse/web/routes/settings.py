@@ -151,10 +151,7 @@ async def scim_switch(request: Request) -> Response:
 
 
 def _disable_question(connection: Connection, request: Request) -> Confirmation | Settled | GatehouseError:
-    try:
-        state = provisioning.state_to_change(connection, principal_of(request))
-    except GatehouseError as exc:
-        return exc
+    state = provisioning.state_to_change(connection, principal_of(request))
     if not state.enabled:
         return Settled("SCIM provisioning is already off.")
     kept = f" Its {_tokens(len(state.tokens))} will be kept." if state.tokens else ""

@@ -125,11 +125,8 @@ async def create(request: Request) -> Response:
     return dashboard_of(request).redirect(BASE, f"API token “{new.info.name}” created: copy it now.")
 
 
-def _revoke_question(connection: Connection, request: Request) -> Confirmation | Settled | GatehouseError:
-    try:
-        asked = tokens.revocation(connection, principal_of(request), request.path_params["token_id"])
-    except GatehouseError as exc:
-        return exc
+def _revoke_question(connection: Connection, request: Request) -> Confirmation | Settled:
+    asked = tokens.revocation(connection, principal_of(request), request.path_params["token_id"])
     token = asked.token
     if not asked.active:
         return Settled(f"The token “{token.name}” is already revoked or expired.")
