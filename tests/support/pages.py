@@ -66,9 +66,10 @@ _OVERFLOW = """() => {
   document.querySelectorAll("table").forEach((table, i) => {
     const box = table.getBoundingClientRect();
     const parent = table.parentElement.getBoundingClientRect();
-    if (table.offsetParent !== null && (box.right > parent.right + 1 || box.right > root.clientWidth + 1)) {
+    const room = parent.right - parseFloat(getComputedStyle(table.parentElement).paddingRight);  // its content box
+    if (table.offsetParent !== null && (box.right > room + 1 || box.right > root.clientWidth + 1)) {
       const name = table.className || table.getAttribute("aria-label") || "";
-      out.push(`table ${i} (${name}): ${Math.round(box.width)}px in ${Math.round(parent.width)}px`);
+      out.push(`table ${i} (${name}): ${Math.round(box.right - parent.left)}px in ${Math.round(room - parent.left)}px`);
     }
   });
   document.querySelectorAll("h1, h2, h3, p, dd, li").forEach((block) => {
@@ -87,8 +88,8 @@ _OVERFLOW = """() => {
 
 
 def overflow(page: Page) -> list[str]:
-    """What is wider than its room: the page, a table, a heading or paragraph whose text runs out of its box (a
-    long username without a break), a scrolling table wrapper."""
+    """What is wider than its room: the page, a table (past its parent's padding edge), a heading or paragraph
+    whose text runs out of its box (a long username without a break), a scrolling table wrapper."""
     found: list[str] = page.evaluate(_OVERFLOW)
     return found
 

@@ -87,6 +87,13 @@ def test_approving_grants_the_role_until_the_time_asked_for(org: Org, db: Databa
         and recorded.summary["granted_until"] == done.granted_until.isoformat()
     )
     assert "Sink readers" in text(org.ana.get("/account/access"))
+    until = done.granted_until
+    cell = (
+        f'<time datetime="{until.isoformat()}"><span class="nowrap">{until:%Y-%m-%d}</span> '
+        f'<span class="nowrap">{until:%H:%M} UTC</span></time>'
+    )
+    assert f"until {cell}" in shown  # Recent answers: a narrow table breaks it between day and time, nowhere else
+    assert cell in text(org.ana.get("/account/access"))
 
 
 def test_approving_for_less_time(org: Org, db: Database) -> None:

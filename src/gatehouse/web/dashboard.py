@@ -19,6 +19,7 @@ from urllib.parse import quote, unquote
 
 import orjson
 from anyio import to_thread
+from markupsafe import Markup
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -73,6 +74,7 @@ class Dashboard:
         self.templates.env.globals["sign_out_redirect_uri"] = post_logout_uri(settings.public_url)
         self.templates.env.globals["docs_url"] = settings.docs_url  # templates/_guides.html links to the guides
         self.templates.env.filters["when"] = _when
+        self.templates.env.filters["when_cell"] = _when_cell
         self.templates.env.filters["search_pieces"] = marked  # a search's matches, for templates/_search.html
         self.idle = timedelta(minutes=settings.session_idle_minutes)
         self.secrets = LazySecretBox(settings.secret_key_path)  # SSO client secrets at rest
@@ -242,6 +244,16 @@ def _when(value: Any) -> str:
     if value is None:
         return "—"
     return str(value.strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def _when_cell(value: Any) -> Markup:
+    """A timestamp in a table cell: a ``<time>`` that a narrow table may break between the day and the time, and
+    nowhere else (a date breaks at its hyphens otherwise), so the names beside it keep their room."""
+    if value is None:
+        return Markup("—")
+    return Markup('<time datetime="{}"><span class="nowrap">{}</span> <span class="nowrap">{}</span></time>').format(
+        value.isoformat(), value.strftime("%Y-%m-%d"), value.strftime("%H:%M UTC")
+    )
 
 
 @overload
