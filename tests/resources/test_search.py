@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import string
 
-from gatehouse.resources.search import FIELD, NAMES, WORD, fold, marked, search_text, term_of
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gatehouse.resources.search import FIELD, NAMES, WORD, _pieces, fold, marked, search_text, term_of
 
 
 def test_folding_drops_case_accents_and_compatibility_forms_and_squeezes_spaces() -> None:
@@ -12,6 +16,17 @@ def test_folding_drops_case_accents_and_compatibility_forms_and_squeezes_spaces(
     assert fold("Straße İstanbul ﬁne Ｆｕｌｌ") == WORD.join(["strasse", "istanbul", "fine", "full"])
     assert fold("a\x1fb\x1ec\x00d") == WORD.join("abcd")  # control characters never reach the index
     assert fold("e\u0301") == fold("é") == "e"
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text(alphabet=string.printable, max_size=40))
+def test_ascii_text_folds_as_character_by_character(text: str) -> None:
+    """ASCII text takes one translation table: the same result as folding each character (the general path)."""
+    assert fold(text) == "".join(piece for piece, _ in _pieces(text))
+
+
+def test_ascii_folding_squeezes_and_trims_the_spaces() -> None:
+    assert fold(" \t Ann\x00\x7f  O'Neil-Smith \n") == f"ann{WORD}o{fold(chr(39))}neil{fold('-')}smith"
+    assert fold(" \t\n ") == "" and fold("") == ""
 
 
 def test_marks_and_punctuation_are_letters_no_folded_value_holds() -> None:

@@ -61,6 +61,13 @@ MAX_TERM = 255
 """The longest term taken (longer ones are cut)."""
 
 _WORD = re.compile(r"[^\W_]+")
+_ASCII = str.maketrans(
+    {chr(code): WORD for code in (*range(0x21), 0x7F)}  # whitespace and control characters
+    | {chr(code): letter for code, letter in _PUNCTUATION.items()}
+    | {upper: upper.lower() for upper in string.ascii_uppercase}
+)
+"""How :func:`fold` maps each ASCII character (the same as :func:`_fold_char`, one table for a whole text)."""
+_WORDS = re.compile(WORD + "{2,}")
 
 
 @cache
@@ -96,8 +103,14 @@ def _pieces(text: str) -> Iterator[tuple[str, int]]:
 
 
 def fold(text: str) -> str:
-    """``text`` as searches compare it (see the module's docstring)."""
-    return "".join(piece for piece, _ in _pieces(text))
+    """``text`` as searches compare it (see the module's docstring). ASCII text, nearly every identifier and
+    many names, is folded by one translation instead of character by character (a third of the time)."""
+    if not text.isascii():
+        return "".join(piece for piece, _ in _pieces(text))
+    folded = text.translate(_ASCII)
+    if WORD in folded:
+        folded = _WORDS.sub(WORD, folded).strip(WORD)
+    return folded
 
 
 def search_text(identifiers: Iterable[str | None], names: Iterable[str | None]) -> str:
