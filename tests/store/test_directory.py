@@ -223,7 +223,7 @@ def test_profile_gathers_groups_manager_history_and_live_sessions(db: Database) 
         group_id = str(uuid.uuid4())
         groups.insert(connection, groups.GroupWrite(id=group_id, doc={"schemas": [], "displayName": "Admins"}), now)
         groups.add_members(connection, group_id, [worker])
-        user_events.record(connection, worker, user_events.DEACTIVATED, "admin", now)
+        user_events.record(connection, worker, user_events.UserEventKind.DEACTIVATED, "admin", now)
         sessions.create(connection, worker, now, timedelta(hours=8), "203.0.113.7", "Firefox")
         sessions.create(connection, worker, now - timedelta(hours=9), timedelta(hours=8), "198.51.100.1", "Old")
     with db.snapshot() as connection:

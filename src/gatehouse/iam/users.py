@@ -42,12 +42,10 @@ from gatehouse.store.policies import StoredPolicy
 from gatehouse.store.records import StoredUser, utcnow
 from gatehouse.store.roles import StoredRole
 from gatehouse.store.sso_links import SsoLink
+from gatehouse.store.user_events import UserEventKind
 
 LOCAL = "local"
 SCIM = "scim"
-
-PASSWORD_RESET = "password_reset"
-HANDED_TO_IDP = "handed_to_idp"
 
 MAX_USER_NAME = 255
 MAX_SEARCH = directory.MAX_SEARCH
@@ -155,7 +153,7 @@ def create_local_user(
     except Conflict as exc:
         raise Conflict(f"The username '{new.user_name}' is already taken (usernames ignore case).") from exc
     store.require_password_change(connection, created.id, True)
-    user_events.record(connection, created.id, user_events.CREATED, principal.actor, now)
+    user_events.record(connection, created.id, UserEventKind.CREATED, principal.actor, now)
     return created
 
 
@@ -168,7 +166,7 @@ def reset_password(connection: Connection, principal: Principal, user_id: str, p
         raise Refused("Change your own password under your account (Change password), not here.")
     store.set_password(connection, user.id, password.password_hash, must_change=True)
     sessions.end_for_user(connection, user.id)
-    user_events.record(connection, user.id, PASSWORD_RESET, principal.actor, utcnow())
+    user_events.record(connection, user.id, UserEventKind.PASSWORD_RESET, principal.actor, utcnow())
     return user
 
 
@@ -189,7 +187,7 @@ def set_status(connection: Connection, principal: Principal, user_id: str, activ
             raise Refused("You cannot deactivate your own account.")
     now = utcnow()
     store.set_active(connection, user.id, active, now)
-    event = user_events.REACTIVATED if active else user_events.DEACTIVATED
+    event = UserEventKind.REACTIVATED if active else UserEventKind.DEACTIVATED
     user_events.record(connection, user.id, event, principal.actor, now)
     ended = 0 if active else access.withdraw(connection, user.id).sessions
     changed = store.get(connection, user.id)
@@ -225,7 +223,7 @@ def hand_to_idp(connection: Connection, principal: Principal, user_id: str) -> S
         raise Refused(f"{user.user_name} is already managed by the identity provider.")
     now = utcnow()
     store.set_source(connection, user.id, SCIM, now)
-    user_events.record(connection, user.id, HANDED_TO_IDP, principal.actor, now)
+    user_events.record(connection, user.id, UserEventKind.HANDED_TO_IDP, principal.actor, now)
     handed = store.get(connection, user.id)
     assert handed is not None
     return handed

@@ -30,6 +30,7 @@ from gatehouse.store import lookups, user_events
 from gatehouse.store import users as store
 from gatehouse.store.database import Connection
 from gatehouse.store.records import Reference, StoredUser, utcnow
+from gatehouse.store.user_events import UserEventKind
 
 SCIM_SOURCE = "scim"
 ACTOR = "SCIM"
@@ -129,7 +130,7 @@ class UserService:
         created, made = store.insert_unless_taken(connection, write, now)  # the unique index decides
         if not made:
             raise _taken(created)
-        user_events.record(connection, created.id, user_events.CREATED, ACTOR, now)
+        user_events.record(connection, created.id, UserEventKind.CREATED, ACTOR, now)
         return self._render(connection, created, projection, groups=[])
 
     def replace(self, connection: Connection, write: ItemWrite) -> Rendered:

@@ -32,6 +32,7 @@ from gatehouse.store import sessions, sso_candidates, sso_links, user_events
 from gatehouse.store import users as user_store
 from gatehouse.store.database import Connection, Database
 from gatehouse.store.records import utcnow
+from gatehouse.store.user_events import UserEventKind
 
 SIGN_IN = Change("auth:SignIn", "user")
 
@@ -169,7 +170,7 @@ def _create(connection: Connection, create: linking.CreateUser, option_name: str
         created = user_store.insert(connection, write, now)
     except Conflict as exc:
         raise SsoRefused("user_name_taken", linking.MESSAGES["user_name_taken"]) from exc
-    user_events.record(connection, created.id, user_events.CREATED, f"SSO: {option_name}", now)
+    user_events.record(connection, created.id, UserEventKind.CREATED, f"SSO: {option_name}", now)
     return created.id, create.user_name
 
 

@@ -1,9 +1,11 @@
-"""A user's status history: one row per created / deactivated / reactivated / handed-over event."""
+"""A user's history: one row per event of :class:`UserEventKind` (created, deactivated, reactivated, password
+reset, handed to the identity provider)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -11,9 +13,15 @@ from sqlalchemy.engine import Connection
 from gatehouse.store import driver
 from gatehouse.store.tables import user_events
 
-CREATED = "created"
-DEACTIVATED = "deactivated"
-REACTIVATED = "reactivated"
+
+class UserEventKind(StrEnum):
+    """What happened to a user: the closed set of the ``event`` column's values."""
+
+    CREATED = "created"
+    DEACTIVATED = "deactivated"
+    REACTIVATED = "reactivated"
+    PASSWORD_RESET = "password_reset"
+    HANDED_TO_IDP = "handed_to_idp"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,17 +33,17 @@ class UserEvent:
     actor: str | None
 
 
-def record(connection: Connection, user_id: str, event: str, actor: str | None, now: datetime) -> None:
+def record(connection: Connection, user_id: str, event: UserEventKind, actor: str | None, now: datetime) -> None:
     """Append an event to a user's history (in the caller's transaction)."""
     values = {"user_id": user_id, "at": driver.to_db_time(connection, now), "event": event, "actor": actor}
     driver.run(connection, driver.insert_sql(connection, "user_events", values), values)
 
 
-def status_change(active_before: bool, active_after: bool) -> str | None:
+def status_change(active_before: bool, active_after: bool) -> UserEventKind | None:
     """The event a change of ``active`` is, if any."""
     if active_before == active_after:
         return None
-    return REACTIVATED if active_after else DEACTIVATED
+    return UserEventKind.REACTIVATED if active_after else UserEventKind.DEACTIVATED
 
 
 def history(connection: Connection, user_id: str, limit: int = 100) -> list[UserEvent]:

@@ -25,17 +25,18 @@ from gatehouse.iam.audit import Change
 from gatehouse.iam.authorizer import Principal
 from gatehouse.store.database import Connection
 from gatehouse.store.records import StoredUser
+from gatehouse.store.user_events import UserEventKind
 from gatehouse.web.actions import Confirmation, act, act_or_show, confirm_then_act, form_text, refused
 from gatehouse.web.dashboard import blocking, dashboard_of, page, principal_of
 from gatehouse.web.directory import BASE, SOURCE_LABELS, directory_query, list_context
 from gatehouse.web.profile import profile_facts
 
-EVENT_LABELS: Final = {
-    "created": "Created",
-    "deactivated": "Deactivated",
-    "reactivated": "Reactivated",
-    admin.HANDED_TO_IDP: "Handed to the identity provider",
-    admin.PASSWORD_RESET: "Password reset",
+EVENT_LABELS: Final[Mapping[UserEventKind, str]] = {
+    UserEventKind.CREATED: "Created",
+    UserEventKind.DEACTIVATED: "Deactivated",
+    UserEventKind.REACTIVATED: "Reactivated",
+    UserEventKind.HANDED_TO_IDP: "Handed to the identity provider",
+    UserEventKind.PASSWORD_RESET: "Password reset",
 }
 IDP_MAY_REVERT: Final = (
     "Emergency only: your identity provider owns this user and may change the status back at its next sync. "
