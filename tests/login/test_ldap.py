@@ -7,6 +7,7 @@ import pytest
 
 from gatehouse.errors import InvalidInput
 from gatehouse.login.ldap import LdapSettings, check_filter, escape_filter_value, member_filter, user_filter
+from support.pem import BROKEN_PEM
 
 
 @pytest.mark.parametrize(
@@ -51,7 +52,8 @@ def test_a_malformed_user_filter_is_refused(text: str) -> None:
         ({"base_dn": " "}, "base DN is required"),
         ({"bind_dn": "cn=a\nb"}, "on one line"),
         ({"identifier": "uid)(x"}, "LDAP attribute name"),
-        ({"ca_bundle": "not pem"}, "PEM certificates"),
+        ({"ca_bundle": "not pem"}, "readable PEM certificates"),
+        ({"ca_bundle": BROKEN_PEM}, "readable PEM certificates"),
     ],
 )
 def test_settings_that_are_wrong_are_refused(changes: dict[str, object], message: str) -> None:

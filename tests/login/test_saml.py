@@ -9,6 +9,7 @@ from gatehouse.errors import InvalidInput
 from gatehouse.login import saml_keys
 from gatehouse.login.mapping import evaluate, parse_rules
 from gatehouse.login.saml import SamlSettings, claims_of, first, sp_addresses
+from support.pem import BROKEN_PEM
 
 
 def test_the_sp_addresses_derive_from_the_root_url_and_the_option() -> None:
@@ -29,7 +30,8 @@ def test_the_sp_addresses_derive_from_the_root_url_and_the_option() -> None:
         ({"name_id_format": "transient"}, "NameID format"),
         ({"entity_id": "has space"}, "entity ID"),
         ({"email_attribute": ""}, "email attribute"),
-        ({"sp_certificate": "nope"}, "PEM certificate"),
+        ({"sp_certificate": "nope"}, "one readable PEM certificate"),
+        ({"sp_certificate": BROKEN_PEM}, "one readable PEM certificate"),
     ],
 )
 def test_settings_that_are_wrong_are_refused(changes: dict[str, object], message: str) -> None:

@@ -24,6 +24,7 @@ from support.api import ROOT, raw_audit_text
 from support.coroutines import run_apart
 from support.dashboard import browser
 from support.governance import custom_role, local_user, records
+from support.pem import BROKEN_PEM
 from support.servers import free_port
 from support.web import csrf_of
 
@@ -114,7 +115,8 @@ def test_the_hmac_key_is_write_only(console: TestClient, db: Database) -> None:
         ({**SYSLOG, "facility": "-1"}, "settings.facility: a syslog facility, 0 to 23"),
         ({**SYSLOG, "host": "evil host;rm"}, "settings.host: the syslog receiver's host name or address."),
         ({**SYSLOG, "hostname": "two words"}, "settings.hostname: printable ASCII without spaces."),
-        ({**SYSLOG, "ca_bundle": "not a certificate"}, "settings.ca_bundle: PEM certificates"),
+        ({**SYSLOG, "ca_bundle": "not a certificate"}, "settings.ca_bundle: readable PEM certificates"),
+        ({**SYSLOG, "ca_bundle": BROKEN_PEM}, "settings.ca_bundle: readable PEM certificates"),
         ({**FILE, "file": "../../etc/passwd"}, "settings.file: a file name"),
         ({**FILE, "file": "/tmp/audit.jsonl"}, "settings.file: a file name"),
         ({**FILE, "file": ".."}, "settings.file: a file name"),

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from gatehouse.certificates import readable_certificates
 from gatehouse.errors import InvalidInput, NotFound, existing
 from gatehouse.iam.authorizer import Principal, require
 from gatehouse.iam.catalog import ORGANIZATION
@@ -88,8 +89,8 @@ def _port(settings: Mapping[str, Any], default: int) -> int:
 
 def _ca(settings: Mapping[str, Any]) -> str:
     text = _text(settings, "ca_bundle", MAX_CA)
-    if text and "-----BEGIN CERTIFICATE-----" not in text:
-        raise InvalidInput("settings.ca_bundle: PEM certificates (-----BEGIN CERTIFICATE-----), or empty.")
+    if text and not readable_certificates(text, limit=MAX_CA):
+        raise InvalidInput("settings.ca_bundle: readable PEM certificates (-----BEGIN CERTIFICATE-----), or empty.")
     return text
 
 

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Final, Literal, get_args
 
+from gatehouse.certificates import readable_certificates
 from gatehouse.errors import Findings, InvalidInput
 from gatehouse.login.protocol_settings import ProtocolSettings
 
@@ -126,10 +127,9 @@ class LdapSettings(ProtocolSettings):
             found.add("port", "The port must be 1 to 65535 (389 for LDAP and StartTLS, 636 for LDAPS).")
         if not 1 <= self.timeout <= MAX_TIMEOUT:
             found.add("timeout", f"The timeout must be 1 to {MAX_TIMEOUT} seconds.")
-        if ca and ("-----BEGIN CERTIFICATE-----" not in ca or len(ca) > MAX_CA_BUNDLE):
-            found.add(
-                "ca_bundle", "The CA bundle must be PEM certificates (-----BEGIN CERTIFICATE-----), at most 64 KiB."
-            )
+        if ca and not readable_certificates(ca, limit=MAX_CA_BUNDLE):
+            found.add("ca_bundle", "The CA bundle must be readable PEM certificates (-----BEGIN CERTIFICATE-----), "
+                      "at most 64 KiB.")  # fmt: skip
         texts = self.trimmed("base_dn", "bind_dn", "group_search_base")
         if not texts["base_dn"]:
             found.add("base_dn", "The base DN is required (e.g. ou=people,dc=example,dc=org).")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, get_args
 from urllib.parse import urlsplit
 
+from gatehouse.certificates import readable_certificates
 from gatehouse.errors import Findings, InvalidInput
 from gatehouse.login.protocol_settings import ProtocolSettings
 
@@ -138,8 +139,11 @@ class SamlSettings(ProtocolSettings):
             if len(value) > 300 or (name != "username_attribute" and not value):
                 found.add(name, f"The {name.replace('_', ' ')} must be 1 to 300 characters.")
         certificate = self.sp_certificate.strip()
-        if certificate and ("-----BEGIN CERTIFICATE-----" not in certificate or len(certificate) > MAX_CERTIFICATE):
-            found.add("sp_certificate", "The SP certificate must be one PEM certificate (-----BEGIN CERTIFICATE-----).")
+        if certificate and not readable_certificates(certificate, limit=MAX_CERTIFICATE, one=True):
+            found.add(
+                "sp_certificate",
+                "The SP certificate must be one readable PEM certificate (-----BEGIN CERTIFICATE-----).",
+            )
         root = found.check("sp_root_url", lambda: _check_url("SP root URL", self.sp_root_url).rstrip("/"), "")
         found.done()
         return replace(
