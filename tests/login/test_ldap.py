@@ -3,9 +3,11 @@ filter's check, and the settings' checks."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from gatehouse.errors import InvalidInput
+from gatehouse.errors import FieldProblems, InvalidInput
 from gatehouse.login.ldap import LdapSettings, check_filter, escape_filter_value, member_filter, user_filter
 from support.pem import BROKEN_PEM
 
@@ -68,3 +70,11 @@ def test_settings_are_trimmed_and_read_back() -> None:
     assert settings.url == "ldaps://ldap.example.org:636"
     assert LdapSettings.from_json({**settings.to_json(), "retired": 1}) == settings
     assert settings.attributes() == ["entryUUID", "uid", "mail", "cn", "memberOf"]
+
+
+def test_the_guide_quotes_the_message_a_broken_ca_bundle_gets() -> None:
+    with pytest.raises(FieldProblems) as refused:
+        LdapSettings(host="ldap.example.org", base_dn="dc=example,dc=org", ca_bundle=BROKEN_PEM).checked()
+    message = refused.value.fields["ca_bundle"]
+    guide = (Path(__file__).parents[2] / "docs" / "guides" / "sso-ldap.md").read_text()
+    assert f'| "{message}" | saving the option |' in guide
