@@ -22,12 +22,15 @@ from support.browser import (
     screenshot,
     sign_in,
 )
+from support.pages import axe_script, axe_violations, overflow
+from support.pem import BROKEN_PEM
 from support.simplesaml import PASSWORD as IDP_PASSWORD
 from support.simplesaml import Idp, running_idp
 from support.slapd import PASSWORD, PEOPLE, SERVICE_DN, SERVICE_PASSWORD, Directory, running_slapd
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+VIEWPORTS = {"1280": {"width": 1280, "height": 800}, "1024": {"width": 1024, "height": 768}}
 SAML_RULES = """[
   {"kind": "role", "target_id": "Viewer", "attribute": "$.groups[*]", "operation": "exact_match", "value": "sre"}
 ]"""
@@ -55,6 +58,29 @@ def idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Idp]:
 def add_option(admin: Page, kind: str) -> None:
     admin.goto(LOGIN_OPTIONS_URL)
     admin.locator("#login-options").get_by_role("link", name=f"Add {kind}").click()
+
+
+def test_a_cut_ca_bundle_is_refused_beside_its_field_and_nothing_is_saved(
+    own_server: LiveServer, new_context: ContextFactory
+) -> None:
+    axe_script()
+    for width, viewport in VIEWPORTS.items():
+        admin = new_context(own_server, viewport=viewport, bypass_csp=True).new_page()  # bypass: to inject axe
+        sign_in(admin, "admin", ADMIN_PASSWORD)
+        add_option(admin, "LDAP")
+        admin.locator("#name").fill(f"Corp LDAP {width}")
+        admin.locator("#host").fill("ldap.example.org")
+        admin.locator("#base_dn").fill(PEOPLE)
+        admin.locator("#ca_bundle").fill(BROKEN_PEM)
+        admin.get_by_role("button", name="Add login option").click()
+        expect(admin.locator("#ca_bundle-error")).to_contain_text("The CA bundle must be readable PEM certificates")
+        expect(admin.locator("#ca_bundle")).to_have_attribute("aria-invalid", "true")
+        expect(admin.locator("#ca_bundle")).to_have_value(BROKEN_PEM)  # what was pasted, kept to be mended
+        assert overflow(admin) == [], width
+        assert axe_violations(admin) == [], width
+        screenshot(admin, f"login-option-ldap-ca-refused-{width}", docs=False)
+        admin.goto(LOGIN_OPTIONS_URL)
+        expect(admin.get_by_text(f"Corp LDAP {width}")).to_have_count(0)
 
 
 def test_ldap_option_set_up_tested_and_used_to_sign_in(

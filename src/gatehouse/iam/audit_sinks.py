@@ -90,7 +90,9 @@ def _port(settings: Mapping[str, Any], default: int) -> int:
 def _ca(settings: Mapping[str, Any]) -> str:
     text = _text(settings, "ca_bundle", MAX_CA)
     if text and not readable_certificates(text, limit=MAX_CA):
-        raise InvalidInput("settings.ca_bundle: readable PEM certificates (-----BEGIN CERTIFICATE-----), or empty.")
+        raise InvalidInput(
+            "settings.ca_bundle: readable PEM certificates (each from BEGIN CERTIFICATE to END CERTIFICATE), or empty."
+        )
     return text
 
 

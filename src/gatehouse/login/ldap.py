@@ -128,8 +128,11 @@ class LdapSettings(ProtocolSettings):
         if not 1 <= self.timeout <= MAX_TIMEOUT:
             found.add("timeout", f"The timeout must be 1 to {MAX_TIMEOUT} seconds.")
         if ca and not readable_certificates(ca, limit=MAX_CA_BUNDLE):
-            found.add("ca_bundle", "The CA bundle must be readable PEM certificates (-----BEGIN CERTIFICATE-----), "
-                      "at most 64 KiB.")  # fmt: skip
+            found.add(
+                "ca_bundle",
+                "The CA bundle must be readable PEM certificates (each from BEGIN CERTIFICATE to END CERTIFICATE), "
+                "at most 64 KiB.",
+            )
         texts = self.trimmed("base_dn", "bind_dn", "group_search_base")
         if not texts["base_dn"]:
             found.add("base_dn", "The base DN is required (e.g. ou=people,dc=example,dc=org).")

@@ -142,7 +142,7 @@ class SamlSettings(ProtocolSettings):
         if certificate and not readable_certificates(certificate, limit=MAX_CERTIFICATE, one=True):
             found.add(
                 "sp_certificate",
-                "The SP certificate must be one readable PEM certificate (-----BEGIN CERTIFICATE-----).",
+                "The SP certificate must be one readable PEM certificate (from BEGIN CERTIFICATE to END CERTIFICATE).",
             )
         root = found.check("sp_root_url", lambda: _check_url("SP root URL", self.sp_root_url).rstrip("/"), "")
         found.done()
