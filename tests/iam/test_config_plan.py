@@ -12,6 +12,7 @@ import pytest
 from gatehouse.errors import Forbidden
 from gatehouse.iam.config_file import ConfigError
 from gatehouse.iam.config_plan import Plan
+from gatehouse.iam.gateway_rules import MAX_RULES
 from gatehouse.store.database import Database
 from support.config import GG, apply_text, directory, expiry, load, plan_text
 from support.iam import People
@@ -333,6 +334,61 @@ def test_names_given_twice(db: Database, people: People) -> None:
         "gatehouse.yaml:5: role ' OPS' (roles[1]), policies[1]: this policy is listed twice: also item 1 (line 5)",
         "gatehouse.yaml:6: SCIM token 'okta' (scim.tokens[1]): this token is listed twice: also item 1 (line 6)",
     ]
+
+
+def test_the_gateway_section_names_each_bad_rule_and_label_with_its_line(db: Database, people: People) -> None:
+    lines = invalid(
+        db,
+        people,
+        f"""\
+        version: 1
+        gateway:
+          rules:
+            - {{path: "/api/x", action: gateway:GetGatewayGroup, resource: "{GG}/x"}}
+            - {{path: "no-slash", action: gateway:GetGatewayGroup, resource: "{GG}/x"}}
+          resource_labels:
+            - {{resource: "not an arn", labels: {{env: dev}}}}
+            - {{resource: "{GG}/*", labels: {{env: dev}}}}
+            - {{resource: "{GG}/dev", labels: {{"bad key!": dev}}}}
+            - {{resource: "{GG}/prod", labels: {{env: prod}}}}
+        """,
+    )
+    assert lines == [
+        "gatehouse.yaml:5: forward-auth rule 2 (gateway.rules[1]), path: a path pattern starts with '/' and has at "
+        "most 512 characters.",
+        "gatehouse.yaml:7: labels of 'not an arn' (gateway.resource_labels[0]), resource: 'not an arn' is not a "
+        f"resource name: names look like {GG}/<id>, {GG}/<id>/publishedservice/<id>, {GG}/<id>/consumer/<id>, "
+        "arn:api7:gateway:servicetemplate/<id>, arn:api7:gateway:gatewaysetting/*, arn:api7:gateway:alert/*, "
+        "arn:gatehouse:iam:<kind>/<id>.",
+        f"gatehouse.yaml:8: labels of '{GG}/*' (gateway.resource_labels[1]), resource: labels are kept for one "
+        f"gateway group, published service, consumer or service template (no '*'), not for {GG}/*",
+        f"gatehouse.yaml:9: labels of '{GG}/dev' (gateway.resource_labels[2]): labels.bad key!: a label key is 1 to "
+        "63 letters, digits, '.', '_', '-' or '/', starting and ending with a letter or digit.",
+    ]
+
+
+def test_a_rule_table_longer_than_the_limit_is_refused_whole(db: Database, people: People) -> None:
+    rule = f'    - {{path: "/api/x", action: gateway:GetGatewayGroup, resource: "{GG}/x"}}\n'
+    text = "version: 1\ngateway:\n  rules:\n" + rule * (MAX_RULES + 1)
+    assert invalid(db, people, text) == [f"gatehouse.yaml:3: gateway.rules: the table holds at most {MAX_RULES} rules"]
+    assert changes(plan_text(db, people.root, "version: 1\ngateway:\n  rules:\n" + rule * MAX_RULES)) == [
+        ("authz_rules", "", "update")
+    ]
+
+
+def test_empty_labels_take_a_resource_s_labels_away_and_are_nothing_for_one_without(
+    db: Database, applied: People
+) -> None:
+    text = f"""\
+        version: 1
+        gateway:
+          resource_labels:
+            - {{resource: "{GG}/dev", labels: {{}}}}
+            - {{resource: "{GG}/never-labelled", labels: {{}}}}
+        """
+    assert changes(plan_text(db, applied.root, textwrap.dedent(text))) == [("resource_labels", f"{GG}/dev", "delete")]
+    apply_text(db, applied.root, textwrap.dedent(text))
+    assert changes(plan_text(db, applied.root, textwrap.dedent(text))) == []  # applied: nothing left to take away
 
 
 def test_a_secret_value_where_a_reference_belongs(db: Database, people: People) -> None:
