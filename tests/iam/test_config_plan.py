@@ -13,6 +13,7 @@ from gatehouse.errors import Forbidden
 from gatehouse.iam.config_file import ConfigError
 from gatehouse.iam.config_plan import Plan
 from gatehouse.iam.gateway_rules import MAX_RULES
+from gatehouse.store import login_options
 from gatehouse.store.database import Database
 from support.config import GG, apply_text, directory, expiry, load, plan_text
 from support.iam import People
@@ -476,6 +477,62 @@ def test_login_options_keep_their_id_kind_and_secrets(db: Database, applied: Peo
     ]
     lines = invalid(db, applied, okta.format(kind="saml", secret="{env: X}").replace("  id: 8e1e", "  #"))
     assert lines and "saml" in lines[0]
+
+
+def test_each_login_option_problem_is_named_once_with_its_line(db: Database, applied: People) -> None:
+    with db.snapshot() as connection:
+        [okta] = [option for option in login_options.list_all(connection) if option.name == "Okta"]
+    lines = invalid(
+        db,
+        applied,
+        f"""\
+        version: 1
+        login:
+          options:
+            - name: Okta
+              kind: ldap
+              secret: {{env: X}}
+              ldap: {{host: ldap.example.com, base_dn: "dc=example,dc=org"}}
+            - name: Broken OIDC
+              kind: oidc
+              issuer: ftp://idp.example.com
+              client_id: gatehouse
+            - name: Directory
+              kind: ldap
+              ldap: {{host: "ldaps://x", base_dn: "dc=example,dc=org"}}
+            - name: Bound
+              kind: ldap
+              ldap: {{host: ldap.example.com, base_dn: "dc=example,dc=org", bind_dn: "cn=svc,dc=example,dc=org"}}
+            - name: Signing
+              kind: saml
+              secret: {{env: KEY}}
+              saml: {{idp_metadata_url: "https://idp.example.com/md", sign_requests: true}}
+            - name: Taken id
+              id: {okta.id}
+              kind: oidc
+              issuer: https://idp.example.com
+              client_id: gatehouse
+              secret: {{env: Y}}
+        """,
+    )
+    assert lines == [
+        "gatehouse.yaml:5: login option 'Okta' (login.options[0]), kind: the login option 'Okta' is of kind OpenID "
+        "Connect: its kind cannot change",
+        "gatehouse.yaml:8: login option 'Broken OIDC' (login.options[1]), secret: an OpenID Connect option needs its "
+        "client secret: secret: {env: NAME}",
+        "gatehouse.yaml:10: login option 'Broken OIDC' (login.options[1]), issuer: The issuer must be an https URL "
+        "without query or fragment, e.g. https://example.okta.com or "
+        "https://login.microsoftonline.com/<tenant id>/v2.0.",
+        "gatehouse.yaml:14: login option 'Directory' (login.options[2]), ldap: The host must be a host name or an "
+        "address, without a scheme (e.g. ldap.example.com).",
+        "gatehouse.yaml:15: login option 'Bound' (login.options[3]), secret: a bind DN needs its bind password: "
+        "secret: {env: NAME}",
+        "gatehouse.yaml:21: login option 'Signing' (login.options[4]), saml.sign_requests: signing requests needs the "
+        "SP's private key stored in Gatehouse: create or change this option in the dashboard or the API, then keep "
+        "secret: {stored: true}",
+        "gatehouse.yaml:23: login option 'Taken id' (login.options[5]), id: this id is the login option 'Okta''s "
+        "(renaming is not supported)",
+    ]
 
 
 def test_planning_needs_iam_export_config(db: Database, people: People) -> None:

@@ -60,7 +60,7 @@ def _options(plan: PlanContext, given: Sequence[_OptionModel]) -> list[ObjectCha
         if existing is not None and existing.kind != option.kind:
             plan.problem(
                 (*path, "kind"),
-                f"the login option '{existing.name}' is a {existing.kind_name} option: its kind cannot change",
+                f"the login option '{existing.name}' is of kind {existing.kind_name}: its kind cannot change",
             )
             continue
         payload = _option(plan, option, existing, path)
@@ -109,11 +109,12 @@ def _option(plan: PlanContext, option: _OptionModel, existing: LoginOption | Non
         )
     rules = _mapping_rules(plan, option, path)
     claims = {key: fields[key] for key in _OIDC_TEXT if key in fields}
-    write = LoginOptionWrite(option.name, "", "", kind=option.kind, settings=settings, client_secret_env=env)
-    try:
-        replace(write, **claims).columns()
-    except InvalidInput as exc:
-        plan.refused(path, exc)
+    if len(plan.problems) == before:  # the columns' own checks, once the fields they are built from passed
+        write = LoginOptionWrite(option.name, "", "", kind=option.kind, settings=settings, client_secret_env=env)
+        try:
+            replace(write, **claims).columns()
+        except InvalidInput as exc:
+            plan.refused(path, exc)
     if len(plan.problems) > before:
         return None
     option_id = existing.id if existing is not None else option.id

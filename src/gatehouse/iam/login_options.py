@@ -380,7 +380,7 @@ def update(
     current = _load(connection, option_id)
     if data.kind != current.kind:
         raise InvalidInput(
-            f"This is a {current.kind_name} login option; its kind cannot change (add a new option instead)."
+            f"This login option is of kind {current.kind_name}; its kind cannot change (add a new option instead)."
         )
     found = Findings()
     secret, env = _secret_choice(data, found, blank_env=keep == "stored")

@@ -147,7 +147,7 @@ def _settings_json(kind: str, settings: KindSettings) -> str:
         raise InvalidInput(f"The kind of login option must be one of {', '.join(KINDS)}.")
     expected = {KIND_OIDC: type(None), KIND_LDAP: LdapSettings, KIND_SAML: SamlSettings}[kind]
     if not isinstance(settings, expected):
-        raise InvalidInput(f"A {KIND_NAMES[kind]} login option needs its {KIND_NAMES[kind]} fields.")
+        raise InvalidInput(f"A login option of kind {KIND_NAMES[kind]} needs its {KIND_NAMES[kind]} fields.")
     return "{}" if settings is None else orjson.dumps(settings.checked().to_json()).decode()
 
 
