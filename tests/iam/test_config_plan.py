@@ -337,6 +337,36 @@ def test_names_given_twice(db: Database, people: People) -> None:
     ]
 
 
+def test_bad_labels_and_requestable_bounds_are_named_with_their_lines(db: Database, people: People) -> None:
+    lines = invalid(
+        db,
+        people,
+        """\
+        version: 1
+        permission_policies:
+          - name: labelled
+            labels: {"bad key!": x}
+            document: {statement: [{effect: allow, actions: ["iam:GetUser"], resources: ["*"]}]}
+        roles:
+          - name: Badly labelled
+            labels: {"bad key!": x}
+          - name: Long access
+            requestable: {max_minutes: 9999999, answer_within_minutes: 9999999}
+          - name: Fine
+            requestable: {max_minutes: 129600, answer_within_minutes: 43200}
+        """,
+    )
+    key = "labels.bad key!: a label key is 1 to 63 letters, digits, '.', '_', '-' or '/', starting and ending with a "
+    key += "letter or digit."
+    assert lines == [
+        f"gatehouse.yaml:3: permission policy 'labelled' (permission_policies[0]): {key}",
+        f"gatehouse.yaml:7: role 'Badly labelled' (roles[0]): {key}",
+        "gatehouse.yaml:10: role 'Long access' (roles[1]), requestable.max_minutes: at most 129600 minutes (90 days)",
+        "gatehouse.yaml:10: role 'Long access' (roles[1]), requestable.answer_within_minutes: at most 43200 minutes "
+        "(30 days)",
+    ]
+
+
 def test_the_gateway_section_names_each_bad_rule_and_label_with_its_line(db: Database, people: People) -> None:
     lines = invalid(
         db,
