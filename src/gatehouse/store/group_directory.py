@@ -71,27 +71,6 @@ def _matching(search: str, dialect: str) -> list[sa.ColumnElement[bool]]:
     return [column >= prefix] if upper is None else [column >= prefix, column < upper]
 
 
-def search_groups(connection: Connection, search: str = "", page: int = 1, per_page: int = PAGE_SIZE) -> GroupPage:
-    """The groups whose display name starts with ``search`` (case-insensitively), by display name; a page
-    past the end is served as the last page."""
-    if page < 1 or per_page < 1:
-        raise ValueError("page and per_page start at 1")
-    where = _matching(search, connection.dialect.name)
-    total = int(connection.execute(sa.select(sa.func.count()).select_from(groups).where(*where)).scalar_one())
-    if total == 0:
-        return GroupPage([], 0, 1, per_page)
-    page = min(page, -(-total // per_page))
-    rows = connection.execute(
-        sa.select(*_SHOWN)
-        .where(*where)
-        .order_by(groups.c.display_name_lower, groups.c.id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    counts = _member_counts(connection, [row.id for row in rows])
-    return GroupPage([_row(row, counts.get(row.id, 0)) for row in rows], total, page, per_page)
-
-
 def _member_counts(connection: Connection, group_ids: list[str]) -> dict[str, int]:
     if not group_ids:
         return {}
