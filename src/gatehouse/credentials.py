@@ -7,7 +7,6 @@ right here (unlike passwords): the input is high-entropy, and the check runs on 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import time
 from collections.abc import Callable
@@ -29,11 +28,6 @@ def hash_token(token: str) -> str:
 def token_hint(token: str) -> str:
     """A short, non-secret reminder of which token this is (its last four characters)."""
     return "…" + token[-4:]
-
-
-def same_digest(left: str, right: str) -> bool:
-    """Constant-time comparison of two digests."""
-    return hmac.compare_digest(left.encode(), right.encode())
 
 
 LAST_USE_INTERVAL = timedelta(minutes=1)

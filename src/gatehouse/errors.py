@@ -110,13 +110,6 @@ class Mutability(InvalidInput):
     default_detail = "The attempted modification is not compatible with the attribute's mutability."
 
 
-class TooMany(InvalidInput):
-    """The query would return more results than allowed (RFC 7644 §3.12 ``tooMany``)."""
-
-    scim_type = "tooMany"
-    default_detail = "The specified filter yields too many results."
-
-
 class Unauthorized(GatehouseError):
     """No valid credentials were presented."""
 

@@ -24,6 +24,11 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         return False
 
 
-def needs_rehash(stored_hash: str) -> bool:
-    """Whether a hash was made with weaker parameters than today's."""
-    return _hasher.check_needs_rehash(stored_hash)
+def rehashed(stored_hash: str, password: str) -> str | None:
+    """A new hash of ``password`` (just verified against ``stored_hash``) when ``stored_hash`` was made with
+    other parameters than today's (RFC 9106 §4: parameters are raised as hardware grows), else ``None``: a
+    sign-in brings an old hash up to date, the only moment the password is at hand."""
+    try:
+        return _hasher.hash(password) if _hasher.check_needs_rehash(stored_hash) else None
+    except InvalidHashError:
+        return None

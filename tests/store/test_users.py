@@ -108,6 +108,20 @@ def test_record_sign_in_sets_the_last_login_of_that_user_only(db: Database) -> N
     assert column(db, signed_in, "version") == 1  # not a change of the resource
 
 
+def test_a_password_hash_is_replaced_only_while_it_is_the_one_read(db: Database) -> None:
+    with db.transaction() as connection:
+        user_id = add_user(connection, "fay", password_hash="old-hash")
+        other = add_user(connection, "gus", password_hash="old-hash")
+        assert store.replace_password_hash(connection, user_id, "old-hash", "stronger-hash")
+    assert column(db, user_id, "password_hash") == "stronger-hash"
+    assert column(db, other, "password_hash") == "old-hash"  # the same hash text elsewhere: another user's
+    with db.transaction() as connection:  # the password changed meanwhile: the newer hash stays
+        store.set_password(connection, user_id, "new-password-hash", must_change=True)
+        assert not store.replace_password_hash(connection, user_id, "stronger-hash", "rehash-of-the-old")
+    assert column(db, user_id, "password_hash") == "new-password-hash"
+    assert column(db, user_id, "must_change_password") in (True, 1)
+
+
 # ------------------------------------------------------------------------------------------ reads
 
 

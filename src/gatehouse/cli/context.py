@@ -70,14 +70,6 @@ def open_database(settings: Settings) -> Iterator[Database]:
         db.dispose()
 
 
-def run_write(work: Callable[[Connection], T], settings: Settings | None = None) -> T:
-    """Migrate if needed, then run ``work`` in one committed transaction (reads and bootstrap only)."""
-    with open_database(settings or load_settings()) as db:
-        migration.upgrade(db.engine)
-        with db.transaction() as connection:
-            return work(connection)
-
-
 def run_read(work: Callable[[Connection, Principal], T], settings: Settings | None = None) -> T:
     """Migrate if needed, then run permission-checked read ``work`` as the acting principal."""
     with open_database(settings or load_settings()) as db:

@@ -301,15 +301,6 @@ def set_user_roles(
     return AssignmentChange(added, removed)
 
 
-def boundaries_of_user(connection: Connection, principal: Principal, user_id: str) -> list[StoredPolicy]:
-    """A user's permission boundaries."""
-    user = _target_user(connection, user_id)
-    require(principal, "iam:GetUser", resource_name("user", user.id))
-    ids = [b.policy_id for b in policy_store.boundaries_of(connection, [user.id])[user.id]]
-    found = policy_store.get_many(connection, ids)
-    return [found[policy_id] for policy_id in dict.fromkeys(ids) if policy_id in found]
-
-
 def set_boundaries(
     connection: Connection, principal: Principal, user_id: str, policy_ids: Sequence[str]
 ) -> AssignmentChange:

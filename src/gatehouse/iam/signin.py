@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from gatehouse.errors import Forbidden, TooManyRequests, Unauthorized
 from gatehouse.metrics import LOGIN_FAILURES
-from gatehouse.passwords import verify_password
+from gatehouse.passwords import rehashed, verify_password
 from gatehouse.store import login_options, sessions, throttle, users
 from gatehouse.store.database import Connection, Database
 from gatehouse.store.records import utcnow
@@ -96,10 +96,14 @@ def sign_in(
         raise InvalidCredentials()
     if not account.active:
         raise AccountDeactivated()
+    old_hash = account.password_hash or ""
+    fresher = rehashed(old_hash, password)  # hashed before the transaction: it takes tens of milliseconds
     with db.transaction() as connection:
         throttle.clear(connection, user_key)
         cookie, _ = sessions.create(connection, account.id, now, policy.absolute, ip, agent)
         users.record_sign_in(connection, account.id, now)
+        if fresher is not None:
+            users.replace_password_hash(connection, account.id, old_hash, fresher)
     return OpenedSession(cookie, account.id, account.must_change_password, account.user_name)
 
 

@@ -254,19 +254,6 @@ def take_unanswered(connection: Connection, now: datetime, limit: int = 500) -> 
     return taken
 
 
-def expire_if_due(connection: Connection, user_id: str, role_id: str, now: datetime) -> list[AccessRequest]:
-    """Expire the user's pending request for the role if its time is up (before a new one is made)."""
-    due = connection.execute(
-        _select().where(
-            access_requests.c.user_id == user_id,
-            access_requests.c.role_id == role_id,
-            access_requests.c.status == PENDING,
-            access_requests.c.answer_by <= now,
-        )
-    ).all()
-    return [_request(row) for row in due if transition(connection, row.id, EXPIRED, now, by="Gatehouse")]
-
-
 # ------------------------------------------------------------------------------------------ grants by request
 
 

@@ -328,6 +328,15 @@ def set_password(connection: Connection, user_id: str, password_hash: str, *, mu
     )
 
 
+def replace_password_hash(connection: Connection, user_id: str, old_hash: str, new_hash: str) -> bool:
+    """Put ``new_hash`` (a stronger hash of the same password) in place of ``old_hash``; nothing, and
+    ``False``, when the password changed since ``old_hash`` was read."""
+    result = connection.execute(
+        users.update().where(users.c.id == user_id, users.c.password_hash == old_hash).values(password_hash=new_hash)
+    )
+    return result.rowcount == 1
+
+
 def lock(connection: Connection, user_id: str) -> bool:
     """Lock the user's row until the transaction ends (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write
     transaction already holds the only write lock); returns whether the user exists."""
