@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,7 @@ def test_a_bundle_is_not_one_certificate(pems: tuple[str, str]) -> None:
         pytest.param(lambda pem: "", id="empty"),
     ],
 )
-def test_a_mangled_paste_is_not_read(pems: tuple[str, str], mangle: object) -> None:
-    assert callable(mangle)
+def test_a_mangled_paste_is_not_read(pems: tuple[str, str], mangle: Callable[[str], str]) -> None:
     assert readable_certificates(pems[0], limit=LIMIT)  # what each case starts from
     assert not readable_certificates(mangle(pems[0]), limit=LIMIT)
 

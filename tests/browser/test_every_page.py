@@ -18,12 +18,11 @@ import pytest
 from playwright.sync_api import Page
 
 from support.browser import ADMIN_PASSWORD, ContextFactory, LiveServer, ScimClient, live_server, screenshot, sign_in
-from support.pages import Watch, axe_script, axe_violations, overflow
+from support.pages import VIEWPORTS, Watch, axe_script, axe_violations, overflow
 from support.scim import GROUP
 
 pytestmark = pytest.mark.browser
 
-VIEWPORTS = {"1280": {"width": 1280, "height": 800}, "1024": {"width": 1024, "height": 768}}
 DOCUMENT = {"statement": [{"effect": "allow", "actions": ["iam:Get<.*>"], "resources": ["*"]}]}
 SCREENSHOTS = {  # page → the guides' picture (at 1280 px)
     "/organization/users": "users",

@@ -22,7 +22,7 @@ from support.browser import (
     screenshot,
     sign_in,
 )
-from support.pages import axe_script, axe_violations, overflow
+from support.pages import VIEWPORTS, axe_script, axe_violations, overflow
 from support.pem import BROKEN_PEM
 from support.simplesaml import PASSWORD as IDP_PASSWORD
 from support.simplesaml import Idp, running_idp
@@ -30,7 +30,6 @@ from support.slapd import PASSWORD, PEOPLE, SERVICE_DN, SERVICE_PASSWORD, Direct
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-VIEWPORTS = {"1280": {"width": 1280, "height": 800}, "1024": {"width": 1024, "height": 768}}
 SAML_RULES = """[
   {"kind": "role", "target_id": "Viewer", "attribute": "$.groups[*]", "operation": "exact_match", "value": "sre"}
 ]"""

@@ -12,11 +12,9 @@ from playwright.sync_api import Page, expect
 
 from support.browser import ADMIN_PASSWORD, LOGIN_OPTIONS_URL, ContextFactory, LiveServer, live_server, screenshot
 from support.browser import sign_in as sign_in_as
-from support.pages import axe_script, axe_violations, overflow
+from support.pages import VIEWPORTS, axe_script, axe_violations, overflow
 
 pytestmark = pytest.mark.browser
-
-VIEWPORTS = {"1280": {"width": 1280, "height": 800}, "1024": {"width": 1024, "height": 768}}
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,8 @@ from playwright.sync_api import ConsoleMessage, Page, Request, Response
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "tests" / ".node" / "node_modules" / "axe-core" / "axe.min.js"
 SERIOUS = ("serious", "critical")
+VIEWPORTS = {"1280": {"width": 1280, "height": 800}, "1024": {"width": 1024, "height": 768}}
+"""The widths every page is looked at in (the dashboard's two layouts' edges)."""
 
 
 def axe_script() -> Path:
