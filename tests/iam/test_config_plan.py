@@ -6,6 +6,7 @@ group, a name given twice, a secret's value, the built-in Super Admin, guards th
 from __future__ import annotations
 
 import textwrap
+import uuid
 
 import pytest
 
@@ -13,8 +14,9 @@ from gatehouse.errors import Forbidden
 from gatehouse.iam.config_file import ConfigError
 from gatehouse.iam.config_plan import Plan
 from gatehouse.iam.gateway_rules import MAX_RULES
-from gatehouse.store import login_options
+from gatehouse.store import groups, login_options
 from gatehouse.store.database import Database
+from gatehouse.store.records import utcnow
 from support.config import GG, apply_text, directory, expiry, load, plan_text
 from support.iam import People
 
@@ -314,6 +316,43 @@ def test_unknown_references_users_and_groups(db: Database, people: People) -> No
         "'missing' in the file or in Gatehouse",
         "gatehouse.yaml:17: login option 'Okta' (login.options[0]), rules[0].boundary: there is no permission policy "
         "named 'absent' in the file or in Gatehouse",
+    ]
+
+
+def test_bindings_and_grants_a_file_cannot_make(db: Database, people: People) -> None:
+    """A group named twice (by name, then by its externalId), an externalId two groups share, expiries without a
+    time zone or more than ten years away, and a Super Admin in user_grants: each named at its line."""
+    directory(db)
+    with db.transaction() as connection:
+        for name, external_id in (("ext ops", "ext-ops"), ("twin one", "shared"), ("twin two", "shared")):
+            doc = {"schemas": [], "displayName": name, "externalId": external_id}
+            groups.insert(connection, groups.GroupWrite(str(uuid.uuid4()), doc), utcnow())
+    lines = invalid(
+        db,
+        people,
+        """\
+        version: 1
+        roles:
+          - {name: A}
+        group_bindings:
+          - {displayName: ext ops, roles: [A]}
+          - {externalId: ext-ops, roles: [A]}
+          - {externalId: shared, roles: [A]}
+          - {displayName: dev, roles: [{role: A, expires: "2030-01-01T00:00:00"}]}
+          - {displayName: sec, roles: [{role: A, expires: "2999-01-01T00:00:00Z"}]}
+        user_grants:
+          - {userName: ROOT, roles: [A]}
+        """,
+    )
+    assert lines == [
+        "gatehouse.yaml:6: group 'ext-ops' (group_bindings[1]): the group 'ext ops' is also group_bindings[0]",
+        "gatehouse.yaml:7: group 'shared' (group_bindings[2]), externalId: 2 groups have this externalId "
+        "('twin one', 'twin two'): name one by displayName",
+        "gatehouse.yaml:8: group 'dev' (group_bindings[3]), roles[0].expires: give a time zone, e.g. "
+        "2026-12-31T18:00:00Z",
+        "gatehouse.yaml:9: group 'sec' (group_bindings[4]), roles[0].expires: at most ten years from now",
+        "gatehouse.yaml:11: user 'ROOT' (user_grants[0]), userName: root is a Super Admin account: it holds every "
+        "permission, and roles and boundaries do not apply to it",
     ]
 
 
