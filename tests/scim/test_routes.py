@@ -262,6 +262,20 @@ def test_attributes_with_a_value_filter_return_the_matching_values(scim: TestCli
         assert_scim_error(scim.get(f"{SCIM}/Users/{user['id']}", params={"excludedAttributes": bad}), 400)
 
 
+def test_projection_parameters_are_read_in_any_case(scim: TestClient) -> None:
+    """``Attributes`` or ``EXCLUDEDATTRIBUTES`` as a client spells them: the same projection as the RFC's
+    spelling (attribute names are case-insensitive, RFC 7643 §2.1; query names are read the same way)."""
+    user = create(scim, "cased@example.com")
+    path = f"{SCIM}/Users/{user['id']}"
+    only = scim.get(path, params={"Attributes": "USERNAME"}).json()
+    assert set(only) == {"schemas", "id", "userName"}
+    assert only == scim.get(path, params={"attributes": "userName"}).json()
+    without = scim.get(path, params={"EXCLUDEDATTRIBUTES": "emails,name"}).json()
+    assert "emails" not in without and "name" not in without and without["userName"] == "cased@example.com"
+    listed = scim.get(f"{SCIM}/Users", params={"aTTributes": "externalId"}).json()["Resources"]
+    assert listed == [{"schemas": user["schemas"], "id": user["id"], "externalId": "ext-cased@example.com"}]
+
+
 def test_a_refused_request_is_logged_with_its_reason(scim: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="gatehouse.scim"):
         scim.get(f"{SCIM}/Users", params={"filter": "userName eq"})

@@ -59,6 +59,33 @@ def test_update_checks_the_version_atomically(db: Database) -> None:
         users.update(connection, users.UserWrite(id="missing", doc=write.doc), 1, utcnow())
 
 
+def test_group_writes_check_the_version_atomically(db: Database) -> None:
+    """A group's update, membership touch and delete at a stale version raise PreconditionFailed and change
+    nothing; on a group that is gone, NotFound (RFC 7644 §3.14)."""
+    group_id = str(uuid.uuid4())
+    doc = {"schemas": [], "displayName": "Ops"}
+    with db.transaction() as connection:
+        groups.insert(connection, groups.GroupWrite(group_id, doc), utcnow())
+        groups.update(connection, groups.GroupWrite(group_id, {**doc, "displayName": "Ops A"}), 1, utcnow())
+    stale = (
+        lambda c: groups.update(c, groups.GroupWrite(group_id, {**doc, "displayName": "Ops B"}), 1, utcnow()),
+        lambda c: groups.touch(c, group_id, 1, utcnow()),
+        lambda c: groups.delete(c, group_id, 1),
+    )
+    for write in stale:
+        with pytest.raises(PreconditionFailed), db.transaction() as connection:
+            write(connection)
+    with db.snapshot() as connection:
+        stored = groups.get(connection, group_id)
+    assert stored is not None and stored.version == 2 and '"displayName":"Ops A"' in stored.data
+    with db.transaction() as connection:
+        groups.touch(connection, group_id, 2, utcnow())
+        groups.delete(connection, group_id, 3)
+    for write in (*stale, lambda c: groups.delete(c, group_id)):
+        with pytest.raises(NotFound), db.transaction() as connection:
+            write(connection)
+
+
 def test_memberships_are_rows_and_deleting_a_user_removes_them(db: Database) -> None:
     """Adding twice is idempotent; removal touches listed members only; deleting a user drops its rows."""
     alice, bob = user_write("alice"), user_write("bob")
