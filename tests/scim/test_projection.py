@@ -52,6 +52,13 @@ def exclude(attributes: str) -> dict[str, Any]:
         ('emails[value ew ",x"]', {}),
         ("emails.value", {"emails": [{"value": "x@example.com"}, {"value": "y@example.org"}]}),
         ("name.givenName", {"name": {"givenName": "Barbara"}}),
+        ("name.givenName,NAME.familyName", {"name": USER["name"]}),
+        ("emails.value,emails", {"emails": [WORK, HOME]}),
+        (
+            'emails[type eq "work"].value,emails.type',
+            {"emails": [{"value": "x@example.com", "type": "work"}, {"type": "home"}]},
+        ),
+        (" , name.givenName", {"name": {"givenName": "Barbara"}}),
         ("manager", {ENTERPRISE_SCHEMA: {"manager": USER[ENTERPRISE_SCHEMA]["manager"]}}),
         (f"{ENTERPRISE_SCHEMA}:manager.value", {ENTERPRISE_SCHEMA: {"manager": {"value": "m1"}}}),
         (ENTERPRISE_SCHEMA, {ENTERPRISE_SCHEMA: USER[ENTERPRISE_SCHEMA]}),
