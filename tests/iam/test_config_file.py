@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from gatehouse.iam.config_file import ConfigError, Locator, Problem, dump, parse, render_path
+from gatehouse.iam.config_file import MAX_DEPTH, ConfigError, Locator, Problem, dump, parse, render_path
 
 YAML = """\
 version: 1
@@ -44,6 +44,12 @@ def test_json_is_read_with_its_lines_too() -> None:
         ("a: [1, 2\n", "line 2: the file: not valid YAML or JSON: expected ',' or ']', but got '<stream end>'"),
         ('{"a": 1, "a": 2}', "line 1: a: the key 'a' is given twice (first at line 1)"),
         (b"\xff\xfe", "the file: the file is not UTF-8 text (invalid start byte)"),
+        ("roles:\n  <<: {a: 1}\n", "line 2: roles: YAML merge keys (<<) are not accepted: write the keys out"),
+        ("a: &x {b: 1}\nc:\n  <<: *x\n", "line 3: c: YAML merge keys (<<) are not accepted: write the keys out"),
+        ('{\n\t"a": 1,\n\t"a": 2\n}', "the file: not valid JSON: the key 'a' is given twice in one object"),
+        ('{\n\t"a": 1,\n\t"b" 2\n}', "line 3: the file: not valid JSON: Expecting ':' delimiter"),
+        ('{\t"a": ' + "[" * 100_000 + "]" * 100_000 + "}", "the file: nested deeper than 64 levels"),
+        (b"#" * (16 * 1024 * 1024 + 1), "the file: the file is larger than 16 MiB"),
     ],
 )
 def test_what_a_file_may_not_hold(text: str | bytes, expected: str) -> None:
@@ -80,3 +86,22 @@ def test_writing_is_deterministic_with_literal_blocks() -> None:
     assert "ca: |-\n  -----BEGIN CERTIFICATE-----\n  MIIB\n" in text and "'yes': 'yes'" in text
     assert parse(text).data == data
     assert dump(data, "json").splitlines()[:2] == ["{", '  "version": 1,']
+
+
+@pytest.mark.parametrize("opening", ["a: ", '{\t"a": '])  # YAML, and JSON that YAML cannot read (a tab)
+def test_nesting_is_bounded_alike_in_yaml_and_json(opening: str) -> None:
+    def nested(levels: int) -> str:
+        return opening + "[" * levels + "]" * levels + ("}" if opening.startswith("{") else "")
+
+    value, levels = parse(nested(MAX_DEPTH)).data["a"], 0
+    while isinstance(value, list):
+        value, levels = (value[0] if value else None), levels + 1
+    assert levels == MAX_DEPTH  # as deep as allowed: read whole
+    with pytest.raises(ConfigError) as raised:
+        parse(nested(MAX_DEPTH + 1))
+    (line,) = raised.value.lines()
+    assert line.endswith(f"a{'[0]' * MAX_DEPTH}: nested deeper than {MAX_DEPTH} levels"), line
+
+
+def test_a_quoted_double_angle_is_an_ordinary_key() -> None:
+    assert parse('x:\n  "<<": 1\n').data == {"x": {"<<": 1}}

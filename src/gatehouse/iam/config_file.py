@@ -222,13 +222,15 @@ def _check_node(
     if isinstance(node, yaml.MappingNode):
         keys: dict[str, int] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # a plain <<, not the quoted text "<<"
+                problems.append(
+                    Problem(path, "YAML merge keys (<<) are not accepted: write the keys out", _line(key_node))
+                )
+                continue
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
                 problems.append(Problem(path, "every key must be text", _line(key_node)))
                 continue
             key = str(key_node.value)
-            if key == "<<":
-                problems.append(Problem(path, "YAML merge keys (<<) are not accepted", _line(key_node)))
-                continue
             if key in keys:
                 problems.append(
                     Problem(
@@ -259,11 +261,31 @@ def _parse_json(text: str, source: str | None) -> Locator:
         return found
 
     try:
-        return Locator(json.loads(text, object_pairs_hook=pairs), {})
+        data = json.loads(text, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:
         raise ConfigError([Problem((), f"not valid JSON: {exc.msg}", exc.lineno)], source) from None
-    except (ValueError, RecursionError) as exc:
+    except ValueError as exc:
         raise ConfigError([Problem((), f"not valid JSON: {exc}")], source) from None
+    except RecursionError:
+        raise ConfigError([Problem((), f"nested deeper than {MAX_DEPTH} levels")], source) from None
+    deep = _deeper_than(data, MAX_DEPTH)
+    if deep is not None:
+        raise ConfigError([Problem(deep, f"nested deeper than {MAX_DEPTH} levels")], source)
+    return Locator(data, {})
+
+
+def _deeper_than(data: Any, limit: int) -> Path | None:
+    """The path of a value nested more than ``limit`` levels down, if there is one (walked without recursion)."""
+    stack: list[tuple[Path, Any]] = [((), data)]
+    while stack:
+        path, value = stack.pop()
+        if len(path) > limit:
+            return path
+        if isinstance(value, dict):
+            stack += [((*path, str(key)), item) for key, item in value.items()]
+        elif isinstance(value, list):
+            stack += [((*path, index), item) for index, item in enumerate(value)]
+    return None
 
 
 # ------------------------------------------------------------------------------------------ writing
