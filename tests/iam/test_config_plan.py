@@ -610,3 +610,39 @@ def test_planning_needs_iam_export_config(db: Database, people: People) -> None:
         from gatehouse.iam import config_plan
 
         config_plan.plan(connection, people.viewer, model, where)
+
+
+def test_secrets_scopes_and_rules_of_an_option_are_each_named_once(db: Database, applied: People) -> None:
+    """A secret left out of an option that has one is named once (not also as a missing one), a bad scope, and
+    every bad rule (not the first only), each at its line."""
+    lines = invalid(
+        db,
+        applied,
+        """\
+        version: 1
+        login:
+          options:
+            - name: Okta
+              kind: oidc
+              issuer: https://example.okta.com
+              client_id: gatehouse
+              scopes: [openid, 'pro"file']
+              rules:
+                - {role: Readers, attribute: "$.groups[", operation: exact_match, value: readers}
+                - {role: Readers, attribute: "$.groups[*]", operation: regex, value: "("}
+            - name: Directory
+              kind: ldap
+              ldap: {host: ldap.example.com, base_dn: "dc=example,dc=org", bind_dn: "cn=svc,dc=example,dc=org"}
+        """,
+    )
+    okta, directory = "login option 'Okta' (login.options[0])", "login option 'Directory' (login.options[1])"
+    assert lines == [
+        f"gatehouse.yaml:4: {okta}, secret: this option has a secret in Gatehouse and a file cannot remove it: write "
+        "secret: {stored: true} to keep it, or {env: NAME}",
+        f"gatehouse.yaml:8: {okta}, scopes: Scope 'pro\"file' is not valid: scopes are printable characters "
+        "without quotes or \\.",
+        f"gatehouse.yaml:10: {okta}, rules[0].attribute: not a valid JSONPath (unexpected end of query)",
+        f"gatehouse.yaml:11: {okta}, rules[1].value: not a valid regular expression (missing ), unterminated "
+        "subpattern at position 0)",
+        f"gatehouse.yaml:12: {directory}, secret: a bind DN needs its bind password: secret: {{env: NAME}}",
+    ]

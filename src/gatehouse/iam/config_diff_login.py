@@ -89,7 +89,8 @@ def _option(plan: PlanContext, option: _OptionModel, existing: LoginOption | Non
             "there is no stored secret to keep: a file never holds a secret, so reference an environment variable "
             "(secret: {env: NAME}), or store the secret in the dashboard or the API first",
         )
-    if option.secret is None and existing is not None and (has_stored or existing.client_secret_env):
+    removed = option.secret is None and existing is not None and bool(has_stored or existing.client_secret_env)
+    if removed:
         plan.problem(
             (*path, "secret"),
             "this option has a secret in Gatehouse and a file cannot remove it: write secret: {stored: true} to "
@@ -97,9 +98,11 @@ def _option(plan: PlanContext, option: _OptionModel, existing: LoginOption | Non
         )
     if isinstance(option, OidcOption):
         fields = _oidc(plan, option, path)
+        if option.secret is None and not removed:
+            plan.problem((*path, "secret"), "an OpenID Connect option needs its client secret: secret: {env: NAME}")
     else:
         settings = _settings(plan, option, path)
-    if isinstance(settings, LdapSettings) and settings.bind_dn and option.secret is None:
+    if isinstance(settings, LdapSettings) and settings.bind_dn and option.secret is None and not removed:
         plan.problem((*path, "secret"), "a bind DN needs its bind password: secret: {env: NAME}")
     if isinstance(settings, SamlSettings) and settings.sign_requests and not (stored and has_stored):
         plan.problem(
@@ -135,8 +138,6 @@ def _oidc(plan: PlanContext, option: OidcOption, path: Path) -> dict[str, Any]:
     for claim in ("username_claim", "email_claim", "name_claim", "subject_claim"):
         fields[claim] = getattr(option, claim).strip()
     fields["end_session"] = option.end_session
-    if option.secret is None:
-        plan.problem((*path, "secret"), "an OpenID Connect option needs its client secret: secret: {env: NAME}")
     return fields
 
 
@@ -161,13 +162,17 @@ def _mapping_rules(plan: PlanContext, option: _OptionModel, path: Path) -> tuple
         }
         for rule in option.rules
     ]
-    try:
-        parsed = mapping.parse_rules(raw)
-    except mapping.MappingError as exc:
-        plan.problem((*path, *parts(exc.location)), exc.reason)
+    if len(raw) > mapping.MAX_RULES:
+        plan.problem((*path, "rules"), f"at most {mapping.MAX_RULES} rules are allowed, got {len(raw)}")
         return ()
+    parsed: list[tuple[int, mapping.Rule]] = []
+    for index, item in enumerate(raw):  # every rule's problem named, not the first only
+        try:
+            parsed.append((index, mapping.parse_rule(f"rules[{index}]", item)))
+        except mapping.MappingError as exc:
+            plan.problem((*path, *parts(exc.location)), exc.reason)
     found = []
-    for index, rule in enumerate(parsed):
+    for index, rule in parsed:
         kind = "role" if rule.kind == "role" else "policy"
         rule_path = (*path, "rules", index, rule.kind)
         names = plan.names(kind, [rule.target_id], rule_path, built_in_ok=rule.kind != "role", index=False)

@@ -174,10 +174,11 @@ def parse_rules(raw: object) -> tuple[Rule, ...]:
         raise MappingError("rules", f"must be a JSON array of rules, not {json_type(raw)}")
     if len(raw) > MAX_RULES:
         raise MappingError("rules", f"at most {MAX_RULES} rules are allowed, got {len(raw)}")
-    return tuple(_parse_rule(f"rules[{index}]", item) for index, item in enumerate(raw))
+    return tuple(parse_rule(f"rules[{index}]", item) for index, item in enumerate(raw))
 
 
-def _parse_rule(where: str, item: object) -> Rule:
+def parse_rule(where: str, item: object) -> Rule:
+    """Validate one decoded rule, ``where`` naming it in the problem (:class:`MappingError`)."""
     if not isinstance(item, dict):
         raise MappingError(where, f"must be a JSON object, not {json_type(item)}")
     if unknown := sorted(str(key) for key in item if key not in FIELDS):
