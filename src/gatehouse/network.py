@@ -9,6 +9,8 @@ from functools import lru_cache
 from starlette.requests import Request
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+MAX_ADDRESS = 64
+"""The longest address kept (the width of the ``ip`` columns): a longer entry a proxy passed on is cut."""
 
 
 @lru_cache(maxsize=8)
@@ -37,7 +39,20 @@ def client_ip(request: Request, trusted_proxies: Sequence[str]) -> str | None:
     if peer is None or not networks or not _trusted(peer, networks):
         return peer
     forwarded = request.headers.get("x-forwarded-for", "")
-    for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
+    for hop in reversed([_address(h) for h in forwarded.split(",") if h.strip()]):
         if not _trusted(hop, networks):
             return hop
     return peer
+
+
+def _address(hop: str) -> str:
+    """An ``X-Forwarded-For`` entry as an address: without the port some proxies add (``203.0.113.9:4711``,
+    ``[2001:db8::1]:443``: Azure Application Gateway, IIS ARR), which would make each connection of one client
+    another address to the sign-in throttle; any other text as the proxy wrote it (``unknown``), cut to
+    :data:`MAX_ADDRESS` characters."""
+    text = hop.strip()
+    if text.startswith("[") and "]" in text:
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:  # IPv4 with a port (an IPv6 address has two colons or more)
+        text = text.split(":", 1)[0]
+    return text[:MAX_ADDRESS]

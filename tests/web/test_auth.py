@@ -143,7 +143,7 @@ def test_client_ip_honours_only_trusted_proxies(settings: Settings) -> None:
     """X-Forwarded-For is believed only from a configured proxy, read from the right."""
     from starlette.requests import Request
 
-    from gatehouse.network import client_ip
+    from gatehouse.network import MAX_ADDRESS, client_ip
 
     def request(peer: str, forwarded: str) -> Request:
         return Request({"type": "http", "client": (peer, 1), "headers": [(b"x-forwarded-for", forwarded.encode())]})
@@ -152,6 +152,16 @@ def test_client_ip_honours_only_trusted_proxies(settings: Settings) -> None:
     assert client_ip(request("10.0.0.2", "6.6.6.6, 198.51.100.7"), ["10.0.0.0/8"]) == "198.51.100.7"
     assert client_ip(request("10.0.0.2", "198.51.100.7, 10.0.0.9"), ["10.0.0.0/8"]) == "198.51.100.7"
     assert client_ip(request("192.0.2.1", "198.51.100.7"), ["10.0.0.0/8"]) == "192.0.2.1"
+    # Entries with the port some proxies add (Azure Application Gateway): the address alone, so that one client
+    # is one address to the sign-in throttle whichever connection it came on.
+    assert client_ip(request("10.0.0.2", "198.51.100.7:50123"), ["10.0.0.0/8"]) == "198.51.100.7"
+    assert client_ip(request("10.0.0.2", "198.51.100.7:1, 10.0.0.9:443"), ["10.0.0.0/8"]) == "198.51.100.7"
+    assert client_ip(request("10.0.0.2", "[2001:db8::7]:443"), ["10.0.0.0/8"]) == "2001:db8::7"
+    assert client_ip(request("10.0.0.2", "2001:db8::7"), ["10.0.0.0/8"]) == "2001:db8::7"
+    assert client_ip(request("10.0.0.2", "[fd00::1]:8443"), ["10.0.0.0/8", "fd00::/8"]) == "10.0.0.2"
+    # What is no address is kept as the proxy wrote it, never longer than the columns that store it.
+    assert client_ip(request("10.0.0.2", "unknown"), ["10.0.0.0/8"]) == "unknown"
+    assert client_ip(request("10.0.0.2", "x" * 500), ["10.0.0.0/8"]) == "x" * MAX_ADDRESS
 
 
 def test_sessions_end_after_idle_and_absolute_timeouts(db: Database) -> None:
