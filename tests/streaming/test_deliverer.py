@@ -225,3 +225,34 @@ def test_a_syslog_message_is_rfc_5424() -> None:
         '<108>1 2026-12-01T10:00:00.123456Z gh gatehouse - iam:UpdateRole [gatehouse@32473 id="i-1" '
     )
     assert 'sequence="7" outcome="refused" source="api"] \ufeff{' in text
+
+
+def test_what_cannot_be_delivered_waits_with_the_reason_on_the_sink(
+    db: Database, box: LazySecretBox, tmp_path: Path
+) -> None:
+    """A webhook whose key's variable is unset, a webhook to a private address while those are refused, and a
+    file sink whose directory cannot be made: nothing is sent, the records wait, the sink says why."""
+    receiver = HttpsReceiver(make_certificate(tmp_path), HOOK_KEY)
+    receiver.start()
+    no_key = add_sink(db, "webhook", {"url": receiver.url}, secret_env="UNSET_HOOK_KEY")
+    write(db, 0, 2)
+    run_apart(deliverer(db, box, tmp_path).run_once())
+    assert receiver.received == [] and waiting(db, no_key) == 2
+    assert sink(db, no_key).last_error == "the webhook's HMAC key is not available (is its environment variable set?)"
+    with db.transaction() as connection:
+        audit_sinks.delete_sink(connection, OPERATOR, no_key)
+
+    private = add_sink(db, "webhook", {"url": receiver.url}, secret_env="HOOK_KEY")
+    write(db, 2, 1)
+    run_apart(deliverer(db, box, tmp_path, deny_private=True).run_once())
+    assert receiver.received == [] and waiting(db, private) == 1
+    assert "an address Gatehouse does not call while GATEHOUSE_OUTBOUND_DENY_PRIVATE is on" in str(
+        sink(db, private).last_error
+    )
+    receiver.stop()
+
+    (tmp_path / "blocked").write_text("a file where the directory should be")
+    filed = add_sink(db, "file", {"file": "a.jsonl"})
+    write(db, 3, 1)
+    run_apart(Deliverer(db, box, tmp_path / "blocked" / "audit", max_backoff=0.05).run_once())
+    assert waiting(db, filed) == 1 and str(sink(db, filed).last_error).startswith("NotADirectoryError: ")
