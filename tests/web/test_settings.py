@@ -167,6 +167,21 @@ def test_a_generated_token_is_shown_once_and_works(admin: TestClient) -> None:
     assert "already exists" in resent.text
 
 
+def test_a_new_token_waits_for_its_own_page_and_no_other_session_sees_it(admin: TestClient) -> None:
+    """The token kept for the settings page is not taken by another page that shows a secret once (API tokens),
+    nor by another session of the same user: it is shown where it belongs, once (web/reveals.py)."""
+    enable(admin)
+    assert post(admin, f"{SETTINGS}/tokens", name="Okta").status_code == 303
+    with TestClient(admin.app, base_url="https://testserver") as other:
+        assert sign_in(other).status_code == 303
+        assert not TOKEN.search(other.get(PAGE).text)  # another session: nothing to show
+    api_tokens = admin.get("/organization/tokens")
+    assert api_tokens.status_code == 200 and not TOKEN.search(api_tokens.text)
+    shown = TOKEN.findall(admin.get(PAGE).text)
+    assert shown and scim_get(admin, shown[0]) == 200
+    assert not TOKEN.search(admin.get(PAGE).text)  # once
+
+
 def test_a_token_needs_a_name_and_scim_on(admin: TestClient, db: Database) -> None:
     """No name is a 400 on the page; with SCIM off no token is generated."""
     off, token = generate(admin, "Okta")
