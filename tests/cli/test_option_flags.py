@@ -36,6 +36,8 @@ def test_fields_are_typed_by_the_kind_and_files_read() -> None:
         ("saml", ["single_logout"], "not a SAML field"),
         ("saml", ["sign_requests=perhaps"], "say true or false"),
         ("ldap", ["port=-1"], "a whole number"),
+        ("ldap", ["port=³⁸⁹"], "a whole number"),
+        ("ldap", ["port=" + "9" * 5_000], "a whole number"),
         ("oidc", ["issuer=x"], "--field is for LDAP and SAML"),
     ],
 )

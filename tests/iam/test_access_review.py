@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from gatehouse.credentials import generate_token, hash_token, token_hint
-from gatehouse.errors import Forbidden
+from gatehouse.errors import Forbidden, InvalidInput
 from gatehouse.iam import access_review as review
 from gatehouse.iam import policies, timed_grants
 from gatehouse.iam import roles as rbac
@@ -160,3 +160,10 @@ def test_revoke_from_the_report_and_record_the_review(people: People, world: dic
     assert found.scope["role_id"] == world["editors"] and found.note == "quarterly"
     with pytest.raises(Forbidden):
         people.run(lambda c: review.record_review(c, people.viewer, query, ""))
+
+
+@pytest.mark.parametrize("days", ["-1", "36501", "²", "1" * 5_000, "1.5", True])
+def test_a_number_of_days_that_is_none_is_named(days: object) -> None:
+    with pytest.raises(InvalidInput, match="not_signed_in_days: a number of days, 0 to 36500"):
+        review.review_query(not_signed_in_days=days)  # type: ignore[arg-type]
+    assert review.review_query(token_unused_days=" 30 ").token_unused_days == 30

@@ -51,3 +51,19 @@ def test_an_error_page_shows_without_the_menu_when_the_database_cannot_be_read(
     response = console.get("/no-such-page")
     assert response.status_code == 404 and "Page not found" in response.text
     assert MENU not in response.text and "Sign out" not in response.text
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "/organization/users?page=²",
+        "/organization/users?page=" + "1" * 5_000 + "&per_page=²",
+        "/organization/groups?page=²",
+        "/organization/groups?page=" + "9" * 5_000,
+        "/organization/settings/scim/activity?page=²&per_page=¹⁰",
+    ],
+)
+def test_page_numbers_no_integer_reads_are_the_first_page(console: TestClient, address: str) -> None:
+    """``str.isdigit`` takes "²"; ``int`` refuses it and more than 4,300 digits: the list's first page, never a 500."""
+    response = console.get(address)
+    assert response.status_code == 200 and "Something went wrong" not in response.text

@@ -177,6 +177,7 @@ def test_an_expiry_date_lasts_through_that_day_utc(console: TestClient, db: Data
     [
         ("ci", "14", "", "expiry: choose 7, 30, 90, 365 days, or a date."),
         ("ci", "forever", "", "expiry: choose"),
+        ("ci", "³⁰", "", "expiry: choose"),  # digits to str.isdigit, not to int()
         ("ci", "date", "", "expiry: choose the day the token expires"),
         ("ci", "date", "next tuesday", "expiry: choose the day the token expires"),
         ("ci", "date", (date.today() - timedelta(days=2)).isoformat(), "is in the past"),

@@ -26,6 +26,7 @@ from gatehouse.iam.login_options import OptionInput, OptionView
 from gatehouse.login.ldap import LdapSettings
 from gatehouse.login.options import DEFAULT_SCOPES, KIND_LDAP, KIND_OIDC, KIND_SAML
 from gatehouse.login.saml import SamlSettings
+from gatehouse.numerals import whole_number
 
 KINDS: Final = (KIND_OIDC, KIND_LDAP, KIND_SAML)
 SETTINGS: Final[Mapping[str, type[LdapSettings] | type[SamlSettings]]] = {
@@ -70,9 +71,10 @@ def _typed(name: str, text: str, hint: Any) -> Any:
             raise InvalidInput(f"--field {name}: say true or false, not {text!r}.")
         return text.lower() in TRUE
     if hint is int:
-        if not text.strip().isdigit():
-            raise InvalidInput(f"--field {name}: a whole number, not {text!r}.")
-        return int(text)
+        number = whole_number(text)
+        if number is None:
+            raise InvalidInput(f"--field {name}: a whole number, not {text[:40]!r}.")
+        return number
     return text
 
 

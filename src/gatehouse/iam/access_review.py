@@ -41,6 +41,7 @@ from gatehouse.iam.decisions import parse_checks
 from gatehouse.iam.gateway_labels import resolve
 from gatehouse.iam.policy import Decision, NamedPolicy
 from gatehouse.iam.resource_names import ResourceName
+from gatehouse.numerals import whole_number
 from gatehouse.store import access_review as store
 from gatehouse.store import roles as role_store
 from gatehouse.store.access_review import ReviewPage, ReviewQuery, ReviewRecord, UserAccess
@@ -69,10 +70,10 @@ def review_query(
     def days(value: str | int | None, name: str) -> int | None:
         if value is None or value == "":
             return None
-        text = str(value).strip()
-        if not text.isdigit() or not 0 <= int(text) <= MAX_DAYS:
+        number = whole_number(value)
+        if number is None or not 0 <= number <= MAX_DAYS:
             raise InvalidInput(f"{name}: a number of days, 0 to {MAX_DAYS}.")
-        return int(text)
+        return number
 
     return ReviewQuery(
         role_id=role_id.strip()[:64] or None,

@@ -31,6 +31,7 @@ from gatehouse.certificates import readable_certificates
 from gatehouse.errors import InvalidInput, NotFound, existing
 from gatehouse.iam.authorizer import Principal, require
 from gatehouse.iam.catalog import ORGANIZATION
+from gatehouse.numerals import whole_number
 from gatehouse.outbound import check_scheme
 from gatehouse.secrets_box import SecretBox
 from gatehouse.store import audit_outbox as outbox
@@ -121,8 +122,8 @@ def _settings(kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
         if not _HOST.fullmatch(host):
             raise InvalidInput("settings.host: the syslog receiver's host name or address.")
         tls = bool(raw.get("tls", False))
-        facility = raw.get("facility", 13)
-        if not isinstance(facility, int | str) or not str(facility).isdigit() or not 0 <= int(facility) <= 23:
+        facility = whole_number(raw.get("facility", 13), 2)
+        if facility is None or not 0 <= facility <= 23:
             raise InvalidInput("settings.facility: a syslog facility, 0 to 23 (13: log audit, 16: local0).")
         hostname = _text(raw, "hostname", 255) or "gatehouse"
         if not re.fullmatch(r"[\x21-\x7e]{1,255}", hostname):

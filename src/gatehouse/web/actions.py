@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from gatehouse.errors import GatehouseError, InvalidInput
 from gatehouse.iam.audit import Change, audited
+from gatehouse.numerals import whole_number
 from gatehouse.store.database import Connection
 from gatehouse.web.dashboard import Dashboard, dashboard_of, posted
 
@@ -42,7 +43,7 @@ def form_list(request: Request, name: str) -> list[str]:
 def form_version(request: Request) -> int | None:
     """The version the form was loaded at (for optimistic concurrency), if it carries one."""
     raw = form_text(request, "version", 20)
-    return int(raw) if raw.isdigit() else None
+    return whole_number(raw, 20)
 
 
 def key_value_lines(text: str) -> Iterator[tuple[int, str, str | None]]:

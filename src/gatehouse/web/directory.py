@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlencode
 
+from gatehouse.numerals import whole_number
 from gatehouse.store import directory
 from gatehouse.store.directory import DirectoryQuery
 
@@ -45,8 +46,9 @@ def directory_query(params: Mapping[str, str]) -> DirectoryQuery:
     sort = choice("sort", directory.SORTS, "username")
     order = params.get("order")
     raw_page, raw_size = params.get("page", "1"), params.get("per_page", "")
-    number = int(raw_page) if raw_page.isdigit() else 1
-    size = int(raw_size) if raw_size.isdigit() and int(raw_size) in PAGE_SIZES else directory.PAGE_SIZE
+    number = whole_number(raw_page) or 1
+    size = whole_number(raw_size)
+    size = size if size in PAGE_SIZES else directory.PAGE_SIZE
     return DirectoryQuery(
         search=params.get("q", "")[: directory.MAX_SEARCH],
         status=choice("status", directory.STATUSES, "all"),

@@ -18,6 +18,7 @@ from gatehouse.iam.login_options import OptionInput, OptionView
 from gatehouse.iam.role_mapping_rules import rules_from_text
 from gatehouse.login.ldap import DEFAULT_PORTS, TLS_MODES, LdapSettings
 from gatehouse.login.saml import NAME_ID_CHOICES, SamlSettings
+from gatehouse.numerals import whole_number
 from gatehouse.web.actions import form_text
 
 COMMON_TEXT: Final = ("name", "rules", "scim_only")
@@ -95,10 +96,11 @@ def _number(values: Mapping[str, str], name: str, default: int, found: Findings)
     text = values.get(name, "").strip()
     if not text:
         return default
-    if not text.isdigit() or len(text) > 6:
+    number = whole_number(text, 6)
+    if number is None:
         found.add(name, f"The {name} must be a whole number.")
         return default
-    return int(text)
+    return number
 
 
 def option_input(values: Mapping[str, str], secret: str, found: Findings) -> OptionInput:

@@ -29,6 +29,7 @@ from gatehouse.errors import GatehouseError
 from gatehouse.iam import role_mapping_rules
 from gatehouse.iam.role_mapping_rules import RuleProblem
 from gatehouse.login.mapping import MAX_JSON_TEXT_LENGTH, MAX_RULES, Operation
+from gatehouse.numerals import whole_number
 
 SPARE_ROWS: Final = 3
 """Empty rows shown after the rules, for new ones."""
@@ -122,10 +123,10 @@ def saved(text: str) -> RulesForm:
 def posted_rules(form: Mapping[str, Any], max_text: int) -> RulesForm:
     """The rules part of a posted form: rows moved, removed and compacted as the button asks."""
     text, action = str(form.get("rules", ""))[:max_text], str(form.get("rules_action", ""))[:20]
-    count = str(form.get("rules-count", ""))
-    if not count.isdigit():
+    count = whole_number(form.get("rules-count", ""))
+    if count is None:
         return RulesForm(rows_of_text(text) or (), SPARE_ROWS, text, "json")
-    posted = [_row(form, index) for index in range(min(int(count), MAX_ROWS))]
+    posted = [_row(form, index) for index in range(min(count, MAX_ROWS))]
     kept = [index for index, (row, removed) in enumerate(posted) if not removed and not row.blank]
     if (move := _MOVE.fullmatch(action)) is not None and int(move.group(2)) in kept:
         at = kept.index(int(move.group(2)))  # moved past the rows removed or empty: among those that stay

@@ -17,6 +17,7 @@ from gatehouse.errors import InvalidInput
 from gatehouse.iam import access_requests as access
 from gatehouse.iam import roles as rbac
 from gatehouse.iam.audit import Change
+from gatehouse.numerals import whole_number
 from gatehouse.store.access_requests import AccessRequest, Requestable
 from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
@@ -79,9 +80,10 @@ async def deny(request: Request) -> Response:
 
 
 def _whole(value: str, unit: str, what: str) -> int:
-    if not value.strip().isdigit() or unit not in UNITS or int(value) < 1:
+    number = whole_number(value)
+    if number is None or unit not in UNITS or number < 1:
         raise InvalidInput(f"{what}: a whole number of minutes, hours or days.")
-    return int(value) * UNITS[unit]
+    return number * UNITS[unit]
 
 
 @page

@@ -23,6 +23,7 @@ from gatehouse.iam.audit import Change
 from gatehouse.iam.catalog import ACTIONS, GROUPS
 from gatehouse.iam.gateway_access import PRESET, RuleView, rule_input, rule_summary
 from gatehouse.iam.gateway_rules import ANY_METHOD, METHODS, Rule
+from gatehouse.numerals import whole_number
 from gatehouse.store.database import Connection
 from gatehouse.web.actions import (
     Confirmation,
@@ -95,9 +96,10 @@ def _position(values: dict[str, object]) -> int | None:
     raw = str(values.get("position") or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) < 1:
+    number = whole_number(raw)
+    if number is None or number < 1:
         raise InvalidInput("position: a number from 1 (first), or empty.")
-    return int(raw) - 1
+    return number - 1
 
 
 def _values_of(view: RuleView) -> dict[str, object]:

@@ -20,6 +20,7 @@ from gatehouse.errors import InvalidInput
 from gatehouse.iam import groups
 from gatehouse.iam import roles as rbac
 from gatehouse.iam.audit import Change
+from gatehouse.numerals import whole_number
 from gatehouse.store.database import Connection
 from gatehouse.web.actions import act, form_text
 from gatehouse.web.dashboard import dashboard_of, page, principal_of
@@ -46,7 +47,7 @@ class GroupQuery:
 def group_query(params: Mapping[str, str]) -> GroupQuery:
     """The list's query parameters (``q``, ``page``, ``cursor``); anything invalid falls back to its default."""
     raw_page = params.get("page", "1")
-    number = int(raw_page) if raw_page.isdigit() else 1
+    number = whole_number(raw_page) or 1
     search, cursor = params.get("q", "")[: groups.MAX_SEARCH], params.get("cursor", "")[:MAX_CURSOR]
     return GroupQuery(search=search, page=min(max(number, 1), MAX_PAGE), cursor=cursor)
 

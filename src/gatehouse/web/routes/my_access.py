@@ -16,6 +16,7 @@ from starlette.routing import Route
 from gatehouse.errors import GatehouseError, InvalidInput
 from gatehouse.iam import access_requests as access
 from gatehouse.iam.audit import Change
+from gatehouse.numerals import whole_number
 from gatehouse.store.access_requests import AccessRequest
 from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
@@ -38,9 +39,10 @@ def duration_text(minutes: int) -> str:
 def posted_minutes(request: Request) -> int:
     """The duration of a form: an amount and a unit (minutes, hours, days)."""
     amount, unit = form_text(request, "amount", 10).strip(), form_text(request, "unit", 10)
-    if not amount.isdigit() or unit not in UNITS or int(amount) < 1:
+    number = whole_number(amount)
+    if number is None or unit not in UNITS or number < 1:
         raise InvalidInput("How long: a whole number of minutes, hours or days.")
-    return int(amount) * UNITS[unit]
+    return number * UNITS[unit]
 
 
 async def _show(

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from gatehouse.errors import GatehouseError
 from gatehouse.iam import provisioning_activity as uc
+from gatehouse.numerals import whole_number
 from gatehouse.store.records import utcnow
 from gatehouse.store.scim_activity import RESOURCES, Recorder
 from gatehouse.web.actions import refused
@@ -30,7 +31,8 @@ PERIOD_CHOICES: Final = (("", "Any time"), ("1h", "Last hour"), ("24h", "Last 24
 
 
 def _number(text: str | None, default: int) -> int:
-    return int(text) if text and text.isdigit() and len(text) < 7 else default
+    number = whole_number(text, 6)
+    return default if number is None else number
 
 
 def page_url(view: uc.ActivityView, page_number: int) -> str:

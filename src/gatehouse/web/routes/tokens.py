@@ -24,6 +24,7 @@ from starlette.routing import Route
 from gatehouse.errors import GatehouseError, InvalidInput
 from gatehouse.iam import api_tokens as tokens
 from gatehouse.iam.audit import Change
+from gatehouse.numerals import whole_number
 from gatehouse.store.api_tokens import TokenStatus
 from gatehouse.store.database import Connection
 from gatehouse.store.records import utcnow
@@ -50,8 +51,9 @@ def parse_expiry(choice: str, on: str) -> int | date:
             return date.fromisoformat(on.strip())
         except ValueError as exc:
             raise InvalidInput("expiry: choose the day the token expires (YYYY-MM-DD).") from exc
-    if choice.isdigit() and int(choice) in EXPIRY_CHOICES:
-        return int(choice)
+    days = whole_number(choice)
+    if days is not None and days in EXPIRY_CHOICES:
+        return days
     offered = ", ".join(str(days) for days in EXPIRY_CHOICES)
     raise InvalidInput(f"expiry: choose {offered} days, or a date.")
 
