@@ -67,6 +67,7 @@ def test_create_read_replace_delete(client: TestClient, db: Database, admin: dic
         ({**SYSLOG, "settings": {"host": "127.0.0.1", "port": -1}}, 400, "settings.port"),
         ({**SYSLOG, "settings": {"host": "127.0.0.1", "port": 10**20}}, 400, "settings.port"),
         ({**SYSLOG, "settings": {"host": "127.0.0.1", "port": "x"}}, 400, "settings.port"),
+        ({**SYSLOG, "settings": {"host": "127.0.0.1", "port": True}}, 400, "settings.port"),
         ({**SYSLOG, "settings": {"host": "127.0.0.1", "facility": 99}}, 400, "settings.facility"),
         ({**SYSLOG, "settings": {"host": "127.0.0.1", "facility": "²"}}, 400, "settings.facility"),
         ({**SYSLOG, "settings": {"host": "127.0.0.1", "facility": True}}, 400, "settings.facility"),
@@ -89,6 +90,7 @@ def test_create_read_replace_delete(client: TestClient, db: Database, admin: dic
         "port-negative",
         "port-huge",
         "port-text",
+        "port-boolean",
         "facility",
         "facility-superscript",
         "facility-boolean",
@@ -106,6 +108,13 @@ def test_bad_sinks_are_refused_and_change_nothing(
 ) -> None:
     error = assert_error(client.post(A, json=body, headers=admin), status)
     assert field in str(error)
+    assert client.get(A, headers=admin).json() == []
+
+
+def test_a_number_json_reads_as_infinite_is_refused(client: TestClient, admin: dict[str, str]) -> None:
+    body = '{"name": "S", "kind": "syslog", "settings": {"host": "127.0.0.1", "port": 1e999}}'
+    sent = client.post(A, content=body, headers={**admin, "Content-Type": "application/json"})
+    assert "settings.port" in str(assert_error(sent, 400))
     assert client.get(A, headers=admin).json() == []
 
 

@@ -78,12 +78,8 @@ def _text(settings: Mapping[str, Any], key: str, limit: int = 500) -> str:
 
 
 def _port(settings: Mapping[str, Any], default: int) -> int:
-    raw = settings.get("port", default)
-    try:
-        port = int(raw)
-    except (TypeError, ValueError):
-        raise InvalidInput("settings.port: a TCP port, 1 to 65535.") from None
-    if not 1 <= port <= 65535:
+    port = whole_number(settings.get("port", default), 5)  # never a boolean (true is no port 1), nor 1e999
+    if port is None or not 1 <= port <= 65535:
         raise InvalidInput("settings.port: a TCP port, 1 to 65535.")
     return port
 
