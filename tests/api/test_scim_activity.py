@@ -74,6 +74,9 @@ def test_filters_and_paging(client: TestClient, admin: dict[str, str], logged: s
     assert statuses(resource="discovery") == [401]
     assert statuses(period="1h") == [401, 404, 409, 201] and statuses(period="7d", status="succeeded") == [201]
     assert statuses(since="2000-01-01T00:00:00Z", until="2000-01-02T00:00:00") == []
+    for beyond in ({"since": "0001-01-01T00:00:00+05:00"}, {"until": "9999-12-31T23:00:00-05:00"}):
+        refused = client.get(URL, headers=admin, params=beyond)
+        assert refused.status_code == 400 and "between the years 1 and 9999 in UTC" in refused.text
     page = _get(client, admin, limit=2, offset=1)
     assert [i["status"] for i in page["items"]] == [404, 409] and page["total"] == 4
 

@@ -4,7 +4,7 @@ refusal for deactivated and deleted users (for good), permissions, headers and l
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -128,6 +128,12 @@ def test_an_expiry_date_means_through_that_day_utc() -> None:
         tokens.expires_at(date(2026, 3, 9), now)
     with pytest.raises(InvalidInput, match="at most 366 days"):
         tokens.expires_at(date(2027, 3, 11), now)
+    with pytest.raises(InvalidInput, match="at most 366 days"):  # its day after is past what a date holds
+        tokens.expires_at(date.max, now)
+    five_east = timezone(timedelta(hours=5))
+    with pytest.raises(InvalidInput, match="between the years 1 and 9999"):  # before year 1 in UTC
+        tokens.expires_at(datetime(1, 1, 1, tzinfo=five_east), now)
+    assert tokens.expires_at(datetime(2026, 3, 11, 2, tzinfo=five_east), now) == datetime(2026, 3, 11, tzinfo=UTC)
 
 
 def test_names_are_checked_and_unique_among_a_users_live_tokens(seeded: Database) -> None:

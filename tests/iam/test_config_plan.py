@@ -340,6 +340,7 @@ def test_bindings_and_grants_a_file_cannot_make(db: Database, people: People) ->
           - {externalId: shared, roles: [A]}
           - {displayName: dev, roles: [{role: A, expires: "2030-01-01T00:00:00"}]}
           - {displayName: sec, roles: [{role: A, expires: "2999-01-01T00:00:00Z"}]}
+          - {displayName: ops, roles: [{role: A, expires: "9999-12-31T23:00:00-05:00"}]}
         user_grants:
           - {userName: ROOT, roles: [A]}
         """,
@@ -351,7 +352,8 @@ def test_bindings_and_grants_a_file_cannot_make(db: Database, people: People) ->
         "gatehouse.yaml:8: group 'dev' (group_bindings[3]), roles[0].expires: give a time zone, e.g. "
         "2026-12-31T18:00:00Z",
         "gatehouse.yaml:9: group 'sec' (group_bindings[4]), roles[0].expires: at most ten years from now",
-        "gatehouse.yaml:11: user 'ROOT' (user_grants[0]), userName: root is a Super Admin account: it holds every "
+        "gatehouse.yaml:10: group 'ops' (group_bindings[5]), roles[0].expires: at most ten years from now",
+        "gatehouse.yaml:12: user 'ROOT' (user_grants[0]), userName: root is a Super Admin account: it holds every "
         "permission, and roles and boundaries do not apply to it",
     ]
 

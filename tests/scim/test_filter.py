@@ -380,6 +380,8 @@ INVALID: list[tuple[str, str, str]] = [
     ("User", 'emails[primary sw "t"]', "emails.primary is a boolean"),
     ("User", 'meta.created eq "yesterday"', '"yesterday" is not an ISO 8601 date-time'),
     ("User", "meta.created gt 2011", "2011 is not an ISO 8601 date-time"),
+    ("User", 'meta.created gt "0001-01-01T00:00:00+05:00"', "lies outside the years 1 to 9999 in UTC"),
+    ("User", 'meta.lastModified lt "9999-12-31T23:00:00-05:00"', "lies outside the years 1 to 9999 in UTC"),
     ("User", 'meta.lastModified co "2011"', "co, sw and ew do not apply"),
     ("User", "userName eq true", "userName is a string"),
     ("User", "userName eq 1.5", "userName is a string"),

@@ -182,6 +182,7 @@ def test_an_expiry_date_lasts_through_that_day_utc(console: TestClient, db: Data
         ("ci", "date", "next tuesday", "expiry: choose the day the token expires"),
         ("ci", "date", (date.today() - timedelta(days=2)).isoformat(), "is in the past"),
         ("ci", "date", (date.today() + timedelta(days=400)).isoformat(), "at most 366 days ahead"),
+        ("ci", "date", "9999-12-31", "at most 366 days ahead"),
         ("   ", "30", "", "name: a token name is 1 to 100 printable characters."),
     ],
 )

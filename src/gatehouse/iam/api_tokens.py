@@ -32,7 +32,7 @@ from gatehouse.store import api_tokens as store
 from gatehouse.store import users as user_store
 from gatehouse.store.api_tokens import TokenInfo, TokenStatus
 from gatehouse.store.database import Connection
-from gatehouse.store.records import utcnow
+from gatehouse.store.records import utc_instant, utcnow
 
 API_TOKEN_PREFIX: Final = "gha_"
 EXPIRY_DAYS: Final = (7, 30, 60, 90, 180, 365)
@@ -89,8 +89,13 @@ def expires_at(expiry: int | date, now: datetime) -> datetime:
     """When a token created ``now`` expires: after ``expiry`` days (one of :data:`EXPIRY_DAYS`), or at the end
     of day ``expiry`` (UTC), which must be today or later and at most :data:`MAX_EXPIRY_DAYS` ahead."""
     if isinstance(expiry, datetime):  # a datetime is a date too: take its day
-        expiry = expiry.astimezone(UTC).date() if expiry.tzinfo else expiry.date()
+        moment = utc_instant(expiry)
+        if moment is None:
+            raise InvalidInput("expiry: a day between the years 1 and 9999 (UTC).")
+        expiry = moment.date()
     if isinstance(expiry, date):
+        if expiry >= date.max:  # the end of 9999-12-31 is past what a date holds, and far beyond the limit
+            raise InvalidInput(f"expiry: a token expires at most {MAX_EXPIRY_DAYS} days ahead.")
         end = datetime.combine(expiry + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
         if end <= now:
             raise InvalidInput(f"expiry: {expiry.isoformat()} is in the past; choose today or a later day.")

@@ -22,7 +22,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 import orjson
@@ -34,6 +34,7 @@ from gatehouse.iam.catalog import ORGANIZATION
 from gatehouse.store import audit as store
 from gatehouse.store.audit import MAX_PAGE_SIZE, OUTCOMES, AuditPage, AuditQuery, AuditRecord
 from gatehouse.store.database import Connection
+from gatehouse.store.records import utc_instant
 
 READ: Final = "iam:GetAudit"
 EXPORT: Final = "iam:ExportAudits"
@@ -91,12 +92,10 @@ def _text(value: str | None, what: str) -> str:
 def _utc(value: datetime | None, what: str) -> datetime | None:
     if value is None:
         return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:  # e.g. 0001-01-01T00:00:01+23:00 lies before the first representable instant
-        raise InvalidInput(f"{what}: a moment between the years 1 and 9999 in UTC.") from None
+    moment = utc_instant(value)  # e.g. 0001-01-01T00:00:01+23:00 lies before the first representable instant
+    if moment is None:
+        raise InvalidInput(f"{what}: a moment between the years 1 and 9999 in UTC.")
+    return moment
 
 
 def audit_query(

@@ -101,12 +101,12 @@ def _grants(plan: PlanContext, given: Sequence[Any], path: Path) -> list[Grant]:
             if until.tzinfo is None:
                 plan.problem((*path, index, "expires"), "give a time zone, e.g. 2026-12-31T18:00:00Z")
                 continue
-            until = until.astimezone(UTC)
-            if until - plan.now > LONGEST:
+            if until - plan.now > LONGEST:  # aware arithmetic: never astimezone's overflow (year 9999 at -05:00)
                 plan.problem((*path, index, "expires"), "at most ten years from now")
                 continue
             if until <= plan.now:
                 continue  # expired: it grants nothing, so the plan gives nothing
+            until = until.astimezone(UTC)
         found += [(final, until) for final in names]
     return found
 

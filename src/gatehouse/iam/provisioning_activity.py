@@ -6,7 +6,7 @@ of it is ``iam:GetSCIMProvisioning``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 from gatehouse.errors import InvalidInput
@@ -15,7 +15,7 @@ from gatehouse.iam.catalog import ORGANIZATION
 from gatehouse.iam.provisioning import READ
 from gatehouse.store import scim_activity_pages as pages
 from gatehouse.store.database import Connection
-from gatehouse.store.records import utcnow
+from gatehouse.store.records import utc_instant, utcnow
 from gatehouse.store.scim_activity import RESOURCES, Activity
 from gatehouse.store.scim_activity_pages import STATUSES, ActivityFilter, ActivityPage, Hour
 
@@ -65,7 +65,10 @@ def _time(name: str, text: str) -> datetime | None:
         found = datetime.fromisoformat(text.strip())
     except ValueError:
         raise InvalidInput(f"Give {name} as an ISO 8601 time, e.g. 2026-12-06T09:30:00Z.") from None
-    return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+    moment = utc_instant(found)
+    if moment is None:
+        raise InvalidInput(f"Give {name} between the years 1 and 9999 in UTC.")
+    return moment
 
 
 def wanted_of(

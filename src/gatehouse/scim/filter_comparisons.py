@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -21,6 +21,7 @@ from scim2_models.path import ORDERING_OPERATORS, STRING_OPERATORS, CompareOpera
 
 from gatehouse.errors import InvalidFilter
 from gatehouse.scim.filter_sql import Predicate
+from gatehouse.store.records import utc_instant
 
 _LIKE_ESCAPE = "\\"
 
@@ -153,7 +154,10 @@ def _parse_datetime(operand: Operand, value: Any) -> datetime:
             f"{operand.label} is a dateTime: {quote(value)} is not an ISO 8601 date-time such as "
             '"2011-05-13T04:42:34Z" (RFC 7643 §2.3.5).'
         )
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    found = utc_instant(moment)
+    if found is None:
+        raise InvalidFilter(f"{operand.label}: {quote(value)} lies outside the years 1 to 9999 in UTC.")
+    return found
 
 
 def _compare_datetime(op: CompareOperator, operand: Operand, value: Any) -> Predicate:

@@ -21,6 +21,18 @@ def optional_utc(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
 
 
+def utc_instant(value: datetime) -> datetime | None:
+    """A given moment in UTC (a naive one taken as UTC already), or ``None`` when that instant lies before the year
+    1 or after 9999 in UTC (``0001-01-01T00:00:00+05:00``), which no ``datetime`` holds: ``astimezone`` would raise
+    ``OverflowError`` where the caller owes a clear refusal."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class StoredResource:
     """A stored SCIM resource: its canonical JSON text and the columns its ``meta`` derives from."""
