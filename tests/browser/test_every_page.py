@@ -214,3 +214,36 @@ def test_the_users_list_fits_with_every_column_visible(world: dict[str, Any], ne
         assert "sort=" in page.url or "order=" in page.url, column
         assert page.locator("table.users th[aria-sort]").count() == 1, column
     assert page.locator("#per-page").count() == 1
+
+
+@pytest.mark.parametrize("world", ["usual"], indirect=True)
+@pytest.mark.parametrize("width", list(VIEWPORTS))
+def test_error_pages_and_lists_opened_with_a_bad_page_number(
+    world: dict[str, Any], new_context: ContextFactory, width: str
+) -> None:
+    """An address with no page: the 404 page with the menu, fitting and axe-clean; a list opened at page "²"
+    (digits to str.isdigit, not to int) is its first page, never the 500 page."""
+    axe_script()
+    server: LiveServer = world["server"]
+    page = new_context(server, viewport=VIEWPORTS[width], bypass_csp=True).new_page()
+    watch = Watch()
+    watch.attach(page)
+    sign_in(page, "admin", ADMIN_PASSWORD)
+    missing = page.goto("/organization/no-such-page")
+    assert missing is not None and missing.status == 404
+    assert page.get_by_role("heading", name="Page not found").is_visible()
+    assert page.locator("nav.sidenav").is_visible()  # the way back
+    logged = [p for p in watch.take() if "status of 404" not in p]  # Chromium logs the document's own 404
+    problems = overflow(page) + axe_violations(page) + logged
+    screenshot(page, f"error-404-{width}", docs=False)
+    for path in (
+        "/organization/users?page=²",
+        "/organization/groups?page=²",
+        "/organization/settings/scim/activity?page=²",
+    ):
+        listed = page.goto(path)
+        assert listed is not None and listed.status == 200, path
+        assert "Something went wrong" not in page.content(), path
+        problems += [f"{path}: {p}" for p in overflow(page) + watch.take()]
+    screenshot(page, f"activity-bad-page-number-{width}", docs=False)
+    assert not problems, "\n" + "\n".join(problems)
