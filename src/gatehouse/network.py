@@ -18,12 +18,28 @@ def _networks(proxies: tuple[str, ...]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in proxies if p.strip())
 
 
-def _trusted(address: str, networks: Sequence[Network]) -> bool:
+def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """``address`` parsed, an IPv4-mapped IPv6 address (``::ffff:10.0.0.2``: how a dual-stack listener on ``::``
+    sees an IPv4 peer) as the IPv4 address it carries, so that ``10.0.0.0/8`` covers it; ``None`` if no address."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
-        return False
-    return any(ip in network for network in networks)
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _canonical(address: str) -> str:
+    """An address in one spelling (``::ffff:192.0.2.7`` → ``192.0.2.7``, ``2001:DB8::0001`` → ``2001:db8::1``), so
+    that one client is one key to the sign-in throttle; anything else as it is."""
+    ip = _ip(address)
+    return address if ip is None else str(ip)
+
+
+def _trusted(address: str, networks: Sequence[Network]) -> bool:
+    ip = _ip(address)
+    return ip is not None and any(ip in network for network in networks)
 
 
 def is_trusted_proxy(address: str, trusted_proxies: Sequence[str]) -> bool:
@@ -34,12 +50,12 @@ def is_trusted_proxy(address: str, trusted_proxies: Sequence[str]) -> bool:
 def client_ip(request: Request, trusted_proxies: Sequence[str]) -> str | None:
     """The peer's address, or — when the peer is a trusted proxy — the nearest untrusted address in
     ``X-Forwarded-For`` (read from the right, so a client cannot spoof it by prepending entries)."""
-    peer = request.client.host if request.client else None
+    peer = _canonical(request.client.host) if request.client else None
     networks = _networks(tuple(trusted_proxies))
     if peer is None or not networks or not _trusted(peer, networks):
         return peer
     forwarded = request.headers.get("x-forwarded-for", "")
-    for hop in reversed([_address(h) for h in forwarded.split(",") if h.strip()]):
+    for hop in reversed([_canonical(_address(h)) for h in forwarded.split(",") if h.strip()]):
         if not _trusted(hop, networks):
             return hop
     return peer

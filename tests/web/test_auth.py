@@ -159,6 +159,12 @@ def test_client_ip_honours_only_trusted_proxies(settings: Settings) -> None:
     assert client_ip(request("10.0.0.2", "[2001:db8::7]:443"), ["10.0.0.0/8"]) == "2001:db8::7"
     assert client_ip(request("10.0.0.2", "2001:db8::7"), ["10.0.0.0/8"]) == "2001:db8::7"
     assert client_ip(request("10.0.0.2", "[fd00::1]:8443"), ["10.0.0.0/8", "fd00::/8"]) == "10.0.0.2"
+    # A dual-stack listener sees an IPv4 proxy as ::ffff:10.0.0.2: still the trusted 10.0.0.0/8; addresses come in
+    # one spelling, so that one client is one key to the sign-in throttle.
+    assert client_ip(request("::ffff:10.0.0.2", "198.51.100.7"), ["10.0.0.0/8"]) == "198.51.100.7"
+    assert client_ip(request("::ffff:10.0.0.2", "::ffff:198.51.100.7"), ["10.0.0.0/8"]) == "198.51.100.7"
+    assert client_ip(request("::ffff:192.0.2.1", "198.51.100.7"), ["10.0.0.0/8"]) == "192.0.2.1"
+    assert client_ip(request("10.0.0.2", "2001:DB8::0007"), ["10.0.0.0/8"]) == "2001:db8::7"
     # What is no address is kept as the proxy wrote it, never longer than the columns that store it.
     assert client_ip(request("10.0.0.2", "unknown"), ["10.0.0.0/8"]) == "unknown"
     assert client_ip(request("10.0.0.2", "x" * 500), ["10.0.0.0/8"]) == "x" * MAX_ADDRESS
