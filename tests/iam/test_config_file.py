@@ -105,3 +105,12 @@ def test_nesting_is_bounded_alike_in_yaml_and_json(opening: str) -> None:
 
 def test_a_quoted_double_angle_is_an_ordinary_key() -> None:
     assert parse('x:\n  "<<": 1\n').data == {"x": {"<<": 1}}
+
+
+def test_a_problem_with_the_whole_file_is_named_by_the_file_s_name() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse(b"\xff\xfe", "/etc/gatehouse/access.yaml")
+    assert raised.value.lines() == ["/etc/gatehouse/access.yaml: the file is not UTF-8 text (invalid start byte)"]
+    assert Problem((), "a", 3).text("f.yaml") == "f.yaml:3: the file: a"  # at a line: as before
+    assert Problem(("roles",), "b").text("f.yaml") == "f.yaml: roles: b"  # a place without a line (JSON)
+    assert Problem(("roles",), "b").text() == "roles: b"

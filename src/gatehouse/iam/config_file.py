@@ -74,8 +74,13 @@ class Problem:
 
     def text(self, source: str | None = None) -> str:
         """``gatehouse.yaml:12: role 'Dev editors' (roles[1]), policies[0]: no permission policy named 'x'``."""
-        where = f"{source}:{self.line}: " if source and self.line else f"line {self.line}: " if self.line else ""
+        if source:
+            where = f"{source}:{self.line}: " if self.line else f"{source}: "
+        else:
+            where = f"line {self.line}: " if self.line else ""
         if self.subject is None:
+            if source and not self.line and not self.location:  # about the whole file: named by its name
+                return f"{where}{self.message}"
             return f"{where}{self.location or 'the file'}: {self.message}"
         field_text = f", {self.field}" if self.field else ""
         return f"{where}{self.subject} ({render_path(self.object_path)}){field_text}: {self.message}"
