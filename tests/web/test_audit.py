@@ -183,6 +183,10 @@ def test_retention_shown_is_the_configured_one(db: Database, settings: Any) -> N
         ({"since": "2026-02-09", "until": "2026-02-09"}, ["iam:UpdateUserStatus"]),
         ({"since": "2026-02-10", "until": "2026-02-10"}, ["scim:CreateGroup", "iam:DeleteAnyToken", "scim:CreateUser"]),
         ({"until": "2026-02-08"}, ["iam:CreateRole"]),
+        (
+            {"since": "2026-02-10", "until": "9999-12-31"},
+            ["auth:SignIn", "scim:CreateGroup", "iam:DeleteAnyToken", "scim:CreateUser"],
+        ),
         ({"source": "cli"}, []),
     ],
 )

@@ -112,7 +112,7 @@ def parse_filters(params: Mapping[str, str]) -> AuditQuery:
         source=raw["source"],
         outcome=raw["outcome"],
         since=datetime.combine(since, time.min, tzinfo=UTC) if since else None,
-        until=datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC) if until else None,
+        until=datetime.combine(until + timedelta(days=1), time.min, tzinfo=UTC) if until and until < date.max else None,
     )
 
 
