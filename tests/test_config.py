@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from pydantic import ValidationError
 
 from gatehouse import config
 
@@ -38,3 +39,26 @@ def test_the_key_file_sits_beside_a_sqlite_file_else_in_the_data_directory() -> 
     assert config.default_key_path("sqlite:////srv/gh/gatehouse.db") == Path("/srv/gh/secret.key")
     assert config.default_key_path("sqlite:///:memory:", Path("/var/lib/gh")) == Path("/var/lib/gh/secret.key")
     assert config.default_key_path("postgresql://u@h/db", Path("/var/lib/gh")) == Path("/var/lib/gh/secret.key")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("GATEHOUSE_SESSION_ABSOLUTE_HOURS", "99999999999"),
+        ("GATEHOUSE_SESSION_IDLE_MINUTES", "999999999999"),
+        ("GATEHOUSE_LOGIN_LOCKOUT_SECONDS", "99999999999999"),
+        ("GATEHOUSE_LOGIN_MAX_FAILURES", "0"),
+        ("GATEHOUSE_AUDIT_PURGE_INTERVAL_SECONDS", "99999999999999"),
+        ("GATEHOUSE_DB_POOL_SIZE", "100000"),
+    ],
+)
+def test_durations_and_sizes_past_their_bound_are_named_before_anything_starts(
+    name: str, value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session of 99,999,999,999 hours is no timedelta (serve crashed with OverflowError); every such setting
+    has a bound, and the message names the variable."""
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as raised:
+        config.load_settings()
+    problems = config.settings_problems(raised.value)
+    assert len(problems) == 1 and problems[0].startswith(f"{name}: "), problems

@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     """Largest request body accepted (a full PUT of a big group is the largest legitimate one)."""
 
-    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_size: int = Field(default=10, ge=1, le=1_000)
     """Connections kept per process (PostgreSQL)."""
 
     log_level: str = "info"
@@ -86,22 +86,22 @@ class Settings(BaseSettings):
     """Password of the bootstrap Super Admin ``admin`` created on first run. When unset, a random one is
     generated, printed once on standard output, and must be changed at first sign-in."""
 
-    session_idle_minutes: int = Field(default=60, ge=1)
+    session_idle_minutes: int = Field(default=60, ge=1, le=525_600)
     """A dashboard session ends after this long without a request."""
 
-    session_absolute_hours: int = Field(default=12, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1, le=8_760)
     """A dashboard session ends this long after sign-in, whatever the activity."""
 
-    login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures: int = Field(default=5, ge=1, le=1_000)
     """Failed sign-ins per account (and ten times that per client IP) before a temporary lock."""
 
-    login_lockout_seconds: int = Field(default=300, ge=1)
+    login_lockout_seconds: int = Field(default=300, ge=1, le=604_800)
     """How long a lock after repeated failed sign-ins lasts (the failure window too)."""
 
     audit_retention_days: int = Field(default=60, ge=1, le=3650)
     """Audit records older than this are purged (by a task that runs on its own, hourly)."""
 
-    audit_purge_interval_seconds: int = Field(default=3600, ge=1)
+    audit_purge_interval_seconds: int = Field(default=3600, ge=1, le=86_400)
     """How often the audit purge runs."""
 
     trusted_proxies: list[str] = Field(default_factory=list)
