@@ -102,6 +102,8 @@ def test_role_refusals(client: TestClient, db: Database, admin: dict[str, str], 
     assert_error(client.post("/api/roles", headers=admin, json={"name": "Bad", "labels": {"no spaces": "x"}}), 400)
     assert_error(client.post("/api/roles", headers=admin, json={"name": "Bad", "policy_ids": ["nope"]}), 404)
     assert_error(client.post("/api/roles", headers=admin, json={"name": ""}), 422)
+    folded = assert_error(client.post("/api/roles", headers=admin, json={"name": "İ" * 100}), 400)  # 200 lower-cased
+    assert "in lower case too" in folded["detail"]
     assert_error(client.post("/api/roles", headers=admin, json={"name": "x", "labels": {"a": 1}}), 422)
     assert_error(client.get("/api/roles/missing", headers=admin), 404)
     assert_error(client.put("/api/roles/missing/policies", headers=admin, json={"policy_ids": []}), 404)

@@ -228,6 +228,8 @@ def test_deep_nesting_is_invalid_syntax(scim: TestClient) -> None:
         ("Users", {"userName": "a@example.com", "emails": [{"value": "a@example.com", "type": "t" * 65}]}),
         ("Groups", {"displayName": "g" * 256}),
         ("Groups", {"displayName": "G", "externalId": "e" * 256}),
+        ("Users", {"userName": "İ" * 200}),  # 200 characters, 400 lower-cased: the unique key's column holds 255
+        ("Groups", {"displayName": "İ" * 200}),
     ],
 )
 def test_values_longer_than_their_columns_are_invalid_value(

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from scim2_models import Context, SCIMException, ScimPolicy
 
 from gatehouse.errors import InvalidInput, InvalidSyntax
+from gatehouse.names import fits_folded
 from gatehouse.resources import quirks
 from gatehouse.resources.models import GroupResource, UserResource
 from gatehouse.resources.schemas import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
@@ -99,11 +100,24 @@ def _holds_nul(value: Any) -> bool:
     return False
 
 
+CASE_FOLDED = frozenset({"userName", "displayName"})
+"""Attributes kept lower-cased too (the unique, case-insensitive key): the lower-cased value must fit as well,
+and lower-casing can lengthen text (``"İ".lower()`` is two characters)."""
+
+
 def _check_lengths(doc: Mapping[str, Any], limits: Mapping[str, int]) -> Problem | None:
     for name, limit in limits.items():
         value = doc.get(name)
-        if isinstance(value, str) and len(value) > limit:
+        if not isinstance(value, str):
+            continue
+        if len(value) > limit:
             return Problem(name, f"'{name}' must be at most {limit} characters long (it has {len(value)}).")
+        if name in CASE_FOLDED and not fits_folded(value, limit):
+            return Problem(
+                name,
+                f"'{name}' must be at most {limit} characters long in lower case, as it is compared "
+                f"(it has {len(value.lower())}).",
+            )
     return None
 
 
