@@ -37,6 +37,7 @@ from gatehouse.iam.authorizer import (
     require,
 )
 from gatehouse.iam.catalog import ACTIONS, ORGANIZATION, resource_name
+from gatehouse.iam.csv_cells import csv_cell
 from gatehouse.iam.decisions import parse_checks
 from gatehouse.iam.gateway_labels import resolve
 from gatehouse.iam.policy import Decision, NamedPolicy
@@ -361,12 +362,6 @@ CSV_COLUMNS: Final = (
     "user_id", "username", "active", "source", "last_sign_in", "role", "origin", "granted_by", "expires_at",
     "boundaries", "api_tokens",
 )  # fmt: skip
-
-
-def csv_cell(value: object) -> str:
-    """A CSV cell; text a spreadsheet would run as a formula is prefixed with ``'`` (OWASP CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
 
 
 def to_csv(users: Iterable[UserAccess]) -> str:

@@ -31,6 +31,7 @@ from gatehouse.errors import InvalidInput
 from gatehouse.iam.audit import SOURCES
 from gatehouse.iam.authorizer import Principal, allowed, require
 from gatehouse.iam.catalog import ORGANIZATION
+from gatehouse.iam.csv_cells import csv_cell
 from gatehouse.store import audit as store
 from gatehouse.store.audit import MAX_PAGE_SIZE, OUTCOMES, AuditPage, AuditQuery, AuditRecord
 from gatehouse.store.database import Connection
@@ -58,7 +59,6 @@ CSV_COLUMNS: Final[tuple[str, ...]] = (
     "error",
     "summary",
 )
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
 __all__ = [
     "EXPORT",
@@ -222,19 +222,6 @@ def _batches(
 # ------------------------------------------------------------------------------------------ serializers
 
 
-def _cell(value: object) -> str:
-    """A CSV cell; text that a spreadsheet would run as a formula is prefixed with ``'`` (OWASP CSV injection)."""
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-    elif isinstance(value, datetime):
-        text = value.isoformat()
-    else:
-        text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def to_csv_lines(records: Iterable[AuditRecord], *, header: bool = True) -> Iterator[str]:
     """CSV (RFC 4180, CRLF line ends): a header line (unless ``header=False``, for a continued export),
     then one line per record in :data:`CSV_COLUMNS` order; ``summary`` is compact JSON."""
@@ -252,7 +239,7 @@ def to_csv_lines(records: Iterable[AuditRecord], *, header: bool = True) -> Iter
     for record in records:
         row = record.as_dict()
         row["occurred_at"] = record.occurred_at
-        yield line([_cell(row[column]) for column in CSV_COLUMNS])
+        yield line([csv_cell(row[column]) for column in CSV_COLUMNS])
 
 
 def to_json_chunks(records: Iterable[AuditRecord]) -> Iterator[str]:
