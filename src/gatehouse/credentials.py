@@ -25,6 +25,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def bearer_of(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (RFC 6750 §2.1: the scheme in any case, spaces around
+    the token ignored), or ``None`` for no header, another scheme or no token. Every surface reads it here."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    token = token.strip()
+    return token if token and scheme.lower() == "bearer" else None
+
+
 def token_hint(token: str) -> str:
     """A short, non-secret reminder of which token this is (its last four characters)."""
     return "…" + token[-4:]

@@ -47,6 +47,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import Scope
 
+from gatehouse.credentials import bearer_of
 from gatehouse.network import is_trusted_proxy
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
@@ -245,8 +246,8 @@ class ScrapeAccess:
         """Whether a request from ``peer`` with this ``Authorization`` header (and ``X-Forwarded-For`` or not)
         may scrape."""
         if self._digest is not None:
-            scheme, _, given = (authorization or "").partition(" ")
-            return scheme.lower() == "bearer" and hmac.compare_digest(_digest(given.strip()), self._digest)
+            given = bearer_of(authorization)
+            return given is not None and hmac.compare_digest(_digest(given), self._digest)
         if peer is None or (forwarded and is_trusted_proxy(peer, self._trusted_proxies)):
             return False
         try:

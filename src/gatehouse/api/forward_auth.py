@@ -41,6 +41,7 @@ from starlette.routing import Route
 from gatehouse.api.auth import last_use_task
 from gatehouse.api.context import Api
 from gatehouse.api.errors import error_response
+from gatehouse.credentials import bearer_of
 from gatehouse.errors import GatehouseError
 from gatehouse.iam import api_tokens
 from gatehouse.iam.api_tokens import TokenCaller, TokenUnauthorized
@@ -84,9 +85,7 @@ class ForwardAuth:
     @staticmethod
     def _token(request: Request) -> str | None:
         key = request.headers.get("x-api-key", "").strip()
-        scheme, _, value = request.headers.get("authorization", "").strip().partition(" ")
-        bearer = value.strip() if scheme.lower() == "bearer" else ""
-        presented = key or bearer
+        presented = key or bearer_of(request.headers.get("authorization")) or ""
         if presented.startswith(api_tokens.API_TOKEN_PREFIX) or (presented and not request.cookies.get(SESSION_COOKIE)):
             return presented
         return None

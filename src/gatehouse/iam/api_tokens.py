@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
-from gatehouse.credentials import generate_token, hash_token, token_hint
+from gatehouse.credentials import bearer_of, generate_token, hash_token, token_hint
 from gatehouse.errors import InvalidInput, NotFound, Unauthorized
 from gatehouse.iam.audit import Change
 from gatehouse.iam.authorizer import Principal, allowed, require
@@ -288,9 +288,9 @@ def presented_token(x_api_key: str | None, authorization: str | None) -> str:
     if x_api_key and x_api_key.strip():
         return x_api_key.strip()
     if authorization:
-        scheme, _, token = authorization.strip().partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            return token.strip()
+        token = bearer_of(authorization)
+        if token is not None:
+            return token
         raise TokenUnauthorized("Send the API token as 'X-API-KEY: <token>' or 'Authorization: Bearer <token>'.")
     raise TokenUnauthorized()
 

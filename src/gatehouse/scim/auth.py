@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from gatehouse.credentials import hash_token
+from gatehouse.credentials import bearer_of, hash_token
 from gatehouse.errors import Forbidden, Unauthorized
 from gatehouse.store import lookups
 from gatehouse.store.database import Connection, Database
@@ -54,9 +54,8 @@ def bearer_token(header: str | None) -> str:
     """The token of an ``Authorization: Bearer`` header; the scheme is case-insensitive."""
     if not header:
         raise ScimUnauthorized("Authentication is required: send 'Authorization: Bearer <token>'.")
-    scheme, _, token = header.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_of(header)
+    if token is None:
         raise ScimUnauthorized("Send the SCIM token as 'Authorization: Bearer <token>'.", "invalid_request")
     return token
 

@@ -26,7 +26,7 @@ from typing import Final
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gatehouse.credentials import hash_token
+from gatehouse.credentials import bearer_of, hash_token
 from gatehouse.metrics import SCIM_REFUSALS
 from gatehouse.network import client_ip
 from gatehouse.scim.render import error
@@ -94,9 +94,7 @@ def retry_after(wait: float) -> int:
 def _bearer(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").strip().partition(" ")
-            token = token.strip()
-            return token if scheme.lower() == "bearer" and token else None
+            return bearer_of(value.decode("latin-1"))
     return None
 
 
