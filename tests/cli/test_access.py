@@ -143,3 +143,16 @@ def test_the_review_export_and_who_may(org: Org, cli_db: Database) -> None:
         run("access", "who-may", SINKS_READ, "arn:gatehouse:iam:organization/*", "--labels", "{nope")
     with pytest.raises(Forbidden):
         run("--token", org.ana, "access", "who-may", SINKS_READ, "arn:gatehouse:iam:organization/*")
+
+
+def test_a_reason_that_holds_terminal_controls_is_printed_inert(org: Org, cli_db: Database) -> None:
+    """A request's reason is typed by whoever asks; the approver's terminal must not obey what it holds: control
+    characters come out written as \\xNN (an escape sequence, a carriage return that would overwrite the line)."""
+    run("access", "requestable", "set", org.role_id, "--max-minutes", "60")
+    reason = "fix \x1b]52;c;ZXZpbA==\x07 now\rapproved by CEO\x9b2J"
+    as_json("--token", org.ana, "access", "request", "Sink readers", "--reason", reason, "--minutes", "5")
+    listed = run("--token", org.olga, "access", "requests", "--status", "pending")
+    assert "\x1b" not in listed and "\x07" not in listed and "\r" not in listed and "\x9b" not in listed
+    assert "fix \\x1b]52;c;ZXZpbA==\\x07 now\\x0dapproved by CEO\\x9b2J" in listed and listed.count("\n") == 1
+    [as_data] = [json.loads(line) for line in run("--token", org.olga, "access", "requests", "--json").splitlines()]
+    assert as_data["reason"] == reason  # JSON keeps the text as it was, escaped by JSON itself

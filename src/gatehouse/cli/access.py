@@ -13,6 +13,7 @@ import sys
 import typer
 
 from gatehouse.cli.context import run_change, run_read
+from gatehouse.cli.output import echo
 from gatehouse.errors import NotFound
 from gatehouse.iam import access_requests as access
 from gatehouse.iam import access_review as review
@@ -49,10 +50,10 @@ def _request_json(found: AccessRequest) -> dict[str, object]:
 def _echo(found: AccessRequest, as_json: bool) -> None:
     shown = _request_json(found)
     if as_json:
-        typer.echo(json.dumps(shown))
+        echo(json.dumps(shown))
     else:
         until = f" until {shown['granted_until']}" if shown["granted_until"] else ""
-        typer.echo(f"{found.id}\t{shown['status']}{until}\t{found.user_name}\t{found.role_name}\t{found.reason}")
+        echo(f"{found.id}\t{shown['status']}{until}\t{found.user_name}\t{found.role_name}\t{found.reason}")
 
 
 @requestable_app.command("list")
@@ -65,10 +66,10 @@ def requestable_list(as_json: bool = typer.Option(False, "--json", help="Print a
         for r in found
     ]  # fmt: skip
     if as_json:
-        typer.echo(json.dumps(rows))
+        echo(json.dumps(rows))
         return
     for row in rows:
-        typer.echo(f"{row['role']}\tup to {row['max_minutes']} min\tanswered within {row['answer_within_minutes']} min")
+        echo(f"{row['role']}\tup to {row['max_minutes']} min\tanswered within {row['answer_within_minutes']} min")
 
 
 @requestable_app.command("set")
@@ -86,7 +87,7 @@ def requestable_set(
 
     summary = {"role": role, "max_minutes": max_minutes, "answer_within_minutes": answer_within_minutes}
     run_change("iam:UpdateRole", "role", None, work, summary={"requestable": summary})
-    typer.echo(f"{role} may be requested for up to {max_minutes} minutes.")
+    echo(f"{role} may be requested for up to {max_minutes} minutes.")
 
 
 @requestable_app.command("unset")
@@ -99,7 +100,7 @@ def requestable_unset(role: str = typer.Argument(..., help="The role's id or nam
         lambda c, p: access.unset_requestable(c, p, _role_id(c, role)),
         summary={"requestable": False, "role": role},
     )
-    typer.echo(f"{role} may no longer be requested.")
+    echo(f"{role} may no longer be requested.")
 
 
 @access_app.command("request")
@@ -179,7 +180,7 @@ def give_up(role: str = typer.Argument(..., help="The role's id or name.")) -> N
         return access.give_up(connection, principal, _role_id(connection, role))
 
     run_change("iam:GiveUpAccess", "user", None, work, summary={"role": role})
-    typer.echo(f"You gave up {role}.")
+    echo(f"You gave up {role}.")
 
 
 @access_app.command("review")
@@ -216,13 +217,13 @@ def who_may(
     parsed = review.parse_labels_text(labels)
     found = run_read(lambda c, p: review.who_may(c, p, action, resource, parsed, None, limit))
     if as_json:
-        typer.echo(json.dumps({
+        echo(json.dumps({
             "total": found.total, "super_admins": found.super_admins,
             "grant_sets": [{"roles": s.roles, "boundaries": s.boundaries, "users": s.users, "reason": s.reason}
                            for s in found.sets],
             "users": [name for _, name, _ in found.users],
         }))  # fmt: skip
         return
-    typer.echo(f"{found.total} user(s) may do {found.action} on {found.resource} ({found.evaluated_sets} grant sets).")
+    echo(f"{found.total} user(s) may do {found.action} on {found.resource} ({found.evaluated_sets} grant sets).")
     for _, name, _ in found.users:
-        typer.echo(name)
+        echo(name)

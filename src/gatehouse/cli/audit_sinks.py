@@ -8,6 +8,7 @@ import json
 import typer
 
 from gatehouse.cli.context import run_read
+from gatehouse.cli.output import echo
 from gatehouse.iam import audit_sinks as sinks
 from gatehouse.store.records import utcnow
 
@@ -20,15 +21,15 @@ def list_sinks(as_json: bool = typer.Option(False, "--json", help="Print as JSON
     now = utcnow()
     found = [view.as_dict(now) for view in run_read(lambda c, p: sinks.list_sinks(c, p))]
     if as_json:
-        typer.echo(json.dumps(found))
+        echo(json.dumps(found))
         return
     if not found:
-        typer.echo("No audit sink: records stay in Gatehouse's audit log only.")
+        echo("No audit sink: records stay in Gatehouse's audit log only.")
     for sink in found:
         status = sink["status"]
         state = "enabled" if sink["enabled"] else "disabled"
         error = f"\tlast error: {status['last_error']}" if status["failures"] else ""
-        typer.echo(
+        echo(
             f"{sink['name']}\t{sink['kind']}\t{state}\twaiting {status['waiting']}\tlag {status['lag_seconds']:.0f} s"
             f"\tdelivered {status['delivered_total']}{error}"
         )

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from gatehouse.cli.context import run_change, run_read
+from gatehouse.cli.output import echo
 from gatehouse.errors import InvalidInput
 from gatehouse.iam import gateway_access as access
 from gatehouse.iam.authorizer import Principal
@@ -46,17 +47,17 @@ def list_rules(
         }
         if preset:
             found["preset"]["rules"] = [rule.as_dict() for rule in table.preset]  # type: ignore[index]
-        typer.echo(json.dumps(found))
+        echo(json.dumps(found))
         return
     if not table.rules:
-        typer.echo("No custom rules.")
+        echo("No custom rules.")
     for view in table.rules:
-        typer.echo(_line(view.position, view))
-    typer.echo(f"Preset {table.preset_name!r}: {'on (after the rules above)' if table.preset_enabled else 'off'}")
+        echo(_line(view.position, view))
+    echo(f"Preset {table.preset_name!r}: {'on (after the rules above)' if table.preset_enabled else 'off'}")
     if preset:
         for rule in table.preset:
             query = "".join(f" ?{parameter}" for parameter in rule.query.values())
-            typer.echo(f"preset\t{rule.methods_text}\t{rule.path}{query}\t{rule.action}\t{rule.resource}")
+            echo(f"preset\t{rule.methods_text}\t{rule.path}{query}\t{rule.action}\t{rule.resource}")
 
 
 def _pairs(values: list[str]) -> dict[str, str]:
@@ -109,9 +110,9 @@ def add_rule(
         describe=lambda done, change: change.about(done.id, position=done.position),
     )
     if as_json:
-        typer.echo(json.dumps({**view.rule.as_dict(), "position": view.position, "version": view.version}))
+        echo(json.dumps({**view.rule.as_dict(), "position": view.position, "version": view.version}))
     else:
-        typer.echo(_line(view.position, view))
+        echo(_line(view.position, view))
 
 
 @rules_app.command("delete")
@@ -129,7 +130,7 @@ def delete_rule(rule_id: str = typer.Argument(..., help="The rule's id (see `gat
         summary={"deleted": True},
         describe=lambda done, change: change.about(deleted=rule_summary(done.rule)),
     )
-    typer.echo(f"Rule deleted: {view.rule.methods_text} {view.rule.path}")
+    echo(f"Rule deleted: {view.rule.methods_text} {view.rule.path}")
 
 
 def _switch(enabled: bool) -> None:
@@ -140,7 +141,7 @@ def _switch(enabled: bool) -> None:
         access.PRESET.event, access.PRESET.resource_type, access.PRESET.resource_id, work, summary={"enabled": enabled}
     )
     state = "on: its rules apply after the custom rules" if enabled else "off"
-    typer.echo(f"The preset {access.RuleTable([], enabled).preset_name!r} is {state}.")
+    echo(f"The preset {access.RuleTable([], enabled).preset_name!r} is {state}.")
 
 
 @preset_app.command("enable")

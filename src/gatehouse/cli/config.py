@@ -23,6 +23,7 @@ from typing import Annotated, Any
 import typer
 
 from gatehouse.cli.context import USER_AGENT, run_change, run_read
+from gatehouse.cli.output import echo
 from gatehouse.config import load_settings
 from gatehouse.errors import PreconditionFailed
 from gatehouse.iam import config_apply, config_export, config_file, config_model, config_plan
@@ -67,9 +68,9 @@ def _read(file: str) -> tuple[Locator, ConfigFile, str]:
 def _invalid(exc: ConfigError, as_json: bool) -> typer.Exit:
     """Print every problem (standard error; with ``--json`` also as JSON on standard output): exit status 1."""
     if as_json:
-        typer.echo(json.dumps({"valid": False, "problems": [problem.as_dict() for problem in exc.problems]}))
+        echo(json.dumps({"valid": False, "problems": [problem.as_dict() for problem in exc.problems]}))
     for line in exc.lines():
-        typer.echo(line, err=True)
+        echo(line, err=True)
     return typer.Exit(EXIT_INVALID)
 
 
@@ -85,7 +86,7 @@ def _plan(file: str, prune: bool, as_json: bool) -> tuple[Locator, ConfigFile, s
 
 def _write(text: str, output: Path | None) -> None:
     if output is None:
-        typer.echo(text, nl=False)
+        echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
 
@@ -104,7 +105,7 @@ def export(
     state: config_export.State = run_read(lambda c, p: config_export.export(c, p))
     _write(config_file.dump(state.data, "json" if chosen == "json" else "yaml"), output)
     if output is not None:
-        typer.echo(f"Exported to {output} (configuration {state.plan_id}).", err=True)
+        echo(f"Exported to {output} (configuration {state.plan_id}).", err=True)
 
 
 @config_app.command("plan")
@@ -116,9 +117,9 @@ def plan(
     """What applying the file would change, object by object. Exit status: 0 no changes, 2 changes, 1 invalid."""
     _, _, _, found = _plan(file, prune, as_json)
     if as_json:
-        typer.echo(json.dumps(found.as_json(), indent=2))
+        echo(json.dumps(found.as_json(), indent=2))
     else:
-        typer.echo(found.text(), nl=False)
+        echo(found.text(), nl=False)
     raise typer.Exit(EXIT_CHANGES if found.changed else 0)
 
 
@@ -143,7 +144,7 @@ def apply(
             "Run plan again, review it, and apply that plan."
         )
     if not as_json:
-        typer.echo(found.text())
+        echo(found.text())
     if found.changed and not yes:
         if file == "-":
             raise typer.BadParameter("the file comes from standard input, so nobody can answer: pass --yes.")
@@ -175,19 +176,19 @@ def apply(
 
 def _report(applied: Applied, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(applied.as_json(), indent=2))
+        echo(json.dumps(applied.as_json(), indent=2))
         return
     counts = applied.plan.as_json()["summary"]
     if applied.plan.changed:
-        typer.echo(
+        echo(
             f"Applied plan {applied.plan.plan_id}: {counts['create']} created, {counts['update']} updated, "
             f"{counts['delete']} deleted."
         )
     else:
-        typer.echo("Nothing to apply.")
+        echo("Nothing to apply.")
     for issued in applied.issued:
-        typer.echo(f"\nSCIM token '{issued.name}' (shown once: enter it in the identity provider as Bearer <token>):")
-        typer.echo(issued.token)
+        echo(f"\nSCIM token '{issued.name}' (shown once: enter it in the identity provider as Bearer <token>):")
+        echo(issued.token)
 
 
 @config_app.command("schema")

@@ -26,6 +26,7 @@ import typer
 from gatehouse.api.schemas_sso import LoginOptionOut, ProviderCheckOut
 from gatehouse.cli import option_flags as flags
 from gatehouse.cli.context import open_database, run_change, run_read
+from gatehouse.cli.output import echo
 from gatehouse.config import Settings, load_settings
 from gatehouse.errors import NotFound
 from gatehouse.iam import login_options as options
@@ -77,11 +78,11 @@ def list_options(as_json: bool = typer.Option(False, "--json", help="Print as JS
     state: LoginOptionsState = run_read(lambda c, p: options.state(c, p, public_url))
     if as_json:
         found = [_option_json(view) for view in state.options]
-        typer.echo(json.dumps({"password_enabled": state.password_enabled, "options": found}))
+        echo(json.dumps({"password_enabled": state.password_enabled, "options": found}))
         return
-    typer.echo(f"Password sign-in: {'enabled' if state.password_enabled else 'disabled'}")
+    echo(f"Password sign-in: {'enabled' if state.password_enabled else 'disabled'}")
     if not state.options:
-        typer.echo("No OpenID Connect, LDAP or SAML login options.")
+        echo("No OpenID Connect, LDAP or SAML login options.")
     for view in state.options:
         status = "enabled" if view.enabled else "disabled"
         where = (
@@ -91,11 +92,11 @@ def list_options(as_json: bool = typer.Option(False, "--json", help="Print as JS
             if view.saml
             else view.issuer
         )
-        typer.echo(f"{view.name}\t{view.kind}\t{status}\t{where}\tsecret: {view.secret_source}\tid {view.id}")
+        echo(f"{view.name}\t{view.kind}\t{status}\t{where}\tsecret: {view.secret_source}\tid {view.id}")
         if view.sp is not None:
-            typer.echo(f"\tACS URL: {view.sp.acs_url}\tentity ID: {view.sp.entity_id}")
+            echo(f"\tACS URL: {view.sp.acs_url}\tentity ID: {view.sp.entity_id}")
         elif view.kind == "oidc":
-            typer.echo(f"\tredirect URI: {view.redirect_uri}")
+            echo(f"\tredirect URI: {view.redirect_uri}")
 
 
 @login_options_app.command("enable-password")
@@ -109,10 +110,10 @@ def enable_password() -> None:
 
     was = run_change(PASSWORD.event, PASSWORD.resource_type, PASSWORD.resource_id, work, summary={"enabled": True})
     if was:
-        typer.echo("Password sign-in was already enabled.")
+        echo("Password sign-in was already enabled.")
     else:
-        typer.echo(f"Password sign-in enabled: sign in at {load_settings().public_url}/login.")
-    typer.echo("If no administrator knows their password: gatehouse admin reset-password USERNAME")
+        echo(f"Password sign-in enabled: sign in at {load_settings().public_url}/login.")
+    echo("If no administrator knows their password: gatehouse admin reset-password USERNAME")
 
 
 @login_options_app.command("disable-password")
@@ -123,8 +124,8 @@ def disable_password() -> None:
         password_login.set_password_login(connection, principal, False)
 
     run_change(PASSWORD.event, PASSWORD.resource_type, PASSWORD.resource_id, work, summary={"enabled": False})
-    typer.echo("Password sign-in disabled: users sign in with another login option.")
-    typer.echo("Should the provider be down, run on the server: gatehouse login-options enable-password")
+    echo("Password sign-in disabled: users sign in with another login option.")
+    echo("Should the provider be down, run on the server: gatehouse login-options enable-password")
 
 
 @login_options_app.command("check")
@@ -142,15 +143,15 @@ def check(
     with open_database(settings) as db:
         result = ProviderCheckOut.of(apart(provider_checks.check(Api(settings, db), view)))
     if as_json:
-        typer.echo(json.dumps(result.model_dump(mode="json", exclude_none=True)))
+        echo(json.dumps(result.model_dump(mode="json", exclude_none=True)))
     else:
-        typer.echo(f"{view.name} ({view.kind}): {'the check passed' if result.ok else 'the check failed'}")
+        echo(f"{view.name} ({view.kind}): {'the check passed' if result.ok else 'the check failed'}")
         for step in result.steps or []:
-            typer.echo(f"  {step.step}: {'passed' if step.ok else 'FAILED'}: {step.detail}")
+            echo(f"  {step.step}: {'passed' if step.ok else 'FAILED'}: {step.detail}")
         if result.detail:
-            typer.echo(f"  {result.detail}")
+            echo(f"  {result.detail}")
         for warning in result.warnings:
-            typer.echo(f"  warning: {warning}")
+            echo(f"  warning: {warning}")
     if not result.ok:
         raise typer.Exit(1)
 
@@ -181,16 +182,16 @@ def _out(connection: Connection, principal: Principal, view: OptionView) -> dict
 
 def _echo_saved(out: dict[str, Any], verb: str, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(out))
+        echo(json.dumps(out))
         return
     state = "enabled" if out["enabled"] else "disabled"
-    typer.echo(f"Login option {out['name']} ({out['kind']}) {verb}, {state}: id {out['id']}")
+    echo(f"Login option {out['name']} ({out['kind']}) {verb}, {state}: id {out['id']}")
     if out.get("sp"):
-        typer.echo(f"  ACS URL: {out['sp']['acs_url']}\n  entity ID: {out['sp']['entity_id']}")
+        echo(f"  ACS URL: {out['sp']['acs_url']}\n  entity ID: {out['sp']['entity_id']}")
     elif out["kind"] == "oidc":
-        typer.echo(f"  redirect URI: {out['redirect_uri']}")
+        echo(f"  redirect URI: {out['redirect_uri']}")
     if not out["enabled"]:
-        typer.echo(f"  Check it (gatehouse login-options check {out['id']}), then enable it on its page.")
+        echo(f"  Check it (gatehouse login-options check {out['id']}), then enable it on its page.")
 
 
 # The options create and update share.

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from gatehouse import launcher
 from gatehouse.cli.command_groups import CommandGroups
 from gatehouse.cli.context import open_database, require_super_admin, run_change, use_token
+from gatehouse.cli.output import echo
 from gatehouse.config import load_settings, settings_problems
 from gatehouse.errors import GatehouseError
 from gatehouse.iam.authorizer import Principal
@@ -74,24 +75,22 @@ def serve(
         with db.transaction() as connection:
             existed = has_super_admin(connection)
             generated = ensure_super_admin(connection, settings.admin_password)
-    typer.echo(f"Database at revision {revision}.", err=True)
+    echo(f"Database at revision {revision}.", err=True)
     if settings.admin_password and not existed:
-        typer.echo(
-            f"Created the Super Admin '{BOOTSTRAP_USER}' with the password of GATEHOUSE_ADMIN_PASSWORD.", err=True
-        )
+        echo(f"Created the Super Admin '{BOOTSTRAP_USER}' with the password of GATEHOUSE_ADMIN_PASSWORD.", err=True)
     elif settings.admin_password:
-        typer.echo(
+        echo(
             "GATEHOUSE_ADMIN_PASSWORD is set but a Super Admin exists already, so it was not applied "
             f"(to change a password: gatehouse admin reset-password {BOOTSTRAP_USER}).",
             err=True,
         )
     if generated:
         # Standard output only, once: never the log stream.
-        typer.echo(
+        echo(
             f"\nCreated the Super Admin '{BOOTSTRAP_USER}' with the one-time password: {generated}\n"
             "Sign in with it; you will be asked to choose your own password.\n"
         )
-    typer.echo(f"Gatehouse on http://{host}:{port} — SCIM endpoint {settings.scim_base_url}", err=True)
+    echo(f"Gatehouse on http://{host}:{port} — SCIM endpoint {settings.scim_base_url}", err=True)
     sys.stdout.flush()
     sys.stderr.flush()
     argv = launcher.command(host, port, workers)
@@ -103,7 +102,7 @@ def db_upgrade() -> None:
     """Apply pending migrations only."""
     with open_database(load_settings()) as db:
         revision = migration.upgrade(db.engine)
-    typer.echo(f"Database at revision {revision}.")
+    echo(f"Database at revision {revision}.")
 
 
 @db_app.command("check")
@@ -117,7 +116,7 @@ def db_check(
 
     with open_database(load_settings()) as db:
         report = integrity.run(db)
-    typer.echo(json.dumps(report.as_dict(), indent=2) if as_json else report.text())
+    echo(json.dumps(report.as_dict(), indent=2) if as_json else report.text())
     if not report.ok:
         raise typer.Exit(1)
 
@@ -158,10 +157,10 @@ def admin_reset_password(
         temporary=temporary,
     )
     if temporary:
-        typer.echo(f"One-time password for '{username}': {password}")
-        typer.echo("It must be changed at the next sign-in. Every session of this user has ended.")
+        echo(f"One-time password for '{username}': {password}")
+        echo("It must be changed at the next sign-in. Every session of this user has ended.")
     else:
-        typer.echo(f"Password of '{username}' changed. Every session of this user has ended.")
+        echo(f"Password of '{username}' changed. Every session of this user has ended.")
 
 
 @admin_app.command("create")
@@ -183,7 +182,7 @@ def admin_create(
         user_name=username,
         super_admin=True,
     )
-    typer.echo(json.dumps({"id": user.id, "username": user.user_name, "super_admin": True}))
+    echo(json.dumps({"id": user.id, "username": user.user_name, "super_admin": True}))
 
 
 def main() -> None:
@@ -192,11 +191,11 @@ def main() -> None:
     try:
         app()
     except GatehouseError as exc:
-        typer.echo(f"error: {exc.detail}", err=True)
+        echo(f"error: {exc.detail}", err=True)
         raise SystemExit(1) from None
     except ValidationError as exc:
         if exc.title != "Settings":
             raise
         for line in settings_problems(exc):  # a bad GATEHOUSE_* value: say which, never a traceback
-            typer.echo(f"error: {line}", err=True)
+            echo(f"error: {line}", err=True)
         raise SystemExit(2) from None

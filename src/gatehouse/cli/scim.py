@@ -8,6 +8,7 @@ import json
 import typer
 
 from gatehouse.cli.context import run_change, run_read
+from gatehouse.cli.output import echo
 from gatehouse.config import load_settings
 from gatehouse.errors import NotFound
 from gatehouse.iam import provisioning, provisioning_activity, scim_control, scim_guard
@@ -26,11 +27,11 @@ UPDATE = provisioning.UPDATE
 def _issued(issued: scim_control.IssuedToken, as_json: bool) -> None:
     endpoint = load_settings().scim_base_url
     if as_json:
-        typer.echo(json.dumps({"endpoint": endpoint, "token": issued.token, "token_name": issued.name}))
+        echo(json.dumps({"endpoint": endpoint, "token": issued.token, "token_name": issued.name}))
         return
-    typer.echo(f"SCIM Endpoint URL: {endpoint}")
-    typer.echo(f"SCIM Token ({issued.name}), shown once: {issued.token}")
-    typer.echo("Enter it in your IdP as: Bearer <token>")
+    echo(f"SCIM Endpoint URL: {endpoint}")
+    echo(f"SCIM Token ({issued.name}), shown once: {issued.token}")
+    echo("Enter it in your IdP as: Bearer <token>")
 
 
 @scim_app.command("enable")
@@ -66,8 +67,8 @@ def enable(
         _issued(issued, as_json)
         return
     endpoint = load_settings().scim_base_url
-    typer.echo("SCIM provisioning is on; its live tokens are kept (run with --new-token for another).", err=True)
-    typer.echo(json.dumps({"endpoint": endpoint, "token": None, "token_name": None}) if as_json else endpoint)
+    echo("SCIM provisioning is on; its live tokens are kept (run with --new-token for another).", err=True)
+    echo(json.dumps({"endpoint": endpoint, "token": None, "token_name": None}) if as_json else endpoint)
 
 
 @scim_app.command("disable")
@@ -76,7 +77,7 @@ def disable() -> None:
     run_change(
         UPDATE, "organization", "scim", lambda c, p: provisioning.set_enabled(c, p, False), summary={"enabled": False}
     )
-    typer.echo("SCIM provisioning disabled.")
+    echo("SCIM provisioning disabled.")
 
 
 @token_app.command("create")
@@ -107,7 +108,7 @@ def token_revoke(name: str = typer.Argument(..., help="The token's name.")) -> N
         return provisioning.revoke_token(connection, principal, found.id)
 
     run_change(UPDATE, "scimtoken", None, work, summary={"action": "revoke", "token_name": name})
-    typer.echo(f"SCIM token '{name}' revoked.")
+    echo(f"SCIM token '{name}' revoked.")
 
 
 @token_app.command("list")
@@ -115,7 +116,7 @@ def token_list(as_json: bool = typer.Option(False, "--json", help="Print as JSON
     """List the live tokens (never their secrets)."""
     tokens = run_read(lambda c, p: provisioning.state(c, p).tokens)
     if as_json:
-        typer.echo(
+        echo(
             json.dumps(
                 [
                     {
@@ -131,10 +132,10 @@ def token_list(as_json: bool = typer.Option(False, "--json", help="Print as JSON
         )
         return
     if not tokens:
-        typer.echo("No SCIM tokens. Create one with: gatehouse scim token create --name NAME")
+        echo("No SCIM tokens. Create one with: gatehouse scim token create --name NAME")
     for t in tokens:
         used = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never"
-        typer.echo(f"{t.name}\t{t.hint}\tcreated {t.created.isoformat(timespec='seconds')}\tlast used {used}")
+        echo(f"{t.name}\t{t.hint}\tcreated {t.created.isoformat(timespec='seconds')}\tlast used {used}")
 
 
 @scim_app.command("password-sign-in")
@@ -155,7 +156,7 @@ def password_sign_in(
         )
     else:
         raise typer.BadParameter("Say 'on' or 'off'.")
-    typer.echo(f"Password sign-in for provisioned users: {'on' if current else 'off'}")
+    echo(f"Password sign-in for provisioned users: {'on' if current else 'off'}")
 
 
 def _policy() -> scim_guard.Policy:
@@ -168,21 +169,21 @@ def guard_status(as_json: bool = typer.Option(False, "--json", help="Print as JS
     policy = _policy()
     status = run_read(lambda c, p: scim_guard.status(c, p, policy))
     if as_json:
-        typer.echo(json.dumps(status.as_dict()))
+        echo(json.dumps(status.as_dict()))
         return
     state = "on" if status.enabled else "off"
-    typer.echo(
+    echo(
         f"Guard {state}: at most {status.threshold} deactivations and deletions within {status.window_minutes} "
         f"minutes ({status.applied_in_window} applied)."
     )
     if status.allowed_until:
-        typer.echo(f"Allowed until {status.allowed_until.isoformat(timespec='seconds')}.")
+        echo(f"Allowed until {status.allowed_until.isoformat(timespec='seconds')}.")
     if not status.held:
-        typer.echo("No requests held.")
+        echo("No requests held.")
         return
-    typer.echo(f"{status.held_count} requests held:")
+    echo(f"{status.held_count} requests held:")
     for h in status.held:
-        typer.echo(f"{h.at.isoformat(timespec='seconds')}\t{h.kind}\t{h.user_name}\ttoken {h.token_name or '-'}")
+        echo(f"{h.at.isoformat(timespec='seconds')}\t{h.kind}\t{h.user_name}\ttoken {h.token_name or '-'}")
 
 
 @guard_app.command("allow")
@@ -198,9 +199,9 @@ def guard_allow(as_json: bool = typer.Option(False, "--json", help="Print as JSO
         describe=lambda result, change: change.about(held=result),
     )
     if as_json:
-        typer.echo(json.dumps({"allowed": True, "held": cleared, "window_minutes": policy.window_minutes}))
+        echo(json.dumps({"allowed": True, "held": cleared, "window_minutes": policy.window_minutes}))
         return
-    typer.echo(f"Allowed {cleared} held requests: the guard is open for {policy.window_minutes} minutes.")
+    echo(f"Allowed {cleared} held requests: the guard is open for {policy.window_minutes} minutes.")
 
 
 @guard_app.command("block")
@@ -215,9 +216,9 @@ def guard_block(as_json: bool = typer.Option(False, "--json", help="Print as JSO
         describe=lambda result, change: change.about(held=result),
     )
     if as_json:
-        typer.echo(json.dumps({"allowed": False, "held": cleared}))
+        echo(json.dumps({"allowed": False, "held": cleared}))
         return
-    typer.echo(f"Kept blocking: {cleared} held requests cleared; the guard stays closed.")
+    echo(f"Kept blocking: {cleared} held requests cleared; the guard stays closed.")
 
 
 @scim_app.command("activity")
@@ -238,13 +239,13 @@ def activity(
     found = run_read(lambda c, p: provisioning_activity.log(c, p, wanted, offset, limit))
     if as_json:
         items = [item.as_dict() for item in found.items]
-        typer.echo(json.dumps({"items": items, "total": found.total, "offset": offset, "limit": limit}))
+        echo(json.dumps({"items": items, "total": found.total, "offset": offset, "limit": limit}))
         return
     if not found.items:
-        typer.echo("No SCIM request matches.")
+        echo("No SCIM request matches.")
         return
     for a in found.items:
         at = a.at.isoformat(timespec="seconds")
         request = f"{a.method} {a.path}" + (f" ×{a.repeats} (counted reads)" if a.repeats > 1 else "")
-        typer.echo(f"{at}\t{a.status}\t{request}\ttoken {a.token_name or '-'}\t{a.ip or '-'}\t{a.detail or ''}")
-    typer.echo(f"{len(found.items)} of {found.total} entries.", err=True)
+        echo(f"{at}\t{a.status}\t{request}\ttoken {a.token_name or '-'}\t{a.ip or '-'}\t{a.detail or ''}")
+    echo(f"{len(found.items)} of {found.total} entries.", err=True)
