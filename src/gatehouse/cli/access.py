@@ -13,7 +13,7 @@ import sys
 import typer
 
 from gatehouse.cli.context import run_change, run_read
-from gatehouse.cli.output import echo
+from gatehouse.cli.output import echo, shown
 from gatehouse.errors import NotFound
 from gatehouse.iam import access_requests as access
 from gatehouse.iam import access_review as review
@@ -201,7 +201,8 @@ def export_review(
 
     summary = {"export": output, "role": role, "origin": origin}
     body: bytes = run_change(review.READ, "organization", None, work, summary=summary)
-    sys.stdout.write(body.decode())
+    text = body.decode()
+    sys.stdout.write(shown(text) if sys.stdout.isatty() else text)  # a file gets the data as it is
     sys.stdout.flush()
 
 
