@@ -191,6 +191,17 @@ def test_the_log_says_why_a_request_was_refused_and_shows_no_traceback(server: S
     assert "Traceback" not in log and "Exception in ASGI application" not in log
 
 
+def test_a_refusal_s_log_line_stays_one_inert_line(server: Server) -> None:
+    """A request path is decoded before it is logged: a ``%0a`` in it must not start a forged line (CWE-117), nor
+    an escape sequence reach the terminal that follows the log; both are written as \\xNN."""
+    forged = b"/scim/v2/Users/x%0a2026-12-08%20CRITICAL%20forged%1b[2J"
+    server.send(server.request(b"GET " + forged + b" HTTP/1.1"))
+    log = server.log.read_text(errors="replace")
+    [line] = [line for line in log.splitlines() if "forged" in line]
+    assert "CRITICAL forged\\x1b[2J: 404" in line and "User x\\x0a2026-12-08 CRITICAL forged\\x1b[2J not found" in line
+    assert "\x1b" not in log
+
+
 # -- the outermost guard ---------------------------------------------------------------------------------
 
 

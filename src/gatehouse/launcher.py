@@ -65,10 +65,12 @@ def run(host: str, port: int, workers: int) -> None:
 
 def log_config(level: str) -> dict[str, object]:
     """uvicorn's logging configuration, with Gatehouse's own loggers (``gatehouse.*``: why a request was
-    refused, errors with their tracebacks) written by the same handler, at the configured level."""
+    refused, errors with their tracebacks) written by the same handler, at the configured level, each message one
+    line (:mod:`gatehouse.log_lines`)."""
     from uvicorn.config import LOGGING_CONFIG
 
     config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["default"]["()"] = "gatehouse.log_lines.OneLineFormatter"  # one inert line a message
     config["loggers"]["gatehouse"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
     return config
 

@@ -6,17 +6,14 @@ instead. JSON output is safe already (``json.dumps`` escapes them); it passes un
 
 from __future__ import annotations
 
-import re
-from typing import Final
-
 import typer
 
-_CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from gatehouse.control_chars import escaped
 
 
 def shown(text: str) -> str:
     """``text`` with every control character a terminal would act on written out as ``\\xNN``."""
-    return _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+    return escaped(text, keep_layout=True)
 
 
 def echo(message: object = "", *, err: bool = False, nl: bool = True) -> None:
