@@ -14,7 +14,7 @@ def fits_folded(name: str, limit: int) -> bool:
     return len(name) <= limit and len(name.lower()) <= limit
 
 
-def folded_too_long(name: str, limit: int) -> bool:
-    """Whether ``name`` fits but its lower-cased form does not (to say why a name of ``limit`` characters or fewer
-    is refused)."""
-    return len(name) <= limit < len(name.lower())
+def folded_hint(name: str, limit: int) -> str:
+    """What a refusal adds when ``name`` fits but its lower-cased form does not (else nothing): why a name of
+    ``limit`` characters or fewer is refused."""
+    return " (in lower case too, as names are compared)" if len(name) <= limit < len(name.lower()) else ""

@@ -33,6 +33,8 @@ def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 def _canonical(address: str) -> str:
     """An address in one spelling (``::ffff:192.0.2.7`` → ``192.0.2.7``, ``2001:DB8::0001`` → ``2001:db8::1``), so
     that one client is one key to the sign-in throttle; anything else as it is."""
+    if ":" not in address:  # IPv4 as a socket or a proxy writes it: already its one spelling (no parse per request)
+        return address
     ip = _ip(address)
     return address if ip is None else str(ip)
 

@@ -31,7 +31,7 @@ from gatehouse.certificates import readable_certificates
 from gatehouse.errors import InvalidInput, NotFound, existing
 from gatehouse.iam.authorizer import Principal, require
 from gatehouse.iam.catalog import ORGANIZATION
-from gatehouse.names import fits_folded, folded_too_long
+from gatehouse.names import fits_folded, folded_hint
 from gatehouse.numerals import whole_number
 from gatehouse.outbound import check_scheme
 from gatehouse.secrets_box import SecretBox
@@ -146,7 +146,7 @@ def sink_input(
     """Check a submitted sink (see the module); :class:`InvalidInput` names the first bad field."""
     clean = name.strip()
     if not clean or not fits_folded(clean, MAX_NAME):
-        folded = " (in lower case too, as names are compared)" if folded_too_long(clean, MAX_NAME) else ""
+        folded = folded_hint(clean, MAX_NAME)
         raise InvalidInput(f"name: 1 to {MAX_NAME} characters{folded}.")
     if kind not in KINDS:
         raise InvalidInput(f"kind: one of {', '.join(KINDS)}.")

@@ -11,7 +11,7 @@ import orjson
 
 from gatehouse.errors import InvalidInput
 from gatehouse.iam.policy import MAX_LABEL_LENGTH, PolicyDocument, parse_policy
-from gatehouse.names import fits_folded, folded_too_long
+from gatehouse.names import fits_folded, folded_hint
 from gatehouse.store.policies import PolicyWrite
 from gatehouse.store.roles import RoleWrite
 
@@ -67,7 +67,7 @@ def _name(name: str, what: str) -> str:
     if not clean:
         raise InvalidInput(f"name: a {what} needs a name.")
     if not fits_folded(clean, MAX_NAME) or not clean.isprintable():
-        folded = " (in lower case too, as names are compared)" if folded_too_long(clean, MAX_NAME) else ""
+        folded = folded_hint(clean, MAX_NAME)
         raise InvalidInput(f"name: a {what} name is 1 to {MAX_NAME} printable characters{folded}.")
     return clean
 

@@ -24,7 +24,7 @@ from gatehouse.errors import Findings, InvalidInput
 from gatehouse.login.ldap import LdapSettings
 from gatehouse.login.mapping import Rule, parse_rules
 from gatehouse.login.saml import SamlSettings
-from gatehouse.names import fits_folded, folded_too_long
+from gatehouse.names import fits_folded, folded_hint
 
 Kind = Literal["oidc", "ldap", "saml"]
 KINDS: Final[tuple[Kind, ...]] = get_args(Kind)
@@ -121,7 +121,7 @@ class LoginOptionWrite:
             if self.kind != KIND_OIDC and key in ("issuer", "client_id"):
                 values[key] = ""  # OIDC's own fields
             elif not values[key] or len(values[key]) > limit or (key == "name" and not fits_folded(values[key], limit)):
-                folded = " (in lower case too, as names are compared)" if folded_too_long(values[key], limit) else ""
+                folded = folded_hint(values[key], limit)
                 found.add(key, f"The {key.replace('_', ' ')} must be 1 to {limit} characters{folded}.")
         if self.client_secret_encrypted is not None and self.client_secret_env is not None:
             found.add("client_secret_env", "Store the client secret or name its environment variable, not both.")
